@@ -1,0 +1,7 @@
+class ApplicationError(Exception):
+    """A business rule refused an action; `message` is plain language for the user."""
+
+    def __init__(self, message: str, *, extra: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}

@@ -1,0 +1,88 @@
+"""The built-in Sandbox platform: publishes into CivicPost's own database and shows the result on
+the sandbox timeline page, so the whole loop works without API keys.
+
+Its behaviour can be changed for demos and tests, per channel (`options["mode"]`) or for every
+sandbox channel (setting CIVICPOST_SANDBOX_MODE):
+  ok             publish normally
+  fail           the platform rejects the post (permanent failure with a message)
+  rate_limit     the platform answers "too many requests, retry in 60 s"
+  down           the connection is refused before anything is sent (safe to retry)
+  timeout        the request times out: nobody knows whether it arrived
+  drop_response  the post is stored, then the answer is lost on the way back
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from scheduler.adapters.base import (
+    ConnectionCheck,
+    OutcomeUnknown,
+    PlatformAdapter,
+    PostContent,
+    PublishError,
+    PublishResult,
+    RateLimited,
+    TextLength,
+)
+
+SANDBOX_TEXT_LIMIT = 500
+SANDBOX_MODES = ("ok", "fail", "rate_limit", "down", "timeout", "drop_response")
+
+
+class SandboxAdapter(PlatformAdapter):
+    platform = "sandbox"
+    label = "Sandbox"
+
+    @property
+    def mode(self) -> str:
+        return self.account.options.get("mode") or settings.CIVICPOST_SANDBOX_MODE
+
+    def text_length(self, content: PostContent) -> TextLength:
+        return TextLength(used=len(content.text_with_link()), limit=SANDBOX_TEXT_LIMIT)
+
+    def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        from scheduler.models import SandboxPost
+
+        mode = self.mode
+        if mode == "fail":
+            raise PublishError("The sandbox rejected this post (demonstration of a platform refusal).", permanent=True)
+        if mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        if mode == "down":
+            raise PublishError("Could not connect to the sandbox; nothing was sent.", permanent=False)
+        if mode == "timeout":
+            raise OutcomeUnknown("The sandbox did not answer in time.")
+        try:
+            with transaction.atomic():
+                sandbox_post = SandboxPost.objects.create(
+                    channel_id=self.account.channel_id,
+                    idempotency_key=idempotency_key,
+                    text=content.text,
+                    link=content.link,
+                )
+        except IntegrityError:
+            # Same key again: answer with the post we already have, as Mastodon does.
+            sandbox_post = SandboxPost.objects.get(channel_id=self.account.channel_id, idempotency_key=idempotency_key)
+        if mode == "drop_response":
+            raise OutcomeUnknown("The connection to the sandbox dropped before it answered.")
+        return PublishResult(
+            remote_id=str(sandbox_post.pk),
+            permalink=f"{settings.SITE_URL}{reverse('scheduler:sandbox_timeline')}#sandbox-post-{sandbox_post.pk}",
+            raw={"id": sandbox_post.pk, "created_at": sandbox_post.created_at.isoformat()},
+        )
+
+    def delete(self, remote_id: str) -> None:
+        from scheduler.models import SandboxPost
+
+        SandboxPost.objects.filter(channel_id=self.account.channel_id, pk=remote_id).delete()
+
+    def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        return {"likes": 0, "shares": 0, "replies": 0}
+
+    def check_connection(self) -> ConnectionCheck:
+        if self.mode == "down":
+            return ConnectionCheck(ok=False, message="The sandbox is not reachable.")
+        return ConnectionCheck(ok=True, message="The sandbox is always connected.")

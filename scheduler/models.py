@@ -1,0 +1,230 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from civicpost.crypto import EncryptedJSONField
+from departments.models import Department
+
+
+class ChannelStatus(models.TextChoices):
+    CONNECTED = "connected", _("Connected")
+    NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
+    DISABLED = "disabled", _("Disabled")
+
+
+class Channel(models.Model):
+    """One account on one platform. It belongs to the department, not to whoever connected it."""
+
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="channels")
+    platform = models.CharField(max_length=40, help_text=_("Adapter name from the platform registry."))
+    display_name = models.CharField(max_length=120)
+    account_handle = models.CharField(max_length=200, blank=True)
+    credentials = EncryptedJSONField(blank=True, default=dict, editable=False)
+    # Non-secret, per-channel settings (instance URL, language, sandbox mode, ...).
+    options = models.JSONField(blank=True, default=dict)
+    status = models.CharField(max_length=20, choices=ChannelStatus.choices, default=ChannelStatus.CONNECTED)
+    status_message = models.TextField(blank=True)
+    token_expires_at = models.DateTimeField(null=True, blank=True)
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["department__name", "display_name"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.platform_label})"
+
+    @property
+    def platform_label(self) -> str:
+        from scheduler.adapters.registry import platform_label
+
+        return platform_label(self.platform)
+
+
+class PostStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Waiting for approval")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    APPROVED = "approved", _("Approved and scheduled")
+    PUBLISHED = "published", _("Finished publishing")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Post(models.Model):
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="posts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
+    text = models.TextField()
+    link = models.URLField(max_length=500, blank=True)
+    channels = models.ManyToManyField(Channel, related_name="posts", blank=True)
+    due_at = models.DateTimeField(help_text=_("When to publish, in UTC."))
+    status = models.CharField(max_length=20, choices=PostStatus.choices, default=PostStatus.DRAFT)
+    current_approval = models.OneToOneField(
+        "PostApproval", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            models.Index(fields=["department", "status", "due_at"]),
+            models.Index(fields=["status", "due_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Post {self.pk}: {self.text[:40]}"
+
+
+class PostApproval(models.Model):
+    """The exact content an approver approved. Written once, never changed; publishing sends only this."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="approvals")
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-approved_at"]
+
+
+class ReviewAction(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted for approval")
+    APPROVED = "approved", _("Approved")
+    CHANGES_REQUESTED = "changes_requested", _("Requested changes")
+    RETURNED = "returned", _("Edited after approval; approval needed again")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class PostReview(models.Model):
+    """Append-only history of review steps on a post, with the reviewer's comment."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="reviews")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=ReviewAction.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+
+class DeliveryStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CLAIMED = "claimed", _("Starting")
+    SENDING = "sending", _("Sending")
+    RETRY_WAIT = "retry_wait", _("Waiting to retry")
+    UNKNOWN = "unknown", _("Checking with the platform")
+    PUBLISHED = "published", _("Published")
+    FAILED = "failed", _("Failed")
+    NEEDS_ATTENTION = "needs_attention", _("Needs attention")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+PENDING_DELIVERY_STATUSES = (
+    DeliveryStatus.SCHEDULED,
+    DeliveryStatus.CLAIMED,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.RETRY_WAIT,
+    DeliveryStatus.UNKNOWN,
+)
+CLAIMABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
+
+
+class Delivery(models.Model):
+    """One approved post on one channel: the unit that is published exactly once."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
+    approval = models.ForeignKey(PostApproval, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.SCHEDULED)
+    idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    due_at = models.DateTimeField()
+    # When the dispatcher may next claim it: due_at at first, a platform's reset time after a 429.
+    next_attempt_at = models.DateTimeField()
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    remote_id = models.CharField(max_length=300, blank=True)
+    permalink = models.URLField(max_length=500, blank=True)
+    failure_message = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post", "channel"],
+                condition=~Q(status="cancelled"),
+                name="one_live_delivery_per_post_and_channel",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["scheduled", "retry_wait"]),
+                name="delivery_claimable_idx",
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=Q(status__in=["claimed", "sending"]),
+                name="delivery_leased_idx",
+            ),
+            models.Index(fields=["status", "updated_at"], name="delivery_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Delivery {self.pk} ({self.status})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in PENDING_DELIVERY_STATUSES
+
+
+class DeliveryAttempt(models.Model):
+    """Append-only log of each call to a platform, with its full response for the public record."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.PROTECT, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=30, blank=True)
+    message = models.TextField(blank=True)
+    remote_id = models.CharField(max_length=300, blank=True)
+    response = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["delivery_id", "number", "id"]
+
+
+class SandboxPost(models.Model):
+    """A post 'published' by the built-in Sandbox platform, shown on the sandbox timeline page."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="sandbox_posts")
+    idempotency_key = models.CharField(max_length=64)
+    text = models.TextField()
+    link = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "idempotency_key"], name="sandbox_idempotency_per_channel")
+        ]
+
+
+class PublisherHeartbeat(models.Model):
+    """The last time each publishing loop made progress, for the health check."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_tick_at = models.DateTimeField()
+    last_report = models.JSONField(default=dict)

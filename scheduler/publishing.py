@@ -1,0 +1,359 @@
+"""The delivery state machine of shared/reliability.md: claim, send, record, sweep, reconcile.
+
+PostgreSQL is the ledger; the message queue only rings the doorbell. Every transition is a
+status-conditional update, so a duplicated message, a second dispatcher or a restarted worker can
+cost a delay or a no-op, never a second post.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from scheduler.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    Duplicate,
+    OutcomeUnknown,
+    PublishError,
+    PublishResult,
+    RateLimited,
+)
+from scheduler.adapters.registry import adapter_for_channel
+from scheduler.models import (
+    CLAIMABLE_DELIVERY_STATUSES,
+    ChannelStatus,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    PostStatus,
+    PublisherHeartbeat,
+)
+from scheduler.services import channel_content, content_hash, post_refresh_status
+
+logger = logging.getLogger(__name__)
+
+NOT_CONFIRMED_MESSAGE = "Sent, but not confirmed — check the account before posting again."
+
+
+def _db_now_plus(seconds: float) -> ExpressionWrapper:
+    return ExpressionWrapper(Now() + Value(dt.timedelta(seconds=seconds)), output_field=DateTimeField())
+
+
+@dataclass
+class TickReport:
+    swept_claims: int = 0
+    swept_sends: int = 0
+    reconciled: int = 0
+    claimed: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        report = asdict(self)
+        report["claimed"] = len(self.claimed)
+        return report
+
+
+# --- Dispatcher -----------------------------------------------------------------------------------
+
+
+def _publish_blocker(delivery: Delivery) -> str:
+    """Returns why this delivery must not be sent now (empty string: it may)."""
+    post = delivery.post
+    approval = delivery.approval
+    if post.status != PostStatus.APPROVED or post.current_approval_id != delivery.approval_id:
+        return _("The post is no longer approved in this form.")
+    if content_hash(approval.content) != approval.content_hash:
+        return _("The approved content does not match its fingerprint; it was not sent.")
+    return ""
+
+
+def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
+    """Claims due deliveries for sending and returns their ids.
+
+    Locks with SKIP LOCKED, so concurrent dispatchers split the rows, and compares with the
+    database clock, so a worker whose clock drifts cannot send early."""
+    batch_size = batch_size or settings.CIVICPOST_DISPATCH_BATCH_SIZE
+    with transaction.atomic():
+        candidates = list(
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("post", "approval")
+            .filter(
+                status__in=CLAIMABLE_DELIVERY_STATUSES,
+                next_attempt_at__lte=Now(),
+                channel__status=ChannelStatus.CONNECTED,
+            )
+            .order_by("next_attempt_at", "id")[:batch_size]
+        )
+        claim_ids: list[int] = []
+        for delivery in candidates:
+            blocker = _publish_blocker(delivery)
+            if blocker:
+                Delivery.objects.filter(pk=delivery.pk, status__in=CLAIMABLE_DELIVERY_STATUSES).update(
+                    status=DeliveryStatus.CANCELLED, failure_message=blocker, updated_at=timezone.now()
+                )
+                logger.warning("delivery %s withdrawn before sending: %s", delivery.pk, blocker)
+            else:
+                claim_ids.append(delivery.pk)
+        Delivery.objects.filter(pk__in=claim_ids, status__in=CLAIMABLE_DELIVERY_STATUSES).update(
+            status=DeliveryStatus.CLAIMED,
+            lease_expires_at=_db_now_plus(settings.CIVICPOST_CLAIM_LEASE_SECONDS),
+            updated_at=timezone.now(),
+        )
+    return claim_ids
+
+
+def deliveries_sweep_expired_leases() -> tuple[int, int]:
+    """Returns (claims put back, sends marked unknown) for leases that ran out."""
+    with transaction.atomic():
+        # Safe: a claimed delivery has not sent any HTTP request yet.
+        put_back = Delivery.objects.filter(status=DeliveryStatus.CLAIMED, lease_expires_at__lt=Now()).update(
+            status=DeliveryStatus.SCHEDULED, lease_expires_at=None, updated_at=timezone.now()
+        )
+        # Not safe to resend: the worker died while the request may have been on its way.
+        gone_quiet = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=Now()).update(
+            status=DeliveryStatus.UNKNOWN,
+            lease_expires_at=None,
+            failure_message=_("The worker stopped while sending; checking with the platform."),
+            updated_at=timezone.now(),
+        )
+    return put_back, gone_quiet
+
+
+def dispatch_tick(*, enqueue: Callable[[int], None], loop_name: str = "dispatcher") -> TickReport:
+    """One round of the publisher: sweep leases, reconcile unknowns, claim due deliveries and hand
+    each to `enqueue` after the claim has committed."""
+    report = TickReport()
+    report.swept_claims, report.swept_sends = deliveries_sweep_expired_leases()
+    report.reconciled = deliveries_reconcile_unknown()
+    report.claimed = deliveries_claim_due()
+    for delivery_id in report.claimed:
+        enqueue(delivery_id)
+    PublisherHeartbeat.objects.update_or_create(
+        name=loop_name, defaults={"last_tick_at": timezone.now(), "last_report": report.as_dict()}
+    )
+    return report
+
+
+# --- Worker -------------------------------------------------------------------------------------
+
+
+def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
+    """Moves claimed -> sending and logs the attempt, committed before any HTTP is sent."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(of=("self",))
+            .select_related("post", "approval", "channel")
+            .filter(pk=delivery_id)
+            .first()
+        )
+        if delivery is None or delivery.status != DeliveryStatus.CLAIMED:
+            return None
+        blocker = _publish_blocker(delivery)
+        if blocker:
+            delivery.status = DeliveryStatus.CANCELLED
+            delivery.failure_message = blocker
+            delivery.lease_expires_at = None
+            delivery.save(update_fields=["status", "failure_message", "lease_expires_at", "updated_at"])
+            return None
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.SENDING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=_db_now_plus(settings.CIVICPOST_SEND_LEASE_SECONDS),
+            updated_at=timezone.now(),
+        )
+        delivery.refresh_from_db()
+        attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome="sending")
+    return delivery, attempt
+
+
+def _finish(
+    delivery: Delivery,
+    attempt: DeliveryAttempt,
+    *,
+    status: str,
+    message: str = "",
+    result: PublishResult | None = None,
+    next_attempt_at: dt.datetime | None = None,
+    raw: dict | None = None,
+) -> bool:
+    """Records an outcome. Returns False if the row had moved on (it is then left alone)."""
+    now = timezone.now()
+    changes: dict = {
+        "status": status,
+        "failure_message": message,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    if result is not None:
+        changes.update(remote_id=result.remote_id, permalink=result.permalink, published_at=now)
+    if next_attempt_at is not None:
+        changes["next_attempt_at"] = next_attempt_at
+    with transaction.atomic():
+        # The sweeper may have moved a slow send to `unknown`; the real answer still wins.
+        updated = Delivery.objects.filter(
+            pk=delivery.pk, status__in=[DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]
+        ).update(**changes)
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now,
+            outcome=status,
+            message=message,
+            remote_id=result.remote_id if result else "",
+            response=(result.raw if result else raw) or None,
+        )
+        if updated:
+            post_refresh_status(post_id=delivery.post_id)
+    return bool(updated)
+
+
+def _retry_or_fail(delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict) -> None:
+    if delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
+        _finish(
+            delivery,
+            attempt,
+            status=DeliveryStatus.FAILED,
+            message=_("Gave up after %(n)d attempts. Last answer: %(message)s") % {"n": delivery.attempts, "message": message},
+            raw=raw,
+        )
+        return
+    _finish(
+        delivery,
+        attempt,
+        status=DeliveryStatus.RETRY_WAIT,
+        message=message,
+        next_attempt_at=timezone.now() + dt.timedelta(seconds=wait_seconds),
+        raw=raw,
+    )
+
+
+def retry_backoff_seconds(attempts: int) -> float:
+    return min(3600.0, 30.0 * (2 ** max(0, attempts - 1)))
+
+
+def delivery_publish(*, delivery_id: int) -> str | None:
+    """Sends one claimed delivery to its platform. Returns the final status, or None if another
+    worker has it or it was withdrawn."""
+    started = _start_sending(delivery_id)
+    if started is None:
+        return None
+    delivery, attempt = started
+    channel = delivery.channel
+    content = channel_content(delivery.approval.content, channel)
+    try:
+        adapter = adapter_for_channel(channel)
+        result = adapter.publish(content, idempotency_key=str(delivery.idempotency_key))
+    except RateLimited as error:
+        _retry_or_fail(delivery, attempt, wait_seconds=error.retry_after, message=error.message, raw=error.raw)
+    except AuthExpired as error:
+        # Nothing was published; hold the delivery until a department admin reconnects.
+        channel.__class__.objects.filter(pk=channel.pk).update(
+            status=ChannelStatus.NEEDS_RECONNECT, status_message=error.message
+        )
+        _finish(
+            delivery,
+            attempt,
+            status=DeliveryStatus.SCHEDULED,
+            message=_("Waiting: the channel must be reconnected by a department admin (%(reason)s).")
+            % {"reason": error.message},
+            raw=error.raw,
+        )
+    except Duplicate as error:
+        if error.existing is not None:
+            _finish(delivery, attempt, status=DeliveryStatus.PUBLISHED, result=error.existing)
+        else:
+            _finish(
+                delivery,
+                attempt,
+                status=DeliveryStatus.NEEDS_ATTENTION,
+                message=_("The platform says this post is already there. %(msg)s") % {"msg": NOT_CONFIRMED_MESSAGE},
+                raw=error.raw,
+            )
+    except OutcomeUnknown as error:
+        _finish(delivery, attempt, status=DeliveryStatus.UNKNOWN, message=error.message, raw=error.raw)
+    except PublishError as error:
+        if error.permanent:
+            _finish(delivery, attempt, status=DeliveryStatus.FAILED, message=error.message, raw=error.raw)
+        else:
+            _retry_or_fail(
+                delivery, attempt, wait_seconds=retry_backoff_seconds(delivery.attempts), message=error.message, raw=error.raw
+            )
+    except AdapterError as error:
+        _finish(delivery, attempt, status=DeliveryStatus.UNKNOWN, message=error.message, raw=error.raw)
+    except Exception:
+        # A bug or an unexpected library error: the request may have gone out, so never resend blindly.
+        logger.exception("unexpected error publishing delivery %s", delivery.pk)
+        _finish(
+            delivery,
+            attempt,
+            status=DeliveryStatus.UNKNOWN,
+            message=_("An unexpected error happened while sending; checking with the platform."),
+        )
+    else:
+        _finish(delivery, attempt, status=DeliveryStatus.PUBLISHED, result=result)
+    delivery.refresh_from_db(fields=["status"])
+    return delivery.status
+
+
+# --- Reconciler ---------------------------------------------------------------------------------
+
+
+def delivery_reconcile(*, delivery_id: int) -> str | None:
+    """Decides one `unknown` delivery with the platform's help. Returns its new status."""
+    delivery = (
+        Delivery.objects.select_related("channel", "approval", "post")
+        .filter(pk=delivery_id, status=DeliveryStatus.UNKNOWN)
+        .first()
+    )
+    if delivery is None:
+        return None
+    content = channel_content(delivery.approval.content, delivery.channel)
+    last_attempt = delivery.attempt_log.order_by("-number").first()
+    sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
+    now = timezone.now()
+    try:
+        found = adapter_for_channel(delivery.channel).reconcile(
+            content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at
+        )
+    except (OutcomeUnknown, Exception) as error:  # noqa: BLE001 - any failure means "cannot tell"
+        if not isinstance(error, OutcomeUnknown):
+            logger.warning("reconciling delivery %s failed: %s", delivery.pk, type(error).__name__)
+        changes = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
+    else:
+        if found is not None:
+            changes = {
+                "status": DeliveryStatus.PUBLISHED,
+                "remote_id": found.remote_id,
+                "permalink": found.permalink,
+                "published_at": now,
+                "failure_message": "",
+            }
+        elif delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
+            changes = {
+                "status": DeliveryStatus.FAILED,
+                "failure_message": _("The platform did not take the post after %(n)d attempts.") % {"n": delivery.attempts},
+            }
+        else:
+            # Proved absent (or safe to replay with the same idempotency key): send again.
+            changes = {"status": DeliveryStatus.SCHEDULED, "next_attempt_at": now, "failure_message": ""}
+    with transaction.atomic():
+        updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
+            updated_at=now, **changes
+        )
+        if updated:
+            post_refresh_status(post_id=delivery.post_id)
+    return changes["status"] if updated else None
+
+
+def deliveries_reconcile_unknown(*, limit: int = 50) -> int:
+    ids = list(
+        Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).order_by("updated_at").values_list("id", flat=True)[:limit]
+    )
+    return sum(1 for delivery_id in ids if delivery_reconcile(delivery_id=delivery_id))

@@ -1,0 +1,38 @@
+import os
+import socket
+
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+ALLOWED_HOSTS = {"127.0.0.1", "localhost", "::1", "testserver"}
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fails any test that tries to reach a host other than this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else None
+        if host is not None and host not in ALLOWED_HOSTS and not str(host).startswith("127."):
+            raise RuntimeError(f"Test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL and Redis tests skip with a reason on a laptop, and never in CI."""
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    has_redis = bool(os.environ.get("REDIS_URL"))
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            if IN_CI:
+                raise pytest.UsageError("CI must run with DATABASE_URL pointing at PostgreSQL.")
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL"))
+        if "redis" in item.keywords and not has_redis:
+            if IN_CI:
+                raise pytest.UsageError("CI must run with REDIS_URL pointing at Redis.")
+            item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))

@@ -1,0 +1,21 @@
+"""Test settings: the real settings, plus a fixed encryption key and fast password hashing."""
+
+import os
+
+os.environ.setdefault("CIVICPOST_ENCRYPTION_KEYS", "x6Qd1a8S9WZ1m6lq6w0jv3mD5ZV4mQv2bqGkHc1y2aE=")
+
+from civicpost.settings import *  # noqa: E402,F403
+from civicpost.settings import CIVICPOST_ENCRYPTION_KEYS  # noqa: E402
+
+assert CIVICPOST_ENCRYPTION_KEYS
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CIVICPOST_SANDBOX_MODE = "ok"
+SITE_URL = "http://testserver"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Tests decide for themselves whether tasks run eagerly (most do) or go through a real worker.
+CELERY_TASK_ALWAYS_EAGER = True
