@@ -36,3 +36,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if IN_CI:
                 raise pytest.UsageError("CI must run with REDIS_URL pointing at Redis.")
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
+
+
+class Personas:
+    """Alice (Parks editor), Bob (Parks approver), Carol (Library editor), Dana (communications manager)."""
+
+    def __init__(self) -> None:
+        from departments.models import Role
+        from tests.factories import ChannelFactory, DepartmentFactory, member
+
+        self.parks = DepartmentFactory(name="Parks and Recreation", slug="parks", time_zone="America/Chicago")
+        self.library = DepartmentFactory(name="Public Library", slug="library", time_zone="America/New_York")
+        self.communications = DepartmentFactory(name="Communications", slug="communications")
+        self.communications.is_communications_team = True
+        self.communications.save()
+        self.alice = member("alice", self.parks, Role.EDITOR)
+        self.bob = member("bob", self.parks, Role.APPROVER)
+        self.carol = member("carol", self.library, Role.EDITOR)
+        self.dana = member("dana", self.communications, Role.APPROVER)
+        self.parks_channel = ChannelFactory(department=self.parks, display_name="Parks on Sandbox")
+        self.library_channel = ChannelFactory(department=self.library, display_name="Library on Sandbox")
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    return Personas()
