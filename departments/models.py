@@ -8,7 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(_("%(value)s is not a known time zone (use a name like America/Chicago)."), params={"value": value})
+        raise ValidationError(
+            _("%(value)s is not a known time zone (use a name like America/Chicago)."), params={"value": value}
+        )
 
 
 class Department(models.Model):

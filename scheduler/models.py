@@ -94,6 +94,9 @@ class PostApproval(models.Model):
     class Meta:
         ordering = ["-approved_at"]
 
+    def __str__(self) -> str:
+        return f"Approval of post {self.post_id} by {self.approved_by_id} at {self.approved_at:%Y-%m-%d %H:%M}"
+
 
 class ReviewAction(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted for approval")
@@ -114,6 +117,9 @@ class PostReview(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} (post {self.post_id})"
 
 
 class DeliveryStatus(models.TextChoices):
@@ -205,6 +211,9 @@ class DeliveryAttempt(models.Model):
     class Meta:
         ordering = ["delivery_id", "number", "id"]
 
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of delivery {self.delivery_id}: {self.outcome}"
+
 
 class SandboxPost(models.Model):
     """A post 'published' by the built-in Sandbox platform, shown on the sandbox timeline page."""
@@ -221,6 +230,9 @@ class SandboxPost(models.Model):
             models.UniqueConstraint(fields=["channel", "idempotency_key"], name="sandbox_idempotency_per_channel")
         ]
 
+    def __str__(self) -> str:
+        return f"Sandbox post {self.pk}"
+
 
 class PublisherHeartbeat(models.Model):
     """The last time each publishing loop made progress, for the health check."""
@@ -228,3 +240,6 @@ class PublisherHeartbeat(models.Model):
     name = models.CharField(max_length=40, unique=True)
     last_tick_at = models.DateTimeField()
     last_report = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.last_tick_at:%Y-%m-%d %H:%M:%S}"

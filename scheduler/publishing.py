@@ -214,13 +214,16 @@ def _finish(
     return bool(updated)
 
 
-def _retry_or_fail(delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict) -> None:
+def _retry_or_fail(
+    delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict
+) -> None:
     if delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
         _finish(
             delivery,
             attempt,
             status=DeliveryStatus.FAILED,
-            message=_("Gave up after %(n)d attempts. Last answer: %(message)s") % {"n": delivery.attempts, "message": message},
+            message=_("Gave up after %(n)d attempts. Last answer: %(message)s")
+            % {"n": delivery.attempts, "message": message},
             raw=raw,
         )
         return
@@ -283,7 +286,11 @@ def delivery_publish(*, delivery_id: int) -> str | None:
             _finish(delivery, attempt, status=DeliveryStatus.FAILED, message=error.message, raw=error.raw)
         else:
             _retry_or_fail(
-                delivery, attempt, wait_seconds=retry_backoff_seconds(delivery.attempts), message=error.message, raw=error.raw
+                delivery,
+                attempt,
+                wait_seconds=retry_backoff_seconds(delivery.attempts),
+                message=error.message,
+                raw=error.raw,
             )
     except AdapterError as error:
         _finish(delivery, attempt, status=DeliveryStatus.UNKNOWN, message=error.message, raw=error.raw)
@@ -338,7 +345,8 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         elif delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
             changes = {
                 "status": DeliveryStatus.FAILED,
-                "failure_message": _("The platform did not take the post after %(n)d attempts.") % {"n": delivery.attempts},
+                "failure_message": _("The platform did not take the post after %(n)d attempts.")
+                % {"n": delivery.attempts},
             }
         else:
             # Proved absent (or safe to replay with the same idempotency key): send again.
@@ -354,6 +362,8 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
 
 def deliveries_reconcile_unknown(*, limit: int = 50) -> int:
     ids = list(
-        Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).order_by("updated_at").values_list("id", flat=True)[:limit]
+        Delivery.objects.filter(status=DeliveryStatus.UNKNOWN)
+        .order_by("updated_at")
+        .values_list("id", flat=True)[:limit]
     )
     return sum(1 for delivery_id in ids if delivery_reconcile(delivery_id=delivery_id))

@@ -28,7 +28,9 @@ def posts_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post
 def _with_details(queryset: QuerySet[Post]) -> QuerySet[Post]:
     return queryset.select_related("department", "author", "current_approval__approved_by").prefetch_related(
         "channels",
-        Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("channel__display_name", "id")),
+        Prefetch(
+            "deliveries", queryset=Delivery.objects.select_related("channel").order_by("channel__display_name", "id")
+        ),
         "reviews__actor",
     )
 

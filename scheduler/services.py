@@ -72,16 +72,16 @@ def _check_channels(*, department: Department, channels: Iterable[Channel]) -> l
 
 def _require_editor(*, post: Post, user: AbstractBaseUser) -> None:
     if not user_can_edit_for(user=user, department_id=post.department_id):
-        raise ApplicationError(_("Only members of %(department)s can change this post.") % {"department": post.department})
+        raise ApplicationError(
+            _("Only members of %(department)s can change this post.") % {"department": post.department}
+        )
 
 
 def _withdraw_pending_deliveries(*, post: Post, reason: str) -> int:
     """Cancels this post's deliveries that have not reached a platform. Raises if one is in flight."""
     in_flight = post.deliveries.filter(status__in=[DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]).exists()
     if in_flight:
-        raise ApplicationError(
-            _("This post is being published right now and can no longer be changed or cancelled.")
-        )
+        raise ApplicationError(_("This post is being published right now and can no longer be changed or cancelled."))
     return post.deliveries.filter(status__in=WITHDRAWABLE_DELIVERY_STATUSES).update(
         status=DeliveryStatus.CANCELLED, failure_message=reason, lease_expires_at=None, updated_at=timezone.now()
     )
@@ -119,7 +119,9 @@ def post_update(
     post = Post.objects.select_for_update().get(pk=post.pk)
     _require_editor(post=post, user=user)
     if post.status not in EDITABLE_STATUSES:
-        raise ApplicationError(_("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()})
+        raise ApplicationError(
+            _("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()}
+        )
     channels = _check_channels(department=post.department, channels=channels)
     if post.status == PostStatus.APPROVED:
         _withdraw_pending_deliveries(post=post, reason=_("The post was edited after approval."))
@@ -198,9 +200,7 @@ def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Po
     post.current_approval = approval
     post.save(update_fields=["status", "current_approval", "updated_at"])
     Delivery.objects.bulk_create(
-        Delivery(
-            post=post, channel=channel, approval=approval, due_at=post.due_at, next_attempt_at=post.due_at
-        )
+        Delivery(post=post, channel=channel, approval=approval, due_at=post.due_at, next_attempt_at=post.due_at)
         for channel in post.channels.all()
     )
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.APPROVED, comment=comment)
@@ -242,9 +242,7 @@ def post_cancel(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Pos
 
 def post_refresh_status(*, post_id: int) -> None:
     """Marks an approved post finished once none of its current deliveries is still pending."""
-    still_pending = Delivery.objects.filter(
-        post_id=post_id, status__in=PENDING_DELIVERY_STATUSES
-    ).exists()
+    still_pending = Delivery.objects.filter(post_id=post_id, status__in=PENDING_DELIVERY_STATUSES).exists()
     if not still_pending:
         Post.objects.filter(pk=post_id, status=PostStatus.APPROVED).update(
             status=PostStatus.PUBLISHED, updated_at=timezone.now()

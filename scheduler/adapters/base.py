@@ -109,7 +109,9 @@ class PublishError(AdapterError):
 class RateLimited(AdapterError):
     """The platform asked us to wait; the request was not applied."""
 
-    def __init__(self, message: str = "The platform asked us to slow down.", *, retry_after: float, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str = "The platform asked us to slow down.", *, retry_after: float, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = max(0.0, float(retry_after))
 
