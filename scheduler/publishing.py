@@ -19,6 +19,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -211,7 +213,32 @@ def _finish(
         )
         if updated:
             post_refresh_status(post_id=delivery.post_id)
+            _audit_outcome(delivery, status=status, message=message, result=result)
     return bool(updated)
+
+
+AUDITED_OUTCOMES = {
+    DeliveryStatus.PUBLISHED: AuditAction.POST_PUBLISHED,
+    DeliveryStatus.FAILED: AuditAction.POST_FAILED,
+    DeliveryStatus.NEEDS_ATTENTION: AuditAction.POST_NEEDS_ATTENTION,
+}
+
+
+def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result: PublishResult | None = None) -> None:
+    action = AUDITED_OUTCOMES.get(status)
+    if action is None:
+        return
+    audit_record(
+        action=action,
+        department_id=delivery.post.department_id,
+        target=delivery.post,
+        changes={
+            "delivery": delivery.pk,
+            "channel": delivery.channel_id,
+            "remote_id": result.remote_id if result else "",
+        },
+        message=message,
+    )
 
 
 def _retry_or_fail(
@@ -325,11 +352,12 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     last_attempt = delivery.attempt_log.order_by("-number").first()
     sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
     now = timezone.now()
+    found: PublishResult | None = None
     try:
         found = adapter_for_channel(delivery.channel).reconcile(
             content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at
         )
-    except (OutcomeUnknown, Exception) as error:  # noqa: BLE001 - any failure means "cannot tell"
+    except Exception as error:  # noqa: BLE001 - any failure means "cannot tell"
         if not isinstance(error, OutcomeUnknown):
             logger.warning("reconciling delivery %s failed: %s", delivery.pk, type(error).__name__)
         changes = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
@@ -357,6 +385,7 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         )
         if updated:
             post_refresh_status(post_id=delivery.post_id)
+            _audit_outcome(delivery, status=changes["status"], message=changes.get("failure_message", ""), result=found)
     return changes["status"] if updated else None
 
 

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
@@ -102,6 +104,13 @@ def post_create(
     channels = _check_channels(department=department, channels=channels)
     post = Post.objects.create(department=department, author=author, text=text, link=link, due_at=due_at)
     post.channels.set(channels)
+    audit_record(
+        action=AuditAction.POST_CREATED,
+        actor=author,
+        department_id=department.pk,
+        target=post,
+        changes=field_changes({}, approval_content_for(post)),
+    )
     return post
 
 
@@ -123,6 +132,7 @@ def post_update(
             _("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()}
         )
     channels = _check_channels(department=post.department, channels=channels)
+    before = approval_content_for(post)
     if post.status == PostStatus.APPROVED:
         _withdraw_pending_deliveries(post=post, reason=_("The post was edited after approval."))
         post.status = PostStatus.SUBMITTED
@@ -134,6 +144,13 @@ def post_update(
     post.due_at = due_at
     post.save()
     post.channels.set(channels)
+    audit_record(
+        action=AuditAction.POST_EDITED,
+        actor=user,
+        department_id=post.department_id,
+        target=post,
+        changes=field_changes(before, approval_content_for(post)),
+    )
     return post
 
 
@@ -175,6 +192,7 @@ def post_submit(*, post: Post, user: AbstractBaseUser) -> Post:
     post.submitted_at = timezone.now()
     post.save(update_fields=["status", "submitted_at", "updated_at"])
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.SUBMITTED)
+    audit_record(action=AuditAction.POST_SUBMITTED, actor=user, department_id=post.department_id, target=post)
     return post
 
 
@@ -204,6 +222,14 @@ def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Po
         for channel in post.channels.all()
     )
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.APPROVED, comment=comment)
+    audit_record(
+        action=AuditAction.POST_APPROVED,
+        actor=user,
+        department_id=post.department_id,
+        target=post,
+        changes={"content_hash": approval.content_hash},
+        message=comment,
+    )
     return approval
 
 
@@ -219,6 +245,13 @@ def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) ->
     post.status = PostStatus.CHANGES_REQUESTED
     post.save(update_fields=["status", "updated_at"])
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.CHANGES_REQUESTED, comment=comment.strip())
+    audit_record(
+        action=AuditAction.POST_CHANGES_REQUESTED,
+        actor=user,
+        department_id=post.department_id,
+        target=post,
+        message=comment.strip(),
+    )
     return post
 
 
@@ -237,6 +270,9 @@ def post_cancel(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Pos
     post.status = PostStatus.CANCELLED
     post.save(update_fields=["status", "updated_at"])
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.CANCELLED, comment=comment)
+    audit_record(
+        action=AuditAction.POST_CANCELLED, actor=user, department_id=post.department_id, target=post, message=comment
+    )
     return post
 
 

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from audit.context import current_origin
+from audit.models import AuditEvent
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Any = None,
+    department_id: int | None = None,
+    target: models.Model | None = None,
+    changes: dict[str, Any] | None = None,
+    message: str = "",
+) -> AuditEvent:
+    """Appends one event to the audit trail and returns it. `actor` None means the system."""
+    origin = current_origin.get()
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent.objects.create(
+        actor=actor if is_user else None,
+        actor_label=(getattr(actor, "email", "") or str(actor)) if is_user else "system",
+        action=action,
+        department_id=department_id,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        ip_address=origin.ip_address if origin else None,
+        user_agent=origin.user_agent if origin else "",
+        changes=changes or {},
+        message=message,
+    )
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Returns {"field": {"before": ..., "after": ...}} for the fields that differ."""
+    return {
+        key: {"before": before.get(key), "after": after.get(key)} for key in after if before.get(key) != after.get(key)
+    }
