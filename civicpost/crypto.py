@@ -17,11 +17,23 @@ def _fernet_for(keys: tuple[str, ...]) -> MultiFernet:
             "CIVICPOST_ENCRYPTION_KEYS is empty. Generate a key with "
             "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
         )
-    return MultiFernet([Fernet(key.encode()) for key in keys])
+    fernets = []
+    for number, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key.encode()))
+        except (ValueError, TypeError):
+            # Never echo the key itself: this message ends up in logs and error pages.
+            raise ImproperlyConfigured(
+                f"Key {number} of CIVICPOST_ENCRYPTION_KEYS is not a valid Fernet key (32 url-safe "
+                "base64-encoded bytes, as printed by Fernet.generate_key())."
+            ) from None
+    return MultiFernet(fernets)
 
 
 def fernet() -> MultiFernet:
-    return _fernet_for(tuple(settings.CIVICPOST_ENCRYPTION_KEYS))
+    """Returns the MultiFernet for the configured keys (newest first). Raises ImproperlyConfigured when
+    the list is empty or a key is malformed."""
+    return _fernet_for(tuple(key.strip() for key in settings.CIVICPOST_ENCRYPTION_KEYS))
 
 
 def encrypt_text(plain: str) -> str:

@@ -32,6 +32,10 @@ INSTALLED_APPS = [
     "civicpost",
     "departments",
     "scheduler",
+    "feeds",
+    "connections",
+    "audit",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
@@ -46,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "audit.context.AuditOriginMiddleware",
 ]
 
 ROOT_URLCONF = "civicpost.urls"
@@ -131,8 +136,27 @@ CIVICPOST_CLAIM_LEASE_SECONDS = env.int("CIVICPOST_CLAIM_LEASE_SECONDS", default
 # A sending delivery past this lease may have reached the platform: it becomes "unknown".
 CIVICPOST_SEND_LEASE_SECONDS = env.int("CIVICPOST_SEND_LEASE_SECONDS", default=180)
 CIVICPOST_MAX_ATTEMPTS = env.int("CIVICPOST_MAX_ATTEMPTS", default=5)
+# How long an unconfirmed send may be re-checked with the platform before a person is asked to look.
+CIVICPOST_RECONCILE_GIVE_UP_MINUTES = env.int("CIVICPOST_RECONCILE_GIVE_UP_MINUTES", default=30)
+# A scheduled delivery this many minutes past its time makes /health/ answer 503 and emails the admins.
+CIVICPOST_OVERDUE_ALERT_MINUTES = env.int("CIVICPOST_OVERDUE_ALERT_MINUTES", default=10)
 CIVICPOST_HTTP_TIMEOUT_SECONDS = env.float("CIVICPOST_HTTP_TIMEOUT_SECONDS", default=10.0)
 CIVICPOST_PLATFORM_URLS: dict[str, str] = env.dict("CIVICPOST_PLATFORM_URLS", default={})
+# User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
+# demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
+CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = env.bool("CIVICPOST_ALLOW_LOOPBACK_PLATFORMS", default=False)
+# X app keys: consumer key/secret sign OAuth 1.0a calls; client id/secret renew OAuth 2.0 user tokens.
+CIVICPOST_X_CONSUMER_KEY = env.str("CIVICPOST_X_CONSUMER_KEY", default="")
+CIVICPOST_X_CONSUMER_SECRET = env.str("CIVICPOST_X_CONSUMER_SECRET", default="")
+CIVICPOST_X_CLIENT_ID = env.str("CIVICPOST_X_CLIENT_ID", default="")
+CIVICPOST_X_CLIENT_SECRET = env.str("CIVICPOST_X_CLIENT_SECRET", default="")
+# Meta (Facebook Pages, Instagram, Threads). The Graph API version is pinned; Meta supports each version
+# about two years (https://developers.facebook.com/docs/graph-api/changelog). Threads has its own app id.
+CIVICPOST_GRAPH_API_VERSION = env.str("CIVICPOST_GRAPH_API_VERSION", default="v27.0")
+CIVICPOST_META_APP_ID = env.str("CIVICPOST_META_APP_ID", default="")
+CIVICPOST_META_APP_SECRET = env.str("CIVICPOST_META_APP_SECRET", default="")
+CIVICPOST_THREADS_APP_ID = env.str("CIVICPOST_THREADS_APP_ID", default="")
+CIVICPOST_THREADS_APP_SECRET = env.str("CIVICPOST_THREADS_APP_SECRET", default="")
 # Sandbox behaviour for demos and tests: ok, fail, rate_limit, timeout, drop_response.
 CIVICPOST_SANDBOX_MODE = env.str("CIVICPOST_SANDBOX_MODE", default="ok")
 

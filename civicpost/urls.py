@@ -9,5 +9,8 @@ admin.site.site_header = "CivicPost administration"
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("feeds/", include("feeds.urls")),
+    path("channels/connect/", include("connections.urls")),
+    path("health/", include("monitoring.urls")),
     path("", include("scheduler.urls")),
 ]

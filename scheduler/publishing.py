@@ -24,8 +24,10 @@ from audit.services import audit_record
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
+    CheckAgainLater,
     Duplicate,
     OutcomeUnknown,
+    PlatformAdapter,
     PublishError,
     PublishResult,
     RateLimited,
@@ -33,10 +35,12 @@ from scheduler.adapters.base import (
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.models import (
     CLAIMABLE_DELIVERY_STATUSES,
+    Channel,
     ChannelStatus,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
+    Post,
     PostStatus,
     PublisherHeartbeat,
 )
@@ -145,7 +149,26 @@ def dispatch_tick(*, enqueue: Callable[[int], None], loop_name: str = "dispatche
     return report
 
 
+def channel_save_renewed_credentials(*, channel: Channel, adapter: PlatformAdapter) -> bool:
+    """Saves the credentials an adapter renewed during a call (even a failed one). Returns whether it did."""
+    if not adapter.updated_credentials:
+        return False
+    channel.credentials = adapter.updated_credentials
+    channel.save(update_fields=["credentials", "updated_at"])
+    return True
+
+
 # --- Worker -------------------------------------------------------------------------------------
+
+
+def _lock_post(post_id: int) -> None:
+    """Takes the post's row lock at the start of a transaction that records a delivery's outcome.
+
+    The services (post_update, post_cancel) lock the post and then its deliveries; taking the locks in
+    the same order here means a cancel and a finishing worker cannot deadlock. And post_refresh_status,
+    run under this lock, sees the committed outcome of the post's other deliveries, so two deliveries
+    finishing together cannot both believe the other is still pending."""
+    list(Post.objects.select_for_update().filter(pk=post_id).values_list("pk", flat=True))
 
 
 def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
@@ -200,6 +223,7 @@ def _finish(
     if next_attempt_at is not None:
         changes["next_attempt_at"] = next_attempt_at
     with transaction.atomic():
+        _lock_post(delivery.post_id)
         # The sweeper may have moved a slow send to `unknown`; the real answer still wins.
         updated = Delivery.objects.filter(
             pk=delivery.pk, status__in=[DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]
@@ -277,6 +301,7 @@ def delivery_publish(*, delivery_id: int) -> str | None:
     delivery, attempt = started
     channel = delivery.channel
     content = channel_content(delivery.approval.content, channel)
+    adapter = None
     try:
         adapter = adapter_for_channel(channel)
         result = adapter.publish(content, idempotency_key=str(delivery.idempotency_key))
@@ -332,6 +357,9 @@ def delivery_publish(*, delivery_id: int) -> str | None:
         )
     else:
         _finish(delivery, attempt, status=DeliveryStatus.PUBLISHED, result=result)
+    finally:
+        if adapter is not None:
+            channel_save_renewed_credentials(channel=channel, adapter=adapter)
     delivery.refresh_from_db(fields=["status"])
     return delivery.status
 
@@ -353,10 +381,18 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
     now = timezone.now()
     found: PublishResult | None = None
+    adapter = adapter_for_channel(delivery.channel)
+    give_up_at = sent_at + dt.timedelta(minutes=settings.CIVICPOST_RECONCILE_GIVE_UP_MINUTES)
     try:
-        found = adapter_for_channel(delivery.channel).reconcile(
-            content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at
-        )
+        found = adapter.reconcile(content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at)
+    except CheckAgainLater as error:
+        if now < give_up_at:
+            Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
+                next_attempt_at=now + dt.timedelta(seconds=error.retry_after), updated_at=now
+            )
+            channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
+            return DeliveryStatus.UNKNOWN
+        changes = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
     except Exception as error:  # noqa: BLE001 - any failure means "cannot tell"
         if not isinstance(error, OutcomeUnknown):
             logger.warning("reconciling delivery %s failed: %s", delivery.pk, type(error).__name__)
@@ -379,7 +415,9 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         else:
             # Proved absent (or safe to replay with the same idempotency key): send again.
             changes = {"status": DeliveryStatus.SCHEDULED, "next_attempt_at": now, "failure_message": ""}
+    channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
     with transaction.atomic():
+        _lock_post(delivery.post_id)
         updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
             updated_at=now, **changes
         )
@@ -391,8 +429,8 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
 
 def deliveries_reconcile_unknown(*, limit: int = 50) -> int:
     ids = list(
-        Delivery.objects.filter(status=DeliveryStatus.UNKNOWN)
-        .order_by("updated_at")
+        Delivery.objects.filter(status=DeliveryStatus.UNKNOWN, next_attempt_at__lte=Now())
+        .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )
     return sum(1 for delivery_id in ids if delivery_reconcile(delivery_id=delivery_id))

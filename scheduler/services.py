@@ -18,7 +18,7 @@ from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
-from scheduler.adapters.base import PostContent, Problem
+from scheduler.adapters.base import MediaItem, PostContent, Problem
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.models import (
     PENDING_DELIVERY_STATUSES,
@@ -37,6 +37,7 @@ EDITABLE_STATUSES = (PostStatus.DRAFT, PostStatus.SUBMITTED, PostStatus.CHANGES_
 CANCELLABLE_STATUSES = EDITABLE_STATUSES
 # Deliveries that have not contacted the platform yet can be withdrawn without risk.
 WITHDRAWABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.RETRY_WAIT)
+FINISHED_DELIVERY_STATUSES = (DeliveryStatus.PUBLISHED, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
 
 
 def approval_content_for(post: Post) -> dict[str, Any]:
@@ -61,6 +62,10 @@ def channel_content(approval_content: dict[str, Any], channel: Channel) -> PostC
         text=per_channel or approval_content["text"],
         link=approval_content.get("link", ""),
         language=approval_content.get("language", "en"),
+        media=tuple(
+            MediaItem(url=item["url"], mime_type=item.get("mime_type", ""), alt_text=item.get("alt_text", ""))
+            for item in approval_content.get("media", [])
+        ),
     )
 
 
@@ -79,11 +84,23 @@ def _require_editor(*, post: Post, user: AbstractBaseUser) -> None:
         )
 
 
-def _withdraw_pending_deliveries(*, post: Post, reason: str) -> int:
-    """Cancels this post's deliveries that have not reached a platform. Raises if one is in flight."""
-    in_flight = post.deliveries.filter(status__in=[DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]).exists()
-    if in_flight:
+def _withdraw_pending_deliveries(*, post: Post, reason: str, refuse_if_finished: bool = False) -> int:
+    """Cancels this post's deliveries that have not reached a platform. Raises ApplicationError if one is
+    in flight (or, with refuse_if_finished, if one already has its final outcome)."""
+    # Lock the rows before looking at them: a worker moving one to `sending` at this moment either
+    # commits first (and we refuse here) or waits and then finds it cancelled (and sends nothing).
+    # Looking first and updating after let that worker slip in between and publish a cancelled post.
+    statuses = set(post.deliveries.select_for_update().values_list("status", flat=True))
+    if statuses & {DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN}:
         raise ApplicationError(_("This post is being published right now and can no longer be changed or cancelled."))
+    if refuse_if_finished and statuses & set(FINISHED_DELIVERY_STATUSES):
+        # A new approval would need a second live delivery on a channel that already has its outcome.
+        raise ApplicationError(
+            _(
+                "Part of this post has already been published (or could not be), so it can no longer be edited. "
+                "Cancel it and write a new post instead."
+            )
+        )
     return post.deliveries.filter(status__in=WITHDRAWABLE_DELIVERY_STATUSES).update(
         status=DeliveryStatus.CANCELLED, failure_message=reason, lease_expires_at=None, updated_at=timezone.now()
     )
@@ -134,7 +151,9 @@ def post_update(
     channels = _check_channels(department=post.department, channels=channels)
     before = approval_content_for(post)
     if post.status == PostStatus.APPROVED:
-        _withdraw_pending_deliveries(post=post, reason=_("The post was edited after approval."))
+        _withdraw_pending_deliveries(
+            post=post, reason=_("The post was edited after approval."), refuse_if_finished=True
+        )
         post.status = PostStatus.SUBMITTED
         post.current_approval = None
         post.submitted_at = timezone.now()

@@ -6,5 +6,15 @@ app_name = "scheduler"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("posts/new/", views.post_create_view, name="post_create"),
+    path("posts/<int:post_id>/", views.post_detail, name="post_detail"),
+    path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
+    path("posts/<int:post_id>/deliveries/", views.post_deliveries, name="post_deliveries"),
+    path("posts/<int:post_id>/submit/", views.post_submit_view, name="post_submit"),
+    path("posts/<int:post_id>/approve/", views.post_approve_view, name="post_approve"),
+    path("posts/<int:post_id>/request-changes/", views.post_request_changes_view, name="post_request_changes"),
+    path("posts/<int:post_id>/cancel/", views.post_cancel_view, name="post_cancel"),
+    path("approvals/", views.approval_queue, name="approval_queue"),
+    path("channels/", views.channel_list, name="channel_list"),
     path("sandbox/", views.sandbox_timeline, name="sandbox_timeline"),
 ]

@@ -1,15 +1,315 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages of the core loop. Each view: a selector (404 when out of scope), a form, one service call,
+a message, a redirect. Business rules live in scheduler/services.py."""
 
-from scheduler.models import SandboxPost
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from civicpost.exceptions import ApplicationError
+from departments.selectors import department_ids_for_user, user_can_approve_for, user_can_edit_for
+from scheduler.forms import CancelForm, PostForm, ReviewForm
+from scheduler.models import Delivery, Post, PostStatus, SandboxPost
+from scheduler.selectors import (
+    CITY_VISIBLE_STATUSES,
+    channels_for_user,
+    post_get_for_editing,
+    post_get_for_review,
+    post_get_for_user,
+    posts_awaiting_approval,
+    posts_visible_to,
+)
+from scheduler.services import (
+    CANCELLABLE_STATUSES,
+    EDITABLE_STATUSES,
+    post_approve,
+    post_cancel,
+    post_create,
+    post_request_changes,
+    post_submit,
+    post_update,
+)
+
+SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
+RECENT_LIMIT = 25
+
+
+@dataclass(frozen=True)
+class PostActions:
+    """What the viewer may do with a post, so the page shows only buttons that will work."""
+
+    edit: bool
+    submit: bool
+    cancel: bool
+    review: bool
+    is_member: bool
+    is_author: bool
+    is_approver: bool
+
+
+def _actions_for(*, user: object, post: Post) -> PostActions:
+    member = user_can_edit_for(user=user, department_id=post.department_id)
+    approver = user_can_approve_for(user=user, department_id=post.department_id)
+    is_author = post.author_id == user.pk
+    return PostActions(
+        edit=member and post.status in EDITABLE_STATUSES,
+        submit=member and post.status in SUBMITTABLE_STATUSES,
+        cancel=(member or approver) and post.status in CANCELLABLE_STATUSES,
+        review=approver and not is_author and post.status == PostStatus.SUBMITTED,
+        is_member=member,
+        is_author=is_author,
+        is_approver=approver,
+    )
+
+
+def _with_deliveries(queryset: QuerySet[Post]) -> QuerySet[Post]:
+    return queryset.select_related("department", "author").prefetch_related(
+        Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("channel__display_name", "id")),
+        "channels",
+    )
+
+
+def _delivery_context(post: Post) -> dict:
+    """Returns the deliveries of the post's latest approval (older, withdrawn ones are history)."""
+    deliveries = list(post.deliveries.all())
+    latest = post.current_approval_id or max((d.approval_id for d in deliveries), default=None)
+    deliveries = [d for d in deliveries if d.approval_id == latest]
+    return {
+        "post": post,
+        "deliveries": deliveries,
+        "deliveries_pending": any(d.is_pending for d in deliveries),
+    }
+
+
+def _error_messages(error: ApplicationError) -> list[str]:
+    return list(error.extra.get("problems") or [error.message])
+
+
+# --- Dashboard ------------------------------------------------------------------------------------
 
 
 @login_required
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("CivicPost")
+    visible = _with_deliveries(posts_visible_to(user=request.user))
+    own_ids = department_ids_for_user(user=request.user)
+    own = visible.filter(department_id__in=own_ids)
+    groups = [
+        ("drafts", _("Drafts"), own.filter(status=PostStatus.DRAFT).order_by("due_at", "id")),
+        ("changes", _("Changes requested"), own.filter(status=PostStatus.CHANGES_REQUESTED).order_by("due_at", "id")),
+        ("waiting", _("Waiting for approval"), own.filter(status=PostStatus.SUBMITTED).order_by("due_at", "id")),
+        ("scheduled", _("Approved and scheduled"), own.filter(status=PostStatus.APPROVED).order_by("due_at", "id")),
+        (
+            "finished",
+            _("Published or failed (most recent)"),
+            own.filter(status=PostStatus.PUBLISHED).order_by("-due_at", "-id")[:RECENT_LIMIT],
+        ),
+    ]
+    others = (
+        visible.filter(status__in=CITY_VISIBLE_STATUSES)
+        .exclude(department_id__in=own_ids)
+        .order_by("-due_at", "-id")[:RECENT_LIMIT]
+    )
+    return render(
+        request,
+        "scheduler/dashboard.html",
+        {
+            "groups": [(key, title, list(posts)) for key, title, posts in groups],
+            "other_posts": list(others),
+        },
+    )
 
 
+# --- Compose and edit -----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_create_view(request: HttpRequest) -> HttpResponse:
+    if not department_ids_for_user(user=request.user):
+        messages.error(request, _("You are not a member of any department yet. Ask an administrator to add you."))
+        return redirect("scheduler:dashboard")
+    form = PostForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        submit = "submit" in request.POST
+        try:
+            # Save and submit together, or not at all: a refused submission leaves no stray draft.
+            with transaction.atomic():
+                post = post_create(author=request.user, **form.service_arguments())
+                if submit:
+                    post_submit(post=post, user=request.user)
+        except ApplicationError as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+        else:
+            if submit:
+                messages.success(request, _("Your post was sent for approval."))
+            else:
+                messages.success(request, _("Your draft was saved."))
+            return redirect("scheduler:post_detail", post_id=post.pk)
+    return render(request, "scheduler/post_form.html", {"form": form, "post": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_editing(user=request.user, post_id=post_id)
+    if post.status not in EDITABLE_STATUSES:
+        messages.error(
+            request, _("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()}
+        )
+        return redirect("scheduler:post_detail", post_id=post.pk)
+    form = PostForm(request.POST or None, user=request.user, post=post)
+    if request.method == "POST" and form.is_valid():
+        was_approved = post.status == PostStatus.APPROVED
+        submit = "submit" in request.POST and post.status in SUBMITTABLE_STATUSES
+        try:
+            with transaction.atomic():
+                post = post_update(post=post, user=request.user, **form.service_arguments())
+                if submit:
+                    post_submit(post=post, user=request.user)
+        except ApplicationError as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+        else:
+            if was_approved:
+                messages.warning(request, _("Your changes were saved. The post must be approved again before it goes out."))
+            elif submit:
+                messages.success(request, _("Your changes were saved and the post was sent for approval."))
+            else:
+                messages.success(request, _("Your changes were saved."))
+            return redirect("scheduler:post_detail", post_id=post.pk)
+    return render(request, "scheduler/post_form.html", {"form": form, "post": post})
+
+
+# --- Detail and actions ---------------------------------------------------------------------------
+
+
+def _render_detail(
+    request: HttpRequest,
+    post: Post,
+    *,
+    review_form: ReviewForm | None = None,
+    cancel_form: CancelForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        **_delivery_context(post),
+        "actions": _actions_for(user=request.user, post=post),
+        "review_form": review_form or ReviewForm(),
+        "cancel_form": cancel_form or CancelForm(),
+    }
+    return render(request, "scheduler/post_detail.html", context, status=status)
+
+
+@login_required
+@require_GET
+def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+    return _render_detail(request, post_get_for_user(user=request.user, post_id=post_id))
+
+
+@login_required
+@require_GET
+def post_deliveries(request: HttpRequest, post_id: int) -> HttpResponse:
+    """The delivery table alone; the post page polls it with htmx while anything is pending."""
+    post = post_get_for_user(user=request.user, post_id=post_id)
+    return render(request, "scheduler/_delivery_table.html", _delivery_context(post))
+
+
+@login_required
+@require_POST
+def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_editing(user=request.user, post_id=post_id)
+    try:
+        post_submit(post=post, user=request.user)
+    except ApplicationError as error:
+        for message in _error_messages(error):
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Your post was sent for approval."))
+    return redirect("scheduler:post_detail", post_id=post.pk)
+
+
+@login_required
+@require_POST
+def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_review(user=request.user, post_id=post_id)
+    form = ReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            post_approve(post=post, user=request.user, comment=form.cleaned_data["comment"])
+        except ApplicationError as error:
+            for message in _error_messages(error):
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("The post is approved and scheduled."))
+            return redirect("scheduler:post_detail", post_id=post.pk)
+    return _render_detail(request, post, review_form=form, status=400)
+
+
+@login_required
+@require_POST
+def post_request_changes_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_review(user=request.user, post_id=post_id)
+    form = ReviewForm(request.POST, require_comment=True)
+    if form.is_valid():
+        try:
+            post_request_changes(post=post, user=request.user, comment=form.cleaned_data["comment"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The post was sent back to the author with your comment."))
+            return redirect("scheduler:post_detail", post_id=post.pk)
+    return _render_detail(request, post, review_form=form, status=400)
+
+
+@login_required
+@require_POST
+def post_cancel_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    # Members of the department and its approvers may cancel; anyone else gets a 404.
+    try:
+        post = post_get_for_editing(user=request.user, post_id=post_id)
+    except Http404:
+        post = post_get_for_review(user=request.user, post_id=post_id)
+    form = CancelForm(request.POST)
+    if form.is_valid():
+        try:
+            post_cancel(post=post, user=request.user, comment=form.cleaned_data["comment"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The post was cancelled. Nothing more will be published."))
+            return redirect("scheduler:post_detail", post_id=post.pk)
+    return _render_detail(request, post, cancel_form=form, status=400)
+
+
+# --- Lists ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def approval_queue(request: HttpRequest) -> HttpResponse:
+    posts = posts_awaiting_approval(user=request.user)
+    return render(request, "scheduler/approval_queue.html", {"posts": list(posts)})
+
+
+@login_required
+@require_GET
+def channel_list(request: HttpRequest) -> HttpResponse:
+    channels = channels_for_user(user=request.user).order_by("department__name", "display_name")
+    return render(request, "scheduler/channel_list.html", {"channels": list(channels)})
+
+
+@login_required
+@require_GET
 def sandbox_timeline(request: HttpRequest) -> HttpResponse:
-    posts = SandboxPost.objects.select_related("channel__department")[:200]
+    posts = SandboxPost.objects.select_related("channel__department").order_by("-created_at", "-id")[:200]
     return render(request, "scheduler/sandbox_timeline.html", {"sandbox_posts": posts})

@@ -19,3 +19,5 @@ STORAGES = {
 }
 # Tests decide for themselves whether tasks run eagerly (most do) or go through a real worker.
 CELERY_TASK_ALWAYS_EAGER = True
+# Adapter tests point Mastodon / Bluesky channels at fakes on http://127.0.0.1 (scheduler/adapters/ssrf.py).
+CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True

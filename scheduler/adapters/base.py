@@ -132,6 +132,15 @@ class OutcomeUnknown(AdapterError):
     """The request may have reached the platform (timeout, dropped connection): never blindly resend."""
 
 
+class CheckAgainLater(OutcomeUnknown):
+    """Raised by reconcile() when the platform may not show a new post yet: ask again after
+    `retry_after` seconds instead of handing the delivery to a person right away."""
+
+    def __init__(self, message: str, *, retry_after: float = 60.0, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 # --- The contract -------------------------------------------------------------------------------
 
 
@@ -147,6 +156,9 @@ class PlatformAdapter(ABC):
 
     def __init__(self, account: ChannelAccount) -> None:
         self.account = account
+        # Set by adapters whose platform renewed a token or session during a call: the complete new
+        # credentials, which the caller must save (X rotates its refresh token on every renewal).
+        self.updated_credentials: dict[str, Any] | None = None
 
     @abstractmethod
     def text_length(self, content: PostContent) -> TextLength:

@@ -11,6 +11,14 @@ from scheduler.adapters.base import ChannelAccount, PlatformAdapter
 
 BUILT_IN_ADAPTERS = {
     "sandbox": "scheduler.adapters.sandbox.SandboxAdapter",
+    "mastodon": "scheduler.adapters.mastodon.MastodonAdapter",
+    "bluesky": "scheduler.adapters.bluesky.BlueskyAdapter",
+    "feed": "scheduler.adapters.feed.FeedAdapter",
+    "x": "scheduler.adapters.x.XAdapter",
+    "webhook": "scheduler.adapters.webhook.WebhookAdapter",
+    "facebook": "scheduler.adapters.facebook.FacebookPageAdapter",
+    "instagram": "scheduler.adapters.instagram.InstagramAdapter",
+    "threads": "scheduler.adapters.threads.ThreadsAdapter",
 }
 
 ENTRY_POINT_GROUP = "civicpost.adapters"

@@ -1,0 +1,298 @@
+"""Every change to a channel's connection goes through one of these functions.
+
+Channels belong to the department: `connected_by` only records who clicked. Tokens live encrypted in
+Channel.credentials (civicpost.crypto), never in allauth's SocialToken, never in a log line or a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from civicpost.exceptions import ApplicationError
+from connections.flows import ConnectedAccount, ConnectError, account_identity, mastodon_register
+from connections.models import MastodonApp
+from departments.models import Department
+from departments.selectors import user_is_department_admin
+from scheduler.adapters.base import AdapterError, AuthExpired, ConnectionCheck
+from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
+from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+REFRESH_WINDOW = dt.timedelta(days=7)
+# The words scheduler.publishing writes on a delivery it holds because the channel needs reconnecting
+# (English, and as translated for the current language).
+HELD_MESSAGE_PREFIX = "Waiting: the channel must be reconnected"
+HOLDABLE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
+
+
+def _require_admin(*, user: AbstractBaseUser, department_id: int) -> None:
+    if not user_is_department_admin(user=user, department_id=department_id):
+        raise ApplicationError(_("Only a department admin can connect or change this department's channels."))
+
+
+def _held_message_filter() -> Q:
+    prefixes = {HELD_MESSAGE_PREFIX, _(HELD_MESSAGE_PREFIX)}
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(failure_message__startswith=prefix)
+    return condition
+
+
+def _hold_message(reason: str) -> str:
+    return _("Waiting: the channel must be reconnected by a department admin (%(reason)s).") % {"reason": reason}
+
+
+def deliveries_release_held(*, channel: Channel) -> int:
+    """Clears the 'must be reconnected' message on the channel's waiting deliveries (they go out at the
+    next dispatcher tick). Returns how many."""
+    return (
+        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        .filter(_held_message_filter())
+        .update(failure_message="", updated_at=timezone.now())
+    )
+
+
+def _hold_pending_deliveries(*, channel: Channel, reason: str) -> int:
+    """Writes on each waiting delivery why it waits, so the department sees it on the post."""
+    return (
+        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        .exclude(_held_message_filter())
+        .update(failure_message=_hold_message(reason), updated_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def channel_connect(
+    *,
+    user: AbstractBaseUser,
+    department: Department,
+    account: ConnectedAccount,
+    channel: Channel | None = None,
+) -> Channel:
+    """Creates a connected channel for the department, or reconnects `channel` (same row, same posts).
+
+    Reconnecting puts the channel back to connected and releases the deliveries held for it. It refuses
+    to point an existing channel at a different account (a different Page, user, instance...).
+    Raises ApplicationError."""
+    _require_admin(user=user, department_id=department.pk)
+    if channel is None:
+        channel = Channel(department=department, platform=account.platform)
+        before: dict = {}
+    else:
+        channel = Channel.objects.select_for_update().get(pk=channel.pk)
+        if channel.department_id != department.pk or channel.platform != account.platform:
+            raise ApplicationError(_("This channel belongs to another department or platform."))
+        old_identity = account_identity(channel.platform, channel.options)
+        new_identity = account_identity(account.platform, account.options)
+        if old_identity and new_identity and old_identity != new_identity:
+            raise ApplicationError(
+                _(
+                    "You signed in to a different account than the one this channel posts to. Sign in to the "
+                    "original account, or connect the new one as a separate channel."
+                )
+            )
+        before = {"status": channel.status, "display_name": channel.display_name}
+    channel.display_name = (account.display_name or channel.display_name or account.platform)[:120]
+    channel.account_handle = (account.account_handle or "")[:200]
+    channel.credentials = dict(account.credentials)
+    channel.options = {**channel.options, **account.options}
+    channel.status = ChannelStatus.CONNECTED
+    channel.status_message = ""
+    channel.token_expires_at = account.token_expires_at
+    channel.connected_by = user
+    channel.save()
+    released = deliveries_release_held(channel=channel) if before else 0
+    audit_record(
+        action=AuditAction.CHANNEL_CONNECTED,
+        actor=user,
+        department_id=department.pk,
+        target=channel,
+        changes={"status": {"before": before.get("status"), "after": channel.status}, "platform": channel.platform},
+        message=(_("Reconnected; %(n)d waiting deliveries released.") % {"n": released}) if before else "",
+    )
+    return channel
+
+
+@transaction.atomic
+def channel_disconnect(*, user: AbstractBaseUser, channel: Channel) -> Channel:
+    """Disables the channel and wipes its credentials. Waiting posts stay scheduled, with a message,
+    until it is reconnected. Raises ApplicationError."""
+    _require_admin(user=user, department_id=channel.department_id)
+    channel = Channel.objects.select_for_update().get(pk=channel.pk)
+    before = channel.status
+    channel.credentials = {}
+    channel.status = ChannelStatus.DISABLED
+    channel.status_message = _("Disconnected by %(user)s.") % {"user": user.get_full_name() or user.get_username()}
+    channel.token_expires_at = None
+    channel.save(update_fields=["credentials", "status", "status_message", "token_expires_at", "updated_at"])
+    _hold_pending_deliveries(channel=channel, reason=_("it was disconnected"))
+    audit_record(
+        action=AuditAction.CHANNEL_DISCONNECTED,
+        actor=user,
+        department_id=channel.department_id,
+        target=channel,
+        changes={"status": {"before": before, "after": channel.status}},
+    )
+    return channel
+
+
+def _apply_check(channel_id: int, check: ConnectionCheck) -> Channel:
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().get(pk=channel_id)
+        if channel.status == ChannelStatus.DISABLED:
+            # A disconnected channel stays disconnected until someone reconnects it.
+            return channel
+        was = channel.status
+        channel.status = ChannelStatus.CONNECTED if check.ok else ChannelStatus.NEEDS_RECONNECT
+        channel.status_message = "" if check.ok else (check.message or _("The platform refused the stored sign-in."))
+        if check.expires_at is not None or check.ok:
+            channel.token_expires_at = check.expires_at
+        channel.save(update_fields=["status", "status_message", "token_expires_at", "updated_at"])
+        if check.ok and was == ChannelStatus.NEEDS_RECONNECT:
+            deliveries_release_held(channel=channel)
+        elif not check.ok:
+            _hold_pending_deliveries(channel=channel, reason=channel.status_message)
+    return channel
+
+
+def channel_test_connection(*, user: AbstractBaseUser, channel: Channel) -> tuple[Channel, ConnectionCheck]:
+    """Asks the platform whether the stored credentials still work and records the answer on the channel.
+    Returns (channel, check). Raises ApplicationError."""
+    _require_admin(user=user, department_id=channel.department_id)
+    if channel.status == ChannelStatus.DISABLED:
+        return channel, ConnectionCheck(ok=False, message=_("This channel is disconnected; reconnect it first."))
+    try:
+        check = adapter_for_channel(channel).check_connection()
+    except UnknownPlatform:
+        check = ConnectionCheck(ok=False, message=_("No adapter is installed for this platform."))
+    except AdapterError as error:
+        check = ConnectionCheck(ok=False, message=error.message)
+    return _apply_check(channel.pk, check), check
+
+
+# --- Token refresh --------------------------------------------------------------------------------------
+
+
+@dataclass
+class RefreshReport:
+    refreshed: list[int] = field(default_factory=list)
+    needs_reconnect: list[int] = field(default_factory=list)
+    failed_for_now: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+
+
+def _expires_at(credentials: dict) -> dt.datetime | None:
+    value = credentials.get("expires_at")
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def channel_refresh_token(*, channel_id: int, now: dt.datetime | None = None) -> str:
+    """Renews one channel's token where its adapter can (Threads, X OAuth 2.0, Instagram Login).
+
+    The row stays locked during the call, so two refreshers never spend the same (rotating) refresh token.
+    Returns "refreshed", "needs_reconnect", "failed_for_now" or "skipped"."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().filter(pk=channel_id, status=ChannelStatus.CONNECTED).first()
+        if channel is None:
+            return "skipped"
+        try:
+            adapter = adapter_for_channel(channel)
+        except UnknownPlatform:
+            return "skipped"
+        refresh = getattr(adapter, "refresh_credentials", None)
+        if refresh is None:
+            return "skipped"
+        try:
+            new_credentials = refresh()
+        except AuthExpired as error:
+            channel.status = ChannelStatus.NEEDS_RECONNECT
+            channel.status_message = error.message
+            channel.save(update_fields=["status", "status_message", "updated_at"])
+            _hold_pending_deliveries(channel=channel, reason=error.message)
+            return "needs_reconnect"
+        except AdapterError as error:
+            expired = channel.token_expires_at is not None and channel.token_expires_at <= now
+            if expired:
+                channel.status = ChannelStatus.NEEDS_RECONNECT
+                channel.status_message = error.message
+                channel.save(update_fields=["status", "status_message", "updated_at"])
+                _hold_pending_deliveries(channel=channel, reason=error.message)
+                return "needs_reconnect"
+            # Not expired yet: the next run tries again.
+            logger.warning("token refresh for channel %s failed for now: %s", channel.pk, type(error).__name__)
+            return "failed_for_now"
+        except Exception:  # noqa: BLE001 - one channel's bug must not stop the others
+            logger.exception("token refresh for channel %s failed unexpectedly", channel.pk)
+            return "failed_for_now"
+        channel.credentials = dict(new_credentials)
+        channel.token_expires_at = _expires_at(new_credentials) or channel.token_expires_at
+        channel.status_message = ""
+        channel.save(update_fields=["credentials", "token_expires_at", "status_message", "updated_at"])
+        audit_record(
+            action=AuditAction.CHANNEL_TOKEN_REFRESHED,
+            department_id=channel.department_id,
+            target=channel,
+            changes={"token_expires_at": channel.token_expires_at.isoformat() if channel.token_expires_at else None},
+        )
+    return "refreshed"
+
+
+def channels_refresh_expiring_tokens(
+    *, within: dt.timedelta = REFRESH_WINDOW, now: dt.datetime | None = None
+) -> RefreshReport:
+    """Renews every connected channel's token that expires within `within` (7 days), where the adapter
+    can; marks a channel 'needs reconnect' when the platform refuses. Returns what happened to each."""
+    now = now or timezone.now()
+    report = RefreshReport()
+    ids = list(
+        Channel.objects.filter(
+            status=ChannelStatus.CONNECTED, token_expires_at__isnull=False, token_expires_at__lte=now + within
+        )
+        .order_by("token_expires_at")
+        .values_list("id", flat=True)
+    )
+    for channel_id in ids:
+        outcome = channel_refresh_token(channel_id=channel_id, now=now)
+        getattr(report, outcome).append(channel_id)
+    return report
+
+
+# --- Mastodon app registrations -------------------------------------------------------------------------
+
+
+def mastodon_app_for(*, instance_url: str, redirect_uri: str) -> MastodonApp:
+    """Returns CivicPost's OAuth app on the instance, registering it the first time. Raises ConnectError."""
+    from scheduler.adapters.mastodon import SCOPES
+
+    scopes = " ".join(SCOPES)
+    existing = MastodonApp.objects.filter(instance_url=instance_url, redirect_uri=redirect_uri, scopes=scopes).first()
+    if existing is not None and existing.client_id and existing.client_secret:
+        return existing
+    client_id, client_secret = mastodon_register(instance_url=instance_url, redirect_uri=redirect_uri)
+    if not client_id or not client_secret:
+        raise ConnectError(_("%(instance)s did not give CivicPost app keys.") % {"instance": instance_url})
+    app, _created = MastodonApp.objects.update_or_create(
+        instance_url=instance_url,
+        redirect_uri=redirect_uri,
+        scopes=scopes,
+        defaults={"client_id": client_id, "secrets": {"client_secret": client_secret}},
+    )
+    return app

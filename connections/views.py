@@ -1,0 +1,419 @@
+"""Connecting a department's channels. Thin views: selector (permission), form, one flow/service call.
+
+The OAuth `state` is a random value kept in the session with what the callback needs (platform,
+department, channel being reconnected, PKCE verifier, Mastodon instance); the callback only continues
+when the state it receives is one we issued, for that platform, less than 15 minutes ago."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from civicpost.crypto import decrypt_text, encrypt_text
+from civicpost.exceptions import ApplicationError
+from connections import flows, services
+from connections.forms import PLATFORM_FORMS, ChooseForm, PagePickForm, connectable_platform_choices
+from connections.models import MastodonApp
+from connections.selectors import (
+    channel_get_for_admin,
+    channel_get_for_member,
+    department_get_for_admin,
+    departments_user_admins,
+)
+from departments.models import Department
+from departments.selectors import user_is_department_admin
+from scheduler.models import Channel, ChannelStatus
+
+PENDING_SESSION_KEY = "civicpost_connect_pending"
+META_SESSION_KEY = "civicpost_connect_meta"
+PENDING_TTL_SECONDS = 15 * 60
+MAX_PENDING = 5
+
+
+# --- Session bookkeeping for the OAuth round trip --------------------------------------------------------
+
+
+def _fresh(entries: dict[str, Any]) -> dict[str, Any]:
+    now = time.time()
+    fresh = {key: value for key, value in entries.items() if now - value.get("created", 0) < PENDING_TTL_SECONDS}
+    # Keep only the newest few: a person does not run more sign-ins than that at once.
+    newest = sorted(fresh.items(), key=lambda item: item[1]["created"], reverse=True)[:MAX_PENDING]
+    return dict(newest)
+
+
+def _remember(request: HttpRequest, key: str, session_key: str, data: dict[str, Any]) -> None:
+    entries = _fresh(request.session.get(session_key, {}))
+    entries[key] = {**data, "created": time.time()}
+    request.session[session_key] = _fresh(entries)
+
+
+def _take_pending(request: HttpRequest, *, state: str, platform: str) -> dict[str, Any] | None:
+    """Removes and returns the pending sign-in with this state, or None (unknown, expired, wrong platform)."""
+    entries = _fresh(request.session.get(PENDING_SESSION_KEY, {}))
+    match = None
+    for key in list(entries):
+        # Compare every entry in constant time; never short-cut on the first character.
+        if state and secrets.compare_digest(key.encode(), state.encode()):
+            match = entries.pop(key)
+    request.session[PENDING_SESSION_KEY] = entries
+    if match is None or match.get("platform") != platform:
+        return None
+    return match
+
+
+def _meta_entry(request: HttpRequest, pick_id: str) -> dict[str, Any]:
+    entry = _fresh(request.session.get(META_SESSION_KEY, {})).get(pick_id)
+    if entry is None:
+        raise Http404("This sign-in has expired.")
+    return entry
+
+
+def _forget_meta(request: HttpRequest, pick_id: str) -> None:
+    entries = _fresh(request.session.get(META_SESSION_KEY, {}))
+    entries.pop(pick_id, None)
+    request.session[META_SESSION_KEY] = entries
+
+
+# --- Helpers ---------------------------------------------------------------------------------------------
+
+
+def _platform_label(platform: str) -> str:
+    return dict(connectable_platform_choices()).get(platform, platform)
+
+
+def _check_platform(platform: str) -> None:
+    if platform not in dict(connectable_platform_choices()):
+        raise Http404("No connection flow for this platform.")
+
+
+def _step_url(*, department: Department, platform: str, channel: Channel | None) -> str:
+    if channel is not None:
+        return reverse("connections:reconnect", kwargs={"channel_id": channel.pk})
+    return reverse("connections:platform", kwargs={"department_id": department.pk, "platform": platform})
+
+
+def channel_status_context(channel: Channel) -> dict[str, Any]:
+    """Returns what the status box shows: connected / expires in N days / needs reconnect."""
+    expires_in_days = None
+    expired = False
+    if channel.token_expires_at is not None:
+        remaining = channel.token_expires_at - timezone.now()
+        expired = remaining.total_seconds() <= 0
+        expires_in_days = max(0, remaining.days)
+    return {
+        "channel": channel,
+        "expires_in_days": expires_in_days,
+        "token_expired": expired,
+        "is_connected": channel.status == ChannelStatus.CONNECTED and not expired,
+    }
+
+
+def _connected(request: HttpRequest, channel: Channel, *, reconnected: bool) -> HttpResponse:
+    if reconnected:
+        messages.success(
+            request,
+            _("%(channel)s is connected again. Posts that were waiting will go out.")
+            % {"channel": channel.display_name},
+        )
+    else:
+        messages.success(request, _("%(channel)s is connected.") % {"channel": channel.display_name})
+    return redirect("connections:channel", channel_id=channel.pk)
+
+
+# --- Pages -----------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connect_start(request: HttpRequest) -> HttpResponse:
+    """Step 1: which department, which platform."""
+    departments = departments_user_admins(user=request.user)
+    if not departments:
+        raise PermissionDenied("Only department admins can connect channels.")
+    form = ChooseForm(request.POST or None, departments=departments, initial={"department": departments[0]})
+    if request.method == "POST" and form.is_valid():
+        return redirect(
+            "connections:platform",
+            department_id=form.cleaned_data["department"].pk,
+            platform=form.cleaned_data["platform"],
+        )
+    return render(request, "connections/connect_choose.html", {"form": form, "departments": departments})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connect_platform(request: HttpRequest, department_id: int, platform: str) -> HttpResponse:
+    """Step 2, new channel: the platform's own form or sign-in."""
+    department = department_get_for_admin(user=request.user, department_id=department_id)
+    _check_platform(platform)
+    return _platform_step(request, department=department, platform=platform, channel=None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def channel_reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """Step 2 again for an existing channel: same row, same scheduled posts."""
+    channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
+    _check_platform(channel.platform)
+    return _platform_step(request, department=channel.department, platform=channel.platform, channel=channel)
+
+
+def _platform_step(
+    request: HttpRequest, *, department: Department, platform: str, channel: Channel | None
+) -> HttpResponse:
+    form_class = PLATFORM_FORMS[platform]
+    initial: dict[str, Any] = {}
+    if platform == "feed":
+        initial["display_name"] = (
+            channel.display_name
+            if channel
+            else _("%(department)s news on the city website") % {"department": department.name}
+        )
+    elif platform == "webhook" and channel is not None:
+        initial["display_name"] = channel.display_name
+        initial["payload_format"] = channel.options.get("format", "standard")
+    elif platform == "bluesky" and channel is not None:
+        initial["handle"] = channel.account_handle
+    elif platform == "mastodon" and channel is not None:
+        initial["instance_url"] = channel.options.get("instance_url", "")
+    form = form_class(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if platform in flows.OAUTH_PLATFORMS:
+                return _start_oauth(request, department=department, platform=platform, channel=channel, data=data)
+            if platform == "webhook":
+                account, secret = flows.webhook_account(
+                    url=data["url"], payload_format=data["payload_format"], display_name=data["display_name"]
+                )
+                saved = services.channel_connect(
+                    user=request.user, department=department, account=account, channel=channel
+                )
+                response = render(
+                    request,
+                    "connections/webhook_secret.html",
+                    {"channel": saved, "secret": secret, "reconnected": bool(channel)},
+                )
+                # The secret is on this page only: never cached, never shown again.
+                response["Cache-Control"] = "no-store"
+                return response
+            if platform == "bluesky":
+                account = flows.bluesky_connect(
+                    handle=data["handle"], app_password=data["app_password"], service_url=data.get("service_url", "")
+                )
+            else:
+                account = flows.feed_account(display_name=data["display_name"])
+            saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
+            return _connected(request, saved, reconnected=channel is not None)
+        except flows.ConnectError as error:
+            field = {"webhook": "url", "mastodon": "instance_url", "bluesky": None}.get(platform)
+            form.add_error(field if field in form.fields else None, error.message)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+    return render(
+        request,
+        "connections/connect_form.html",
+        {
+            "form": form,
+            "department": department,
+            "platform": platform,
+            "platform_label": _platform_label(platform),
+            "channel": channel,
+            "is_oauth": platform in flows.OAUTH_PLATFORMS,
+            "redirect_uri": flows.redirect_uri(platform) if platform in flows.OAUTH_PLATFORMS else "",
+        },
+    )
+
+
+def _start_oauth(
+    request: HttpRequest, *, department: Department, platform: str, channel: Channel | None, data: dict[str, Any]
+) -> HttpResponse:
+    state = flows.new_state()
+    if platform == "x":
+        start = flows.x_start(state=state)
+    elif platform in flows.META_PLATFORMS:
+        start = flows.meta_start(platform=platform, state=state)
+    elif platform == "threads":
+        start = flows.threads_start(state=state)
+    else:
+        start = flows.mastodon_start(state=state, instance_url=data["instance_url"], app_for=services.mastodon_app_for)
+    _remember(
+        request,
+        state,
+        PENDING_SESSION_KEY,
+        {
+            "platform": platform,
+            "department_id": department.pk,
+            "channel_id": channel.pk if channel else None,
+            **start.pending,
+        },
+    )
+    return redirect(start.authorize_url)
+
+
+@never_cache
+@login_required
+@require_GET
+def oauth_callback(request: HttpRequest, platform: str) -> HttpResponse:
+    """Where the platform sends the admin back, with ?code=...&state=... (or ?error=...)."""
+    _check_platform(platform)
+    pending = _take_pending(request, state=request.GET.get("state", ""), platform=platform)
+    if pending is None:
+        return render(
+            request,
+            "connections/callback_problem.html",
+            {
+                "message": _(
+                    "This sign-in was not started from this browser, or it took longer than 15 minutes. "
+                    "Nothing was connected. Please start again."
+                )
+            },
+            status=400,
+        )
+    # Permission is checked again: the role may have changed while the person was away.
+    department = department_get_for_admin(user=request.user, department_id=pending["department_id"])
+    channel = None
+    if pending.get("channel_id"):
+        channel = channel_get_for_admin(user=request.user, channel_id=pending["channel_id"])
+    back = _step_url(department=department, platform=platform, channel=channel)
+    code = request.GET.get("code", "")
+    if request.GET.get("error") or not code:
+        messages.warning(
+            request,
+            _("The sign-in on %(platform)s was cancelled; nothing was connected.")
+            % {"platform": _platform_label(platform)},
+        )
+        return redirect(back)
+    try:
+        if platform in flows.META_PLATFORMS:
+            token = flows.meta_finish(platform=platform, code=code, pending=pending)
+            pick_id = flows.new_state()
+            _remember(
+                request,
+                pick_id,
+                META_SESSION_KEY,
+                {
+                    "platform": platform,
+                    "department_id": department.pk,
+                    "channel_id": channel.pk if channel else None,
+                    # The user token only lists the admin's Pages; it is kept encrypted, for minutes.
+                    "token": encrypt_text(token.access_token),
+                },
+            )
+            return redirect("connections:pick", pick_id=pick_id)
+        if platform == "x":
+            account = flows.x_finish(code=code, pending=pending)
+        elif platform == "threads":
+            account = flows.threads_finish(code=code, pending=pending)
+        else:
+            app = MastodonApp.objects.filter(pk=pending.get("app_id")).first()
+            if app is None:
+                raise flows.ConnectError(_("CivicPost's registration on that server was removed; start again."))
+            account = flows.mastodon_finish(code=code, pending=pending, app=app)
+        saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
+    except (flows.ConnectError, ApplicationError) as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    return _connected(request, saved, reconnected=channel is not None)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def meta_pick(request: HttpRequest, pick_id: str) -> HttpResponse:
+    """After Facebook Login: the admin picks the Page (or its Instagram account) for this channel."""
+    entry = _meta_entry(request, pick_id)
+    department = department_get_for_admin(user=request.user, department_id=entry["department_id"])
+    channel = (
+        channel_get_for_admin(user=request.user, channel_id=entry["channel_id"]) if entry.get("channel_id") else None
+    )
+    platform = entry["platform"]
+    user_token = decrypt_text(entry["token"])
+    back = _step_url(department=department, platform=platform, channel=channel)
+    try:
+        choices = flows.meta_choices(platform=platform, user_token=user_token)
+    except flows.ConnectError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    form = PagePickForm(request.POST or None, choices=choices)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = flows.meta_account(platform=platform, user_token=user_token, page_id=form.cleaned_data["page"])
+            saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
+        except (flows.ConnectError, ApplicationError) as error:
+            form.add_error(None, error.message)
+        else:
+            _forget_meta(request, pick_id)
+            return _connected(request, saved, reconnected=channel is not None)
+    return render(
+        request,
+        "connections/pick_page.html",
+        {
+            "form": form,
+            "unusable": [choice for choice in choices if not choice.usable],
+            "department": department,
+            "platform": platform,
+            "platform_label": _platform_label(platform),
+            "channel": channel,
+            "back": back,
+        },
+    )
+
+
+@login_required
+@require_GET
+def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """The channel page: status, expiry, and (for the department's admins) the actions."""
+    channel = channel_get_for_member(user=request.user, channel_id=channel_id)
+    context = channel_status_context(channel)
+    context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
+    context["waiting_count"] = channel.deliveries.filter(status__in=services.HOLDABLE_STATUSES).count()
+    return render(request, "connections/channel_detail.html", context)
+
+
+@login_required
+@require_POST
+def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """Test connection: asks the platform; answers the status box alone to htmx, else redirects."""
+    channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
+    try:
+        channel, check = services.channel_test_connection(user=request.user, channel=channel)
+    except ApplicationError as error:
+        raise PermissionDenied(error.message) from error
+    if getattr(request, "htmx", False):
+        context = channel_status_context(channel)
+        context.update(can_manage=True, check=check)
+        return render(request, "connections/_channel_status.html", context)
+    if check.ok:
+        messages.success(request, check.message or _("The connection works."))
+    else:
+        messages.error(request, check.message or _("The connection does not work."))
+    return redirect("connections:channel", channel_id=channel.pk)
+
+
+@login_required
+@require_POST
+def channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
+    try:
+        channel = services.channel_disconnect(user=request.user, channel=channel)
+    except ApplicationError as error:
+        raise PermissionDenied(error.message) from error
+    messages.success(
+        request,
+        _("%(channel)s is disconnected and its sign-in was deleted. Posts for it wait until it is reconnected.")
+        % {"channel": channel.display_name},
+    )
+    return redirect("connections:channel", channel_id=channel.pk)

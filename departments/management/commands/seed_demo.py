@@ -1,0 +1,262 @@
+"""Loads a demo city for `make run`: departments, one user per role, Sandbox channels and a few posts.
+
+Running it again changes nothing but the demo passwords (reset to the printed one). It refuses to run
+unless DJANGO_DEBUG is true: demo accounts with a published password never belong in production."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from departments.models import Department, Membership, Role
+from scheduler.models import Channel, Post, PostStatus
+from scheduler.services import post_approve, post_create, post_request_changes, post_submit
+
+DEMO_PASSWORD = "civicpost-demo"  # noqa: S105 - published on purpose; the command refuses to run without DEBUG
+CITY_TIME_ZONE = "America/Chicago"
+
+
+@dataclass(frozen=True)
+class DemoDepartment:
+    slug: str
+    name: str
+    channels: tuple[str, ...]
+    is_communications_team: bool = False
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    first_name: str
+    last_name: str
+    department: str
+    role: str
+
+    @property
+    def username(self) -> str:
+        return self.email.split("@", 1)[0]
+
+    @property
+    def role_label(self) -> str:
+        return f"{Role(self.role).label}, {DEPARTMENT_NAMES[self.department]}"
+
+
+DEPARTMENTS = (
+    DemoDepartment("parks", "Parks and Recreation", ("Parks on Sandbox", "Parks Events on Sandbox")),
+    DemoDepartment("public-works", "Public Works", ("Public Works on Sandbox",)),
+    DemoDepartment("library", "Public Library", ("Library on Sandbox",)),
+    DemoDepartment("police", "Police", ("Police on Sandbox",)),
+    DemoDepartment("communications", "Communications", ("City Hall on Sandbox",), is_communications_team=True),
+)
+DEPARTMENT_NAMES = {d.slug: d.name for d in DEPARTMENTS}
+
+USERS = (
+    DemoUser("parks-editor@city.example", "Alice", "Alvarez", "parks", Role.EDITOR),
+    DemoUser("parks-approver@city.example", "Bob", "Brooks", "parks", Role.APPROVER),
+    DemoUser("parks-admin@city.example", "Priya", "Patel", "parks", Role.ADMIN),
+    DemoUser("works-editor@city.example", "Wes", "Walker", "public-works", Role.EDITOR),
+    DemoUser("library-editor@city.example", "Carol", "Chen", "library", Role.EDITOR),
+    DemoUser("police-editor@city.example", "Omar", "Ortiz", "police", Role.EDITOR),
+    DemoUser("comms-manager@city.example", "Dana", "Diaz", "communications", Role.APPROVER),
+)
+
+
+def local_time(*, days: int, hour: int, minute: int = 0) -> dt.datetime:
+    """Returns `hour:minute` in the city's zone, `days` days from today, as an aware datetime."""
+    zone = zoneinfo.ZoneInfo(CITY_TIME_ZONE)
+    day = timezone.now().astimezone(zone).date() + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a demo city (four departments, a communications team, one user per role, Sandbox channels and "
+        "sample posts). Safe to run again. Only runs with DJANGO_DEBUG=true unless --force is given."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force", action="store_true", help="Run even though DEBUG is off (never on a real installation)."
+        )
+        parser.add_argument(
+            "--publish-in",
+            type=float,
+            default=2.0,
+            metavar="MINUTES",
+            help="When the approved welcome post goes out, in minutes from now (default 2).",
+        )
+        parser.add_argument("--password", default=DEMO_PASSWORD, help="Password for every demo account.")
+
+    def handle(self, *args: object, force: bool, publish_in: float, password: str, **options: object) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates accounts with a published password, so it only runs with DJANGO_DEBUG=true. "
+                "Use --force only on a throw-away installation."
+            )
+        if not settings.CIVICPOST_ENCRYPTION_KEYS:
+            raise CommandError(
+                "CIVICPOST_ENCRYPTION_KEYS is empty; channels cannot be created. `make run` writes one into .env."
+            )
+        with transaction.atomic():
+            departments = self._departments()
+            users = self._users(departments, password)
+            channels = self._channels(departments)
+            created = self._posts(departments, users, channels, publish_in=dt.timedelta(minutes=publish_in))
+        self._report(password, created)
+
+    def _departments(self) -> dict[str, Department]:
+        departments = {}
+        for spec in DEPARTMENTS:
+            department, _ = Department.objects.update_or_create(
+                slug=spec.slug,
+                defaults={
+                    "name": spec.name,
+                    "time_zone": CITY_TIME_ZONE,
+                    "is_communications_team": spec.is_communications_team,
+                },
+            )
+            departments[spec.slug] = department
+        return departments
+
+    def _users(self, departments: dict[str, Department], password: str) -> dict[str, AbstractBaseUser]:
+        user_model = get_user_model()
+        users = {}
+        for spec in USERS:
+            user, _ = user_model.objects.get_or_create(
+                username=spec.username,
+                defaults={"email": spec.email, "first_name": spec.first_name, "last_name": spec.last_name},
+            )
+            user.set_password(password)
+            user.is_active = True
+            user.save()
+            EmailAddress.objects.update_or_create(
+                user=user, email=spec.email, defaults={"verified": True, "primary": True}
+            )
+            Membership.objects.update_or_create(
+                user=user, department=departments[spec.department], defaults={"role": spec.role}
+            )
+            users[spec.username] = user
+        # Fresh objects: the permission helpers cache memberships on the user instance.
+        return {name: user_model.objects.get(pk=user.pk) for name, user in users.items()}
+
+    def _channels(self, departments: dict[str, Department]) -> dict[str, Channel]:
+        channels = {}
+        for spec in DEPARTMENTS:
+            for display_name in spec.channels:
+                channel, _ = Channel.objects.get_or_create(
+                    department=departments[spec.slug],
+                    display_name=display_name,
+                    defaults={"platform": "sandbox", "account_handle": f"@{spec.slug}", "credentials": {}},
+                )
+                channels[display_name] = channel
+        return channels
+
+    def _posts(
+        self,
+        departments: dict[str, Department],
+        users: dict[str, AbstractBaseUser],
+        channels: dict[str, Channel],
+        *,
+        publish_in: dt.timedelta,
+    ) -> list[Post]:
+        created: list[Post] = []
+
+        def sample(
+            department: str, author: str, text: str, channel_names: list[str], due_at: dt.datetime, link: str = ""
+        ) -> Post | None:
+            if Post.objects.filter(department=departments[department], text=text).exists():
+                return None
+            post = post_create(
+                author=users[author],
+                department=departments[department],
+                text=text,
+                link=link,
+                channels=[channels[name] for name in channel_names],
+                due_at=due_at,
+            )
+            created.append(post)
+            return post
+
+        welcome = sample(
+            "parks",
+            "parks-editor",
+            "The new Riverside Park playground is open! Come and play: swings, a splash pad and shade for "
+            "grown-ups. (CivicPost demo: this post was approved and publishes itself a few minutes after "
+            "`make run` starts.)",
+            ["Parks on Sandbox", "Parks Events on Sandbox"],
+            timezone.now() + publish_in,
+            link="https://city.example/parks/riverside",
+        )
+        if welcome:
+            post_submit(post=welcome, user=users["parks-editor"])
+            post_approve(post=welcome, user=users["parks-approver"], comment="Looks good. Thanks!")
+
+        night_out = sample(
+            "police",
+            "police-editor",
+            "Join your neighbors for National Night Out on Tuesday from 6 to 9 p.m. at Central Park. "
+            "Meet the officers who serve your neighborhood.",
+            ["Police on Sandbox"],
+            local_time(days=2, hour=9),
+        )
+        if night_out:
+            post_submit(post=night_out, user=users["police-editor"])
+            post_approve(post=night_out, user=users["comms-manager"])
+
+        reading = sample(
+            "library",
+            "library-editor",
+            "Summer reading starts Saturday at every branch. Sign up at the front desk and read your way to "
+            "prizes all summer long.",
+            ["Library on Sandbox"],
+            local_time(days=3, hour=10),
+            link="https://city.example/library/summer-reading",
+        )
+        if reading:
+            post_submit(post=reading, user=users["library-editor"])
+
+        leaves = sample(
+            "public-works",
+            "works-editor",
+            "Leaf collection starts next week. Rake leaves to the curb, not into the street.",
+            ["Public Works on Sandbox"],
+            local_time(days=4, hour=8),
+        )
+        if leaves:
+            post_submit(post=leaves, user=users["works-editor"])
+            post_request_changes(
+                post=leaves,
+                user=users["comms-manager"],
+                comment="Please add which neighborhoods are collected on which days.",
+            )
+
+        sample(
+            "parks",
+            "parks-editor",
+            "Splash pads close for the season on Sunday. Thanks for a great summer!",
+            ["Parks on Sandbox"],
+            local_time(days=5, hour=9),
+        )
+        return created
+
+    def _report(self, password: str, created: list[Post]) -> None:
+        if created:
+            summary = ", ".join(
+                f"#{post.pk} {PostStatus(Post.objects.get(pk=post.pk).status).label.lower()}" for post in created
+            )
+            self.stdout.write(f"Demo posts created: {summary}.")
+        self.stdout.write("")
+        self.stdout.write(self.style.MIGRATE_HEADING(f"Demo sign-ins (password for all: {password})"))
+        width = max(len(user.email) for user in USERS)
+        for user in USERS:
+            self.stdout.write(f"  {user.email.ljust(width)}  {user.first_name} {user.last_name}, {user.role_label}")
+        self.stdout.write("")

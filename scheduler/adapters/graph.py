@@ -1,0 +1,576 @@
+"""CivicPost's own small Graph API client, shared by the Facebook Page, Instagram and Threads adapters.
+
+Why not a library:
+- facebook-sdk (3.1.0) is NOT used: its last release is from 2018-11-03. `GraphAPI(version=...)` checks the
+  version against a hard-coded list (2.8 ... 3.1) and the pattern `^\\d\\.\\d{1,2}$`, so every current Graph
+  API version ("v27.0", "23.0", ...) is rejected, and every version it accepts expired years ago (Meta then
+  silently serves the oldest live version, so nothing is pinned). Its host is a module constant and its
+  errors carry no `error_subcode`. See shared/platforms.md §3.6.
+- python-facebook-api would do, but it sleeps on rate limits by default, adds dependencies and has one
+  maintainer; what Page, Instagram and Threads publishing need fits in this module.
+
+What this module does:
+- `GraphClient`: `{base_url}/{version}/{path}` with the version from the setting CIVICPOST_GRAPH_API_VERSION
+  (Threads has its own "v1.0"); hosts come from settings through `platform_base_url()`; every request goes
+  through `http_session()` (timeout + User-Agent).
+- The access token travels in the `Authorization: Bearer` header, never in a URL or form body, so it cannot
+  leak through access logs or exception messages; with an app secret configured every call also carries
+  `appsecret_proof` = HMAC-SHA256(app secret, token) (https://developers.facebook.com/docs/graph-api/securing-requests).
+  The only exceptions are Meta's token-exchange endpoints, whose documented interface takes the tokens as
+  query parameters.
+- Error envelope `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id", "is_transient"}}` parsed
+  and classified into the shared vocabulary by the table `ERROR_RULES` (doc link beside each rule).
+- Rate limits: never sleeps. The wait comes from `X-Business-Use-Case-Usage` (`estimated_time_to_regain_access`,
+  minutes) when Meta sends it, otherwise from the rule's default, and is handed to the dispatcher as
+  `RateLimited(retry_after=...)`.
+- Exactly once: a failure on a call that makes a post visible (`publishing=True`) that might have been applied
+  (timeout after sending, 5xx, transient codes) becomes `OutcomeUnknown`; on any other call it is a plain retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import requests
+import urllib3.exceptions
+from django.conf import settings
+
+from scheduler.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    Duplicate,
+    OutcomeUnknown,
+    PublishError,
+    RateLimited,
+)
+from scheduler.adapters.http import http_session
+
+logger = logging.getLogger(__name__)
+
+# --- Documentation each rule below relies on ------------------------------------------------------
+ERROR_HANDLING_DOC = "https://developers.facebook.com/docs/graph-api/guides/error-handling"
+LOGIN_ERRORS_DOC = (
+    "https://developers.facebook.com/docs/facebook-login/guides/access-tokens/debugging-and-error-handling"
+)
+RATE_LIMITING_DOC = "https://developers.facebook.com/docs/graph-api/overview/rate-limiting"
+PAGES_POSTS_DOC = "https://developers.facebook.com/docs/pages-api/posts"
+SECURING_REQUESTS_DOC = "https://developers.facebook.com/docs/graph-api/securing-requests"
+IG_ERROR_CODES_DOC = "https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes"
+THREADS_TROUBLESHOOTING_DOC = "https://developers.facebook.com/docs/threads/troubleshooting"
+
+DEFAULT_GRAPH_HOST = "https://graph.facebook.com"
+
+# Reconciliation: a post we sent may appear with a created time slightly before our clock's sent_at.
+RECONCILE_LOOKBACK = dt.timedelta(minutes=2)
+
+
+def graph_api_version() -> str:
+    """Returns the pinned Graph API version for Facebook and Instagram, e.g. "v27.0"."""
+    return settings.CIVICPOST_GRAPH_API_VERSION
+
+
+def appsecret_proof(access_token: str, app_secret: str) -> str:
+    """Returns the hex HMAC-SHA256 of the token keyed with the app secret (SECURING_REQUESTS_DOC)."""
+    return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
+
+
+# --- Errors -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GraphError:
+    """The Graph API error envelope, as Meta sends it (ERROR_HANDLING_DOC)."""
+
+    code: int | None
+    subcode: int | None
+    message: str
+    type: str = ""
+    user_title: str = ""
+    user_msg: str = ""
+    fbtrace_id: str = ""
+    is_transient: bool = False
+    http_status: int = 0
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any], *, http_status: int) -> GraphError:
+        error = body.get("error") or {}
+        if not isinstance(error, Mapping):  # some OAuth endpoints answer {"error": "text"}
+            error = {"message": str(error)}
+        return cls(
+            code=_as_int(error.get("code")),
+            subcode=_as_int(error.get("error_subcode")),
+            message=str(error.get("message") or ""),
+            type=str(error.get("type") or ""),
+            user_title=str(error.get("error_user_title") or ""),
+            user_msg=str(error.get("error_user_msg") or ""),
+            fbtrace_id=str(error.get("fbtrace_id") or ""),
+            is_transient=bool(error.get("is_transient")),
+            http_status=http_status,
+        )
+
+    @property
+    def code_label(self) -> str:
+        return f"{self.code}/{self.subcode}" if self.subcode else str(self.code)
+
+    @property
+    def best_message(self) -> str:
+        """Meta's message for people when it sends one, else its technical message."""
+        return (self.user_msg or self.message or "no message").strip()
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The usage headers Meta attaches to responses (RATE_LIMITING_DOC).
+
+    `app`: X-App-Usage, percentages {"call_count", "total_cputime", "total_time"} (app and user tokens).
+    `business`: X-Business-Use-Case-Usage, {"<id>": [{"type", "call_count", ..., "estimated_time_to_regain_access"}]}
+    (Page, Instagram and system-user tokens)."""
+
+    app: dict[str, Any] = field(default_factory=dict)
+    business: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Usage:
+        return cls(
+            app=_json_header(headers.get("x-app-usage")),
+            business=_json_header(headers.get("x-business-use-case-usage")),
+        )
+
+    def _business_entries(self) -> Iterable[Mapping[str, Any]]:
+        for entries in self.business.values():
+            if isinstance(entries, list):
+                yield from (entry for entry in entries if isinstance(entry, Mapping))
+
+    def regain_access_seconds(self) -> float:
+        """Seconds until Meta lets the throttled account call again (0 when it does not say)."""
+        minutes = [_as_int(entry.get("estimated_time_to_regain_access")) or 0 for entry in self._business_entries()]
+        return 60.0 * max(minutes, default=0)
+
+    def highest_percent(self) -> int:
+        """The highest usage percentage reported, for the logs."""
+        keys = ("call_count", "total_cputime", "total_time")
+        values = [_as_int(self.app.get(key)) or 0 for key in keys]
+        values += [_as_int(entry.get(key)) or 0 for entry in self._business_entries() for key in keys]
+        return max(values, default=0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in (("app", self.app), ("business", self.business)) if value}
+
+
+def _json_header(value: str | None) -> dict[str, Any]:
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+class Kind(StrEnum):
+    AUTH = "auth"  # the token is dead: reconnect
+    PERMISSION = "permission"  # the token lacks a permission or role: reconnect granting it
+    RATE_LIMIT = "rate_limit"  # not applied; wait for Meta's reset time
+    TRANSIENT = "transient"  # Meta had a problem; retry (or reconcile, if the call publishes)
+    REJECTED = "rejected"  # the request itself is wrong for Meta: never retry
+    POLICY = "policy"  # blocked for policy reasons: never retry, a person must look
+    DUPLICATE = "duplicate"  # this exact text was just posted
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: Kind
+    doc: str
+    codes: frozenset[int] = frozenset()
+    subcodes: frozenset[int] = frozenset()
+    wait_seconds: float = 0.0  # default wait for RATE_LIMIT when the headers do not say
+    why: str = ""
+
+    def matches(self, error: GraphError) -> bool:
+        if self.subcodes:
+            return error.subcode in self.subcodes and (not self.codes or error.code in self.codes)
+        return error.code in self.codes
+
+
+def _codes(*values: int | range) -> frozenset[int]:
+    result: set[int] = set()
+    for value in values:
+        result.update(value if isinstance(value, range) else (value,))
+    return frozenset(result)
+
+
+# First match wins: subcode rules (Instagram's 2207xxx) come before the code they share (4, 9, -1, -2).
+ERROR_RULES: tuple[Rule, ...] = (
+    # Instagram content publishing (IG_ERROR_CODES_DOC, table updated 2026-06-02)
+    Rule(Kind.RATE_LIMIT, IG_ERROR_CODES_DOC, subcodes=_codes(2207042), wait_seconds=3600, why="posts per 24 h used"),
+    Rule(Kind.TRANSIENT, IG_ERROR_CODES_DOC, subcodes=_codes(2207003), why="Instagram timed out downloading the media"),
+    Rule(Kind.TRANSIENT, IG_ERROR_CODES_DOC, subcodes=_codes(2207020), why="container expired; a new one is made"),
+    Rule(Kind.TRANSIENT, IG_ERROR_CODES_DOC, subcodes=_codes(2207001, 2207032, 2207053), why="Instagram server error"),
+    Rule(Kind.REJECTED, IG_ERROR_CODES_DOC, subcodes=_codes(2207004), why="image larger than 8 MiB"),
+    Rule(Kind.POLICY, IG_ERROR_CODES_DOC, subcodes=_codes(2207051), why="activity restricted as spam"),
+    # Graph API codes (ERROR_HANDLING_DOC)
+    Rule(Kind.AUTH, LOGIN_ERRORS_DOC, codes=_codes(190, 102), why="token expired, revoked or invalid"),
+    Rule(Kind.PERMISSION, ERROR_HANDLING_DOC, codes=_codes(10, range(200, 300)), why="permission not granted"),
+    Rule(Kind.RATE_LIMIT, RATE_LIMITING_DOC, codes=_codes(4), wait_seconds=3600, why="app request limit"),
+    Rule(Kind.RATE_LIMIT, RATE_LIMITING_DOC, codes=_codes(17), wait_seconds=900, why="user request limit"),
+    Rule(Kind.RATE_LIMIT, RATE_LIMITING_DOC, codes=_codes(32), wait_seconds=900, why="Page request limit"),
+    Rule(Kind.RATE_LIMIT, RATE_LIMITING_DOC, codes=_codes(613), wait_seconds=3600, why="calls in one hour exceeded"),
+    Rule(Kind.RATE_LIMIT, RATE_LIMITING_DOC, codes=_codes(range(80001, 80015)), wait_seconds=900, why="BUC limit"),
+    Rule(Kind.TRANSIENT, ERROR_HANDLING_DOC, codes=_codes(1, 2, -1, -2), why="unknown error / service down"),
+    Rule(Kind.DUPLICATE, PAGES_POSTS_DOC, codes=_codes(506), why="duplicate status message"),
+    Rule(Kind.POLICY, ERROR_HANDLING_DOC, codes=_codes(368), why="temporarily blocked for policy violations"),
+    Rule(Kind.REJECTED, PAGES_POSTS_DOC, codes=_codes(1609005), why="error posting the link"),
+    Rule(Kind.REJECTED, ERROR_HANDLING_DOC, codes=_codes(100), why="invalid parameter"),
+)
+UNCLASSIFIED_RATE_LIMIT_WAIT = 900.0
+
+
+def rule_for(error: GraphError) -> Rule | None:
+    return next((rule for rule in ERROR_RULES if rule.matches(error)), None)
+
+
+def classify(error: GraphError, *, usage: Usage, publishing: bool, label: str) -> AdapterError:
+    """Returns the shared-vocabulary exception for a Graph error.
+
+    `publishing`: the call makes a post visible (feed, media_publish, threads_publish). There a transient
+    failure may have been applied, so it becomes OutcomeUnknown (reconcile before resending)."""
+    rule = rule_for(error)
+    kind = rule.kind if rule else None
+    if kind is None:
+        if error.http_status == 429:
+            kind = Kind.RATE_LIMIT
+        elif error.http_status >= 500:
+            kind = Kind.TRANSIENT
+        else:
+            kind = Kind.REJECTED
+    # "is_transient": Meta says it was a passing problem; prefer a retry over a hard failure.
+    if error.is_transient and kind in (Kind.REJECTED, Kind.TRANSIENT):
+        kind = Kind.TRANSIENT
+    code = f"graph:{error.code_label}"
+    raw = {
+        "error": {
+            "code": error.code,
+            "error_subcode": error.subcode,
+            "message": error.message,
+            "type": error.type,
+            "error_user_msg": error.user_msg,
+            "fbtrace_id": error.fbtrace_id,
+            "is_transient": error.is_transient,
+        },
+        "http_status": error.http_status,
+        "doc": rule.doc if rule else ERROR_HANDLING_DOC,
+        **({"usage": usage.as_dict()} if usage.as_dict() else {}),
+    }
+    detail = error.best_message
+    if kind is Kind.AUTH:
+        return AuthExpired(
+            f"{label} no longer accepts this channel's access token ({detail}). "
+            "A department admin must reconnect the channel.",
+            code=code,
+            raw=raw,
+        )
+    if kind is Kind.PERMISSION:
+        return AuthExpired(
+            f"{label} says this channel is missing a permission ({detail}). "
+            "A department admin must reconnect it and grant every requested permission.",
+            code=code,
+            raw=raw,
+        )
+    if kind is Kind.RATE_LIMIT:
+        wait = usage.regain_access_seconds() or (rule.wait_seconds if rule else UNCLASSIFIED_RATE_LIMIT_WAIT)
+        return RateLimited(f"{label} asked us to slow down ({detail}).", retry_after=wait, code=code, raw=raw)
+    if kind is Kind.DUPLICATE:
+        return Duplicate(f"{label} says this exact text was already posted ({detail}).", code=code, raw=raw)
+    if kind is Kind.POLICY:
+        return PublishError(
+            f"{label} blocked this post for policy reasons ({detail}). "
+            "Someone should check the account before anything else is posted there.",
+            permanent=True,
+            code=code,
+            raw=raw,
+        )
+    if kind is Kind.TRANSIENT:
+        if publishing:
+            return OutcomeUnknown(
+                f"{label} had a problem while publishing ({detail}); the post may or may not be there.",
+                code=code,
+                raw=raw,
+            )
+        return PublishError(f"{label} had a temporary problem ({detail}).", permanent=False, code=code, raw=raw)
+    what = "the post" if publishing else "the request"
+    return PublishError(f"{label} rejected {what}: {detail}", permanent=True, code=code, raw=raw)
+
+
+def _nothing_was_sent(error: requests.RequestException) -> bool:
+    """True only when the connection was never made, so the request cannot have been applied."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
+        reason = getattr(error.args[0], "reason", error.args[0])
+        # NameResolutionError and connection refused are NewConnectionError in urllib3 2.
+        return isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return False
+
+
+def transport_error(error: requests.RequestException, *, publishing: bool, label: str) -> AdapterError:
+    # The exception text can contain the URL; keep only its type in what we store.
+    kind = type(error).__name__
+    if _nothing_was_sent(error):
+        return PublishError(
+            f"Could not connect to {label}; nothing was sent ({kind}).", permanent=False, code="connection"
+        )
+    if publishing:
+        return OutcomeUnknown(
+            f"The connection to {label} broke while publishing ({kind}); the post may or may not be there.",
+            code="timeout",
+        )
+    return PublishError(f"{label} did not answer in time ({kind}).", permanent=False, code="timeout")
+
+
+# --- The client -----------------------------------------------------------------------------------------
+
+
+class GraphClient:
+    """A few lines over requests for Graph-style APIs (graph.facebook.com, graph.instagram.com, graph.threads.net)."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        version: str,
+        access_token: str = "",
+        app_secret: str = "",
+        label: str = "Facebook",
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.version = version.strip("/")
+        self.access_token = access_token
+        self.app_secret = app_secret
+        self.label = label
+        self.session = session or http_session()
+        self.last_usage = Usage()
+
+    def url(self, path: str) -> str:
+        prefix = f"{self.base_url}/{self.version}" if self.version else self.base_url
+        return f"{prefix}/{path.lstrip('/')}"
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, data: Mapping[str, Any] | None = None, *, publishing: bool = False) -> dict[str, Any]:
+        return self.request("POST", path, data=data, publishing=publishing)
+
+    def delete(self, path: str) -> dict[str, Any]:
+        return self.request("DELETE", path)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        publishing: bool = False,
+    ) -> dict[str, Any]:
+        """Returns the decoded JSON body. Raises an AdapterError subclass (see `classify`)."""
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        headers = {"Accept": "application/json"}
+        if self.access_token:
+            headers["Authorization"] = f"Bearer {self.access_token}"
+            if self.app_secret:
+                query["appsecret_proof"] = appsecret_proof(self.access_token, self.app_secret)
+        form = {key: value for key, value in (data or {}).items() if value is not None} if data is not None else None
+        try:
+            response = self.session.request(method, self.url(path), params=query or None, data=form, headers=headers)
+        except requests.RequestException as error:
+            raise transport_error(error, publishing=publishing, label=self.label) from None
+        self.last_usage = usage = Usage.from_headers(response.headers)
+        if usage.highest_percent() >= 80:
+            logger.warning("%s usage at %s%% of its rate limit", self.label, usage.highest_percent())
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "error" in body:
+            raise classify(
+                GraphError.from_body(body, http_status=response.status_code),
+                usage=usage,
+                publishing=publishing,
+                label=self.label,
+            )
+        if response.status_code >= 400 or not isinstance(body, dict):
+            error = GraphError(
+                code=None, subcode=None, message=f"HTTP {response.status_code}", http_status=response.status_code
+            )
+            if response.status_code < 400:  # a 2xx that is not JSON: we cannot tell what happened
+                error = GraphError(code=None, subcode=None, message="unreadable answer", http_status=502)
+            raise classify(error, usage=usage, publishing=publishing, label=self.label)
+        return body
+
+
+# --- Containers (Instagram, Threads) -------------------------------------------------------------------
+
+# Bounded polling of a media container: about 15 s in all, never a long sleep in a worker.
+CONTAINER_POLL_INTERVALS: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 5.0)
+_sleep: Callable[[float], None] = time.sleep  # tests replace this
+
+
+def wait_for_container(
+    client: GraphClient,
+    container_id: str,
+    *,
+    fields: str,
+    status_field: str,
+    intervals: Iterable[float] = CONTAINER_POLL_INTERVALS,
+) -> dict[str, Any]:
+    """Polls a container until its status is no longer IN_PROGRESS, within a short budget.
+
+    Returns the last status body (its `status_field` is FINISHED, ERROR, EXPIRED, PUBLISHED or, when the
+    budget ran out, still IN_PROGRESS). Raises an AdapterError on a failed request (never OutcomeUnknown:
+    nothing has been published yet)."""
+    body = client.get(container_id, {"fields": fields})
+    for interval in intervals:
+        if body.get(status_field) != "IN_PROGRESS":
+            break
+        _sleep(interval)
+        body = client.get(container_id, {"fields": fields})
+    return body
+
+
+# --- Reconciliation helpers ------------------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalise_text(text: str | None) -> str:
+    """Text as compared when reconciling: NFC, whitespace runs collapsed, trimmed."""
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text or "")).strip()
+
+
+def parse_graph_time(value: str | None) -> dt.datetime | None:
+    """Parses Meta's "2026-11-29T10:00:00+0000" (or ISO 8601 with a colon) into an aware datetime."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def find_sent_item(
+    items: Iterable[Mapping[str, Any]],
+    *,
+    text_field: str,
+    time_field: str,
+    expected_text: str,
+    sent_at: dt.datetime,
+) -> Mapping[str, Any] | None:
+    """Returns the oldest listed item whose text equals ours and that was created after we sent it."""
+    since = sent_at - RECONCILE_LOOKBACK
+    wanted = normalise_text(expected_text)
+    matches = []
+    for item in items:
+        created = parse_graph_time(item.get(time_field))
+        if created is None or created < since:
+            continue
+        if normalise_text(item.get(text_field)) == wanted:
+            matches.append((created, item))
+    matches.sort(key=lambda pair: pair[0])
+    return matches[0][1] if matches else None
+
+
+def not_found_yet(*, label: str, sent_at: dt.datetime, now: dt.datetime, settle_seconds: float) -> None:
+    """Returns (meaning: proved absent) once the settle time has passed; raises OutcomeUnknown before."""
+    if (now - sent_at).total_seconds() < settle_seconds:
+        raise OutcomeUnknown(
+            f"{label} does not show the post yet, but it was sent less than "
+            f"{int(settle_seconds)} seconds ago; it may still appear."
+        )
+
+
+# --- OAuth helpers (pure: no database) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OAuthToken:
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+    expires_at: dt.datetime | None = None
+    user_id: str = ""
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any], *, now: dt.datetime | None = None) -> OAuthToken:
+        token = body.get("access_token")
+        if not token:
+            raise PublishError("Meta did not return an access token.", permanent=True, code="oauth", raw=dict(body))
+        expires_in = _as_int(body.get("expires_in"))
+        now = now or dt.datetime.now(tz=dt.UTC)
+        return cls(
+            access_token=str(token),
+            token_type=str(body.get("token_type") or "bearer"),
+            expires_at=now + dt.timedelta(seconds=expires_in) if expires_in else None,
+            user_id=str(body.get("user_id") or ""),
+        )
+
+    def expires_at_iso(self) -> str:
+        return self.expires_at.isoformat() if self.expires_at else ""
+
+
+def new_oauth_state() -> str:
+    """Returns an unguessable `state` value; keep it in the session and compare it on the callback."""
+    return secrets.token_urlsafe(32)
+
+
+def pkce_pair() -> tuple[str, str]:
+    """Returns (code_verifier, code_challenge) for PKCE with S256 (RFC 7636)."""
+    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def parse_expires_at(value: Any) -> dt.datetime | None:
+    """Reads the `expires_at` we store in credentials (ISO 8601 text) back into an aware datetime."""
+    if isinstance(value, dt.datetime):
+        return value
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def expiry_message(expires_at: dt.datetime | None, *, now: dt.datetime | None = None) -> str:
+    if expires_at is None:
+        return "Connected; the token does not expire."
+    now = now or dt.datetime.now(tz=dt.UTC)
+    days = (expires_at - now).days
+    if expires_at <= now:
+        return "The token has expired; a department admin must reconnect the channel."
+    return f"Connected; the token expires in {days} day{'s' if days != 1 else ''}."

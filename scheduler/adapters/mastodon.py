@@ -1,0 +1,605 @@
+"""Mastodon, through Mastodon.py (https://mastodonpy.readthedocs.io/), one instance per channel.
+
+What a Mastodon channel stores
+------------------------------
+channel.credentials (encrypted):
+    access_token   the account's OAuth token (scopes in SCOPES). Mastodon tokens do not expire;
+                   they stop working when revoked, which we see as a 401.
+    account_id, acct, scopes   written by `exchange_code`, for display only.
+channel.options (plain):
+    instance_url        e.g. "https://mastodon.social" (typed by an admin, so it passes the SSRF guard
+                        every time a client is built)
+    max_characters      the instance's limit, stored once known (configuration.statuses.max_characters)
+    instance_limits     the rest of the instance's limits (characters per URL, media count and sizes)
+    visibility          "public" (default), "unlisted", "private"
+    mastodon_version    optional; assumed 4.0.0 so Mastodon.py never probes the instance before a call
+
+An OAuth app is registered once per instance (`register_app`), and its client_id / client_secret are
+kept per instance by the connection flow (not by this module). The flow is:
+`register_app` -> send the admin to `authorization_url` -> `exchange_code` returns the credentials.
+
+Exactly once
+------------
+Every status is sent with `Idempotency-Key: <delivery key>`. Mastodon keeps the key for one hour and
+answers a repeat with the original status
+(https://docs.joinmastodon.org/methods/statuses/#create, "Idempotency-Key"). So a timeout or a 5xx
+after sending is reported as OutcomeUnknown and `reconcile` answers "resend" (None) while the first
+possibly-sent attempt is under 55 minutes old; after that it cannot tell and asks a person.
+Media uploads are not idempotent: a replay may leave an unattached upload behind, which Mastodon
+removes by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import regex
+import requests
+import urllib3.exceptions
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonIllegalArgumentError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+    MastodonVersionError,
+)
+from mastodon.errors import MastodonIOError
+
+from scheduler.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    ConnectionCheck,
+    OutcomeUnknown,
+    PlatformAdapter,
+    PostContent,
+    Problem,
+    PublishError,
+    PublishResult,
+    RateLimited,
+    TextLength,
+)
+from scheduler.adapters.http import USER_AGENT
+from scheduler.adapters.ssrf import (
+    ResponseTooLarge,
+    UnsafeURL,
+    check_public_url,
+    fetch_public_bytes,
+    guarded_session,
+)
+
+# Mastodon.py and requests can log request details at DEBUG (shared/platforms.md §1.5).
+logging.getLogger("mastodon").setLevel(max(logging.INFO, logging.getLogger("mastodon").level))
+
+APP_NAME = "CivicPost"
+# https://docs.joinmastodon.org/api/oauth-scopes/ - read:accounts for verify_credentials.
+SCOPES = ["read:accounts", "read:statuses", "write:statuses", "write:media"]
+ASSUMED_MASTODON_VERSION = "4.0.0"
+
+# https://docs.joinmastodon.org/methods/instance/#v2 (configuration.statuses / media_attachments)
+DEFAULT_LIMITS: dict[str, int] = {
+    "max_characters": 500,
+    "characters_reserved_per_url": 23,
+    "max_media_attachments": 4,
+    "description_limit": 1500,
+    "image_size_limit": 16 * 1024 * 1024,
+    "video_size_limit": 99 * 1024 * 1024,
+}
+INSTANCE_CACHE_SECONDS = 60 * 60
+INSTANCE_FAILURE_CACHE_SECONDS = 5 * 60
+
+# Mastodon keeps idempotency keys for one hour; stay clear of the edge.
+REPLAY_WINDOW = dt.timedelta(minutes=55)
+# Default wait when a 429 comes without a usable X-RateLimit-Reset (limits run in 5-minute windows:
+# https://docs.joinmastodon.org/api/rate-limits/).
+DEFAULT_RATE_LIMIT_WAIT_SECONDS = 300.0
+# POST /api/v2/media answers 202 with url null while the file is processed
+# (https://docs.joinmastodon.org/methods/media/#v2); we wait a little, never long, in a worker.
+MEDIA_POLL_ATTEMPTS = 10
+MEDIA_POLL_INTERVAL_SECONDS = 1.0
+MEDIA_DOWNLOAD_MAX_BYTES = 100 * 1024 * 1024
+
+# --- Text length ----------------------------------------------------------------------------------
+# Mastodon counts grapheme clusters after replacing every URL by 23 characters and every remote
+# mention @user@domain by @user:
+# https://github.com/mastodon/mastodon/blob/main/app/validators/status_length_validator.rb
+# https://docs.joinmastodon.org/user/posting/#text
+
+# Mastodon only shortens URLs written with their protocol (extract_url_without_protocol: false).
+_URL_RE = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_URL_TRAILING = ".,:;!?'\""
+# Account::MENTION_RE: @username, optionally followed by @domain.
+_MENTION_RE = re.compile(r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(@[\w]+(?:[.-]+[\w]+)*)?", re.IGNORECASE)
+
+
+def _graphemes(text: str) -> int:
+    # `regex` implements grapheme clusters (\X, UAX #29) with current Unicode data; `re` has no \X.
+    return len(regex.findall(r"\X", text))
+
+
+def _trim_url(url: str) -> str:
+    while url and url[-1] in _URL_TRAILING:
+        url = url[:-1]
+    while url.endswith(")") and url.count("(") < url.count(")"):
+        url = url[:-1]
+    return url
+
+
+def mastodon_text_length(text: str, *, characters_per_url: int = 23) -> int:
+    """Returns the length Mastodon's StatusLengthValidator sees: graphemes, URLs as 23, @user@domain as @user."""
+    placeholder = "x" * characters_per_url
+
+    def shorten_url(match: re.Match[str]) -> str:
+        url = _trim_url(match.group(0))
+        return placeholder + match.group(0)[len(url) :]
+
+    countable = _URL_RE.sub(shorten_url, text)
+    countable = _MENTION_RE.sub(lambda match: "@" + match.group(1), countable)
+    return _graphemes(countable)
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def _timeout() -> tuple[float, float]:
+    return (5.0, float(settings.CIVICPOST_HTTP_TIMEOUT_SECONDS))
+
+
+def _jsonable(value: Any) -> Any:
+    """Mastodon.py returns dict subclasses holding datetimes; the attempt log stores JSON."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """Walks an exception, its causes and contexts, and the errors wrapped inside requests/urllib3 errors."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for linked in (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args):
+            if isinstance(linked, BaseException):
+                stack.append(linked)
+
+
+def _failed_before_sending(error: BaseException) -> bool:
+    """True when the connection never opened (refused, DNS, connect timeout, TLS handshake): nothing was sent."""
+    return any(
+        isinstance(
+            cause,
+            urllib3.exceptions.NewConnectionError  # includes NameResolutionError
+            | urllib3.exceptions.ConnectTimeoutError
+            | requests.exceptions.ConnectTimeout
+            | requests.exceptions.SSLError,
+        )
+        for cause in _causes(error)
+    )
+
+
+def _find(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    return next((cause for cause in _causes(error) if isinstance(cause, kind)), None)
+
+
+def _api_error_parts(error: MastodonAPIError) -> tuple[int | None, str]:
+    """Mastodon.py error args are ('Mastodon API returned error', status, reason, error_text)."""
+    status = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
+    message = error.args[3] if len(error.args) > 3 and error.args[3] else ""
+    if not message and len(error.args) > 2:
+        message = str(error.args[2])
+    return status, str(message or error)
+
+
+def _update_channel_options(channel_id: int, changes: dict[str, Any]) -> None:
+    """Merges `changes` into the channel's options (re-read under a row lock, so nothing else is lost)."""
+    from scheduler.models import Channel
+
+    if not channel_id:
+        return
+    with transaction.atomic():
+        channel = Channel.objects.select_for_update().filter(pk=channel_id).only("options").first()
+        if channel is None:
+            return
+        merged = {**channel.options, **changes}
+        if merged != channel.options:
+            Channel.objects.filter(pk=channel_id).update(options=merged)
+
+
+def _earliest_possibly_sent(idempotency_key: str, default: dt.datetime) -> dt.datetime:
+    """The start of the first attempt that may have reached Mastodon (its outcome is unknown or it never
+    finished). The one-hour idempotency window runs from the first creation, not from the latest retry."""
+    from scheduler.models import DeliveryAttempt
+
+    try:
+        first = (
+            DeliveryAttempt.objects.filter(
+                delivery__idempotency_key=idempotency_key, outcome__in=["sending", "unknown"]
+            )
+            .order_by("started_at")
+            .values_list("started_at", flat=True)
+            .first()
+        )
+    except (ValueError, TypeError):
+        first = None
+    return min(first, default) if first else default
+
+
+class ConnectFailed(AdapterError):
+    """Connecting a Mastodon account did not work; the message says why in plain words."""
+
+
+# --- The adapter --------------------------------------------------------------------------------
+
+
+class MastodonAdapter(PlatformAdapter):
+    platform = "mastodon"
+    label = "Mastodon"
+
+    # --- client ---
+
+    @property
+    def instance_url(self) -> str:
+        """The channel's instance, checked by the SSRF guard. Raises UnsafeURL."""
+        return check_public_url(self.account.options.get("instance_url", ""))
+
+    def _api(self) -> Mastodon:
+        token = self.account.credentials.get("access_token")
+        if not token:
+            raise AuthExpired("This Mastodon channel has no access token yet; a department admin must connect it.")
+        try:
+            instance_url = self.instance_url
+        except UnsafeURL as error:
+            raise PublishError(
+                f"The Mastodon instance address cannot be used: {error.message}", permanent=True
+            ) from error
+        return Mastodon(
+            access_token=token,
+            api_base_url=instance_url,
+            # Mastodon.py's default "wait" would sleep inside the worker (shared/platforms.md §1.2).
+            ratelimit_method="throw",
+            request_timeout=_timeout(),
+            mastodon_version=self.account.options.get("mastodon_version") or ASSUMED_MASTODON_VERSION,
+            version_check_mode="created",
+            session=guarded_session(_timeout()),
+            user_agent=USER_AGENT,
+        )
+
+    # --- instance limits ---
+
+    def _stored_limits(self) -> dict[str, int] | None:
+        options = self.account.options
+        if not options.get("max_characters"):
+            return None
+        return {
+            **DEFAULT_LIMITS,
+            **options.get("instance_limits", {}),
+            "max_characters": int(options["max_characters"]),
+        }
+
+    def instance_limits(self, *, refresh: bool = False) -> dict[str, int]:
+        """Returns the instance's limits: from Django's cache (one hour per instance), else the copy stored
+        in the channel's options, else GET /api/v2/instance; Mastodon's defaults if all of that fails."""
+        try:
+            instance_url = self.instance_url
+        except UnsafeURL:
+            return self._stored_limits() or dict(DEFAULT_LIMITS)
+        cache_key = "civicpost:mastodon:instance:" + hashlib.sha256(instance_url.encode()).hexdigest()
+        if not refresh:
+            cached = cache.get(cache_key)
+            if cached:
+                return cached
+            stored = self._stored_limits()
+            if stored:
+                return stored
+        try:
+            limits = _fetch_instance_limits(instance_url)
+        except (requests.RequestException, UnsafeURL, ResponseTooLarge, ValueError, KeyError, TypeError) as error:
+            logging.getLogger(__name__).info("could not read limits of %s: %s", instance_url, type(error).__name__)
+            limits = self._stored_limits() or dict(DEFAULT_LIMITS)
+            cache.set(cache_key, limits, INSTANCE_FAILURE_CACHE_SECONDS)
+            return limits
+        cache.set(cache_key, limits, INSTANCE_CACHE_SECONDS)
+        self._remember_limits(limits)
+        return limits
+
+    def _remember_limits(self, limits: dict[str, int]) -> None:
+        changes = {
+            "max_characters": limits["max_characters"],
+            "instance_limits": {key: value for key, value in limits.items() if key != "max_characters"},
+        }
+        if all(self.account.options.get(key) == value for key, value in changes.items()):
+            return
+        self.account.options.update(changes)
+        _update_channel_options(self.account.channel_id, changes)
+
+    # --- contract ---
+
+    def text_length(self, content: PostContent) -> TextLength:
+        limits = self.instance_limits()
+        used = mastodon_text_length(content.text_with_link(), characters_per_url=limits["characters_reserved_per_url"])
+        return TextLength(used=used, limit=limits["max_characters"])
+
+    def validate(self, content: PostContent) -> list[Problem]:
+        limits = self.instance_limits()
+        self.max_media = limits["max_media_attachments"]
+        problems = super().validate(content)
+        for item in content.media:
+            kind = item.mime_type.split("/", 1)[0]
+            if kind not in ("image", "video", "audio"):
+                problems.append(Problem(f"Mastodon cannot attach files of type {item.mime_type}.", "media"))
+                continue
+            if len(item.alt_text) > limits["description_limit"]:
+                problems.append(
+                    Problem(f"Mastodon allows {limits['description_limit']} characters of alt text per image.", "media")
+                )
+            size_limit = limits["image_size_limit"] if kind == "image" else limits["video_size_limit"]
+            if item.size_bytes and item.size_bytes > size_limit:
+                problems.append(Problem(f"This instance takes files up to {size_limit // (1024 * 1024)} MB.", "media"))
+        return problems
+
+    def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        api = self._api()
+        media_ids = [self._upload(api, item) for item in content.media]
+        try:
+            # https://docs.joinmastodon.org/methods/statuses/#create
+            status = api.status_post(
+                content.text_with_link(),
+                media_ids=media_ids or None,
+                visibility=self.account.options.get("visibility") or "public",
+                language=content.language or None,
+                idempotency_key=idempotency_key,
+            )
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=True) from error
+        return PublishResult(
+            remote_id=str(status["id"]), permalink=status.get("url") or status.get("uri") or "", raw=_jsonable(status)
+        )
+
+    def _upload(self, api: Mastodon, item: Any) -> str:
+        """Uploads one attachment with its alt text; returns its id once Mastodon has processed it."""
+        try:
+            if item.path:
+                media_file: Any = item.path
+            else:
+                media_file = fetch_public_bytes(item.url, max_bytes=MEDIA_DOWNLOAD_MAX_BYTES, timeout=_timeout())
+            # https://docs.joinmastodon.org/methods/media/#v2
+            attachment = api.media_post(media_file, mime_type=item.mime_type, description=item.alt_text or None)
+            for _ in range(MEDIA_POLL_ATTEMPTS):
+                if attachment.get("url"):
+                    return str(attachment["id"])
+                time.sleep(MEDIA_POLL_INTERVAL_SECONDS)
+                # GET /api/v1/media/:id answers 206 until processing is done.
+                attachment = api.media(attachment["id"])
+            if attachment.get("url"):
+                return str(attachment["id"])
+        except (MastodonError, UnsafeURL, ResponseTooLarge, requests.RequestException, OSError) as error:
+            # The status was not created yet, whatever happened to the upload.
+            raise self._map_error(error, api=api, sent=False) from error
+        raise PublishError("Mastodon is still processing an attachment; will try again shortly.", permanent=False)
+
+    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+        first_sent = _earliest_possibly_sent(idempotency_key, sent_at)
+        if timezone.now() - first_sent < REPLAY_WINDOW:
+            # Safe: Mastodon answers a repeated Idempotency-Key with the original status for an hour
+            # (https://docs.joinmastodon.org/methods/statuses/#create).
+            return None
+        raise OutcomeUnknown(
+            "Mastodon only recognises a repeated post for one hour, and that hour has passed; "
+            "it cannot be resent safely."
+        )
+
+    def delete(self, remote_id: str) -> None:
+        api = self._api()
+        try:
+            # https://docs.joinmastodon.org/methods/statuses/#delete
+            api.status_delete(remote_id)
+        except MastodonNotFoundError:
+            return  # already gone
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=False) from error
+
+    def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        api = self._api()
+        try:
+            # https://docs.joinmastodon.org/methods/statuses/#get (Status entity counters)
+            status = api.status(remote_id)
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=False) from error
+        metrics = {
+            "likes": int(status.get("favourites_count") or 0),
+            "shares": int(status.get("reblogs_count") or 0),
+            "replies": int(status.get("replies_count") or 0),
+        }
+        if status.get("quotes_count") is not None:
+            metrics["quotes"] = int(status["quotes_count"])
+        return metrics
+
+    def check_connection(self) -> ConnectionCheck:
+        try:
+            api = self._api()
+            # https://docs.joinmastodon.org/methods/accounts/#verify_credentials
+            account = api.account_verify_credentials()
+        except AdapterError as error:
+            return ConnectionCheck(ok=False, message=error.message)
+        except MastodonUnauthorizedError:
+            return ConnectionCheck(
+                ok=False, message="Mastodon no longer accepts CivicPost's access; a department admin must reconnect."
+            )
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            mapped = self._map_error(error, api=None, sent=False)
+            return ConnectionCheck(ok=False, message=mapped.message)
+        self.instance_limits(refresh=True)
+        host = self.instance_url.split("://", 1)[-1]
+        return ConnectionCheck(ok=True, message=f"Connected as @{account.get('acct', '')} on {host}.")
+
+    # --- errors ---
+
+    def _map_error(self, error: BaseException, *, api: Mastodon | None, sent: bool) -> AdapterError:
+        """Maps a Mastodon.py failure onto the shared vocabulary. `sent` says whether the status itself
+        may have been created by this call (only status_post)."""
+        unsafe = _find(error, UnsafeURL)
+        if isinstance(unsafe, UnsafeURL):
+            return PublishError(f"The Mastodon instance address cannot be used: {unsafe.message}", permanent=True)
+        if isinstance(error, MastodonRatelimitError):
+            # 429 in "throw" mode; the reset time (ISO 8601 in X-RateLimit-Reset) is parsed by Mastodon.py
+            # into api.ratelimit_reset (https://docs.joinmastodon.org/api/rate-limits/).
+            reset = getattr(api, "ratelimit_reset", None) if api is not None else None
+            wait = (reset - time.time()) if reset else 0.0
+            return RateLimited(
+                "Mastodon asked us to slow down; the post will be sent when the limit resets.",
+                retry_after=wait if wait > 0 else DEFAULT_RATE_LIMIT_WAIT_SECONDS,
+            )
+        if isinstance(error, MastodonUnauthorizedError):
+            # 401: the token was revoked or the app removed (https://docs.joinmastodon.org/methods/statuses/#create).
+            return AuthExpired(
+                "Mastodon no longer accepts CivicPost's access to this account; a department admin must reconnect it."
+            )
+        if isinstance(error, MastodonServerError):
+            status, message = _api_error_parts(error)
+            # 5xx: Mastodon documents none of them as "not applied"; the request may have been processed
+            # before the proxy gave up, so it is unknown, and replaying with the same key is safe.
+            if sent:
+                return OutcomeUnknown(f"Mastodon answered with a server error ({status}); checking before resending.")
+            return PublishError(f"Mastodon answered with a server error ({status}): {message}", permanent=False)
+        if isinstance(error, MastodonNetworkError | ResponseTooLarge):
+            if _failed_before_sending(error):
+                # Connection refused / DNS / connect timeout: nothing reached Mastodon.
+                return PublishError("Could not connect to the Mastodon instance; nothing was sent.", permanent=False)
+            if sent:
+                # Read timeout or dropped connection after the request went out.
+                return OutcomeUnknown("The Mastodon instance did not answer in time; checking before resending.")
+            return PublishError("The connection to the Mastodon instance failed; will try again.", permanent=False)
+        if isinstance(error, MastodonAPIError):
+            status, message = _api_error_parts(error)
+            if status == 403:
+                # Suspended account or a missing scope: the token works but may not post
+                # (https://docs.joinmastodon.org/methods/statuses/#create, 403).
+                return AuthExpired(f"Mastodon refused this account the permission to post: {message}")
+            # 422 and other 4xx: the instance rejected this request with its own words
+            # (https://docs.joinmastodon.org/methods/statuses/#create, 422 "Validation failed").
+            return PublishError(f"Mastodon rejected the post: {message}", permanent=True, code=str(status or ""))
+        if isinstance(error, MastodonVersionError | MastodonIllegalArgumentError | MastodonIOError | OSError):
+            return PublishError(f"The post could not be prepared for Mastodon: {error}", permanent=True)
+        if sent:
+            return OutcomeUnknown(
+                f"Unexpected answer from Mastodon ({type(error).__name__}); checking before resending."
+            )
+        return PublishError(f"Unexpected answer from Mastodon ({type(error).__name__}).", permanent=False)
+
+
+def _fetch_instance_limits(instance_url: str) -> dict[str, int]:
+    """GET /api/v2/instance (https://docs.joinmastodon.org/methods/instance/#v2), falling back to v1
+    for servers without it. Raises requests / guard errors, or KeyError/ValueError on an odd answer."""
+    with guarded_session((5.0, 5.0), max_bytes=2 * 1024 * 1024) as session:
+        response = session.get(f"{instance_url}/api/v2/instance")
+        if response.status_code == 404:
+            response = session.get(f"{instance_url}/api/v1/instance")
+        response.raise_for_status()
+        data = response.json()
+    configuration = data.get("configuration") or {}
+    statuses = configuration.get("statuses") or {}
+    media = configuration.get("media_attachments") or {}
+    limits = dict(DEFAULT_LIMITS)
+    for key, source in (
+        ("max_characters", statuses),
+        ("characters_reserved_per_url", statuses),
+        ("max_media_attachments", statuses),
+        ("description_limit", media),
+        ("image_size_limit", media),
+        ("video_size_limit", media),
+    ):
+        if isinstance(source.get(key), int) and source[key] > 0:
+            limits[key] = source[key]
+    return limits
+
+
+# --- Connecting an account (called by the channel connection flow) ----------------------------------
+
+
+def register_app(instance_url: str, redirect_uri: str) -> tuple[str, str]:
+    """Registers CivicPost as an OAuth app on an instance (once per instance; store the result per instance).
+
+    Returns (client_id, client_secret). Raises UnsafeURL for an address we may not connect to, or
+    ConnectFailed (https://docs.joinmastodon.org/methods/apps/#create)."""
+    url = check_public_url(instance_url)
+    try:
+        client_id, client_secret = Mastodon.create_app(
+            APP_NAME,
+            scopes=SCOPES,
+            redirect_uris=redirect_uri,
+            website=settings.SITE_URL,
+            api_base_url=url,
+            request_timeout=_timeout(),
+            session=guarded_session(_timeout(), max_bytes=1024 * 1024),
+            user_agent=USER_AGENT,
+        )
+    except (MastodonError, KeyError, TypeError, ValueError) as error:
+        unsafe = _find(error, UnsafeURL)
+        if isinstance(unsafe, UnsafeURL):
+            raise unsafe from error
+        raise ConnectFailed(f"{url} did not accept CivicPost as an app. Is it a Mastodon server?") from error
+    return client_id, client_secret
+
+
+def _oauth_client(instance_url: str, client_id: str, client_secret: str) -> Mastodon:
+    return Mastodon(
+        client_id=client_id,
+        client_secret=client_secret,
+        api_base_url=check_public_url(instance_url),
+        ratelimit_method="throw",
+        request_timeout=_timeout(),
+        mastodon_version=ASSUMED_MASTODON_VERSION,
+        version_check_mode="created",
+        session=guarded_session(_timeout(), max_bytes=1024 * 1024),
+        user_agent=USER_AGENT,
+    )
+
+
+def authorization_url(instance_url: str, client_id: str, client_secret: str, redirect_uri: str, state: str) -> str:
+    """Returns the instance's page where an admin grants CivicPost access
+    (https://docs.joinmastodon.org/methods/oauth/#authorize)."""
+    api = _oauth_client(instance_url, client_id, client_secret)
+    return api.auth_request_url(
+        redirect_uris=redirect_uri,
+        scopes=SCOPES,
+        state=state,
+        force_login=True,
+        allow_http=settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS,
+    )
+
+
+def exchange_code(
+    instance_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
+) -> dict[str, Any]:
+    """Exchanges the OAuth code for a token (https://docs.joinmastodon.org/methods/oauth/#token) and reads
+    the account. Returns the channel credentials dict; the caller stores options["instance_url"].
+    Raises UnsafeURL or ConnectFailed."""
+    api = _oauth_client(instance_url, client_id, client_secret)
+    try:
+        token = api.log_in(
+            code=code, redirect_uri=redirect_uri, scopes=SCOPES, allow_http=settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS
+        )
+        account = api.account_verify_credentials()
+    except MastodonError as error:
+        unsafe = _find(error, UnsafeURL)
+        if isinstance(unsafe, UnsafeURL):
+            raise unsafe from error
+        raise ConnectFailed("Mastodon did not accept the sign-in; please try connecting again.") from error
+    return {"access_token": token, "account_id": str(account["id"]), "acct": account["acct"], "scopes": SCOPES}

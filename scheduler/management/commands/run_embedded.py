@@ -1,0 +1,116 @@
+"""`make run`: the web app and the publisher in one command; Ctrl-C stops both.
+
+Without REDIS_URL the publisher is `publish_due --loop` (deliveries are sent in that process). With
+REDIS_URL it is a Celery worker with an embedded beat, so the same path as production is exercised."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+STOP_TIMEOUT_SECONDS = 15
+
+
+def _die_with_parent() -> None:
+    """Runs in each child before exec: on Linux, the child gets SIGTERM if this process dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: Ctrl-C still reaches the whole process group
+        pass
+
+
+def _accepts_connections(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Command(BaseCommand):
+    help = "Serve CivicPost and run publishing together (used by `make run`). Ctrl-C stops both."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000", help="Where to serve the app.")
+        parser.add_argument("--interval", type=float, default=5.0, help="Seconds between publisher rounds.")
+        parser.add_argument("--noreload", action="store_true", help="Do not restart the web server on code changes.")
+
+    def commands(self, *, addrport: str, interval: float, noreload: bool) -> dict[str, list[str]]:
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        web = [*manage, "runserver", addrport, *(["--noreload"] if noreload else [])]
+        if settings.REDIS_URL:
+            schedule = Path(tempfile.gettempdir()) / f"civicpost-celerybeat-{os.getuid()}"
+            publisher = [
+                sys.executable, "-m", "celery", "-A", "civicpost", "worker", "--beat",
+                "--loglevel", "info", "--concurrency", "2", "--schedule", str(schedule),
+            ]  # fmt: skip
+        else:
+            publisher = [*manage, "publish_due", "--loop", "--interval", f"{interval:g}", "--name", "make-run"]
+        return {"web": web, "publisher": publisher}
+
+    def handle(self, *args: object, addrport: str, interval: float, noreload: bool, **options: object) -> None:
+        stopping = False
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            nonlocal stopping
+            stopping = True
+
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, stop)
+
+        processes: dict[str, subprocess.Popen] = {}
+        for name, command in self.commands(addrport=addrport, interval=interval, noreload=noreload).items():
+            processes[name] = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+        host, _, port = addrport.rpartition(":")
+        host = (host or "127.0.0.1").strip("[]")
+        how = "a Celery worker and beat on Redis" if settings.REDIS_URL else f"in this command, every {interval:g} s"
+        announced = False
+
+        exit_code = 0
+        while not stopping:
+            if not announced and _accepts_connections(host, int(port)):
+                announced = True
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"\nCivicPost is ready: http://{addrport}/  (publishing runs {how})."
+                        "\nSign in with a demo account listed above. Press Ctrl-C to stop.\n"
+                    )
+                )
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    self.stderr.write(f"The {name} process stopped (exit code {process.returncode}); stopping.")
+                    exit_code = process.returncode or 1
+                    stopping = True
+                    break
+            else:
+                time.sleep(0.3)
+
+        self._stop_all(processes)
+        self.stdout.write("CivicPost stopped.")
+        if exit_code:
+            sys.exit(exit_code)
+
+    def _stop_all(self, processes: dict[str, subprocess.Popen]) -> None:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for process in processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

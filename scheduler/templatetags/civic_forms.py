@@ -1,0 +1,85 @@
+"""Render Django form widgets with USWDS classes and the ARIA links to their hint and error text."""
+
+from __future__ import annotations
+
+from django import template
+from django.forms import BoundField, widgets
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+# Most specific first: RadioSelect and CheckboxSelectMultiple are Select subclasses.
+WIDGET_CLASSES: list[tuple[type[widgets.Widget], str]] = [
+    (widgets.RadioSelect, "usa-radio__input"),
+    (widgets.CheckboxSelectMultiple, "usa-checkbox__input"),
+    (widgets.CheckboxInput, "usa-checkbox__input"),
+    (widgets.Select, "usa-select"),
+    (widgets.Textarea, "usa-textarea"),
+]
+CHOICE_CLASSES = ("usa-radio__input", "usa-checkbox__input")
+
+
+def widget_class(bound_field: BoundField) -> str:
+    widget = bound_field.field.widget
+    return next((css for widget_type, css in WIDGET_CLASSES if isinstance(widget, widget_type)), "usa-input")
+
+
+def hint_id(bound_field: BoundField) -> str:
+    return f"{bound_field.auto_id}-hint"
+
+
+def error_id(bound_field: BoundField) -> str:
+    return f"{bound_field.auto_id}-error"
+
+
+def described_by(bound_field: BoundField) -> str:
+    """Returns the ids a field's input is described by: its hint, then its error message."""
+    ids = []
+    if bound_field.help_text:
+        ids.append(hint_id(bound_field))
+    if bound_field.errors:
+        ids.append(error_id(bound_field))
+    return " ".join(ids)
+
+
+@register.simple_tag
+def usa_widget(bound_field: BoundField, extra_class: str = "", describedby: str = "") -> SafeString:
+    """`{% usa_widget form.text %}` renders the input with its USWDS class, aria-describedby and
+    aria-invalid; the field's own attributes (autocomplete, placeholder...) are kept. `describedby`
+    adds the id of a shared hint (such as the time-zone note of a date and time pair)."""
+    classes = [widget_class(bound_field)]
+    if bound_field.errors and classes[0] not in CHOICE_CLASSES:
+        classes.append("usa-input--error")
+    if extra_class:
+        classes.append(extra_class)
+    attrs = {"class": " ".join(classes)}
+    description = " ".join(filter(None, [describedby, described_by(bound_field)]))
+    if description:
+        attrs["aria-describedby"] = description
+    if bound_field.errors:
+        attrs["aria-invalid"] = "true"
+    return bound_field.as_widget(attrs=attrs)
+
+
+@register.filter
+def field_hint_id(bound_field: BoundField) -> str:
+    return hint_id(bound_field)
+
+
+@register.filter
+def field_error_id(bound_field: BoundField) -> str:
+    return error_id(bound_field)
+
+
+@register.filter
+def field_described_by(bound_field: BoundField) -> str:
+    return described_by(bound_field)
+
+
+@register.filter
+def field_kind(bound_field: BoundField) -> str:
+    """Returns how a field is laid out: "checkbox", "radios", "checkboxes" (a fieldset) or "input"."""
+    return {
+        "usa-checkbox__input": "checkboxes" if getattr(bound_field.field.widget, "allow_multiple_selected", False) else "checkbox",
+        "usa-radio__input": "radios",
+    }.get(widget_class(bound_field), "input")

@@ -1,0 +1,78 @@
+"""Browser tests: Playwright drives Debian's Chromium against pytest-django's live server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the Django ORM calls the test makes
+# between page actions are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CIVICPOST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WCAG_TAGS = {"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
+SCREENSHOT_DIR = Path(os.environ.get("CIVICPOST_SCREENSHOT_DIR", "/tmp/civicpost-screenshots"))  # noqa: S108
+
+
+@pytest.fixture
+def browser_page() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must be able to run the browser test: {CHROMIUM} is missing (apt install chromium).")
+        pytest.skip(f"needs Chromium at {CHROMIUM} (apt install chromium, or set CIVICPOST_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+class AxeChecker:
+    """Runs axe-core on a page and collects WCAG 2.1 A/AA violations (the test asserts none)."""
+
+    def __init__(self) -> None:
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.axe = Axe()
+        self.scanned: list[str] = []
+        self.problems: list[str] = []
+        self.advice: list[str] = []  # best-practice findings outside WCAG A/AA, reported but not failed
+
+    def check(self, page: object, name: str) -> None:
+        page.wait_for_load_state("load")
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{len(self.scanned):02d}-{name}.png"), full_page=True)
+        results = self.axe.run(page)
+        self.scanned.append(name)
+        for violation in results.response["violations"]:
+            targets = [", ".join(node["target"]) for node in violation["nodes"]]
+            finding = f"{name}: {violation['id']} ({violation['help']}) at {targets}"
+            if WCAG_TAGS & set(violation["tags"]):
+                self.problems.append(finding)
+            else:
+                self.advice.append(finding)
+
+
+@pytest.fixture
+def axe() -> AxeChecker:
+    return AxeChecker()

@@ -1,0 +1,354 @@
+"""The fake platform speaks the documented shapes (shared/platforms.md) to the real client libraries,
+keeps its ledger, and injects the faults it is told to."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import tweepy
+from mastodon import Mastodon, MastodonNotFoundError, MastodonRatelimitError, MastodonServiceUnavailableError
+
+from tests.fakeplatform import FakePlatform
+
+TOKEN = "mastodon-token-parks"
+
+
+@pytest.fixture
+def fake():
+    with FakePlatform(seed=7) as server:
+        yield server
+
+
+def mastodon_client(fake: FakePlatform, token: str = TOKEN, timeout: float = 5) -> Mastodon:
+    return Mastodon(
+        access_token=token,
+        api_base_url=fake.url,
+        ratelimit_method="throw",
+        request_timeout=timeout,
+        mastodon_version="4.4.0",
+        version_check_mode="created",
+    )
+
+
+class RewritingSession(requests.Session):
+    """tweepy's host is fixed to api.twitter.com: send it to the fake instead (platforms.md 2.9)."""
+
+    def __init__(self, base: str) -> None:
+        super().__init__()
+        self.base = base
+
+    def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN201
+        url = url.replace("https://api.twitter.com", self.base).replace("https://api.x.com", self.base)
+        kwargs.setdefault("timeout", 5)
+        return super().request(method, url, *args, **kwargs)
+
+
+def x_client(fake: FakePlatform, user_id: str = "4242") -> tweepy.Client:
+    client = tweepy.Client(
+        consumer_key="ck", consumer_secret="cs", access_token=f"{user_id}-tokensecretpart", access_token_secret="ats"
+    )
+    client.session = RewritingSession(fake.url)
+    return client
+
+
+def graph(fake: FakePlatform, method: str, path: str, **kwargs) -> requests.Response:  # noqa: ANN003
+    return requests.request(method, f"{fake.url}/v27.0/{path}", timeout=5, **kwargs)
+
+
+# --- Mastodon ------------------------------------------------------------------------------------
+
+
+def test_mastodon_status_post_returns_a_status_and_records_it_in_the_ledger(fake: FakePlatform) -> None:
+    status = mastodon_client(fake).status_post(
+        "Pools open at noon.", visibility="public", language="en", idempotency_key="k1"
+    )
+
+    assert status["id"]
+    assert status["url"].startswith(fake.url)
+    assert status["content"] == "<p>Pools open at noon.</p>"
+    [entry] = fake.ledger.find(platform="mastodon")
+    assert (entry.text, entry.idempotency_key, entry.remote_id) == ("Pools open at noon.", "k1", str(status["id"]))
+
+
+def test_mastodon_same_idempotency_key_answers_the_same_status_without_posting_again(fake: FakePlatform) -> None:
+    api = mastodon_client(fake)
+    first = api.status_post("Library closed Monday.", idempotency_key="same-key")
+    second = api.status_post("Library closed Monday.", idempotency_key="same-key")
+
+    assert first["id"] == second["id"]
+    assert len(fake.ledger) == 1
+    assert fake.stats["mastodon:idempotent_replay"] == 1
+
+
+def test_mastodon_idempotency_keys_are_per_account_and_expire_after_the_ttl(fake: FakePlatform) -> None:
+    mastodon_client(fake, "token-a").status_post("Hello", idempotency_key="k")
+    mastodon_client(fake, "token-b").status_post("Hello", idempotency_key="k")
+    assert len(fake.ledger) == 2
+
+    fake.configure(idempotency_ttl_seconds=0)
+    time.sleep(0.01)
+    mastodon_client(fake, "token-a").status_post("Hello", idempotency_key="k")
+    assert len(fake.ledger) == 3
+
+
+def test_mastodon_concurrent_requests_with_one_key_post_once(fake: FakePlatform) -> None:
+    fake.configure(latency_ms=20)
+    ids: list[str] = []
+
+    def post() -> None:
+        ids.append(str(mastodon_client(fake).status_post("Once only", idempotency_key="race")["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == 1
+    assert len(fake.ledger) == 1
+
+
+def test_mastodon_reads_statuses_accounts_and_instance(fake: FakePlatform) -> None:
+    api = mastodon_client(fake)
+    status = api.status_post("Snow routes in effect.")
+    me = api.account_verify_credentials()
+
+    assert api.status(status["id"])["id"] == status["id"]
+    assert [s["id"] for s in api.account_statuses(me["id"])] == [status["id"]]
+    instance = requests.get(f"{fake.url}/api/v2/instance", timeout=5).json()
+    assert instance["configuration"]["statuses"]["max_characters"] == 500
+    assert requests.get(f"{fake.url}/api/v1/instance/", timeout=5).json()["version"] == "4.4.0"
+
+    api.status_delete(status["id"])
+    with pytest.raises(MastodonNotFoundError):
+        api.status(status["id"])
+
+
+def test_mastodon_rejects_revoked_tokens_and_overlong_text(fake: FakePlatform) -> None:
+    fake.revoked_tokens.add("revoked")
+    response = requests.post(
+        f"{fake.url}/api/v1/statuses", data={"status": "x"}, headers={"Authorization": "Bearer revoked"}, timeout=5
+    )
+    assert response.status_code == 401
+    response = requests.post(
+        f"{fake.url}/api/v1/statuses", data={"status": "x" * 501}, headers={"Authorization": "Bearer t"}, timeout=5
+    )
+    assert response.status_code == 422
+    assert "character limit of 500" in response.json()["error"]
+
+
+def test_mastodon_media_upload_and_attach(fake: FakePlatform) -> None:
+    api = mastodon_client(fake)
+    media = api.media_post(b"\x89PNG fake bytes", mime_type="image/png", description="A pool")
+    status = api.status_post("With a picture", media_ids=[media["id"]])
+    assert status["media_attachments"][0]["description"] == "A pool"
+
+
+# --- X -------------------------------------------------------------------------------------------
+
+
+def test_x_create_tweet_answers_201_with_the_documented_shape(fake: FakePlatform) -> None:
+    response = x_client(fake).create_tweet(text="Road closed on Main St.")
+
+    assert response.data["text"] == "Road closed on Main St."
+    assert response.data["edit_history_tweet_ids"] == [response.data["id"]]
+    [entry] = fake.ledger.find(platform="x")
+    assert entry.account == "4242"
+
+
+def test_x_duplicate_content_is_a_403_with_the_documented_body(fake: FakePlatform) -> None:
+    client = x_client(fake)
+    client.create_tweet(text="Same words")
+    with pytest.raises(tweepy.Forbidden) as caught:
+        client.create_tweet(text="Same words")
+    assert caught.value.api_messages == ["You are not allowed to create a Tweet with duplicate content."]
+    assert len(fake.ledger) == 1
+
+
+def test_x_user_tweets_lists_recent_posts_for_reconciliation_with_paging(fake: FakePlatform) -> None:
+    client = x_client(fake)
+    ids = [client.create_tweet(text=f"Update {n}").data["id"] for n in range(7)]
+
+    first = client.get_users_tweets("4242", max_results=5, tweet_fields=["created_at"])
+    assert [t.id for t in first.data] == [int(i) for i in reversed(ids)][:5]
+    assert first.data[0].created_at is not None
+    second = client.get_users_tweets("4242", max_results=5, pagination_token=first.meta["next_token"])
+    assert [t.id for t in second.data] == [int(i) for i in reversed(ids)][5:]
+    assert "next_token" not in second.meta
+
+
+def test_x_delete_and_get_tweet(fake: FakePlatform) -> None:
+    client = x_client(fake)
+    tweet_id = client.create_tweet(text="Temporary").data["id"]
+    assert client.get_tweet(tweet_id).data.text == "Temporary"
+    assert client.delete_tweet(tweet_id).data == {"deleted": True}
+    assert client.get_tweet(tweet_id).data is None
+
+
+def test_x_rate_limit_carries_the_reset_epoch(fake: FakePlatform) -> None:
+    fake.configure(platform="x", script=["rate_limit"], rate_limit_reset_seconds=120)
+    with pytest.raises(tweepy.TooManyRequests) as caught:
+        x_client(fake).create_tweet(text="Too fast")
+    assert int(caught.value.response.headers["x-rate-limit-reset"]) >= time.time() + 119
+    assert len(fake.ledger) == 0
+
+
+# --- Facebook ------------------------------------------------------------------------------------
+
+
+def test_facebook_feed_post_answers_page_scoped_id_and_feed_lists_it(fake: FakePlatform) -> None:
+    response = graph(fake, "POST", "1001/feed", data={"message": "Parade today", "access_token": "page-token"})
+
+    assert response.status_code == 200
+    post_id = response.json()["id"]
+    assert post_id.startswith("1001_")
+    feed = graph(fake, "GET", "1001/feed", params={"fields": "id,message,created_time", "access_token": "page-token"})
+    [item] = feed.json()["data"]
+    assert (item["id"], item["message"]) == (post_id, "Parade today")
+    assert item["created_time"].endswith("+0000")
+    permalink = graph(fake, "GET", post_id, params={"fields": "permalink_url", "access_token": "page-token"})
+    assert permalink.json()["permalink_url"].startswith("https://www.facebook.com/1001/posts/")
+
+
+def test_facebook_duplicate_and_auth_errors_use_graph_error_json(fake: FakePlatform) -> None:
+    graph(fake, "POST", "1001/feed", data={"message": "Twice", "access_token": "t"})
+    duplicate = graph(fake, "POST", "1001/feed", data={"message": "Twice", "access_token": "t"})
+    assert duplicate.status_code == 400
+    assert duplicate.json()["error"]["code"] == 506
+    assert duplicate.json()["error"]["type"] == "OAuthException"
+
+    fake.revoked_tokens.add("old")
+    revoked = graph(fake, "POST", "1001/feed", data={"message": "x", "access_token": "old"})
+    assert (revoked.json()["error"]["code"], revoked.json()["error"]["error_subcode"]) == (190, 460)
+
+
+def test_facebook_feed_pages_with_a_next_link(fake: FakePlatform) -> None:
+    for n in range(5):
+        graph(fake, "POST", "77/feed", data={"message": f"Post {n}", "access_token": "t"})
+    first = graph(fake, "GET", "77/feed", params={"limit": 3, "access_token": "t"}).json()
+    assert [p["message"] for p in first["data"]] == ["Post 4", "Post 3", "Post 2"]
+    second = requests.get(first["paging"]["next"], timeout=5).json()
+    assert [p["message"] for p in second["data"]] == ["Post 1", "Post 0"]
+
+
+def test_facebook_delete(fake: FakePlatform) -> None:
+    post_id = graph(fake, "POST", "5/feed", data={"message": "Bye", "access_token": "t"}).json()["id"]
+    assert graph(fake, "DELETE", post_id, params={"access_token": "t"}).json() == {"success": True}
+    assert fake.ledger.find(platform="facebook") == []
+
+
+# --- Faults --------------------------------------------------------------------------------------
+
+
+def test_drop_stores_the_post_then_closes_the_connection_without_an_answer(fake: FakePlatform) -> None:
+    fake.configure(script=["drop"])
+    with pytest.raises(requests.ConnectionError):
+        graph(fake, "POST", "1/feed", data={"message": "Lost answer", "access_token": "t"})
+    assert [e.text for e in fake.ledger.find()] == ["Lost answer"]
+    assert fake.stats["facebook:drop"] == 1
+
+
+def test_drop_before_stores_nothing(fake: FakePlatform) -> None:
+    fake.configure(script=["drop_before"])
+    with pytest.raises(requests.ConnectionError):
+        graph(fake, "POST", "1/feed", data={"message": "Never arrived", "access_token": "t"})
+    assert len(fake.ledger) == 0
+
+
+def test_slow_answer_outlasts_the_client_timeout_but_the_post_is_stored(fake: FakePlatform) -> None:
+    fake.configure(script=["slow"], slow_seconds=2)
+    with pytest.raises(requests.ReadTimeout):
+        requests.post(
+            f"{fake.url}/api/v1/statuses", data={"status": "Slow"}, headers={"Authorization": "Bearer t"}, timeout=0.3
+        )
+    assert [e.text for e in fake.ledger.find()] == ["Slow"]
+
+
+def test_mastodon_rate_limit_has_an_iso_reset_and_server_error_stores_nothing(fake: FakePlatform) -> None:
+    fake.configure(platform="mastodon", script=["rate_limit", "server_error"])
+    api = mastodon_client(fake)
+    with pytest.raises(MastodonRatelimitError):
+        api.status_post("One")
+    assert api.ratelimit_reset > time.time()
+    with pytest.raises(MastodonServiceUnavailableError):
+        api.status_post("Two")
+    assert len(fake.ledger) == 0
+
+
+def test_latency_is_added_to_every_platform_request(fake: FakePlatform) -> None:
+    fake.configure(latency_ms=150)
+    started = time.monotonic()
+    graph(fake, "GET", "1/feed", params={"access_token": "t"})
+    assert time.monotonic() - started >= 0.15
+
+
+def test_drop_probability_is_honoured(fake: FakePlatform) -> None:
+    fake.configure(platform="facebook", p_drop=0.1)
+    dropped = 0
+    for n in range(200):
+        try:
+            graph(fake, "POST", "9/feed", data={"message": f"n{n}", "access_token": "t"})
+        except requests.ConnectionError:
+            dropped += 1
+    assert 8 <= dropped <= 35
+    assert len(fake.ledger) == 200
+
+
+def test_faults_spare_reads_unless_asked(fake: FakePlatform) -> None:
+    fake.configure(p_server_error=1.0)
+    assert graph(fake, "GET", "1/feed", params={"access_token": "t"}).status_code == 200
+    fake.configure(faults_on_reads=True)
+    assert graph(fake, "GET", "1/feed", params={"access_token": "t"}).status_code == 503
+
+
+def test_control_and_ledger_endpoints(fake: FakePlatform) -> None:
+    answer = requests.post(f"{fake.url}/__control", json={"platform": "x", "p_drop": 1.0}, timeout=5)
+    assert answer.json()["platform_config"] == {"x": {"p_drop": 1.0}}
+    with pytest.raises(requests.ConnectionError):
+        x_client(fake).create_tweet(text="dropped")
+    graph(fake, "POST", "1/feed", data={"message": "fine", "access_token": "t"})
+
+    ledger = requests.get(f"{fake.url}/__ledger", timeout=5).json()
+    assert sorted(p["platform"] for p in ledger["posts"]) == ["facebook", "x"]
+    assert ledger["stats"]["x:drop"] == 1
+    only_x = requests.get(f"{fake.url}/__ledger", params={"platform": "x"}, timeout=5).json()
+    assert [p["text"] for p in only_x["posts"]] == ["dropped"]
+
+    assert requests.post(f"{fake.url}/__control", json={"nonsense": 1}, timeout=5).status_code == 400
+    requests.post(f"{fake.url}/__control", json={"reset": True}, timeout=5)
+    assert requests.get(f"{fake.url}/__ledger", timeout=5).json()["posts"] == []
+
+
+def test_ledger_file_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.jsonl"
+    with FakePlatform(ledger_path=path) as first:
+        post_id = graph(first, "POST", "3/feed", data={"message": "kept", "access_token": "t"}).json()["id"]
+        graph(first, "POST", "3/feed", data={"message": "deleted later", "access_token": "t"})
+        graph(first, "DELETE", "3_" + first.ledger.find()[-1].remote_id.split("_")[1], params={"access_token": "t"})
+    with FakePlatform(ledger_path=path) as second:
+        assert [e.remote_id for e in second.ledger.find()] == [post_id]
+        assert len(second.ledger) == 2
+
+
+def test_runs_as_a_module(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakeplatform", "--port", "0", "--latency-ms", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        line = process.stdout.readline()
+        url = line.strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:")
+        assert requests.get(f"{url}/__health", timeout=5).json() == {"ok": True, "posts": 0}
+        assert json.loads(requests.get(f"{url}/__control", timeout=5).text)["config"]["latency_ms"] == 1.0
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
