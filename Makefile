@@ -96,10 +96,11 @@ check-deploy: $(VENV)/.installed-base node_modules/.package-lock.json
 	DJANGO_BEHIND_PROXY=true \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# Every bench/*.py that is not a helper (_*.py); each prints its own figures. BENCH_ARGS go to each.
 bench: $(VENV)/.installed-dev
-	@found=0; for f in bench/*.py; do \
+	@found=0; for f in bench/[!_]*.py; do \
 		[ -e "$$f" ] || continue; found=1; \
-		echo "== $$f"; PYTHONPATH=. $(BIN)/python "$$f" || exit 1; \
+		echo "== $$f"; PYTHONPATH=. $(BIN)/python "$$f" $(BENCH_ARGS) || exit 1; \
 	done; [ $$found = 1 ] || echo "No benchmarks in bench/ yet."
 
 # Checks the locked versions against PyPI's advisory data. Needs an online vulnerability database:

@@ -13,10 +13,38 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEPARTMENTS = (("Parks and Recreation", "parks"), ("Public Library", "library"), ("Transit", "transit"))
-WORDS = (
-    "pool splash pad trail bus route library story hour snow plow recycling pickup parade festival closure detour "
-    "meeting council permit vaccine clinic cooling center shelter volunteers garden market concert fireworks"
-).split()
+WORDS = [
+    "pool",
+    "splash",
+    "pad",
+    "trail",
+    "bus",
+    "route",
+    "library",
+    "story",
+    "hour",
+    "snow",
+    "plow",
+    "recycling",
+    "pickup",
+    "parade",
+    "festival",
+    "closure",
+    "detour",
+    "meeting",
+    "council",
+    "permit",
+    "vaccine",
+    "clinic",
+    "cooling",
+    "center",
+    "shelter",
+    "volunteers",
+    "garden",
+    "market",
+    "concert",
+    "fireworks",
+]
 
 
 def fake_account(platform: str, credentials: dict[str, Any], options: dict[str, Any]) -> str:
@@ -39,20 +67,27 @@ class City:
     accounts: dict[int, tuple[str, str]] = field(default_factory=dict)  # channel id -> (platform, account)
 
 
-def create_city(*, fake_url: str, platforms: tuple[str, ...] = ("mastodon", "x", "facebook"), per_platform: int = 1) -> City:
-    from departments.models import Department, Membership, Role
+def create_city(
+    *, fake_url: str, platforms: tuple[str, ...] = ("mastodon", "x", "facebook"), per_platform: int = 1
+) -> City:
     from django.contrib.auth import get_user_model
+
+    from departments.models import Department, Membership, Role
     from scheduler.models import Channel
 
     user_model = get_user_model()
     city = City()
-    communications = Department.objects.create(name="Communications", slug="communications", is_communications_team=True)
+    communications = Department.objects.create(
+        name="Communications", slug="communications", is_communications_team=True
+    )
     boss = user_model.objects.create_user("comms-admin", "comms-admin@city.example", "not-used-password-123")
     Membership.objects.create(user=boss, department=communications, role=Role.ADMIN)
     ids = itertools.count(1)
     for name, slug in DEPARTMENTS:
         department = Department.objects.create(name=name, slug=slug, time_zone="America/Chicago")
-        editor = user_model.objects.create_user(f"{slug}-editor", f"{slug}-editor@city.example", "not-used-password-123")
+        editor = user_model.objects.create_user(
+            f"{slug}-editor", f"{slug}-editor@city.example", "not-used-password-123"
+        )
         approver = user_model.objects.create_user(
             f"{slug}-approver", f"{slug}-approver@city.example", "not-used-password-123"
         )

@@ -203,7 +203,17 @@ class TempPostgres:
                 os.chown(path, user.pw_uid, user.pw_gid)
             self.folder.parent.chmod(0o755)
         self._run(
-            [postgres_bin("initdb"), "-D", str(self.folder), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+            [
+                postgres_bin("initdb"),
+                "-D",
+                str(self.folder),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
         )
         with (self.folder / "postgresql.conf").open("a") as conf:
             conf.write(
@@ -217,9 +227,7 @@ class TempPostgres:
         return self
 
     def start(self) -> None:
-        self._run(
-            [postgres_bin("pg_ctl"), "-D", str(self.folder), "-l", str(self.logfile), "-w", "-t", "60", "start"]
-        )
+        self._run([postgres_bin("pg_ctl"), "-D", str(self.folder), "-l", str(self.logfile), "-w", "-t", "60", "start"])
 
     def stop(self, mode: str = "fast") -> None:
         self._run([postgres_bin("pg_ctl"), "-D", str(self.folder), "-m", mode, "-w", "-t", "60", "stop"], check=False)
@@ -435,7 +443,7 @@ def base_env(**extra: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         CIVICPOST_ALLOW_LOOPBACK_PLATFORMS="true",
         CIVICPOST_X_CONSUMER_KEY="fake-consumer-key",
-        CIVICPOST_X_CONSUMER_SECRET="fake-consumer-secret",
+        CIVICPOST_X_CONSUMER_SECRET="fake-consumer-secret",  # noqa: S106 - the fake accepts any
     )
     if not env.get("CIVICPOST_ENCRYPTION_KEYS"):
         from cryptography.fernet import Fernet

@@ -347,9 +347,9 @@ class ChaosRun:
             by_key[(entry["platform"], entry["account"], entry["text"])].append(entry)
 
         deliveries = list(
-            Delivery.objects.select_related("approval").order_by("id").values(
-                "id", "status", "failure_message", "channel_id", "due_at", "approval__content", "post_id"
-            )
+            Delivery.objects.select_related("approval")
+            .order_by("id")
+            .values("id", "status", "failure_message", "channel_id", "due_at", "approval__content", "post_id")
         )
         uncertain_ids = set(
             DeliveryAttempt.objects.filter(outcome__in=["unknown", "sending"]).values_list("delivery_id", flat=True)
@@ -358,8 +358,11 @@ class ChaosRun:
         matched: set[tuple[str, str, str]] = set()
         duplicates = lost = cancelled_but_sent = failed_but_on_platform = published_not_on_platform = 0
         still_pending = 0
+        pending_examples: list[str] = []
         lateness: list[float] = []
+        lateness_by_platform: dict[str, list[float]] = defaultdict(list)
         na_on_platform = na_absent = na_unexplained = 0
+        na_examples: list[str] = []
         na_by_platform: Counter[str] = Counter()
         for delivery in deliveries:
             platform, account = self.city.accounts[delivery["channel_id"]]
@@ -371,6 +374,7 @@ class ChaosRun:
             if entries:
                 first = min(e["received_at"] for e in entries)
                 lateness.append(first - delivery["due_at"].timestamp())
+                lateness_by_platform[platform].append(first - delivery["due_at"].timestamp())
             if status == DeliveryStatus.CANCELLED:
                 if entries:
                     cancelled_but_sent += 1
@@ -391,12 +395,20 @@ class ChaosRun:
                     na_absent += 1
                 explained = delivery["id"] in uncertain_ids or "already there" in delivery["failure_message"]
                 if not explained or not (
-                    NOT_CONFIRMED_MESSAGE in delivery["failure_message"] or "already there" in delivery["failure_message"]
+                    NOT_CONFIRMED_MESSAGE in delivery["failure_message"]
+                    or "already there" in delivery["failure_message"]
                 ):
                     na_unexplained += 1
+                    outcomes = list(
+                        DeliveryAttempt.objects.filter(delivery_id=delivery["id"])
+                        .order_by("number")
+                        .values_list("outcome", flat=True)
+                    )
+                    na_examples.append(f"{delivery['id']}:{platform}:{outcomes}:{delivery['failure_message'][:90]}")
             else:
                 still_pending += 1
                 lost += 1
+                pending_examples.append(f"{delivery['id']}:{platform}:{status}:{delivery['failure_message'][:80]}")
         unmatched = [e for k, group in by_key.items() if k not in matched for e in group]
         marked = [e for e in posts if any(m.strip() in e["text"] for m in (EDIT_MARKER, TAMPER_MARKER, NEVER_MARKER))]
         unapproved = len({e["seq"] for e in unmatched} | {e["seq"] for e in marked}) + cancelled_but_sent
@@ -422,12 +434,15 @@ class ChaosRun:
             # details
             "cancelled": status_counts.get(DeliveryStatus.CANCELLED, 0),
             "still_pending": still_pending,
+            "still_pending_examples": pending_examples[:20],
+            "p50_lateness_by_platform": {p: round(percentile(v, 50), 2) for p, v in lateness_by_platform.items()},
             "published_not_on_platform": published_not_on_platform,
             "failed_but_on_platform": failed_but_on_platform,
             "needs_attention_on_platform": na_on_platform,
             "needs_attention_absent": na_absent,
             "needs_attention_by_platform": dict(na_by_platform),
             "needs_attention_unexplained": na_unexplained,
+            "needs_attention_unexplained_examples": na_examples[:20],
             "random_kills": self.random_kills,
             "crash_point_kills": dict(hook_kills),
             "process_restarts": worker_restarts,

@@ -142,7 +142,11 @@ def connect_start(request: HttpRequest) -> HttpResponse:
     departments = departments_user_admins(user=request.user)
     if not departments:
         raise PermissionDenied("Only department admins can connect channels.")
-    form = ChooseForm(request.POST or None, departments=departments, initial={"department": departments[0]})
+    form = ChooseForm(
+        request.POST if request.method == "POST" else None,
+        departments=departments,
+        initial={"department": departments[0]},
+    )
     if request.method == "POST" and form.is_valid():
         return redirect(
             "connections:platform",
@@ -188,7 +192,7 @@ def _platform_step(
         initial["handle"] = channel.account_handle
     elif platform == "mastodon" and channel is not None:
         initial["instance_url"] = channel.options.get("instance_url", "")
-    form = form_class(request.POST or None, initial=initial)
+    form = form_class(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -347,7 +351,7 @@ def meta_pick(request: HttpRequest, pick_id: str) -> HttpResponse:
     except flows.ConnectError as error:
         messages.error(request, error.message)
         return redirect(back)
-    form = PagePickForm(request.POST or None, choices=choices)
+    form = PagePickForm(request.POST if request.method == "POST" else None, choices=choices)
     if request.method == "POST" and form.is_valid():
         try:
             account = flows.meta_account(platform=platform, user_token=user_token, page_id=form.cleaned_data["page"])

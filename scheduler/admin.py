@@ -72,3 +72,20 @@ class DeliveryAttemptAdmin(ReadOnlyAdmin):
 @admin.register(SandboxPost)
 class SandboxPostAdmin(ReadOnlyAdmin):
     list_display = ["id", "channel", "created_at"]
+
+
+# Shared calendar (issue 5): blackouts are also managed on the calendar's own page by department admins.
+from scheduler.models import BlackoutPeriod  # noqa: E402
+
+
+@admin.register(BlackoutPeriod)
+class BlackoutPeriodAdmin(admin.ModelAdmin):
+    list_display = ["reason", "department", "starts_at", "ends_at", "created_by"]
+    list_filter = ["department"]
+    search_fields = ["reason"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change) -> None:  # noqa: ANN001
+        if obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

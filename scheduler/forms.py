@@ -189,6 +189,7 @@ class PostForm(forms.Form):
 
     def _offer_fold(self, naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
         self.show_fold = True
+        self.fields["fold"].label = _("Which %(time)s do you mean?") % {"time": clock_label(naive)}
         self.fields["fold"].choices = [
             (EARLIER, fold_choice_label(naive, zone, 0)),
             (LATER, fold_choice_label(naive, zone, 1)),
@@ -210,7 +211,10 @@ class PostForm(forms.Form):
             if foreign:
                 self.add_error(
                     "channels",
-                    _("%(channels)s belongs to %(other)s, not to %(department)s. Choose only channels of %(department)s.")
+                    _(
+                        "%(channels)s belongs to %(other)s, not to %(department)s. "
+                        "Choose only channels of %(department)s."
+                    )
                     % {
                         "channels": ", ".join(channel.display_name for channel in foreign),
                         "other": foreign[0].department.name,

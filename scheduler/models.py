@@ -243,3 +243,64 @@ class PublisherHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.last_tick_at:%Y-%m-%d %H:%M:%S}"
+
+
+# --- Shared calendar (issue 5) ---------------------------------------------------------------------
+
+
+class BlackoutPeriod(models.Model):
+    """A time when nothing should go out (an election quiet period, a day of mourning), for one department
+    or, without a department, for the whole city. Scheduling into it needs an approver and a reason."""
+
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="blackouts",
+        help_text=_("Leave empty for a city-wide blackout."),
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"], name="blackout_range_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="blackout_ends_after_start")
+        ]
+
+    def __str__(self) -> str:
+        scope = self.department.name if self.department_id else _("Whole city")
+        return f"{self.reason} ({scope})"
+
+
+class CalendarPreference(models.Model):
+    """The calendar filters a person used last, restored when they open the calendar without any."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_preference")
+    filters = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Calendar filters of {self.user_id}"
+
+
+class CalendarFeedToken(models.Model):
+    """A secret iCal feed address. Only the SHA-256 of the secret is stored; the address is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user_id} ({'revoked' if self.revoked_at else 'active'})"

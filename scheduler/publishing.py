@@ -381,16 +381,19 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
     now = timezone.now()
     found: PublishResult | None = None
-    adapter = adapter_for_channel(delivery.channel)
+    adapter: PlatformAdapter | None = None
     give_up_at = sent_at + dt.timedelta(minutes=settings.CIVICPOST_RECONCILE_GIVE_UP_MINUTES)
     try:
+        # Inside the try: a platform that can no longer be loaded cannot tell either.
+        adapter = adapter_for_channel(delivery.channel)
         found = adapter.reconcile(content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at)
     except CheckAgainLater as error:
         if now < give_up_at:
             Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
                 next_attempt_at=now + dt.timedelta(seconds=error.retry_after), updated_at=now
             )
-            channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
+            if adapter is not None:
+                channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
             return DeliveryStatus.UNKNOWN
         changes = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
     except Exception as error:  # noqa: BLE001 - any failure means "cannot tell"
@@ -415,7 +418,8 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         else:
             # Proved absent (or safe to replay with the same idempotency key): send again.
             changes = {"status": DeliveryStatus.SCHEDULED, "next_attempt_at": now, "failure_message": ""}
-    channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
+    if adapter is not None:
+        channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
     with transaction.atomic():
         _lock_post(delivery.post_id)
         updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
@@ -433,4 +437,12 @@ def deliveries_reconcile_unknown(*, limit: int = 50) -> int:
         .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )
-    return sum(1 for delivery_id in ids if delivery_reconcile(delivery_id=delivery_id))
+    decided = 0
+    for delivery_id in ids:
+        # One delivery that cannot be reconciled (a bug, a database error) must not stop the tick:
+        # the claims after it are other departments' posts. It stays `unknown` and is tried again.
+        try:
+            decided += 1 if delivery_reconcile(delivery_id=delivery_id) else 0
+        except Exception:
+            logger.exception("reconciling delivery %s failed; trying again next tick", delivery_id)
+    return decided

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduler import views
+from scheduler import calendar_views, views
 
 app_name = "scheduler"
 
@@ -17,4 +17,16 @@ urlpatterns = [
     path("approvals/", views.approval_queue, name="approval_queue"),
     path("channels/", views.channel_list, name="channel_list"),
     path("sandbox/", views.sandbox_timeline, name="sandbox_timeline"),
+]
+
+# Shared calendar (issue 5).
+urlpatterns += [
+    path("calendar/", calendar_views.calendar_month_view, name="calendar_month"),
+    path("calendar/week/", calendar_views.calendar_week_view, name="calendar_week"),
+    path("calendar/agenda/", calendar_views.calendar_agenda_view, name="calendar_agenda"),
+    path("calendar/posts/<int:post_id>/move/", calendar_views.calendar_reschedule, name="calendar_reschedule"),
+    path("calendar/feed/", calendar_views.calendar_feed_settings, name="calendar_feed_settings"),
+    path("calendar/feed/<str:secret>.ics", calendar_views.calendar_feed, name="calendar_feed"),
+    path("calendar/blackouts/", calendar_views.blackout_list, name="blackout_list"),
+    path("calendar/blackouts/<int:blackout_id>/delete/", calendar_views.blackout_delete_view, name="blackout_delete"),
 ]

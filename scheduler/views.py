@@ -72,7 +72,9 @@ def _actions_for(*, user: object, post: Post) -> PostActions:
 
 def _with_deliveries(queryset: QuerySet[Post]) -> QuerySet[Post]:
     return queryset.select_related("department", "author").prefetch_related(
-        Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("channel__display_name", "id")),
+        Prefetch(
+            "deliveries", queryset=Delivery.objects.select_related("channel").order_by("channel__display_name", "id")
+        ),
         "channels",
     )
 
@@ -164,7 +166,8 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_editing(user=request.user, post_id=post_id)
     if post.status not in EDITABLE_STATUSES:
         messages.error(
-            request, _("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()}
+            request,
+            _("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()},
         )
         return redirect("scheduler:post_detail", post_id=post.pk)
     form = PostForm(request.POST or None, user=request.user, post=post)
@@ -181,7 +184,9 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
                 form.add_error(None, message)
         else:
             if was_approved:
-                messages.warning(request, _("Your changes were saved. The post must be approved again before it goes out."))
+                messages.warning(
+                    request, _("Your changes were saved. The post must be approved again before it goes out.")
+                )
             elif submit:
                 messages.success(request, _("Your changes were saved and the post was sent for approval."))
             else:

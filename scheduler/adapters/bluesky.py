@@ -46,6 +46,7 @@ from atproto_client.exceptions import (
     LoginRequiredError,
     NetworkError,
     RateLimitExceededError,
+    RequestErrorBase,
     RequestException,
     UnauthorizedError,
 )
@@ -325,9 +326,17 @@ class BlueskyAdapter(PlatformAdapter):
         if session_string:
             try:
                 client.login(session_string=session_string, fetch_bsky_profile=False)
+                # Refresh here, before the real call, rather than inside it (as the SDK would), so that a
+                # failed refresh can never be mistaken for a failed post.
+                if client._should_refresh_session():
+                    client._refresh_and_set_session()
                 return client
-            except (ValueError, AtProtocolError):
-                pass  # unreadable session: sign in again below
+            except (ValueError, AtProtocolError) as error:
+                # An unreadable or expired session: sign in again below. Anything else is for the caller.
+                if isinstance(error, RequestErrorBase) and not (
+                    _is_token_error(error) or isinstance(error, UnauthorizedError)
+                ):
+                    raise
         self._sign_in(client)
         return client
 

@@ -60,6 +60,7 @@ from scheduler.adapters.graph import (
     find_sent_item,
     graph_api_version,
     not_found_yet,
+    recent_items,
 )
 from scheduler.adapters.http import platform_base_url
 
@@ -156,11 +157,11 @@ class FacebookPageAdapter(PlatformAdapter):
         return str(body.get("permalink_url") or post_permalink_fallback(post_id))
 
     def _recent_posts(self, client: GraphClient, *, since: dt.datetime) -> list[dict[str, Any]]:
-        body = client.get(
+        return recent_items(
+            client,
             f"{self.page_id}/feed",
             {"fields": "id,message,created_time,permalink_url", "since": int(since.timestamp()), "limit": 25},
         )
-        return list(body.get("data") or [])
 
     def _as_result(self, item: dict[str, Any]) -> PublishResult:
         post_id = str(item["id"])
@@ -188,7 +189,8 @@ class FacebookPageAdapter(PlatformAdapter):
         """Looks for our text in the Page feed since shortly before `sent_at`.
 
         Returns the post when found; None when absent and the settle time has passed; raises
-        OutcomeUnknown when it is too early to tell (and AdapterError when the feed cannot be read)."""
+        CheckAgainLater when it is too early to tell or the feed read hit a passing failure, another
+        AdapterError when the feed cannot be read at all."""
         client = self._client()
         items = self._recent_posts(client, since=sent_at - RECONCILE_LOOKBACK)
         item = find_sent_item(

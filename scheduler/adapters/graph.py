@@ -51,6 +51,7 @@ from django.conf import settings
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
+    CheckAgainLater,
     Duplicate,
     OutcomeUnknown,
     PublishError,
@@ -323,7 +324,14 @@ def classify(error: GraphError, *, usage: Usage, publishing: bool, label: str) -
 
 def _nothing_was_sent(error: requests.RequestException) -> bool:
     """True only when the connection was never made, so the request cannot have been applied."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
+    never_sent = (
+        requests.exceptions.ConnectTimeout,
+        # A malformed base URL (settings) fails before any connection is attempted.
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.InvalidURL,
+    )
+    if isinstance(error, never_sent):
         return True
     if isinstance(error, requests.exceptions.ConnectionError) and error.args:
         reason = getattr(error.args[0], "reason", error.args[0])
@@ -490,9 +498,13 @@ def find_sent_item(
     expected_text: str,
     sent_at: dt.datetime,
 ) -> Mapping[str, Any] | None:
-    """Returns the oldest listed item whose text equals ours and that was created after we sent it."""
+    """Returns the oldest listed item whose text equals ours and that was created after we sent it.
+
+    Raises OutcomeUnknown for a post without text: nothing distinguishes it from other posts."""
     since = sent_at - RECONCILE_LOOKBACK
     wanted = normalise_text(expected_text)
+    if not wanted:
+        raise OutcomeUnknown("A post without text cannot be recognised on the account; check it by hand.")
     matches = []
     for item in items:
         created = parse_graph_time(item.get(time_field))
@@ -504,12 +516,29 @@ def find_sent_item(
     return matches[0][1] if matches else None
 
 
+def recent_items(client: GraphClient, path: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Reads a listing for reconciliation. A passing failure (rate limit, timeout, 5xx) raises CheckAgainLater,
+    so a hiccup while checking does not hand the delivery to a person; other errors propagate."""
+    try:
+        body = client.get(path, params)
+    except RateLimited as error:
+        raise CheckAgainLater(error.message, retry_after=error.retry_after, code=error.code, raw=error.raw) from None
+    except PublishError as error:
+        if error.permanent:
+            raise
+        raise CheckAgainLater(error.message, retry_after=60.0, code=error.code, raw=error.raw) from None
+    return [item for item in body.get("data") or [] if isinstance(item, dict)]
+
+
 def not_found_yet(*, label: str, sent_at: dt.datetime, now: dt.datetime, settle_seconds: float) -> None:
-    """Returns (meaning: proved absent) once the settle time has passed; raises OutcomeUnknown before."""
-    if (now - sent_at).total_seconds() < settle_seconds:
-        raise OutcomeUnknown(
+    """Returns (meaning: proved absent) once the settle time has passed since sending; before that raises
+    CheckAgainLater, so the reconciler looks again when the post would surely be visible."""
+    remaining = settle_seconds - (now - sent_at).total_seconds()
+    if remaining > 0:
+        raise CheckAgainLater(
             f"{label} does not show the post yet, but it was sent less than "
-            f"{int(settle_seconds)} seconds ago; it may still appear."
+            f"{int(settle_seconds)} seconds ago; it may still appear.",
+            retry_after=max(15.0, remaining),
         )
 
 

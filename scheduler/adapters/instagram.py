@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,6 +57,7 @@ from scheduler.adapters.graph import (
     graph_api_version,
     not_found_yet,
     parse_expires_at,
+    recent_items,
     wait_for_container,
 )
 from scheduler.adapters.http import platform_base_url
@@ -237,10 +239,13 @@ class InstagramAdapter(PlatformAdapter):
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
         """Looks for our caption among the account's latest media (there is no idempotency key).
 
-        Returns the media when found; None when absent after the settle time; raises OutcomeUnknown before."""
-        body = self._client().get(f"{self.ig_user_id}/media", {"fields": "id,caption,timestamp,permalink", "limit": 10})
+        Returns the media when found; None when absent after the settle time;
+        raises CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text."""
+        items = recent_items(
+            self._client(), f"{self.ig_user_id}/media", {"fields": "id,caption,timestamp,permalink", "limit": 10}
+        )
         item = find_sent_item(
-            body.get("data") or [],
+            items,
             text_field="caption",
             time_field="timestamp",
             expected_text=self._caption(content),
@@ -280,13 +285,17 @@ class InstagramAdapter(PlatformAdapter):
             return ConnectionCheck(ok=False, message="The stored token belongs to another Instagram account.")
         return ConnectionCheck(ok=True, message=expiry_message(expires_at), expires_at=expires_at)
 
-    def refresh_credentials(self) -> dict[str, Any]:
-        """Returns renewed credentials (Instagram-Login tokens: another 60 days); Facebook-Login ones unchanged.
+    @property
+    def refresh_credentials(self) -> Callable[[], dict[str, Any]] | None:
+        """The token refresher for Instagram-Login channels; None for Facebook-Login ones, whose Page token
+        does not expire (so the periodic refresh, which looks this attribute up, skips them)."""
+        return self._refresh_instagram_login if self.flavour == INSTAGRAM_LOGIN else None
+
+    def _refresh_instagram_login(self) -> dict[str, Any]:
+        """Returns the credentials with a renewed token (60 more days) and its `expires_at` (ISO 8601).
 
         Raises AuthExpired when Instagram refuses (the token expired: reconnect)."""
         credentials = dict(self.account.credentials)
-        if self.flavour != INSTAGRAM_LOGIN:
-            return credentials
         token = refresh_instagram_login_token(access_token=credentials.get("access_token", ""))
         return {**credentials, "access_token": token.access_token, "expires_at": token.expires_at_iso()}
 

@@ -118,7 +118,7 @@ MEDIA_DOWNLOAD_MAX_BYTES = 100 * 1024 * 1024
 # Mastodon counts grapheme clusters after replacing every URL by 23 characters and every remote
 # mention @user@domain by @user:
 # https://github.com/mastodon/mastodon/blob/main/app/validators/status_length_validator.rb
-# https://docs.joinmastodon.org/user/posting/#text
+# https://docs.joinmastodon.org/user/posting/ ("links count as 23 characters")
 
 # Mastodon only shortens URLs written with their protocol (extract_url_without_protocol: false).
 _URL_RE = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)

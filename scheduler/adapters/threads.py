@@ -55,6 +55,7 @@ from scheduler.adapters.graph import (
     find_sent_item,
     not_found_yet,
     parse_expires_at,
+    recent_items,
     wait_for_container,
 )
 from scheduler.adapters.http import platform_base_url
@@ -243,12 +244,13 @@ class ThreadsAdapter(PlatformAdapter):
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
         """Looks for our text among the profile's latest threads (there is no idempotency key).
 
-        Returns the post when found; None when absent after the settle time; raises OutcomeUnknown before."""
-        body = self._client().get(
-            f"{self.threads_user_id}/threads", {"fields": "id,text,timestamp,permalink", "limit": 10}
+        Returns the post when found; None when absent after the settle time;
+        raises CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text."""
+        items = recent_items(
+            self._client(), f"{self.threads_user_id}/threads", {"fields": "id,text,timestamp,permalink", "limit": 10}
         )
         item = find_sent_item(
-            body.get("data") or [],
+            items,
             text_field="text",
             time_field="timestamp",
             expected_text=self._text(content),

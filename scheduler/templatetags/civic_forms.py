@@ -79,7 +79,8 @@ def field_described_by(bound_field: BoundField) -> str:
 @register.filter
 def field_kind(bound_field: BoundField) -> str:
     """Returns how a field is laid out: "checkbox", "radios", "checkboxes" (a fieldset) or "input"."""
+    multiple = getattr(bound_field.field.widget, "allow_multiple_selected", False)
     return {
-        "usa-checkbox__input": "checkboxes" if getattr(bound_field.field.widget, "allow_multiple_selected", False) else "checkbox",
+        "usa-checkbox__input": "checkboxes" if multiple else "checkbox",
         "usa-radio__input": "radios",
     }.get(widget_class(bound_field), "input")

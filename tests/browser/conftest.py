@@ -50,9 +50,10 @@ def browser_page() -> Iterator[object]:
 class AxeChecker:
     """Runs axe-core on a page and collects WCAG 2.1 A/AA violations (the test asserts none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str) -> None:
         from axe_playwright_python.sync_playwright import Axe
 
+        self.prefix = prefix
         self.axe = Axe()
         self.scanned: list[str] = []
         self.problems: list[str] = []
@@ -61,7 +62,7 @@ class AxeChecker:
     def check(self, page: object, name: str) -> None:
         page.wait_for_load_state("load")
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT_DIR / f"{len(self.scanned):02d}-{name}.png"), full_page=True)
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{self.prefix}-{len(self.scanned):02d}-{name}.png"), full_page=True)
         results = self.axe.run(page)
         self.scanned.append(name)
         for violation in results.response["violations"]:
@@ -74,5 +75,6 @@ class AxeChecker:
 
 
 @pytest.fixture
-def axe() -> AxeChecker:
-    return AxeChecker()
+def axe(request: pytest.FixtureRequest) -> AxeChecker:
+    """Scans pages with axe-core; screenshots of each scanned page go to SCREENSHOT_DIR."""
+    return AxeChecker(prefix=request.node.name.removeprefix("test_")[:40])

@@ -144,7 +144,9 @@ def test_the_daylight_saving_question_is_accessible_and_works(live_server, brows
     page.get_by_role("button", name="Save draft").click()
 
     expect(page.locator("#id_fold-error")).to_contain_text("1:30 AM happens twice")
-    expect(page.get_by_label("Text of the post")).to_have_value("Clocks go back tonight: enjoy the extra hour of sleep.")
+    expect(page.get_by_label("Text of the post")).to_have_value(
+        "Clocks go back tonight: enjoy the extra hour of sleep."
+    )
     axe.check(page, "compose-daylight-saving-question")
     page.locator("label", has_text="Later (CST, UTC\N{MINUS SIGN}06:00)").click()
     page.get_by_role("button", name="Save draft").click()
@@ -153,4 +155,26 @@ def test_the_daylight_saving_question_is_accessible_and_works(live_server, brows
 
     post = Post.objects.get()
     assert post.due_at == dt.datetime(day.year, day.month, day.day, 7, 30, tzinfo=dt.UTC)
+    assert axe.problems == [], "\n".join(axe.problems)
+
+
+def test_account_pages_share_the_layout_and_pass_axe(live_server, browser_page, axe):
+    from playwright.sync_api import expect
+
+    personas = Personas()
+    page = browser_page
+    page.goto(f"{live_server.url}/accounts/password/reset/")
+    expect(page.locator("main#main-content h1")).to_be_visible()
+    axe.check(page, "password-reset")
+
+    sign_in(page, live_server.url, personas.bob.email)
+    for path, name in [
+        ("/accounts/password/change/", "password-change"),
+        ("/accounts/2fa/", "two-factor"),
+        ("/accounts/email/", "email"),
+        ("/accounts/logout/", "sign-out-confirmation"),
+    ]:
+        page.goto(f"{live_server.url}{path}")
+        expect(page.locator("main#main-content h1")).to_be_visible()
+        axe.check(page, name)
     assert axe.problems == [], "\n".join(axe.problems)

@@ -58,9 +58,7 @@ def test_people_outside_parks_get_404_for_parks(people, client, username):
 def test_the_department_admin_connects_a_channel_for_the_department(people, client):
     client.force_login(people.ada)
     assert client.get(reverse("connections:start")).status_code == 200
-    response = client.post(
-        reverse("connections:start"), {"department": people.parks.pk, "platform": "feed"}
-    )
+    response = client.post(reverse("connections:start"), {"department": people.parks.pk, "platform": "feed"})
     assert response["Location"] == _feed_form_url(people.parks)
     response = client.post(_feed_form_url(people.parks), {"display_name": "Parks news"})
     channel = Channel.objects.get(platform="feed")

@@ -144,7 +144,7 @@ def test_a_channel_of_another_department_is_refused(personas, alice):
     html = alice.post(reverse("scheduler:post_create"), data).content.decode()
     assert "does not belong to your department" in error_for(html, "channels")
     assert_everything_kept(html, data)
-    assert 'name="channels" value="%d"' % personas.parks_channel.pk in html
+    assert f'name="channels" value="{personas.parks_channel.pk}"' in html
     assert not Post.objects.exists()
 
 

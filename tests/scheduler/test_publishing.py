@@ -551,3 +551,40 @@ def test_a_draft_is_not_visible_to_the_dispatcher_even_with_a_hand_made_delivery
     tick()
     assert Delivery.objects.get().status == DeliveryStatus.CANCELLED
     assert not SandboxPost.objects.exists()
+
+
+def test_an_unknown_delivery_on_a_platform_no_longer_installed_does_not_stop_the_dispatcher(personas):
+    retired = ChannelFactory(department=personas.parks, display_name="Parks on a retired platform")
+    stuck = approved_post(author=personas.alice, approver=personas.bob, channels=[retired])
+    make_due(stuck)
+    stuck.deliveries.update(status=DeliveryStatus.UNKNOWN)
+    Channel.objects.filter(pk=retired.pk).update(platform="retired-platform")
+    waiting = approved_post(author=personas.alice, approver=personas.bob, channels=[personas.parks_channel])
+    make_due(waiting)
+
+    report = tick()[0]
+    assert report.claimed == [waiting.deliveries.get().pk]
+    assert waiting.deliveries.get().status == DeliveryStatus.PUBLISHED
+    stuck_delivery = stuck.deliveries.get()
+    assert stuck_delivery.status == DeliveryStatus.NEEDS_ATTENTION
+    assert stuck_delivery.failure_message == NOT_CONFIRMED_MESSAGE
+
+
+def test_a_reconcile_that_crashes_does_not_stop_the_dispatcher(due_delivery, personas, monkeypatch):
+    other = ChannelFactory(department=personas.parks, display_name="Parks other")
+    unknown_post = approved_post(author=personas.alice, approver=personas.bob, channels=[other])
+    make_due(unknown_post)
+    unknown_post.deliveries.update(status=DeliveryStatus.UNKNOWN)
+
+    real_save = publishing.channel_save_renewed_credentials
+
+    def broken_save(*, channel, adapter):  # noqa: ANN001, ANN202 - e.g. the database refuses to save
+        if channel.pk == other.pk:
+            raise RuntimeError("boom")
+        return real_save(channel=channel, adapter=adapter)
+
+    monkeypatch.setattr(publishing, "channel_save_renewed_credentials", broken_save)
+    report = tick()[0]
+    assert report.claimed == [due_delivery.pk]
+    assert _reload(due_delivery).status == DeliveryStatus.PUBLISHED
+    assert unknown_post.deliveries.get().status == DeliveryStatus.UNKNOWN  # tried again next tick

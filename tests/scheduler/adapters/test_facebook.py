@@ -349,7 +349,8 @@ def test_a_timeout_while_publishing_is_unknown_and_never_resent_blindly(fake, pe
     tick()
     tick()
 
-    assert Delivery.objects.get(post=post).status == DeliveryStatus.NEEDS_ATTENTION
+    # Too early to prove the post absent: it stays unknown and is looked up again later, never resent.
+    assert Delivery.objects.get(post=post).status == DeliveryStatus.UNKNOWN
     assert len(calls_to(fake, "POST", f"/v27.0/{PAGE_ID}/feed")) == 1
 
 
@@ -403,9 +404,27 @@ def test_reconcile_proves_absence_after_the_settle_time_and_sends_again(fake, pe
     assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.SCHEDULED
 
 
-def test_reconcile_does_not_guess_before_the_settle_time(fake, personas, facebook_channel):
+def test_reconcile_looks_again_after_the_settle_time_instead_of_guessing(fake, personas, facebook_channel):
     delivery = _unknown_delivery(fake, personas, facebook_channel, sent_ago=dt.timedelta(seconds=20))
     fake.get(FEED, json=fb("feed_empty"))
+
+    assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.UNKNOWN
+
+    delivery.refresh_from_db()
+    wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+    assert 90 < wait <= 100  # the rest of the 120-second settle time
+
+
+def test_a_hiccup_while_reconciling_means_looking_again_later(fake, personas, facebook_channel):
+    delivery = _unknown_delivery(fake, personas, facebook_channel, sent_ago=dt.timedelta(minutes=5))
+    fake.get(FEED, json=fb("error_2_service"), status=503)
+
+    assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.UNKNOWN
+
+
+def test_a_revoked_token_while_reconciling_hands_over_to_a_person(fake, personas, facebook_channel):
+    delivery = _unknown_delivery(fake, personas, facebook_channel, sent_ago=dt.timedelta(minutes=5))
+    fake.get(FEED, json=fb("error_190_460_password_changed"), status=400)
 
     assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.NEEDS_ATTENTION
 

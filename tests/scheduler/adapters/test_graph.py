@@ -309,6 +309,15 @@ def test_a_connection_never_made_is_safe_to_retry(fake, failure, publishing):
     assert raised.value.code == "connection"
 
 
+def test_a_malformed_base_url_sends_nothing(settings):
+    settings.CIVICPOST_PLATFORM_URLS = {"facebook": "graph.facebook.com"}
+
+    with pytest.raises(PublishError) as raised:
+        facebook_client(TOKEN).post("1/feed", {"message": "Hello"}, publishing=True)
+
+    assert raised.value.permanent is False
+
+
 @pytest.mark.parametrize(
     "failure",
     [requests.exceptions.ReadTimeout(), requests.exceptions.ConnectionError("Connection aborted.")],
@@ -403,6 +412,17 @@ def test_the_oldest_post_after_sending_with_our_text_is_the_match():
 
     # The same text posted nine days earlier is not ours.
     assert found["id"] == "104412345678901_122100000000000001"
+
+
+def test_a_post_without_text_cannot_be_recognised():
+    with pytest.raises(OutcomeUnknown):
+        find_sent_item(
+            [{"id": "1", "created_time": "2026-11-29T10:00:03+0000"}],
+            text_field="message",
+            time_field="created_time",
+            expected_text="  ",
+            sent_at=dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC),
+        )
 
 
 # --- OAuth helpers -----------------------------------------------------------------------------------------

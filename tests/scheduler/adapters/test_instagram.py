@@ -14,6 +14,7 @@ from django.utils import timezone
 from scheduler.adapters import graph
 from scheduler.adapters.base import (
     ChannelAccount,
+    CheckAgainLater,
     MediaItem,
     OutcomeUnknown,
     PostContent,
@@ -356,8 +357,9 @@ def test_reconcile_proves_absence_only_after_the_settle_time(fake):
     sent_at = dt.datetime(2026, 11, 29, 11, 0, tzinfo=dt.UTC)
     content = photo_post("A caption nobody posted")
 
-    with time_machine.travel(sent_at + dt.timedelta(seconds=30), tick=False), pytest.raises(OutcomeUnknown):
+    with time_machine.travel(sent_at + dt.timedelta(seconds=30), tick=False), pytest.raises(CheckAgainLater) as raised:
         adapter().reconcile(content, idempotency_key="k", sent_at=sent_at)
+    assert raised.value.retry_after == 90
     with time_machine.travel(sent_at + dt.timedelta(minutes=3), tick=False):
         assert adapter().reconcile(content, idempotency_key="k", sent_at=sent_at) is None
 
@@ -436,8 +438,10 @@ def test_instagram_login_tokens_are_refreshed_for_another_60_days(fake):
     assert dt.timedelta(days=59) < expires_at - timezone.now() <= dt.timedelta(days=60)
 
 
-def test_facebook_login_credentials_need_no_refresh(fake):
-    assert adapter().refresh_credentials() == {"access_token": TOKEN}
+def test_facebook_login_channels_have_nothing_to_refresh(fake):
+    # The periodic refresh looks the refresher up with getattr(adapter, "refresh_credentials", None).
+    assert adapter().refresh_credentials is None
+    assert callable(adapter(flavour="instagram_login").refresh_credentials)
     assert len(fake.calls) == 0
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 import uuid
 from email.utils import format_datetime
 from pathlib import Path
@@ -188,7 +187,7 @@ def test_the_limit_stored_on_the_channel_is_used_without_asking_the_instance(fak
     adapter = make_adapter(max_characters=640)
 
     assert adapter.text_length(PostContent(text="hello")).limit == 640
-    assert fake.calls == []
+    assert len(fake.calls) == 0
 
 
 def test_the_limit_falls_back_to_mastodons_default_when_the_instance_cannot_tell(fake):
@@ -292,12 +291,14 @@ def test_an_attachment_still_processing_after_the_wait_is_retried_later_without_
 
     with pytest.raises(PublishError) as caught:
         make_adapter().publish(
-            PostContent(text="Clip", media=(MediaItem(url="", path=str(image), mime_type="video/mp4", alt_text="A clip"),)),
+            PostContent(
+                text="Clip", media=(MediaItem(url="", path=str(image), mime_type="video/mp4", alt_text="A clip"),)
+            ),
             idempotency_key="k",
         )
 
     assert caught.value.permanent is False
-    assert status_posts(fake) == []
+    assert len(status_posts(fake)) == 0
 
 
 # --- Publishing: every documented error ---------------------------------------------------------------
@@ -388,7 +389,7 @@ def test_a_timeout_while_uploading_an_image_is_retried_because_no_status_exists(
         )
 
     assert caught.value.permanent is False
-    assert status_posts(fake) == []
+    assert len(status_posts(fake)) == 0
 
 
 @pytest.mark.parametrize("instance_url", ["https://10.0.0.5", "http://192.168.1.20:3000", "ftp://social.example"])
@@ -398,7 +399,7 @@ def test_an_unsafe_instance_address_is_refused_before_any_request(fake, instance
 
     assert caught.value.permanent is True
     assert "cannot be used" in caught.value.message
-    assert fake.calls == []
+    assert len(fake.calls) == 0
 
 
 def test_a_channel_without_a_token_must_be_connected_first(fake):
@@ -605,7 +606,7 @@ def test_register_app_creates_an_oauth_app_on_the_instance(fake, settings):
 def test_register_app_refuses_an_internal_address_without_contacting_it(fake):
     with pytest.raises(UnsafeURL):
         register_app("https://192.168.10.4", "https://civicpost.city.example/callback")
-    assert fake.calls == []
+    assert len(fake.calls) == 0
 
 
 def test_register_app_explains_when_the_server_is_not_mastodon(fake):
@@ -632,7 +633,11 @@ def test_authorization_url_and_code_exchange_give_the_channel_credentials(fake):
     assert query["scope"] == ["read:accounts read:statuses write:statuses write:media"]
     assert query["state"] == ["state-123"]
     token_call = next(call for call in fake.calls if call.request.url == f"{INSTANCE}/oauth/token")
-    assert form(token_call) == {
+    token_form = form(token_call)
+    # Mastodon.py 2.3.3 also posts its local `oauth_info` (the server metadata keys) as a form field; the
+    # instance ignores unknown fields.
+    token_form.pop("oauth_info", None)
+    assert token_form == {
         "code": ["the-code"],
         "redirect_uri": [redirect],
         "grant_type": ["authorization_code"],
@@ -657,8 +662,7 @@ def test_a_refused_code_is_a_plain_connection_failure(fake):
         exchange_code(INSTANCE, app["client_id"], app["client_secret"], "stale", "https://civicpost.city.example/cb")
 
 
-def test_rate_limit_reset_is_measured_from_now(fake):
-    # Guards the arithmetic: a reset in the past must not produce a negative wait.
+def test_a_rate_limit_reset_already_past_falls_back_to_the_window(fake):
     fake.post(
         STATUSES_URL,
         status=429,
@@ -669,5 +673,4 @@ def test_rate_limit_reset_is_measured_from_now(fake):
     with pytest.raises(RateLimited) as caught:
         make_adapter().publish(PostContent(text="hello"), idempotency_key="k")
 
-    assert caught.value.retry_after > 0
-    assert time.time() > 0
+    assert caught.value.retry_after == 300

@@ -75,7 +75,7 @@ def test_a_bare_host_name_is_read_as_https(dns):
         "192.168.1.10",  # private
         "169.254.169.254",  # link-local: the cloud metadata service
         "100.64.0.1",  # carrier-grade NAT (shared address space)
-        "0.0.0.0",  # "this host"
+        "0.0.0.0",  # noqa: S104 - "this host", refused, never bound
         "224.0.0.251",  # multicast
         "240.0.0.1",  # reserved
         "fd00::1",  # IPv6 unique local

@@ -12,7 +12,15 @@ import requests
 import time_machine
 from django.utils import timezone
 
-from scheduler.adapters.base import AuthExpired, ChannelAccount, MediaItem, OutcomeUnknown, PostContent, PublishError
+from scheduler.adapters.base import (
+    AuthExpired,
+    ChannelAccount,
+    CheckAgainLater,
+    MediaItem,
+    OutcomeUnknown,
+    PostContent,
+    PublishError,
+)
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.adapters.threads import (
     THREADS_TEXT_LIMIT,
@@ -275,8 +283,9 @@ def test_reconcile_waits_for_the_settle_time_before_proving_absence(fake):
     sent_at = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
     content = PostContent(text="Something else")
 
-    with time_machine.travel(sent_at + dt.timedelta(seconds=10), tick=False), pytest.raises(OutcomeUnknown):
+    with time_machine.travel(sent_at + dt.timedelta(seconds=10), tick=False), pytest.raises(CheckAgainLater) as raised:
         adapter().reconcile(content, idempotency_key="k", sent_at=sent_at)
+    assert raised.value.retry_after == 110
     with time_machine.travel(sent_at + dt.timedelta(minutes=10), tick=False):
         assert adapter().reconcile(content, idempotency_key="k", sent_at=sent_at) is None
 

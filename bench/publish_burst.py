@@ -1,0 +1,290 @@
+"""Benchmark: a burst of deliveries all due at the same instant, through the real publish path.
+
+    .venv/bin/python bench/publish_burst.py [--deliveries 5000] [--latency-ms 100] [--concurrency 16]
+                                            [--workers 1] [--pool threads]
+
+Runs against the local PostgreSQL (a fresh database, default civicpost_bench on 127.0.0.1:5432) and
+Redis (a dedicated database number, default 12, flushed first). The fake platform
+(tests/fakeplatform) answers every request after `--latency-ms`. Channels: Mastodon, X and Facebook
+for three departments, all on the fake. Worker processes run `celery worker --pool threads
+--concurrency C`; one dispatcher (`publish_due --loop --interval 1`, batch 500) claims and enqueues;
+a gunicorn web process answers /health/ every second meanwhile.
+
+Prints: deliveries/s (from the due instant to the last publish), the ideal workers x C / latency, their
+ratio, CPU ms per delivery (workers + dispatcher), p50/p99 due -> published lag, peak RSS of the worker
+and web processes. Goals (issue 7): ratio >= 0.8, CPU <= 5 ms, p99 lag <= 30 s, worker RSS <= 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import (
+    PYTHON,
+    ROOT,
+    FakePlatformProcess,
+    Managed,
+    Supervisor,
+    TreeSampler,
+    base_env,
+    celery_worker,
+    dispatcher,
+    free_port,
+    log,
+    machine_cpu_seconds,
+    manage,
+    percentile,
+    setup_django,
+    temp_folder,
+    wait_until,
+    write_result,
+)
+
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
+DEFAULT_REDIS = "redis://127.0.0.1:6379"
+
+
+def add_common_arguments(parser: argparse.ArgumentParser, *, deliveries: int) -> None:
+    parser.add_argument("--deliveries", type=int, default=deliveries)
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="fake platform latency per request")
+    parser.add_argument("--concurrency", type=int, default=16, help="threads (or children) per worker process")
+    parser.add_argument("--pool", default="threads", choices=["threads", "prefork"])
+    parser.add_argument("--postgres", default=DEFAULT_PG, help="server URL without database name")
+    parser.add_argument("--database", default="civicpost_bench", help="dropped and re-created")
+    parser.add_argument("--redis", default=DEFAULT_REDIS, help="server URL without database number")
+    parser.add_argument("--redis-db", type=int, default=12, help="flushed first")
+    parser.add_argument("--timeout", type=float, default=900, help="give up after this many seconds")
+    parser.add_argument("--json", dest="json_out", default=None)
+
+
+def psql(server_url: str, sql: str) -> str:
+    done = subprocess.run(
+        ["psql", f"{server_url}/postgres", "-v", "ON_ERROR_STOP=1", "-qtA", "-c", sql],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    from django.conf import settings
+
+    if settings.configured:
+        from django.db import connections
+
+        connections.close_all()
+    psql(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    psql(server_url, f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"
+
+
+def flush_redis(redis_url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+_django_ready = False
+
+
+def prepare(args: argparse.Namespace, folder: Path, fake_url: str) -> dict[str, str]:
+    """Creates the database, migrates and returns the environment for the worker/web/dispatcher processes."""
+    global _django_ready
+    database_url = f"{args.postgres}/{args.database}"
+    redis_url = f"{args.redis}/{args.redis_db}"
+    env = base_env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        CIVICPOST_PLATFORM_URLS=f"x={fake_url},facebook={fake_url}",
+        CIVICPOST_DISPATCH_INTERVAL_SECONDS="1",
+        CIVICPOST_DISPATCH_BATCH_SIZE="500",
+        CIVICPOST_CACHE_PREFIX="bench",
+        CIVICPOST_HTTP_TIMEOUT_SECONDS="10",
+    )
+    if _django_ready:
+        from django.db import connections
+
+        connections.close_all()
+    fresh_database(args.postgres, args.database)
+    flush_redis(redis_url)
+    manage(env, "migrate", "--noinput")
+    if not _django_ready:
+        setup_django(env)
+        _django_ready = True
+    return env
+
+
+def poll_health(url: str, stop: threading.Event, results: list[int]) -> None:
+    while not stop.wait(1.0):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback
+                results.append(response.status)
+        except urllib.error.HTTPError as error:
+            results.append(error.code)
+        except OSError:
+            results.append(0)
+
+
+def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
+    """One burst; returns its figures."""
+    with temp_folder("civicpost-burst-") as folder:
+        fake = FakePlatformProcess(folder, latency_ms=args.latency_ms).start()
+        supervisor = Supervisor()
+        try:
+            env = prepare(args, folder, fake.url)
+            from django.utils import timezone
+
+            from bench._city import bulk_approved_deliveries, create_city
+            from scheduler.models import Delivery, DeliveryStatus
+
+            city = create_city(fake_url=fake.url)
+            # Due once every process is up: workers, dispatcher and web need a few seconds to start.
+            due_at = timezone.now() + dt.timedelta(seconds=3600)
+            made = bulk_approved_deliveries(city=city, count=args.deliveries, due_at=due_at, tag="burst")
+            log(f"burst: {made} deliveries ready; starting {workers} worker(s) x {args.concurrency} {args.pool}")
+
+            web_port = free_port()
+            web = Managed(
+                name="web",
+                args=[
+                    PYTHON,
+                    "-m",
+                    "gunicorn",
+                    "civicpost.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{web_port}",
+                    "--workers",
+                    "2",
+                    "--log-level",
+                    "warning",
+                ],  # fmt: skip
+                env=env,
+                logfile=folder / "web.log",
+            )
+            supervisor.add(web)
+            for index in range(workers):
+                supervisor.add(
+                    celery_worker(f"worker{index + 1}", env, folder, pool=args.pool, concurrency=args.concurrency)
+                )
+            supervisor.add(dispatcher("dispatcher", env, folder, interval=1.0))
+            health_url = f"http://127.0.0.1:{web_port}/health/"
+            wait_until(lambda: urllib.request.urlopen(health_url, timeout=2) and True, 60, "web")  # noqa: S310
+            time.sleep(5)  # let the workers finish starting (no readiness signal without a result backend)
+
+            roots = {name: m.process.pid for name, m in supervisor.managed.items()}
+            sampler = TreeSampler(roots)
+            sampler.sample()
+            cpu_start = {name: sampler.cpu_seconds(name) for name in roots}
+            busy_start, total_start = machine_cpu_seconds()
+            # Everything is due now, at one instant.
+            now = timezone.now()
+            Delivery.objects.update(due_at=now, next_attempt_at=now)
+            due_instant = now
+            sampler.start()
+            stop_polling, statuses = threading.Event(), []
+            poller = threading.Thread(target=poll_health, args=(health_url, stop_polling, statuses), daemon=True)
+            poller.start()
+
+            deadline = time.monotonic() + args.timeout
+            done = 0
+            while time.monotonic() < deadline:
+                done = Delivery.objects.filter(status=DeliveryStatus.PUBLISHED).count()
+                if done >= made:
+                    break
+                time.sleep(0.5)
+            elapsed_wall = (timezone.now() - due_instant).total_seconds()
+            stop_polling.set()
+            sampler.stop()
+            busy_end, total_end = machine_cpu_seconds()
+            rows = list(Delivery.objects.filter(status=DeliveryStatus.PUBLISHED).values_list("published_at", flat=True))
+            others = Delivery.objects.exclude(status=DeliveryStatus.PUBLISHED).count()
+        finally:
+            supervisor.stop_all()
+            fake.stop()
+
+    lags = [(p - due_instant).total_seconds() for p in rows]
+    last = max(lags) if lags else float("nan")
+    rate = len(rows) / last if lags else 0.0
+    ideal = workers * args.concurrency / (args.latency_ms / 1000.0)
+    worker_cpu = sum(
+        sampler.cpu_seconds(n) - cpu_start.get(n, 0.0) for n in sampler.roots if n.startswith("worker")
+    )  # fmt: skip
+    dispatcher_cpu = sampler.cpu_seconds("dispatcher") - cpu_start["dispatcher"]
+    machine_busy = (busy_end - busy_start) / max(1e-9, total_end - total_start)
+    return {
+        "deliveries": made,
+        "published": len(rows),
+        "not_published": others,
+        "workers": workers,
+        "concurrency": args.concurrency,
+        "pool": args.pool,
+        "latency_ms": args.latency_ms,
+        "deliveries_per_s": round(rate, 1),
+        "ideal_per_s": round(ideal, 1),
+        "ratio": round(rate / ideal, 3) if ideal else None,
+        "cpu_ms_per_delivery": round(1000 * (worker_cpu + dispatcher_cpu) / max(1, len(rows)), 2),
+        "worker_cpu_ms_per_delivery": round(1000 * worker_cpu / max(1, len(rows)), 2),
+        "dispatcher_cpu_ms_per_delivery": round(1000 * dispatcher_cpu / max(1, len(rows)), 2),
+        "p50_lag_s": round(percentile(lags, 50), 2),
+        "p99_lag_s": round(percentile(lags, 99), 2),
+        "burst_seconds": round(elapsed_wall, 1),
+        "peak_worker_rss_mb": round(max(v for k, v in sampler.peak_rss_mb.items() if k.startswith("worker")), 1),
+        "peak_web_rss_mb": round(sampler.peak_rss_mb["web"], 1),
+        "peak_web_tree_rss_mb": round(sampler.peak_tree_rss_mb["web"], 1),
+        "peak_dispatcher_rss_mb": round(sampler.peak_rss_mb["dispatcher"], 1),
+        "machine_cpu_busy": round(machine_busy, 3),
+        "health_statuses": {str(code): statuses.count(code) for code in sorted(set(statuses))},
+    }
+
+
+ORDER = (
+    "deliveries",
+    "workers",
+    "concurrency",
+    "latency_ms",
+    "deliveries_per_s",
+    "ideal_per_s",
+    "ratio",
+    "cpu_ms_per_delivery",
+    "p50_lag_s",
+    "p99_lag_s",
+    "peak_worker_rss_mb",
+    "peak_web_rss_mb",
+)
+
+
+def print_figures(figures: dict[str, Any], prefix: str = "") -> None:
+    for key in ORDER:
+        print(f"{prefix}{key}: {figures[key]}")
+    rest = {k: v for k, v in figures.items() if k not in ORDER}
+    print(f"{prefix}details: {json.dumps(rest, sort_keys=True)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_arguments(parser, deliveries=5000)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    args = parser.parse_args(argv)
+    figures = run_burst(args, workers=args.workers)
+    print("publish_burst")
+    print_figures(figures)
+    write_result(args.json_out, figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
