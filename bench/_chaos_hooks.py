@@ -117,12 +117,24 @@ def _register_missing_adapters() -> None:
         registry.adapter_classes.cache_clear()
 
 
+def _announce_ready(sender: Any = None, **_kwargs: Any) -> None:
+    """Tells the harness this worker consumes (a file per worker, named after its node name)."""
+    folder = os.environ.get("CIVICPOST_CHAOS_DIR")
+    if folder:
+        name = getattr(sender, "hostname", "worker").split("@")[0]
+        with open(os.path.join(folder, f"ready-{name}"), "a", encoding="utf-8") as handle:
+            handle.write(f"{time.time():.3f} {os.getpid()}\n")
+
+
 class ChaosHooksConfig(AppConfig):
     name = "bench"
     label = "civicpost_chaos_hooks"
     verbose_name = "Chaos hooks (test only)"
 
     def ready(self) -> None:
+        from celery.signals import worker_ready
+
+        worker_ready.connect(_announce_ready, weak=False)
         _register_missing_adapters()
         plan = crash_plan()
         if plan:

@@ -426,6 +426,17 @@ def dispatcher(name: str, env: dict[str, str], folder: Path, *, interval: float 
     return Managed(name=name, args=args, env=env, logfile=folder / f"{name}.log")
 
 
+def wait_for_workers(folder: Path, names: list[str], timeout: float = 180) -> None:
+    """Waits until each named Celery worker announced that it consumes (bench/_chaos_hooks.py)."""
+    wait_until(lambda: all((folder / f"ready-{name}").exists() for name in names), timeout, "celery workers")
+
+
+def wait_for_dispatcher(name: str, timeout: float = 180) -> None:
+    from scheduler.models import PublisherHeartbeat
+
+    wait_until(lambda: PublisherHeartbeat.objects.filter(name=name).exists(), timeout, f"dispatcher {name}")
+
+
 def manage(env: dict[str, str], *args: str, timeout: float = 600) -> str:
     done = subprocess.run(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout

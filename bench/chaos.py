@@ -43,6 +43,8 @@ from bench._common import (
     percentile,
     setup_django,
     temp_folder,
+    wait_for_dispatcher,
+    wait_for_workers,
     write_result,
 )
 
@@ -85,6 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--edited", type=float, default=0.05, help="share of posts edited after approval")
     parser.add_argument("--tampered", type=float, default=0.03, help="share of posts altered in the database")
     parser.add_argument("--unapproved", type=float, default=0.03, help="share of posts never approved")
+    parser.add_argument("--no-restarts", action="store_true", help="do not restart Redis and PostgreSQL")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", dest="json_out", default=None, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, ledger)")
@@ -160,11 +163,10 @@ class ChaosRun:
         )
 
     def seed(self) -> dict[str, Any]:
-        from django.db.models import F
         from django.utils import timezone
 
         from bench._city import create_city, post_text, schedule_approved_post, schedule_unapproved_post
-        from scheduler.models import Delivery, Post
+        from scheduler.models import Delivery
 
         city = create_city(fake_url=self.fake.url)
         self.city = city
@@ -206,14 +208,23 @@ class ChaosRun:
             elif roll < self.args.unapproved + self.args.edited + self.args.tampered and offset > 10:
                 plan.append((offset - self.rng.uniform(0.5, 10), "tamper", post.pk))
         log(f"chaos: scheduled {made} deliveries in {number} posts ({time.monotonic() - started:.0f} s)")
-        shift = timezone.now() + dt.timedelta(seconds=LEAD_IN) - provisional
+        assert Delivery.objects.count() == made
+        self.provisional = provisional
+        return {"events": plan, "deliveries": made}
+
+    def open_window(self) -> None:
+        """Moves every due time so that the window starts LEAD_IN seconds from now."""
+        from django.db.models import F
+        from django.utils import timezone
+
+        from scheduler.models import Delivery, Post
+
+        shift = timezone.now() + dt.timedelta(seconds=LEAD_IN) - self.provisional
         Delivery.objects.update(due_at=F("due_at") + shift, next_attempt_at=F("next_attempt_at") + shift)
         Post.objects.update(due_at=F("due_at") + shift)
-        window_start = provisional + shift
+        window_start = self.provisional + shift
         # time.monotonic() at the window start: event times are offsets from it
         self.clock_zero = time.monotonic() + (window_start - timezone.now()).total_seconds()
-        assert Delivery.objects.count() == made
-        return {"events": plan, "deliveries": made}
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -222,8 +233,9 @@ class ChaosRun:
         events = list(plan)
         events.append((0.25 * duration, "dispatcher_b_start", 0))
         events.append((0.75 * duration, "dispatcher_b_stop", 0))
-        events.append((0.40 * duration, "restart_redis", 0))
-        events.append((0.60 * duration, "restart_postgres", 0))
+        if not self.args.no_restarts:
+            events.append((0.40 * duration, "restart_redis", 0))
+            events.append((0.60 * duration, "restart_postgres", 0))
         kills = self.args.kills if self.args.kills is not None else max(2, int(duration / 30))
         for _ in range(kills):
             events.append((self.rng.uniform(0.05, 0.95) * duration, "kill_worker", 0))
@@ -300,7 +312,7 @@ class ChaosRun:
         manage(env, "migrate", "--noinput")
         setup_django(env)
         seeded = self.seed()
-        crash_at = DEFAULT_CRASH_AT.format(p=self.args.crash_probability)
+        crash_at = DEFAULT_CRASH_AT.format(p=self.args.crash_probability) if self.args.crash_probability > 0 else ""
         self.child_env = {**env, "CIVICPOST_CHAOS_CRASH_AT": crash_at, "CIVICPOST_CHAOS_DIR": str(self.folder)}
         for index in range(self.args.workers):
             self.supervisor.add(
@@ -310,6 +322,10 @@ class ChaosRun:
             )
         self.supervisor.add(dispatcher("dispatcher-a", self.child_env, self.folder))
         self.supervisor.start()
+        wait_for_workers(self.folder, [f"worker{index + 1}" for index in range(self.args.workers)])
+        wait_for_dispatcher("dispatcher-a")
+        log("chaos: workers and dispatcher running; the due window opens")
+        self.open_window()
         events = self.timeline(seeded["events"])
         while events:
             at, kind, target = heapq.heappop(events)
@@ -409,6 +425,13 @@ class ChaosRun:
                 still_pending += 1
                 lost += 1
                 pending_examples.append(f"{delivery['id']}:{platform}:{status}:{delivery['failure_message'][:80]}")
+        attempt_rows = list(
+            DeliveryAttempt.objects.filter(finished_at__isnull=False).values_list(
+                "started_at", "finished_at", "delivery__due_at", "number"
+            )
+        )
+        send_seconds = [(f - s).total_seconds() for s, f, _, _ in attempt_rows]
+        first_attempt_delay = [(s - d).total_seconds() for s, _, d, n in attempt_rows if n == 1]
         unmatched = [e for k, group in by_key.items() if k not in matched for e in group]
         marked = [e for e in posts if any(m.strip() in e["text"] for m in (EDIT_MARKER, TAMPER_MARKER, NEVER_MARKER))]
         unapproved = len({e["seq"] for e in unmatched} | {e["seq"] for e in marked}) + cancelled_but_sent
@@ -443,6 +466,10 @@ class ChaosRun:
             "needs_attention_by_platform": dict(na_by_platform),
             "needs_attention_unexplained": na_unexplained,
             "needs_attention_unexplained_examples": na_examples[:20],
+            "p50_send_s": round(percentile(send_seconds, 50), 2),
+            "p99_send_s": round(percentile(send_seconds, 99), 2),
+            "p50_due_to_first_attempt_s": round(percentile(first_attempt_delay, 50), 2),
+            "p99_due_to_first_attempt_s": round(percentile(first_attempt_delay, 99), 2),
             "random_kills": self.random_kills,
             "crash_point_kills": dict(hook_kills),
             "process_restarts": worker_restarts,

@@ -48,6 +48,8 @@ from bench._common import (
     percentile,
     setup_django,
     temp_folder,
+    wait_for_dispatcher,
+    wait_for_workers,
     wait_until,
     write_result,
 )
@@ -113,6 +115,7 @@ def prepare(args: argparse.Namespace, folder: Path, fake_url: str) -> dict[str, 
         CIVICPOST_DISPATCH_BATCH_SIZE="500",
         CIVICPOST_CACHE_PREFIX="bench",
         CIVICPOST_HTTP_TIMEOUT_SECONDS="10",
+        CIVICPOST_CHAOS_DIR=str(folder),
     )
     if _django_ready:
         from django.db import connections
@@ -182,7 +185,8 @@ def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
             supervisor.add(dispatcher("dispatcher", env, folder, interval=1.0))
             health_url = f"http://127.0.0.1:{web_port}/health/"
             wait_until(lambda: urllib.request.urlopen(health_url, timeout=2) and True, 60, "web")  # noqa: S310
-            time.sleep(5)  # let the workers finish starting (no readiness signal without a result backend)
+            wait_for_workers(folder, [f"worker{index + 1}" for index in range(workers)])
+            wait_for_dispatcher("dispatcher")
 
             roots = {name: m.process.pid for name, m in supervisor.managed.items()}
             sampler = TreeSampler(roots)

@@ -7,6 +7,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 admin.site.site_header = "CivicPost administration"
 
 urlpatterns = [
+    path("accounts/security/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("feeds/", include("feeds.urls")),

@@ -23,6 +23,13 @@ def connectable_platform_choices() -> list[tuple[str, str]]:
     return [(name, installed[name].label) for name in CONNECTABLE_PLATFORMS if name in installed]
 
 
+class SecretURLInput(forms.URLInput):
+    """A URL field that is never rendered with its value: chat webhook URLs carry their own secret."""
+
+    def format_value(self, value: object) -> None:
+        return None
+
+
 class ChooseForm(forms.Form):
     department = forms.ModelChoiceField(queryset=Department.objects.none(), label=_("Department"), empty_label=None)
     platform = forms.ChoiceField(label=_("Platform"), widget=forms.RadioSelect)
@@ -54,7 +61,7 @@ class WebhookForm(forms.Form):
         label=_("Webhook address"),
         max_length=2000,
         help_text=_("The https:// address that receives the posts. It is kept encrypted and never shown again."),
-        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}),
+        widget=SecretURLInput(attrs={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"}),
     )
     payload_format = forms.ChoiceField(
         label=_("Receiver"), choices=WEBHOOK_FORMATS, initial="standard", widget=forms.RadioSelect

@@ -203,12 +203,11 @@ def _expires_at(credentials: dict) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def channel_refresh_token(*, channel_id: int, now: dt.datetime | None = None) -> str:
+def channel_refresh_token(*, channel_id: int) -> str:
     """Renews one channel's token where its adapter can (Threads, X OAuth 2.0, Instagram Login).
 
     The row stays locked during the call, so two refreshers never spend the same (rotating) refresh token.
     Returns "refreshed", "needs_reconnect", "failed_for_now" or "skipped"."""
-    now = now or timezone.now()
     with transaction.atomic():
         channel = Channel.objects.select_for_update().filter(pk=channel_id, status=ChannelStatus.CONNECTED).first()
         if channel is None:
@@ -229,14 +228,8 @@ def channel_refresh_token(*, channel_id: int, now: dt.datetime | None = None) ->
             _hold_pending_deliveries(channel=channel, reason=error.message)
             return "needs_reconnect"
         except AdapterError as error:
-            expired = channel.token_expires_at is not None and channel.token_expires_at <= now
-            if expired:
-                channel.status = ChannelStatus.NEEDS_RECONNECT
-                channel.status_message = error.message
-                channel.save(update_fields=["status", "status_message", "updated_at"])
-                _hold_pending_deliveries(channel=channel, reason=error.message)
-                return "needs_reconnect"
-            # Not expired yet: the next run tries again.
+            # The platform could not answer now (5xx, rate limit, network): only a refusal (AuthExpired)
+            # means reconnect. An expired X access token is normal; its refresh token still works.
             logger.warning("token refresh for channel %s failed for now: %s", channel.pk, type(error).__name__)
             return "failed_for_now"
         except Exception:  # noqa: BLE001 - one channel's bug must not stop the others
@@ -270,7 +263,7 @@ def channels_refresh_expiring_tokens(
         .values_list("id", flat=True)
     )
     for channel_id in ids:
-        outcome = channel_refresh_token(channel_id=channel_id, now=now)
+        outcome = channel_refresh_token(channel_id=channel_id)
         getattr(report, outcome).append(channel_id)
     return report
 

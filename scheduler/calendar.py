@@ -32,7 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,7 +43,6 @@ from departments.selectors import (
     department_ids_for_user,
     memberships_for_user,
     user_approves_everywhere,
-    user_can_edit_for,
     user_is_department_admin,
 )
 from scheduler.adapters.registry import platform_label
@@ -234,7 +233,7 @@ class CalendarFilters:
     def effective_quiet_days(self) -> int:
         return self.quiet_days or default_quiet_days()
 
-    def matches(self, post: Post, status: str) -> bool:
+    def matches(self, post: Post, status: str, channels: list[Channel]) -> bool:
         if self.departments and post.department_id not in self.departments:
             return False
         if self.author and post.author_id != self.author:
@@ -245,7 +244,6 @@ class CalendarFilters:
             return False
         if self.languages and post_has_language() and getattr(post, "language", None) not in self.languages:
             return False
-        channels = post.channels.all()
         if self.channels and not any(c.pk in self.channels for c in channels):
             return False
         return not (self.platforms and not any(c.platform in self.platforms for c in channels))
@@ -506,21 +504,48 @@ class CalendarAgenda(CalendarPeriod):
         return self.first_day + dt.timedelta(days=self.days_count)
 
 
+# Only what the calendar shows: loading every column (and the author) of thousands of posts costs more
+# than the query itself, on SQLite above all (each datetime is parsed from text).
+POST_COLUMNS = ("id", "department_id", "author_id", "text", "link", "due_at", "status")
+DEPARTMENT_COLUMNS = ("department__id", "department__name", "department__time_zone")
+
+
+def _channels_by_id() -> dict[int, Channel]:
+    """Every channel with its department, without the encrypted credentials (one query)."""
+    channels = Channel.objects.select_related("department").defer("credentials", "options", "status_message")
+    return {c.pk: c for c in channels.order_by("department__name", "display_name", "id")}
+
+
 def _calendar_posts(
-    *, user: AbstractBaseUser | AnonymousUser, start: dt.datetime, end: dt.datetime, with_cancelled: bool
-) -> QuerySet[Post]:
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    start: dt.datetime,
+    end: dt.datetime,
+    with_cancelled: bool,
+    channels: dict[int, Channel],
+) -> list[Post]:
+    """Returns the visible posts due in [start, end) in time order, each with `calendar_channels` (a list)
+    and `has_failure` (a channel failed or needs attention). Two queries, whatever the number of posts."""
+    base = posts_visible_to(user=user).filter(due_at__gte=start, due_at__lt=end)
+    if not with_cancelled:
+        base = base.exclude(status=PostStatus.CANCELLED)
     failed = Delivery.objects.filter(
         post_id=OuterRef("pk"), status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
     )
-    queryset = posts_visible_to(user=user).filter(due_at__gte=start, due_at__lt=end)
-    if not with_cancelled:
-        queryset = queryset.exclude(status=PostStatus.CANCELLED)
-    return (
-        queryset.select_related("department", "author")
-        .annotate(has_failure=Exists(failed))
-        .prefetch_related(Prefetch("channels", queryset=Channel.objects.order_by("display_name", "id")))
-        .order_by("due_at", "id")
+    columns = [*POST_COLUMNS, *DEPARTMENT_COLUMNS, *(["language"] if post_has_language() else [])]
+    posts = list(
+        base.select_related("department").only(*columns).annotate(has_failure=Exists(failed)).order_by("due_at", "id")
     )
+    # The channels of these posts through a subquery (no list of thousands of ids as parameters).
+    pairs = Post.channels.through.objects.filter(post_id__in=base.values("pk")).values_list("post_id", "channel_id")
+    by_post: dict[int, list[Channel]] = defaultdict(list)
+    for post_id, channel_id in pairs:
+        channel = channels.get(channel_id)
+        if channel is not None:
+            by_post[post_id].append(channel)
+    for post in posts:
+        post.calendar_channels = sorted(by_post.get(post.pk, ()), key=lambda c: (c.display_name, c.pk))
+    return posts
 
 
 def _blackouts_overlapping(*, start: dt.datetime, end: dt.datetime) -> list[BlackoutPeriod]:
@@ -571,6 +596,9 @@ def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zo
     live = [e for e in entries if e.post.status != PostStatus.CANCELLED]
     gap = conflict_gap()
     gap_minutes = int(gap.total_seconds() // 60)
+    channel_text = _("Less than %(minutes)s minutes from another post on %(channel)s (%(times)s).")
+    more_text = _(" and %(count)s more")
+    link_text = _("Same link as a post of %(departments)s (%(when)s).")
 
     # Same channel within the gap: a sliding window over each channel's posts in time order.
     by_channel: dict[int, list[CalendarEntry]] = defaultdict(list)
@@ -595,14 +623,9 @@ def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zo
                 continue
             times = ", ".join(clock_label(o.post.due_at.astimezone(zone)) for o in others[:3])
             if len(others) > 3:
-                times += _(" and %(count)s more") % {"count": len(others) - 3}
-            entry.hints.append(
-                Hint(
-                    "channel",
-                    _("Less than %(minutes)s minutes from another post on %(channel)s (%(times)s).")
-                    % {"minutes": gap_minutes, "channel": channel_names[channel_id], "times": times},
-                )
-            )
+                times += more_text % {"count": len(others) - 3}
+            text = channel_text % {"minutes": gap_minutes, "channel": channel_names[channel_id], "times": times}
+            entry.hints.append(Hint("channel", text))
 
     # The same link shared by two departments within the link window.
     window = link_window()
@@ -624,26 +647,17 @@ def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zo
             names = sorted({o.post.department.name for o in others})
             first = min(others, key=lambda o: abs(o.post.due_at - entry.post.due_at))
             moment = first.post.due_at.astimezone(zone)
-            entry.hints.append(
-                Hint(
-                    "link",
-                    _("Same link as a post of %(departments)s (%(when)s).")
-                    % {"departments": ", ".join(names), "when": f"{date_label(moment)}, {clock_label(moment)}"},
-                )
-            )
+            when = f"{date_label(moment)}, {clock_label(moment)}"
+            entry.hints.append(Hint("link", link_text % {"departments": ", ".join(names), "when": when}))
 
     # Inside a blackout period of the post's department or of the whole city.
     if blackouts:
+        blackout_text = _("Inside a blackout: %(reason)s (%(scope)s).")
+        texts = {b.pk: blackout_text % {"reason": b.reason, "scope": blackout_scope(b)} for b in blackouts}
         for entry in live:
             for blackout in blackouts:
                 if blackout_applies(blackout, department_id=entry.post.department_id, when=entry.post.due_at):
-                    entry.hints.append(
-                        Hint(
-                            "blackout",
-                            _("Inside a blackout: %(reason)s (%(scope)s).")
-                            % {"reason": blackout.reason, "scope": blackout_scope(blackout)},
-                        )
-                    )
+                    entry.hints.append(Hint("blackout", texts[blackout.pk]))
 
 
 def _entries_for(
@@ -654,6 +668,11 @@ def _entries_for(
     blackouts: list[BlackoutPeriod],
     now: dt.datetime,
 ) -> list[CalendarEntry]:
+    # Translated once per build, not once per post.
+    labels = {key: str(label) for key, label in CALENDAR_STATUSES}
+    department_time_text = _("%(time)s in %(department)s's zone (%(zone)s)")
+    marks: dict[str, PlatformMark] = {}
+    member_of = department_ids_for_user(user=user)
     entries = []
     for post in posts:
         status = calendar_status(post)
@@ -663,22 +682,21 @@ def _entries_for(
         if department_zone.key != zone.key:
             own = post.due_at.astimezone(department_zone)
             if own.utcoffset() != local.utcoffset():
-                department_time = _("%(time)s in %(department)s's zone (%(zone)s)") % {
+                department_time = department_time_text % {
                     "time": f"{date_label(own)}, {time_label(own)}",
                     "department": post.department.name,
                     "zone": department_zone.key,
                 }
-        channels = list(post.channels.all())
+        channels = post.calendar_channels
         platforms: dict[str, PlatformMark] = {}
         for channel in channels:
-            platforms.setdefault(
-                channel.platform,
-                PlatformMark(
+            if channel.platform not in marks:
+                marks[channel.platform] = PlatformMark(
                     channel.platform, platform_label(channel.platform), PLATFORM_ICONS.get(channel.platform, "public")
-                ),
-            )
+                )
+            platforms.setdefault(channel.platform, marks[channel.platform])
         can_move = (
-            user_can_edit_for(user=user, department_id=post.department_id)
+            post.department_id in member_of
             and post.status in EDITABLE_STATUSES
             and not (post.status == PostStatus.APPROVED and post.due_at <= now)
         )
@@ -687,7 +705,7 @@ def _entries_for(
                 post=post,
                 local_due=local,
                 status=status,
-                status_label=str(STATUS_LABELS.get(status, post.get_status_display())),
+                status_label=labels.get(status, status),
                 can_move=can_move,
                 colour=post.department_id % DEPARTMENT_COLOURS,
                 platforms=list(platforms.values()),
@@ -699,9 +717,10 @@ def _entries_for(
     return entries
 
 
-def filter_options(*, user: AbstractBaseUser | AnonymousUser) -> FilterOptions:
-    """The choices of the filter form (three queries)."""
-    channels = list(Channel.objects.select_related("department").order_by("department__name", "display_name", "id"))
+def filter_options(*, user: AbstractBaseUser | AnonymousUser, channels: list[Channel] | None = None) -> FilterOptions:
+    """The choices of the filter form (two queries, three without `channels`)."""
+    if channels is None:
+        channels = list(_channels_by_id().values())
     platforms = sorted({(c.platform, platform_label(c.platform)) for c in channels}, key=lambda item: item[1])
     authors = list(
         get_user_model()
@@ -731,7 +750,7 @@ def quiet_channels(
     nothing approved or waiting for approval in the next `days` days. One query."""
     now = now or timezone.now()
     days = min(max(days or default_quiet_days(), 1), MAX_QUIET_DAYS)
-    channels = Channel.objects.exclude(status=ChannelStatus.DISABLED)
+    channels = Channel.objects.exclude(status=ChannelStatus.DISABLED).defer("credentials", "options")
     if not user_approves_everywhere(user=user):
         channels = channels.filter(department_id__in=department_ids_for_user(user=user))
     if filters is not None:
@@ -776,10 +795,13 @@ def _period(
     end = local_midnight(last_day + dt.timedelta(days=1), zone)
     margin = max(conflict_gap(), link_window())
     with_cancelled = PostStatus.CANCELLED in filters.statuses
-    posts = list(_calendar_posts(user=user, start=start - margin, end=end + margin, with_cancelled=with_cancelled))
+    channels = _channels_by_id()
+    posts = _calendar_posts(
+        user=user, start=start - margin, end=end + margin, with_cancelled=with_cancelled, channels=channels
+    )
     blackouts = _blackouts_overlapping(start=start - margin, end=end + margin)
     all_entries = _entries_for(user=user, posts=posts, zone=zone, blackouts=blackouts, now=now)
-    entries = [e for e in all_entries if start <= e.post.due_at < end and filters.matches(e.post, e.status)]
+    entries = [e for e in all_entries if start <= e.post.due_at < end and filters.matches(e.post, e.status, e.channels)]
     shown_blackouts = [
         CalendarBlackout(b, blackout_label(b, zone)) for b in blackouts if b.starts_at < end and b.ends_at > start
     ]
@@ -805,7 +827,7 @@ def _period(
         blackouts=shown_blackouts,
         quiet_channels=quiet_channels(user=user, days=quiet_days, filters=filters, now=now),
         quiet_days=quiet_days,
-        options=filter_options(user=user)
+        options=filter_options(user=user, channels=list(channels.values()))
         if with_options
         else FilterOptions([], [], [], CALENDAR_STATUSES, [], [], False),
         zone_summary=zone_summary(zone, start, end),
@@ -934,13 +956,12 @@ def feed_token_active(*, user: AbstractBaseUser) -> CalendarFeedToken | None:
 def feed_posts(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> list[Post]:
     """The posts of a person's iCal feed: what they may see, from a month ago to a year ahead."""
     now = now or timezone.now()
-    return list(
-        _calendar_posts(
-            user=user,
-            start=now - dt.timedelta(days=FEED_PAST_DAYS),
-            end=now + dt.timedelta(days=FEED_FUTURE_DAYS),
-            with_cancelled=False,
-        )
+    return _calendar_posts(
+        user=user,
+        start=now - dt.timedelta(days=FEED_PAST_DAYS),
+        end=now + dt.timedelta(days=FEED_FUTURE_DAYS),
+        with_cancelled=False,
+        channels=_channels_by_id(),
     )
 
 
@@ -1016,8 +1037,8 @@ def ical_feed(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> byte
     host = site.split("://", 1)[-1].split("/", 1)[0] or "civicpost"
     for post in feed_posts(user=user, now=now):
         status = calendar_status(post)
-        label = str(STATUS_LABELS.get(status, post.get_status_display()))
-        channels = ", ".join(f"{c.display_name} ({platform_label(c.platform)})" for c in post.channels.all())
+        label = str(STATUS_LABELS.get(status, status))
+        channels = ", ".join(f"{c.display_name} ({platform_label(c.platform)})" for c in post.calendar_channels)
         url = f"{site}{reverse('scheduler:post_detail', args=[post.pk])}"
         event = Event()
         event.add("uid", f"post-{post.pk}@{host}")

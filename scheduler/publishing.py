@@ -154,8 +154,23 @@ def channel_save_renewed_credentials(*, channel: Channel, adapter: PlatformAdapt
     if not adapter.updated_credentials:
         return False
     channel.credentials = adapter.updated_credentials
-    channel.save(update_fields=["credentials", "updated_at"])
+    update_fields = ["credentials", "updated_at"]
+    expires_at = _parse_expiry(adapter.updated_credentials.get("expires_at"))
+    if expires_at is not None:
+        channel.token_expires_at = expires_at
+        update_fields.append("token_expires_at")
+    channel.save(update_fields=update_fields)
     return True
+
+
+def _parse_expiry(value: object) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 # --- Worker -------------------------------------------------------------------------------------

@@ -160,3 +160,24 @@ def test_demo_welcome_post_is_published_once_by_the_publisher(settings: pytest.F
     assert set(Delivery.objects.filter(post_id=welcome).values_list("status", flat=True)) == {DeliveryStatus.PUBLISHED}
     assert SandboxPost.objects.count() == 2
     assert Post.objects.get(pk=welcome).status == PostStatus.PUBLISHED
+
+
+# --- run_embedded (make run) ----------------------------------------------------------------------
+
+
+def test_make_run_publishes_in_process_without_redis(settings: pytest.FixtureRequest) -> None:
+    from scheduler.management.commands.run_embedded import Command
+
+    settings.REDIS_URL = ""
+    commands = Command().commands(addrport="127.0.0.1:8000", interval=5, noreload=False)
+    assert commands["web"][-2:] == ["runserver", "127.0.0.1:8000"]
+    assert commands["publisher"][2:6] == ["publish_due", "--loop", "--interval", "5"]
+
+
+def test_make_run_starts_a_celery_worker_with_beat_when_redis_is_configured(settings: pytest.FixtureRequest) -> None:
+    from scheduler.management.commands.run_embedded import Command
+
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"
+    commands = Command().commands(addrport="127.0.0.1:8001", interval=5, noreload=True)
+    assert commands["web"][-3:] == ["runserver", "127.0.0.1:8001", "--noreload"]
+    assert commands["publisher"][1:7] == ["-m", "celery", "-A", "civicpost", "worker", "--beat"]

@@ -64,6 +64,7 @@ from pydantic import ValidationError
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
+    CheckAgainLater,
     ConnectionCheck,
     OutcomeUnknown,
     PlatformAdapter,
@@ -298,10 +299,13 @@ class BlueskyAdapter(PlatformAdapter):
         return self.account.credentials.get("handle") or self.account.handle.lstrip("@")
 
     def _store_credentials(self, changes: dict[str, Any]) -> None:
-        """Keeps a new session in memory and in the channel's encrypted credentials."""
+        """Keeps a new session in memory, in `updated_credentials` (the contract: publishing saves it), and
+        at once in the channel's encrypted credentials, because callers such as validation and connection
+        checks do not save `updated_credentials`, and a refreshed session replaces the old refresh token."""
         from scheduler.models import Channel
 
         self.account.credentials.update(changes)
+        self.updated_credentials = dict(self.account.credentials)
         if not self.account.channel_id:
             return
         with transaction.atomic():
@@ -314,13 +318,9 @@ class BlueskyAdapter(PlatformAdapter):
         if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
             self._store_credentials({"session_string": session.encode(), "did": session.did, "handle": session.handle})
 
-    def _client(self) -> Client:
-        """A client holding the cached session (no request is sent), or signed in with the app password
-        when there is none."""
-        try:
-            client = _new_client(self.pds_url)
-        except UnsafeURL as error:
-            raise PublishError(f"The Bluesky server address cannot be used: {error.message}", permanent=True) from error
+    def _open_session(self, client: Client) -> None:
+        """Gives the client the cached session (refreshed first if it is near its end), or signs in with
+        the app password when there is no usable session."""
         client.on_session_change(self._on_session_change)
         session_string = self.account.credentials.get("session_string")
         if session_string:
@@ -330,7 +330,7 @@ class BlueskyAdapter(PlatformAdapter):
                 # failed refresh can never be mistaken for a failed post.
                 if client._should_refresh_session():
                     client._refresh_and_set_session()
-                return client
+                return
             except (ValueError, AtProtocolError) as error:
                 # An unreadable or expired session: sign in again below. Anything else is for the caller.
                 if isinstance(error, RequestErrorBase) and not (
@@ -338,7 +338,6 @@ class BlueskyAdapter(PlatformAdapter):
                 ):
                     raise
         self._sign_in(client)
-        return client
 
     def _sign_in(self, client: Client) -> None:
         app_password = self.account.credentials.get("app_password")
@@ -364,7 +363,17 @@ class BlueskyAdapter(PlatformAdapter):
         A refused token (ExpiredToken / InvalidToken) means the PDS did not act on the request, so the
         session is renewed once and the operation retried once; refused again -> AuthExpired."""
         try:
-            client = self._client()
+            client = _new_client(self.pds_url)
+        except UnsafeURL as error:
+            raise PublishError(f"The Bluesky server address cannot be used: {error.message}", permanent=True) from error
+        try:
+            return self._run_with(client, operation, sent=sent)
+        finally:
+            client.request.close()
+
+    def _run_with(self, client: Client, operation: Callable[[Client], T], *, sent: bool) -> T:
+        try:
+            self._open_session(client)
         except Exception as error:  # noqa: BLE001 - mapped
             raise map_error(error, sent=False) from error
         try:
@@ -504,6 +513,14 @@ class BlueskyAdapter(PlatformAdapter):
         rkey = record_key_for(idempotency_key)
         try:
             return self._run(lambda client: self._lookup(client, rkey), sent=False)
+        except RateLimited as error:
+            raise CheckAgainLater(
+                f"Could not check Bluesky yet: {error.message}", retry_after=error.retry_after
+            ) from error
+        except PublishError as error:
+            if not error.permanent:  # timeout, connection failure, 5xx: look again shortly
+                raise CheckAgainLater(f"Could not check Bluesky yet: {error.message}", retry_after=60.0) from error
+            raise OutcomeUnknown(f"Could not check Bluesky for the post: {error.message}") from error
         except AdapterError as error:
             raise OutcomeUnknown(f"Could not check Bluesky for the post: {error.message}") from error
 
@@ -555,6 +572,7 @@ def connect_with_app_password(handle: str, app_password: str, pds_url: str | Non
     client = _new_client(check_public_url(pds_url or _default_pds_url()))
     try:
         client.login(handle.strip().lstrip("@"), app_password, fetch_bsky_profile=False)
+        session = Session.decode(client.export_session_string())
     except Exception as error:  # noqa: BLE001 - every failure becomes a plain message
         mapped = map_error(error, sent=False)
         if isinstance(mapped, AuthExpired):
@@ -567,7 +585,8 @@ def connect_with_app_password(handle: str, app_password: str, pds_url: str | Non
         if unsafe is not None:
             raise unsafe from error
         raise ConnectFailed(f"Could not sign in to Bluesky: {mapped.message}") from error
-    session = Session.decode(client.export_session_string())
+    finally:
+        client.request.close()
     return {
         "handle": session.handle,
         "did": session.did,

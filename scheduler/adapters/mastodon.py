@@ -241,6 +241,11 @@ def _earliest_possibly_sent(idempotency_key: str, default: dt.datetime) -> dt.da
     return min(first, default) if first else default
 
 
+def instance_cache_key(instance_url: str) -> str:
+    """The Django cache key of an instance's limits (one entry per instance, shared by its channels)."""
+    return "civicpost:mastodon:instance:" + hashlib.sha256(instance_url.encode()).hexdigest()
+
+
 class ConnectFailed(AdapterError):
     """Connecting a Mastodon account did not work; the message says why in plain words."""
 
@@ -300,7 +305,7 @@ class MastodonAdapter(PlatformAdapter):
             instance_url = self.instance_url
         except UnsafeURL:
             return self._stored_limits() or dict(DEFAULT_LIMITS)
-        cache_key = "civicpost:mastodon:instance:" + hashlib.sha256(instance_url.encode()).hexdigest()
+        cache_key = instance_cache_key(instance_url)
         if not refresh:
             cached = cache.get(cache_key)
             if cached:

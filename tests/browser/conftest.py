@@ -8,10 +8,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test thread; the Django ORM calls the test makes
-# between page actions are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = Path(os.environ.get("CIVICPOST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -28,13 +24,18 @@ SCREENSHOT_DIR = Path(os.environ.get("CIVICPOST_SCREENSHOT_DIR", "/tmp/civicpost
 
 
 @pytest.fixture
-def browser_page() -> Iterator[object]:
+def browser_page(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A Chromium page. Skips without Chromium on a laptop; fails in CI, where it must run."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"CI must be able to run the browser test: {CHROMIUM} is missing (apt install chromium).")
         pytest.skip(f"needs Chromium at {CHROMIUM} (apt install chromium, or set CIVICPOST_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API runs an event loop in the test thread; the ORM calls the test makes between
+    # page actions are still plain synchronous code. Set only for this test: a process-wide setting would
+    # leak into `manage.py check --deploy` run by other tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
@@ -45,6 +46,12 @@ def browser_page() -> Iterator[object]:
         finally:
             context.close()
             browser.close()
+            # Inside Playwright's sync API the test's ORM calls run in their own context (asgiref's
+            # Local follows contextvars), so they hold a database connection of their own: close it,
+            # or PostgreSQL refuses to drop the test database at the end of the run.
+            from django.db import connections
+
+            connections.close_all()
 
 
 class AxeChecker:

@@ -190,6 +190,7 @@ def test_webhook_to_a_private_or_odd_address_is_refused(people, client, dns, url
     assert response.status_code == 200
     assert response.context["form"].errors["url"]
     assert 'aria-invalid="true"' in response.content.decode()
+    assert url.encode() not in response.content  # a webhook URL may hold a secret: never echoed
     assert not Channel.objects.filter(platform="webhook").exists()
 
 

@@ -161,3 +161,20 @@ def test_an_x_refresh_token_that_was_revoked_needs_reconnect(people, app_keys):
     assert report["needs_reconnect"] == 1
     channel.refresh_from_db()
     assert channel.status == ChannelStatus.NEEDS_RECONNECT
+
+
+@responses.activate
+def test_an_expired_x_access_token_with_x_down_is_tried_again_later_not_disconnected(people, app_keys):
+    expired = timezone.now() - dt.timedelta(hours=3)
+    channel = ChannelFactory(
+        department=people.parks,
+        platform="x",
+        credentials={"access_token": "x-old", "refresh_token": "x-refresh-1", "expires_at": expired.isoformat()},
+        token_expires_at=expired,
+    )
+    responses.post("https://api.x.com/2/oauth2/token", status=503, json={"title": "Service Unavailable"})
+    report = channels_refresh_expiring_tokens()
+    assert report.failed_for_now == [channel.pk]
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.CONNECTED
+    assert channel.credentials["refresh_token"] == "x-refresh-1"

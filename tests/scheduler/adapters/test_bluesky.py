@@ -26,6 +26,7 @@ from scheduler import publishing
 from scheduler.adapters.base import (
     AuthExpired,
     ChannelAccount,
+    CheckAgainLater,
     MediaItem,
     OutcomeUnknown,
     PostContent,
@@ -389,11 +390,14 @@ def test_an_access_token_near_its_end_is_refreshed_not_signed_in_again(pds, blue
     login = pds.post("/com.atproto.server.createSession")
     create = create_route(pds, "k")
 
-    adapter_for_channel(bluesky_channel).publish(PostContent(text="Hello"), idempotency_key="k")
+    adapter = adapter_for_channel(bluesky_channel)
+    adapter.publish(PostContent(text="Hello"), idempotency_key="k")
 
     assert refresh.calls.last.request.headers["Authorization"] == f"Bearer {REFRESH}"
     assert login.call_count == 0
     assert create.calls.last.request.headers["Authorization"] == f"Bearer {fresh}"
+    assert adapter.updated_credentials["session_string"].split(":::")[2] == fresh
+    assert adapter.updated_credentials["app_password"] == APP_PASSWORD
     bluesky_channel.refresh_from_db()
     assert bluesky_channel.credentials["session_string"].split(":::")[2] == fresh
 
@@ -609,12 +613,25 @@ def test_reconcile_says_resend_when_the_record_is_not_there(pds):
     [httpx.Response(500, json=fixture("error_internal.json")), httpx.ReadTimeout("timed out")],
     ids=["500", "timeout"],
 )
-def test_reconcile_cannot_tell_when_the_lookup_fails(pds, answer):
+def test_reconcile_looks_again_later_when_the_lookup_hits_a_passing_failure(pds, answer):
     route = pds.get("/com.atproto.repo.getRecord")
     route.mock(side_effect=answer) if isinstance(answer, Exception) else route.mock(return_value=answer)
 
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(CheckAgainLater) as caught:
         make_adapter().reconcile(PostContent(text="x"), idempotency_key="k", sent_at=timezone.now())
+
+    assert caught.value.retry_after == 60.0
+
+
+def test_reconcile_asks_a_person_when_it_cannot_sign_in_to_look(pds):
+    pds.get("/com.atproto.repo.getRecord").respond(400, json=fixture("error_expired_token.json"))
+    pds.post("/com.atproto.server.refreshSession").respond(400, json=fixture("error_expired_token.json"))
+    pds.post("/com.atproto.server.createSession").respond(401, json=fixture("error_authentication_required.json"))
+
+    with pytest.raises(OutcomeUnknown) as caught:
+        make_adapter().reconcile(PostContent(text="x"), idempotency_key="k", sent_at=timezone.now())
+
+    assert not isinstance(caught.value, CheckAgainLater)
 
 
 # --- Through the publishing service: the delivery's state --------------------------------------------------

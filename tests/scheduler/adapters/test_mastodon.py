@@ -36,6 +36,7 @@ from scheduler.adapters.mastodon import (
     MastodonAdapter,
     authorization_url,
     exchange_code,
+    instance_cache_key,
     mastodon_text_length,
     register_app,
 )
@@ -80,10 +81,11 @@ def make_adapter(*, channel_id: int = 0, credentials: dict | None = None, **opti
 
 @pytest.fixture(autouse=True)
 def _fresh_cache_and_no_waiting(monkeypatch):
-    cache.clear()
+    # Only our own key: with REDIS_URL the cache shares Redis with Celery, so never cache.clear().
+    cache.delete(instance_cache_key(INSTANCE))
     monkeypatch.setattr(mastodon_module, "MEDIA_POLL_INTERVAL_SECONDS", 0)
     yield
-    cache.clear()
+    cache.delete(instance_cache_key(INSTANCE))
 
 
 @pytest.fixture

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Sign-in and account security"
+
+    def ready(self) -> None:
+        from accounts import receivers  # noqa: F401

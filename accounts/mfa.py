@@ -1,0 +1,43 @@
+"""Who must use two-step verification (MFA), and who has it."""
+
+from __future__ import annotations
+
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.mfa.models import Authenticator
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+
+from departments.models import Role
+from departments.selectors import memberships_for_user
+
+# Roles that approve or administer: a stolen password must not be enough to publish or change channels.
+ROLES_REQUIRING_MFA = frozenset({Role.APPROVER, Role.ADMIN})
+# Recovery codes back up a second factor; on their own they are not one.
+SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+
+def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Returns True for staff, superusers, and anyone who approves or administers a department."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    return any(m.role in ROLES_REQUIRING_MFA for m in memberships_for_user(user=user))
+
+
+def user_has_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Returns True when the user has an authenticator app or a security key."""
+    if not user.is_authenticated:
+        return False
+    return Authenticator.objects.filter(user_id=user.pk, type__in=SECOND_FACTOR_TYPES).exists()
+
+
+def signed_in_by_sso(request: HttpRequest) -> bool:
+    """Returns True when this session's sign-in went through a single sign-on provider, whose own
+    sign-in policy (the city's MFA at Entra ID, Google or the SAML IdP) then applies."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    records = get_authentication_records(request, user)
+    return any(record.get("method") == "socialaccount" for record in records)
