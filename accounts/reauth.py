@@ -8,8 +8,9 @@
 
 A sign-in or re-authentication within ACCOUNT_REAUTHENTICATION_TIMEOUT (5 minutes) is enough; otherwise
 allauth's `reauthentication_required` asks for the password (or the authenticator app / security key) and
-then replays the request, a POST included. An account that only signs in through SSO is sent back through
-its identity provider, asked to sign in again (OpenID Connect `prompt=login`).
+then replays the request, a POST included. A session signed in through SSO whose account has no password and
+no authenticator is sent back through its identity provider, asked to sign in again (OpenID Connect
+`prompt=login`).
 Off when settings.CIVICPOST_REQUIRE_REAUTH is False (the test settings; tests that check it switch it on).
 """
 
@@ -32,6 +33,9 @@ from django.shortcuts import redirect
 
 # What counts as proving who you are; "socialaccount" is a sign-in through the city's identity provider.
 AUTHENTICATION_METHODS = frozenset({"password", "mfa", "socialaccount", "code", "passkey"})
+# allauth's re-authentication methods that ask for something the user holds (not an e-mailed code): when
+# an SSO account has none of them, its identity provider asks instead.
+OWN_CREDENTIAL_METHODS = frozenset({"reauthenticate", "mfa_reauthenticate", "mfa_reauthenticate:webauthn"})
 
 
 def recently_authenticated(request: HttpRequest, *, within: float | None = None) -> bool:
@@ -64,6 +68,12 @@ def _sso_reauthentication(request: HttpRequest) -> HttpResponse | None:
     return redirect(provider.get_login_url(request, **kwargs))
 
 
+def _has_own_credentials(user: Any) -> bool:
+    """A password, an authenticator app or a security key: what allauth can ask for on its own page."""
+    methods = {method["id"] for method in get_account_adapter().get_reauthentication_methods(user)}
+    return bool(methods & OWN_CREDENTIAL_METHODS)
+
+
 def require_recent_auth(view_func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """View decorator: the user must have proved who they are in the last few minutes."""
     guarded = reauthentication_required(view_func)
@@ -72,7 +82,7 @@ def require_recent_auth(view_func: Callable[..., HttpResponse]) -> Callable[...,
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not getattr(settings, "CIVICPOST_REQUIRE_REAUTH", True) or recently_authenticated(request):
             return view_func(request, *args, **kwargs)
-        if request.user.is_authenticated and not get_account_adapter().get_reauthentication_methods(request.user):
+        if request.user.is_authenticated and not _has_own_credentials(request.user):
             response = _sso_reauthentication(request)
             if response is not None:
                 return response

@@ -36,7 +36,9 @@ def remember_if_active(sender: Any, instance: Any, raw: bool = False, **kwargs: 
 
 
 @receiver(post_save, sender=User)
-def end_sessions_of_deactivated_user(sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any) -> None:
+def end_sessions_of_deactivated_user(
+    sender: Any, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
     if raw or created:
         return
     if getattr(instance, "_civicpost_was_active", None) and not instance.is_active:

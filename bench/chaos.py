@@ -379,6 +379,7 @@ class ChaosRun:
         lateness_by_platform: dict[str, list[float]] = defaultdict(list)
         na_on_platform = na_absent = na_unexplained = 0
         na_examples: list[str] = []
+        failed_examples: list[str] = []
         na_by_platform: Counter[str] = Counter()
         for delivery in deliveries:
             platform, account = self.city.accounts[delivery["channel_id"]]
@@ -403,6 +404,14 @@ class ChaosRun:
                     lost += 1
                 if entries:
                     failed_but_on_platform += 1
+                    outcomes = list(
+                        DeliveryAttempt.objects.filter(delivery_id=delivery["id"])
+                        .order_by("number")
+                        .values_list("outcome", flat=True)
+                    )
+                    failed_examples.append(
+                        f"{delivery['id']}:{platform}:{outcomes}:{delivery['failure_message'][:120]}"
+                    )
             elif status == DeliveryStatus.NEEDS_ATTENTION:
                 na_by_platform[platform] += 1
                 if entries:
@@ -461,6 +470,7 @@ class ChaosRun:
             "p50_lateness_by_platform": {p: round(percentile(v, 50), 2) for p, v in lateness_by_platform.items()},
             "published_not_on_platform": published_not_on_platform,
             "failed_but_on_platform": failed_but_on_platform,
+            "failed_but_on_platform_examples": failed_examples[:20],
             "needs_attention_on_platform": na_on_platform,
             "needs_attention_absent": na_absent,
             "needs_attention_by_platform": dict(na_by_platform),

@@ -14,7 +14,9 @@ Goal (issue 7): <= 20 ms per batch.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -211,19 +213,26 @@ def explain(sql: str) -> str:
     return plan
 
 
-def time_batches(repeat: int) -> tuple[list[float], int]:
-    from django.db import transaction
+def time_batches(repeat: int) -> tuple[list[float], list[float], list[float], int]:
+    """Returns per-batch wall times, the SQL part of each, the UPDATE part of each, and rows claimed."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
 
     from scheduler.publishing import deliveries_claim_due
 
-    timings, claimed = [], 0
+    timings, sql_times, update_times, claimed = [], [], [], 0
     for _ in range(repeat):
-        with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured, transaction.atomic():
             started = time.perf_counter()
             claimed = len(deliveries_claim_due())
             timings.append((time.perf_counter() - started) * 1000)
             transaction.set_rollback(True)
-    return timings, claimed
+        queries = [q for q in captured.captured_queries if q["sql"].lstrip().upper().startswith(("SELECT", "UPDATE"))]
+        sql_times.append(sum(float(q["time"]) for q in queries) * 1000)
+        update_times.append(
+            sum(float(q["time"]) for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")) * 1000
+        )
+    return timings, sql_times, update_times, claimed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,24 +242,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--database", default="civicpost_bench_claim")
+    parser.add_argument("--reuse", action="store_true", help="keep the rows of an earlier run (same --rows)")
     parser.add_argument("--json", dest="json_out", default=None)
     args = parser.parse_args(argv)
 
     env = base_env(DATABASE_URL=f"{args.postgres}/{args.database}", CIVICPOST_DISPATCH_BATCH_SIZE="500")
     env.pop("REDIS_URL", None)
-    fresh_database(args.postgres, args.database)
-    manage(env, "migrate", "--noinput")
-    setup_django(env)
-    started = time.monotonic()
-    counts = fill(rows=args.rows, due=args.due)
-    log(f"dispatch_claim: filled {sum(counts.values())} rows in {time.monotonic() - started:.0f} s: {counts}")
+    counts = existing_counts(args) if args.reuse else None
+    if counts is None or sum(counts.values()) != args.rows:
+        fresh_database(args.postgres, args.database)
+        manage(env, "migrate", "--noinput")
+        setup_django(env)
+        started = time.monotonic()
+        counts = fill(rows=args.rows, due=args.due)
+        log(f"dispatch_claim: filled {sum(counts.values())} rows in {time.monotonic() - started:.0f} s: {counts}")
+    else:
+        setup_django(env)
+        log(f"dispatch_claim: reusing {sum(counts.values())} rows: {counts}")
 
     queries = claim_sql()
     select = next(sql for sql, _ in queries if sql.lstrip().upper().startswith("SELECT") and "FOR UPDATE" in sql)
     update = next((sql for sql, _ in queries if sql.lstrip().upper().startswith("UPDATE")), "")
     plan = explain(select)
     update_plan = explain(update) if update else ""
-    timings, claimed = time_batches(args.repeat)
+    timings, sql_times, update_times, claimed = time_batches(args.repeat)
     uses_index = "delivery_claimable_idx" in plan
     figures = {
         "rows": sum(counts.values()),
@@ -261,6 +276,10 @@ def main(argv: list[str] | None = None) -> int:
         "batch_ms_median": round(statistics.median(timings), 2),
         "batch_ms_p95": round(percentile(timings, 95), 2),
         "batch_ms_min": round(min(timings), 2),
+        "batch_sql_ms_median": round(statistics.median(sql_times), 2),
+        "batch_update_ms_median": round(statistics.median(update_times), 2),
+        "batch_python_ms_median": round(statistics.median(t - q for t, q in zip(timings, sql_times, strict=True)), 2),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "select_execution_ms": _execution_ms(plan),
         "update_execution_ms": _execution_ms(update_plan),
     }
@@ -273,6 +292,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{key}: {value}")
     write_result(args.json_out, figures)
     return 0 if uses_index else 1
+
+
+def existing_counts(args: argparse.Namespace) -> dict[str, int] | None:
+    """Deliveries by status in an earlier run's database, or None when there is none."""
+    try:
+        out = psql_in(args.postgres, args.database, "SELECT status, count(*) FROM scheduler_delivery GROUP BY status")
+    except subprocess.CalledProcessError:
+        return None
+    return {line.split("|")[0]: int(line.split("|")[1]) for line in out.split() if "|" in line}
+
+
+def psql_in(server_url: str, database: str, sql: str) -> str:
+    done = subprocess.run(
+        ["psql", f"{server_url}/{database}", "-v", "ON_ERROR_STOP=1", "-qtA", "-c", sql],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
 
 
 def _execution_ms(plan: str) -> float | None:

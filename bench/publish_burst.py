@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -250,6 +251,7 @@ def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
         "peak_web_tree_rss_mb": round(sampler.peak_tree_rss_mb["web"], 1),
         "peak_dispatcher_rss_mb": round(sampler.peak_rss_mb["dispatcher"], 1),
         "machine_cpu_busy": round(machine_busy, 3),
+        "load_average_1m": round(os.getloadavg()[0], 1),
         "health_statuses": {str(code): statuses.count(code) for code in sorted(set(statuses))},
     }
 

@@ -3,6 +3,9 @@
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
+
+from accounts.sso import saml_available, sso_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,6 +32,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
+    "csp",
     "civicpost",
     "departments",
     "scheduler",
@@ -36,10 +43,12 @@ INSTALLED_APPS = [
     "connections",
     "audit",
     "monitoring",
+    "accounts",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -50,7 +59,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.SessionLimitMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     "audit.context.AuditOriginMiddleware",
+    "accounts.middleware.MFARequiredMiddleware",
 ]
 
 ROOT_URLCONF = "civicpost.urls"
@@ -177,7 +189,59 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 LOGIN_REDIRECT_URL = "scheduler:dashboard"
 LOGIN_URL = "account_login"
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# allauth's defaults, written out: 5 failed sign-ins for one address in 5 minutes (10 a minute from one
+# address) and it refuses more. They count in CACHES["default"]: Redis whenever REDIS_URL is set.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip", "reauthenticate": "10/m/user"}
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# E-mail the user when their password, e-mail address or two-step verification changes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+
+# Two-step verification (allauth.mfa). accounts.middleware.MFARequiredMiddleware sends approvers, department
+# admins and staff without it to set it up; secrets are encrypted by accounts.adapters.CivicMFAAdapter.
+MFA_ADAPTER = "accounts.adapters.CivicMFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = "CivicPost"
+# Browsers allow security keys on http://127.0.0.1 only in local development.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+CIVICPOST_REQUIRE_MFA = env.bool("CIVICPOST_REQUIRE_MFA", default=True)
+# A sign-in through the city's identity provider follows that provider's own MFA policy.
+CIVICPOST_MFA_TRUST_SSO = env.bool("CIVICPOST_MFA_TRUST_SSO", default=True)
+# accounts.reauth.require_recent_auth: the password again before connecting a channel, changing roles or
+# an emergency post, unless the user signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
+CIVICPOST_REQUIRE_REAUTH = True
+
+# Single sign-on (allauth.socialaccount): OpenID Connect (Microsoft Entra ID, Google Workspace) and SAML,
+# only when configured here, and only for accounts that already exist (accounts/sso.py explains).
+SOCIALACCOUNT_PROVIDERS = sso_providers(
+    oidc_json=env.str("CIVICPOST_OIDC_PROVIDERS", default=""),
+    saml_json=env.str("CIVICPOST_SAML_PROVIDERS", default=""),
+    entra=(
+        env.str("CIVICPOST_ENTRA_TENANT_ID", default=""),
+        env.str("CIVICPOST_ENTRA_CLIENT_ID", default=""),
+        env.str("CIVICPOST_ENTRA_CLIENT_SECRET", default=""),
+    ),
+    google=(
+        env.str("CIVICPOST_GOOGLE_CLIENT_ID", default=""),
+        env.str("CIVICPOST_GOOGLE_CLIENT_SECRET", default=""),
+        env.str("CIVICPOST_GOOGLE_WORKSPACE_DOMAIN", default=""),
+    ),
+    email_domains=env.list("CIVICPOST_SSO_EMAIL_DOMAINS", default=[]),
+)
+if saml_available():
+    # python3-saml is optional: without it SAML cannot be configured (accounts/sso.py says so).
+    INSTALLED_APPS.insert(INSTALLED_APPS.index("allauth.usersessions"), "allauth.socialaccount.providers.saml")
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.CivicSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+# The identity provider's tokens are only needed to sign in; allauth would store them in clear.
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+
+# "Where you are signed in" (allauth.usersessions), with the last address and time seen.
+USERSESSIONS_TRACK_ACTIVITY = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -185,8 +249,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Have I Been Pwned's k-anonymity range API (only 5 hex characters of the SHA-1 leave); needs the internet.
+CIVICPOST_PWNED_PASSWORDS_CHECK = env.bool("CIVICPOST_PWNED_PASSWORDS_CHECK", default=False)
+if CIVICPOST_PWNED_PASSWORDS_CHECK:
+    AUTH_PASSWORD_VALIDATORS.append({"NAME": "accounts.validators.PwnedPasswordValidator"})
 
-SESSION_COOKIE_AGE = env.int("CIVICPOST_SESSION_SECONDS", default=8 * 3600)
+# Idle limit: a sign-in ends after this long without a request (renewed by every request).
+SESSION_COOKIE_AGE = env.int("CIVICPOST_SESSION_IDLE_SECONDS", default=30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+# Absolute limit: however active, sign in again after this long (0: no limit).
+CIVICPOST_SESSION_MAX_SECONDS = env.int("CIVICPOST_SESSION_MAX_SECONDS", default=12 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG and SITE_URL.startswith("https"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -198,6 +270,26 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_PROXY", default=False) else None
 )
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content Security Policy (django-csp): scripts, styles, fonts and images only from CivicPost itself; no
+# inline script or style anywhere (templates keep them in static/). data: images are allauth's TOTP QR
+# code and USWDS's inline SVG icons. No form-action: sign-in with an identity provider and connecting a
+# platform post a form that redirects to another site, which form-action would block.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Language and time: store UTC, show each department's zone.
 LANGUAGE_CODE = "en-us"

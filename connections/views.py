@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.reauth import require_recent_auth
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
 from connections import flows, services
@@ -157,6 +158,7 @@ def connect_start(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_recent_auth
 @require_http_methods(["GET", "POST"])
 def connect_platform(request: HttpRequest, department_id: int, platform: str) -> HttpResponse:
     """Step 2, new channel: the platform's own form or sign-in."""
@@ -166,6 +168,7 @@ def connect_platform(request: HttpRequest, department_id: int, platform: str) ->
 
 
 @login_required
+@require_recent_auth
 @require_http_methods(["GET", "POST"])
 def channel_reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
     """Step 2 again for an existing channel: same row, same scheduled posts."""

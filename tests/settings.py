@@ -21,3 +21,6 @@ STORAGES = {
 CELERY_TASK_ALWAYS_EAGER = True
 # Adapter tests point Mastodon / Bluesky channels at fakes on http://127.0.0.1 (scheduler/adapters/ssrf.py).
 CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True
+# Sign-in policy that would redirect most view tests: tests/accounts switches each on where it is tested.
+CIVICPOST_REQUIRE_MFA = False
+CIVICPOST_REQUIRE_REAUTH = False

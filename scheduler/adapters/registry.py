@@ -35,7 +35,7 @@ def _load(dotted: str) -> type[PlatformAdapter]:
 
 @cache
 def adapter_classes() -> dict[str, type[PlatformAdapter]]:
-    """Returns every known adapter class keyed by platform name."""
+    """Returns every known adapter class keyed by platform name (imports them all)."""
     classes = {name: _load(path) for name, path in BUILT_IN_ADAPTERS.items()}
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         adapter_class = entry_point.load()
@@ -43,7 +43,12 @@ def adapter_classes() -> dict[str, type[PlatformAdapter]]:
     return classes
 
 
+@cache
 def get_adapter_class(platform: str) -> type[PlatformAdapter]:
+    """Returns one platform's adapter class, importing only that module (some client libraries take
+    seconds to import, and a worker publishing to Mastodon should not pay for Bluesky's)."""
+    if platform in BUILT_IN_ADAPTERS:
+        return _load(BUILT_IN_ADAPTERS[platform])
     try:
         return adapter_classes()[platform]
     except KeyError as error:

@@ -120,7 +120,7 @@ def test_three_views_filters_hints_and_accessibility(live_server, browser_page, 
     expect(first).to_contain_text("Conflict: Less than 60 minutes from another post on Parks on Sandbox")
     library_chip = chip(page, library)
     expect(library_chip).to_contain_text("Conflict: Same link as a post of Parks and Recreation")
-    expect(library_chip).to_contain_text("Blackout: Inside a blackout: Day of mourning (whole city).")
+    expect(library_chip).to_contain_text("Warning: Inside a blackout: Day of mourning (whole city).")
     expect(page.locator(f'td[data-drop-date="{other.isoformat()}"]')).to_contain_text("Blackout: Day of mourning")
     # Alice cannot move the Library's post; she can move her own.
     expect(library_chip.get_by_role("button", name=re.compile("^Move"))).to_have_count(0)

@@ -335,7 +335,7 @@ def test_hints_and_blackouts_are_written_out_on_the_page(personas, client):
     client.force_login(personas.alice)
     page = client.get(reverse("scheduler:calendar_month"), {"month": "2026-11"}).content.decode()
     assert "Conflict:</strong> Less than 60 minutes from another post on Parks on Sandbox" in page
-    assert "Blackout:</strong> Inside a blackout: Election day (whole city)." in page
+    assert "Warning:</strong> Inside a blackout: Election day (whole city)." in page
     assert "Blackout:</strong> Election day" in page
 
 
