@@ -64,6 +64,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 # --- The two commands -------------------------------------------------------------------------------
 
 run: export DJANGO_DEBUG = true
+# The demo approvers and admins would otherwise be sent to MFA set-up before anything else.
+run: export CIVICPOST_REQUIRE_MFA ?= false
 run: $(VENV)/.installed-base node_modules/.package-lock.json .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo

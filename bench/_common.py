@@ -406,7 +406,8 @@ class Supervisor(threading.Thread):
 
     def stop_all(self) -> None:
         self.stop_event.set()
-        self.join(timeout=5)
+        if self.ident is not None:
+            self.join(timeout=5)
         with self.lock:
             for item in self.managed.values():
                 item.stop()

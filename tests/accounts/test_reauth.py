@@ -48,7 +48,8 @@ def test_after_five_minutes_the_password_is_asked_again_and_the_form_goes_throug
     with time_machine.travel(time.time() + 6 * 60, tick=False):
         response = browser.post(feed_url(personas.parks), {"display_name": "Parks news"})
         assert response.status_code == 302
-        assert response["Location"] == f"{reverse('account_reauthenticate')}?{urlencode({'next': feed_url(personas.parks)})}"
+        reauthenticate = f"{reverse('account_reauthenticate')}?{urlencode({'next': feed_url(personas.parks)})}"
+        assert response["Location"] == reauthenticate
         assert not Channel.objects.filter(platform="feed").exists()
 
         wrong = browser.post(response["Location"], {"password": "not my password at all"})

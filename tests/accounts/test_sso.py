@@ -178,7 +178,9 @@ def test_entra_and_google_shortcuts_build_tenant_and_domain_bound_providers():
     )
     entra, google = apps
     assert entra["provider_id"] == "entra"
-    assert entra["settings"]["server_url"] == "https://login.microsoftonline.com/7f3c0a4e-1111-2222-3333-444455556666/v2.0"
+    assert (
+        entra["settings"]["server_url"] == "https://login.microsoftonline.com/7f3c0a4e-1111-2222-3333-444455556666/v2.0"
+    )
     assert entra["settings"]["verified_email"] == ["city.example"]
     assert google["settings"]["server_url"] == "https://accounts.google.com"
     assert google["settings"]["auth_params"] == {"hd": "city.example"}

@@ -236,6 +236,8 @@ class FakePlatform:
         self._idempotency_locks: dict[tuple[str, str], threading.Lock] = {}
         self._media: dict[str, dict[str, Any]] = {}
         self.revoked_tokens: set[str] = set()
+        # A Page token's /me is its Page: learnt from the Page the token first works with.
+        self.facebook_token_pages: dict[str, str] = {}
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
@@ -1092,7 +1094,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         wanted = set(filter(None, self.query.get("fields", "").split(",")))
         parts = path.split("/")[2:]  # drop "" and the version
-        if parts == ["me", "accounts"] and method == "GET":
+        if len(parts) == 2 and parts[0].isdigit():
+            self.fake.facebook_token_pages.setdefault(token, parts[0])
+        if parts == ["me"] and method == "GET":
+            page_id = self.fake.facebook_token_pages.get(token) or _numeric_id(f"facebook:{token}")
+            self._json(200, {"id": page_id, "name": f"Fake page {page_id}"})
+        elif parts == ["me", "accounts"] and method == "GET":
             self._json(200, {"data": [], "paging": {"cursors": {"before": "", "after": ""}}})
         elif len(parts) == 2 and parts[1] == "feed" and method == "POST":
             self._facebook_publish(parts[0], fields, outcome)

@@ -237,6 +237,12 @@ def test_facebook_feed_pages_with_a_next_link(fake: FakePlatform) -> None:
     assert [p["message"] for p in second["data"]] == ["Post 1", "Post 0"]
 
 
+def test_facebook_me_is_the_page_of_a_page_token(fake: FakePlatform) -> None:
+    graph(fake, "POST", "4242/feed", data={"message": "Hi", "access_token": "page-token"})
+    me = graph(fake, "GET", "me", params={"fields": "id,name", "access_token": "page-token"}).json()
+    assert me["id"] == "4242"
+
+
 def test_facebook_delete(fake: FakePlatform) -> None:
     post_id = graph(fake, "POST", "5/feed", data={"message": "Bye", "access_token": "t"}).json()["id"]
     assert graph(fake, "DELETE", post_id, params={"access_token": "t"}).json() == {"success": True}
@@ -352,3 +358,89 @@ def test_runs_as_a_module(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+# --- CivicPost's own adapters against the fake (end to end, through the base-URL settings) -----------
+
+
+@pytest.fixture
+def adapter_settings(fake: FakePlatform, settings):  # noqa: ANN001, ANN201
+    settings.CIVICPOST_PLATFORM_URLS = {"x": fake.url, "facebook": fake.url}
+    settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True
+    settings.CIVICPOST_X_CONSUMER_KEY = "ck"
+    settings.CIVICPOST_X_CONSUMER_SECRET = "cs"
+    settings.CIVICPOST_HTTP_TIMEOUT_SECONDS = 2
+    return settings
+
+
+def account(**values):  # noqa: ANN003, ANN201
+    from scheduler.adapters.base import ChannelAccount
+
+    return ChannelAccount(channel_id=0, display_name="Parks", **values)
+
+
+@pytest.mark.django_db
+def test_mastodon_adapter_publishes_once_per_key_and_replays_after_a_dropped_answer(fake, adapter_settings) -> None:  # noqa: ANN001
+    from scheduler.adapters.base import OutcomeUnknown, PostContent
+    from scheduler.adapters.mastodon import MastodonAdapter
+
+    adapter = MastodonAdapter(
+        account(credentials={"access_token": "t"}, options={"instance_url": fake.url, "max_characters": 500})
+    )
+    fake.configure(script=["drop"])
+    with pytest.raises(OutcomeUnknown):
+        adapter.publish(PostContent(text="Pools open"), idempotency_key="key-1")
+    result = adapter.publish(PostContent(text="Pools open"), idempotency_key="key-1")
+
+    assert [e.remote_id for e in fake.ledger.find()] == [result.remote_id]
+    assert adapter.check_connection().ok
+
+
+@pytest.mark.django_db
+def test_x_adapter_publishes_and_reconciles_a_dropped_answer(fake, adapter_settings) -> None:  # noqa: ANN001
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from scheduler.adapters.base import Duplicate, OutcomeUnknown, PostContent
+    from scheduler.adapters.x import XAdapter
+
+    adapter = XAdapter(
+        account(credentials={"access_token": "77-tok", "access_token_secret": "s", "x_user_id": "77", "username": "p"})
+    )
+    sent_at = timezone.now() - dt.timedelta(seconds=1)
+    fake.configure(script=["drop"])
+    with pytest.raises(OutcomeUnknown):
+        adapter.publish(PostContent(text="Road closed"), idempotency_key="k")
+    found = adapter.reconcile(PostContent(text="Road closed"), idempotency_key="k", sent_at=sent_at)
+
+    assert found is not None
+    assert found.remote_id == fake.ledger.find()[0].remote_id
+    with pytest.raises(Duplicate):
+        adapter.publish(PostContent(text="Road closed"), idempotency_key="k")
+    assert adapter.check_connection().ok
+
+
+@pytest.mark.django_db
+def test_facebook_adapter_publishes_and_reconciles_a_dropped_answer(fake, adapter_settings) -> None:  # noqa: ANN001
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from scheduler.adapters.base import OutcomeUnknown, PostContent
+    from scheduler.adapters.facebook import FacebookPageAdapter
+
+    adapter = FacebookPageAdapter(account(credentials={"page_access_token": "pt"}, options={"page_id": "555"}))
+    published = adapter.publish(PostContent(text="Parade today"), idempotency_key="k1")
+    assert published.remote_id.startswith("555_")
+    assert published.permalink.startswith("https://www.facebook.com/555/posts/")
+
+    sent_at = timezone.now() - dt.timedelta(seconds=1)
+    fake.configure(script=["drop"])
+    with pytest.raises(OutcomeUnknown):
+        adapter.publish(PostContent(text="Fireworks at nine"), idempotency_key="k2")
+    found = adapter.reconcile(PostContent(text="Fireworks at nine"), idempotency_key="k2", sent_at=sent_at)
+
+    assert found is not None
+    assert len(fake.ledger.find(platform="facebook")) == 2
+    assert adapter.check_connection().ok

@@ -146,10 +146,12 @@ def test_unreachable_broker_is_reported_as_degraded() -> None:
 
 
 @pytest.mark.redis
-@override_settings(CELERY_TASK_ALWAYS_EAGER=False)
 def test_reachable_broker_is_ok(settings) -> None:  # noqa: ANN001
     import os
 
+    # Both through the fixture: an @override_settings decorator mixed with the `settings` fixture is
+    # unwound in the wrong order and leaves CELERY_TASK_ALWAYS_EAGER=False for the rest of the session.
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.REDIS_URL = os.environ["REDIS_URL"]
     assert health.broker_state() == "ok"
 

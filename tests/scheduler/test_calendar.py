@@ -877,3 +877,25 @@ def test_the_reschedule_answer_is_json_serialisable_for_htmx(personas, client):
         headers={"hx-request": "true"},
     )
     assert json.loads(answer.content)["message"] == "Moved to Thu, Nov 5, 2026, 11:00 AM CST (UTC−06:00)."
+
+
+def test_when_the_approval_cannot_be_renewed_the_move_is_undone_as_a_whole(personas):
+    post = make_post(
+        author=personas.alice,
+        channels=[personas.parks_channel],
+        due_at=at(2026, 11, 5, 9),
+        status=PostStatus.APPROVED,
+        approver=personas.bob,
+    )
+    Channel.objects.filter(pk=personas.parks_channel.pk).update(status="needs_reconnect")
+    with pytest.raises(ApplicationError, match="needs to be reconnected"):
+        post_reschedule(post=post, user=fresh(personas.bob), due_at=at(2026, 11, 6, 9))
+    post.refresh_from_db()
+    assert post.status == PostStatus.APPROVED and post.due_at == at(2026, 11, 5, 9)
+    assert post.deliveries.get().status == DeliveryStatus.SCHEDULED
+
+
+def test_blackouts_can_be_managed_in_the_django_admin():
+    from django.contrib import admin
+
+    assert BlackoutPeriod in admin.site._registry

@@ -4,6 +4,7 @@ its own database connection, racing for the same rows."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import time
 from collections import Counter
@@ -88,7 +89,7 @@ def _many_due_deliveries(personas, *, posts: int, channels: int) -> list[Deliver
     # finishing deliveries of the same post at the same time.
     now = timezone.now()
     for delivery in Delivery.objects.all():
-        offset = timezone.timedelta(minutes=1 + (delivery.channel_id % channels))
+        offset = dt.timedelta(minutes=1 + (delivery.channel_id % channels))
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now - offset)
     return list(Delivery.objects.all())
 

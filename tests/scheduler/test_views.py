@@ -413,7 +413,7 @@ def test_pages_need_a_sign_in(personas, client):
         assert response["Location"].startswith(reverse("account_login")), url
 
 
-def test_sign_in_page_uses_the_site_layout(client):
+def test_sign_in_page_uses_the_site_layout(db, client):
     page = client.get(reverse("account_login")).content.decode()
     assert "Sign in to CivicPost" in page
     assert '<main id="main-content"' in page
