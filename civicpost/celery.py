@@ -15,8 +15,12 @@ app.autodiscover_tasks()
 def add_dispatcher_schedule(sender: Celery, **_kwargs: object) -> None:
     from django.conf import settings
 
+    from civicpost.periodic import PERIODIC_JOBS
+
     sender.add_periodic_task(
         float(settings.CIVICPOST_DISPATCH_INTERVAL_SECONDS),
         sender.signature("scheduler.tasks.dispatch_due_deliveries"),
         name="dispatch due deliveries",
     )
+    for job in PERIODIC_JOBS:
+        sender.add_periodic_task(job.every_seconds, sender.signature(job.task), name=job.name)

@@ -15,7 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
-from departments.selectors import department_ids_for_user, user_can_approve_for, user_can_edit_for
+from departments.models import Role
+from departments.selectors import (
+    department_ids_for_user,
+    memberships_for_user,
+    user_can_approve_for,
+    user_can_edit_for,
+)
 from scheduler.forms import CancelForm, PostForm, ReviewForm
 from scheduler.models import Delivery, Post, PostStatus, SandboxPost
 from scheduler.selectors import (
@@ -310,7 +316,14 @@ def approval_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def channel_list(request: HttpRequest) -> HttpResponse:
     channels = channels_for_user(user=request.user).order_by("department__name", "display_name")
-    return render(request, "scheduler/channel_list.html", {"channels": list(channels)})
+    admin_department_ids = {
+        m.department_id for m in memberships_for_user(user=request.user) if m.role == Role.ADMIN
+    }
+    return render(
+        request,
+        "scheduler/channel_list.html",
+        {"channels": list(channels), "admin_department_ids": admin_department_ids},
+    )
 
 
 @login_required

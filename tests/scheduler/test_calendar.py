@@ -899,3 +899,12 @@ def test_blackouts_can_be_managed_in_the_django_admin():
     from django.contrib import admin
 
     assert BlackoutPeriod in admin.site._registry
+
+
+def test_htmx_gets_only_the_calendar_region_of_each_view(city, client):
+    client.force_login(city.alice)
+    for name in ("scheduler:calendar_month", "scheduler:calendar_week", "scheduler:calendar_agenda"):
+        response = client.get(reverse(name), {"filtered": "1"}, headers={"hx-request": "true"})
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert page.lstrip().startswith('<div id="calendar-region"') and "<html" not in page

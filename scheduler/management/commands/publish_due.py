@@ -5,6 +5,7 @@ from types import FrameType
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from civicpost.periodic import EmbeddedPeriodicRunner
 from scheduler import publishing
 from scheduler.tasks import enqueue_publish
 
@@ -20,9 +21,20 @@ class Command(BaseCommand):
         parser.add_argument("--loop", action="store_true", help="Run until stopped.")
         parser.add_argument("--interval", type=float, default=None, help="Seconds between rounds in --loop mode.")
         parser.add_argument("--name", default="publish_due", help="Name of this loop on the health page.")
+        parser.add_argument(
+            "--housekeeping",
+            choices=["auto", "on", "off"],
+            default="auto",
+            help="In --loop mode, also run the periodic jobs (overdue alerts, token refresh). 'auto': only "
+            "when there is no Celery beat, i.e. without REDIS_URL.",
+        )
 
-    def handle(self, *args, loop: bool, interval: float | None, name: str, verbosity: int, **options) -> None:
+    def handle(
+        self, *args, loop: bool, interval: float | None, name: str, housekeeping: str, verbosity: int, **options
+    ) -> None:
         interval = interval if interval is not None else settings.CIVICPOST_DISPATCH_INTERVAL_SECONDS
+        runs_housekeeping = housekeeping == "on" or (housekeeping == "auto" and settings.CELERY_TASK_ALWAYS_EAGER)
+        periodic = EmbeddedPeriodicRunner()
         stopping = False
 
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -39,6 +51,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"published round: {report.as_dict()}")
             if not loop:
                 return
+            if runs_housekeeping:
+                periodic.run_due()
             deadline = time.monotonic() + interval
             while not stopping and time.monotonic() < deadline:
                 time.sleep(0.2)
