@@ -24,6 +24,9 @@ class AuditAction(models.TextChoices):
     CHANNEL_CONNECTED = "channel.connected", _("Channel connected")
     CHANNEL_DISCONNECTED = "channel.disconnected", _("Channel disconnected")
     CHANNEL_TOKEN_REFRESHED = "channel.token_refreshed", _("Channel token refreshed")
+    POST_BLACKOUT_OVERRIDE = "post.blackout_override", _("Scheduled into a blackout (override)")
+    BLACKOUT_CREATED = "blackout.created", _("Blackout period created")
+    BLACKOUT_DELETED = "blackout.deleted", _("Blackout period deleted")
     CRISIS_ON = "crisis.on", _("Crisis hold switched on")
     CRISIS_OFF = "crisis.off", _("Crisis hold switched off")
 

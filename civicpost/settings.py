@@ -148,6 +148,11 @@ CIVICPOST_CLAIM_LEASE_SECONDS = env.int("CIVICPOST_CLAIM_LEASE_SECONDS", default
 # A sending delivery past this lease may have reached the platform: it becomes "unknown".
 CIVICPOST_SEND_LEASE_SECONDS = env.int("CIVICPOST_SEND_LEASE_SECONDS", default=180)
 CIVICPOST_MAX_ATTEMPTS = env.int("CIVICPOST_MAX_ATTEMPTS", default=5)
+# Calendar hints: two posts on one channel closer than this; one link used by two departments within this.
+CIVICPOST_CALENDAR_CONFLICT_GAP_MINUTES = env.int("CIVICPOST_CALENDAR_CONFLICT_GAP_MINUTES", default=60)
+CIVICPOST_CALENDAR_LINK_WINDOW_HOURS = env.int("CIVICPOST_CALENDAR_LINK_WINDOW_HOURS", default=72)
+CIVICPOST_CALENDAR_QUIET_DAYS = env.int("CIVICPOST_CALENDAR_QUIET_DAYS", default=7)
+CIVICPOST_CALENDAR_MONTH_CELL_LIMIT = env.int("CIVICPOST_CALENDAR_MONTH_CELL_LIMIT", default=6)
 # How long an unconfirmed send may be re-checked with the platform before a person is asked to look.
 CIVICPOST_RECONCILE_GIVE_UP_MINUTES = env.int("CIVICPOST_RECONCILE_GIVE_UP_MINUTES", default=30)
 # A scheduled delivery this many minutes past its time makes /health/ answer 503 and emails the admins.

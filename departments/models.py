@@ -13,6 +13,20 @@ def validate_time_zone(value: str) -> None:
         )
 
 
+def default_languages() -> list[str]:
+    return ["en"]
+
+
+class LanguagePublishing(models.TextChoices):
+    SAME_CHANNEL = "same_channel", _("Each language as its own post on the same channels")
+    LANGUAGE_CHANNELS = "language_channels", _("Each language on the channels set to that language")
+
+
+class SeriesApproval(models.TextChoices):
+    OCCURRENCE = "occurrence", _("Approve each post of a recurring series on its own")
+    SERIES = "series", _("Approve a recurring series once, for all its posts")
+
+
 class Department(models.Model):
     """A city department. The communications team is a department whose approvers act city-wide."""
 
@@ -22,6 +36,20 @@ class Department(models.Model):
     is_communications_team = models.BooleanField(
         default=False, help_text=_("Approvers and admins of this team may approve posts of every department.")
     )
+    # The composer (issue 4): plain-language target, the languages posts are written in (main one first),
+    # how language versions are published, and how recurring series are approved.
+    plain_language_grade = models.PositiveSmallIntegerField(
+        default=8, help_text=_("Reading grade the composer asks writers to stay at or below (US school grade).")
+    )
+    languages = models.JSONField(
+        default=default_languages,
+        blank=True,
+        help_text=_('Language codes posts are written in, the main language first, such as ["en", "es"].'),
+    )
+    language_publishing = models.CharField(
+        max_length=20, choices=LanguagePublishing.choices, default=LanguagePublishing.SAME_CHANNEL
+    )
+    series_approval = models.CharField(max_length=20, choices=SeriesApproval.choices, default=SeriesApproval.OCCURRENCE)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,6 +61,10 @@ class Department(models.Model):
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def main_language(self) -> str:
+        return (self.languages or ["en"])[0]
 
 
 class Role(models.TextChoices):

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from departments.models import Department
@@ -33,9 +34,9 @@ from scheduler.services import EDITABLE_STATUSES, post_approve, post_update
 
 # Audit actions of the calendar. They are not (yet) among audit.models.AuditAction's choices, which would
 # need a migration of the audit app; the trail stores them as they are.
-AUDIT_BLACKOUT_OVERRIDE = "post.blackout_override"
-AUDIT_BLACKOUT_CREATED = "blackout.created"
-AUDIT_BLACKOUT_DELETED = "blackout.deleted"
+AUDIT_BLACKOUT_OVERRIDE = AuditAction.POST_BLACKOUT_OVERRIDE
+AUDIT_BLACKOUT_CREATED = AuditAction.BLACKOUT_CREATED
+AUDIT_BLACKOUT_DELETED = AuditAction.BLACKOUT_DELETED
 
 FEED_SECRET_BYTES = 32
 

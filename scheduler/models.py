@@ -70,6 +70,12 @@ class Post(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # The composer (issue 4). `language` is the language of `text`; `channel_text` holds per-channel
+    # versions {channel id: text} (absent: the main text); `languages` holds the other language versions
+    # {code: {"text", "channel_text", "media_alt", "reviewed"}}, each written or checked by a person.
+    language = models.CharField(max_length=16, default="en")
+    channel_text = models.JSONField(default=dict, blank=True)
+    languages = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -90,6 +96,10 @@ class PostApproval(models.Model):
     content_hash = models.CharField(max_length=64)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     approved_at = models.DateTimeField()
+    # The saved version whose content this approval froze (same content hash).
+    version = models.ForeignKey(
+        "PostVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="approvals"
+    )
 
     class Meta:
         ordering = ["-approved_at"]
@@ -150,6 +160,9 @@ class Delivery(models.Model):
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="deliveries")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
     approval = models.ForeignKey(PostApproval, on_delete=models.PROTECT, related_name="deliveries")
+    # Which language version goes out (a post in English and Spanish has two deliveries per channel);
+    # empty on rows made before language versions existed, meaning the post's main language.
+    language = models.CharField(max_length=16, blank=True, default="")
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.SCHEDULED)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     due_at = models.DateTimeField()
@@ -169,7 +182,7 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["post", "channel"],
+                fields=["post", "channel", "language"],
                 condition=~Q(status="cancelled"),
                 name="one_live_delivery_per_post_and_channel",
             ),
@@ -304,3 +317,37 @@ class CalendarFeedToken(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user_id} ({'revoked' if self.revoked_at else 'active'})"
+
+
+# --- Composer (issue 4) ----------------------------------------------------------------------------
+
+
+class PostVersion(models.Model):
+    """Every saved state of a post, kept for comparison; an approval points at the version it approved.
+
+    The fields mirror the approval snapshot (scheduler.services.approval_content_for), so
+    `content_hash` equals the hash of the approval made from the same state."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    text = models.TextField()
+    link = models.URLField(max_length=500, blank=True)
+    language = models.CharField(max_length=16, default="en")
+    channel_ids = models.JSONField(default=list, blank=True)
+    channel_text = models.JSONField(default=dict, blank=True)
+    media = models.JSONField(default=list, blank=True)
+    languages = models.JSONField(default=dict, blank=True)
+    due_at = models.DateTimeField()
+    content_hash = models.CharField(max_length=64)
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    saved_at = models.DateTimeField()
+    autosaved = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["post_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["post", "number"], name="one_version_number_per_post")]
+
+    def __str__(self) -> str:
+        return f"Version {self.number} of post {self.post_id}"

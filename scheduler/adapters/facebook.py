@@ -73,7 +73,7 @@ FACEBOOK_DIALOG_HOST = "https://www.facebook.com"
 METRICS_FIELDS = "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
 
 
-def facebook_client(access_token: str = "", *, session: requests.Session | None = None) -> GraphClient:
+def facebook_client(access_token: str = "", *, session: requests.Session | None = None) -> GraphClient:  # nosec B107  # no token yet
     """A Graph client for graph.facebook.com (or the fake named in CIVICPOST_PLATFORM_URLS["facebook"])."""
     return GraphClient(
         base_url=platform_base_url("facebook", DEFAULT_GRAPH_HOST),

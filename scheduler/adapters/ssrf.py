@@ -164,7 +164,7 @@ class _GuardedConnectionMixin:
                 last_error = error
             finally:
                 self._dns_host = host
-        assert last_error is not None
+        assert last_error is not None  # nosec B101  # the loop ran at least once (type narrowing)
         raise last_error
 
 
@@ -287,7 +287,7 @@ class _GuardedNetworkBackend(httpcore.NetworkBackend):
                 return self._backend.connect_tcp(str(ip), port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last_error = error
-        assert last_error is not None
+        assert last_error is not None  # nosec B101  # the loop ran at least once (type narrowing)
         raise last_error
 
     def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:

@@ -133,7 +133,7 @@ def threads_text_length(text: str) -> int:
     return total
 
 
-def threads_client(
+def threads_client(  # nosec B107  # empty default: no token yet
     access_token: str = "", *, version: str = THREADS_API_VERSION, session: requests.Session | None = None
 ) -> GraphClient:
     return GraphClient(

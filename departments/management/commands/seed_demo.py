@@ -21,7 +21,7 @@ from departments.models import Department, Membership, Role
 from scheduler.models import Channel, Post, PostStatus
 from scheduler.services import post_approve, post_create, post_request_changes, post_submit
 
-DEMO_PASSWORD = "civicpost-demo"  # noqa: S105 - published on purpose; the command refuses to run without DEBUG
+DEMO_PASSWORD = "civicpost-demo"  # noqa: S105 - published on purpose; the command refuses to run without DEBUG  # nosec B105
 CITY_TIME_ZONE = "America/Chicago"
 
 

@@ -32,10 +32,10 @@ def rotate_field(*, model: type[models.Model], field: EncryptedJSONField, batch_
     raw = Cast(field.name, output_field=models.TextField())
     manager = model._default_manager
     rows = list(
-        manager.annotate(raw_token=raw)
-        .filter(raw_token__isnull=False)
-        .exclude(raw_token="")
-        .values_list("pk", "raw_token")
+        manager.annotate(ciphertext=raw)
+        .filter(ciphertext__isnull=False)
+        .exclude(ciphertext="")
+        .values_list("pk", "ciphertext")
         .order_by("pk")
     )
     rotated = 0
@@ -43,8 +43,8 @@ def rotate_field(*, model: type[models.Model], field: EncryptedJSONField, batch_
         with transaction.atomic():
             for pk, token in rows[start : start + batch_size]:
                 rotated += (
-                    manager.annotate(raw_token=raw)
-                    .filter(pk=pk, raw_token=token)
+                    manager.annotate(ciphertext=raw)
+                    .filter(pk=pk, ciphertext=token)
                     .update(**{field.name: models.Value(rotate_token(token), output_field=models.TextField())})
                 )
     return rotated

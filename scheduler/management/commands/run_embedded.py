@@ -9,7 +9,7 @@ import ctypes
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404  # starts our own manage.py/celery processes with fixed arguments
 import sys
 import tempfile
 import time
@@ -73,10 +73,10 @@ class Command(BaseCommand):
 
         processes: dict[str, subprocess.Popen] = {}
         for name, command in self.commands(addrport=addrport, interval=interval, noreload=noreload).items():
-            processes[name] = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+            processes[name] = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509  # nosec B603
         host, _, port = addrport.rpartition(":")
         host = (host or "127.0.0.1").strip("[]")
-        how = "a Celery worker and beat on Redis" if settings.REDIS_URL else f"in this command, every {interval:g} s"
+        how = "by a Celery worker and beat, through Redis" if settings.REDIS_URL else f"every {interval:g} s"
         announced = False
 
         exit_code = 0
@@ -85,7 +85,7 @@ class Command(BaseCommand):
                 announced = True
                 self.stdout.write(
                     self.style.SUCCESS(
-                        f"\nCivicPost is ready: http://{addrport}/  (publishing runs {how})."
+                        f"\nCivicPost is ready: http://{addrport}/  (due posts are published {how})."
                         "\nSign in with a demo account listed above. Press Ctrl-C to stop.\n"
                     )
                 )
