@@ -13,17 +13,25 @@ from departments.selectors import memberships_for_user
 
 # Roles that approve or administer: a stolen password must not be enough to publish or change channels.
 ROLES_REQUIRING_MFA = frozenset({Role.APPROVER, Role.ADMIN})
+# City-wide roles (departments.CityRole) that approve everywhere or run users and security.
+CITY_ROLES_REQUIRING_MFA = frozenset({"communications_manager", "it_admin"})
 # Recovery codes back up a second factor; on their own they are not one.
 SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
 def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Returns True for staff, superusers, and anyone who approves or administers a department."""
+    """Returns True for staff, superusers, anyone who approves or administers a department, and the
+    city-wide roles that act everywhere: the communications manager, the IT admin and anyone allowed to
+    publish emergency posts at once."""
     if not user.is_authenticated:
         return False
     if user.is_staff or user.is_superuser:
         return True
-    return any(m.role in ROLES_REQUIRING_MFA for m in memberships_for_user(user=user))
+    if any(m.role in ROLES_REQUIRING_MFA for m in memberships_for_user(user=user)):
+        return True
+    # departments.CityRole (a one-to-one row, often absent): getattr's default covers "no row".
+    city_role = getattr(user, "city_role", None)
+    return city_role is not None and (city_role.role in CITY_ROLES_REQUIRING_MFA or city_role.can_post_emergency)
 
 
 def user_has_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:

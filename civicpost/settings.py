@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "audit",
     "monitoring",
     "accounts",
+    "medialibrary",
+    "composer",
+    "governance",
 ]
 
 MIDDLEWARE = [

@@ -2,6 +2,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from medialibrary import views as medialibrary_views
+
 admin.autodiscover()
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "CivicPost administration"
@@ -13,5 +15,9 @@ urlpatterns = [
     path("feeds/", include("feeds.urls")),
     path("channels/connect/", include("connections.urls")),
     path("health/", include("monitoring.urls")),
+    path("media-library/", include("medialibrary.urls")),
+    path("composer/", include("composer.urls")),
+    # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.
+    path("media/<path:name>", medialibrary_views.public_file, name="media_file"),
     path("", include("scheduler.urls")),
 ]

@@ -93,3 +93,37 @@ class Membership(models.Model):
     @property
     def can_approve_everywhere(self) -> bool:
         return self.can_approve and self.department.is_communications_team
+
+
+class CityRoleName(models.TextChoices):
+    COMMUNICATIONS_MANAGER = "communications_manager", _("Communications manager")
+    VIEWER = "viewer", _("Viewer (read-only, every department)")
+    IT_ADMIN = "it_admin", _("IT admin (users, sign-in, security, audit trail; not content)")
+
+
+class CityRole(models.Model):
+    """A person's city-wide standing, beside their department memberships.
+
+    - communications manager: sees and approves the posts of every department (like an approver of the
+      communications team), may switch a crisis hold on and off and reviews emergency posts;
+    - viewer: reads every department's posts that are not drafts, and does nothing else (the city
+      manager's office);
+    - IT admin: people, roles, sign-in and security settings, the audit trail and crisis holds; no post
+      access beyond what their own memberships give.
+    `can_post_emergency` is set per person, like Nixle's "authorised official": it allows publishing an
+    emergency post at once to any channel, whatever the role."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="city_role")
+    role = models.CharField(max_length=32, choices=CityRoleName.choices, blank=True)
+    can_post_emergency = models.BooleanField(
+        default=False,
+        help_text=_("May publish an emergency post at once to any channel of the city (an authorised official)."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user__email"]
+
+    def __str__(self) -> str:
+        label = self.get_role_display() if self.role else _("No city-wide role")
+        return f"{self.user} — {label}{' (emergency posts)' if self.can_post_emergency else ''}"

@@ -1,8 +1,14 @@
-"""Who may see and do what, per department. Every view, form and task asks here."""
+"""Who may see and do what, per department. Every view, form and task asks here (the action rules built on
+these reads are in departments/rules.py)."""
 
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from departments.models import Department, Membership, Role
+from departments.models import CityRole, CityRoleName, Department, Membership, Role
+
+_NO_CITY_ROLE = object()
 
 
 def memberships_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
@@ -16,8 +22,56 @@ def memberships_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Memb
     return cached
 
 
+def city_role_for_user(*, user: AbstractBaseUser | AnonymousUser) -> CityRole | None:
+    """Returns the user's city-wide role row, or None (cached on the user object)."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    cached = getattr(user, "_civicpost_city_role", None)
+    if cached is None:
+        cached = CityRole.objects.filter(user=user).first() or _NO_CITY_ROLE
+        user._civicpost_city_role = cached  # type: ignore[union-attr]
+    return None if cached is _NO_CITY_ROLE else cached
+
+
+def forget_cached_roles(user: AbstractBaseUser) -> None:
+    """Drops the memberships and city role cached on this user object (after a role change)."""
+    for name in ("_civicpost_memberships", "_civicpost_city_role"):
+        if hasattr(user, name):
+            delattr(user, name)
+
+
+def _has_city_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
+    city_role = city_role_for_user(user=user)
+    return city_role is not None and city_role.role == role
+
+
+def user_is_communications_manager(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """A communications manager by city role, or an approver / admin of the communications team."""
+    return _has_city_role(user, CityRoleName.COMMUNICATIONS_MANAGER) or any(
+        m.can_approve_everywhere for m in memberships_for_user(user=user)
+    )
+
+
+def user_is_viewer(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    return _has_city_role(user, CityRoleName.VIEWER)
+
+
+def user_is_it_admin(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    return _has_city_role(user, CityRoleName.IT_ADMIN)
+
+
+def user_can_post_emergency(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    city_role = city_role_for_user(user=user)
+    return city_role is not None and city_role.can_post_emergency
+
+
 def user_approves_everywhere(*, user: AbstractBaseUser | AnonymousUser) -> bool:
-    return any(m.can_approve_everywhere for m in memberships_for_user(user=user))
+    return user_is_communications_manager(user=user)
+
+
+def user_sees_every_department(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Communications managers and viewers read the posts of every department."""
+    return user_is_communications_manager(user=user) or user_is_viewer(user=user)
 
 
 def department_ids_for_user(*, user: AbstractBaseUser | AnonymousUser) -> set[int]:
@@ -26,10 +80,20 @@ def department_ids_for_user(*, user: AbstractBaseUser | AnonymousUser) -> set[in
 
 
 def department_ids_user_approves(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
-    """Departments the user may approve for; None means every department."""
+    """Departments the user may approve for (at some step of their approval policy); None means every
+    department. A person named in a department's approval policy approves for it without being a member."""
     if user_approves_everywhere(user=user):
         return None
-    return {m.department_id for m in memberships_for_user(user=user) if m.can_approve}
+    ids = {m.department_id for m in memberships_for_user(user=user) if m.can_approve}
+    if user.is_authenticated and user.is_active:
+        from governance.models import ApprovalStep
+
+        ids |= set(ApprovalStep.objects.filter(users=user).values_list("department_id", flat=True))
+    return ids
+
+
+def department_ids_user_administers(*, user: AbstractBaseUser | AnonymousUser) -> set[int]:
+    return {m.department_id for m in memberships_for_user(user=user) if m.role == Role.ADMIN}
 
 
 def user_can_approve_for(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> bool:
@@ -47,3 +111,33 @@ def user_is_department_admin(*, user: AbstractBaseUser | AnonymousUser, departme
 
 def departments_user_can_post_for(*, user: AbstractBaseUser | AnonymousUser) -> list[Department]:
     return [m.department for m in memberships_for_user(user=user)]
+
+
+# --- Who holds a role (for approval policies and notifications) ------------------------------------
+
+
+def communications_manager_ids() -> set[int]:
+    """Ids of every active communications manager (by city role or as approver / admin of the team)."""
+    by_role = CityRole.objects.filter(role=CityRoleName.COMMUNICATIONS_MANAGER, user__is_active=True).values_list(
+        "user_id", flat=True
+    )
+    by_team = Membership.objects.filter(
+        department__is_communications_team=True, role__in=(Role.APPROVER, Role.ADMIN), user__is_active=True
+    ).values_list("user_id", flat=True)
+    return set(by_role) | set(by_team)
+
+
+def department_member_ids(*, department_id: int, roles: tuple[str, ...]) -> set[int]:
+    """Ids of the department's active members with one of `roles`."""
+    return set(
+        Membership.objects.filter(department_id=department_id, role__in=roles, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+
+
+def department_admin_emails(*, department_id: int) -> list[str]:
+    users = get_user_model().objects.filter(
+        memberships__department_id=department_id, memberships__role=Role.ADMIN, is_active=True
+    )
+    return sorted({u.email for u in users if u.email})

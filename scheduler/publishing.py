@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from governance.notifications import notify_delivery_outcome
+from governance.selectors import held_deliveries_filter
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -88,8 +90,11 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
     Locks with SKIP LOCKED, so concurrent dispatchers split the rows, and compares with the
     database clock, so a worker whose clock drifts cannot send early."""
     batch_size = batch_size or settings.CIVICPOST_DISPATCH_BATCH_SIZE
+    # Crisis holds (governance): a held delivery is passed over, neither claimed nor withdrawn; it stays
+    # scheduled until the hold is released. Excluded in the query so held rows never fill the batch.
+    held = held_deliveries_filter()
     with transaction.atomic():
-        candidates = list(
+        claimable = (
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("post", "approval")
             .filter(
@@ -97,8 +102,10 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
                 next_attempt_at__lte=Now(),
                 channel__status=ChannelStatus.CONNECTED,
             )
-            .order_by("next_attempt_at", "id")[:batch_size]
         )
+        if held is not None:
+            claimable = claimable.exclude(held)
+        candidates = list(claimable.order_by("next_attempt_at", "id")[:batch_size])
         claim_ids: list[int] = []
         for delivery in candidates:
             blocker = _publish_blocker(delivery)
@@ -267,6 +274,7 @@ def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result
     action = AUDITED_OUTCOMES.get(status)
     if action is None:
         return
+    notify_delivery_outcome(delivery, status=status, message=message)  # failed / needs attention: email, after commit
     audit_record(
         action=action,
         department_id=delivery.post.department_id,
@@ -315,7 +323,7 @@ def delivery_publish(*, delivery_id: int) -> str | None:
         return None
     delivery, attempt = started
     channel = delivery.channel
-    content = channel_content(delivery.approval.content, channel)
+    content = channel_content(delivery.approval.content, channel, delivery.language)
     adapter = None
     try:
         adapter = adapter_for_channel(channel)
@@ -391,7 +399,7 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     )
     if delivery is None:
         return None
-    content = channel_content(delivery.approval.content, delivery.channel)
+    content = channel_content(delivery.approval.content, delivery.channel, delivery.language)
     last_attempt = delivery.attempt_log.order_by("-number").first()
     sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
     now = timezone.now()

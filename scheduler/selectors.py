@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
-from departments.selectors import department_ids_for_user, department_ids_user_approves
+from departments.selectors import department_ids_for_user, department_ids_user_approves, user_is_viewer
 from scheduler.models import Channel, Delivery, Post, PostStatus
 
 # Posts every signed-in member of the city may see, whatever their department: the calendar is shared.
 CITY_VISIBLE_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
 
 
+def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
+    """Adds `is_emergency` to each post (governance.models.EmergencyPost), for the "emergency" badges."""
+    from governance.models import EmergencyPost
+
+    return queryset.annotate(is_emergency=Exists(EmergencyPost.objects.filter(post_id=OuterRef("pk"))))
+
+
 def posts_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
     """Own departments' posts in every state; other departments' only once approved.
-    City-wide approvers (the communications team) see everything."""
+    Communications managers (city role or communications team) see everything; viewers (city role) see
+    every department's posts except drafts. Each post carries `is_emergency`."""
     if not user.is_authenticated or not user.is_active:
         return Post.objects.none()
     approves = department_ids_user_approves(user=user)
     if approves is None:
-        return Post.objects.all()
+        return _with_emergency_flag(Post.objects.all())
     own = department_ids_for_user(user=user)
-    return Post.objects.filter(Q(department_id__in=own | approves) | Q(status__in=CITY_VISIBLE_STATUSES))
+    visible = Q(department_id__in=own | approves) | Q(status__in=CITY_VISIBLE_STATUSES)
+    if user_is_viewer(user=user):
+        visible |= ~Q(status=PostStatus.DRAFT)
+    return _with_emergency_flag(Post.objects.filter(visible))
 
 
 def _with_details(queryset: QuerySet[Post]) -> QuerySet[Post]:
@@ -66,14 +77,18 @@ def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int)
 
 
 def posts_awaiting_approval(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
-    """Submitted posts the user may approve, without their own (nobody approves their own post)."""
+    """Submitted posts waiting at a step of their department's approval policy that the user may approve
+    now, without their own (nobody approves their own post) or those they already approved."""
+    from governance.approvals import posts_user_can_approve_now
+
     approves = department_ids_user_approves(user=user)
     if approves is not None and not approves:
         return Post.objects.none()
     queryset = Post.objects.filter(status=PostStatus.SUBMITTED).exclude(author=user)
     if approves is not None:
         queryset = queryset.filter(department_id__in=approves)
-    return _with_details(queryset).order_by("due_at", "id")
+    waiting = [post.pk for post in posts_user_can_approve_now(user=user, posts=queryset)]
+    return _with_details(Post.objects.filter(pk__in=waiting)).order_by("due_at", "id")
 
 
 def channels_for_department_ids(*, department_ids: set[int]) -> QuerySet[Channel]:

@@ -18,8 +18,18 @@ from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
+from medialibrary.models import MediaAsset
+from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot, post_media_set
 from scheduler.adapters.base import MediaItem, PostContent, Problem
 from scheduler.adapters.registry import adapter_for_channel
+from scheduler.content import (
+    clean_channel_text,
+    delivery_targets,
+    language_name,
+    language_version_problems,
+    languages_snapshot,
+    target_problems,
+)
 from scheduler.models import (
     PENDING_DELIVERY_STATUSES,
     Channel,
@@ -30,6 +40,7 @@ from scheduler.models import (
     PostApproval,
     PostReview,
     PostStatus,
+    PostVersion,
     ReviewAction,
 )
 
@@ -41,13 +52,32 @@ FINISHED_DELIVERY_STATUSES = (DeliveryStatus.PUBLISHED, DeliveryStatus.FAILED, D
 
 
 def approval_content_for(post: Post) -> dict[str, Any]:
-    """Returns the canonical content of a post as it would be approved (also used for the hash)."""
-    return {
+    """Returns the canonical content of a post as it would be approved (also used for the hash).
+
+    The composer's keys appear only when they carry something: `language` (when not "en"),
+    `channel_text` {channel id: text}, `media` (see medialibrary.services.media_snapshot) and
+    `languages` {code: {"text", "channel_text", "media_alt"}}. A plain post's snapshot, and its hash,
+    are what they were before the composer."""
+    channel_ids = sorted(channel.pk for channel in post.channels.all())
+    content: dict[str, Any] = {
         "text": post.text,
         "link": post.link,
         "due_at": post.due_at.astimezone(dt.UTC).isoformat(),
-        "channel_ids": sorted(channel.pk for channel in post.channels.all()),
+        "channel_ids": channel_ids,
     }
+    if post.language and post.language != "en":
+        content["language"] = post.language
+    channel_text = clean_channel_text(post.channel_text, channel_ids)
+    if channel_text:
+        content["channel_text"] = channel_text
+    media_items = list(post.media_items.select_related("asset").order_by("position", "id")) if post.pk else []
+    if media_items:
+        content["media"] = media_snapshot(media_items)
+    if post.languages:
+        content["languages"] = languages_snapshot(
+            post.languages, channel_ids=channel_ids, media_asset_ids=[item.asset_id for item in media_items]
+        )
+    return content
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -55,18 +85,45 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def channel_content(approval_content: dict[str, Any], channel: Channel) -> PostContent:
-    """Returns what one channel receives, built only from an approved (or to-be-approved) snapshot."""
-    per_channel = approval_content.get("channel_text", {}).get(str(channel.pk))
-    return PostContent(
-        text=per_channel or approval_content["text"],
-        link=approval_content.get("link", ""),
-        language=approval_content.get("language", "en"),
-        media=tuple(
-            MediaItem(url=item["url"], mime_type=item.get("mime_type", ""), alt_text=item.get("alt_text", ""))
-            for item in approval_content.get("media", [])
-        ),
-    )
+def channel_content(approval_content: dict[str, Any], channel: Channel, language: str | None = None) -> PostContent:
+    """Returns what one channel receives, built only from an approved (or to-be-approved) snapshot.
+
+    `language` picks a language version (a Delivery's `language`); None, "" or the main language give the
+    main text. Raises LookupError if the snapshot has no such version (nothing is ever sent in its place)."""
+    main = approval_content.get("language", "en")
+    alt_texts: list[str] = []
+    if language and language != main:
+        version = approval_content.get("languages", {}).get(language)
+        if version is None:
+            raise LookupError(f"The approved post has no {language!r} version.")
+        text = version.get("channel_text", {}).get(str(channel.pk)) or version["text"]
+        alt_texts = list(version.get("media_alt") or [])
+    else:
+        language = main
+        text = approval_content.get("channel_text", {}).get(str(channel.pk)) or approval_content["text"]
+    media = []
+    for index, item in enumerate(approval_content.get("media", [])):
+        alt_text = alt_texts[index] if index < len(alt_texts) and alt_texts[index] else item.get("alt_text", "")
+        media.append(
+            MediaItem(
+                url=item["url"],
+                mime_type=item.get("mime_type", ""),
+                alt_text=alt_text,
+                path=item.get("path", ""),
+                width=item.get("width"),
+                height=item.get("height"),
+                size_bytes=item.get("size_bytes"),
+            )
+        )
+    return PostContent(text=text, link=approval_content.get("link", ""), language=language, media=tuple(media))
+
+
+def deliveries_to_create(post: Post, approval: PostApproval) -> list[tuple[Channel, str]]:
+    """Returns (channel, language) for each Delivery an approval makes: one per chosen channel and
+    language version, or per language-specific channel, as the department publishes languages."""
+    chosen = set(approval.content.get("channel_ids", []))
+    channels = [channel for channel in post.channels.all() if channel.pk in chosen]
+    return delivery_targets(content=approval.content, channels=channels, publishing=post.department.language_publishing)
 
 
 def _check_channels(*, department: Department, channels: Iterable[Channel]) -> list[Channel]:
@@ -115,19 +172,40 @@ def post_create(
     link: str = "",
     channels: Iterable[Channel],
     due_at: dt.datetime,
+    language: str | None = None,
+    channel_text: dict[str, str] | None = None,
+    languages: dict[str, dict[str, Any]] | None = None,
+    media: Iterable[tuple[MediaAsset, str]] | None = None,
+    autosaved: bool = False,
 ) -> Post:
+    """Creates a draft and its first saved version. `channel_text` {channel id: text} holds per-channel
+    versions, `languages` {code: {"text", "channel_text", "media_alt", "reviewed"}} the other language
+    versions, `media` the attached (asset, alt text) in order."""
     if not user_can_edit_for(user=author, department_id=department.pk):
         raise ApplicationError(_("You are not a member of %(department)s.") % {"department": department})
     channels = _check_channels(department=department, channels=channels)
-    post = Post.objects.create(department=department, author=author, text=text, link=link, due_at=due_at)
+    post = Post.objects.create(
+        department=department,
+        author=author,
+        text=text,
+        link=link,
+        due_at=due_at,
+        language=language or department.main_language,
+        channel_text=dict(channel_text or {}),
+        languages=dict(languages or {}),
+    )
     post.channels.set(channels)
+    if media:
+        post_media_set(post=post, items=media)
+    content = approval_content_for(post)
     audit_record(
         action=AuditAction.POST_CREATED,
         actor=author,
         department_id=department.pk,
         target=post,
-        changes=field_changes({}, approval_content_for(post)),
+        changes=field_changes({}, content),
     )
+    post_version_record(post=post, user=author, content=content, autosaved=autosaved)
     return post
 
 
@@ -140,16 +218,27 @@ def post_update(
     link: str,
     channels: Iterable[Channel],
     due_at: dt.datetime,
+    channel_text: dict[str, str] | None = None,
+    languages: dict[str, dict[str, Any]] | None = None,
+    media: Iterable[tuple[MediaAsset, str]] | None = None,
+    autosaved: bool = False,
 ) -> Post:
-    """Saves an edit. An approved post goes back to the approval queue: its old approval no longer counts."""
+    """Saves an edit and records it as a new version (when anything changed). An approved post goes back
+    to the approval queue: its old approval no longer counts. `channel_text`, `languages` and `media`
+    left as None stay as they are. An autosave (`autosaved`) only ever touches drafts, and does nothing
+    when nothing changed."""
     post = Post.objects.select_for_update().get(pk=post.pk)
     _require_editor(post=post, user=user)
     if post.status not in EDITABLE_STATUSES:
         raise ApplicationError(
             _("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()}
         )
+    if autosaved and post.status not in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
+        raise ApplicationError(_("Only drafts are saved automatically; save your changes with the button."))
     channels = _check_channels(department=post.department, channels=channels)
     before = approval_content_for(post)
+    if autosaved and _unchanged(post, before, text, link, channels, due_at, channel_text, languages, media):
+        return post
     if post.status == PostStatus.APPROVED:
         _withdraw_pending_deliveries(
             post=post, reason=_("The post was edited after approval."), refuse_if_finished=True
@@ -161,16 +250,82 @@ def post_update(
     post.text = text
     post.link = link
     post.due_at = due_at
+    if channel_text is not None:
+        post.channel_text = dict(channel_text)
+    if languages is not None:
+        post.languages = dict(languages)
     post.save()
     post.channels.set(channels)
+    if media is not None:
+        post_media_set(post=post, items=media)
+    after = approval_content_for(post)
     audit_record(
         action=AuditAction.POST_EDITED,
         actor=user,
         department_id=post.department_id,
         target=post,
-        changes=field_changes(before, approval_content_for(post)),
+        changes=field_changes(before, after),
     )
+    post_version_record(post=post, user=user, content=after, autosaved=autosaved)
     return post
+
+
+def _unchanged(
+    post: Post,
+    before: dict[str, Any],
+    text: str,
+    link: str,
+    channels: list[Channel],
+    due_at: dt.datetime,
+    channel_text: dict[str, str] | None,
+    languages: dict[str, dict[str, Any]] | None,
+    media: Iterable[tuple[MediaAsset, str]] | None,
+) -> bool:
+    """Returns whether an edit would change nothing that is stored (so an autosave can skip it)."""
+    media_now = [(item.asset_id, item.alt_text) for item in post.media_items.all()]
+    return (
+        text == post.text
+        and link == post.link
+        and due_at == post.due_at
+        and sorted(c.pk for c in channels) == before["channel_ids"]
+        and (channel_text is None or dict(channel_text) == post.channel_text)
+        and (languages is None or dict(languages) == post.languages)
+        and (media is None or [(asset.pk, alt.strip()) for asset, alt in media] == media_now)
+    )
+
+
+def post_version_record(
+    *, post: Post, user: AbstractBaseUser | None, content: dict[str, Any], autosaved: bool = False
+) -> PostVersion:
+    """Keeps `content` (an approval_content_for snapshot) as the post's next version. Returns the new
+    version, or the latest one when it already holds exactly this content."""
+    digest = content_hash(content)
+    latest = post.versions.order_by("-number").first()
+    if latest is not None and latest.content_hash == digest:
+        return latest
+    return PostVersion.objects.create(
+        post=post,
+        number=(latest.number + 1) if latest else 1,
+        text=content["text"],
+        link=content["link"],
+        language=content.get("language", "en"),
+        channel_ids=content["channel_ids"],
+        channel_text=content.get("channel_text", {}),
+        media=content.get("media", []),
+        languages=content.get("languages", {}),
+        due_at=dt.datetime.fromisoformat(content["due_at"]),
+        content_hash=digest,
+        saved_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        saved_at=timezone.now(),
+        autosaved=autosaved,
+    )
+
+
+def post_version_for_approval(*, post: Post, content: dict[str, Any]) -> PostVersion:
+    """Returns the saved version an approval of `content` approves: the latest version with the same
+    hash (one is recorded now if the post was last saved before version history existed)."""
+    version = post.versions.filter(content_hash=content_hash(content)).order_by("-number").first()
+    return version or post_version_record(post=post, user=None, content=content)
 
 
 def post_problems(*, post: Post, now: dt.datetime | None = None, require_future: bool = True) -> list[str]:
@@ -187,14 +342,33 @@ def post_problems(*, post: Post, now: dt.datetime | None = None, require_future:
     if require_future and post.due_at <= now:
         problems.append(_("The publish time has passed; choose a time in the future."))
     content = approval_content_for(post)
+    # Alt text and captions are asked for once, for the whole post, whatever the channels.
+    problems.extend(media_gate_problems(content.get("media", [])))
+    problems.extend(
+        language_version_problems(
+            languages=post.languages,
+            department_languages=post.department.languages or ["en"],
+            media_asset_ids=list(post.media_items.values_list("asset_id", flat=True)),
+        )
+    )
+    publishing = post.department.language_publishing
+    problems.extend(target_problems(content=content, channels=channels, publishing=publishing))
     for channel in channels:
         if channel.status != ChannelStatus.CONNECTED:
             problems.append(
                 _("%(channel)s needs to be reconnected by a department admin.") % {"channel": channel.display_name}
             )
+    main = content.get("language", "en")
+    # Each language version is checked on each channel it goes to: one over-long version holds the post.
+    for channel, language in delivery_targets(content=content, channels=channels, publishing=publishing):
+        label = channel.display_name if language == main else f"{channel.display_name} ({language_name(language)})"
         problem: Problem
-        for problem in adapter_for_channel(channel).validate(channel_content(content, channel)):
-            problems.append(f"{channel.display_name}: {problem.message}")
+        for problem in adapter_for_channel(channel).validate(channel_content(content, channel, language)):
+            if problem.message == ALT_TEXT_REQUIRED:
+                continue
+            message = f"{label}: {problem.message}"
+            if message not in problems:
+                problems.append(message)
     return problems
 
 
@@ -212,12 +386,24 @@ def post_submit(*, post: Post, user: AbstractBaseUser) -> Post:
     post.save(update_fields=["status", "submitted_at", "updated_at"])
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.SUBMITTED)
     audit_record(action=AuditAction.POST_SUBMITTED, actor=user, department_id=post.department_id, target=post)
+    from governance.notifications import notify_post_submitted
+
+    notify_post_submitted(post=post)
     return post
 
 
 @transaction.atomic
-def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> PostApproval:
-    """Freezes the post's content as approved and schedules one delivery per channel."""
+def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> PostApproval | None:
+    """Records `user`'s approval at the current step of the department's approval policy
+    (governance/approvals.py). When it completes the last step, freezes the post's content as approved,
+    schedules its deliveries and returns the PostApproval; otherwise returns None (the next step waits).
+
+    Raises ApplicationError when the user does not approve for the department, wrote the post, is not named
+    by the current step, already approved this version of the post, or the post has problems."""
+    from departments.rules import approval_progress_for, approval_refusal
+    from governance.notifications import notify_post_approved
+    from governance.services import approval_vote_record
+
     post = Post.objects.select_for_update().get(pk=post.pk)
     if not user_can_approve_for(user=user, department_id=post.department_id):
         raise ApplicationError(_("You cannot approve posts of %(department)s.") % {"department": post.department})
@@ -225,20 +411,48 @@ def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Po
         raise ApplicationError(_("Nobody approves their own post; another approver must review it."))
     if post.status != PostStatus.SUBMITTED:
         raise ApplicationError(_("Only posts waiting for approval can be approved."))
+    progress = approval_progress_for(post)
+    refusal = approval_refusal(user, post, progress)
+    if refusal:
+        raise ApplicationError(refusal)
     now = timezone.now()
     problems = post_problems(post=post, now=now, require_future=False)
     if problems:
         raise ApplicationError(" ".join(problems), extra={"problems": problems})
     content = approval_content_for(post)
+    if not approval_vote_record(post=post, user=user, content=content, progress=progress, comment=comment):
+        return None
+    approval = post_approval_create(post=post, user=user, content=content, comment=comment, now=now)
+    notify_post_approved(post=post, approval=approval)
+    return approval
+
+
+def post_approval_create(
+    *, post: Post, user: AbstractBaseUser, content: dict[str, Any], comment: str, now: dt.datetime
+) -> PostApproval:
+    """Freezes `content` as the approved post and schedules its deliveries (the post must be locked and
+    its policy complete: post_approve, or an emergency post by an authorised official). Returns it."""
     approval = PostApproval.objects.create(
-        post=post, content=content, content_hash=content_hash(content), approved_by=user, approved_at=now
+        post=post,
+        content=content,
+        content_hash=content_hash(content),
+        approved_by=user,
+        approved_at=now,
+        version=post_version_for_approval(post=post, content=content),
     )
     post.status = PostStatus.APPROVED
     post.current_approval = approval
     post.save(update_fields=["status", "current_approval", "updated_at"])
     Delivery.objects.bulk_create(
-        Delivery(post=post, channel=channel, approval=approval, due_at=post.due_at, next_attempt_at=post.due_at)
-        for channel in post.channels.all()
+        Delivery(
+            post=post,
+            channel=channel,
+            language=language,
+            approval=approval,
+            due_at=post.due_at,
+            next_attempt_at=post.due_at,
+        )
+        for channel, language in deliveries_to_create(post, approval)
     )
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.APPROVED, comment=comment)
     audit_record(
@@ -254,11 +468,16 @@ def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Po
 
 @transaction.atomic
 def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) -> Post:
+    from departments.rules import can_request_changes
+    from governance.notifications import notify_changes_requested
+
     post = Post.objects.select_for_update().get(pk=post.pk)
     if not user_can_approve_for(user=user, department_id=post.department_id):
         raise ApplicationError(_("You cannot review posts of %(department)s.") % {"department": post.department})
     if post.status != PostStatus.SUBMITTED:
         raise ApplicationError(_("Only posts waiting for approval can be sent back."))
+    if not can_request_changes(user, post):
+        raise ApplicationError(_("Only the approvers of a step still to come can send this post back."))
     if not comment.strip():
         raise ApplicationError(_("Say what should change, so the author knows what to fix."))
     post.status = PostStatus.CHANGES_REQUESTED
@@ -271,6 +490,7 @@ def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) ->
         target=post,
         message=comment.strip(),
     )
+    notify_changes_requested(post=post, reviewer=user, comment=comment.strip())
     return post
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduler import calendar_views, views
+from scheduler import calendar_views, composer_views, views
 
 app_name = "scheduler"
 
@@ -29,4 +29,14 @@ urlpatterns += [
     path("calendar/feed/<str:secret>.ics", calendar_views.calendar_feed, name="calendar_feed"),
     path("calendar/blackouts/", calendar_views.blackout_list, name="blackout_list"),
     path("calendar/blackouts/<int:blackout_id>/delete/", calendar_views.blackout_delete_view, name="blackout_delete"),
+]
+
+# The composer (issue 4): live check, autosave, version history.
+urlpatterns += [
+    path("posts/new/check/", composer_views.post_check, name="post_check_new"),
+    path("posts/new/autosave/", composer_views.post_autosave, name="post_autosave_new"),
+    path("posts/<int:post_id>/check/", composer_views.post_check, name="post_check"),
+    path("posts/<int:post_id>/autosave/", composer_views.post_autosave, name="post_autosave"),
+    path("posts/<int:post_id>/versions/", composer_views.post_versions, name="post_versions"),
+    path("posts/<int:post_id>/versions/compare/", composer_views.post_version_compare, name="post_version_compare"),
 ]

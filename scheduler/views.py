@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +21,8 @@ from departments.selectors import (
     user_can_approve_for,
     user_can_edit_for,
 )
-from scheduler.forms import CancelForm, PostForm, ReviewForm
+from scheduler import composer_views
+from scheduler.forms import CancelForm, ReviewForm
 from scheduler.models import Delivery, Post, PostStatus, SandboxPost
 from scheduler.selectors import (
     CITY_VISIBLE_STATUSES,
@@ -38,10 +38,8 @@ from scheduler.services import (
     EDITABLE_STATUSES,
     post_approve,
     post_cancel,
-    post_create,
     post_request_changes,
     post_submit,
-    post_update,
 )
 
 SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
@@ -145,60 +143,14 @@ def post_create_view(request: HttpRequest) -> HttpResponse:
     if not department_ids_for_user(user=request.user):
         messages.error(request, _("You are not a member of any department yet. Ask an administrator to add you."))
         return redirect("scheduler:dashboard")
-    form = PostForm(request.POST or None, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        submit = "submit" in request.POST
-        try:
-            # Save and submit together, or not at all: a refused submission leaves no stray draft.
-            with transaction.atomic():
-                post = post_create(author=request.user, **form.service_arguments())
-                if submit:
-                    post_submit(post=post, user=request.user)
-        except ApplicationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
-        else:
-            if submit:
-                messages.success(request, _("Your post was sent for approval."))
-            else:
-                messages.success(request, _("Your draft was saved."))
-            return redirect("scheduler:post_detail", post_id=post.pk)
-    return render(request, "scheduler/post_form.html", {"form": form, "post": None})
+    return composer_views.compose(request, None)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_editing(user=request.user, post_id=post_id)
-    if post.status not in EDITABLE_STATUSES:
-        messages.error(
-            request,
-            _("A post that is %(status)s can no longer be edited.") % {"status": post.get_status_display().lower()},
-        )
-        return redirect("scheduler:post_detail", post_id=post.pk)
-    form = PostForm(request.POST or None, user=request.user, post=post)
-    if request.method == "POST" and form.is_valid():
-        was_approved = post.status == PostStatus.APPROVED
-        submit = "submit" in request.POST and post.status in SUBMITTABLE_STATUSES
-        try:
-            with transaction.atomic():
-                post = post_update(post=post, user=request.user, **form.service_arguments())
-                if submit:
-                    post_submit(post=post, user=request.user)
-        except ApplicationError as error:
-            for message in _error_messages(error):
-                form.add_error(None, message)
-        else:
-            if was_approved:
-                messages.warning(
-                    request, _("Your changes were saved. The post must be approved again before it goes out.")
-                )
-            elif submit:
-                messages.success(request, _("Your changes were saved and the post was sent for approval."))
-            else:
-                messages.success(request, _("Your changes were saved."))
-            return redirect("scheduler:post_detail", post_id=post.pk)
-    return render(request, "scheduler/post_form.html", {"form": form, "post": post})
+    return composer_views.post_edit_redirect_if_locked(request, post) or composer_views.compose(request, post)
 
 
 # --- Detail and actions ---------------------------------------------------------------------------
@@ -217,6 +169,10 @@ def _render_detail(
         "actions": _actions_for(user=request.user, post=post),
         "review_form": review_form or ReviewForm(),
         "cancel_form": cancel_form or CancelForm(),
+        "media_items": list(post.media_items.select_related("asset").order_by("position", "id")),
+        "version_count": post.versions.count(),
+        # The composer's draft key of a save that just succeeded: the page tells the browser to drop its copy.
+        "saved_draft_key": request.session.pop(composer_views.SAVED_DRAFT_SESSION_KEY, ""),
     }
     return render(request, "scheduler/post_detail.html", context, status=status)
 

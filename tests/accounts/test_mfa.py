@@ -197,3 +197,59 @@ def test_the_security_key_page_offers_webauthn_registration(personas, require_mf
     assert "creation_options" in body
     assert "/static/mfa/js/webauthn.js" in body
     assert 'data-allauth-onload="allauth.webauthn.forms.addForm"' in body
+
+
+def test_an_approver_registers_a_security_key_and_signs_in_with_it(personas, require_mfa):
+    import json
+
+    from tests.accounts.soft_key import SoftKey
+
+    key = SoftKey()
+    browser = new_browser()
+    sign_in(browser, personas.bob)
+    reauth = browser.get(reverse("mfa_add_webauthn"))
+    browser.post(reauth["Location"], {"password": PASSWORD})
+    page = browser.get(reverse("mfa_add_webauthn"))
+    credential = key.register(page.context["js_data"]["creation_options"])
+    added = browser.post(reverse("mfa_add_webauthn"), {"name": "YubiKey", "credential": json.dumps(credential)})
+    assert added.status_code == 302, added.content
+    assert Authenticator.objects.filter(user=personas.bob, type=Authenticator.Type.WEBAUTHN).count() == 1
+    assert browser.get("/approvals/").status_code == 200
+
+    # Next day: the password, then the key.
+    later = new_browser()
+    assert sign_in(later, personas.bob)["Location"] == reverse("mfa_authenticate")
+    stage = later.get(reverse("mfa_authenticate"))
+    options = stage.context["js_data"]["request_options"]
+    impostor = SoftKey()
+    impostor.credential_id = key.credential_id  # same id, different private key
+    refused = later.post(reverse("mfa_authenticate"), {"credential": json.dumps(impostor.authenticate(options))})
+    assert refused.status_code == 200
+    assert "_auth_user_id" not in later.session
+
+    stage = later.get(reverse("mfa_authenticate"))
+    options = stage.context["js_data"]["request_options"]
+    signed = later.post(reverse("mfa_authenticate"), {"credential": json.dumps(key.authenticate(options))})
+    assert signed.status_code == 302
+    assert later.session["_auth_user_id"] == str(personas.bob.pk)
+
+
+@pytest.mark.parametrize(
+    ("role", "emergency", "forced"),
+    [
+        ("communications_manager", False, True),
+        ("it_admin", False, True),
+        ("viewer", True, True),
+        ("viewer", False, False),
+    ],
+)
+def test_city_wide_roles_that_act_everywhere_must_use_mfa(role, emergency, forced, require_mfa):
+    import departments.models
+
+    city_role_model = getattr(departments.models, "CityRole", None)
+    if city_role_model is None:
+        pytest.skip("departments.CityRole is not in this checkout yet")
+    user = UserFactory(username=f"city-{role}-{emergency}")
+    city_role_model.objects.create(user=user, role=role, can_post_emergency=emergency)
+    response = signed_in(user).get("/")
+    assert (response.status_code == 302 and response["Location"].startswith(MFA_REQUIRED_URL)) is forced

@@ -307,3 +307,82 @@ def test_an_editor_added_later_signs_in_too(personas, idp):
     browser = new_browser()
     sso_sign_in(browser, idp, email=newcomer.email, sub="oid-new")
     assert browser.session["_auth_user_id"] == str(newcomer.pk)
+
+
+def test_sso_secrets_cannot_be_typed_into_the_admin():
+    from allauth.socialaccount.models import SocialAccount, SocialApp
+    from django.contrib import admin
+
+    assert not admin.site.is_registered(SocialApp)
+    assert not admin.site.is_registered(SocialToken)
+    # Which staff member is linked to which provider account stays visible.
+    assert admin.site.is_registered(SocialAccount)
+
+
+# --- A SAML sign-in end to end ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_saml(settings):  # noqa: ANN001, ANN201
+    pytest.importorskip("onelogin.saml2.auth", reason="python3-saml is optional")
+    from tests.accounts.fake_saml import FakeSAMLIdP
+
+    idp = FakeSAMLIdP()
+    settings.SOCIALACCOUNT_PROVIDERS = {"saml": {"APPS": saml_apps(providers_json=json.dumps([idp.provider_config()]))}}
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "civicpost.city.example"]
+    return idp
+
+
+def saml_sign_in(browser, idp, *, email: str, subject: str, **response_kwargs):  # noqa: ANN001, ANN201
+    host = {"HTTP_HOST": "civicpost.city.example"}
+    start = browser.post("/accounts/saml/city-adfs/login/", **host)
+    request = idp.read_request(start["Location"])
+    assert request["acs"] == "http://civicpost.city.example/accounts/saml/city-adfs/acs/"
+    posted = browser.post(
+        "/accounts/saml/city-adfs/acs/",
+        {
+            "SAMLResponse": idp.response(request=request, email=email, subject=subject, **response_kwargs),
+            "RelayState": request["relay_state"],
+        },
+        **host,
+    )
+    assert posted["Location"] == "/accounts/saml/city-adfs/acs/finish/"
+    return browser.get(posted["Location"], **host)
+
+
+def test_an_existing_staff_member_signs_in_through_saml(personas, fake_saml):
+    browser = new_browser()
+    response = saml_sign_in(browser, fake_saml, email=personas.bob.email, subject="adfs-guid-bob")
+    assert response.status_code == 302
+    assert browser.session["_auth_user_id"] == str(personas.bob.pk)
+    assert SocialAccount.objects.get(user=personas.bob, provider=fake_saml_entity()).uid == "adfs-guid-bob"
+
+
+def fake_saml_entity() -> str:
+    from tests.accounts.fake_saml import ENTITY_ID
+
+    return ENTITY_ID
+
+
+def test_an_unsigned_saml_assertion_is_refused(personas, fake_saml):
+    browser = new_browser()
+    response = saml_sign_in(browser, fake_saml, email=personas.bob.email, subject="adfs-guid-bob", sign=False)
+    assert "_auth_user_id" not in browser.session
+    assert response.status_code == 401
+
+
+def test_a_saml_assertion_for_an_unknown_address_is_refused(personas, fake_saml):
+    browser = new_browser()
+    response = saml_sign_in(browser, fake_saml, email="stranger@city.example", subject="adfs-guid-x")
+    assert response.status_code == 403
+    assert "_auth_user_id" not in browser.session
+
+
+def test_a_saml_assertion_changed_after_signing_is_refused(personas, fake_saml):
+    carol = personas.carol
+    browser = new_browser()
+    response = saml_sign_in(
+        browser, fake_saml, email=carol.email, subject="adfs-guid-c", swap_email_to=personas.dana.email
+    )
+    assert response.status_code == 401
+    assert "_auth_user_id" not in browser.session

@@ -1,0 +1,161 @@
+"""What the composer shows while someone types: the length per channel (and per language version), the
+problems each platform would refuse, a preview per platform and the accessibility hints.
+
+The numbers come from the same code that checks a post at submit time: the draft is turned into the
+same snapshot shape as an approval (scheduler.services.approval_content_for), then each channel's adapter
+counts and validates scheduler.services.channel_content(...), exactly as post_problems does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.files.storage import default_storage
+
+from composer.hints import Hint, accessibility_hints
+from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot
+from scheduler.adapters.base import PostContent
+from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
+from scheduler.content import clean_channel_text, delivery_targets, language_name, languages_snapshot
+from scheduler.forms import PostForm
+from scheduler.services import channel_content
+
+# Platforms whose posts show a card for the first link instead of the bare address.
+LINK_CARD_PLATFORMS = {"facebook", "mastodon", "bluesky", "threads", "x"}
+
+
+@dataclass
+class ChannelCount:
+    channel: Any
+    language: str
+    label: str
+    used: int
+    limit: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def over_by(self) -> int:
+        return max(0, self.used - self.limit)
+
+
+@dataclass
+class Preview:
+    channel: Any
+    language: str
+    label: str
+    platform: str
+    platform_label: str
+    content: PostContent
+    shows_link_card: bool
+
+    @property
+    def link_host(self) -> str:
+        return urlsplit(self.content.link).hostname or self.content.link
+
+    @property
+    def media(self) -> list[dict[str, Any]]:
+        """Each attached file as this page shows it: its address on this site and the alt text sent."""
+        return [
+            {
+                "src": default_storage.url(item.path) if item.path else item.url,
+                "alt": item.alt_text,
+                "is_video": item.mime_type.startswith("video/"),
+            }
+            for item in self.content.media
+        ]
+
+
+@dataclass
+class Feedback:
+    counts: list[ChannelCount]
+    previews: list[Preview]
+    hints: list[Hint]
+    grade: float | None
+    grade_target: int
+    gate_problems: list[str]
+
+
+def _value(form: PostForm, name: str, default: Any = "") -> Any:
+    cleaned = getattr(form, "cleaned_data", {}) or {}
+    if name in cleaned and cleaned[name] is not None:
+        return cleaned[name]
+    return default
+
+
+def draft_content(form: PostForm) -> tuple[dict[str, Any], list[Any]]:
+    """Returns (snapshot-shaped content, chosen channels) for what is in the form right now, saved or not.
+    Call after form.is_valid() (a lenient form: unfinished values are simply left out)."""
+    channels = list(_value(form, "channels", []) or [])
+    channel_ids = sorted(channel.pk for channel in channels)
+    content: dict[str, Any] = {
+        "text": _value(form, "text", ""),
+        "link": _value(form, "link", ""),
+        "channel_ids": channel_ids,
+    }
+    if form.main_language != "en":
+        content["language"] = form.main_language
+    channel_text = clean_channel_text(form.channel_text_value(), channel_ids)
+    if channel_text:
+        content["channel_text"] = channel_text
+    media = form.media_value()
+    if media:
+        content["media"] = media_snapshot(SimpleNamespace(asset=asset, alt_text=alt) for asset, alt in media)
+    languages = form.languages_value()
+    if languages:
+        content["languages"] = languages_snapshot(
+            languages, channel_ids=channel_ids, media_asset_ids=[asset.pk for asset, _alt in media]
+        )
+    return content, channels
+
+
+def composer_feedback(form: PostForm) -> Feedback:
+    """Returns the counts, previews and hints for a (lenient) PostForm after is_valid()."""
+    content, channels = draft_content(form)
+    department = form.department
+    publishing = department.language_publishing if department else "same_channel"
+    main = content.get("language", "en")
+    counts: list[ChannelCount] = []
+    previews: list[Preview] = []
+    for channel, language in delivery_targets(content=content, channels=channels, publishing=publishing):
+        label = channel.display_name if language == main else f"{channel.display_name} ({language_name(language)})"
+        post_content = channel_content(content, channel, language)
+        try:
+            adapter = adapter_for_channel(channel)
+        except UnknownPlatform:
+            continue
+        length = adapter.text_length(post_content)
+        # The count says "n too many" itself; the adapter's sentence about the length would repeat it.
+        length_sentence = (
+            f"{adapter.label} allows {length.limit} characters; "
+            f"this post has {length.used} ({length.over_by} too many)."
+        )
+        problems = [
+            p.message for p in adapter.validate(post_content) if p.message not in (ALT_TEXT_REQUIRED, length_sentence)
+        ]
+        counts.append(ChannelCount(channel, language, label, length.used, length.limit, problems))
+        previews.append(
+            Preview(
+                channel=channel,
+                language=language,
+                label=label,
+                platform=channel.platform,
+                platform_label=channel.platform_label,
+                content=post_content,
+                shows_link_card=bool(post_content.link) and channel.platform in LINK_CARD_PLATFORMS,
+            )
+        )
+    target = department.plain_language_grade if department else 8
+    grade, hints = accessibility_hints(
+        content["text"], image_count=len(content.get("media", [])), language=main, target=target
+    )
+    return Feedback(
+        counts=counts,
+        previews=previews,
+        hints=hints,
+        grade=grade,
+        grade_target=target,
+        gate_problems=media_gate_problems(content.get("media", [])),
+    )

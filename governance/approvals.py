@@ -1,0 +1,345 @@
+"""Approval policies: who may approve a post at which step, and how far its approval has come.
+
+A department's policy is its ApprovalStep rows in order; without rows it is the default policy, one step
+that any one approver of the department (or its admin) or any communications manager completes, which is
+how CivicPost approved before policies existed. For each step:
+
+- its *sources* are the people the step names (department approvers, department admins, communications
+  managers, named people), active accounts only;
+- its *approvers* are the sources minus the post's author (nobody approves their own post, at any step) and
+  minus whoever approved an earlier step of this version of the post (each step is another person);
+- it is *complete* when any one approver approved it ("any") or every approver did ("all"; a step with
+  nobody left to approve never completes and says so).
+
+Votes (governance.models.ApprovalVote) count only for the version of the post they were cast on: the same
+content hash and the same `updated_at`. Any edit, request for changes or new submission saves the post, so
+earlier votes stop counting without being deleted (they stay as history).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from departments.models import Role
+from departments.selectors import communications_manager_ids
+from governance.models import ApprovalMode, ApprovalStep, ApprovalVote
+from scheduler.models import Post, PostStatus
+
+DEFAULT_STEP_NAME = gettext_lazy("Approval")
+
+
+@dataclass(frozen=True)
+class PolicyStep:
+    """One step of a department's policy, read from an ApprovalStep row or the default."""
+
+    number: int  # 1-based position in the policy
+    name: str
+    mode: str
+    department_approvers: bool
+    department_admins: bool
+    communications_managers: bool
+    user_ids: frozenset[int] = frozenset()
+    step_id: int | None = None
+
+    @property
+    def sources_label(self) -> str:
+        parts = []
+        if self.department_approvers:
+            parts.append(_("department approvers"))
+        if self.department_admins and not self.department_approvers:
+            parts.append(_("department admins"))
+        if self.communications_managers:
+            parts.append(_("communications managers"))
+        if self.user_ids:
+            parts.append(_("named people"))
+        return ", ".join(parts) or _("nobody")
+
+
+def default_policy() -> list[PolicyStep]:
+    return [
+        PolicyStep(
+            number=1,
+            name=str(DEFAULT_STEP_NAME),
+            mode=ApprovalMode.ANY,
+            department_approvers=True,
+            department_admins=False,
+            communications_managers=True,
+        )
+    ]
+
+
+def _steps_from_rows(rows: Iterable[ApprovalStep]) -> list[PolicyStep]:
+    return [
+        PolicyStep(
+            number=number,
+            name=row.name,
+            mode=row.mode,
+            department_approvers=row.department_approvers,
+            department_admins=row.department_admins,
+            communications_managers=row.communications_managers,
+            user_ids=frozenset(user.pk for user in row.users.all() if user.is_active),
+            step_id=row.pk,
+        )
+        for number, row in enumerate(rows, start=1)
+    ]
+
+
+class PolicyCache:
+    """Reads each department's policy and members once, for pages and jobs that look at many posts."""
+
+    def __init__(self) -> None:
+        self._policies: dict[int, list[PolicyStep]] = {}
+        self._members: dict[int, dict[str, set[int]]] = {}
+        self._managers: set[int] | None = None
+
+    def policy(self, department_id: int) -> list[PolicyStep]:
+        if department_id not in self._policies:
+            rows = ApprovalStep.objects.filter(department_id=department_id).prefetch_related("users")
+            self._policies[department_id] = _steps_from_rows(rows.order_by("position", "id")) or default_policy()
+        return self._policies[department_id]
+
+    def preload(self, department_ids: Iterable[int]) -> None:
+        missing = {d for d in department_ids if d not in self._policies}
+        if not missing:
+            return
+        rows: dict[int, list[ApprovalStep]] = defaultdict(list)
+        for row in (
+            ApprovalStep.objects.filter(department_id__in=missing).prefetch_related("users").order_by("position", "id")
+        ):
+            rows[row.department_id].append(row)
+        for department_id in missing:
+            self._policies[department_id] = _steps_from_rows(rows.get(department_id, [])) or default_policy()
+        from departments.models import Membership
+
+        members: dict[int, dict[str, set[int]]] = {d: {"approvers": set(), "admins": set()} for d in missing}
+        for department_id, user_id, role in Membership.objects.filter(
+            department_id__in=missing, user__is_active=True
+        ).values_list("department_id", "user_id", "role"):
+            if role in (Role.APPROVER, Role.ADMIN):
+                members[department_id]["approvers"].add(user_id)
+            if role == Role.ADMIN:
+                members[department_id]["admins"].add(user_id)
+        self._members.update(members)
+
+    def _department_members(self, department_id: int) -> dict[str, set[int]]:
+        if department_id not in self._members:
+            self._load_members(department_id)
+        return self._members[department_id]
+
+    def _load_members(self, department_id: int) -> None:
+        from departments.models import Membership
+
+        found: dict[str, set[int]] = {"approvers": set(), "admins": set()}
+        for user_id, role in Membership.objects.filter(department_id=department_id, user__is_active=True).values_list(
+            "user_id", "role"
+        ):
+            if role in (Role.APPROVER, Role.ADMIN):
+                found["approvers"].add(user_id)
+            if role == Role.ADMIN:
+                found["admins"].add(user_id)
+        self._members[department_id] = found
+
+    def managers(self) -> set[int]:
+        if self._managers is None:
+            self._managers = communications_manager_ids()
+        return self._managers
+
+    def sources(self, step: PolicyStep, department_id: int) -> set[int]:
+        """Returns the ids of everyone the step names (before removing the author and earlier voters)."""
+        ids: set[int] = set(step.user_ids)
+        if step.department_approvers or step.department_admins:
+            members = self._department_members(department_id)
+            if step.department_approvers:
+                ids |= members["approvers"]
+            if step.department_admins:
+                ids |= members["admins"]
+        if step.communications_managers:
+            ids |= self.managers()
+        return ids
+
+
+@dataclass
+class StepProgress:
+    """Where one step of a post's policy stands, for the post page and the rules."""
+
+    step: PolicyStep
+    state: str  # "done", "current" or "upcoming"
+    approver_ids: set[int]
+    voter_ids: list[int] = field(default_factory=list)  # valid votes at this step, in order
+    approvers: list[Any] = field(default_factory=list)  # users, filled by approval_progress
+    voters: list[Any] = field(default_factory=list)
+    waiting_for: list[Any] = field(default_factory=list)  # "all" steps: who has not approved yet
+
+    @property
+    def number(self) -> int:
+        return self.step.number
+
+    @property
+    def name(self) -> str:
+        return self.step.name
+
+    @property
+    def mode_label(self) -> str:
+        return str(ApprovalMode(self.step.mode).label)
+
+    @property
+    def is_all(self) -> bool:
+        return self.step.mode == ApprovalMode.ALL
+
+    @property
+    def nobody_can_act(self) -> bool:
+        return self.state != "done" and not self.approver_ids
+
+    @property
+    def is_current(self) -> bool:
+        return self.state == "current"
+
+
+def post_version_key(post: Post) -> tuple[str, Any]:
+    """Returns (content hash, version) that a vote must match to count for the post as it is now."""
+    from scheduler.services import approval_content_for, content_hash
+
+    return content_hash(approval_content_for(post)), post.updated_at
+
+
+def valid_votes(post: Post, votes: Iterable[ApprovalVote] | None = None) -> list[ApprovalVote]:
+    """Returns the votes cast on this exact version of the post, oldest first."""
+    version = post.updated_at
+    if votes is None:
+        votes = ApprovalVote.objects.filter(post=post, post_version=version)
+    same_version = [v for v in votes if v.post_version == version]
+    if not same_version:
+        return []
+    # The hash costs a look at the post's channels and media: only worth it when there are votes.
+    digest, _version = post_version_key(post)
+    return sorted((v for v in same_version if v.content_hash == digest), key=lambda v: (v.created_at, v.pk))
+
+
+def step_states(
+    post: Post, *, votes: list[ApprovalVote] | None = None, cache: PolicyCache | None = None
+) -> list[StepProgress]:
+    """Returns every step of the post's policy with its state and the ids of who may approve it.
+
+    A post that is not waiting for approval has no current step (approved and later ones show every step
+    as done; drafts show them as upcoming)."""
+    cache = cache or PolicyCache()
+    steps = cache.policy(post.department_id)
+    votes = valid_votes(post, votes) if post.status == PostStatus.SUBMITTED else []
+    by_step: dict[int, list[int]] = defaultdict(list)
+    for vote in votes:
+        by_step[vote.step_number].append(vote.voter_id)
+    earlier_voters: set[int] = set()
+    found_current = False
+    progress: list[StepProgress] = []
+    for step in steps:
+        approvers = cache.sources(step, post.department_id) - {post.author_id} - earlier_voters
+        voters = [voter for voter in by_step.get(step.number, []) if voter in approvers]
+        if post.status in (PostStatus.APPROVED, PostStatus.PUBLISHED):
+            state = "done"
+        elif post.status != PostStatus.SUBMITTED or found_current:
+            state = "upcoming"
+        elif _complete(step, approvers, voters):
+            state = "done"
+        else:
+            state = "current"
+            found_current = True
+        progress.append(StepProgress(step=step, state=state, approver_ids=approvers, voter_ids=voters))
+        earlier_voters |= set(voters)
+    return progress
+
+
+def _complete(step: PolicyStep, approvers: set[int], voters: list[int]) -> bool:
+    if not approvers:
+        return False
+    if step.mode == ApprovalMode.ALL:
+        return approvers <= set(voters)
+    return bool(voters)
+
+
+def current_step(progress: list[StepProgress]) -> StepProgress | None:
+    return next((p for p in progress if p.state == "current"), None)
+
+
+def approval_progress(post: Post) -> list[StepProgress]:
+    """Returns the post's policy steps with their state, who may approve each, who did, and (for "all"
+    steps) who still has to; with the users loaded for display (a fixed number of queries)."""
+    progress = step_states(post)
+    ids: set[int] = set()
+    for item in progress:
+        ids |= item.approver_ids | set(item.voter_ids)
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in=ids)}
+
+    def sort_key(user: Any) -> tuple[str, int]:
+        return ((user.get_full_name() or user.email or user.get_username()).lower(), user.pk)
+
+    for item in progress:
+        item.approvers = sorted((users[i] for i in item.approver_ids if i in users), key=sort_key)
+        item.voters = [users[i] for i in item.voter_ids if i in users]
+        if item.is_all:
+            item.waiting_for = [u for u in item.approvers if u.pk not in set(item.voter_ids)]
+    return progress
+
+
+def approval_refusal(*, user: AbstractBaseUser | AnonymousUser, post: Post, progress: list[StepProgress]) -> str:
+    """Returns why `user` may not approve the post at its current step now ("" when they may)."""
+    if post.status != PostStatus.SUBMITTED:
+        return _("Only posts waiting for approval can be approved.")
+    if post.author_id == user.pk:
+        return _("Nobody approves their own post; another approver must review it.")
+    current = current_step(progress)
+    if current is None:
+        return _("This post has no approval step waiting.")
+    for item in progress:
+        if user.pk in item.voter_ids:
+            if item is current:
+                return _("You have already approved this step. It waits for the others named in it.")
+            return _(
+                "You already approved this post at step %(done)s (%(name)s). Step %(number)s needs another person."
+            ) % {"done": item.number, "name": item.name, "number": current.number}
+    if user.pk not in current.approver_ids:
+        return _("Step %(number)s (%(name)s) is for %(sources)s; you cannot approve it.") % {
+            "number": current.number,
+            "name": current.name,
+            "sources": current.step.sources_label,
+        }
+    return ""
+
+
+def user_may_review(*, user: AbstractBaseUser | AnonymousUser, progress: list[StepProgress]) -> bool:
+    """Whether `user` may send the post back for changes: they may approve a step that is not done yet."""
+    return any(user.pk in item.approver_ids for item in progress if item.state != "done")
+
+
+def posts_user_can_approve_now(*, user: AbstractBaseUser | AnonymousUser, posts: Iterable[Post]) -> list[Post]:
+    """Returns those of `posts` (submitted ones) that wait for `user`'s approval at their current step."""
+    posts = [p for p in posts if p.status == PostStatus.SUBMITTED and p.author_id != user.pk]
+    if not posts:
+        return []
+    cache = PolicyCache()
+    cache.preload({p.department_id for p in posts})
+    votes_by_post: dict[int, list[ApprovalVote]] = defaultdict(list)
+    for vote in ApprovalVote.objects.filter(post_id__in=[p.pk for p in posts]):
+        votes_by_post[vote.post_id].append(vote)
+    waiting = []
+    for post in posts:
+        progress = step_states(post, votes=votes_by_post.get(post.pk, []), cache=cache)
+        if not approval_refusal(user=user, post=post, progress=progress):
+            waiting.append(post)
+    return waiting
+
+
+def current_approver_ids(post: Post) -> set[int]:
+    """Ids of who may approve the post's current step now and has not yet (for notifications)."""
+    progress = step_states(post)
+    current = current_step(progress)
+    if current is None:
+        return set()
+    return current.approver_ids - set(current.voter_ids)

@@ -1,0 +1,227 @@
+"""Emails about posts: to the approvers whose step waits, to the author and department admins when a post
+is approved, sent back, fails or needs attention, and a daily digest of what waits for each approver.
+
+Messages go out after the transaction commits (transaction.on_commit), one message per person, through
+Django's email settings (the console backend in `make run`). Each links to the post (settings.SITE_URL).
+A failure to send is logged and never undoes or breaks the action that caused it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from departments.models import Role
+from governance.approvals import PolicyCache, current_step, step_states
+from governance.models import ApprovalDigestLog, ApprovalVote
+from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval, PostStatus
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_PREFIX = "[CivicPost] "
+
+
+def post_url(post: Post) -> str:
+    return f"{settings.SITE_URL}{reverse('scheduler:post_detail', args=[post.pk])}"
+
+
+def _users(ids: Iterable[int]) -> list[Any]:
+    return list(get_user_model().objects.filter(pk__in=set(ids), is_active=True).exclude(email="").order_by("pk"))
+
+
+def _author_and_admin_ids(post: Post) -> set[int]:
+    from departments.models import Membership
+
+    admins = Membership.objects.filter(department_id=post.department_id, role=Role.ADMIN).values_list(
+        "user_id", flat=True
+    )
+    return {post.author_id, *admins}
+
+
+def _name(user: Any) -> str:
+    return user.get_full_name() or user.email
+
+
+def _send_after_commit(*, subject: str, template: str, context: dict[str, Any], recipients: list[Any]) -> None:
+    """Renders one message per recipient now (the rows are as the action left them) and sends them all
+    once the transaction commits."""
+    messages = [
+        EmailMessage(
+            subject=SUBJECT_PREFIX + subject,
+            body=render_to_string(template, {**context, "recipient": user, "site_url": settings.SITE_URL}),
+            to=[user.email],
+        )
+        for user in recipients
+    ]
+    if not messages:
+        return
+
+    def send() -> None:
+        try:
+            get_connection().send_messages(messages)
+        except Exception:  # noqa: BLE001 - an email problem must never break publishing or approving
+            logger.exception("could not send %d notification(s): %s", len(messages), subject)
+
+    transaction.on_commit(send)
+
+
+def _post_context(post: Post) -> dict[str, Any]:
+    return {"post": post, "url": post_url(post), "department": post.department}
+
+
+# --- Review steps ---------------------------------------------------------------------------------
+
+
+def notify_post_submitted(*, post: Post) -> None:
+    """Tells the approvers of the post's current step that it waits for them."""
+    _notify_current_approvers(post=post, template="governance/email/submitted.txt")
+
+
+def notify_step_waiting(*, post: Post) -> None:
+    """After one step is approved: tells the approvers of the next step."""
+    _notify_current_approvers(post=post, template="governance/email/step_waiting.txt")
+
+
+def _notify_current_approvers(*, post: Post, template: str) -> None:
+    progress = step_states(post)
+    step = current_step(progress)
+    if step is None:
+        return
+    recipients = _users(step.approver_ids - set(step.voter_ids))
+    subject = _("Waiting for your approval: %(department)s post") % {"department": post.department.name}
+    _send_after_commit(
+        subject=subject,
+        template=template,
+        context={**_post_context(post), "step": step, "step_count": len(progress)},
+        recipients=recipients,
+    )
+
+
+def notify_post_approved(*, post: Post, approval: PostApproval) -> None:
+    recipients = _users(_author_and_admin_ids(post) - {approval.approved_by_id})
+    _send_after_commit(
+        subject=_("Approved: %(department)s post") % {"department": post.department.name},
+        template="governance/email/approved.txt",
+        context={**_post_context(post), "approval": approval, "approver": _name(approval.approved_by)},
+        recipients=recipients,
+    )
+
+
+def notify_changes_requested(*, post: Post, reviewer: Any, comment: str) -> None:
+    recipients = _users(_author_and_admin_ids(post) - {reviewer.pk})
+    _send_after_commit(
+        subject=_("Changes requested: %(department)s post") % {"department": post.department.name},
+        template="governance/email/changes_requested.txt",
+        context={**_post_context(post), "reviewer": _name(reviewer), "comment": comment},
+        recipients=recipients,
+    )
+
+
+# --- Publishing outcomes --------------------------------------------------------------------------
+
+OUTCOME_SUBJECTS = {
+    DeliveryStatus.FAILED: "Publishing failed on %(channel)s",
+    DeliveryStatus.NEEDS_ATTENTION: "Needs attention on %(channel)s",
+}
+
+
+def notify_delivery_outcome(delivery: Delivery, *, status: str | None = None, message: str = "") -> None:
+    """Tells the author and the department admins that a delivery failed or needs a person to look.
+    Called by scheduler.publishing when it records an outcome; other outcomes send nothing."""
+    status = status or delivery.status
+    if status not in OUTCOME_SUBJECTS:
+        return
+    post = Post.objects.select_related("department", "author").get(pk=delivery.post_id)
+    channel = delivery.channel
+    subject = _(OUTCOME_SUBJECTS[status]) % {"channel": channel.display_name}
+    _send_after_commit(
+        subject=subject,
+        template="governance/email/delivery_outcome.txt",
+        context={
+            **_post_context(post),
+            "channel": channel,
+            "status": status,
+            "needs_attention": status == DeliveryStatus.NEEDS_ATTENTION,
+            "message": message or delivery.failure_message,
+        },
+        recipients=_users(_author_and_admin_ids(post)),
+    )
+
+
+# --- Daily digest ---------------------------------------------------------------------------------
+
+
+def posts_waiting_by_approver() -> dict[int, list[Post]]:
+    """Returns {user id: [posts waiting at a step they may approve]} over every submitted post."""
+    posts = list(
+        Post.objects.filter(status=PostStatus.SUBMITTED).select_related("department", "author").order_by("due_at", "id")
+    )
+    cache = PolicyCache()
+    cache.preload({p.department_id for p in posts})
+    votes: dict[int, list[ApprovalVote]] = defaultdict(list)
+    for vote in ApprovalVote.objects.filter(post_id__in=[p.pk for p in posts]):
+        votes[vote.post_id].append(vote)
+    waiting: dict[int, list[Post]] = defaultdict(list)
+    for post in posts:
+        step = current_step(step_states(post, votes=votes.get(post.pk, []), cache=cache))
+        if step is None:
+            continue
+        for user_id in step.approver_ids - set(step.voter_ids):
+            waiting[user_id].append(post)
+    return waiting
+
+
+def approval_digest_send(*, day: dt.date | None = None, force: bool = False) -> int:
+    """Emails each approver the list of posts waiting for them, once per person per day (a second run the
+    same day, as from a second beat process, sends nothing unless `force`). Returns the emails sent."""
+    day = day or timezone.localdate()
+    waiting = posts_waiting_by_approver()
+    sent = 0
+    for user in _users(waiting):
+        posts = waiting[user.pk]
+        with transaction.atomic():
+            if force:
+                ApprovalDigestLog.objects.filter(user=user, day=day).delete()
+            try:
+                with transaction.atomic():
+                    ApprovalDigestLog.objects.create(user=user, day=day, post_count=len(posts))
+            except IntegrityError:
+                continue
+            _send_after_commit(
+                subject=_("%(count)s post(s) waiting for your approval") % {"count": len(posts)},
+                template="governance/email/digest.txt",
+                context={"posts": [(post, post_url(post)) for post in posts], "day": day},
+                recipients=[user],
+            )
+        sent += 1
+    return sent
+
+
+def digest_due(*, now: dt.datetime | None = None) -> bool:
+    """Whether the daily digest should go out now: from CIVICPOST_DIGEST_HOUR (default 7) in
+    CIVICPOST_DIGEST_TIME_ZONE (default America/Chicago) on."""
+    import zoneinfo
+
+    now = now or timezone.now()
+    zone = zoneinfo.ZoneInfo(getattr(settings, "CIVICPOST_DIGEST_TIME_ZONE", "America/Chicago"))
+    return now.astimezone(zone).hour >= int(getattr(settings, "CIVICPOST_DIGEST_HOUR", 7))
+
+
+def digest_day(*, now: dt.datetime | None = None) -> dt.date:
+    import zoneinfo
+
+    now = now or timezone.now()
+    zone = zoneinfo.ZoneInfo(getattr(settings, "CIVICPOST_DIGEST_TIME_ZONE", "America/Chicago"))
+    return now.astimezone(zone).date()

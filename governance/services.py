@@ -1,0 +1,403 @@
+"""Writes of governance: approval votes, approval policies, crisis holds and per-post holds.
+
+Crisis hold, in the terms of shared/reliability.md: a hold changes no delivery's state. Its deliveries
+stay `scheduled` (or `retry_wait`) and the dispatcher's claim query passes over them
+(scheduler.publishing.deliveries_claim_due, through governance.selectors.held_deliveries_filter). So a
+held delivery is never sent, never marked sent and never cancelled; when the hold ends it is released
+(the dispatcher sends it at its time, at once if its time passed), moved to a new time, or kept on hold
+post by post (a PostHold) until someone releases it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from civicpost.exceptions import ApplicationError
+from departments import rules
+from departments.models import Department
+from governance.approvals import StepProgress, current_step, step_states
+from governance.models import ApprovalMode, ApprovalStep, ApprovalVote, CrisisHold, PostHold, ReleaseChoice
+from governance.selectors import deliveries_in_hold_scope, posts_held_by_crisis
+from scheduler.models import Delivery, DeliveryStatus, Post, PostReview, PostStatus, ReviewAction
+
+# Audit actions of governance beside audit.models.AuditAction (stored as they are, like the calendar's).
+AUDIT_STEP_APPROVED = "post.step_approved"
+AUDIT_POLICY_CHANGED = "policy.changed"
+AUDIT_HOLD_KEPT = "hold.kept"
+AUDIT_HOLD_RELEASED = "hold.released"
+AUDIT_HOLD_RESCHEDULED = "hold.rescheduled"
+
+# --- Approval votes -------------------------------------------------------------------------------
+
+
+def approval_vote_record(
+    *, post: Post, user: AbstractBaseUser, content: dict[str, Any], progress: list[StepProgress], comment: str = ""
+) -> bool:
+    """Records `user`'s approval of the locked, submitted `post` at its current step (the caller checked
+    departments.rules.approval_refusal). Returns True when that completes the post's whole policy."""
+    from governance.notifications import notify_step_waiting
+    from scheduler.services import content_hash
+
+    step = current_step(progress)
+    if step is None:
+        raise ApplicationError(_("This post has no approval step waiting."))
+    digest = content_hash(content)
+    ApprovalVote.objects.create(
+        post=post,
+        step_number=step.number,
+        step_name=step.name,
+        voter=user,
+        content_hash=digest,
+        post_version=post.updated_at,
+        comment=comment,
+    )
+    remaining = current_step(step_states(post))
+    if remaining is None:
+        return True
+    audit_record(
+        action=AUDIT_STEP_APPROVED,
+        actor=user,
+        department_id=post.department_id,
+        target=post,
+        changes={"step": step.number, "step_name": step.name, "content_hash": digest},
+        message=comment,
+    )
+    if remaining.number != step.number:
+        notify_step_waiting(post=post)
+    return False
+
+
+# --- Approval policies ----------------------------------------------------------------------------
+
+
+def _require_policy_manager(*, user: AbstractBaseUser, department: Department) -> None:
+    if not rules.can_manage_approval_policy(user, department.pk):
+        raise ApplicationError(
+            _("Only admins of %(department)s can change its approval policy.") % {"department": department}
+        )
+
+
+def _policy_snapshot(department: Department) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": step.position,
+            "name": step.name,
+            "mode": step.mode,
+            "department_approvers": step.department_approvers,
+            "department_admins": step.department_admins,
+            "communications_managers": step.communications_managers,
+            "users": sorted(user.pk for user in step.users.all()),
+        }
+        for step in ApprovalStep.objects.filter(department=department)
+        .prefetch_related("users")
+        .order_by("position", "id")
+    ]
+
+
+@transaction.atomic
+def approval_step_add(
+    *,
+    user: AbstractBaseUser,
+    department: Department,
+    name: str,
+    mode: str = ApprovalMode.ANY,
+    department_approvers: bool = False,
+    department_admins: bool = False,
+    communications_managers: bool = False,
+    users: Iterable[AbstractBaseUser] = (),
+) -> ApprovalStep:
+    """Adds a step at the end of the department's policy. Raises ApplicationError when the person may not
+    or the step names nobody."""
+    _require_policy_manager(user=user, department=department)
+    users = list(users)
+    if not (department_approvers or department_admins or communications_managers or users):
+        raise ApplicationError(_("Say who approves this step."))
+    if mode not in ApprovalMode.values:
+        raise ApplicationError(_("Choose whether any one or all of them must approve."))
+    before = _policy_snapshot(department)
+    last = ApprovalStep.objects.filter(department=department).aggregate(last=Max("position"))["last"] or 0
+    step = ApprovalStep.objects.create(
+        department=department,
+        position=last + 1,
+        name=name.strip() or _("Step %(number)s") % {"number": last + 1},
+        mode=mode,
+        department_approvers=department_approvers,
+        department_admins=department_admins,
+        communications_managers=communications_managers,
+    )
+    step.users.set(users)
+    _audit_policy(user=user, department=department, before=before)
+    return step
+
+
+@transaction.atomic
+def approval_step_delete(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+    _require_policy_manager(user=user, department=step.department)
+    before = _policy_snapshot(step.department)
+    step.delete()
+    _audit_policy(user=user, department=step.department, before=before)
+
+
+@transaction.atomic
+def approval_step_move_up(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+    """Swaps the step with the one before it (the first step stays first)."""
+    _require_policy_manager(user=user, department=step.department)
+    before = _policy_snapshot(step.department)
+    steps = list(ApprovalStep.objects.select_for_update().filter(department=step.department).order_by("position", "id"))
+    index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
+    if index == 0:
+        return
+    steps[index - 1], steps[index] = steps[index], steps[index - 1]
+    for position, row in enumerate(steps, start=1):
+        if row.position != position:
+            ApprovalStep.objects.filter(pk=row.pk).update(position=position)
+    _audit_policy(user=user, department=step.department, before=before)
+
+
+def _audit_policy(*, user: AbstractBaseUser, department: Department, before: list[dict[str, Any]]) -> None:
+    audit_record(
+        action=AUDIT_POLICY_CHANGED,
+        actor=user,
+        department_id=department.pk,
+        target=department,
+        changes={"steps": {"before": before, "after": _policy_snapshot(department)}},
+    )
+
+
+# --- Crisis holds ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def crisis_hold_start(
+    *, user: AbstractBaseUser, reason: str, departments: Iterable[Department] | None = None
+) -> CrisisHold:
+    """Switches a crisis hold on, city-wide (no departments) or for `departments`, and returns it.
+
+    Every scheduled non-emergency delivery in scope is held from this commit on: the in-scope rows are
+    locked while the hold is written, so a dispatcher cannot claim one in between (it skips locked rows),
+    and a delivery claimed but not yet sending is put back to `scheduled` (no HTTP has been sent for it;
+    the worker finds it no longer claimed and does nothing). A delivery already `sending` finishes.
+    Raises ApplicationError when the person may not, or gives no reason."""
+    if not rules.can_start_crisis_hold(user):
+        raise ApplicationError(_("Only a communications manager or an IT admin can switch on a crisis hold."))
+    reason = reason.strip()
+    if not reason:
+        raise ApplicationError(_("Say why everything is held, such as “Shooting downtown: hold all posts”."))
+    departments = list(departments or [])
+    hold = CrisisHold.objects.create(city_wide=not departments, reason=reason, started_by=user)
+    hold.departments.set(departments)
+    in_scope = deliveries_in_hold_scope(hold)
+    locked = list(
+        in_scope.filter(status__in=(DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT, DeliveryStatus.CLAIMED))
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    put_back = Delivery.objects.filter(pk__in=locked, status=DeliveryStatus.CLAIMED).update(
+        status=DeliveryStatus.SCHEDULED, lease_expires_at=None, updated_at=timezone.now()
+    )
+    audit_record(
+        action=AuditAction.CRISIS_ON,
+        actor=user,
+        target=hold,
+        changes={
+            "city_wide": hold.city_wide,
+            "departments": sorted(d.pk for d in departments),
+            "held_deliveries": len(locked),
+            "claims_put_back": put_back,
+        },
+        message=reason,
+    )
+    return hold
+
+
+@dataclass
+class HoldEndReport:
+    released: list[int] = field(default_factory=list)
+    rescheduled: list[int] = field(default_factory=list)
+    kept: list[int] = field(default_factory=list)
+    reapproved: list[int] = field(default_factory=list)  # rescheduled and approved again at once
+
+    def as_changes(self) -> dict[str, list[int]]:
+        return {
+            "released": self.released,
+            "rescheduled": self.rescheduled,
+            "kept": self.kept,
+            "reapproved": self.reapproved,
+        }
+
+
+@transaction.atomic
+def crisis_hold_end(
+    *,
+    hold: CrisisHold,
+    user: AbstractBaseUser,
+    choice: str,
+    per_post: dict[int, str] | None = None,
+    reschedule_to: dt.datetime | None = None,
+) -> HoldEndReport:
+    """Switches the hold off and decides, for each post it held, what happens now: `choice` for all,
+    unless `per_post` {post id: choice} says otherwise. Choices (governance.models.ReleaseChoice):
+
+    - release: the deliveries go out as scheduled; those whose time passed during the hold go out now;
+    - reschedule: the post moves to `reschedule_to`; it goes back for approval unless `user` may approve
+      it at its current step, in which case it is approved again with the new time;
+    - keep: a PostHold keeps the post held until someone releases it.
+
+    Nothing is dropped: every held post gets one of the three. Raises ApplicationError when the person may
+    not, the hold has ended already, a reschedule has no future time, or a post to reschedule is partly
+    published already (release or keep it instead)."""
+    if not rules.can_end_crisis_hold(user):
+        raise ApplicationError(_("Only a communications manager or an IT admin can switch off a crisis hold."))
+    hold = CrisisHold.objects.select_for_update().get(pk=hold.pk)
+    if hold.ended_at is not None:
+        raise ApplicationError(_("This crisis hold has already been switched off."))
+    per_post = per_post or {}
+    choices = set(ReleaseChoice.values)
+    if choice not in choices or any(c not in choices for c in per_post.values()):
+        raise ApplicationError(_("Choose what happens to the held posts."))
+    posts = list(posts_held_by_crisis(hold))
+    decisions = {post.pk: per_post.get(post.pk, choice) for post in posts}
+    now = timezone.now()
+    to_reschedule = [post for post in posts if decisions[post.pk] == ReleaseChoice.RESCHEDULE]
+    if to_reschedule:
+        if reschedule_to is None or reschedule_to <= now:
+            raise ApplicationError(_("Give a new time in the future for the posts to reschedule."))
+        partly = [post for post in to_reschedule if _has_finished_deliveries(post)]
+        if partly:
+            raise ApplicationError(
+                _("Part of these posts is already published, so they cannot move: %(posts)s. Release or keep them.")
+                % {"posts": ", ".join(f"#{p.pk}" for p in partly)}
+            )
+    report = HoldEndReport()
+    for post in posts:
+        decision = decisions[post.pk]
+        if decision == ReleaseChoice.KEEP:
+            _post_hold_keep(post=post, crisis=hold, user=user)
+            report.kept.append(post.pk)
+        elif decision == ReleaseChoice.RESCHEDULE:
+            if post_move_after_hold(post=post, user=user, due_at=reschedule_to):
+                report.reapproved.append(post.pk)
+            report.rescheduled.append(post.pk)
+        else:
+            report.released.append(post.pk)
+    hold.ended_at = now
+    hold.ended_by = user
+    hold.release_choice = choice if len(set(decisions.values()) | {choice}) == 1 else "mixed"
+    hold.save(update_fields=["ended_at", "ended_by", "release_choice"])
+    audit_record(
+        action=AuditAction.CRISIS_OFF, actor=user, target=hold, changes=report.as_changes(), message=hold.reason
+    )
+    return report
+
+
+def _has_finished_deliveries(post: Post) -> bool:
+    from scheduler.services import FINISHED_DELIVERY_STATUSES
+
+    return post.deliveries.filter(status__in=FINISHED_DELIVERY_STATUSES).exists()
+
+
+def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: AbstractBaseUser) -> PostHold:
+    existing = PostHold.objects.filter(post=post, released_at__isnull=True).first()
+    if existing is not None:
+        return existing
+    reason = (
+        _("Kept on hold when the crisis hold (%(reason)s) ended.") % {"reason": crisis.reason}
+        if crisis is not None
+        else _("Held by %(user)s.") % {"user": user}
+    )
+    held = PostHold.objects.create(post=post, crisis=crisis, reason=reason, created_by=user)
+    audit_record(action=AUDIT_HOLD_KEPT, actor=user, department_id=post.department_id, target=post, message=reason)
+    return held
+
+
+@transaction.atomic
+def post_move_after_hold(*, post: Post, user: AbstractBaseUser, due_at: dt.datetime) -> bool:
+    """Moves a held, approved post to `due_at`: its pending deliveries are withdrawn and it goes back for
+    approval, with every vote reset; if `user` may approve it at its (new) current step, their approval is
+    recorded at once (with a one-step policy that approves it again, with new deliveries). Returns whether
+    the post is approved again. Raises ApplicationError if a delivery is already on its way."""
+    from audit.services import field_changes
+    from scheduler.services import _withdraw_pending_deliveries, approval_content_for, post_approve
+
+    post = Post.objects.select_for_update().get(pk=post.pk)
+    if post.status != PostStatus.APPROVED:
+        return False
+    before = approval_content_for(post)
+    _withdraw_pending_deliveries(
+        post=post, reason=_("Moved to a new time after a crisis hold."), refuse_if_finished=True
+    )
+    post.status = PostStatus.SUBMITTED
+    post.current_approval = None
+    post.submitted_at = timezone.now()
+    post.due_at = due_at
+    post.save(update_fields=["status", "current_approval", "submitted_at", "due_at", "updated_at"])
+    PostReview.objects.create(
+        post=post, actor=user, action=ReviewAction.RETURNED, comment=_("Moved to a new time after a crisis hold.")
+    )
+    audit_record(
+        action=AuditAction.POST_EDITED,
+        actor=user,
+        department_id=post.department_id,
+        target=post,
+        changes=field_changes(before, approval_content_for(post)),
+        message=_("Moved to a new time after a crisis hold."),
+    )
+    audit_record(
+        action=AUDIT_HOLD_RESCHEDULED,
+        actor=user,
+        department_id=post.department_id,
+        target=post,
+        changes={"due_at": due_at.isoformat()},
+    )
+    if rules.can_approve_post(user, post):
+        approval = post_approve(post=post, user=user, comment=_("New time set after a crisis hold."))
+        return approval is not None
+    from governance.notifications import notify_post_submitted
+
+    notify_post_submitted(post=post)
+    return False
+
+
+@transaction.atomic
+def post_hold_release(
+    *, hold: PostHold, user: AbstractBaseUser, choice: str = ReleaseChoice.RELEASE, due_at: dt.datetime | None = None
+) -> PostHold:
+    """Ends a per-post hold: release (send as scheduled, now if its time passed) or reschedule to
+    `due_at`. Raises ApplicationError when the person may not or the hold is already released."""
+    if not rules.can_release_post_hold(user):
+        raise ApplicationError(_("Only a communications manager or an IT admin can release a held post."))
+    hold = PostHold.objects.select_for_update().select_related("post").get(pk=hold.pk)
+    if hold.released_at is not None:
+        raise ApplicationError(_("This post has already been released."))
+    if choice == ReleaseChoice.RESCHEDULE:
+        if due_at is None or due_at <= timezone.now():
+            raise ApplicationError(_("Give a new time in the future."))
+        if _has_finished_deliveries(hold.post):
+            raise ApplicationError(_("Part of this post is already published, so it cannot move. Release it instead."))
+    elif choice != ReleaseChoice.RELEASE:
+        raise ApplicationError(_("Choose to release the post or give it a new time."))
+    hold.released_at = timezone.now()
+    hold.released_by = user
+    hold.save(update_fields=["released_at", "released_by"])
+    if choice == ReleaseChoice.RESCHEDULE:
+        post_move_after_hold(post=hold.post, user=user, due_at=due_at)
+    audit_record(
+        action=AUDIT_HOLD_RELEASED,
+        actor=user,
+        department_id=hold.post.department_id,
+        target=hold.post,
+        changes={"choice": choice, "due_at": due_at.isoformat() if due_at else None},
+    )
+    return hold

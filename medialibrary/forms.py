@@ -1,0 +1,69 @@
+"""Forms of the media library pages. They clean input; the services check and store the files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy
+
+from departments.models import Department
+from departments.selectors import departments_user_can_post_for
+
+ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4"
+
+
+class UploadForm(forms.Form):
+    department = forms.ModelChoiceField(
+        queryset=Department.objects.none(),
+        label=gettext_lazy("Department library"),
+        error_messages={"required": gettext_lazy("Choose whose library the file goes into.")},
+    )
+    file = forms.FileField(
+        label=gettext_lazy("Image or video file"),
+        help_text=gettext_lazy("JPEG, PNG, WebP or GIF images up to 15 MB, or MP4 video."),
+        widget=forms.FileInput(attrs={"accept": ACCEPT}),
+        error_messages={"required": gettext_lazy("Choose a file to upload.")},
+    )
+    alt_text = forms.CharField(
+        label=gettext_lazy("Alt text"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("What the image shows, for residents who cannot see it."),
+    )
+    captions = forms.FileField(
+        label=gettext_lazy("Captions for a video (WebVTT or SRT)"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": ".vtt,.srt,text/vtt"}),
+    )
+    transcript = forms.CharField(
+        label=gettext_lazy("Transcript for a video"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        departments = departments_user_can_post_for(user=user)
+        field = self.fields["department"]
+        field.queryset = Department.objects.filter(pk__in=[d.pk for d in departments])
+        if len(departments) == 1:
+            field.empty_label = None
+            field.initial = departments[0].pk
+
+
+class AssetForm(forms.Form):
+    alt_text = forms.CharField(
+        label=gettext_lazy("Alt text"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Suggested when the file is attached to a post; each post keeps its own."),
+    )
+    transcript = forms.CharField(
+        label=gettext_lazy("Transcript"), required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    captions = forms.FileField(
+        label=gettext_lazy("Captions file (WebVTT or SRT)"),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": ".vtt,.srt,text/vtt"}),
+    )
+    remove_captions = forms.BooleanField(label=gettext_lazy("Remove the captions file"), required=False)

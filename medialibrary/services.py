@@ -1,0 +1,546 @@
+"""Writes to the media library, and the checks every upload goes through.
+
+Images: Pillow with an explicit format allow-list (JPEG, PNG, WebP, GIF), a pixel cap and a byte cap,
+`verify()` first, then a full decode and a re-encode that carries no metadata (EXIF, GPS, XMP, comments);
+the EXIF orientation is applied to the pixels first so the picture stays upright.
+Video: MP4 only (the platforms that take video take MP4), a byte cap, and the location and other
+metadata boxes (`udta`, `meta`, XMP `uuid`) overwritten in place by `free` boxes of the same size, so
+the file plays as before (no offsets move) but carries no GPS position.
+Captions: WebVTT or SubRip, UTF-8 text, checked for the format's header or first cue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import mimetypes
+import re
+import struct
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from audit.services import audit_record
+from civicpost.exceptions import ApplicationError
+from departments.models import Department
+from departments.selectors import user_can_edit_for
+from medialibrary.models import MediaAsset, MediaKind, PostMedia
+
+# Pillow format name -> MIME type. Anything else is refused before it is decoded.
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
+VIDEO_MIME = "video/mp4"
+MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger than any platform keeps, small enough to decode safely
+MAX_ANIMATION_PIXELS = 400_000_000  # all frames of a GIF or WebP animation together
+MAX_IMAGE_BYTES = 15 * 1024 * 1024
+MAX_VIDEO_BYTES = 300 * 1024 * 1024  # Instagram's limit for reels; Threads and Mastodon instances vary
+MAX_CAPTION_BYTES = 1024 * 1024
+MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash", b"MSNV"}
+# Boxes that carry user data (Apple's location ©xyz, XMP, "meta" item lists). Overwritten, never parsed.
+MP4_METADATA_BOXES = {b"udta", b"meta"}
+MP4_CONTAINER_BOXES = {b"moov", b"trak"}
+XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
+
+ALT_TEXT_REQUIRED = "Every image needs alt text, so residents who use screen readers get the message."
+CAPTIONS_REQUIRED = (
+    "Every video needs captions or a transcript, so residents who are deaf or hard of hearing get the message."
+)
+
+VTT_HEADER = re.compile(r"\AWEBVTT(?:[ \t].*)?(?:\r?\n|\Z)")
+SRT_FIRST_CUE = re.compile(r"\A\s*\d+\s*\r?\n\d{2}:\d{2}:\d{2},\d{3} --> \d{2}:\d{2}:\d{2},\d{3}")
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes
+    mime_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def media_public_url(name: str) -> str:
+    """Returns the absolute public address of a stored file: platforms that fetch media (Threads,
+    Instagram) need it, and `SITE_URL` + `MEDIA_URL` + name is what the file system storage gives."""
+    url = default_storage.url(name)
+    if url.startswith(("https://", "http://")):
+        return url
+    return f"{settings.SITE_URL}/{url.lstrip('/')}"
+
+
+# --- Images ---------------------------------------------------------------------------------------
+
+
+def _size_label(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def image_clean(data: bytes) -> CleanImage:
+    """Checks an image and re-encodes it without metadata. Returns the clean bytes and their facts;
+    raises ApplicationError (plain words) for anything outside the allow-list or the caps."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ApplicationError(
+            _("This image is %(size)s; the limit is %(limit)s. Make it smaller and upload it again.")
+            % {"size": _size_label(len(data)), "limit": _size_label(MAX_IMAGE_BYTES)}
+        )
+    not_an_image = _(
+        "This file is not an image or video CivicPost can use. Upload a JPEG, PNG, WebP or GIF image, or an MP4 video."
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                image_format = probe.format
+                if image_format not in IMAGE_FORMATS:
+                    raise ApplicationError(not_an_image)
+                width, height = probe.size
+                frames = getattr(probe, "n_frames", 1)
+                if width * height > MAX_IMAGE_PIXELS or width * height * frames > MAX_ANIMATION_PIXELS:
+                    raise ApplicationError(
+                        _(
+                            "This image is %(width)s × %(height)s pixels; the limit is %(limit)s million pixels. "
+                            "Make it smaller and upload it again."
+                        )
+                        % {"width": width, "height": height, "limit": MAX_IMAGE_PIXELS // 1_000_000}
+                    )
+                probe.verify()
+            # verify() leaves the image unusable: open it again to decode every pixel.
+            with Image.open(io.BytesIO(data)) as image:
+                if getattr(image, "is_animated", False):
+                    clean = _reencode_animation(image, image_format)
+                else:
+                    image.load()
+                    clean = _reencode_still(image, image_format)
+    except ApplicationError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ApplicationError(not_an_image) from error
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise ApplicationError(_("This image file is damaged or incomplete. Export it again and upload it.")) from error
+    return clean
+
+
+def _reencode_still(image: Image.Image, image_format: str) -> CleanImage:
+    icc_profile = image.info.get("icc_profile")
+    transparency = image.info.get("transparency")
+    # Turn the pixels the way the camera said, because the orientation tag goes with the rest of EXIF.
+    upright = ImageOps.exif_transpose(image)
+    options: dict[str, Any] = {}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
+    if image_format == "JPEG":
+        if upright.mode not in ("RGB", "L", "CMYK"):
+            upright = upright.convert("RGB")
+        options.update(quality=90, optimize=True)
+    elif image_format == "PNG":
+        options["optimize"] = True
+        if transparency is not None and upright.mode in ("P", "L", "RGB"):
+            options["transparency"] = transparency
+    elif image_format == "WEBP":
+        options.update(quality=90)
+    elif image_format == "GIF" and transparency is not None:
+        options["transparency"] = transparency
+    # A fresh image carries no `info`: nothing of the original's metadata can ride along.
+    fresh = upright.copy()
+    fresh.info = {}
+    out = io.BytesIO()
+    fresh.save(out, format=image_format, **options)
+    return CleanImage(
+        data=out.getvalue(),
+        mime_type=IMAGE_FORMATS[image_format],
+        extension=IMAGE_EXTENSIONS[image_format],
+        width=fresh.width,
+        height=fresh.height,
+    )
+
+
+def _reencode_animation(image: Image.Image, image_format: str) -> CleanImage:
+    frames: list[Image.Image] = []
+    durations: list[int] = []
+    for frame in ImageSequence.Iterator(image):
+        durations.append(int(frame.info.get("duration", 100)))
+        copy = frame.convert("RGBA")
+        copy.info = {}
+        frames.append(copy)
+    out = io.BytesIO()
+    first = frames[0]
+    options: dict[str, Any] = {
+        "save_all": True,
+        "append_images": frames[1:],
+        "duration": durations,
+        "loop": int(image.info.get("loop", 0)),
+    }
+    if image_format == "GIF":
+        options["disposal"] = 2
+    first.save(out, format=image_format, **options)
+    return CleanImage(
+        data=out.getvalue(),
+        mime_type=IMAGE_FORMATS[image_format],
+        extension=IMAGE_EXTENSIONS[image_format],
+        width=first.width,
+        height=first.height,
+    )
+
+
+# --- Video ----------------------------------------------------------------------------------------
+
+
+def _read_box_header(handle: IO[bytes], offset: int, end: int) -> tuple[int, bytes, int] | None:
+    """Returns (box size, box type, header length) at offset, or None past the end."""
+    if offset + 8 > end:
+        return None
+    handle.seek(offset)
+    header = handle.read(8)
+    if len(header) < 8:
+        return None
+    size, box_type = struct.unpack(">I4s", header)
+    header_length = 8
+    if size == 1:
+        large = handle.read(8)
+        if len(large) < 8:
+            return None
+        size = struct.unpack(">Q", large)[0]
+        header_length = 16
+    elif size == 0:
+        size = end - offset
+    if size < header_length or offset + size > end:
+        raise ApplicationError(_("This video file is damaged or incomplete. Export it again and upload it."))
+    return size, box_type, header_length
+
+
+def mp4_metadata_ranges(handle: IO[bytes], size: int) -> list[tuple[int, int, int]]:
+    """Returns (offset, header length, box size) of each metadata box to blank out: `udta` and `meta`
+    at the top level, in `moov` and in each `trak`, and XMP `uuid` boxes. Raises ApplicationError when
+    the file is not an MP4."""
+    handle.seek(0)
+    head = handle.read(12)
+    if len(head) < 12 or head[4:8] != b"ftyp" or head[8:12] not in MP4_BRANDS:
+        raise ApplicationError(_("This video is not an MP4 file. Export it as MP4 (H.264) and upload it again."))
+    ranges: list[tuple[int, int, int]] = []
+
+    def walk(start: int, end: int, depth: int) -> None:
+        offset = start
+        while (box := _read_box_header(handle, offset, end)) is not None:
+            box_size, box_type, header_length = box
+            if box_type in MP4_METADATA_BOXES:
+                ranges.append((offset, header_length, box_size))
+            elif box_type == b"uuid":
+                handle.seek(offset + header_length)
+                if handle.read(16) == XMP_UUID:
+                    ranges.append((offset, header_length, box_size))
+            elif box_type in MP4_CONTAINER_BOXES and depth < 3:
+                walk(offset + header_length, offset + box_size, depth + 1)
+            offset += box_size
+
+    walk(0, size, 0)
+    return ranges
+
+
+def _copy_without_metadata(source: IO[bytes], size: int, ranges: Sequence[tuple[int, int, int]]) -> IO[bytes]:
+    """Copies the video into a temporary file, each metadata box turned into a zero-filled `free` box."""
+    target = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned to the caller
+    source.seek(0)
+    for chunk in iter(lambda: source.read(1024 * 1024), b""):
+        target.write(chunk)
+    for offset, header_length, box_size in ranges:
+        target.seek(offset)
+        if header_length == 16:
+            target.write(struct.pack(">I4sQ", 1, b"free", box_size))
+        else:
+            target.write(struct.pack(">I4s", box_size, b"free"))
+        remaining = box_size - header_length
+        while remaining > 0:
+            step = min(remaining, 1024 * 1024)
+            target.write(b"\0" * step)
+            remaining -= step
+    target.seek(0)
+    return target
+
+
+# --- Captions -------------------------------------------------------------------------------------
+
+
+def captions_clean(data: bytes, *, file_name: str) -> tuple[bytes, str]:
+    """Checks a captions file. Returns (UTF-8 bytes, extension "vtt" or "srt"); raises ApplicationError."""
+    if len(data) > MAX_CAPTION_BYTES:
+        raise ApplicationError(_("The captions file is larger than 1 MB. Upload a WebVTT or SRT file."))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ApplicationError(
+            _("The captions file is not UTF-8 text. Save it as UTF-8 and upload it again.")
+        ) from error
+    if VTT_HEADER.match(text):
+        return text.encode(), "vtt"
+    if SRT_FIRST_CUE.match(text):
+        return text.encode(), "srt"
+    raise ApplicationError(
+        _("%(name)s is not a captions file CivicPost knows. Upload WebVTT (.vtt) or SubRip (.srt) captions.")
+        % {"name": file_name or _("This file")}
+    )
+
+
+# --- Services -------------------------------------------------------------------------------------
+
+
+def _require_member(*, user: AbstractBaseUser, department: Department) -> None:
+    if not user_can_edit_for(user=user, department_id=department.pk):
+        raise ApplicationError(
+            _("Only members of %(department)s can add to its media library.") % {"department": department}
+        )
+
+
+def _storage_name(department: Department, extension: str) -> str:
+    return f"library/{department.slug}/{uuid.uuid4().hex}.{extension}"
+
+
+def _upload_bytes(upload: UploadedFile, limit: int, message: str) -> bytes:
+    """Returns the upload's bytes; raises ApplicationError(message) past `limit` without reading it all."""
+    if upload.size is not None and upload.size > limit:
+        raise ApplicationError(message % {"size": _size_label(upload.size), "limit": _size_label(limit)})
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise ApplicationError(message % {"size": _size_label(len(data)), "limit": _size_label(limit)})
+    return data
+
+
+def _looks_like_mp4(upload: UploadedFile) -> bool:
+    upload.seek(0)
+    head = upload.read(12)
+    upload.seek(0)
+    return len(head) == 12 and head[4:8] == b"ftyp"
+
+
+def _store_captions(*, department: Department, captions: UploadedFile) -> str:
+    data = _upload_bytes(captions, MAX_CAPTION_BYTES, _("The captions file is %(size)s; the limit is %(limit)s."))
+    data, extension = captions_clean(data, file_name=captions.name or "")
+    return default_storage.save(_storage_name(department, extension), ContentFile(data))
+
+
+@transaction.atomic
+def media_upload(
+    *,
+    user: AbstractBaseUser,
+    department: Department,
+    upload: UploadedFile,
+    alt_text: str = "",
+    captions: UploadedFile | None = None,
+    transcript: str = "",
+) -> MediaAsset:
+    """Checks, cleans and stores one upload in the department's library. Returns the new asset;
+    raises ApplicationError with a plain reason when the file is refused (nothing is stored then)."""
+    _require_member(user=user, department=department)
+    original_name = (upload.name or "")[:255]
+    if _looks_like_mp4(upload):
+        size = upload.size or 0
+        if size > MAX_VIDEO_BYTES:
+            raise ApplicationError(
+                _("This video is %(size)s; the limit is %(limit)s.")
+                % {"size": _size_label(size), "limit": _size_label(MAX_VIDEO_BYTES)}
+            )
+        ranges = mp4_metadata_ranges(upload, size)
+        cleaned = _copy_without_metadata(upload, size, ranges)
+        digest = hashlib.sha256()
+        for chunk in iter(lambda: cleaned.read(1024 * 1024), b""):
+            digest.update(chunk)
+        cleaned.seek(0)
+        captions_name = _store_captions(department=department, captions=captions) if captions else ""
+        name = default_storage.save(_storage_name(department, "mp4"), File(cleaned))
+        asset = MediaAsset.objects.create(
+            department=department,
+            kind=MediaKind.VIDEO,
+            file_name=name,
+            original_name=original_name,
+            mime_type=VIDEO_MIME,
+            size_bytes=size,
+            sha256=digest.hexdigest(),
+            alt_text=alt_text.strip(),
+            captions_name=captions_name,
+            transcript=transcript.strip(),
+            uploaded_by=user,
+        )
+    else:
+        too_big = _("This image is %(size)s; the limit is %(limit)s. Make it smaller and upload it again.")
+        clean = image_clean(_upload_bytes(upload, MAX_IMAGE_BYTES, too_big))
+        name = default_storage.save(_storage_name(department, clean.extension), ContentFile(clean.data))
+        asset = MediaAsset.objects.create(
+            department=department,
+            kind=MediaKind.IMAGE,
+            file_name=name,
+            original_name=original_name,
+            mime_type=clean.mime_type,
+            width=clean.width,
+            height=clean.height,
+            size_bytes=len(clean.data),
+            sha256=hashlib.sha256(clean.data).hexdigest(),
+            alt_text=alt_text.strip(),
+            uploaded_by=user,
+        )
+    audit_record(
+        action="media.uploaded",
+        actor=user,
+        department_id=department.pk,
+        target=asset,
+        changes={"file": {"before": None, "after": name}, "mime_type": {"before": None, "after": asset.mime_type}},
+    )
+    return asset
+
+
+@transaction.atomic
+def media_update(
+    *,
+    user: AbstractBaseUser,
+    asset: MediaAsset,
+    alt_text: str,
+    transcript: str = "",
+    captions: UploadedFile | None = None,
+    remove_captions: bool = False,
+) -> MediaAsset:
+    """Changes an asset's alt text, transcript or captions. Returns the asset; raises ApplicationError."""
+    _require_member(user=user, department=asset.department)
+    asset.alt_text = alt_text.strip()
+    if asset.is_video:
+        asset.transcript = transcript.strip()
+        if captions is not None:
+            asset.captions_name = _store_captions(department=asset.department, captions=captions)
+        elif remove_captions:
+            asset.captions_name = ""
+    asset.save(update_fields=["alt_text", "transcript", "captions_name"])
+    return asset
+
+
+def post_media_set(*, post: Any, items: Iterable[tuple[MediaAsset, str]]) -> None:
+    """Replaces a post's attachments with `items` (asset, alt text) in that order. The caller (the post
+    services) checks that the person may edit the post; assets must belong to the post's department."""
+    items = list(items)
+    if any(asset.department_id != post.department_id for asset, _alt in items):
+        raise ApplicationError(_("You can only attach files from your department's media library."))
+    existing = {item.asset_id: item for item in post.media_items.all()}
+    wanted_ids = [asset.pk for asset, _alt in items]
+    if len(set(wanted_ids)) != len(wanted_ids):
+        raise ApplicationError(_("The same file is attached twice; remove one of them."))
+    PostMedia.objects.filter(post=post).exclude(asset_id__in=wanted_ids).delete()
+    for position, (asset, alt_text) in enumerate(items):
+        current = existing.get(asset.pk)
+        if current is None:
+            PostMedia.objects.create(post=post, asset=asset, position=position, alt_text=alt_text.strip())
+        elif current.position != position or current.alt_text != alt_text.strip():
+            current.position = position
+            current.alt_text = alt_text.strip()
+            current.save(update_fields=["position", "alt_text"])
+        if alt_text.strip() and not asset.alt_text:
+            # The library remembers the first alt text written for a file, to suggest it next time.
+            MediaAsset.objects.filter(pk=asset.pk, alt_text="").update(alt_text=alt_text.strip())
+
+
+def media_snapshot(items: Iterable[PostMedia]) -> list[dict[str, Any]]:
+    """Returns the approval snapshot's `media` list: what publishing sends, in order.
+
+    Keys: url (absolute public address), path (storage name, for adapters that upload the bytes),
+    mime_type, alt_text, width, height (None for video), size_bytes; for video also captions_url and
+    transcript. Adapters that need smaller images call media_bytes_for_platform() at publish time."""
+    snapshot = []
+    for item in items:
+        asset = item.asset
+        entry: dict[str, Any] = {
+            "url": media_public_url(asset.file_name),
+            "path": asset.file_name,
+            "mime_type": asset.mime_type,
+            "alt_text": item.alt_text,
+            "width": asset.width,
+            "height": asset.height,
+            "size_bytes": asset.size_bytes,
+        }
+        if asset.is_video:
+            entry["captions_url"] = asset.captions_url
+            entry["transcript"] = asset.transcript
+        snapshot.append(entry)
+    return snapshot
+
+
+def media_gate_problems(media: Sequence[dict[str, Any]]) -> list[str]:
+    """Returns the reasons attached media stop a post from being submitted (alt text, captions)."""
+    problems = []
+    if any(not str(item.get("alt_text", "")).strip() for item in media):
+        problems.append(_(ALT_TEXT_REQUIRED))
+    videos = [item for item in media if str(item.get("mime_type", "")).startswith("video/")]
+    if any(not item.get("captions_url") and not str(item.get("transcript", "")).strip() for item in videos):
+        problems.append(_(CAPTIONS_REQUIRED))
+    return problems
+
+
+# --- Publish time -----------------------------------------------------------------------------------
+
+
+def media_bytes_for_platform(
+    item: Any,
+    *,
+    max_bytes: int,
+    max_side: int | None = None,
+    max_pixels: int | None = None,
+    mime_types: Sequence[str] = ("image/jpeg", "image/png", "image/webp"),
+) -> tuple[bytes, str]:
+    """Returns (bytes, MIME type) of an attached image made to fit one platform's limits: read from
+    storage (`item.path`, a MediaItem or a snapshot dict), scaled down when a side or the pixel count is
+    over the limit, converted to JPEG when the platform does not take the format, and re-compressed in
+    steps until it is at most `max_bytes`. Video is returned unchanged. Raises OSError when the stored
+    file cannot be read, ApplicationError when it cannot be made small enough.
+
+    Adapters call this at publish time (X: 5 MB; Bluesky: 2,000,000 bytes; ...): the library keeps the
+    original quality, and each platform gets the best version it accepts."""
+    path = item["path"] if isinstance(item, dict) else item.path
+    mime_type = item["mime_type"] if isinstance(item, dict) else item.mime_type
+    with default_storage.open(path, "rb") as handle:
+        data = handle.read()
+    if not mime_type.startswith("image/"):
+        return data, mime_type
+    with Image.open(io.BytesIO(data)) as image:
+        if getattr(image, "is_animated", False) and mime_type in mime_types and len(data) <= max_bytes:
+            return data, mime_type
+        image.load()
+        fits_side = max_side is None or max(image.size) <= max_side
+        fits_pixels = max_pixels is None or image.width * image.height <= max_pixels
+        if mime_type in mime_types and len(data) <= max_bytes and fits_side and fits_pixels:
+            return data, mime_type
+        picture = image.copy()
+    target_mime = mime_type if mime_type in mime_types else "image/jpeg"
+    target_format = {v: k for k, v in IMAGE_FORMATS.items()}[target_mime]
+    scale = 1.0
+    if max_side is not None and max(picture.size) > max_side:
+        scale = min(scale, max_side / max(picture.size))
+    if max_pixels is not None and picture.width * picture.height > max_pixels:
+        scale = min(scale, (max_pixels / (picture.width * picture.height)) ** 0.5)
+    for _attempt in range(12):
+        size = (max(1, int(picture.width * scale)), max(1, int(picture.height * scale)))
+        resized = picture.resize(size, Image.Resampling.LANCZOS) if scale < 1.0 else picture
+        if target_format == "JPEG" and resized.mode not in ("RGB", "L"):
+            resized = resized.convert("RGB")
+        out = io.BytesIO()
+        options: dict[str, Any] = {"quality": 85, "optimize": True} if target_format in ("JPEG", "WEBP") else {}
+        resized.save(out, format=target_format, **options)
+        if out.tell() <= max_bytes:
+            return out.getvalue(), target_mime
+        scale *= 0.8
+    raise ApplicationError(_("This image cannot be made small enough for the platform."))
+
+
+def guess_content_type(name: str) -> str:
+    if name.endswith(".vtt"):
+        return "text/vtt; charset=utf-8"
+    if name.endswith(".srt"):
+        return "application/x-subrip; charset=utf-8"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from medialibrary import views
+
+app_name = "medialibrary"
+
+urlpatterns = [
+    path("", views.library, name="library"),
+    path("<int:asset_id>/", views.asset_edit, name="asset_edit"),
+]

@@ -1,0 +1,84 @@
+"""Media library pages, and the public address of each stored file (platforms such as Threads and
+Instagram download media from it, so it needs no sign-in; names are random and unguessable)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from civicpost.exceptions import ApplicationError
+from medialibrary.forms import AssetForm, UploadForm
+from medialibrary.models import MediaAsset
+from medialibrary.selectors import media_for_user, media_get_for_user
+from medialibrary.services import guess_content_type, media_update, media_upload
+
+PAGE_SIZE = 60
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def library(request: HttpRequest) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            asset = media_upload(
+                user=request.user,
+                department=form.cleaned_data["department"],
+                upload=form.cleaned_data["file"],
+                alt_text=form.cleaned_data["alt_text"],
+                captions=form.cleaned_data["captions"],
+                transcript=form.cleaned_data["transcript"],
+            )
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+        else:
+            messages.success(request, _("%(file)s was added to the media library.") % {"file": asset.original_name})
+            return redirect("medialibrary:library")
+    assets = list(media_for_user(user=request.user)[:PAGE_SIZE])
+    return render(request, "medialibrary/library.html", {"form": form, "assets": assets})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
+    asset = media_get_for_user(user=request.user, asset_id=asset_id)
+    initial = {"alt_text": asset.alt_text, "transcript": asset.transcript}
+    form = AssetForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            media_update(
+                user=request.user,
+                asset=asset,
+                alt_text=form.cleaned_data["alt_text"],
+                transcript=form.cleaned_data["transcript"],
+                captions=form.cleaned_data["captions"],
+                remove_captions=form.cleaned_data["remove_captions"],
+            )
+        except ApplicationError as error:
+            form.add_error("captions", error.message)
+        else:
+            messages.success(request, _("The file's details were saved."))
+            return redirect("medialibrary:library")
+    return render(request, "medialibrary/asset_edit.html", {"form": form, "asset": asset})
+
+
+@require_GET
+def public_file(request: HttpRequest, name: str) -> FileResponse:
+    """Serves a library file by its storage name (only names the library made: library/<slug>/<hex>.<ext>)."""
+    known = MediaAsset.objects.filter(Q(file_name=name) | Q(captions_name=name)).exists()
+    if not name.startswith("library/") or ".." in name or not known:
+        raise Http404("No such file.")
+    try:
+        handle = default_storage.open(name, "rb")
+    except (FileNotFoundError, OSError) as error:
+        raise Http404("No such file.") from error
+    response = FileResponse(handle, content_type=guess_content_type(name))
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["Content-Disposition"] = "inline"
+    return response
