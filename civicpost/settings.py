@@ -4,6 +4,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 from accounts.sso import saml_available, sso_providers
 
@@ -136,7 +137,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -149,7 +150,10 @@ CIVICPOST_DISPATCH_BATCH_SIZE = env.int("CIVICPOST_DISPATCH_BATCH_SIZE", default
 # No HTTP has been sent for a claimed delivery, so an expired claim is safely put back.
 CIVICPOST_CLAIM_LEASE_SECONDS = env.int("CIVICPOST_CLAIM_LEASE_SECONDS", default=600)
 # A sending delivery past this lease may have reached the platform: it becomes "unknown".
-CIVICPOST_SEND_LEASE_SECONDS = env.int("CIVICPOST_SEND_LEASE_SECONDS", default=180)
+CIVICPOST_SEND_LEASE_SECONDS = env.int("CIVICPOST_SEND_LEASE_SECONDS", default=300)
+if CIVICPOST_SEND_LEASE_SECONDS <= CELERY_TASK_TIME_LIMIT:
+    # Otherwise the sweeper could call a send "unknown" while its worker is still waiting for the answer.
+    raise ImproperlyConfigured("CIVICPOST_SEND_LEASE_SECONDS must be longer than CELERY_TASK_TIME_LIMIT.")
 CIVICPOST_MAX_ATTEMPTS = env.int("CIVICPOST_MAX_ATTEMPTS", default=5)
 # Calendar hints: two posts on one channel closer than this; one link used by two departments within this.
 CIVICPOST_CALENDAR_CONFLICT_GAP_MINUTES = env.int("CIVICPOST_CALENDAR_CONFLICT_GAP_MINUTES", default=60)

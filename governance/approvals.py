@@ -11,9 +11,9 @@ how CivicPost approved before policies existed. For each step:
 - it is *complete* when any one approver approved it ("any") or every approver did ("all"; a step with
   nobody left to approve never completes and says so).
 
-Votes (governance.models.ApprovalVote) count only for the version of the post they were cast on: the same
-content hash and the same `updated_at`. Any edit, request for changes or new submission saves the post, so
-earlier votes stop counting without being deleted (they stay as history).
+Votes (governance.models.ApprovalVote) count only for the round of review and the content they were cast
+on: the same round key (post_round_keys) and the same content hash. Any edit, request for changes or new
+submission starts a new round, so earlier votes stop counting without being deleted (they stay as history).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -99,6 +100,7 @@ class PolicyCache:
         self._policies: dict[int, list[PolicyStep]] = {}
         self._members: dict[int, dict[str, set[int]]] = {}
         self._managers: set[int] | None = None
+        self._rounds: dict[int, str] = {}
 
     def policy(self, department_id: int) -> list[PolicyStep]:
         if department_id not in self._policies:
@@ -146,6 +148,14 @@ class PolicyCache:
             if role == Role.ADMIN:
                 found["admins"].add(user_id)
         self._members[department_id] = found
+
+    def preload_rounds(self, post_ids: Iterable[int]) -> None:
+        self._rounds.update(post_round_keys(post_ids))
+
+    def round_key(self, post: Post) -> str:
+        if post.pk not in self._rounds:
+            self.preload_rounds([post.pk])
+        return self._rounds[post.pk]
 
     def managers(self) -> set[int]:
         if self._managers is None:
@@ -203,24 +213,53 @@ class StepProgress:
         return self.state == "current"
 
 
-def post_version_key(post: Post) -> tuple[str, Any]:
-    """Returns (content hash, version) that a vote must match to count for the post as it is now."""
+def post_round_keys(post_ids: Iterable[int]) -> dict[int, str]:
+    """Returns {post id: round key}: the post's latest review event (submission, request for changes,
+    return after an edit, ...) and the number of its latest saved version. Any edit, request for changes or
+    new submission changes it, even under a frozen clock. Two queries for any number of posts."""
+    from scheduler.models import PostReview, PostVersion
+
+    ids = list(post_ids)
+    reviews = dict(
+        PostReview.objects.filter(post_id__in=ids)
+        .order_by()
+        .values("post_id")
+        .annotate(last=Max("id"))
+        .values_list("post_id", "last")
+    )
+    versions = dict(
+        PostVersion.objects.filter(post_id__in=ids)
+        .order_by()
+        .values("post_id")
+        .annotate(last=Max("number"))
+        .values_list("post_id", "last")
+    )
+    return {i: f"{reviews.get(i, 0)}.{versions.get(i, 0)}" for i in ids}
+
+
+def post_round_key(post: Post) -> str:
+    return post_round_keys([post.pk])[post.pk]
+
+
+def post_content_hash(post: Post) -> str:
     from scheduler.services import approval_content_for, content_hash
 
-    return content_hash(approval_content_for(post)), post.updated_at
+    return content_hash(approval_content_for(post))
 
 
-def valid_votes(post: Post, votes: Iterable[ApprovalVote] | None = None) -> list[ApprovalVote]:
-    """Returns the votes cast on this exact version of the post, oldest first."""
-    version = post.updated_at
+def valid_votes(
+    post: Post, votes: Iterable[ApprovalVote] | None = None, *, round_key: str | None = None
+) -> list[ApprovalVote]:
+    """Returns the votes cast in this round of review on exactly the post's current content, oldest first."""
+    round_key = round_key if round_key is not None else post_round_key(post)
     if votes is None:
-        votes = ApprovalVote.objects.filter(post=post, post_version=version)
-    same_version = [v for v in votes if v.post_version == version]
-    if not same_version:
+        votes = ApprovalVote.objects.filter(post=post, round_key=round_key)
+    this_round = [v for v in votes if v.round_key == round_key]
+    if not this_round:
         return []
     # The hash costs a look at the post's channels and media: only worth it when there are votes.
-    digest, _version = post_version_key(post)
-    return sorted((v for v in same_version if v.content_hash == digest), key=lambda v: (v.created_at, v.pk))
+    digest = post_content_hash(post)
+    return sorted((v for v in this_round if v.content_hash == digest), key=lambda v: (v.created_at, v.pk))
 
 
 def step_states(
@@ -232,7 +271,7 @@ def step_states(
     as done; drafts show them as upcoming)."""
     cache = cache or PolicyCache()
     steps = cache.policy(post.department_id)
-    votes = valid_votes(post, votes) if post.status == PostStatus.SUBMITTED else []
+    votes = valid_votes(post, votes, round_key=cache.round_key(post)) if post.status == PostStatus.SUBMITTED else []
     by_step: dict[int, list[int]] = defaultdict(list)
     for vote in votes:
         by_step[vote.step_number].append(vote.voter_id)
@@ -325,6 +364,7 @@ def posts_user_can_approve_now(*, user: AbstractBaseUser | AnonymousUser, posts:
         return []
     cache = PolicyCache()
     cache.preload({p.department_id for p in posts})
+    cache.preload_rounds(p.pk for p in posts)
     votes_by_post: dict[int, list[ApprovalVote]] = defaultdict(list)
     for vote in ApprovalVote.objects.filter(post_id__in=[p.pk for p in posts]):
         votes_by_post[vote.post_id].append(vote)

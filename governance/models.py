@@ -50,16 +50,17 @@ class ApprovalStep(models.Model):
 class ApprovalVote(models.Model):
     """One person's approval at one step of a post's policy. Append-only.
 
-    A vote counts only for the exact content it was cast on (`content_hash`) and the exact version of the
-    post (`post_version`: the post's `updated_at` when it was cast). Every edit, return for changes and
-    re-submission saves the post and so gives it a new version: earlier votes then no longer count."""
+    A vote counts only for the exact content it was cast on (`content_hash`) and the exact round of review
+    (`round_key`, governance.approvals.post_round_keys: the post's latest review event and latest saved
+    version). Every edit, request for changes and new submission starts a new round: earlier votes then no
+    longer count (they stay, as history). A key, not a timestamp, so that it changes under a frozen clock too."""
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="approval_votes")
     step_number = models.PositiveSmallIntegerField()
     step_name = models.CharField(max_length=100)
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     content_hash = models.CharField(max_length=64)
-    post_version = models.DateTimeField()
+    round_key = models.CharField(max_length=40)
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -67,7 +68,7 @@ class ApprovalVote(models.Model):
         ordering = ["post_id", "step_number", "created_at", "id"]
         constraints = [
             # One decision per person per version of a post, whatever the step.
-            models.UniqueConstraint(fields=["post", "voter", "post_version"], name="one_vote_per_person_and_version")
+            models.UniqueConstraint(fields=["post", "voter", "round_key"], name="one_vote_per_person_and_round")
         ]
 
     def __str__(self) -> str:

@@ -170,6 +170,7 @@ def posts_waiting_by_approver() -> dict[int, list[Post]]:
     )
     cache = PolicyCache()
     cache.preload({p.department_id for p in posts})
+    cache.preload_rounds(p.pk for p in posts)
     votes: dict[int, list[ApprovalVote]] = defaultdict(list)
     for vote in ApprovalVote.objects.filter(post_id__in=[p.pk for p in posts]):
         votes[vote.post_id].append(vote)

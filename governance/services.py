@@ -26,7 +26,7 @@ from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from departments import rules
 from departments.models import Department
-from governance.approvals import StepProgress, current_step, step_states
+from governance.approvals import StepProgress, current_step, post_round_key, step_states
 from governance.models import ApprovalMode, ApprovalStep, ApprovalVote, CrisisHold, PostHold, ReleaseChoice
 from governance.selectors import deliveries_in_hold_scope, posts_held_by_crisis
 from scheduler.models import Delivery, DeliveryStatus, Post, PostReview, PostStatus, ReviewAction
@@ -59,7 +59,7 @@ def approval_vote_record(
         step_name=step.name,
         voter=user,
         content_hash=digest,
-        post_version=post.updated_at,
+        round_key=post_round_key(post),
         comment=comment,
     )
     remaining = current_step(step_states(post))

@@ -121,9 +121,7 @@ class LocalTimeMixin:
     lenient = False
     show_fold = False
     fields: dict[str, Any]
-
-    def add_error(self, field: str | None, error: Any) -> None:  # provided by forms.Form
-        raise NotImplementedError
+    add_error: Any  # forms.Form's
 
     def _offer_fold(self, naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> None:
         self.show_fold = True

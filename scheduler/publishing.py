@@ -143,17 +143,27 @@ def deliveries_sweep_expired_leases() -> tuple[int, int]:
 
 def dispatch_tick(*, enqueue: Callable[[int], None], loop_name: str = "dispatcher") -> TickReport:
     """One round of the publisher: sweep leases, reconcile unknowns, claim due deliveries and hand
-    each to `enqueue` after the claim has committed."""
+    each to `enqueue` after the claim has committed.
+
+    Call it outside any transaction (the beat task, `publish_due` and the embedded loop do): inside an
+    outer transaction a worker could not see the claims yet and would find nothing to send."""
     report = TickReport()
     report.swept_claims, report.swept_sends = deliveries_sweep_expired_leases()
     report.reconciled = deliveries_reconcile_unknown()
     report.claimed = deliveries_claim_due()
     for delivery_id in report.claimed:
-        enqueue(delivery_id)
+        _enqueue_one(enqueue, delivery_id)
     PublisherHeartbeat.objects.update_or_create(
         name=loop_name, defaults={"last_tick_at": timezone.now(), "last_report": report.as_dict()}
     )
     return report
+
+
+def _enqueue_one(enqueue: Callable[[int], None], delivery_id: int) -> None:
+    try:
+        enqueue(delivery_id)
+    except Exception:  # noqa: BLE001 - the claim lease expires and the sweeper puts it back
+        logger.exception("could not enqueue delivery %s; it is retried when its claim expires", delivery_id)
 
 
 def channel_save_renewed_credentials(*, channel: Channel, adapter: PlatformAdapter) -> bool:

@@ -4,6 +4,7 @@ from types import FrameType
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from civicpost.periodic import EmbeddedPeriodicRunner
 from scheduler import publishing
@@ -46,11 +47,21 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, stop)
             self.stdout.write(f"Publisher running: checking for due posts every {interval:g} s.")
         while True:
-            report = publishing.dispatch_tick(enqueue=enqueue_publish, loop_name=name)
-            if verbosity > 1 or (report.claimed and verbosity > 0):
-                self.stdout.write(f"published round: {report.as_dict()}")
             if not loop:
+                report = publishing.dispatch_tick(enqueue=enqueue_publish, loop_name=name)
+                if verbosity > 0 and report.claimed:
+                    self.stdout.write(f"published round: {report.as_dict()}")
                 return
+            try:
+                report = publishing.dispatch_tick(enqueue=enqueue_publish, loop_name=name)
+            except (OperationalError, InterfaceError) as error:
+                # PostgreSQL restarting or briefly unreachable: keep the loop alive and try again.
+                self.stderr.write(f"database unavailable ({type(error).__name__}); retrying in {interval:g} s")
+                close_old_connections()
+                connections.close_all()
+            else:
+                if verbosity > 1 or (report.claimed and verbosity > 0):
+                    self.stdout.write(f"published round: {report.as_dict()}")
             if runs_housekeeping:
                 periodic.run_due()
             deadline = time.monotonic() + interval

@@ -1,0 +1,210 @@
+"""Recurring posts: occurrences in local wall time, and the services that make and approve a series.
+
+How a time is computed: the series stores a local date and wall-clock time plus the department's IANA zone.
+dateutil.rrule steps through the dates in *naive local time* (so "every Monday at 18:00" stays 18:00 on
+both sides of a daylight-saving change), then each wall time is turned into an instant with zoneinfo:
+- a time that does not exist (the spring-forward gap, e.g. 2:30 AM on 2026-03-08 in Chicago) is moved
+  forward to the first instant that exists after the gap (3:00 AM CDT), and marked as moved;
+- a time that happens twice (the fall-back fold, e.g. 1:30 AM on 2026-11-01 in Chicago) takes the first
+  of the two (fold=0, 1:30 AM CDT), and is marked so.
+Monthly series on the 29th-31st skip the months without that day (RFC 5545, as rrule does).
+
+Approval: the department chooses (Department.series_approval). "occurrence": each post is approved on
+its own, like any post. "series": one approver decision approves every submitted post of the series at
+once, each through the normal post_approve (its own snapshot, version and deliveries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dateutil.rrule import MONTHLY, WEEKLY, rrule
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from civicpost.exceptions import ApplicationError
+from composer.models import Adjustment, Frequency, RecurringSeries, SeriesPost
+from departments.models import Department, SeriesApproval
+from departments.selectors import user_can_approve_for, user_can_edit_for
+from scheduler.forms import LocalTime, classify_local_time
+from scheduler.models import Channel, PostStatus
+from scheduler.services import post_approve, post_create, post_submit
+
+MAX_OCCURRENCES = 104  # two years of weekly posts
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    local: dt.datetime  # the wall time asked for (naive)
+    due_at: dt.datetime  # the instant, in UTC
+    adjustment: str
+
+    def shown(self, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+        return self.due_at.astimezone(zone)
+
+
+def _first_instant_after_gap(naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """Returns the first existing instant after a wall time that falls in a gap (UTC)."""
+    # With fold=1 the gap time is read with the offset after the change (an instant before the change),
+    # with fold=0 with the offset before it (an instant after): the change lies between the two.
+    low = naive.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
+    high = naive.replace(tzinfo=zone, fold=0).astimezone(dt.UTC)
+    if low > high:
+        low, high = high, low
+    after = high.astimezone(zone).utcoffset()
+    while (high - low) > dt.timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0)
+
+
+def localise(naive: dt.datetime, zone: zoneinfo.ZoneInfo) -> tuple[dt.datetime, str]:
+    """Returns (instant in UTC, adjustment) for a local wall time in a zone."""
+    kind = classify_local_time(naive, zone)
+    if kind is LocalTime.MISSING:
+        return _first_instant_after_gap(naive, zone), Adjustment.MOVED_FORWARD
+    if kind is LocalTime.AMBIGUOUS:
+        return naive.replace(tzinfo=zone, fold=0).astimezone(dt.UTC), Adjustment.FIRST_OF_TWO
+    return naive.replace(tzinfo=zone).astimezone(dt.UTC), Adjustment.NONE
+
+
+def occurrences(
+    *,
+    start_date: dt.date,
+    local_time: dt.time,
+    zone: zoneinfo.ZoneInfo,
+    frequency: str,
+    interval: int = 1,
+    until: dt.date | None = None,
+    count: int | None = None,
+) -> list[Occurrence]:
+    """Returns every occurrence (at most MAX_OCCURRENCES), stepping in local wall time."""
+    if until is None and count is None:
+        raise ApplicationError(_("Say when the series ends: an end date or a number of posts."))
+    limit = min(count or MAX_OCCURRENCES, MAX_OCCURRENCES)
+    rule = rrule(
+        MONTHLY if frequency == Frequency.MONTHLY else WEEKLY,
+        dtstart=dt.datetime.combine(start_date, local_time),
+        interval=max(1, interval),
+        until=dt.datetime.combine(until, dt.time.max) if until else None,
+        count=limit,
+    )
+    result = []
+    for naive in rule:
+        due_at, adjustment = localise(naive, zone)
+        result.append(Occurrence(local=naive, due_at=due_at, adjustment=adjustment))
+    return result
+
+
+@transaction.atomic
+def series_create(
+    *,
+    user: AbstractBaseUser,
+    department: Department,
+    text: str,
+    link: str,
+    channels: Iterable[Channel],
+    frequency: str,
+    interval: int,
+    start_date: dt.date,
+    local_time: dt.time,
+    until: dt.date | None,
+    count: int | None,
+    submit: bool = False,
+) -> RecurringSeries:
+    """Makes the series and one draft post per occurrence (submitted too with `submit`). All or nothing:
+    raises ApplicationError (with every problem) and saves nothing when one post cannot be made."""
+    if not user_can_edit_for(user=user, department_id=department.pk):
+        raise ApplicationError(_("You are not a member of %(department)s.") % {"department": department})
+    if count is not None and count > MAX_OCCURRENCES:
+        raise ApplicationError(_("A series has at most %(max)s posts.") % {"max": MAX_OCCURRENCES})
+    if until is not None and until < start_date:
+        raise ApplicationError(_("The end date is before the first date."))
+    zone = department.zone
+    planned = occurrences(
+        start_date=start_date,
+        local_time=local_time,
+        zone=zone,
+        frequency=frequency,
+        interval=interval,
+        until=until,
+        count=count,
+    )
+    if not planned:
+        raise ApplicationError(_("No date falls between the first date and the end date."))
+    if planned[0].due_at <= timezone.now():
+        raise ApplicationError(_("The first post would be in the past. Choose a later first date or time."))
+    channels = list(channels)
+    series = RecurringSeries.objects.create(
+        department=department,
+        created_by=user,
+        text=text,
+        link=link,
+        frequency=frequency,
+        interval=max(1, interval),
+        start_date=start_date,
+        local_time=local_time,
+        time_zone=department.time_zone,
+        until=until,
+        count=count,
+        approval_mode=department.series_approval,
+    )
+    problems: list[str] = []
+    for sequence, occurrence in enumerate(planned, start=1):
+        post = post_create(
+            author=user, department=department, text=text, link=link, channels=channels, due_at=occurrence.due_at
+        )
+        SeriesPost.objects.create(
+            series=series,
+            post=post,
+            sequence=sequence,
+            local_date=occurrence.local.date(),
+            adjustment=occurrence.adjustment,
+        )
+        if submit:
+            try:
+                post_submit(post=post, user=user)
+            except ApplicationError as error:
+                problems.extend(p for p in error.extra.get("problems", [error.message]) if p not in problems)
+    if problems:
+        raise ApplicationError(" ".join(problems), extra={"problems": problems})
+    return series
+
+
+@transaction.atomic
+def series_submit(*, series: RecurringSeries, user: AbstractBaseUser) -> int:
+    """Submits every draft of the series. Returns how many; raises ApplicationError (nothing submitted)."""
+    count = 0
+    for link in series.occurrences.select_related("post").order_by("sequence"):
+        if link.post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
+            post_submit(post=link.post, user=user)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def series_approve(*, series: RecurringSeries, user: AbstractBaseUser, comment: str = "") -> int:
+    """Approves every submitted post of a series approved as a whole, each through post_approve.
+    Returns how many; raises ApplicationError (and approves none) if one of them cannot be approved."""
+    if series.approval_mode != SeriesApproval.SERIES:
+        raise ApplicationError(_("This department approves each post of a series on its own."))
+    if not user_can_approve_for(user=user, department_id=series.department_id):
+        raise ApplicationError(_("You cannot approve posts of %(department)s.") % {"department": series.department})
+    waiting = [
+        link.post
+        for link in series.occurrences.select_related("post").order_by("sequence")
+        if link.post.status == PostStatus.SUBMITTED
+    ]
+    if not waiting:
+        raise ApplicationError(_("No post of this series is waiting for approval."))
+    for post in waiting:
+        post_approve(post=post, user=user, comment=comment)
+    return len(waiting)

@@ -1,0 +1,266 @@
+"""Pages for templates with placeholders, recurring series and CSV import. Thin: a selector, a form,
+one service call, a message, a redirect."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from civicpost.exceptions import ApplicationError
+from composer.csv_import import EXAMPLE_CSV, MAX_ROWS, csv_import_run, csv_import_store, csv_preview
+from composer.forms import CsvUploadForm, PostTemplateForm, SeriesForm, TemplateUseForm
+from composer.post_templates import post_from_template, post_template_delete, post_template_save
+from composer.selectors import (
+    import_get_for_user,
+    series_for_user,
+    series_get_for_user,
+    template_get_for_user,
+    templates_for_user,
+)
+from composer.series import occurrences, series_approve, series_create, series_submit
+from departments.selectors import user_can_approve_for, user_can_edit_for
+from scheduler.models import PostStatus
+
+
+def _problems(error: ApplicationError) -> list[str]:
+    return list(error.extra.get("problems") or [error.message])
+
+
+# --- Templates -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_list(request: HttpRequest) -> HttpResponse:
+    form = PostTemplateForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = post_template_save(
+                user=request.user,
+                department=form.cleaned_data["department"],
+                name=form.cleaned_data["name"],
+                text=form.cleaned_data["text"],
+                link=form.cleaned_data["link"],
+                channels=form.cleaned_data["channels"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The template “%(name)s” was saved.") % {"name": template.name})
+            return redirect("composer:template_list")
+    templates = list(templates_for_user(user=request.user))
+    return render(request, "composer/template_list.html", {"form": form, "templates": templates})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = template_get_for_user(user=request.user, template_id=template_id)
+    form = PostTemplateForm(request.POST or None, user=request.user, template=template)
+    if request.method == "POST" and form.is_valid():
+        try:
+            post_template_save(
+                user=request.user,
+                department=template.department,
+                name=form.cleaned_data["name"],
+                text=form.cleaned_data["text"],
+                link=form.cleaned_data["link"],
+                channels=form.cleaned_data["channels"],
+                template=template,
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The template was saved."))
+            return redirect("composer:template_list")
+    return render(request, "composer/template_edit.html", {"form": form, "template": template})
+
+
+@login_required
+@require_POST
+def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = template_get_for_user(user=request.user, template_id=template_id)
+    post_template_delete(user=request.user, template=template)
+    messages.success(request, _("The template was deleted. Posts made from it stay as they are."))
+    return redirect("composer:template_list")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def template_use(request: HttpRequest, template_id: int) -> HttpResponse:
+    template = template_get_for_user(user=request.user, template_id=template_id)
+    form = TemplateUseForm(request.POST or None, user=request.user, template=template)
+    if request.method == "POST" and form.is_valid() and form.cleaned_data.get("due_at"):
+        try:
+            post = post_from_template(
+                user=request.user,
+                template=template,
+                values=form.values(),
+                channels=form.cleaned_data["channels"],
+                due_at=form.cleaned_data["due_at"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("A draft was made from the template. Check it, then save or submit it."))
+            return redirect("scheduler:post_edit", post_id=post.pk)
+    return render(request, "composer/template_use.html", {"form": form, "template": template})
+
+
+# --- Recurring series ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def series_new(request: HttpRequest) -> HttpResponse:
+    form = SeriesForm(request.POST or None, user=request.user)
+    planned = []
+    if request.method == "POST" and form.is_valid():
+        department = form.cleaned_data["department"]
+        arguments = {
+            "frequency": form.cleaned_data["frequency"],
+            "interval": form.cleaned_data["interval"],
+            "until": form.cleaned_data["until"],
+            "count": form.cleaned_data["count"],
+        }
+        if "preview" in request.POST:
+            try:
+                planned = occurrences(
+                    start_date=form.cleaned_data["start_date"],
+                    local_time=form.cleaned_data["local_time"],
+                    zone=department.zone,
+                    **arguments,
+                )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+        else:
+            try:
+                series = series_create(
+                    user=request.user,
+                    department=department,
+                    text=form.cleaned_data["text"],
+                    link=form.cleaned_data["link"],
+                    channels=form.cleaned_data["channels"],
+                    start_date=form.cleaned_data["start_date"],
+                    local_time=form.cleaned_data["local_time"],
+                    submit="submit" in request.POST,
+                    **arguments,
+                )
+            except ApplicationError as error:
+                for problem in _problems(error):
+                    form.add_error(None, problem)
+            else:
+                messages.success(
+                    request,
+                    _("The series was made: %(count)s posts.") % {"count": series.occurrences.count()},
+                )
+                return redirect("composer:series_detail", series_id=series.pk)
+    department = form.cleaned_data.get("department") if form.is_bound and hasattr(form, "cleaned_data") else None
+    context = {
+        "form": form,
+        "planned": planned,
+        "zone": department.zone if department else None,
+        "series_list": list(series_for_user(user=request.user)[:20]),
+    }
+    return render(request, "composer/series_new.html", context)
+
+
+@login_required
+@require_GET
+def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
+    series = series_get_for_user(user=request.user, series_id=series_id)
+    links = list(series.occurrences.select_related("post").order_by("sequence"))
+    is_member = user_can_edit_for(user=request.user, department_id=series.department_id)
+    may_approve = (
+        user_can_approve_for(user=request.user, department_id=series.department_id)
+        and series.created_by_id != request.user.pk
+    )
+    context = {
+        "series": series,
+        "links": links,
+        "can_submit": is_member and any(link.post.status == PostStatus.DRAFT for link in links),
+        "can_approve_series": series.approval_mode == "series"
+        and may_approve
+        and any(link.post.status == PostStatus.SUBMITTED for link in links),
+    }
+    return render(request, "composer/series_detail.html", context)
+
+
+@login_required
+@require_POST
+def series_submit_view(request: HttpRequest, series_id: int) -> HttpResponse:
+    series = series_get_for_user(user=request.user, series_id=series_id)
+    try:
+        count = series_submit(series=series, user=request.user)
+    except ApplicationError as error:
+        for problem in _problems(error):
+            messages.error(request, problem)
+    else:
+        messages.success(request, _("%(count)s posts were sent for approval.") % {"count": count})
+    return redirect("composer:series_detail", series_id=series.pk)
+
+
+@login_required
+@require_POST
+def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
+    series = series_get_for_user(user=request.user, series_id=series_id)
+    try:
+        count = series_approve(series=series, user=request.user, comment=request.POST.get("comment", ""))
+    except ApplicationError as error:
+        for problem in _problems(error):
+            messages.error(request, problem)
+    else:
+        messages.success(request, _("%(count)s posts of the series are approved and scheduled.") % {"count": count})
+    return redirect("composer:series_detail", series_id=series.pk)
+
+
+# --- CSV import ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = CsvUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            stored = csv_import_store(user=request.user, file_name=upload.name or "", data=upload.read())
+        except ApplicationError as error:
+            form.add_error("file", error.message)
+        else:
+            return redirect("composer:import_preview", import_id=stored.pk)
+    return render(request, "composer/import_upload.html", {"form": form, "max_rows": MAX_ROWS})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_preview(request: HttpRequest, import_id: int) -> HttpResponse:
+    upload = import_get_for_user(user=request.user, import_id=import_id)
+    if request.method == "POST":
+        try:
+            posts, preview = csv_import_run(user=request.user, upload=upload)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect("composer:import_upload")
+        submitted = sum(1 for post in posts if post.status == PostStatus.SUBMITTED)
+        messages.success(
+            request,
+            _("%(count)s posts were imported (%(submitted)s sent for approval). %(skipped)s rows were left out.")
+            % {"count": len(posts), "submitted": submitted, "skipped": len(preview.rows) - len(posts)},
+        )
+        return render(
+            request, "composer/import_done.html", {"upload": upload, "posts": posts, "preview": preview}, status=200
+        )
+    preview = csv_preview(user=request.user, text=upload.content)
+    return render(request, "composer/import_preview.html", {"upload": upload, "preview": preview})
+
+
+@require_GET
+def import_example(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(EXAMPLE_CSV, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="civicpost-import-example.csv"'
+    return response
