@@ -454,6 +454,8 @@ def base_env(**extra: str) -> dict[str, str]:
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
         CIVICPOST_ALLOW_LOOPBACK_PLATFORMS="true",
+        # Notifications would go to the console of every process; nobody reads them here.
+        DJANGO_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         CIVICPOST_X_CONSUMER_KEY="fake-consumer-key",
         CIVICPOST_X_CONSUMER_SECRET="fake-consumer-secret",  # noqa: S106 - the fake accepts any
     )

@@ -157,7 +157,10 @@ class ChaosRun:
             CIVICPOST_PLATFORM_URLS=f"x={self.fake.url},facebook={self.fake.url}",
             CIVICPOST_DISPATCH_INTERVAL_SECONDS="1",
             CIVICPOST_CLAIM_LEASE_SECONDS="15",
-            CIVICPOST_SEND_LEASE_SECONDS="20",
+            # The send lease must outlast the task time limit (settings refuse otherwise); the soft limit is
+            # 30 s below the hard one.
+            CIVICPOST_SEND_LEASE_SECONDS="45",
+            CELERY_TASK_TIME_LIMIT="40",
             CIVICPOST_HTTP_TIMEOUT_SECONDS="3",
             CIVICPOST_CACHE_PREFIX="chaos",
         )
@@ -322,8 +325,12 @@ class ChaosRun:
             )
         self.supervisor.add(dispatcher("dispatcher-a", self.child_env, self.folder))
         self.supervisor.start()
-        wait_for_workers(self.folder, [f"worker{index + 1}" for index in range(self.args.workers)])
-        wait_for_dispatcher("dispatcher-a")
+        try:
+            wait_for_workers(self.folder, [f"worker{index + 1}" for index in range(self.args.workers)])
+            wait_for_dispatcher("dispatcher-a")
+        except TimeoutError as error:
+            tail = (self.folder / "worker1.log").read_text(errors="replace")[-3000:]
+            raise TimeoutError(f"{error}; worker1.log ends with:\n{tail}") from error
         log("chaos: workers and dispatcher running; the due window opens")
         self.open_window()
         events = self.timeline(seeded["events"])

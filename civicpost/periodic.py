@@ -23,6 +23,8 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("alert on overdue deliveries", "monitoring.tasks.alert_overdue_deliveries", 60),
     PeriodicJob("refresh expiring channel tokens", "connections.refresh_expiring_tokens", 3600),
+    # Hourly; sends each approver's daily digest once the digest hour has come (once per person per day).
+    PeriodicJob("send the daily approval digest", "governance.tasks.send_approval_digest", 3600),
 )
 
 

@@ -23,14 +23,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
-from composer.models import CsvImport
+from composer.models import CsvImport, ImportStatus
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.content import language_name
 from scheduler.forms import LocalTime, classify_local_time
-from scheduler.models import Channel, ChannelStatus, Post
+from scheduler.models import Channel, ChannelStatus, PostStatus
 from scheduler.services import post_create, post_submit
 from scheduler.templatetags.civic_time import clock_label, date_label
 
@@ -336,14 +336,42 @@ def csv_import_store(*, user: AbstractBaseUser, file_name: str, data: bytes) -> 
     return CsvImport.objects.create(uploaded_by=user, file_name=file_name[:255], content=csv_decode(data))
 
 
+def csv_import_queue(*, user: AbstractBaseUser, upload: CsvImport) -> CsvImport:
+    """Asks for the good rows of a checked file to be imported (by a task, after this transaction).
+    Returns the upload; raises ApplicationError if it was imported (or asked for) already."""
+    from composer.tasks import import_csv
+
+    with transaction.atomic():
+        queued = CsvImport.objects.filter(pk=upload.pk, uploaded_by=user, status=ImportStatus.CHECKED).update(
+            status=ImportStatus.QUEUED
+        )
+        if not queued:
+            raise ApplicationError(_("This file was imported already."))
+        transaction.on_commit(lambda: import_csv.delay(upload.pk))
+    upload.refresh_from_db()
+    return upload
+
+
+def _left_out(rows: list[ImportRow]) -> list[dict[str, Any]]:
+    return [
+        {"line": row.line, "text": row.values.get("text", "")[:200], "problems": row.problems}
+        for row in rows
+        if row.problems
+    ]
+
+
 @transaction.atomic
-def csv_import_run(*, user: AbstractBaseUser, upload: CsvImport) -> tuple[list[Post], ImportPreview]:
-    """Makes a post for every good row, as a draft or submitted, in one transaction; rows with a problem
-    are skipped. Checks the file again first (things may have changed since the preview). Returns the
-    posts and the fresh preview; raises ApplicationError if the file was imported already."""
-    upload = CsvImport.objects.select_for_update().get(pk=upload.pk)
-    if upload.imported_at is not None:
-        raise ApplicationError(_("This file was imported already."))
+def csv_import_run(*, upload_id: int) -> CsvImport | None:
+    """Makes a post for every good row of a queued file, as a draft or submitted, in one transaction;
+    rows with a problem are skipped. Checks the file again first (things may have changed since the
+    preview). Returns the finished upload, or None when it is not queued (done already, or never asked).
+
+    The upload row stays locked until the end: a second run of the same task waits, then finds it done;
+    a run that dies rolls everything back and leaves it queued for the task to be delivered again."""
+    upload = CsvImport.objects.select_for_update().select_related("uploaded_by").filter(pk=upload_id).first()
+    if upload is None or upload.status != ImportStatus.QUEUED:
+        return None
+    user = upload.uploaded_by
     preview = csv_preview(user=user, text=upload.content)
     posts = []
     for row in preview.good_rows:
@@ -359,13 +387,22 @@ def csv_import_run(*, user: AbstractBaseUser, upload: CsvImport) -> tuple[list[P
                     language=row.language,
                 )
                 if row.status == "submit":
-                    post_submit(post=post, user=user)
+                    post = post_submit(post=post, user=user)
         except ApplicationError as error:
-            # A check that only submitting makes: this row is skipped like any other broken row.
+            # A check that only submitting makes: this row is left out like any other broken row.
             row.problems.extend(error.extra.get("problems") or [error.message])
             continue
         posts.append(post)
+    upload.status = ImportStatus.DONE
     upload.imported_at = timezone.now()
     upload.imported_count = len(posts)
-    upload.save(update_fields=["imported_at", "imported_count"])
-    return posts, preview
+    left_out = _left_out(preview.rows)
+    if preview.file_problems:
+        left_out.insert(0, {"line": 0, "text": "", "problems": preview.file_problems})
+    upload.result = {
+        "post_ids": [post.pk for post in posts],
+        "submitted": sum(1 for post in posts if post.status == PostStatus.SUBMITTED),
+        "left_out": left_out,
+    }
+    upload.save(update_fields=["status", "imported_at", "imported_count", "result"])
+    return upload

@@ -90,13 +90,24 @@ class SeriesPost(models.Model):
         return f"Occurrence {self.sequence} of series {self.series_id}"
 
 
+class ImportStatus(models.TextChoices):
+    CHECKED = "checked", _("Checked, not imported")
+    QUEUED = "queued", _("Importing")
+    DONE = "done", _("Imported")
+
+
 class CsvImport(models.Model):
-    """An uploaded CSV file, kept between the preview and the import (decoded text, never run twice)."""
+    """An uploaded CSV file, kept between the preview and the import (decoded text, never run twice).
+
+    The import runs as a task (a 2,000-row file takes longer than a web request should): `status` goes
+    checked -> queued (the person confirmed) -> done, with `result` {"post_ids", "submitted", "left_out"}."""
 
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     file_name = models.CharField(max_length=255, blank=True)
     content = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.CHECKED)
+    result = models.JSONField(default=dict, blank=True)
     imported_at = models.DateTimeField(null=True, blank=True)
     imported_count = models.PositiveIntegerField(default=0)
 

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
-from composer.csv_import import EXAMPLE_CSV, MAX_ROWS, csv_import_run, csv_import_store, csv_preview
+from composer.csv_import import EXAMPLE_CSV, MAX_ROWS, csv_import_queue, csv_import_store, csv_preview
 from composer.forms import CsvUploadForm, PostTemplateForm, SeriesForm, TemplateUseForm
+from composer.models import CsvImport, ImportStatus
 from composer.post_templates import post_from_template, post_template_delete, post_template_save
 from composer.selectors import (
     import_get_for_user,
@@ -23,7 +24,7 @@ from composer.selectors import (
 )
 from composer.series import occurrences, series_approve, series_create, series_submit
 from departments.selectors import user_can_approve_for, user_can_edit_for
-from scheduler.models import PostStatus
+from scheduler.models import Post, PostStatus
 
 
 def _problems(error: ApplicationError) -> list[str]:
@@ -239,24 +240,26 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_preview(request: HttpRequest, import_id: int) -> HttpResponse:
+    """The file's check (nothing saved); POST imports its good rows; then the result, as it comes."""
     upload = import_get_for_user(user=request.user, import_id=import_id)
     if request.method == "POST":
         try:
-            posts, preview = csv_import_run(user=request.user, upload=upload)
+            csv_import_queue(user=request.user, upload=upload)
         except ApplicationError as error:
             messages.error(request, error.message)
-            return redirect("composer:import_upload")
-        submitted = sum(1 for post in posts if post.status == PostStatus.SUBMITTED)
-        messages.success(
-            request,
-            _("%(count)s posts were imported (%(submitted)s sent for approval). %(skipped)s rows were left out.")
-            % {"count": len(posts), "submitted": submitted, "skipped": len(preview.rows) - len(posts)},
-        )
-        return render(
-            request, "composer/import_done.html", {"upload": upload, "posts": posts, "preview": preview}, status=200
-        )
+        return redirect("composer:import_preview", import_id=upload.pk)
+    if upload.status != ImportStatus.CHECKED:
+        return _import_result(request, upload)
     preview = csv_preview(user=request.user, text=upload.content)
     return render(request, "composer/import_preview.html", {"upload": upload, "preview": preview})
+
+
+def _import_result(request: HttpRequest, upload: CsvImport) -> HttpResponse:
+    post_ids = upload.result.get("post_ids", [])
+    posts = list(Post.objects.filter(pk__in=post_ids[:200]).select_related("department").order_by("due_at", "id"))
+    context = {"upload": upload, "posts": posts, "more": max(0, len(post_ids) - len(posts))}
+    template = "composer/_import_status.html" if request.htmx else "composer/import_done.html"
+    return render(request, template, context)
 
 
 @require_GET

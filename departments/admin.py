@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from departments.models import Department, Membership
+from departments.models import CityRole, Department, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,3 +22,11 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "department", "role"]
     list_filter = ["department", "role"]
     autocomplete_fields = ["user", "department"]
+
+
+@admin.register(CityRole)
+class CityRoleAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "can_post_emergency", "updated_at"]
+    list_filter = ["role", "can_post_emergency"]
+    autocomplete_fields = ["user"]
+    search_fields = ["user__email", "user__username"]

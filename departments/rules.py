@@ -182,6 +182,19 @@ def departments_user_manages(user: User) -> set[int] | None:
     return {d for d in department_ids_for_user(user=user) if user_is_department_admin(user=user, department_id=d)}
 
 
+def can_open_department_pages(user: User) -> bool:
+    """Whether the "People and policies" pages have something for the user: a department they administer,
+    every department (IT admin: members; communications manager: policies) or the city-wide roles."""
+    if not _signed_in(user):
+        return False
+    return (
+        user_is_it_admin(user=user)
+        or user_is_communications_manager(user=user)
+        or can_manage_city_roles(user)
+        or any(user_is_department_admin(user=user, department_id=d) for d in department_ids_for_user(user=user))
+    )
+
+
 def can_view_audit(user: User, department_id: int | None = None) -> bool:
     """The audit trail: a department admin for their department, the IT admin for everything.
     `department_id` None asks for the whole city's trail."""

@@ -141,3 +141,73 @@ def department_admin_emails(*, department_id: int) -> list[str]:
         memberships__department_id=department_id, memberships__role=Role.ADMIN, is_active=True
     )
     return sorted({u.email for u in users if u.email})
+
+
+# --- Pages of the departments app -----------------------------------------------------------------
+
+
+def _department_known_to(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> bool:
+    """Whether the user may learn that the department exists on a management page: its members, the IT
+    admin and the communications managers (everyone else gets 404)."""
+    return (
+        department_id in department_ids_for_user(user=user)
+        or user_is_it_admin(user=user)
+        or user_is_communications_manager(user=user)
+    )
+
+
+def department_get_for_members(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+    """Returns the department whose members the user manages. Raises Http404 (not theirs to know) or
+    PermissionDenied (a member who is not its admin)."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from departments.rules import can_manage_members
+
+    department = Department.objects.filter(pk=department_id).first()
+    if department is None or not _department_known_to(user=user, department_id=department_id):
+        raise Http404("No such department.")
+    if not can_manage_members(user, department_id):
+        raise PermissionDenied("Only the department's admins or the IT admin manage its members.")
+    return department
+
+
+def department_get_for_policy(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+    """Returns the department whose approval policy the user sets. Raises Http404 or PermissionDenied."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from departments.rules import can_manage_approval_policy
+
+    department = Department.objects.filter(pk=department_id).first()
+    if department is None or not _department_known_to(user=user, department_id=department_id):
+        raise Http404("No such department.")
+    if not can_manage_approval_policy(user, department_id):
+        raise PermissionDenied("Only the department's admins or a communications manager set its approval policy.")
+    return department
+
+
+def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[Department, bool, bool]]:
+    """Returns (department, manages members, sets policy) for every department the user manages somehow."""
+    from departments.rules import can_manage_approval_policy, can_manage_members
+
+    if not user.is_authenticated or not user.is_active:
+        return []
+    rows = []
+    for department in Department.objects.order_by("name"):
+        members = can_manage_members(user, department.pk)
+        policy = can_manage_approval_policy(user, department.pk)
+        if members or policy:
+            rows.append((department, members, policy))
+    return rows
+
+
+def membership_get_for_manager(
+    *, user: AbstractBaseUser | AnonymousUser, department: Department, membership_id: int
+) -> Membership:
+    from django.http import Http404
+
+    membership = Membership.objects.select_related("user").filter(pk=membership_id, department=department).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership

@@ -34,8 +34,6 @@ from scheduler.selectors import (
     posts_visible_to,
 )
 from scheduler.services import (
-    CANCELLABLE_STATUSES,
-    EDITABLE_STATUSES,
     post_approve,
     post_cancel,
     post_request_changes,
@@ -60,14 +58,17 @@ class PostActions:
 
 
 def _actions_for(*, user: object, post: Post) -> PostActions:
+    from departments import rules
+
     member = user_can_edit_for(user=user, department_id=post.department_id)
     approver = user_can_approve_for(user=user, department_id=post.department_id)
     is_author = post.author_id == user.pk
     return PostActions(
-        edit=member and post.status in EDITABLE_STATUSES,
-        submit=member and post.status in SUBMITTABLE_STATUSES,
-        cancel=(member or approver) and post.status in CANCELLABLE_STATUSES,
-        review=approver and not is_author and post.status == PostStatus.SUBMITTED,
+        edit=rules.can_edit_post(user, post),
+        submit=rules.can_submit_post(user, post),
+        cancel=rules.can_cancel_post(user, post),
+        # The approval policy's current step decides (departments.rules / governance.approvals).
+        review=rules.can_approve_post(user, post),
         is_member=member,
         is_author=is_author,
         is_approver=approver,
@@ -212,12 +213,15 @@ def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
     form = ReviewForm(request.POST)
     if form.is_valid():
         try:
-            post_approve(post=post, user=request.user, comment=form.cleaned_data["comment"])
+            approval = post_approve(post=post, user=request.user, comment=form.cleaned_data["comment"])
         except ApplicationError as error:
             for message in _error_messages(error):
                 form.add_error(None, message)
         else:
-            messages.success(request, _("The post is approved and scheduled."))
+            if approval is None:
+                messages.success(request, _("Your approval was recorded. The post now waits for the next step."))
+            else:
+                messages.success(request, _("The post is approved and scheduled."))
             return redirect("scheduler:post_detail", post_id=post.pk)
     return _render_detail(request, post, review_form=form, status=400)
 

@@ -211,6 +211,15 @@
     }
   }
 
+  // Once the form is being sent, the page is about to be replaced: no more live checks.
+  var leaving = false;
+  document.addEventListener("submit", function (event) {
+    if (event.target && event.target.matches && event.target.matches("form[data-composer]")) leaving = true;
+  });
+  document.addEventListener("htmx:before:request", function (event) {
+    if (leaving) event.preventDefault();
+  });
+
   // The live check must not upload a chosen file on every key press.
   document.addEventListener("htmx:config:request", function (event) {
     var ctx = event.detail && event.detail.ctx;

@@ -76,7 +76,9 @@ def test_an_animated_gif_keeps_its_frames(personas):
     frames = [Image.new("RGB", (20, 20), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
     out = io.BytesIO()
     frames[0].save(out, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0, comment=b"x")
-    asset = services.media_upload(user=personas.alice, department=personas.parks, upload=upload("a.gif", out.getvalue()))
+    asset = services.media_upload(
+        user=personas.alice, department=personas.parks, upload=upload("a.gif", out.getvalue())
+    )
     image = stored_image(asset)
     assert getattr(image, "n_frames", 1) == 3
     assert "comment" not in image.info
@@ -105,9 +107,7 @@ def test_files_outside_the_allow_list_or_damaged_are_refused(personas, name, dat
 def test_too_many_pixels_are_refused_before_decoding(personas, monkeypatch):
     monkeypatch.setattr(services, "MAX_IMAGE_PIXELS", 100 * 100)
     with pytest.raises(ApplicationError, match=r"101 × 100 pixels; the limit is 0 million"):
-        services.media_upload(
-            user=personas.alice, department=personas.parks, upload=jpeg_upload(size=(101, 100))
-        )
+        services.media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload(size=(101, 100)))
 
 
 def test_too_many_bytes_are_refused(personas, monkeypatch):
@@ -187,7 +187,10 @@ def test_the_gate_asks_for_alt_text_and_captions_in_one_plain_sentence_each():
         "Every image needs alt text, so residents who use screen readers get the message.",
         "Every video needs captions or a transcript, so residents who are deaf or hard of hearing get the message.",
     ]
-    assert services.media_gate_problems([{**image, "alt_text": "Kids at a splash pad"}, {**video, "transcript": "Hi"}]) == []
+    assert (
+        services.media_gate_problems([{**image, "alt_text": "Kids at a splash pad"}, {**video, "transcript": "Hi"}])
+        == []
+    )
 
 
 # --- Public address, snapshot, publish time --------------------------------------------------------

@@ -1,0 +1,277 @@
+"""Pages for people and roles: a department's members (its admins, the IT admin), its approval policy (its
+admins, the communications managers) and the city-wide roles (the IT admin). Role changes ask for the
+password again (accounts.reauth.require_recent_auth)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.reauth import require_recent_auth
+from civicpost.exceptions import ApplicationError
+from departments import rules
+from departments.forms import ApprovalStepForm, CityRoleForm, MemberAddForm, MemberRoleForm
+from departments.models import CityRole, Membership
+from departments.selectors import (
+    department_get_for_members,
+    department_get_for_policy,
+    departments_for_management,
+    membership_get_for_manager,
+)
+from departments.services import (
+    city_role_remove,
+    city_role_set,
+    membership_add,
+    membership_change_role,
+    membership_remove,
+)
+from governance.approvals import PolicyCache
+from governance.models import ApprovalStep
+from governance.services import approval_step_add, approval_step_delete, approval_step_move_up
+
+
+def _flash_error(request: HttpRequest, error: ApplicationError) -> None:
+    messages.error(request, error.message)
+
+
+@login_required
+@require_GET
+def department_list(request: HttpRequest) -> HttpResponse:
+    rows = departments_for_management(user=request.user)
+    if not rows and not rules.can_manage_city_roles(request.user):
+        raise Http404("Nothing to manage.")
+    return render(
+        request,
+        "departments/department_list.html",
+        {"rows": rows, "can_manage_city_roles": rules.can_manage_city_roles(request.user)},
+    )
+
+
+# --- Members --------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def member_list(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    memberships = list(Membership.objects.filter(department=department).select_related("user").order_by("user__email"))
+    return render(
+        request,
+        "departments/members.html",
+        {
+            "department": department,
+            "memberships": memberships,
+            "add_form": MemberAddForm(),
+            "role_choices": MemberRoleForm.base_fields["role"].choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def member_add(request: HttpRequest, department_id: int) -> HttpResponse:
+    # Who may is checked first (404 / 403), then the password is asked again.
+    department_get_for_members(user=request.user, department_id=department_id)
+    return _member_add(request, department_id)
+
+
+@require_recent_auth
+def _member_add(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    form = MemberAddForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = membership_add(actor=request.user, department=department, **form.cleaned_data)
+        except ApplicationError as error:
+            _flash_error(request, error)
+        else:
+            messages.success(request, _("%(email)s was added.") % {"email": membership.user.email})
+    else:
+        messages.error(request, _("Give the email address of an account and a role."))
+    return redirect("departments:members", department_id=department.pk)
+
+
+@login_required
+@require_POST
+def member_role(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
+    return _member_role(request, department_id, membership_id)
+
+
+@require_recent_auth
+def _member_role(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            membership_change_role(actor=request.user, membership=membership, role=form.cleaned_data["role"])
+        except ApplicationError as error:
+            _flash_error(request, error)
+        else:
+            messages.success(request, _("The role of %(email)s was changed.") % {"email": membership.user.email})
+    return redirect("departments:members", department_id=department.pk)
+
+
+@login_required
+@require_POST
+def member_remove(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
+    return _member_remove(request, department_id, membership_id)
+
+
+@require_recent_auth
+def _member_remove(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
+    try:
+        membership_remove(actor=request.user, membership=membership)
+    except ApplicationError as error:
+        _flash_error(request, error)
+    else:
+        messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
+    return redirect("departments:members", department_id=department.pk)
+
+
+# --- Approval policy ------------------------------------------------------------------------------
+
+
+def _step_for(department_id: int, step_id: int) -> ApprovalStep:
+    step = ApprovalStep.objects.select_related("department").filter(pk=step_id, department_id=department_id).first()
+    if step is None:
+        raise Http404("No such step.")
+    return step
+
+
+@login_required
+@require_GET
+def policy(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_policy(user=request.user, department_id=department_id)
+    return render(request, "departments/policy.html", _policy_context(department, ApprovalStepForm()))
+
+
+def _policy_context(department: object, form: ApprovalStepForm) -> dict:
+    steps = list(
+        ApprovalStep.objects.filter(department=department).prefetch_related("users").order_by("position", "id")
+    )
+    return {
+        "department": department,
+        "steps": steps,
+        "effective": PolicyCache().policy(department.pk),  # type: ignore[attr-defined]
+        "form": form,
+    }
+
+
+@login_required
+@require_POST
+def policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_policy(user=request.user, department_id=department_id)
+    form = ApprovalStepForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            approval_step_add(
+                user=request.user,
+                department=department,
+                name=data["name"],
+                mode=data["mode"],
+                department_approvers=data["department_approvers"],
+                department_admins=data["department_admins"],
+                communications_managers=data["communications_managers"],
+                users=data["user_emails"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("The step was added to the approval policy."))
+            return redirect("departments:policy", department_id=department.pk)
+    return render(request, "departments/policy.html", _policy_context(department, form), status=400)
+
+
+@login_required
+@require_POST
+def policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+    department = department_get_for_policy(user=request.user, department_id=department_id)
+    try:
+        approval_step_delete(user=request.user, step=_step_for(department.pk, step_id))
+    except ApplicationError as error:
+        _flash_error(request, error)
+    else:
+        messages.success(request, _("The step was removed from the approval policy."))
+    return redirect("departments:policy", department_id=department.pk)
+
+
+@login_required
+@require_POST
+def policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+    department = department_get_for_policy(user=request.user, department_id=department_id)
+    try:
+        approval_step_move_up(user=request.user, step=_step_for(department.pk, step_id))
+    except ApplicationError as error:
+        _flash_error(request, error)
+    return redirect("departments:policy", department_id=department.pk)
+
+
+# --- City-wide roles ------------------------------------------------------------------------------
+
+
+def _require_city_role_manager(request: HttpRequest) -> None:
+    if not rules.can_manage_city_roles(request.user):
+        raise Http404("No such page.")
+
+
+@login_required
+@require_GET
+def city_roles(request: HttpRequest) -> HttpResponse:
+    _require_city_role_manager(request)
+    roles = list(CityRole.objects.select_related("user").order_by("user__email"))
+    return render(request, "departments/city_roles.html", {"city_roles": roles, "form": CityRoleForm()})
+
+
+@login_required
+@require_POST
+def city_role_save(request: HttpRequest) -> HttpResponse:
+    _require_city_role_manager(request)
+    return _city_role_save(request)
+
+
+@require_recent_auth
+def _city_role_save(request: HttpRequest) -> HttpResponse:
+    form = CityRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            city_role = city_role_set(actor=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            _flash_error(request, error)
+        else:
+            messages.success(request, _("The city-wide role of %(email)s was saved.") % {"email": city_role.user.email})
+    else:
+        messages.error(request, _("Give the email address of an account."))
+    return redirect("departments:city_roles")
+
+
+@login_required
+@require_POST
+def city_role_delete(request: HttpRequest, city_role_id: int) -> HttpResponse:
+    _require_city_role_manager(request)
+    return _city_role_delete(request, city_role_id)
+
+
+@require_recent_auth
+def _city_role_delete(request: HttpRequest, city_role_id: int) -> HttpResponse:
+    city_role = CityRole.objects.select_related("user").filter(pk=city_role_id).first()
+    if city_role is None:
+        raise Http404("No such role.")
+    try:
+        city_role_remove(actor=request.user, city_role=city_role)
+    except ApplicationError as error:
+        _flash_error(request, error)
+    else:
+        messages.success(request, _("%(email)s has no city-wide role any more.") % {"email": city_role.user.email})
+    return redirect("departments:city_roles")

@@ -1,0 +1,200 @@
+"""Forms of the governance pages. They turn what a person typed into clean values; they write nothing.
+
+Times are typed as a date and a wall-clock time in the person's zone (their first department's), and a
+time that does not exist or happens twice (a daylight-saving change) is refused in words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from departments.models import Department
+from governance.models import EmergencyTemplate, ReleaseChoice
+from scheduler.content import language_name
+from scheduler.forms import LocalTime, classify_local_time
+from scheduler.models import Channel, ChannelStatus
+from scheduler.templatetags.civic_time import utc_offset_label
+
+SAME_AS_ALL = ""
+
+
+def local_moment(day: dt.date | None, clock: dt.time | None, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """Returns the UTC instant of a local date and time, or raises ValidationError when the time is skipped
+    or repeated by a daylight-saving change. None when either part is missing."""
+    if day is None or clock is None:
+        return None
+    naive = dt.datetime.combine(day, clock)
+    kind = classify_local_time(naive, zone)
+    if kind == LocalTime.MISSING:
+        raise forms.ValidationError(
+            _("That time does not exist on that day (the clocks move forward). Choose another.")
+        )
+    if kind == LocalTime.AMBIGUOUS:
+        raise forms.ValidationError(_("That time happens twice on that day (the clocks go back). Choose another."))
+    return naive.replace(tzinfo=zone).astimezone(dt.UTC)
+
+
+def _zone_hint(zone: zoneinfo.ZoneInfo) -> str:
+    now = dt.datetime.now(zone)
+    return _("In %(zone)s (now %(offset)s).") % {"zone": zone.key, "offset": utc_offset_label(now)}
+
+
+# --- Crisis holds ---------------------------------------------------------------------------------
+
+
+class CrisisStartForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why everything is held"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Shown on every held post and on the calendar."),
+    )
+    departments = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Departments"),
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Leave every box empty to hold the whole city."),
+    )
+
+
+class _TimeFields(forms.Form):
+    new_date = forms.DateField(
+        label=gettext_lazy("New date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    new_time = forms.TimeField(
+        label=gettext_lazy("New time"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+    )
+
+    def __init__(self, *args: Any, zone: zoneinfo.ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.zone = zone
+        self.fields["new_time"].help_text = _zone_hint(zone)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        try:
+            data["new_due_at"] = local_moment(data.get("new_date"), data.get("new_time"), self.zone)
+        except forms.ValidationError as error:
+            self.add_error("new_time", error)
+        return data
+
+
+class CrisisEndForm(_TimeFields):
+    """One choice for every held post, and a choice per post that overrides it."""
+
+    choice = forms.ChoiceField(
+        label=gettext_lazy("What happens to the held posts"),
+        choices=ReleaseChoice.choices,
+        widget=forms.RadioSelect,
+        initial=ReleaseChoice.RELEASE,
+    )
+
+    def __init__(self, *args: Any, posts: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.posts = posts
+        per_post_choices = [(SAME_AS_ALL, _("As chosen above"))] + list(ReleaseChoice.choices)
+        for post in posts:
+            self.fields[f"post_{post.pk}"] = forms.ChoiceField(
+                label=post.text[:60], choices=per_post_choices, required=False
+            )
+
+    def per_post(self) -> dict[int, str]:
+        return {
+            post.pk: self.cleaned_data[f"post_{post.pk}"]
+            for post in self.posts
+            if self.cleaned_data.get(f"post_{post.pk}")
+        }
+
+    def post_fields(self) -> list[tuple[Any, Any]]:
+        return [(post, self[f"post_{post.pk}"]) for post in self.posts]
+
+
+class PostHoldReleaseForm(_TimeFields):
+    choice = forms.ChoiceField(
+        label=gettext_lazy("Release"),
+        choices=[
+            (ReleaseChoice.RELEASE, ReleaseChoice.RELEASE.label),
+            (ReleaseChoice.RESCHEDULE, ReleaseChoice.RESCHEDULE.label),
+        ],
+        widget=forms.RadioSelect,
+        initial=ReleaseChoice.RELEASE,
+    )
+
+
+# --- Emergency posts ------------------------------------------------------------------------------
+
+
+class EmergencyForm(_TimeFields):
+    """Text per language (the city's languages), channels of every department, and an optional "all
+    clear" follow-up submitted for approval."""
+
+    channels = forms.ModelMultipleChoiceField(
+        label=gettext_lazy("Channels"),
+        queryset=Channel.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy("Any department's connected channels."),
+    )
+    link = forms.URLField(label=gettext_lazy("Link (optional)"), required=False, max_length=500)
+
+    def __init__(self, *args: Any, template: EmergencyTemplate | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.template = template
+        self.fields["channels"].queryset = (
+            Channel.objects.filter(status=ChannelStatus.CONNECTED)
+            .select_related("department")
+            .defer("credentials")
+            .order_by("department__name", "display_name")
+        )
+        self.fields["channels"].label_from_instance = lambda c: (
+            f"{c.department.name}: {c.display_name} ({c.platform_label})"
+        )
+        for code, _name in settings.LANGUAGES:
+            main = code == self.main_language
+            initial = ""
+            if template is not None:
+                initial = template.text if main else template.translations.get(code, "")
+            self.fields[f"text_{code}"] = forms.CharField(
+                label=_("Text in %(language)s") % {"language": language_name(code)}
+                + ("" if main else _(" (optional)")),
+                required=main,
+                initial=initial,
+                widget=forms.Textarea(attrs={"rows": 5}),
+                help_text=_("Replace every part in [brackets].") if initial and "[" in initial else "",
+            )
+            self.fields[f"follow_up_{code}"] = forms.CharField(
+                label=_("“All clear” follow-up in %(language)s (optional)") % {"language": language_name(code)},
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 3}),
+            )
+        if template is not None and template.link:
+            self.fields["link"].initial = template.link
+        self.fields["new_date"].label = _("Date of the follow-up")
+        self.fields["new_time"].label = _("Time of the follow-up")
+
+    @property
+    def main_language(self) -> str:
+        return settings.LANGUAGES[0][0]
+
+    def text_fields(self) -> list[Any]:
+        return [self[f"text_{code}"] for code, _name in settings.LANGUAGES]
+
+    def follow_up_fields(self) -> list[Any]:
+        return [self[f"follow_up_{code}"] for code, _name in settings.LANGUAGES]
+
+    def versions(self, prefix: str) -> list[tuple[str, str]]:
+        return [(code, self.cleaned_data.get(f"{prefix}_{code}", "") or "") for code, _name in settings.LANGUAGES]
+
+
+class EmergencyReviewForm(forms.Form):
+    notes = forms.CharField(
+        label=gettext_lazy("Notes of the review"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Such as “Right call; the wording could name the cross streets.”"),
+    )

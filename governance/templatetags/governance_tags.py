@@ -1,0 +1,61 @@
+"""Governance on every page: the navigation links a person's roles allow, the crisis-hold banner, and the
+panel of the post page (emergency mark, hold, approval steps and who may act)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from departments import rules
+from governance.approvals import approval_progress
+from governance.selectors import active_crisis_holds, emergency_alert_for_post, hold_messages_for_posts
+
+register = template.Library()
+
+
+@register.inclusion_tag("governance/_nav.html", takes_context=True)
+def governance_nav(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"links": False}
+    return {
+        "links": True,
+        "current": getattr(getattr(request, "resolver_match", None), "url_name", ""),
+        "can_crisis": rules.can_start_crisis_hold(user),
+        "can_emergency": rules.can_post_emergency(user),
+        "can_see_emergencies": rules.can_view_emergency_alerts(user),
+        "can_manage": rules.can_open_department_pages(user),
+    }
+
+
+@register.inclusion_tag("governance/_crisis_banner.html", takes_context=True)
+def crisis_banner(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"holds": []}
+    return {"holds": active_crisis_holds(), "can_crisis": rules.can_start_crisis_hold(user)}
+
+
+@register.inclusion_tag("governance/_post_panel.html", takes_context=True)
+def governance_post_panel(context: template.Context, post: Any) -> dict[str, Any]:
+    """The post page's governance panel. A fixed number of queries."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    progress = approval_progress(post)
+    return {
+        "post": post,
+        "progress": progress,
+        "show_steps": post.status in ("submitted", "approved", "published") or len(progress) > 1,
+        "multi_step": len(progress) > 1,
+        "hold_message": hold_messages_for_posts([post]).get(post.pk, ""),
+        "alert": emergency_alert_for_post(post) if rules.post_is_emergency(post) else None,
+        "user": user,
+    }
+
+
+@register.filter
+def is_emergency(post: Any) -> bool:
+    return rules.post_is_emergency(post)

@@ -1,0 +1,237 @@
+"""Pages of governance: crisis holds (communications managers and IT admins), emergency posts (authorised
+officials, with re-authentication) and their review (communications managers). Anyone else gets 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.reauth import require_recent_auth
+from civicpost.exceptions import ApplicationError
+from departments import rules
+from governance.emergency import LanguageVersion, emergency_publish, emergency_review
+from governance.forms import CrisisEndForm, CrisisStartForm, EmergencyForm, EmergencyReviewForm, PostHoldReleaseForm
+from governance.models import EmergencyTemplate
+from governance.selectors import (
+    active_crisis_holds,
+    crisis_hold_get_for_manager,
+    crisis_holds_recent,
+    emergency_alert_get,
+    emergency_alert_get_for_review,
+    emergency_alerts_for_user,
+    emergency_templates,
+    post_hold_get_for_manager,
+    post_holds_open,
+    posts_held_by_crisis,
+)
+from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
+from scheduler.calendar import viewer_zone
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise Http404("No such page.")
+
+
+# --- Crisis holds ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def crisis(request: HttpRequest) -> HttpResponse:
+    _require(rules.can_start_crisis_hold(request.user))
+    return _render_crisis(request, CrisisStartForm())
+
+
+def _render_crisis(request: HttpRequest, form: CrisisStartForm, status: int = 200) -> HttpResponse:
+    zone = viewer_zone(user=request.user)
+    return render(
+        request,
+        "governance/crisis.html",
+        {
+            "active": active_crisis_holds(),
+            "recent": crisis_holds_recent(),
+            "post_holds": post_holds_open(),
+            "form": form,
+            "release_form": PostHoldReleaseForm(zone=zone),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def crisis_start(request: HttpRequest) -> HttpResponse:
+    _require(rules.can_start_crisis_hold(request.user))
+    form = CrisisStartForm(request.POST)
+    if form.is_valid():
+        try:
+            crisis_hold_start(
+                user=request.user, reason=form.cleaned_data["reason"], departments=form.cleaned_data["departments"]
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.warning(request, _("The crisis hold is on. Nothing in its scope goes out until it ends."))
+            return redirect("governance:crisis")
+    return _render_crisis(request, form, status=400)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
+    hold = crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
+    if not hold.is_active:
+        messages.info(request, _("This crisis hold has already been switched off."))
+        return redirect("governance:crisis")
+    posts = list(posts_held_by_crisis(hold))
+    form = CrisisEndForm(request.POST or None, posts=posts, zone=viewer_zone(user=request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = crisis_hold_end(
+                hold=hold,
+                user=request.user,
+                choice=form.cleaned_data["choice"],
+                per_post=form.per_post(),
+                reschedule_to=form.cleaned_data.get("new_due_at"),
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _(
+                    "The crisis hold is off. Released: %(released)s; moved to a new time: %(rescheduled)s; "
+                    "kept on hold: %(kept)s."
+                )
+                % {
+                    "released": len(report.released),
+                    "rescheduled": len(report.rescheduled),
+                    "kept": len(report.kept),
+                },
+            )
+            return redirect("governance:crisis")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "governance/crisis_end.html", {"hold": hold, "form": form, "posts": posts}, status=status)
+
+
+@login_required
+@require_POST
+def post_hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
+    hold = post_hold_get_for_manager(user=request.user, hold_id=hold_id)
+    form = PostHoldReleaseForm(request.POST, zone=viewer_zone(user=request.user))
+    if form.is_valid():
+        try:
+            post_hold_release(
+                hold=hold,
+                user=request.user,
+                choice=form.cleaned_data["choice"],
+                due_at=form.cleaned_data.get("new_due_at"),
+            )
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("The post was released."))
+    else:
+        messages.error(request, _("Choose to release the post or give it a new time."))
+    return redirect("governance:crisis")
+
+
+# --- Emergency posts ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def emergency_create(request: HttpRequest) -> HttpResponse:
+    # Who may is checked first (404), then the password is asked again: only officials are asked.
+    _require(rules.can_post_emergency(request.user))
+    return _emergency_create(request)
+
+
+@require_recent_auth
+def _emergency_create(request: HttpRequest) -> HttpResponse:
+    slug = request.POST.get("template") or request.GET.get("template") or ""
+    template = EmergencyTemplate.objects.filter(slug=slug, is_active=True).first() if slug else None
+    zone = viewer_zone(user=request.user)
+    form = EmergencyForm(request.POST or None, template=template, zone=zone)
+    if request.method == "POST" and form.is_valid():
+        try:
+            alert = emergency_publish(
+                user=request.user,
+                channels=form.cleaned_data["channels"],
+                versions=[LanguageVersion(code, text) for code, text in form.versions("text")],
+                link=form.cleaned_data["link"],
+                template=template,
+                follow_up_versions=[LanguageVersion(code, text) for code, text in form.versions("follow_up")],
+                follow_up_at=form.cleaned_data.get("new_due_at"),
+            )
+        except ApplicationError as error:
+            for message in error.extra.get("problems") or [error.message]:
+                form.add_error(None, message)
+        else:
+            messages.success(request, _("The emergency post is going out now on every chosen channel."))
+            return redirect("governance:emergency_detail", alert_id=alert.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "governance/emergency_form.html",
+        {"form": form, "templates": emergency_templates(), "template": template},
+        status=status,
+    )
+
+
+@login_required
+@require_GET
+def emergency_list(request: HttpRequest) -> HttpResponse:
+    alerts = emergency_alerts_for_user(user=request.user)
+    unreviewed = [a for a in alerts if not hasattr(a, "review")]
+    return render(
+        request,
+        "governance/emergency_list.html",
+        {
+            "alerts": list(alerts)[:100],
+            "unreviewed": unreviewed,
+            "can_review": rules.can_review_emergency(request.user),
+        },
+    )
+
+
+@login_required
+@require_GET
+def emergency_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = emergency_alert_get(user=request.user, alert_id=alert_id)
+    return _render_detail(request, alert, EmergencyReviewForm())
+
+
+def _render_detail(request: HttpRequest, alert: object, form: EmergencyReviewForm, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "governance/emergency_detail.html",
+        {
+            "alert": alert,
+            "review": getattr(alert, "review", None),
+            "form": form,
+            "can_review": rules.can_review_emergency(request.user),
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def emergency_review_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+    alert = emergency_alert_get_for_review(user=request.user, alert_id=alert_id)
+    form = EmergencyReviewForm(request.POST)
+    if form.is_valid():
+        try:
+            emergency_review(alert=alert, user=request.user, notes=form.cleaned_data["notes"])
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("Your review was recorded."))
+            return redirect("governance:emergency_list")
+    return _render_detail(request, alert, form, status=400)

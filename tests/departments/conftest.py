@@ -1,0 +1,1 @@
+from tests.governance.city import city  # noqa: F401 - the fixture

@@ -1,0 +1,189 @@
+"""Roles: what the viewer, the IT admin and the communications manager (by city role) may see and do, and
+how members and city-wide roles are changed (audited, never by oneself)."""
+
+import time
+from urllib.parse import urlencode
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from audit.models import AuditAction, AuditEvent
+from civicpost.exceptions import ApplicationError
+from departments import rules
+from departments.models import CityRole, CityRoleName, Membership, Role
+from departments.selectors import department_ids_user_approves, user_approves_everywhere
+from departments.services import (
+    city_role_remove,
+    city_role_set,
+    membership_add,
+    membership_change_role,
+    membership_remove,
+)
+from scheduler import selectors, services
+from scheduler.models import PostStatus
+from tests.accounts.conftest import new_browser, sign_in
+from tests.factories import UserFactory
+from tests.scheduler import approved_post, draft_post, submitted_post
+
+
+@pytest.fixture
+def posts(city):  # noqa: ANN001, ANN201
+    return {
+        "draft": draft_post(author=city.alice, channels=[city.parks_channel], text="Parks draft"),
+        "submitted": submitted_post(author=city.alice, channels=[city.parks_channel], text="Parks waiting"),
+        "approved": approved_post(author=city.alice, approver=city.bob, channels=[city.parks_channel], text="Parks ok"),
+        "library_submitted": submitted_post(author=city.carol, channels=[city.library_channel], text="Library wait"),
+    }
+
+
+def visible(user) -> set[str]:  # noqa: ANN001
+    return set(selectors.posts_visible_to(user=user).values_list("text", flat=True))
+
+
+def test_a_viewer_reads_every_department_but_drafts_and_does_nothing(city, posts, client):
+    assert visible(city.vera) == {"Parks waiting", "Parks ok", "Library wait"}
+    for post in posts.values():
+        assert rules.can_view_post(city.vera, post) is (post.status != PostStatus.DRAFT)
+        for may in (rules.can_edit_post, rules.can_submit_post, rules.can_approve_post, rules.can_cancel_post):
+            assert may(city.vera, post) is False
+    assert list(selectors.posts_awaiting_approval(user=city.vera)) == []
+    with pytest.raises(ApplicationError):
+        services.post_approve(post=posts["submitted"], user=city.vera)
+    client.force_login(city.vera)
+    page = client.get(reverse("scheduler:post_detail", args=[posts["submitted"].pk]))
+    assert page.status_code == 200
+    assert "Review this post" not in page.content.decode()
+    assert client.get(reverse("scheduler:post_detail", args=[posts["draft"].pk])).status_code == 404
+    assert client.post(reverse("scheduler:post_approve", args=[posts["submitted"].pk])).status_code == 404
+    assert client.post(reverse("scheduler:post_cancel", args=[posts["approved"].pk])).status_code == 404
+
+
+def test_an_it_admin_manages_people_and_security_but_sees_no_more_content_than_anyone(city, posts):
+    assert visible(city.ivan) == {"Parks ok"}  # only what every signed-in person sees
+    assert not user_approves_everywhere(user=city.ivan)
+    assert department_ids_user_approves(user=city.ivan) == set()
+    assert rules.can_manage_members(city.ivan, city.parks.pk) and rules.can_manage_members(city.ivan, city.library.pk)
+    assert rules.can_manage_city_roles(city.ivan)
+    assert rules.can_view_audit(city.ivan) and rules.can_view_audit(city.ivan, city.parks.pk)
+    assert rules.can_start_crisis_hold(city.ivan)
+    assert not rules.can_approve_post(city.ivan, posts["submitted"])
+    assert not rules.can_manage_approval_policy(city.ivan, city.parks.pk)
+    assert not rules.can_connect_channel(city.ivan, city.parks.pk)
+
+
+def test_a_communications_manager_by_city_role_sees_and_approves_everything(city, posts):
+    assert user_approves_everywhere(user=city.max)
+    assert visible(city.max) == {p.text for p in posts.values()}
+    assert set(selectors.posts_awaiting_approval(user=city.max)) == {posts["submitted"], posts["library_submitted"]}
+    assert rules.can_start_crisis_hold(city.max) and rules.can_review_emergency(city.max)
+    assert not rules.can_manage_city_roles(city.max)
+
+
+def test_department_admins_see_their_own_audit_trail_only(city):
+    assert rules.can_view_audit(city.pat, city.parks.pk)
+    assert not rules.can_view_audit(city.pat, city.library.pk)
+    assert not rules.can_view_audit(city.pat)
+    assert not rules.can_view_audit(city.dana, city.parks.pk)
+    assert not rules.can_view_audit(city.bob, city.parks.pk)
+
+
+def test_the_emergency_permission_is_per_person(city):
+    assert rules.can_post_emergency(city.olga)
+    for person in (city.alice, city.bob, city.pat, city.dana, city.max, city.ivan, city.vera):
+        assert not rules.can_post_emergency(person)
+
+
+def test_an_inactive_account_may_do_nothing(city, posts):
+    city.max.is_active = False
+    city.max.save()
+    assert not user_approves_everywhere(user=city.max)
+    assert not rules.can_start_crisis_hold(city.max)
+    assert not rules.can_view_post(city.max, posts["approved"])
+
+
+def test_department_admins_manage_their_members_and_every_change_is_audited(city):
+    newcomer = UserFactory(username="nina")
+    membership = membership_add(actor=city.pat, department=city.parks, email="NINA@city.example", role=Role.EDITOR)
+    membership = membership_change_role(actor=city.pat, membership=membership, role=Role.APPROVER)
+    assert Membership.objects.get(user=newcomer).role == Role.APPROVER
+    membership_remove(actor=city.pat, membership=membership)
+    assert not Membership.objects.filter(user=newcomer).exists()
+    changes = [
+        e.changes["role"]
+        for e in AuditEvent.objects.filter(action=AuditAction.ROLE_CHANGED, target_id=str(newcomer.pk)).order_by("id")
+    ]
+    assert changes == [
+        {"before": None, "after": "editor"},
+        {"before": "editor", "after": "approver"},
+        {"before": "approver", "after": None},
+    ]
+
+
+def test_nobody_else_changes_members_and_nobody_changes_their_own_role(city):
+    bob_membership = Membership.objects.get(user=city.bob, department=city.parks)
+    for person in (city.alice, city.bob, city.dana, city.vera):
+        with pytest.raises(ApplicationError):
+            membership_change_role(actor=person, membership=bob_membership, role=Role.ADMIN)
+    pat_membership = Membership.objects.get(user=city.pat, department=city.parks)
+    with pytest.raises(ApplicationError, match="your own role"):
+        membership_change_role(actor=city.pat, membership=pat_membership, role=Role.EDITOR)
+    # The IT admin manages every department's members.
+    membership_change_role(actor=city.ivan, membership=bob_membership, role=Role.ADMIN)
+    with pytest.raises(ApplicationError, match="already a member"):
+        membership_add(actor=city.pat, department=city.parks, email="alice@city.example", role=Role.EDITOR)
+    with pytest.raises(ApplicationError, match="No active account"):
+        membership_add(actor=city.pat, department=city.parks, email="nobody@city.example", role=Role.EDITOR)
+
+
+def test_only_the_it_admin_sets_city_wide_roles_never_their_own(city):
+    city_role = city_role_set(actor=city.ivan, email="bob@city.example", role="", can_post_emergency=True)
+    assert rules.can_post_emergency(city.bob.__class__.objects.get(pk=city.bob.pk))
+    event = AuditEvent.objects.get(action=AuditAction.ROLE_CHANGED, target_id=str(city.bob.pk))
+    assert event.changes == {
+        "user": "bob@city.example",
+        "scope": "city",
+        "role": {"before": None, "after": "emergency"},
+    }
+    for person in (city.pat, city.max, city.dana):
+        with pytest.raises(ApplicationError):
+            city_role_set(actor=person, email="alice@city.example", role=CityRoleName.VIEWER, can_post_emergency=False)
+    with pytest.raises(ApplicationError, match="your own"):
+        city_role_set(actor=city.ivan, email="ivan@city.example", role=CityRoleName.COMMUNICATIONS_MANAGER, can_post_emergency=True)
+    city_role_remove(actor=city.ivan, city_role=city_role)
+    assert not CityRole.objects.filter(user=city.bob).exists()
+
+
+def test_changing_a_role_on_the_members_page_asks_for_the_password_again(city, settings):
+    settings.CIVICPOST_REQUIRE_REAUTH = True
+    membership = Membership.objects.get(user=city.bob, department=city.parks)
+    url = reverse("departments:member_role", args=[city.parks.pk, membership.pk])
+    browser = new_browser()
+    sign_in(browser, city.pat)
+    assert browser.get(reverse("departments:members", args=[city.parks.pk])).status_code == 200
+    with time_machine.travel(time.time() + 6 * 60, tick=False):
+        response = browser.post(url, {"role": Role.ADMIN})
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('account_reauthenticate')}?{urlencode({'next': url})}"
+    membership.refresh_from_db()
+    assert membership.role == Role.APPROVER
+    response = browser.post(url, {"role": Role.ADMIN})  # a fresh sign-in is enough
+    membership.refresh_from_db()
+    assert membership.role == Role.ADMIN
+
+
+def test_the_policy_page_adds_a_step(city, client):
+    client.force_login(city.pat)
+    url = reverse("departments:policy", args=[city.parks.pk])
+    assert "the default applies" in client.get(url).content.decode()
+    response = client.post(
+        reverse("departments:policy_step_add", args=[city.parks.pk]),
+        {"name": "Legal", "mode": "all", "user_emails": "carol@city.example, dana@city.example"},
+    )
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "Legal" in page and "Carol" in page
+    bad = client.post(
+        reverse("departments:policy_step_add", args=[city.parks.pk]), {"name": "Nobody", "mode": "any"}
+    )
+    assert bad.status_code == 400 and "Say who approves this step" in bad.content.decode()
