@@ -386,6 +386,8 @@ class ChaosRun:
         lateness_by_platform: dict[str, list[float]] = defaultdict(list)
         na_on_platform = na_absent = na_unexplained = 0
         na_examples: list[str] = []
+        duplicates_by_platform: Counter[str] = Counter()
+        duplicate_examples: list[str] = []
         failed_examples: list[str] = []
         na_by_platform: Counter[str] = Counter()
         for delivery in deliveries:
@@ -394,6 +396,17 @@ class ChaosRun:
             entries = by_key.get(key, [])
             matched.add(key)
             duplicates += max(0, len(entries) - 1)
+            if len(entries) > 1:
+                duplicates_by_platform[platform] += len(entries) - 1
+                outcomes = list(
+                    DeliveryAttempt.objects.filter(delivery_id=delivery["id"])
+                    .order_by("number")
+                    .values_list("outcome", flat=True)
+                )
+                gaps = sorted(round(e["received_at"] - delivery["due_at"].timestamp(), 1) for e in entries)
+                duplicate_examples.append(
+                    f"{delivery['id']}:{platform}:{delivery['status']}:{outcomes}:received {gaps}"
+                )
             status = delivery["status"]
             if entries:
                 first = min(e["received_at"] for e in entries)
@@ -471,6 +484,8 @@ class ChaosRun:
             "kills": self.random_kills + sum(hook_kills.values()),
             "restarts": len(self.service_restarts),
             # details
+            "duplicates_by_platform": dict(duplicates_by_platform),
+            "duplicate_examples": duplicate_examples[:20],
             "cancelled": status_counts.get(DeliveryStatus.CANCELLED, 0),
             "still_pending": still_pending,
             "still_pending_examples": pending_examples[:20],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -195,6 +196,8 @@ def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
 @require_POST
 def series_submit_view(request: HttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
+    if not user_can_edit_for(user=request.user, department_id=series.department_id):
+        raise PermissionDenied("Only the department's members submit its series.")  # a deny is a 403
     try:
         count = series_submit(series=series, user=request.user)
     except ApplicationError as error:
@@ -209,6 +212,8 @@ def series_submit_view(request: HttpRequest, series_id: int) -> HttpResponse:
 @require_POST
 def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
+    if not user_can_approve_for(user=request.user, department_id=series.department_id):
+        raise PermissionDenied("Only the department's approvers approve its series.")  # a deny is a 403
     try:
         count = series_approve(series=series, user=request.user, comment=request.POST.get("comment", ""))
     except ApplicationError as error:

@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -303,8 +304,8 @@ def blackout_list(request: HttpRequest) -> HttpResponse:
     form = BlackoutForm(request.POST or None, departments=departments, city_wide=city_wide, zone=zone)
     if request.method == "POST":
         if not may_add:
-            messages.error(request, _("Only department admins and the communications team can add blackouts."))
-            return redirect("scheduler:blackout_list")
+            # A deny is a 403 (tests/test_permission_matrix.py).
+            raise PermissionDenied(_("Only department admins and the communications team can add blackouts."))
         if form.is_valid():
             try:
                 blackout = blackout_create(user=request.user, **form.service_arguments())

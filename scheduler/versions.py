@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from departments.models import Department
@@ -33,24 +33,33 @@ def inline_diff(old: str, new: str) -> SafeString:
     """Returns HTML of `new` with the words removed from `old` in <del> and the words added in <ins>,
     each change announced in words for screen readers."""
     before, after = TOKEN.findall(old), TOKEN.findall(new)
-    parts: list[str] = []
-    removed, added = escape(_("removed:")), escape(_("added:"))
-    end_removed, end_added = escape(_("end of removed text")), escape(_("end of added text"))
+    parts: list[SafeString] = []
+    removed, added = _("removed:"), _("added:")
+    end_removed, end_added = _("end of removed text"), _("end of added text")
     for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes():
         if op == "equal":
             parts.append(escape("".join(after[b1:b2])))
             continue
         if op in ("delete", "replace"):
             parts.append(
-                f'<del><span class="usa-sr-only">[{removed} </span>{escape("".join(before[a1:a2]))}'
-                f'<span class="usa-sr-only"> {end_removed}]</span></del>'
+                format_html(
+                    '<del><span class="usa-sr-only">[{} </span>{}<span class="usa-sr-only"> {}]</span></del>',
+                    removed,
+                    "".join(before[a1:a2]),
+                    end_removed,
+                )
             )
         if op in ("insert", "replace"):
             parts.append(
-                f'<ins><span class="usa-sr-only">[{added} </span>{escape("".join(after[b1:b2]))}'
-                f'<span class="usa-sr-only"> {end_added}]</span></ins>'
+                format_html(
+                    '<ins><span class="usa-sr-only">[{} </span>{}<span class="usa-sr-only"> {}]</span></ins>',
+                    added,
+                    "".join(after[b1:b2]),
+                    end_added,
+                )
             )
-    return mark_safe("".join(parts))  # noqa: S308 - every piece of text above is escaped
+    # format_html escapes every piece that is not already safe: no mark_safe needed.
+    return format_html_join("", "{}", ((part,) for part in parts))
 
 
 def unified(old: str, new: str, *, old_name: str, new_name: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -142,8 +143,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def post_create_view(request: HttpRequest) -> HttpResponse:
     if not department_ids_for_user(user=request.user):
-        messages.error(request, _("You are not a member of any department yet. Ask an administrator to add you."))
-        return redirect("scheduler:dashboard")
+        # A deny is a 403 (tests/test_permission_matrix.py); the menu offers "New post" to members only.
+        raise PermissionDenied(_("You are not a member of any department yet. Ask an administrator to add you."))
     return composer_views.compose(request, None)
 
 
@@ -209,8 +210,14 @@ def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    from departments import rules
+
     post = post_get_for_review(user=request.user, post_id=post_id)
     form = ReviewForm(request.POST)
+    if post.status == PostStatus.SUBMITTED and not rules.can_approve_post(request.user, post):
+        # Not this person's step (or their own post): the page says why, with 403.
+        form.add_error(None, rules.approval_refusal(request.user, post))
+        return _render_detail(request, post, review_form=form, status=403)
     if form.is_valid():
         try:
             approval = post_approve(post=post, user=request.user, comment=form.cleaned_data["comment"])
@@ -229,8 +236,13 @@ def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def post_request_changes_view(request: HttpRequest, post_id: int) -> HttpResponse:
+    from departments import rules
+
     post = post_get_for_review(user=request.user, post_id=post_id)
     form = ReviewForm(request.POST, require_comment=True)
+    if post.status == PostStatus.SUBMITTED and not rules.can_request_changes(request.user, post):
+        form.add_error(None, _("Only the approvers of a step still to come can send this post back."))
+        return _render_detail(request, post, review_form=form, status=403)
     if form.is_valid():
         try:
             post_request_changes(post=post, user=request.user, comment=form.cleaned_data["comment"])

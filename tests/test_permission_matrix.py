@@ -33,7 +33,7 @@ from departments.models import Role
 from governance.emergency import LanguageVersion, emergency_publish
 from governance.models import ApprovalStep, CrisisHold, PostHold
 from scheduler.models import BlackoutPeriod
-from tests.factories import member
+from tests.factories import ChannelFactory, member
 from tests.governance.city import City
 from tests.scheduler import approved_post, draft_post, submitted_post
 
@@ -91,7 +91,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # Uploaded media at its public address (platforms fetch images): public for files the library made.
     ("media_file", "GET"): EVERYONE,
     # --- Channels: members see their department's channels; its admins connect and change them.
-    ("connections:start", "GET"): ADMINS,
+    ("connections:start", "GET"): both("department_admin"),  # the admin's own departments are offered
     ("connections:platform", "GET"): ADMINS,
     ("connections:platform", "POST"): ADMINS,
     # The platform's redirect back: without a sign-in started from this browser it connects nothing
@@ -102,7 +102,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("connections:channel", "GET"): MEMBERS,
     ("connections:test", "POST"): ADMINS,
     ("connections:disconnect", "POST"): ADMINS,
-    ("connections:reconnect", "GET"): ADMINS,
+    ("connections:reconnect", "GET"): ADMINS,  # a feed channel (one with a connection flow)
     ("connections:reconnect", "POST"): ADMINS,
     # --- Media library and composer (issue 4): the department's members.
     ("medialibrary:library", "GET"): ANY_SIGNED_IN,
@@ -122,7 +122,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("composer:series_approve", "POST"): APPROVERS | COMMS,
     ("composer:import_upload", "GET"): ANY_SIGNED_IN,
     ("composer:import_upload", "POST"): ANY_SIGNED_IN,
-    ("composer:import_example", "GET"): ANY_SIGNED_IN,
+    ("composer:import_example", "GET"): EVERYONE,  # the example CSV file: no data of the city
     ("composer:import_preview", "GET"): own("editor"),  # only the person who uploaded it
     ("composer:import_preview", "POST"): own("editor"),
     # --- People and policies (departments app).
@@ -155,8 +155,11 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("scheduler:approval_queue", "GET"): ANY_SIGNED_IN,
     ("scheduler:channel_list", "GET"): ANY_SIGNED_IN,
     ("scheduler:sandbox_timeline", "GET"): ANY_SIGNED_IN,
-    ("scheduler:post_create", "GET"): ANY_SIGNED_IN,  # non-members are sent back with a message
-    ("scheduler:post_create", "POST"): ANY_SIGNED_IN,
+    # Writing a post: members of any department (the form offers only their own departments).
+    ("scheduler:post_create", "GET"): both(*MEMBER_ROLES),
+    ("scheduler:post_create", "POST"): both(*MEMBER_ROLES),
+    # The composer's live check and first autosave: the form only accepts the person's own departments, so a
+    # non-member gets feedback ("not saved") and nothing is written.
     ("scheduler:post_check_new", "POST"): ANY_SIGNED_IN,
     ("scheduler:post_autosave_new", "POST"): ANY_SIGNED_IN,
     # A submitted post: its department's members, approvers everywhere, viewers.
@@ -185,7 +188,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # The secret address is the key (no sign-in, like any calendar subscription); an unknown one is 404.
     ("scheduler:calendar_feed", "GET"): NOBODY,
     ("scheduler:blackout_list", "GET"): ANY_SIGNED_IN,
-    ("scheduler:blackout_list", "POST"): ANY_SIGNED_IN,
+    ("scheduler:blackout_list", "POST"): both("department_admin") | COMMS,  # admins add their departments' blackouts
     ("scheduler:blackout_delete", "POST"): ADMINS | COMMS,
 }
 
@@ -237,7 +240,7 @@ class World:
         )
 
     def _scope(self, department: Any, channel: Any, *, author: Any, approver: Any, other_member: Any) -> Scope:
-        from composer.models import CsvImport, PostTemplate, RecurringSeries
+        from composer.models import CsvImport, PostTemplate
         from departments.models import Membership
         from medialibrary.models import MediaAsset
 
@@ -263,15 +266,9 @@ class World:
         objects = {
             "asset": asset,
             "template": PostTemplate.objects.create(department=department, name="Weekly", text="Pools open {day}"),
-            "series": RecurringSeries.objects.create(
-                department=department,
-                created_by=author,
-                text="Council meets",
-                start_date=(now + dt.timedelta(days=7)).date(),
-                local_time=dt.time(18, 0),
-                time_zone=department.time_zone,
-                count=2,
-            ),
+            "series": self._series(department, channel, author, submit=False),
+            "submitted_series": self._series(department, channel, author, submit=True),
+            "feed_channel": ChannelFactory(department=department, platform="feed", display_name=f"{department.slug} feed"),
             "import": CsvImport.objects.create(uploaded_by=author, file_name="posts.csv", content="text\nHello\n"),
         }
         return Scope(
@@ -279,7 +276,10 @@ class World:
             posts=posts,
             channel=channel,
             membership=Membership.objects.get(user=other_member, department=department),
-            step=ApprovalStep.objects.create(department=department, name="Review", department_approvers=True),
+            # The default policy, written out (so that a step exists to delete and move).
+            step=ApprovalStep.objects.create(
+                department=department, name="Review", department_approvers=True, communications_managers=True
+            ),
             blackout=BlackoutPeriod.objects.create(
                 department=department,
                 starts_at=now + dt.timedelta(days=30),
@@ -290,13 +290,39 @@ class World:
             objects=objects,
         )
 
+    @staticmethod
+    def _series(department: Any, channel: Any, author: Any, *, submit: bool) -> Any:
+        """A weekly series of two posts: drafts, or submitted and approved as a whole."""
+        from composer.models import RecurringSeries
+        from composer.series import series_create
+
+        series = series_create(
+            user=author,
+            department=department,
+            text="Council meets at 6 p.m.",
+            link="",
+            channels=[channel],
+            frequency="weekly",
+            interval=1,
+            start_date=(timezone.now() + dt.timedelta(days=7)).date(),
+            local_time=dt.time(18, 0),
+            until=None,
+            count=2,
+            submit=submit,
+        )
+        if submit:
+            RecurringSeries.objects.filter(pk=series.pk).update(approval_mode="series")
+        return series
+
     def kwargs(self, url_name: str, route_kwargs: Iterable[str], scope_name: str) -> dict[str, Any]:
         scope = self.scopes[scope_name]
         values: dict[str, Callable[[], Any]] = {
             "post_id": lambda: scope.posts[POST_KIND.get(url_name, "submitted")].pk,
             "department_id": lambda: scope.department.pk,
             "department_slug": lambda: scope.department.slug,
-            "channel_id": lambda: scope.channel.pk,
+            "channel_id": lambda: (
+                scope.objects["feed_channel"] if url_name == "connections:reconnect" else scope.channel
+            ).pk,
             "platform": lambda: "feed" if url_name == "connections:platform" else "x",
             "pick_id": lambda: "expired-pick",
             "membership_id": lambda: scope.membership.pk,
@@ -307,7 +333,9 @@ class World:
             "city_role_id": lambda: self.city.olga.city_role.pk,
             "asset_id": lambda: scope.objects["asset"].pk,
             "template_id": lambda: scope.objects["template"].pk,
-            "series_id": lambda: scope.objects["series"].pk,
+            "series_id": lambda: scope.objects[
+                "submitted_series" if url_name == "composer:series_approve" else "series"
+            ].pk,
             "import_id": lambda: scope.objects["import"].pk,
             "key": lambda: uuid.uuid4(),
             "secret": lambda: "no-such-secret",

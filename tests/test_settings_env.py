@@ -159,3 +159,12 @@ def test_lock_files_pin_every_dependency_of_pyproject(lock_file: str, extra: str
         if version is None or not requirement.specifier.contains(version, prereleases=True):
             problems.append(f"{requirement} (locked: {version})")
     assert not problems, f"Run `make lock`: requirements/{lock_file} does not satisfy {problems}"
+
+
+def test_every_built_in_platform_is_listed_in_the_readme() -> None:
+    from scheduler.adapters.registry import BUILT_IN_ADAPTERS, get_adapter_class
+
+    readme = (ROOT / "README.md").read_text()
+    platforms = readme.split("## Platforms", 1)[1].split("\n### ", 1)[0]
+    missing = [name for name in BUILT_IN_ADAPTERS if f"**{get_adapter_class(name).label}**" not in platforms]
+    assert not missing, f"List these platforms in README.md, 'Platforms': {missing}"

@@ -15,6 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from departments.models import Department, Membership, Role
@@ -106,7 +107,8 @@ class Command(BaseCommand):
             raise CommandError(
                 "CIVICPOST_ENCRYPTION_KEYS is empty; channels cannot be created. `make run` writes one into .env."
             )
-        with transaction.atomic():
+        # The sample posts' review notifications would only bury the sign-ins below in the console.
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"), transaction.atomic():
             departments = self._departments()
             users = self._users(departments, password)
             channels = self._channels(departments)
