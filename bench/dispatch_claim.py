@@ -257,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         counts = fill(rows=args.rows, due=args.due)
         log(f"dispatch_claim: filled {sum(counts.values())} rows in {time.monotonic() - started:.0f} s: {counts}")
     else:
+        manage(env, "migrate", "--noinput")  # the code may have gained migrations since the fill
         setup_django(env)
         log(f"dispatch_claim: reusing {sum(counts.values())} rows: {counts}")
 

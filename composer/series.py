@@ -17,6 +17,7 @@ once, each through the normal post_approve (its own snapshot, version and delive
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,15 +91,16 @@ def occurrences(
     if until is None and count is None:
         raise ApplicationError(_("Say when the series ends: an end date or a number of posts."))
     limit = min(count or MAX_OCCURRENCES, MAX_OCCURRENCES)
+    # RFC 5545 (and dateutil) take an end date or a count, not both: with both, the count only caps.
     rule = rrule(
         MONTHLY if frequency == Frequency.MONTHLY else WEEKLY,
         dtstart=dt.datetime.combine(start_date, local_time),
         interval=max(1, interval),
         until=dt.datetime.combine(until, dt.time.max) if until else None,
-        count=limit,
+        count=None if until else limit,
     )
     result = []
-    for naive in rule:
+    for naive in itertools.islice(rule, limit):
         due_at, adjustment = localise(naive, zone)
         result.append(Occurrence(local=naive, due_at=due_at, adjustment=adjustment))
     return result

@@ -45,6 +45,17 @@ def held_deliveries_filter(holds: list[CrisisHold] | None = None) -> Q | None:
     return held
 
 
+def held_delivery_ids(delivery_ids: list[int]) -> set[int]:
+    """Returns which of these deliveries are held right now (fresh reads of the holds, for the dispatcher's
+    second look once it has locked its rows)."""
+    if not delivery_ids:
+        return set()
+    held = held_deliveries_filter()
+    if held is None:
+        return set()
+    return set(Delivery.objects.filter(pk__in=delivery_ids).filter(held).values_list("pk", flat=True))
+
+
 def deliveries_in_hold_scope(hold: CrisisHold) -> QuerySet[Delivery]:
     """Every non-emergency delivery the crisis hold covers, whatever its state."""
     queryset = Delivery.objects.filter(_not_emergency())

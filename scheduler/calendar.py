@@ -714,6 +714,10 @@ def _entries_for(
             )
         )
     _add_hints(entries, blackouts, zone)
+    # Crisis holds (governance): "Held: crisis hold by ..." on each post kept from going out.
+    from governance.calendar import add_hold_hints
+
+    add_hold_hints(entries, Hint)
     return entries
 
 

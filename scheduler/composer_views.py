@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +36,7 @@ from scheduler.versions import version_comparison
 SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 AUTOSAVE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 SAVED_DRAFT_SESSION_KEY = "composer_saved_draft"
+AUTOSAVED_DRAFTS_SESSION_KEY = "composer_autosaved_drafts"
 MEDIA_ACTIONS = ("upload", "attach", "remove", "up", "down", "restore")
 
 
@@ -176,10 +177,34 @@ def _apply_media_action(
     return ids, "", "", ""
 
 
+def _remember_autosaved_draft(request: HttpRequest, draft_key: str, post: Post) -> None:
+    """Notes which draft an autosave of a new post made, for the page's draft key (its last 20)."""
+    if not draft_key:
+        return
+    drafts = dict(request.session.get(AUTOSAVED_DRAFTS_SESSION_KEY, {}))
+    drafts[draft_key] = post.pk
+    request.session[AUTOSAVED_DRAFTS_SESSION_KEY] = dict(list(drafts.items())[-20:])
+
+
+def _autosaved_draft(request: HttpRequest, data: QueryDict) -> Post | None:
+    """Returns the draft an earlier autosave of this same new-post page made, if it may still be edited:
+    a save that overtakes the page's switch to that draft (or a second autosave) must not make another."""
+    post_id = request.session.get(AUTOSAVED_DRAFTS_SESSION_KEY, {}).get(data.get("draft_key", ""))
+    if not post_id:
+        return None
+    try:
+        post = post_get_for_editing(user=request.user, post_id=post_id)
+    except Http404:
+        return None
+    return post if post.status in AUTOSAVE_STATUSES else None
+
+
 def compose(request: HttpRequest, post: Post | None) -> HttpResponse:
     """The compose and edit page: GET shows the form; POST adds media or saves (and submits)."""
     if request.method != "POST":
         return render_composer(request, PostForm(user=request.user, post=post), post)
+    if post is None:
+        post = _autosaved_draft(request, request.POST)
     data = request.POST.copy()
     action = data.get("media_action", "")
     upload_error = ""
@@ -268,6 +293,9 @@ def post_autosave(request: HttpRequest, post_id: int | None = None) -> HttpRespo
     """Saves a draft without leaving the page. The first autosave of a new post creates the draft and
     answers with its addresses (X-Civic-Edit-Url ...), so the page keeps editing that draft."""
     post = _post_or_none(request, post_id)
+    made_earlier = post is None and _autosaved_draft(request, request.POST)
+    if made_earlier:
+        post = made_earlier
     if post is not None and post.status not in AUTOSAVE_STATUSES:
         return _autosave_reply(
             request,
@@ -293,10 +321,13 @@ def post_autosave(request: HttpRequest, post_id: int | None = None) -> HttpRespo
                     request, _("A draft is saved automatically once it has some text."), state="wait"
                 )
             post = post_create(author=request.user, autosaved=True, **arguments)
+            _remember_autosaved_draft(request, form.cleaned_data.get("draft_key", ""), post)
             return _autosave_reply(request, _saved_message(post), state="saved", post=post)
         if arguments["due_at"] is None:
             arguments["due_at"] = post.due_at
         post = post_update(post=post, user=request.user, autosaved=True, **arguments)
+        if made_earlier:
+            return _autosave_reply(request, _saved_message(post), state="saved", post=post)
     except ApplicationError as error:
         return _autosave_reply(
             request, _("Not saved: %(problem)s") % {"problem": error.message} + " " + kept, state="wait"

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from governance.notifications import notify_delivery_outcome
-from governance.selectors import held_deliveries_filter
+from governance.selectors import held_deliveries_filter, held_delivery_ids
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -106,8 +106,13 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
         if held is not None:
             claimable = claimable.exclude(held)
         candidates = list(claimable.order_by("next_attempt_at", "id")[:batch_size])
+        # The rows are locked now: read the holds again. A hold that committed while the query above chose
+        # its rows (from an older snapshot) is seen by this new statement; held rows stay scheduled.
+        held_now = held_delivery_ids([delivery.pk for delivery in candidates])
         claim_ids: list[int] = []
         for delivery in candidates:
+            if delivery.pk in held_now:
+                continue
             blocker = _publish_blocker(delivery)
             if blocker:
                 Delivery.objects.filter(pk=delivery.pk, status__in=CLAIMABLE_DELIVERY_STATUSES).update(

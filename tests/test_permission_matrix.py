@@ -126,7 +126,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("composer:import_preview", "GET"): own("editor"),  # only the person who uploaded it
     ("composer:import_preview", "POST"): own("editor"),
     # --- People and policies (departments app).
-    ("departments:list", "GET"): ADMINS | COMMS | IT,
+    ("departments:list", "GET"): both("department_admin") | COMMS | IT,  # the list itself has no object
     ("departments:members", "GET"): ADMINS | IT,
     ("departments:member_add", "POST"): ADMINS | IT,
     ("departments:member_role", "POST"): ADMINS | IT,
@@ -232,7 +232,9 @@ class World:
         librarian = member("lena", c.library, Role.APPROVER)
         self.scopes = {
             "own": self._scope(c.parks, c.parks_channel, author=c.alice, approver=c.bob, other_member=c.quinn),
-            "other": self._scope(c.library, c.library_channel, author=c.carol, approver=librarian, other_member=librarian),
+            "other": self._scope(
+                c.library, c.library_channel, author=c.carol, approver=librarian, other_member=librarian
+            ),
         }
         self.crisis = CrisisHold.objects.create(reason="Matrix hold", started_by=c.dana)
         self.alert = emergency_publish(
@@ -247,7 +249,9 @@ class World:
         posts = {
             "draft": draft_post(author=author, channels=[channel], text=f"{department.slug} draft"),
             "submitted": submitted_post(author=author, channels=[channel], text=f"{department.slug} waiting"),
-            "approved": approved_post(author=author, approver=approver, channels=[channel], text=f"{department.slug} ok"),
+            "approved": approved_post(
+                author=author, approver=approver, channels=[channel], text=f"{department.slug} ok"
+            ),
         }
         now = timezone.now()
         asset = MediaAsset.objects.create(
@@ -268,7 +272,9 @@ class World:
             "template": PostTemplate.objects.create(department=department, name="Weekly", text="Pools open {day}"),
             "series": self._series(department, channel, author, submit=False),
             "submitted_series": self._series(department, channel, author, submit=True),
-            "feed_channel": ChannelFactory(department=department, platform="feed", display_name=f"{department.slug} feed"),
+            "feed_channel": ChannelFactory(
+                department=department, platform="feed", display_name=f"{department.slug} feed"
+            ),
             "import": CsvImport.objects.create(uploaded_by=author, file_name="posts.csv", content="text\nHello\n"),
         }
         return Scope(
@@ -321,8 +327,8 @@ class World:
             "department_id": lambda: scope.department.pk,
             "department_slug": lambda: scope.department.slug,
             "channel_id": lambda: (
-                scope.objects["feed_channel"] if url_name == "connections:reconnect" else scope.channel
-            ).pk,
+                (scope.objects["feed_channel"] if url_name == "connections:reconnect" else scope.channel).pk
+            ),
             "platform": lambda: "feed" if url_name == "connections:platform" else "x",
             "pick_id": lambda: "expired-pick",
             "membership_id": lambda: scope.membership.pk,
@@ -333,9 +339,9 @@ class World:
             "city_role_id": lambda: self.city.olga.city_role.pk,
             "asset_id": lambda: scope.objects["asset"].pk,
             "template_id": lambda: scope.objects["template"].pk,
-            "series_id": lambda: scope.objects[
-                "submitted_series" if url_name == "composer:series_approve" else "series"
-            ].pk,
+            "series_id": lambda: (
+                scope.objects["submitted_series" if url_name == "composer:series_approve" else "series"].pk
+            ),
             "import_id": lambda: scope.objects["import"].pk,
             "key": lambda: uuid.uuid4(),
             "secret": lambda: "no-such-secret",
@@ -351,7 +357,11 @@ def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterabl
     for pattern in patterns:
         route = prefix + str(pattern.pattern)
         if isinstance(pattern, URLResolver):
-            inner = f"{namespace}:{pattern.namespace}" if namespace and pattern.namespace else (pattern.namespace or namespace)
+            inner = (
+                f"{namespace}:{pattern.namespace}"
+                if namespace and pattern.namespace
+                else (pattern.namespace or namespace)
+            )
             yield from _walk(pattern.url_patterns, route, inner)
         elif isinstance(pattern, URLPattern) and pattern.name:
             yield route, f"{namespace}:{pattern.name}" if namespace else pattern.name, pattern

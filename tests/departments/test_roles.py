@@ -149,7 +149,12 @@ def test_only_the_it_admin_sets_city_wide_roles_never_their_own(city):
         with pytest.raises(ApplicationError):
             city_role_set(actor=person, email="alice@city.example", role=CityRoleName.VIEWER, can_post_emergency=False)
     with pytest.raises(ApplicationError, match="your own"):
-        city_role_set(actor=city.ivan, email="ivan@city.example", role=CityRoleName.COMMUNICATIONS_MANAGER, can_post_emergency=True)
+        city_role_set(
+            actor=city.ivan,
+            email="ivan@city.example",
+            role=CityRoleName.COMMUNICATIONS_MANAGER,
+            can_post_emergency=True,
+        )
     city_role_remove(actor=city.ivan, city_role=city_role)
     assert not CityRole.objects.filter(user=city.bob).exists()
 
@@ -183,7 +188,5 @@ def test_the_policy_page_adds_a_step(city, client):
     assert response.status_code == 302
     page = client.get(url).content.decode()
     assert "Legal" in page and "Carol" in page
-    bad = client.post(
-        reverse("departments:policy_step_add", args=[city.parks.pk]), {"name": "Nobody", "mode": "any"}
-    )
+    bad = client.post(reverse("departments:policy_step_add", args=[city.parks.pk]), {"name": "Nobody", "mode": "any"})
     assert bad.status_code == 400 and "Say who approves this step" in bad.content.decode()

@@ -74,7 +74,11 @@ def test_two_steps_go_in_order_and_the_post_is_approved_only_after_the_last(city
 
 def test_an_all_of_step_needs_every_approver_but_the_author(city):
     approval_step_add(
-        user=city.pat, department=city.parks, name="Every Parks approver", mode=ApprovalMode.ALL, department_approvers=True
+        user=city.pat,
+        department=city.parks,
+        name="Every Parks approver",
+        mode=ApprovalMode.ALL,
+        department_approvers=True,
     )
     post = submitted_post(author=city.alice, channels=[city.parks_channel])
     assert services.post_approve(post=post, user=city.bob) is None
@@ -138,7 +142,12 @@ def test_an_edit_resets_the_votes(city):
     assert current_step(approval_progress(post)).number == 2
 
     services.post_update(
-        post=post, user=city.alice, text="Pools open at noon.", link="", channels=[city.parks_channel], due_at=post.due_at
+        post=post,
+        user=city.alice,
+        text="Pools open at noon.",
+        link="",
+        channels=[city.parks_channel],
+        due_at=post.due_at,
     )
     post.refresh_from_db()
     assert post.status == PostStatus.SUBMITTED
@@ -196,13 +205,15 @@ def test_the_post_page_shows_the_current_step_and_who_may_act(city, client):
     assert "Approved by:" in page
     # Dana may act now: she sees the review form; Quinn (a Parks approver) does not.
     client.force_login(city.dana)
-    assert 'action="%s"' % reverse("scheduler:post_approve", args=[post.pk]) in client.get(
-        reverse("scheduler:post_detail", args=[post.pk])
-    ).content.decode()
+    assert (
+        'action="{}"'.format(reverse("scheduler:post_approve", args=[post.pk]))
+        in client.get(reverse("scheduler:post_detail", args=[post.pk])).content.decode()
+    )
     client.force_login(city.quinn)
-    assert 'action="%s"' % reverse("scheduler:post_approve", args=[post.pk]) not in client.get(
-        reverse("scheduler:post_detail", args=[post.pk])
-    ).content.decode()
+    assert (
+        'action="{}"'.format(reverse("scheduler:post_approve", args=[post.pk]))
+        not in client.get(reverse("scheduler:post_detail", args=[post.pk])).content.decode()
+    )
 
 
 def test_approving_a_step_through_the_page_says_the_next_step_waits(city, client):
@@ -222,7 +233,9 @@ def test_only_admins_and_communications_managers_change_a_policy_and_each_change
         approval_step_add(user=city.pat, department=city.parks, name="Nobody")
     first, second = two_steps(city)
     approval_step_move_up(user=city.max, step=second)
-    assert list(ApprovalStep.objects.filter(department=city.parks).order_by("position").values_list("name", flat=True)) == [
+    assert list(
+        ApprovalStep.objects.filter(department=city.parks).order_by("position").values_list("name", flat=True)
+    ) == [
         "Communications",
         "Parks review",
     ]

@@ -247,3 +247,13 @@ def test_the_crisis_pages_switch_a_hold_on_and_off_with_choices_per_post(city, d
     assert response.status_code == 302
     tick()
     assert sent_count(library) == 1
+
+
+def test_the_calendar_says_a_post_is_held(city, client):
+    post = approved_post(author=city.alice, approver=city.bob, channels=[city.parks_channel], text="Pool party")
+    crisis_hold_start(user=city.dana, reason="Storm warning", departments=[city.parks])
+    client.force_login(city.carol)  # another department's editor sees the shared calendar too
+    month = post.due_at.astimezone(city.parks.zone).strftime("%Y-%m")
+    page = client.get(reverse("scheduler:calendar_month"), {"month": month, "filtered": "1"}).content.decode()
+    assert "Pool party" in page
+    assert "Held:" in page and "crisis hold by Dana" in page and "Storm warning" in page

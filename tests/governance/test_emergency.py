@@ -218,3 +218,14 @@ def test_people_without_the_emergency_permission_do_not_get_the_page(city, clien
     for person in (city.alice, city.pat, city.dana, city.ivan, city.vera):
         client.force_login(person)
         assert client.get(reverse("governance:emergency_create")).status_code == 404
+
+
+def test_the_calendar_marks_an_emergency_post_and_does_not_call_it_held(city, client):
+    crisis_hold_start(user=city.dana, reason="Water main break")
+    alert = publish(city, channels=[city.parks_channel])
+    post = alert.posts.get().post
+    client.force_login(city.alice)
+    month = post.due_at.astimezone(city.parks.zone).strftime("%Y-%m")
+    page = client.get(reverse("scheduler:calendar_month"), {"month": month, "filtered": "1"}).content.decode()
+    assert ">Emergency</span>" in page
+    assert "Held:" not in page

@@ -34,9 +34,7 @@ def test_a_submitted_post_is_announced_to_the_approvers_of_its_current_step_afte
     assert mail.outbox == []  # nothing before the commit
     for callback in callbacks:
         callback()
-    assert recipients() == sorted(
-        f"{name}@city.example" for name in ("bob", "dana", "max", "pat", "quinn")
-    )
+    assert recipients() == sorted(f"{name}@city.example" for name in ("bob", "dana", "max", "pat", "quinn"))
     assert all(len(message.to) == 1 for message in mail.outbox)
     message = mail.outbox[0]
     assert "Waiting for your approval" in message.subject
@@ -58,7 +56,9 @@ def test_each_step_is_announced_to_its_own_approvers(city, django_capture_on_com
     assert post_address(post) in mail.outbox[0].body
 
 
-def test_an_all_of_step_is_announced_again_only_to_those_who_have_not_approved(city, django_capture_on_commit_callbacks):
+def test_an_all_of_step_is_announced_again_only_to_those_who_have_not_approved(
+    city, django_capture_on_commit_callbacks
+):
     approval_step_add(
         user=city.pat, department=city.parks, name="All", mode=ApprovalMode.ALL, department_approvers=True
     )

@@ -476,3 +476,18 @@ def test_a_version_rebuilds_the_exact_snapshot_it_was_saved_from(personas):
     content = services.approval_content_for(post)
     assert version.content_hash == services.content_hash(content)
     assert version.media == content["media"] and version.languages == content["languages"]
+
+
+def test_a_save_that_overtakes_the_first_autosave_edits_that_draft_instead_of_making_another(personas, alice):
+    data = compose_data(personas, draft_key="page-1")
+    alice.post(reverse("scheduler:post_autosave_new"), data)
+    again = alice.post(reverse("scheduler:post_autosave_new"), {**data, "text": "Second autosave"})
+    post = Post.objects.get()
+    assert again["X-Civic-Edit-Url"] == reverse("scheduler:post_edit", args=[post.pk])
+    response = alice.post(reverse("scheduler:post_create"), {**data, "text": "Saved with the button", "save": "draft"})
+    assert response["Location"] == reverse("scheduler:post_detail", args=[post.pk])
+    post.refresh_from_db()
+    assert Post.objects.count() == 1 and post.text == "Saved with the button"
+    # Another page (another draft key) makes its own post.
+    alice.post(reverse("scheduler:post_create"), compose_data(personas, draft_key="page-2", save="draft"))
+    assert Post.objects.count() == 2
