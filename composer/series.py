@@ -195,7 +195,8 @@ def series_submit(*, series: RecurringSeries, user: AbstractBaseUser) -> int:
 @transaction.atomic
 def series_approve(*, series: RecurringSeries, user: AbstractBaseUser, comment: str = "") -> int:
     """Approves every submitted post of a series approved as a whole, each through post_approve.
-    Returns how many; raises ApplicationError (and approves none) if one of them cannot be approved."""
+    Returns how many are now fully approved (with a multi-step policy, the others wait for the next step);
+    raises ApplicationError (and approves none) if one of them cannot be approved."""
     if series.approval_mode != SeriesApproval.SERIES:
         raise ApplicationError(_("This department approves each post of a series on its own."))
     if not user_can_approve_for(user=user, department_id=series.department_id):
@@ -207,6 +208,5 @@ def series_approve(*, series: RecurringSeries, user: AbstractBaseUser, comment: 
     ]
     if not waiting:
         raise ApplicationError(_("No post of this series is waiting for approval."))
-    for post in waiting:
-        post_approve(post=post, user=user, comment=comment)
-    return len(waiting)
+    # With a multi-step approval policy, post_approve records this step and returns None until the last.
+    return sum(1 for post in waiting if post_approve(post=post, user=user, comment=comment) is not None)

@@ -220,7 +220,10 @@ def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
         for problem in _problems(error):
             messages.error(request, problem)
     else:
-        messages.success(request, _("%(count)s posts of the series are approved and scheduled.") % {"count": count})
+        if count:
+            messages.success(request, _("%(count)s posts of the series are approved and scheduled.") % {"count": count})
+        else:
+            messages.success(request, _("Your approval was recorded. The series now waits for the next step."))
     return redirect("composer:series_detail", series_id=series.pk)
 
 

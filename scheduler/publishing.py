@@ -232,7 +232,9 @@ def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
             lease_expires_at=_db_now_plus(settings.CIVICPOST_SEND_LEASE_SECONDS),
             updated_at=timezone.now(),
         )
-        delivery.refresh_from_db()
+        # The row is locked, so the in-memory copy can follow the update without re-reading it.
+        delivery.status = DeliveryStatus.SENDING
+        delivery.attempts += 1
         attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome="sending")
     return delivery, attempt
 
@@ -307,6 +309,16 @@ def _retry_or_fail(
     delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict
 ) -> None:
     if delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
+        if _an_earlier_attempt_may_have_arrived(delivery, attempt):
+            _finish(
+                delivery,
+                attempt,
+                status=DeliveryStatus.NEEDS_ATTENTION,
+                message=_("Gave up after %(n)d attempts, and an earlier one may have arrived. %(check)s")
+                % {"n": delivery.attempts, "check": NOT_CONFIRMED_MESSAGE},
+                raw=raw,
+            )
+            return
         _finish(
             delivery,
             attempt,
@@ -323,6 +335,16 @@ def _retry_or_fail(
         message=message,
         next_attempt_at=timezone.now() + dt.timedelta(seconds=wait_seconds),
         raw=raw,
+    )
+
+
+def _an_earlier_attempt_may_have_arrived(delivery: Delivery, current: DeliveryAttempt) -> bool:
+    """True when an earlier attempt ended without a clear answer (unknown, or its worker died while
+    sending): calling the delivery 'failed' could then hide a post that is live."""
+    return (
+        delivery.attempt_log.exclude(pk=current.pk)
+        .filter(outcome__in=[DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING])
+        .exists()
     )
 
 
@@ -448,10 +470,11 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
                 "failure_message": "",
             }
         elif delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
+            # Out of attempts after an unclear outcome: a person decides (the post may be live).
             changes = {
-                "status": DeliveryStatus.FAILED,
-                "failure_message": _("The platform did not take the post after %(n)d attempts.")
-                % {"n": delivery.attempts},
+                "status": DeliveryStatus.NEEDS_ATTENTION,
+                "failure_message": _("Still not confirmed after %(n)d attempts. %(check)s")
+                % {"n": delivery.attempts, "check": NOT_CONFIRMED_MESSAGE},
             }
         else:
             # Proved absent (or safe to replay with the same idempotency key): send again.

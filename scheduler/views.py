@@ -288,9 +288,7 @@ def approval_queue(request: HttpRequest) -> HttpResponse:
 @require_GET
 def channel_list(request: HttpRequest) -> HttpResponse:
     channels = channels_for_user(user=request.user).order_by("department__name", "display_name")
-    admin_department_ids = {
-        m.department_id for m in memberships_for_user(user=request.user) if m.role == Role.ADMIN
-    }
+    admin_department_ids = {m.department_id for m in memberships_for_user(user=request.user) if m.role == Role.ADMIN}
     return render(
         request,
         "scheduler/channel_list.html",

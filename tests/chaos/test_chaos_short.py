@@ -71,11 +71,6 @@ def test_every_needs_attention_is_a_send_the_platform_could_not_confirm(chaos_fi
     assert chaos_figures["needs_attention_unexplained"] == 0
 
 
-@pytest.mark.xfail(
-    reason="publishing.py marks a delivery failed after the attempt cap even when an earlier attempt's outcome "
-    "was unknown and the platform has the post (seen once in 200 under heavy crash load); see issue 7 notes",
-    strict=False,
-)
 def test_nothing_marked_failed_is_on_the_platform(chaos_figures: dict) -> None:
     # A "failed" post that is in fact live invites a person to post it again: a duplicate in waiting.
     assert chaos_figures["failed_but_on_platform"] == 0, chaos_figures["failed_but_on_platform_examples"]
