@@ -121,7 +121,7 @@ seed: migrate
 
 # --- Maintenance --------------------------------------------------------------------------------------
 
-LOCK_FLAGS := --quiet --strip-extras --no-emit-find-links --no-emit-index-url --no-emit-trusted-host $(LOCK_ARGS)
+LOCK_FLAGS := --quiet --strip-extras --allow-unsafe --no-emit-find-links --no-emit-index-url --no-emit-trusted-host $(LOCK_ARGS)
 lock: $(VENV)/.installed-dev
 	$(BIN)/pip-compile $(LOCK_FLAGS) -o requirements/base.txt pyproject.toml
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements/dev.txt pyproject.toml

@@ -176,6 +176,12 @@ def health_report(*, now: dt.datetime | None = None) -> HealthReport:
         # A channel that must be reconnected holds its deliveries on purpose: a person is told on the
         # channel page; it is not a stalled publisher.
         waiting = claimable.filter(channel__status=ChannelStatus.CONNECTED)
+        # A crisis hold (governance) keeps deliveries back on purpose too: not a stalled publisher.
+        from governance.selectors import held_deliveries_filter
+
+        held = held_deliveries_filter()
+        if held is not None:
+            waiting = waiting.exclude(held)
         report.waiting_for_reconnect_count = claimable.exclude(channel__status=ChannelStatus.CONNECTED).count()
         report.due_count = waiting.filter(next_attempt_at__lte=now).count()
         overdue = waiting.filter(next_attempt_at__lt=now - dt.timedelta(seconds=overdue_grace_seconds()))

@@ -10,7 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from departments.models import Department, Role
-from departments.selectors import department_ids_for_user, memberships_for_user, user_is_department_admin
+from departments.rules import can_connect_channel, can_manage_channel
+from departments.selectors import department_ids_for_user, memberships_for_user
 from scheduler.models import Channel
 
 
@@ -23,7 +24,7 @@ def department_get_for_admin(*, user: AbstractBaseUser | AnonymousUser, departme
     """Returns the department if the user is its admin. Raises Http404 (not a member) or PermissionDenied."""
     if department_id not in department_ids_for_user(user=user):
         raise Http404("No such department.")
-    if not user_is_department_admin(user=user, department_id=department_id):
+    if not can_connect_channel(user, department_id):
         raise PermissionDenied("Only a department admin can connect channels.")
     return Department.objects.get(pk=department_id)
 
@@ -43,6 +44,6 @@ def channel_get_for_member(*, user: AbstractBaseUser | AnonymousUser, channel_id
 def channel_get_for_admin(*, user: AbstractBaseUser | AnonymousUser, channel_id: int) -> Channel:
     """Returns a channel the user may change. Raises Http404 (not their department) or PermissionDenied."""
     channel = channel_get_for_member(user=user, channel_id=channel_id)
-    if not user_is_department_admin(user=user, department_id=channel.department_id):
+    if not can_manage_channel(user, channel):
         raise PermissionDenied("Only a department admin can change this channel.")
     return channel

@@ -16,7 +16,7 @@ views answer 403 or show no button). Each predicate takes the user first and nev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
@@ -150,10 +150,6 @@ def can_manage_channel(user: User, channel: Channel) -> bool:
     return can_connect_channel(user, channel.department_id)
 
 
-def can_view_department_members(user: User, department_id: int) -> bool:
-    return can_manage_members(user, department_id)
-
-
 def can_manage_members(user: User, department_id: int) -> bool:
     """A department's admins manage its members and roles; the IT admin manages everyone's."""
     if not _signed_in(user):
@@ -171,15 +167,6 @@ def can_manage_approval_policy(user: User, department_id: int) -> bool:
     if not _signed_in(user):
         return False
     return user_is_department_admin(user=user, department_id=department_id) or user_is_communications_manager(user=user)
-
-
-def departments_user_manages(user: User) -> set[int] | None:
-    """Departments whose members the user manages; None means every department (the IT admin)."""
-    if not _signed_in(user):
-        return set()
-    if user_is_it_admin(user=user):
-        return None
-    return {d for d in department_ids_for_user(user=user) if user_is_department_admin(user=user, department_id=d)}
 
 
 def can_open_department_pages(user: User) -> bool:
@@ -232,15 +219,3 @@ def can_review_emergency(user: User) -> bool:
 
 def can_view_emergency_alerts(user: User) -> bool:
     return can_review_emergency(user) or can_post_emergency(user) or (_signed_in(user) and user_is_it_admin(user=user))
-
-
-def post_actions(user: User, post: Post) -> dict[str, Any]:
-    """Every action on a post the page may offer, computed once (the policy is read once)."""
-    progress = approval_progress_for(post)
-    return {
-        "edit": can_edit_post(user, post),
-        "submit": can_submit_post(user, post),
-        "approve": can_approve_post(user, post, progress),
-        "request_changes": can_request_changes(user, post, progress),
-        "cancel": can_cancel_post(user, post),
-    }

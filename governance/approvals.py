@@ -374,12 +374,3 @@ def posts_user_can_approve_now(*, user: AbstractBaseUser | AnonymousUser, posts:
         if not approval_refusal(user=user, post=post, progress=progress):
             waiting.append(post)
     return waiting
-
-
-def current_approver_ids(post: Post) -> set[int]:
-    """Ids of who may approve the post's current step now and has not yet (for notifications)."""
-    progress = step_states(post)
-    current = current_step(progress)
-    if current is None:
-        return set()
-    return current.approver_ids - set(current.voter_ids)

@@ -115,14 +115,6 @@ def hold_messages_for_posts(posts: Iterable[Post]) -> dict[int, str]:
     return messages
 
 
-def crisis_holds_for_department(department_id: int) -> list[CrisisHold]:
-    return [
-        hold
-        for hold in active_crisis_holds()
-        if hold.city_wide or any(d.pk == department_id for d in hold.departments.all())
-    ]
-
-
 def crisis_hold_get_for_manager(*, user: User, hold_id: int) -> CrisisHold:
     """Returns a crisis hold for someone who may switch holds; raises Http404 for anyone else."""
     if not rules.can_start_crisis_hold(user):

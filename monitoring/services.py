@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,7 +73,11 @@ def _message(delivery: Delivery, *, now: dt.datetime) -> tuple[str, str]:
 
 def overdue_deliveries_without_alert(*, now: dt.datetime, limit: int = ALERT_BATCH):  # noqa: ANN201
     """Returns deliveries overdue by more than CIVICPOST_OVERDUE_ALERT_MINUTES that nobody was told about."""
+    from governance.selectors import held_deliveries_filter
+
     cutoff = now - dt.timedelta(minutes=settings.CIVICPOST_OVERDUE_ALERT_MINUTES)
+    # Held by a crisis hold (governance): late on purpose, and the admins know; alerted if still late after.
+    held = held_deliveries_filter()
     return (
         Delivery.objects.filter(
             status__in=CLAIMABLE_DELIVERY_STATUSES,
@@ -80,6 +85,7 @@ def overdue_deliveries_without_alert(*, now: dt.datetime, limit: int = ALERT_BAT
             channel__status=ChannelStatus.CONNECTED,
             overdue_alert__isnull=True,
         )
+        .exclude(held if held is not None else Q(pk__in=[]))
         .select_related("post__department", "channel")
         .order_by("next_attempt_at", "id")[:limit]
     )

@@ -16,6 +16,7 @@ Requests (https://developers.facebook.com/docs/pages-api/posts), base {host}/{CI
                   POST /{page-id}/feed  message, attached_media[i]={"media_fbid": "<photo-id>"}
     permalink     GET  /{post-id}?fields=permalink_url      (fallback https://www.facebook.com/<post-id>)
     reconcile     GET  /{page-id}/feed?fields=id,message,created_time,permalink_url&since=<sent_at - 2 min>
+                  &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages)
     delete        DELETE /{post-id}                                       -> {"success": true}
     metrics       GET  /{post-id}?fields=shares,reactions.summary(total_count).limit(0),comments.summary(...)
     connection    GET  /me?fields=id,name  (a Page token's /me is the Page) + GET /debug_token for the expiry
@@ -54,13 +55,17 @@ from scheduler.adapters.base import (
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
     RECONCILE_LOOKBACK,
+    RECONCILE_PAGE_LIMIT,
     GraphClient,
+    Listing,
     OAuthToken,
     expiry_message,
     find_sent_item,
     graph_api_version,
     not_found_yet,
-    recent_items,
+    reconcile_window,
+    window_incomplete,
+    window_items,
 )
 from scheduler.adapters.http import platform_base_url
 
@@ -156,11 +161,19 @@ class FacebookPageAdapter(PlatformAdapter):
             return post_permalink_fallback(post_id)
         return str(body.get("permalink_url") or post_permalink_fallback(post_id))
 
-    def _recent_posts(self, client: GraphClient, *, since: dt.datetime) -> list[dict[str, Any]]:
-        return recent_items(
+    def _recent_posts(self, client: GraphClient, *, since: int, until: int) -> Listing:
+        """The Page's posts created between `since` and `until` (Unix seconds), every page up to the cap."""
+        return window_items(
             client,
             f"{self.page_id}/feed",
-            {"fields": "id,message,created_time,permalink_url", "since": int(since.timestamp()), "limit": 25},
+            {
+                "fields": "id,message,created_time,permalink_url",
+                "since": since,
+                "until": until,
+                "limit": RECONCILE_PAGE_LIMIT,
+            },
+            since=dt.datetime.fromtimestamp(since, dt.UTC),
+            time_field="created_time",
         )
 
     def _as_result(self, item: dict[str, Any]) -> PublishResult:
@@ -171,13 +184,16 @@ class FacebookPageAdapter(PlatformAdapter):
 
     def _find_duplicate(self, client: GraphClient, content: PostContent) -> PublishResult | None:
         """After code 506: the earlier post with this text, if the Page shows it in the last day."""
-        sent_at = timezone.now() - dt.timedelta(days=1)
+        now = timezone.now()
+        sent_at = now - dt.timedelta(days=1)
         try:
-            items = self._recent_posts(client, since=sent_at - RECONCILE_LOOKBACK)
+            listing = self._recent_posts(
+                client, since=int((sent_at - RECONCILE_LOOKBACK).timestamp()), until=int(now.timestamp()) + 1
+            )
         except AdapterError:
             return None
         item = find_sent_item(
-            items,
+            listing.items,
             text_field="message",
             time_field="created_time",
             expected_text=self._message(content),
@@ -186,15 +202,18 @@ class FacebookPageAdapter(PlatformAdapter):
         return self._as_result(item) if item else None
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
-        """Looks for our text in the Page feed since shortly before `sent_at`.
+        """Looks for our text in the Page feed from shortly before `sent_at` to shortly after it, every page.
 
-        Returns the post when found; None when absent and the settle time has passed; raises
-        CheckAgainLater when it is too early to tell or the feed read hit a passing failure, another
+        Returns the post when found; None only when the whole window was read, the post is not in it and the
+        settle time has passed; raises CheckAgainLater when it is too early to tell or the feed read hit a
+        passing failure, OutcomeUnknown when the window holds more pages than CivicPost reads, another
         AdapterError when the feed cannot be read at all."""
         client = self._client()
-        items = self._recent_posts(client, since=sent_at - RECONCILE_LOOKBACK)
+        now = timezone.now()
+        since, until = reconcile_window(sent_at, now=now)
+        listing = self._recent_posts(client, since=since, until=until)
         item = find_sent_item(
-            items,
+            listing.items,
             text_field="message",
             time_field="created_time",
             expected_text=self._message(content),
@@ -202,9 +221,9 @@ class FacebookPageAdapter(PlatformAdapter):
         )
         if item:
             return self._as_result(item)
-        not_found_yet(
-            label="Facebook", sent_at=sent_at, now=timezone.now(), settle_seconds=self.reconcile_settle_seconds
-        )
+        if not listing.complete:
+            raise window_incomplete(label="Facebook", pages=listing.pages)
+        not_found_yet(label="Facebook", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
         return None
 
     def delete(self, remote_id: str) -> None:

@@ -35,10 +35,12 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 import time
 import unicodedata
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -76,6 +78,12 @@ DEFAULT_GRAPH_HOST = "https://graph.facebook.com"
 
 # Reconciliation: a post we sent may appear with a created time slightly before our clock's sent_at.
 RECONCILE_LOOKBACK = dt.timedelta(minutes=2)
+# ... and is looked for up to this long after sent_at (never past now); newer posts are left out of the listing.
+RECONCILE_MARGIN = dt.timedelta(minutes=10)
+# Listing pages are read with this size, following `paging.next` up to this many pages. A window with more
+# pages than that cannot be read whole, so "not there" cannot be proved: a person checks (OutcomeUnknown).
+RECONCILE_PAGE_LIMIT = 100
+RECONCILE_MAX_PAGES = 10
 
 
 def graph_api_version() -> str:
@@ -386,6 +394,24 @@ class GraphClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return self.request("GET", path, params=params)
 
+    def get_next(self, next_url: str) -> dict[str, Any]:
+        """GETs a `paging.next` address Meta handed back. Only below this client's own `{base}/{version}/`
+        (the token goes along); its `access_token` / `appsecret_proof` are dropped and sent our way instead."""
+        address, _, query = next_url.partition("?")
+        prefix = self.url("")
+        if not address.startswith(prefix):
+            raise PublishError(
+                f"{self.label} answered with a next-page address outside its API; CivicPost did not follow it.",
+                permanent=True,
+                code="graph_foreign_next_page",
+            )
+        params = {
+            key: value
+            for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True)
+            if key not in ("access_token", "appsecret_proof")
+        }
+        return self.get(address[len(prefix) :], params)
+
     def post(self, path: str, data: Mapping[str, Any] | None = None, *, publishing: bool = False) -> dict[str, Any]:
         return self.request("POST", path, data=data, publishing=publishing)
 
@@ -516,18 +542,81 @@ def find_sent_item(
     return matches[0][1] if matches else None
 
 
-def recent_items(client: GraphClient, path: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Reads a listing for reconciliation. A passing failure (rate limit, timeout, 5xx) raises CheckAgainLater,
+def _read_listing_page(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One listing read for reconciliation. A passing failure (rate limit, timeout, 5xx) raises CheckAgainLater,
     so a hiccup while checking does not hand the delivery to a person; other errors propagate."""
     try:
-        body = client.get(path, params)
+        return read()
     except RateLimited as error:
         raise CheckAgainLater(error.message, retry_after=error.retry_after, code=error.code, raw=error.raw) from None
     except PublishError as error:
         if error.permanent:
             raise
         raise CheckAgainLater(error.message, retry_after=60.0, code=error.code, raw=error.raw) from None
+
+
+def recent_items(client: GraphClient, path: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Reads the first page of a listing (errors as in `_read_listing_page`)."""
+    body = _read_listing_page(lambda: client.get(path, params))
     return [item for item in body.get("data") or [] if isinstance(item, dict)]
+
+
+def reconcile_window(sent_at: dt.datetime, *, now: dt.datetime) -> tuple[int, int]:
+    """Returns (since, until) in Unix seconds: from RECONCILE_LOOKBACK before the send to RECONCILE_MARGIN
+    after it, but not past now (rounded up to the current second so a post made this second is in)."""
+    since = sent_at - RECONCILE_LOOKBACK
+    until = min(sent_at + RECONCILE_MARGIN, now)
+    return int(since.timestamp()), max(math.ceil(until.timestamp()), int(since.timestamp()) + 1)
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: list[dict[str, Any]]
+    # False: RECONCILE_MAX_PAGES were read and Meta still offered a next page; absence is not proved.
+    complete: bool
+    pages: int
+
+
+def window_items(
+    client: GraphClient,
+    path: str,
+    params: Mapping[str, Any],
+    *,
+    since: dt.datetime,
+    time_field: str,
+    max_pages: int | None = None,
+) -> Listing:
+    """Reads a newest-first listing for reconciliation, following `paging.next` up to `max_pages`
+    (default RECONCILE_MAX_PAGES) pages.
+
+    Stops early once a page ends with an item older than `since` (the window is read; this also bounds an
+    endpoint that ignores `since`). Errors as in `_read_listing_page`."""
+    max_pages = max_pages or RECONCILE_MAX_PAGES
+    items: list[dict[str, Any]] = []
+    body = _read_listing_page(lambda: client.get(path, params))
+    pages = 1
+    while True:
+        page = [item for item in body.get("data") or [] if isinstance(item, dict)]
+        items.extend(page)
+        next_url = (body.get("paging") or {}).get("next")
+        if not next_url:
+            return Listing(items=items, complete=True, pages=pages)
+        oldest = parse_graph_time(page[-1].get(time_field)) if page else None
+        if oldest is not None and oldest < since:
+            return Listing(items=items, complete=True, pages=pages)
+        if pages >= max_pages:
+            return Listing(items=items, complete=False, pages=pages)
+        body = _read_listing_page(lambda url=str(next_url): client.get_next(url))
+        pages += 1
+
+
+def window_incomplete(*, label: str, pages: int) -> OutcomeUnknown:
+    """The error for a window with more posts than CivicPost reads: a person has to look."""
+    return OutcomeUnknown(
+        f"{label} shows more posts around the send time than CivicPost reads ({pages} pages) and the post is not "
+        "among them: sent, but not confirmed — check the account before posting again.",
+        code="reconcile_window_too_busy",
+    )
 
 
 def not_found_yet(*, label: str, sent_at: dt.datetime, now: dt.datetime, settle_seconds: float) -> None:

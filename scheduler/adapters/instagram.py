@@ -16,7 +16,9 @@ Requests (https://developers.facebook.com/docs/instagram-platform/content-publis
     status        GET  /{container-id}?fields=status_code,status   IN_PROGRESS -> FINISHED | ERROR | EXPIRED
     publish       POST /{ig-user-id}/media_publish  creation_id                       -> {"id": "<media-id>"}
     permalink     GET  /{media-id}?fields=permalink
-    reconcile     GET  /{ig-user-id}/media?fields=id,caption,timestamp,permalink
+    reconcile     GET  /{ig-user-id}/media?fields=id,caption,timestamp,permalink&since=<sent_at - 2 min>
+                  &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages;
+                  reading stops once a page reaches media older than the window)
     metrics       GET  /{media-id}?fields=like_count,comments_count
 Rules: a public https media URL is required (Meta downloads it) and text-only posts are impossible;
 caption <= 2,200 characters, <= 30 hashtags, <= 20 @mentions. The API cannot delete feed media.
@@ -50,6 +52,8 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
+    RECONCILE_LOOKBACK,
+    RECONCILE_PAGE_LIMIT,
     GraphClient,
     OAuthToken,
     expiry_message,
@@ -57,8 +61,10 @@ from scheduler.adapters.graph import (
     graph_api_version,
     not_found_yet,
     parse_expires_at,
-    recent_items,
+    reconcile_window,
     wait_for_container,
+    window_incomplete,
+    window_items,
 )
 from scheduler.adapters.http import platform_base_url
 
@@ -237,15 +243,23 @@ class InstagramAdapter(PlatformAdapter):
             return ""
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
-        """Looks for our caption among the account's latest media (there is no idempotency key).
+        """Looks for our caption among the account's media (there is no idempotency key).
 
-        Returns the media when found; None when absent after the settle time;
-        raises CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text."""
-        items = recent_items(
-            self._client(), f"{self.ig_user_id}/media", {"fields": "id,caption,timestamp,permalink", "limit": 10}
+        Reads the window from shortly before `sent_at` to shortly after it, every page up to the cap. Returns the
+        post when found; None only when the whole window was read and the settle time has passed; raises
+        CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text or a window
+        with more pages than CivicPost reads."""
+        now = timezone.now()
+        since, until = reconcile_window(sent_at, now=now)
+        listing = window_items(
+            self._client(),
+            f"{self.ig_user_id}/media",
+            {"fields": "id,caption,timestamp,permalink", "since": since, "until": until, "limit": RECONCILE_PAGE_LIMIT},
+            since=sent_at - RECONCILE_LOOKBACK,
+            time_field="timestamp",
         )
         item = find_sent_item(
-            items,
+            listing.items,
             text_field="caption",
             time_field="timestamp",
             expected_text=self._caption(content),
@@ -253,9 +267,9 @@ class InstagramAdapter(PlatformAdapter):
         )
         if item:
             return PublishResult(remote_id=str(item["id"]), permalink=str(item.get("permalink") or ""), raw=dict(item))
-        not_found_yet(
-            label="Instagram", sent_at=sent_at, now=timezone.now(), settle_seconds=self.reconcile_settle_seconds
-        )
+        if not listing.complete:
+            raise window_incomplete(label="Instagram", pages=listing.pages)
+        not_found_yet(label="Instagram", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
         return None
 
     def delete(self, remote_id: str) -> None:

@@ -13,7 +13,8 @@ Requests (https://developers.facebook.com/docs/threads/posts), base {host}/v1.0:
     status      GET  /{container-id}?fields=status,error_message   IN_PROGRESS -> FINISHED | ERROR | EXPIRED
     publish     POST /{threads-user-id}/threads_publish  creation_id                 -> {"id": "<media-id>"}
     permalink   GET  /{media-id}?fields=permalink
-    reconcile   GET  /{threads-user-id}/threads?fields=id,text,timestamp,permalink
+    reconcile   GET  /{threads-user-id}/threads?fields=id,text,timestamp,permalink&since=<sent_at - 2 min>
+                &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages)
     delete      DELETE /{media-id}                        -> {"success": true, "deleted_id": ...} (100 a day)
     metrics     GET  /{media-id}/insights?metric=views,likes,replies,reposts,quotes,shares
 Text: at most 500 characters, where an emoji counts as its UTF-8 byte length (shared/platforms.md §5.2).
@@ -49,14 +50,18 @@ from scheduler.adapters.base import (
     TextLength,
 )
 from scheduler.adapters.graph import (
+    RECONCILE_LOOKBACK,
+    RECONCILE_PAGE_LIMIT,
     GraphClient,
     OAuthToken,
     expiry_message,
     find_sent_item,
     not_found_yet,
     parse_expires_at,
-    recent_items,
+    reconcile_window,
     wait_for_container,
+    window_incomplete,
+    window_items,
 )
 from scheduler.adapters.http import platform_base_url
 
@@ -242,15 +247,23 @@ class ThreadsAdapter(PlatformAdapter):
             return ""
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
-        """Looks for our text among the profile's latest threads (there is no idempotency key).
+        """Looks for our text among the profile's threads (there is no idempotency key).
 
-        Returns the post when found; None when absent after the settle time;
-        raises CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text."""
-        items = recent_items(
-            self._client(), f"{self.threads_user_id}/threads", {"fields": "id,text,timestamp,permalink", "limit": 10}
+        Reads the window from shortly before `sent_at` to shortly after it, every page up to the cap. Returns the
+        post when found; None only when the whole window was read and the settle time has passed; raises
+        CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text or a window
+        with more pages than CivicPost reads."""
+        now = timezone.now()
+        since, until = reconcile_window(sent_at, now=now)
+        listing = window_items(
+            self._client(),
+            f"{self.threads_user_id}/threads",
+            {"fields": "id,text,timestamp,permalink", "since": since, "until": until, "limit": RECONCILE_PAGE_LIMIT},
+            since=sent_at - RECONCILE_LOOKBACK,
+            time_field="timestamp",
         )
         item = find_sent_item(
-            items,
+            listing.items,
             text_field="text",
             time_field="timestamp",
             expected_text=self._text(content),
@@ -258,9 +271,9 @@ class ThreadsAdapter(PlatformAdapter):
         )
         if item:
             return PublishResult(remote_id=str(item["id"]), permalink=str(item.get("permalink") or ""), raw=dict(item))
-        not_found_yet(
-            label="Threads", sent_at=sent_at, now=timezone.now(), settle_seconds=self.reconcile_settle_seconds
-        )
+        if not listing.complete:
+            raise window_incomplete(label="Threads", pages=listing.pages)
+        not_found_yet(label="Threads", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
         return None
 
     def delete(self, remote_id: str) -> None:

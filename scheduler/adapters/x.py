@@ -73,10 +73,14 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 MAX_ALT_TEXT = 1000
 # Refresh an OAuth 2.0 access token (2 h lifetime) this long before it runs out.
 TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=2)
-# Reconcile looks this far before the send, and decides "absent" only after this long.
+# Reconcile reads the account's posts from this far before the send to RECONCILE_MARGIN after it (never past
+# now), RECONCILE_PAGE_SIZE a page, following next_token up to RECONCILE_MAX_PAGES pages; it decides "absent"
+# only when the whole window was read and RECONCILE_SETTLE has passed since the send.
 RECONCILE_LOOKBACK = dt.timedelta(minutes=2)
+RECONCILE_MARGIN = dt.timedelta(minutes=10)
 RECONCILE_SETTLE = dt.timedelta(minutes=2)
-RECONCILE_PAGE_SIZE = 20
+RECONCILE_PAGE_SIZE = 100  # X's maximum for GET /2/users/:id/tweets
+RECONCILE_MAX_PAGES = 10
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
 ERRORS_DOC = "https://docs.x.com/x-api/fundamentals/response-codes-and-errors"
@@ -463,33 +467,56 @@ class XAdapter(PlatformAdapter):
         return f"https://x.com/i/web/status/{tweet_id}"
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
-        """Looks for the post among the account's posts since just before the send, matched on text
-        with URLs left out (X rewrites them to t.co). Returns it if found, None when it is absent and
-        X has had time to show it, and raises OutcomeUnknown when it is too early to tell."""
+        """Looks for the post among the account's posts from just before the send to a little after it, page
+        by page (next_token), matched on text with URLs left out (X rewrites them to t.co).
+
+        Returns it if found; None only when the whole window was read and X has had time to show the post;
+        raises CheckAgainLater when it is too early to tell, OutcomeUnknown when X cannot be read or the
+        window holds more than RECONCILE_MAX_PAGES pages of posts (a person must look)."""
         user_id = self.credentials.get("x_user_id")
         if not user_id:
             raise OutcomeUnknown("The X account id is not stored, so CivicPost cannot look the post up.")
         expected = _normalise_for_match(content.text_with_link())
-        try:
-            response = self._call(
-                lambda client: client.get_users_tweets(
-                    user_id,
-                    start_time=sent_at - RECONCILE_LOOKBACK,
-                    max_results=RECONCILE_PAGE_SIZE,
-                    exclude=["retweets", "replies"],
-                    tweet_fields=["created_at"],
-                    user_auth=self._user_auth,
-                ),
-                creates_post=False,
-            )
-        except AdapterError as error:
-            raise OutcomeUnknown(f"Could not check X for the post: {error.message}", raw=error.raw) from error
-        for tweet in response.data or []:
-            if _normalise_for_match(tweet.text) == expected:
-                return PublishResult(
-                    remote_id=str(tweet.id), permalink=self.permalink(str(tweet.id)), raw=dict(tweet.data)
+        now = timezone.now()
+        start_time = sent_at - RECONCILE_LOOKBACK
+        # Posts made after the margin are left out. While the margin has not run out the window ends now:
+        # end_time is then left out, as X takes no end_time in the future (and it is sent in whole seconds).
+        end_time: dt.datetime | None = sent_at + RECONCILE_MARGIN
+        if end_time >= now:
+            end_time = None
+        next_token: str | None = None
+        for _page in range(RECONCILE_MAX_PAGES):
+            try:
+                response = self._call(
+                    lambda client, token=next_token: client.get_users_tweets(
+                        user_id,
+                        start_time=start_time,
+                        end_time=end_time,
+                        max_results=RECONCILE_PAGE_SIZE,
+                        pagination_token=token,
+                        exclude=["retweets", "replies"],
+                        tweet_fields=["created_at"],
+                        user_auth=self._user_auth,
+                    ),
+                    creates_post=False,
                 )
-        if timezone.now() - sent_at > RECONCILE_SETTLE:
+            except AdapterError as error:
+                raise OutcomeUnknown(f"Could not check X for the post: {error.message}", raw=error.raw) from error
+            for tweet in response.data or []:
+                if _normalise_for_match(tweet.text) == expected:
+                    return PublishResult(
+                        remote_id=str(tweet.id), permalink=self.permalink(str(tweet.id)), raw=dict(tweet.data)
+                    )
+            next_token = (response.meta or {}).get("next_token")
+            if not next_token:
+                break
+        else:
+            raise OutcomeUnknown(
+                f"X shows more posts around the send time than CivicPost reads ({RECONCILE_MAX_PAGES} pages) "
+                "and the post is not among them: sent, but not confirmed — check the account before posting again.",
+                code="reconcile_window_too_busy",
+            )
+        if now - sent_at > RECONCILE_SETTLE:
             return None
         raise CheckAgainLater("X does not show the post yet; it is too early to say it did not arrive.")
 

@@ -190,3 +190,18 @@ def test_the_policy_page_adds_a_step(city, client):
     assert "Legal" in page and "Carol" in page
     bad = client.post(reverse("departments:policy_step_add", args=[city.parks.pk]), {"name": "Nobody", "mode": "any"})
     assert bad.status_code == 400 and "Say who approves this step" in bad.content.decode()
+
+
+def test_the_demo_city_has_a_viewer_an_it_admin_and_an_emergency_manager(db, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    roles = {r.user.email: (r.role, r.can_post_emergency) for r in CityRole.objects.select_related("user")}
+    assert roles == {
+        "city-manager@city.example": (CityRoleName.VIEWER, False),
+        "it-admin@city.example": (CityRoleName.IT_ADMIN, False),
+        "emergency-manager@city.example": ("", True),
+    }

@@ -257,3 +257,18 @@ def test_the_calendar_says_a_post_is_held(city, client):
     page = client.get(reverse("scheduler:calendar_month"), {"month": month, "filtered": "1"}).content.decode()
     assert "Pool party" in page
     assert "Held:" in page and "crisis hold by Dana" in page and "Storm warning" in page
+
+
+def test_held_deliveries_are_not_reported_as_a_stalled_publisher(city, due_posts):
+    from civicpost.health import health_report
+    from monitoring import services as monitoring
+
+    parks, library = due_posts
+    Delivery.objects.filter(post__in=[parks, library]).update(next_attempt_at=timezone.now() - dt.timedelta(hours=1))
+    hold = crisis_hold_start(user=city.dana, reason="Hold")
+    assert health_report().overdue_count == 0
+    assert monitoring.alert_overdue_deliveries() == 0
+    crisis_hold_end(hold=hold, user=city.dana, choice=ReleaseChoice.RELEASE)
+    # Released and still not sent (no dispatcher ran): now it is overdue, and said so.
+    assert health_report().overdue_count == 2
+    assert monitoring.alert_overdue_deliveries() == 2

@@ -231,7 +231,7 @@ def test_an_approver_cannot_approve_their_own_post_either(personas):
     assert reverse("scheduler:post_approve", args=[post.pk]) not in page
     assert "another approver must review it" in page
     response = bob.post(reverse("scheduler:post_approve", args=[post.pk]))
-    assert response.status_code == 400
+    assert response.status_code == 403  # a deny (issue 6: each deny a 404 or 403), with the reason on the page
     assert "Nobody approves their own post" in response.content.decode()
     post.refresh_from_db()
     assert post.status == PostStatus.SUBMITTED

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from departments.models import Department, Membership, Role
+from departments.models import CityRole, CityRoleName, Department, Membership, Role
 from scheduler.models import Channel, Post, PostStatus
 from scheduler.services import post_approve, post_create, post_request_changes, post_submit
 
@@ -71,6 +71,33 @@ USERS = (
 )
 
 
+@dataclass(frozen=True)
+class DemoCityUser:
+    """Someone with a city-wide role (departments.CityRole) and no department."""
+
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+    can_post_emergency: bool = False
+
+    @property
+    def username(self) -> str:
+        return self.email.split("@", 1)[0]
+
+    @property
+    def role_label(self) -> str:
+        label = str(CityRoleName(self.role).label) if self.role else "No city-wide role"
+        return f"{label}{', may publish emergency posts' if self.can_post_emergency else ''}"
+
+
+CITY_USERS = (
+    DemoCityUser("city-manager@city.example", "Victor", "Vance", CityRoleName.VIEWER),
+    DemoCityUser("it-admin@city.example", "Ivy", "Ito", CityRoleName.IT_ADMIN),
+    DemoCityUser("emergency-manager@city.example", "Olga", "Okafor", "", can_post_emergency=True),
+)
+
+
 def local_time(*, days: int, hour: int, minute: int = 0) -> dt.datetime:
     """Returns `hour:minute` in the city's zone, `days` days from today, as an aware datetime."""
     zone = zoneinfo.ZoneInfo(CITY_TIME_ZONE)
@@ -80,8 +107,9 @@ def local_time(*, days: int, hour: int, minute: int = 0) -> dt.datetime:
 
 class Command(BaseCommand):
     help = (
-        "Load a demo city (four departments, a communications team, one user per role, Sandbox channels and "
-        "sample posts). Safe to run again. Only runs with DJANGO_DEBUG=true unless --force is given."
+        "Load a demo city (four departments, a communications team, one user per role, a viewer, an IT admin "
+        "and an emergency manager, Sandbox channels and sample posts). Safe to run again. Only runs with "
+        "DJANGO_DEBUG=true unless --force is given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -145,6 +173,21 @@ class Command(BaseCommand):
             )
             Membership.objects.update_or_create(
                 user=user, department=departments[spec.department], defaults={"role": spec.role}
+            )
+            users[spec.username] = user
+        for spec in CITY_USERS:
+            user, _ = user_model.objects.get_or_create(
+                username=spec.username,
+                defaults={"email": spec.email, "first_name": spec.first_name, "last_name": spec.last_name},
+            )
+            user.set_password(password)
+            user.is_active = True
+            user.save()
+            EmailAddress.objects.update_or_create(
+                user=user, email=spec.email, defaults={"verified": True, "primary": True}
+            )
+            CityRole.objects.update_or_create(
+                user=user, defaults={"role": spec.role, "can_post_emergency": spec.can_post_emergency}
             )
             users[spec.username] = user
         # Fresh objects: the permission helpers cache memberships on the user instance.
@@ -258,7 +301,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo posts created: {summary}.")
         self.stdout.write("")
         self.stdout.write(self.style.MIGRATE_HEADING(f"Demo sign-ins (password for all: {password})"))
-        width = max(len(user.email) for user in USERS)
-        for user in USERS:
+        width = max(len(user.email) for user in (*USERS, *CITY_USERS))
+        for user in (*USERS, *CITY_USERS):
             self.stdout.write(f"  {user.email.ljust(width)}  {user.first_name} {user.last_name}, {user.role_label}")
         self.stdout.write("")

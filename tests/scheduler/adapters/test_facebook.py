@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import responses
 import time_machine
 from django.utils import timezone
 
@@ -390,11 +391,15 @@ def test_reconcile_finds_the_post_in_the_page_feed(fake, personas, facebook_chan
     assert (delivery.remote_id, delivery.permalink) == (POST_ID, PERMALINK)
     feed_read = calls_to(fake, "GET", f"/v27.0/{PAGE_ID}/feed")[0]
     sent_at = delivery.attempt_log.get().started_at
-    assert query(feed_read) == {
+    params = query(feed_read)
+    assert params == {
         "fields": "id,message,created_time,permalink_url",
         "since": str(int((sent_at - dt.timedelta(minutes=2)).timestamp())),
-        "limit": "25",
+        "until": params["until"],
+        "limit": "100",
     }
+    # The window ends now: 10 minutes after the send have not passed yet.
+    assert abs(int(params["until"]) - timezone.now().timestamp()) < 5
 
 
 def test_reconcile_proves_absence_after_the_settle_time_and_sends_again(fake, personas, facebook_channel):
@@ -447,6 +452,163 @@ def test_reconcile_does_not_take_an_older_post_with_the_same_text_for_ours(fake)
         found = adapter().reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=sent_at)
 
     assert found is None
+
+
+def feed_item(number: int, *, text: str, created: dt.datetime) -> dict:
+    return {
+        "id": f"{PAGE_ID}_1221000000{number:08d}",
+        "message": text,
+        "created_time": created.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "permalink_url": f"https://www.facebook.com/{PAGE_ID}/posts/1221000000{number:08d}",
+    }
+
+
+def feed_page(items: list[dict], *, next_url: str | None) -> dict:
+    paging: dict = {"cursors": {"before": "QVFIUmJlZm9yZQ", "after": "QVFIUmFmdGVy"}}
+    if next_url:
+        paging["next"] = next_url
+    return {"data": items, "paging": paging}
+
+
+SENT_AT = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+# Meta's next-page address carries the token and its own cursor; CivicPost sends the token in the header.
+NEXT_URL = (
+    f"{FEED}?access_token={TOKEN}&fields=id%2Cmessage%2Ccreated_time%2Cpermalink_url"
+    "&limit=100&until=1795946400&__paging_token=enc_AdC1"
+)
+
+
+def test_reconcile_reads_a_window_around_the_send_and_follows_paging_next(fake):
+    newer = [feed_item(100 - i, text=f"Update {i}", created=SENT_AT + dt.timedelta(seconds=60 - i)) for i in range(30)]
+    fake.get(
+        FEED,
+        match=[responses.matchers.query_param_matcher({"__paging_token": "enc_AdC1"}, strict_match=False)],
+        json=feed_page([feed_item(1, text=DEFAULT_TEXT, created=SENT_AT + dt.timedelta(seconds=3))], next_url=None),
+    )
+    fake.get(FEED, json=feed_page(newer, next_url=NEXT_URL))
+
+    with time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False):
+        found = adapter().reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert found.remote_id == f"{PAGE_ID}_122100000000000001"
+    first, second = calls_to(fake, "GET", f"/v27.0/{PAGE_ID}/feed")
+    assert query(first) == {
+        "fields": "id,message,created_time,permalink_url",
+        "since": str(int((SENT_AT - dt.timedelta(minutes=2)).timestamp())),
+        "until": str(int((SENT_AT + dt.timedelta(minutes=10)).timestamp())),
+        "limit": "100",
+    }
+    # The next page is Meta's own address, without the token in the URL.
+    assert query(second) == {
+        "fields": "id,message,created_time,permalink_url",
+        "limit": "100",
+        "until": "1795946400",
+        "__paging_token": "enc_AdC1",
+    }
+    assert second.request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_thirty_newer_posts_do_not_make_a_sent_post_look_absent(fake):
+    """The chaos run's duplicate: the old first page (25) was full of newer posts, so the post looked absent."""
+    newer = [feed_item(100 - i, text=f"Update {i}", created=SENT_AT + dt.timedelta(seconds=60 - i)) for i in range(30)]
+    older = [feed_item(1, text=DEFAULT_TEXT, created=SENT_AT + dt.timedelta(seconds=2))]
+    fake.get(
+        FEED,
+        match=[responses.matchers.query_param_matcher({"after": "p2"}, strict_match=False)],
+        json=feed_page(newer[25:] + older, next_url=None),
+    )
+    fake.get(FEED, json=feed_page(newer[:25], next_url=f"{FEED}?limit=25&after=p2"))
+
+    with time_machine.travel(SENT_AT + dt.timedelta(minutes=5), tick=False):
+        found = adapter().reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert found is not None
+    assert found.remote_id == f"{PAGE_ID}_122100000000000001"
+
+
+def test_a_window_with_more_pages_than_the_cap_needs_a_person_not_a_resend(fake, monkeypatch):
+    from scheduler.adapters import graph
+
+    monkeypatch.setattr(graph, "RECONCILE_MAX_PAGES", 3)
+    for page in (2, 3):
+        fake.get(
+            FEED,
+            match=[responses.matchers.query_param_matcher({"after": f"p{page}"}, strict_match=False)],
+            json=feed_page(
+                [feed_item(page, text=f"Update {page}", created=SENT_AT + dt.timedelta(seconds=60 - page))],
+                next_url=f"{FEED}?after=p{page + 1}",
+            ),
+        )
+    fake.get(
+        FEED,
+        json=feed_page(
+            [feed_item(1, text="Update 1", created=SENT_AT + dt.timedelta(seconds=59))], next_url=f"{FEED}?after=p2"
+        ),
+    )
+
+    with (
+        time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False),
+        pytest.raises(OutcomeUnknown, match="check the account before posting again"),
+    ):
+        adapter().reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert len(calls_to(fake, "GET", f"/v27.0/{PAGE_ID}/feed")) == 3
+
+
+def test_the_cap_does_not_hide_a_post_found_on_the_last_page_read(fake, monkeypatch):
+    from scheduler.adapters import graph
+
+    monkeypatch.setattr(graph, "RECONCILE_MAX_PAGES", 2)
+    fake.get(
+        FEED,
+        match=[responses.matchers.query_param_matcher({"after": "p2"}, strict_match=False)],
+        json=feed_page(
+            [feed_item(1, text=DEFAULT_TEXT, created=SENT_AT + dt.timedelta(seconds=2))], next_url=f"{FEED}?after=p3"
+        ),
+    )
+    fake.get(
+        FEED,
+        json=feed_page(
+            [feed_item(9, text="Update", created=SENT_AT + dt.timedelta(seconds=50))], next_url=f"{FEED}?after=p2"
+        ),
+    )
+
+    with time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False):
+        found = adapter().reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert found.remote_id == f"{PAGE_ID}_122100000000000001"
+
+
+def test_a_next_page_on_another_host_is_not_followed(fake):
+    fake.get(FEED, json=feed_page([], next_url="https://graph.example.net/v27.0/1/feed?after=x"))
+
+    with (
+        time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False),
+        pytest.raises(PublishError, match="did not follow"),
+    ):
+        adapter().reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert len(fake.calls) == 1
+
+
+def test_absence_is_proved_only_after_the_whole_window_was_read(fake):
+    fake.get(
+        FEED,
+        match=[responses.matchers.query_param_matcher({"after": "p2"}, strict_match=False)],
+        json=feed_page([feed_item(2, text="Update 2", created=SENT_AT + dt.timedelta(seconds=20))], next_url=None),
+    )
+    fake.get(
+        FEED,
+        json=feed_page(
+            [feed_item(3, text="Update 3", created=SENT_AT + dt.timedelta(seconds=30))], next_url=f"{FEED}?after=p2"
+        ),
+    )
+
+    with time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False):
+        found = adapter().reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert found is None
+    assert len(fake.calls) == 2
 
 
 # --- Delete, metrics, connection ----------------------------------------------------------------------

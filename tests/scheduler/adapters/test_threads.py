@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import responses
 import time_machine
 from django.utils import timezone
 
@@ -275,7 +276,13 @@ def test_reconcile_matches_the_text_among_recent_threads(fake):
     )
 
     assert (found.remote_id, found.permalink) == (MEDIA_ID, PERMALINK)
-    assert query(fake.calls[0]) == {"fields": "id,text,timestamp,permalink", "limit": "10"}
+    params = query(fake.calls[0])
+    assert params == {
+        "fields": "id,text,timestamp,permalink",
+        "since": str(int(dt.datetime(2026, 11, 29, 9, 58, tzinfo=dt.UTC).timestamp())),
+        "until": params["until"],
+        "limit": "100",
+    }
 
 
 def test_reconcile_waits_for_the_settle_time_before_proving_absence(fake):
@@ -288,6 +295,98 @@ def test_reconcile_waits_for_the_settle_time_before_proving_absence(fake):
     assert raised.value.retry_after == 110
     with time_machine.travel(sent_at + dt.timedelta(minutes=10), tick=False):
         assert adapter().reconcile(content, idempotency_key="k", sent_at=sent_at) is None
+
+
+SENT_AT = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)
+TEXT_SENT = DEFAULT_TEXT
+LISTING = f"{THREADS}/{USER_ID}/threads"
+
+
+def listing_item(number: int, *, text: str, created: dt.datetime) -> dict:
+    return {
+        "id": f"1809{number:014d}",
+        "text": text,
+        "timestamp": created.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+        "permalink": f"https://example.test/p/{number}",
+    }
+
+
+def listing_page(items: list[dict], *, after: str | None) -> dict:
+    paging: dict = {"cursors": {"before": "QVFIUmJ", "after": after or "QVFIUmF"}}
+    if after:
+        paging["next"] = f"{LISTING}?access_token={TOKEN}&limit=100&after={after}"
+    return {"data": items, "paging": paging}
+
+
+def after_matcher(cursor: str):
+    return responses.matchers.query_param_matcher({"after": cursor}, strict_match=False)
+
+
+def newer_items(count: int) -> list[dict]:
+    return [
+        listing_item(500 - n, text=f"Update {n}", created=SENT_AT + dt.timedelta(seconds=90 - n)) for n in range(count)
+    ]
+
+
+def test_reconcile_sends_the_window_and_follows_paging_next_past_thirty_newer_posts(fake):
+    newer = newer_items(30)
+    ours = listing_item(1, text=TEXT_SENT, created=SENT_AT + dt.timedelta(seconds=3))
+    fake.get(LISTING, match=[after_matcher("p2")], json=listing_page(newer[25:] + [ours], after=None))
+    fake.get(LISTING, json=listing_page(newer[:25], after="p2"))
+
+    with time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False):
+        found = adapter().reconcile(PostContent(text=TEXT_SENT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert found is not None
+    assert found.remote_id == ours["id"]
+    first, second = fake.calls
+    assert query(first) == {
+        "fields": "id,text,timestamp,permalink",
+        "since": str(int((SENT_AT - dt.timedelta(minutes=2)).timestamp())),
+        "until": str(int((SENT_AT + dt.timedelta(minutes=10)).timestamp())),
+        "limit": "100",
+    }
+    # Meta's next-page address, its token left out of the URL (it travels in the header).
+    assert query(second) == {"limit": "100", "after": "p2"}
+    assert second.request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_reconcile_proves_absence_only_after_every_page_of_the_window(fake):
+    newer = newer_items(30)
+    fake.get(LISTING, match=[after_matcher("p2")], json=listing_page(newer[25:], after=None))
+    fake.get(LISTING, json=listing_page(newer[:25], after="p2"))
+
+    with time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False):
+        assert adapter().reconcile(PostContent(text=TEXT_SENT), idempotency_key="k", sent_at=SENT_AT) is None
+    assert len(fake.calls) == 2
+
+
+def test_reconcile_stops_reading_once_a_page_reaches_posts_older_than_the_window(fake):
+    old = listing_item(2, text="Last week", created=SENT_AT - dt.timedelta(days=7))
+    fake.get(LISTING, json=listing_page(newer_items(3) + [old], after="p2"))
+
+    with time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False):
+        assert adapter().reconcile(PostContent(text=TEXT_SENT), idempotency_key="k", sent_at=SENT_AT) is None
+    assert len(fake.calls) == 1
+
+
+def test_a_window_with_more_pages_than_the_cap_needs_a_person_not_a_resend(fake, monkeypatch):
+    from scheduler.adapters import graph as graph_module
+
+    monkeypatch.setattr(graph_module, "RECONCILE_MAX_PAGES", 3)
+    newer = newer_items(6)
+    fake.get(LISTING, match=[after_matcher("p2")], json=listing_page(newer[2:4], after="p3"))
+    fake.get(LISTING, match=[after_matcher("p3")], json=listing_page(newer[4:], after="p4"))
+    fake.get(LISTING, json=listing_page(newer[:2], after="p2"))
+
+    with (
+        time_machine.travel(SENT_AT + dt.timedelta(minutes=30), tick=False),
+        pytest.raises(OutcomeUnknown, match="check the account before posting again") as raised,
+    ):
+        adapter().reconcile(PostContent(text=TEXT_SENT), idempotency_key="k", sent_at=SENT_AT)
+
+    assert not isinstance(raised.value, CheckAgainLater)
+    assert len(fake.calls) == 3
 
 
 # --- Delete, metrics, connection --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from scheduler import publishing
 from scheduler.adapters.base import (
     AuthExpired,
     ChannelAccount,
+    CheckAgainLater,
     Duplicate,
     MediaItem,
     OutcomeUnknown,
@@ -521,9 +522,10 @@ def test_reconcile_finds_the_post_even_though_x_rewrote_the_link():
     assert found.permalink == f"https://x.com/CityParks/status/{TWEET_ID}"
     params = parse_qs(urlsplit(responses.calls[0].request.url).query)
     start = (sent_at - dt.timedelta(minutes=2)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Sent 30 seconds ago: the window ends now, so no end_time (X takes none in the future).
     assert params == {
         "start_time": [start],
-        "max_results": ["20"],
+        "max_results": ["100"],
         "exclude": ["retweets,replies"],
         "tweet.fields": ["created_at"],
     }
@@ -543,6 +545,117 @@ def test_reconcile_cannot_tell_right_after_sending():
     sent_at = timezone.now() - dt.timedelta(seconds=20)
     with pytest.raises(OutcomeUnknown):
         XAdapter(x_account()).reconcile(PostContent(text="Something else"), idempotency_key="k", sent_at=sent_at)
+
+
+def tweets_page(tweets: list[tuple[str, str]], *, next_token: str | None = None) -> dict:
+    meta: dict = {"result_count": len(tweets)}
+    if tweets:
+        meta.update(newest_id=tweets[0][0], oldest_id=tweets[-1][0])
+    if next_token:
+        meta["next_token"] = next_token
+    body: dict = {"meta": meta}
+    if tweets:
+        body["data"] = [{"id": i, "text": t, "edit_history_tweet_ids": [i]} for i, t in tweets]
+    return body
+
+
+def newer_tweets(count: int, first: int = 1850000000000000500) -> list[tuple[str, str]]:
+    return [(str(first + count - n), f"Pool update {n}") for n in range(count)]
+
+
+def token_matcher(token: str):
+    return matchers.query_param_matcher({"pagination_token": token}, strict_match=False)
+
+
+@responses.activate
+def test_reconcile_sends_a_window_around_the_send_and_follows_next_token():
+    sent_at = timezone.now() - dt.timedelta(minutes=30)
+    responses.get(
+        USER_TWEETS_URL,
+        match=[token_matcher("7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i")],
+        json=tweets_page([(TWEET_ID, DEFAULT_TEXT)]),
+    )
+    responses.get(
+        USER_TWEETS_URL, json=tweets_page(newer_tweets(30), next_token="7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i")
+    )
+
+    found = XAdapter(x_account()).reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=sent_at)
+
+    assert found.remote_id == TWEET_ID
+    first, second = (parse_qs(urlsplit(call.request.url).query) for call in responses.calls)
+    utc = sent_at.astimezone(dt.UTC)
+    window = {
+        "start_time": [(utc - dt.timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "end_time": [(utc + dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "max_results": ["100"],
+        "exclude": ["retweets,replies"],
+        "tweet.fields": ["created_at"],
+    }
+    assert first == window
+    assert second == {**window, "pagination_token": ["7140dibdnow9c7btw3w29grvxfcgvpb9n9coehpk7xz5i"]}
+
+
+@responses.activate
+def test_thirty_newer_posts_do_not_make_a_sent_post_look_absent():
+    """The chaos run's duplicate: the old single page of 20 held only newer posts, so reconcile said absent."""
+    sent_at = timezone.now() - dt.timedelta(minutes=5)
+    newer = newer_tweets(30)
+    responses.get(
+        USER_TWEETS_URL, match=[token_matcher("p2")], json=tweets_page(newer[20:] + [(TWEET_ID, DEFAULT_TEXT)])
+    )
+    responses.get(USER_TWEETS_URL, json=tweets_page(newer[:20], next_token="p2"))
+
+    found = XAdapter(x_account()).reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=sent_at)
+
+    assert found is not None
+    assert found.remote_id == TWEET_ID
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_absence_is_proved_only_after_every_page_of_the_window_was_read():
+    sent_at = timezone.now() - dt.timedelta(minutes=5)
+    newer = newer_tweets(30)
+    responses.get(USER_TWEETS_URL, match=[token_matcher("p2")], json=tweets_page(newer[20:]))
+    responses.get(USER_TWEETS_URL, json=tweets_page(newer[:20], next_token="p2"))
+
+    assert XAdapter(x_account()).reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=sent_at) is None
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_window_with_more_pages_than_the_cap_needs_a_person_not_a_resend(monkeypatch):
+    from scheduler.adapters import x
+
+    monkeypatch.setattr(x, "RECONCILE_MAX_PAGES", 3)
+    sent_at = timezone.now() - dt.timedelta(minutes=30)
+    for page in (2, 3):
+        responses.get(
+            USER_TWEETS_URL,
+            match=[token_matcher(f"p{page}")],
+            json=tweets_page(newer_tweets(5, first=1850000000000000500 + 10 * page), next_token=f"p{page + 1}"),
+        )
+    responses.get(USER_TWEETS_URL, json=tweets_page(newer_tweets(5), next_token="p2"))
+
+    with pytest.raises(OutcomeUnknown, match="check the account before posting again") as raised:
+        XAdapter(x_account()).reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key="k", sent_at=sent_at)
+
+    assert not isinstance(raised.value, CheckAgainLater)
+    assert len(responses.calls) == 3
+
+
+@responses.activate
+def test_unknown_delivery_with_a_busy_window_goes_to_a_person(personas, x_channel, monkeypatch):
+    from scheduler.adapters import x
+
+    monkeypatch.setattr(x, "RECONCILE_MAX_PAGES", 1)
+    responses.post(TWEETS_URL, body=requests.ReadTimeout("read timed out"))
+    responses.get(USER_TWEETS_URL, json=tweets_page(newer_tweets(5), next_token="p2"))
+    delivery = publish_through_pipeline(due_x_delivery(personas, x_channel))
+    delivery.attempt_log.update(started_at=timezone.now() - dt.timedelta(minutes=5))
+
+    assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.NEEDS_ATTENTION
+    assert len([c for c in responses.calls if c.request.method == "POST"]) == 1
 
 
 @responses.activate
