@@ -127,7 +127,12 @@ def reading_grade(text: str) -> float | None:
         return None
     import textstat
 
-    return max(0.0, round(float(textstat.flesch_kincaid_grade(plain)), 1))
+    try:
+        return max(0.0, round(float(textstat.flesch_kincaid_grade(plain)), 1))
+    except (LookupError, OSError):
+        # textstat 0.7.9+ fetches NLTK's dictionary at run time (pyproject pins 0.7.8, which ships it): a
+        # missing dictionary must not break the composer, only leave the grade unmeasured.
+        return None
 
 
 def readability_hints(text: str, *, language: str, target: int) -> tuple[float | None, list[Hint]]:
