@@ -117,14 +117,14 @@ class PublishedPostsFeed(Feed):
     # --- Entries --------------------------------------------------------------------------------
 
     def _text(self, item: Delivery) -> str:
-        return channel_content(item.approval.content, item.channel).text
+        return channel_content(item.approval.content, item.channel, item.language).text
 
     def item_title(self, item: Delivery) -> str:
         return entry_title(self._text(item))
 
     def item_description(self, item: Delivery) -> str:
         """Returns HTML: the plain text escaped (line breaks kept), the post's link, the first image."""
-        content = channel_content(item.approval.content, item.channel)
+        content = channel_content(item.approval.content, item.channel, item.language)
         parts = [linebreaks(content.text, autoescape=True)]
         if content.link:
             parts.append(format_html('<p><a href="{}">{}</a></p>', content.link, content.link))

@@ -61,7 +61,7 @@ department_atom = _conditional_feed(AtomFeed())
 
 def _entries(department=None) -> list[dict[str, Any]]:  # noqa: ANN001
     return [
-        {"delivery": d, "title": entry_title(channel_content(d.approval.content, d.channel).text)}
+        {"delivery": d, "title": entry_title(channel_content(d.approval.content, d.channel, d.language).text)}
         for d in feed_deliveries(department=department, limit=PAGE_SIZE)
     ]
 
@@ -89,7 +89,7 @@ def post_public(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     if feed_entry_was_removed(key=key):
         return render(request, "feeds/post_removed.html", status=410)
     delivery = feed_delivery_get_public(key=key)
-    content = channel_content(delivery.approval.content, delivery.channel)
+    content = channel_content(delivery.approval.content, delivery.channel, delivery.language)
     return render(
         request,
         "feeds/post_public.html",

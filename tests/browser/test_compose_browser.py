@@ -143,6 +143,7 @@ def test_autosave_makes_the_draft_and_a_copy_survives_an_expired_session(live_se
     page.locator("label", has_text="Parks on Sandbox (Sandbox)").click()
     page.get_by_label("Date").fill(due.strftime("%Y-%m-%d"))
     page.get_by_label("Time").fill("09:30")
+    expect(page.locator("#composer-counts")).to_contain_text("Parks on Sandbox: 47 / 500")
     # Autosave runs every 10 seconds when something changed; ask for it now instead of waiting.
     page.evaluate("document.querySelector('form[data-composer]').dispatchEvent(new Event('civic:autosave-now'))")
     expect(page.locator("#autosave-status")).to_contain_text("Draft saved automatically at")
