@@ -100,10 +100,11 @@ check-deploy: $(VENV)/.installed-base node_modules/.package-lock.json
 
 # Every bench/*.py that is not a helper (_*.py); each prints its own figures. BENCH_ARGS go to each.
 bench: $(VENV)/.installed-dev
-	@found=0; for f in bench/[!_]*.py; do \
+	@mkdir -p bench/results
+	@set -o pipefail; found=0; for f in bench/[!_]*.py; do \
 		[ -e "$$f" ] || continue; found=1; \
 		echo "== $$f"; PYTHONPATH=. $(BIN)/python "$$f" $(BENCH_ARGS) || exit 1; \
-	done; [ $$found = 1 ] || echo "No benchmarks in bench/ yet."
+	done 2>&1 | tee bench/results/latest.txt; [ $${PIPESTATUS[0]} = 0 ]
 
 # Checks the locked versions against PyPI's advisory data. Needs an online vulnerability database:
 # offline it cannot check anything, which --strict turns into a failure instead of a silent pass.
