@@ -49,6 +49,7 @@ from typing import Any
 import requests
 import urllib3.exceptions
 from django.conf import settings
+from django.utils import timezone
 
 from scheduler.adapters.base import (
     AdapterError,
@@ -57,6 +58,7 @@ from scheduler.adapters.base import (
     Duplicate,
     OutcomeUnknown,
     PublishError,
+    PublishResult,
     RateLimited,
 )
 from scheduler.adapters.http import http_session
@@ -555,12 +557,6 @@ def _read_listing_page(read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         raise CheckAgainLater(error.message, retry_after=60.0, code=error.code, raw=error.raw) from None
 
 
-def recent_items(client: GraphClient, path: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Reads the first page of a listing (errors as in `_read_listing_page`)."""
-    body = _read_listing_page(lambda: client.get(path, params))
-    return [item for item in body.get("data") or [] if isinstance(item, dict)]
-
-
 def reconcile_window(sent_at: dt.datetime, *, now: dt.datetime) -> tuple[int, int]:
     """Returns (since, until) in Unix seconds: from RECONCILE_LOOKBACK before the send to RECONCILE_MARGIN
     after it, but not past now (rounded up to the current second so a post made this second is in)."""
@@ -629,6 +625,55 @@ def not_found_yet(*, label: str, sent_at: dt.datetime, now: dt.datetime, settle_
             f"{int(settle_seconds)} seconds ago; it may still appear.",
             retry_after=max(15.0, remaining),
         )
+
+
+def media_permalink(client: GraphClient, media_id: str) -> str:
+    """Returns a published media's permalink, or "" when the lookup fails (the post is live either way)."""
+    try:
+        return str(client.get(media_id, {"fields": "permalink"}).get("permalink") or "")
+    except AdapterError:
+        return ""
+
+
+def reconcile_media_listing(
+    client: GraphClient,
+    *,
+    path: str,
+    text_field: str,
+    expected_text: str,
+    sent_at: dt.datetime,
+    label: str,
+    settle_seconds: float,
+) -> PublishResult | None:
+    """Reconciliation for container-published media (Instagram, Threads): looks for our text in the listing at
+    `path` over the window around `sent_at`, every page up to the cap.
+
+    Returns the post when found; None only when the whole window was read and the settle time has passed; raises
+    CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a window with more pages than
+    CivicPost reads."""
+    now = timezone.now()
+    since, until = reconcile_window(sent_at, now=now)
+    listing = window_items(
+        client,
+        path,
+        {
+            "fields": f"id,{text_field},timestamp,permalink",
+            "since": since,
+            "until": until,
+            "limit": RECONCILE_PAGE_LIMIT,
+        },
+        since=sent_at - RECONCILE_LOOKBACK,
+        time_field="timestamp",
+    )
+    item = find_sent_item(
+        listing.items, text_field=text_field, time_field="timestamp", expected_text=expected_text, sent_at=sent_at
+    )
+    if item:
+        return PublishResult(remote_id=str(item["id"]), permalink=str(item.get("permalink") or ""), raw=dict(item))
+    if not listing.complete:
+        raise window_incomplete(label=label, pages=listing.pages)
+    not_found_yet(label=label, sent_at=sent_at, now=now, settle_seconds=settle_seconds)
+    return None
 
 
 # --- OAuth helpers (pure: no database) -------------------------------------------------------------------

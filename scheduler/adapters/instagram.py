@@ -52,19 +52,14 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
-    RECONCILE_LOOKBACK,
-    RECONCILE_PAGE_LIMIT,
     GraphClient,
     OAuthToken,
     expiry_message,
-    find_sent_item,
     graph_api_version,
-    not_found_yet,
+    media_permalink,
     parse_expires_at,
-    reconcile_window,
+    reconcile_media_listing,
     wait_for_container,
-    window_incomplete,
-    window_items,
 )
 from scheduler.adapters.http import platform_base_url
 
@@ -232,45 +227,20 @@ class InstagramAdapter(PlatformAdapter):
         if not media_id:
             raise OutcomeUnknown("Instagram answered without a media id; checking the account.", raw=raw | body)
         return PublishResult(
-            remote_id=media_id, permalink=self._permalink(client, media_id), raw={"container_id": container_id, **body}
+            remote_id=media_id, permalink=media_permalink(client, media_id), raw={"container_id": container_id, **body}
         )
-
-    @staticmethod
-    def _permalink(client: GraphClient, media_id: str) -> str:
-        try:
-            return str(client.get(media_id, {"fields": "permalink"}).get("permalink") or "")
-        except AdapterError:
-            return ""
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
-        """Looks for our caption among the account's media (there is no idempotency key).
-
-        Reads the window from shortly before `sent_at` to shortly after it, every page up to the cap. Returns the
-        post when found; None only when the whole window was read and the settle time has passed; raises
-        CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text or a window
-        with more pages than CivicPost reads."""
-        now = timezone.now()
-        since, until = reconcile_window(sent_at, now=now)
-        listing = window_items(
+        """Looks for our caption among the account's media (no idempotency key): graph.reconcile_media_listing."""
+        return reconcile_media_listing(
             self._client(),
-            f"{self.ig_user_id}/media",
-            {"fields": "id,caption,timestamp,permalink", "since": since, "until": until, "limit": RECONCILE_PAGE_LIMIT},
-            since=sent_at - RECONCILE_LOOKBACK,
-            time_field="timestamp",
-        )
-        item = find_sent_item(
-            listing.items,
+            path=f"{self.ig_user_id}/media",
             text_field="caption",
-            time_field="timestamp",
             expected_text=self._caption(content),
             sent_at=sent_at,
+            label="Instagram",
+            settle_seconds=self.reconcile_settle_seconds,
         )
-        if item:
-            return PublishResult(remote_id=str(item["id"]), permalink=str(item.get("permalink") or ""), raw=dict(item))
-        if not listing.complete:
-            raise window_incomplete(label="Instagram", pages=listing.pages)
-        not_found_yet(label="Instagram", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
-        return None
 
     def delete(self, remote_id: str) -> None:
         # https://developers.facebook.com/docs/instagram-platform/reference/instagram-media: no DELETE on feed media.

@@ -50,18 +50,13 @@ from scheduler.adapters.base import (
     TextLength,
 )
 from scheduler.adapters.graph import (
-    RECONCILE_LOOKBACK,
-    RECONCILE_PAGE_LIMIT,
     GraphClient,
     OAuthToken,
     expiry_message,
-    find_sent_item,
-    not_found_yet,
+    media_permalink,
     parse_expires_at,
-    reconcile_window,
+    reconcile_media_listing,
     wait_for_container,
-    window_incomplete,
-    window_items,
 )
 from scheduler.adapters.http import platform_base_url
 
@@ -236,45 +231,20 @@ class ThreadsAdapter(PlatformAdapter):
             # Threads troubleshooting: a publish without an id means "check the container status".
             raise OutcomeUnknown("Threads answered without a post id; checking the account.", raw=raw | body)
         return PublishResult(
-            remote_id=media_id, permalink=self._permalink(client, media_id), raw={"container_id": container_id, **body}
+            remote_id=media_id, permalink=media_permalink(client, media_id), raw={"container_id": container_id, **body}
         )
-
-    @staticmethod
-    def _permalink(client: GraphClient, media_id: str) -> str:
-        try:
-            return str(client.get(media_id, {"fields": "permalink"}).get("permalink") or "")
-        except AdapterError:
-            return ""
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
-        """Looks for our text among the profile's threads (there is no idempotency key).
-
-        Reads the window from shortly before `sent_at` to shortly after it, every page up to the cap. Returns the
-        post when found; None only when the whole window was read and the settle time has passed; raises
-        CheckAgainLater before it (or after a passing failure), OutcomeUnknown for a post without text or a window
-        with more pages than CivicPost reads."""
-        now = timezone.now()
-        since, until = reconcile_window(sent_at, now=now)
-        listing = window_items(
+        """Looks for our text among the profile's threads (no idempotency key): graph.reconcile_media_listing."""
+        return reconcile_media_listing(
             self._client(),
-            f"{self.threads_user_id}/threads",
-            {"fields": "id,text,timestamp,permalink", "since": since, "until": until, "limit": RECONCILE_PAGE_LIMIT},
-            since=sent_at - RECONCILE_LOOKBACK,
-            time_field="timestamp",
-        )
-        item = find_sent_item(
-            listing.items,
+            path=f"{self.threads_user_id}/threads",
             text_field="text",
-            time_field="timestamp",
             expected_text=self._text(content),
             sent_at=sent_at,
+            label="Threads",
+            settle_seconds=self.reconcile_settle_seconds,
         )
-        if item:
-            return PublishResult(remote_id=str(item["id"]), permalink=str(item.get("permalink") or ""), raw=dict(item))
-        if not listing.complete:
-            raise window_incomplete(label="Threads", pages=listing.pages)
-        not_found_yet(label="Threads", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
-        return None
 
     def delete(self, remote_id: str) -> None:
         body = self._client().delete(remote_id)
