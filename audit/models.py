@@ -29,6 +29,8 @@ class AuditAction(models.TextChoices):
     BLACKOUT_DELETED = "blackout.deleted", _("Blackout period deleted")
     CRISIS_ON = "crisis.on", _("Crisis hold switched on")
     CRISIS_OFF = "crisis.off", _("Crisis hold switched off")
+    DEPARTMENT_SETTINGS_CHANGED = "department.settings_changed", _("Department settings changed")
+    CHANNEL_LANGUAGE_CHANGED = "channel.language_changed", _("Channel language changed")
 
 
 class AuditEvent(models.Model):

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -455,7 +456,7 @@ def base_env(**extra: str) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
         CIVICPOST_ALLOW_LOOPBACK_PLATFORMS="true",
         # Notifications would go to the console of every process; nobody reads them here.
-        DJANGO_EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        EMAIL_URL="dummymail://",
         CIVICPOST_X_CONSUMER_KEY="fake-consumer-key",
         CIVICPOST_X_CONSUMER_SECRET="fake-consumer-secret",  # noqa: S106 - the fake accepts any
     )
@@ -463,6 +464,8 @@ def base_env(**extra: str) -> dict[str, str]:
         from cryptography.fernet import Fernet
 
         env["CIVICPOST_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
+    if not env.get("DJANGO_SECRET_KEY"):
+        env["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)  # settings refuse to start without one
     env.update(extra)
     return env
 

@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -47,6 +48,7 @@ def configure(database_url: str | None, sqlite_path: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicpost.settings")
     os.environ["CIVICPOST_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     os.environ["DJANGO_DEBUG"] = "false"
+    os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))  # settings refuse to start without one
     os.environ.setdefault("CIVICPOST_LOG_LEVEL", "WARNING")
     os.environ.pop("REDIS_URL", None)
     if database_url:

@@ -1,5 +1,6 @@
 """CivicPost settings: one file, every value from the environment (see README, "Configuration")."""
 
+import zoneinfo
 from pathlib import Path
 
 import environ
@@ -14,8 +15,14 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# The fallback key only exists so `make run` works out of the box; production sets its own.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="django-insecure-civicpost-local-development-only")
+# Only debug mode falls back to a fixed key (`make run` writes a real one into .env anyway); empty counts as unset.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (
+    "django-insecure-civicpost-local-development-only" if DEBUG else ""
+)
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "Set DJANGO_SECRET_KEY to a long random value: CivicPost only starts without one when DJANGO_DEBUG is true."
+    )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("CIVICPOST_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -330,8 +337,36 @@ STORAGES = {
 MEDIA_ROOT = env.str("CIVICPOST_MEDIA_ROOT", default=str(BASE_DIR / "media"))
 MEDIA_URL = "media/"
 
-EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# --- Email: one URL (django-environ), e.g. smtp+tls://user:password@smtp.example.gov:587 (percent-encode
+# "@" and ":" in the user name and password). consolemail:// prints each message (the default, as in
+# `make run`), dummymail:// drops them.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+EMAIL_PORT = _email["EMAIL_PORT"] or 25
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or None
+# Notifications are sent when a request's transaction commits: a mail server that hangs must not hang it.
+EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="civicpost@localhost")
+# Sender of the error reports Django mails to ADMINS.
+SERVER_EMAIL = env.str("DJANGO_SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+
+# --- Approval digest: one email a day per approver with what waits for them, from this hour (0-23) on,
+# in this zone (an IANA name).
+CIVICPOST_DIGEST_HOUR = env.int("CIVICPOST_DIGEST_HOUR", default=7)
+CIVICPOST_DIGEST_TIME_ZONE = env.str("CIVICPOST_DIGEST_TIME_ZONE", default="America/Chicago")
+if not 0 <= CIVICPOST_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("CIVICPOST_DIGEST_HOUR must be an hour from 0 to 23.")
+try:
+    zoneinfo.ZoneInfo(CIVICPOST_DIGEST_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+    raise ImproperlyConfigured(
+        "CIVICPOST_DIGEST_TIME_ZONE must be a time zone name such as America/Chicago."
+    ) from error
 
 LOGGING = {
     "version": 1,

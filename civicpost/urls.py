@@ -19,6 +19,7 @@ urlpatterns = [
     path("composer/", include("composer.urls")),
     path("departments/", include("departments.urls")),
     path("governance/", include("governance.urls")),
+    path("audit/", include("audit.urls")),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.
     path("media/<path:name>", medialibrary_views.public_file, name="media_file"),
     path("", include("scheduler.urls")),

@@ -28,6 +28,7 @@ from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
+from scheduler.blackouts import blackouts_between, blackouts_covering, blackouts_in_words
 from scheduler.content import language_name
 from scheduler.forms import LocalTime, classify_local_time
 from scheduler.models import Channel, ChannelStatus, PostStatus
@@ -64,6 +65,7 @@ class ImportRow:
     language: str = ""
     status: str = "draft"
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, but the row is imported
 
     @property
     def ok(self) -> bool:
@@ -142,6 +144,7 @@ class _Lookup:
         for channel in Channel.objects.filter(department__in=self.departments).select_related("department"):
             self.channels.setdefault(channel.department_id, []).append(channel)
         self.adapters: dict[int, Any] = {}
+        self.blackouts = blackouts_between(start=timezone.now())
 
     def channel(self, department: Department, key: str) -> Channel | None:
         key = key.strip()
@@ -240,6 +243,34 @@ def _check_row(row: ImportRow, lookup: _Lookup, now: dt.datetime) -> None:
                     _("%(channel)s needs to be reconnected before posts can be submitted to it.")
                     % {"channel": channel.display_name}
                 )
+
+    if department is not None and row.due_at is not None:
+        _check_blackouts(row, department, row.due_at, lookup)
+
+
+def _check_blackouts(row: ImportRow, department: Department, due_at: dt.datetime, lookup: _Lookup) -> None:
+    """A row to submit inside a blackout is refused (a file cannot carry an approver's reason); a draft may
+    be there, as in the composer, and the preview says so (scheduler/blackouts.py has the rule)."""
+    inside = blackouts_covering(lookup.blackouts, department_id=department.pk, when=due_at)
+    if not inside:
+        return
+    words = {"blackouts": blackouts_in_words(inside, department.zone)}
+    if row.status == "submit":
+        row.problems.append(
+            _(
+                "Its time is inside a blackout: %(blackouts)s. A post inside a blackout cannot be submitted from a "
+                "file: choose another time, or import it as a draft for an approver to decide."
+            )
+            % words
+        )
+    else:
+        row.notes.append(
+            _(
+                "Its time is inside a blackout: %(blackouts)s. It is imported as a draft; it cannot be sent for "
+                "approval unless an approver gives a reason."
+            )
+            % words
+        )
 
 
 def _due_at(row: ImportRow, department: Department, naive: dt.datetime, now: dt.datetime) -> dt.datetime | None:

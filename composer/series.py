@@ -10,8 +10,8 @@ both sides of a daylight-saving change), then each wall time is turned into an i
 Monthly series on the 29th-31st skip the months without that day (RFC 5545, as rrule does).
 
 Approval: the department chooses (Department.series_approval). "occurrence": each post is approved on
-its own, like any post. "series": one approver decision approves every submitted post of the series at
-once, each through the normal post_approve (its own snapshot, version and deliveries).
+its own, like any post. "series": one approver decision counts for every submitted post of the series at
+once, each through the normal post_approve and the department's approval policy (series_approve).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from civicpost.exceptions import ApplicationError
 from composer.models import Adjustment, Frequency, RecurringSeries, SeriesPost
 from departments.models import Department, SeriesApproval
 from departments.selectors import user_can_approve_for, user_can_edit_for
+from scheduler.blackouts import BlackoutRefused, blackouts_between, blackouts_covering, blackouts_in_words
 from scheduler.forms import LocalTime, classify_local_time
 from scheduler.models import Channel, PostStatus
 from scheduler.services import post_approve, post_create, post_submit
@@ -181,32 +182,94 @@ def series_create(
     return series
 
 
+def occurrence_blackouts(*, department: Department, due_ats: list[dt.datetime]) -> list[str]:
+    """For each time of a series, the blackouts it falls in, in words ("" for none); one query. Drafts may
+    be made there, but a post inside a blackout is submitted only with an approver's reason
+    (scheduler/blackouts.py)."""
+    if not due_ats:
+        return []
+    blackouts = blackouts_between(start=min(due_ats), end=max(due_ats))
+    return [
+        blackouts_in_words(blackouts_covering(blackouts, department_id=department.pk, when=due_at), department.zone)
+        for due_at in due_ats
+    ]
+
+
 @transaction.atomic
 def series_submit(*, series: RecurringSeries, user: AbstractBaseUser) -> int:
-    """Submits every draft of the series. Returns how many; raises ApplicationError (nothing submitted)."""
+    """Submits every draft of the series. Returns how many; raises ApplicationError (nothing submitted)
+    with the problems of every post, such as each one whose time is inside a blackout."""
     count = 0
+    problems: list[str] = []
     for link in series.occurrences.select_related("post").order_by("sequence"):
         if link.post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
-            post_submit(post=link.post, user=user)
+            try:
+                post_submit(post=link.post, user=user)
+            except ApplicationError as error:
+                problems.extend(p for p in error.extra.get("problems", [error.message]) if p not in problems)
             count += 1
+    if problems:
+        raise ApplicationError(" ".join(problems), extra={"problems": problems})
     return count
 
 
 @transaction.atomic
-def series_approve(*, series: RecurringSeries, user: AbstractBaseUser, comment: str = "") -> int:
-    """Approves every submitted post of a series approved as a whole, each through post_approve.
-    Returns how many are now fully approved (with a multi-step policy, the others wait for the next step);
-    raises ApplicationError (and approves none) if one of them cannot be approved."""
+def series_approve(
+    *, series: RecurringSeries, user: AbstractBaseUser, comment: str = "", blackout_override_reason: str = ""
+) -> int:
+    """Records `user`'s approval on every submitted post of a series approved as a whole, each through
+    post_approve: a vote at the post's current step of the department's approval policy, tied to that
+    post's content hash and round of review, like approving the posts one by one. A vote per post, not one
+    for the series: each post has its own content (its time), its own version and its own edits.
+
+    Returns how many posts are now fully approved (with a multi-step policy, the others wait for the next
+    step). All or nothing: raises ApplicationError, and records no vote, when the person may not approve one
+    of them at its current step (their own series, a step that names someone else, a step they already
+    approved, a post edited on its own that waits at another step), saying which posts and why."""
+    from departments.rules import approval_refusal
+    from governance.approvals import posts_user_can_approve_now
+
     if series.approval_mode != SeriesApproval.SERIES:
         raise ApplicationError(_("This department approves each post of a series on its own."))
     if not user_can_approve_for(user=user, department_id=series.department_id):
         raise ApplicationError(_("You cannot approve posts of %(department)s.") % {"department": series.department})
     waiting = [
-        link.post
-        for link in series.occurrences.select_related("post").order_by("sequence")
+        link
+        for link in series.occurrences.select_related("post__department").order_by("sequence")
         if link.post.status == PostStatus.SUBMITTED
     ]
     if not waiting:
         raise ApplicationError(_("No post of this series is waiting for approval."))
-    # With a multi-step approval policy, post_approve records this step and returns None until the last.
-    return sum(1 for post in waiting if post_approve(post=post, user=user, comment=comment) is not None)
+    approvable = {post.pk for post in posts_user_can_approve_now(user=user, posts=[link.post for link in waiting])}
+    refusals = {link.sequence: approval_refusal(user, link.post) for link in waiting if link.post.pk not in approvable}
+    if refusals:
+        if len(refusals) == len(waiting) and len(set(refusals.values())) == 1:
+            raise ApplicationError(next(iter(refusals.values())))
+        zone = series.department.zone
+        problems = [
+            _("Post %(number)s (%(when)s): %(reason)s")
+            % {"number": link.sequence, "when": f"{link.post.due_at.astimezone(zone):%Y-%m-%d %H:%M}", "reason": reason}
+            for link in waiting
+            if (reason := refusals.get(link.sequence))
+        ]
+        raise ApplicationError(
+            " ".join([_("Nothing was approved."), *problems]),
+            extra={"problems": [_("Nothing was approved."), *problems]},
+        )
+    # Posts inside a blackout need the approver's reason (one for the series); without it, every such post
+    # is named and nothing is approved.
+    approved = 0
+    inside: list[str] = []
+    for link in waiting:
+        try:
+            approval = post_approve(
+                post=link.post, user=user, comment=comment, blackout_override_reason=blackout_override_reason
+            )
+        except BlackoutRefused as refused:
+            inside.append(_("Post %(number)s: %(reason)s") % {"number": link.sequence, "reason": refused.message})
+            continue
+        approved += approval is not None
+    if inside:
+        problems = [_("Nothing was approved."), *inside]
+        raise BlackoutRefused(" ".join(problems), extra={"problems": problems})
+    return approved

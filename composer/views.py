@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
@@ -23,8 +24,9 @@ from composer.selectors import (
     template_get_for_user,
     templates_for_user,
 )
-from composer.series import occurrences, series_approve, series_create, series_submit
+from composer.series import occurrence_blackouts, occurrences, series_approve, series_create, series_submit
 from departments.selectors import user_can_approve_for, user_can_edit_for
+from governance.approvals import posts_user_can_approve_now
 from scheduler.models import Post, PostStatus
 
 
@@ -121,6 +123,7 @@ def template_use(request: HttpRequest, template_id: int) -> HttpResponse:
 def series_new(request: HttpRequest) -> HttpResponse:
     form = SeriesForm(request.POST or None, user=request.user)
     planned = []
+    planned_blackouts: list[str] = []
     if request.method == "POST" and form.is_valid():
         department = form.cleaned_data["department"]
         arguments = {
@@ -139,6 +142,7 @@ def series_new(request: HttpRequest) -> HttpResponse:
                 )
             except ApplicationError as error:
                 form.add_error(None, error.message)
+            planned_blackouts = occurrence_blackouts(department=department, due_ats=[o.due_at for o in planned])
         else:
             try:
                 series = series_create(
@@ -160,11 +164,26 @@ def series_new(request: HttpRequest) -> HttpResponse:
                     request,
                     _("The series was made: %(count)s posts.") % {"count": series.occurrences.count()},
                 )
+                due_ats = [link.post.due_at for link in series.occurrences.select_related("post")]
+                inside = sum(1 for words in occurrence_blackouts(department=department, due_ats=due_ats) if words)
+                if inside:
+                    messages.warning(
+                        request,
+                        ngettext(
+                            "%(count)s post is inside a blackout (marked below): it stays a draft until it moves, "
+                            "or an approver gives a reason.",
+                            "%(count)s posts are inside a blackout (marked below): they stay drafts until they "
+                            "move, or an approver gives a reason.",
+                            inside,
+                        )
+                        % {"count": inside},
+                    )
                 return redirect("composer:series_detail", series_id=series.pk)
     department = form.cleaned_data.get("department") if form.is_bound and hasattr(form, "cleaned_data") else None
     context = {
         "form": form,
         "planned": planned,
+        "planned_rows": list(zip(planned, planned_blackouts, strict=True)),
         "zone": department.zone if department else None,
         "series_list": list(series_for_user(user=request.user)[:20]),
     }
@@ -177,17 +196,22 @@ def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
     links = list(series.occurrences.select_related("post").order_by("sequence"))
     is_member = user_can_edit_for(user=request.user, department_id=series.department_id)
+    waiting = [link.post for link in links if link.post.status == PostStatus.SUBMITTED]
+    # Only to someone the approval policy's current step waits for (not the author, not a second vote).
     may_approve = (
-        user_can_approve_for(user=request.user, department_id=series.department_id)
-        and series.created_by_id != request.user.pk
+        series.approval_mode == "series"
+        and bool(waiting)
+        and user_can_approve_for(user=request.user, department_id=series.department_id)
+        and bool(posts_user_can_approve_now(user=request.user, posts=waiting))
     )
+    blackouts = occurrence_blackouts(department=series.department, due_ats=[link.post.due_at for link in links])
     context = {
         "series": series,
         "links": links,
+        "link_rows": list(zip(links, blackouts, strict=True)),
+        "any_in_blackout": any(blackouts),
         "can_submit": is_member and any(link.post.status == PostStatus.DRAFT for link in links),
-        "can_approve_series": series.approval_mode == "series"
-        and may_approve
-        and any(link.post.status == PostStatus.SUBMITTED for link in links),
+        "can_approve_series": may_approve,
     }
     return render(request, "composer/series_detail.html", context)
 
@@ -215,7 +239,12 @@ def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
     if not user_can_approve_for(user=request.user, department_id=series.department_id):
         raise PermissionDenied("Only the department's approvers approve its series.")  # a deny is a 403
     try:
-        count = series_approve(series=series, user=request.user, comment=request.POST.get("comment", ""))
+        count = series_approve(
+            series=series,
+            user=request.user,
+            comment=request.POST.get("comment", ""),
+            blackout_override_reason=request.POST.get("blackout_override_reason", ""),
+        )
     except ApplicationError as error:
         for problem in _problems(error):
             messages.error(request, problem)

@@ -123,3 +123,23 @@ PLATFORM_FORMS: dict[str, type[forms.Form]] = {
     "webhook": WebhookForm,
     "feed": FeedForm,
 }
+
+
+class ChannelLanguageForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language of this channel"),
+        required=False,
+        help_text=_(
+            "When the department publishes each language on its own channels, this channel gets only the "
+            "version in this language. Posts already approved keep the language they were approved with."
+        ),
+        error_messages={"invalid_choice": _("Choose one of the department's languages.")},
+    )
+
+    def __init__(self, *args, department: Department, **kwargs) -> None:  # noqa: ANN002, ANN003
+        from scheduler.content import language_name
+
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("Not set (the main language of each post)"))] + [
+            (code, language_name(code)) for code in department.languages or ["en"]
+        ]

@@ -147,6 +147,46 @@ def channel_disconnect(*, user: AbstractBaseUser, channel: Channel) -> Channel:
     return channel
 
 
+@transaction.atomic
+def channel_set_language(*, user: AbstractBaseUser, channel: Channel, language: str) -> Channel:
+    """Sets the language the channel publishes in (Channel.options["language"]; "" for none, so it gets
+    each post's main language). It counts only when the department publishes each language on its own
+    channels; deliveries already made keep their language. Returns the channel. Raises ApplicationError
+    when the user is not the department's admin or the department does not write in `language`."""
+    from scheduler.content import channel_language, language_name
+
+    _require_admin(user=user, department_id=channel.department_id)
+    channel = Channel.objects.select_for_update().select_related("department").get(pk=channel.pk)
+    department_languages = channel.department.languages or ["en"]
+    if language and language not in department_languages:
+        raise ApplicationError(
+            _("%(department)s does not write in “%(language)s”. Choose one of its languages: %(languages)s.")
+            % {
+                "department": channel.department,
+                "language": language_name(language),
+                "languages": ", ".join(language_name(code) for code in department_languages),
+            }
+        )
+    before = channel_language(channel)
+    if before == language:
+        return channel
+    options = dict(channel.options or {})
+    if language:
+        options["language"] = language
+    else:
+        options.pop("language", None)
+    channel.options = options
+    channel.save(update_fields=["options", "updated_at"])
+    audit_record(
+        action=AuditAction.CHANNEL_LANGUAGE_CHANGED,
+        actor=user,
+        department_id=channel.department_id,
+        target=channel,
+        changes={"language": {"before": before or None, "after": language or None}},
+    )
+    return channel
+
+
 def _apply_check(channel_id: int, check: ConnectionCheck) -> Channel:
     with transaction.atomic():
         channel = Channel.objects.select_for_update().get(pk=channel_id)

@@ -25,7 +25,13 @@ from accounts.reauth import require_recent_auth
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
 from connections import flows, services
-from connections.forms import PLATFORM_FORMS, ChooseForm, PagePickForm, connectable_platform_choices
+from connections.forms import (
+    PLATFORM_FORMS,
+    ChannelLanguageForm,
+    ChooseForm,
+    PagePickForm,
+    connectable_platform_choices,
+)
 from connections.models import MastodonApp
 from connections.selectors import (
     channel_get_for_admin,
@@ -33,8 +39,10 @@ from connections.selectors import (
     department_get_for_admin,
     departments_user_admins,
 )
+from departments import rules
 from departments.models import Department
 from departments.selectors import user_is_department_admin
+from scheduler.content import channel_language, language_name
 from scheduler.models import Channel, ChannelStatus
 
 PENDING_SESSION_KEY = "civicpost_connect_pending"
@@ -382,12 +390,42 @@ def meta_pick(request: HttpRequest, pick_id: str) -> HttpResponse:
 @login_required
 @require_GET
 def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
-    """The channel page: status, expiry, and (for the department's admins) the actions."""
+    """The channel page: status, expiry, language, and (for the department's admins) the actions."""
     channel = channel_get_for_member(user=request.user, channel_id=channel_id)
+    language_form = ChannelLanguageForm(department=channel.department, initial={"language": channel_language(channel)})
+    return render(request, "connections/channel_detail.html", _channel_detail_context(request, channel, language_form))
+
+
+def _channel_detail_context(request: HttpRequest, channel: Channel, language_form: ChannelLanguageForm) -> dict:
     context = channel_status_context(channel)
     context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
     context["waiting_count"] = channel.deliveries.filter(status__in=services.HOLDABLE_STATUSES).count()
-    return render(request, "connections/channel_detail.html", context)
+    context["language_name"] = language_name(channel_language(channel)) if channel_language(channel) else ""
+    context["language_form"] = language_form
+    context["can_manage_department_settings"] = rules.can_manage_department_settings(
+        request.user, channel.department_id
+    )
+    return context
+
+
+@login_required
+@require_POST
+def channel_language_save(request: HttpRequest, channel_id: int) -> HttpResponse:
+    """Sets the channel's language; a refused choice shows the channel page again with the message."""
+    channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
+    form = ChannelLanguageForm(request.POST, department=channel.department)
+    if form.is_valid():
+        try:
+            channel = services.channel_set_language(
+                user=request.user, channel=channel, language=form.cleaned_data["language"]
+            )
+        except ApplicationError as error:
+            form.add_error("language", error.message)
+        else:
+            messages.success(request, _("The language of %(channel)s was saved.") % {"channel": channel.display_name})
+            return redirect("connections:channel", channel_id=channel.pk)
+    context = _channel_detail_context(request, channel, form)
+    return render(request, "connections/channel_detail.html", context, status=400)
 
 
 @login_required

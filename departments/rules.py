@@ -138,6 +138,13 @@ def can_cancel_post(user: User, post: Post) -> bool:
     )
 
 
+def can_override_blackout(user: User, department_id: int) -> bool:
+    """Scheduling a post of the department into a blackout period, with a reason (scheduler/blackouts.py):
+    its approvers and the communications managers, who approve for every department. Approving the post
+    still follows the approval policy (an author never approves their own post)."""
+    return _signed_in(user) and user_can_approve_for(user=user, department_id=department_id)
+
+
 # --- Channels and departments ---------------------------------------------------------------------
 
 
@@ -167,6 +174,12 @@ def can_manage_approval_policy(user: User, department_id: int) -> bool:
     if not _signed_in(user):
         return False
     return user_is_department_admin(user=user, department_id=department_id) or user_is_communications_manager(user=user)
+
+
+def can_manage_department_settings(user: User, department_id: int) -> bool:
+    """A department's content settings (languages, where language versions go, plain-language target, time
+    zone, series approval): its admins and the communications managers, like the approval policy."""
+    return can_manage_approval_policy(user, department_id)
 
 
 def can_open_department_pages(user: User) -> bool:

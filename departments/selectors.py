@@ -187,9 +187,36 @@ def department_get_for_policy(*, user: AbstractBaseUser | AnonymousUser, departm
     return department
 
 
-def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[Department, bool, bool]]:
-    """Returns (department, manages members, sets policy) for every department the user manages somehow."""
-    from departments.rules import can_manage_approval_policy, can_manage_members
+def language_choices(*, department: Department | None = None) -> list[tuple[str, str]]:
+    """Returns (code, name) for every language a department may write in: English first, then the
+    languages CivicPost has names for, by name, then any other code the department already lists."""
+    from scheduler.content import LANGUAGE_NAMES, language_name
+
+    codes = set(LANGUAGE_NAMES) | set(department.languages or [] if department else [])
+    others = sorted(codes - {"en"}, key=lambda code: (code not in LANGUAGE_NAMES, language_name(code)))
+    return [(code, language_name(code)) for code in ["en", *others]]
+
+
+def department_get_for_settings(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+    """Returns the department whose settings (languages, time zone...) the user changes. Raises Http404
+    (not theirs to know) or PermissionDenied (a member who is not its admin, the IT admin)."""
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404
+
+    from departments.rules import can_manage_department_settings
+
+    department = Department.objects.filter(pk=department_id).first()
+    if department is None or not _department_known_to(user=user, department_id=department_id):
+        raise Http404("No such department.")
+    if not can_manage_department_settings(user, department_id):
+        raise PermissionDenied("Only the department's admins or a communications manager change its settings.")
+    return department
+
+
+def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[Department, bool, bool, bool]]:
+    """Returns (department, manages members, sets policy, changes settings) for every department the user
+    manages somehow."""
+    from departments.rules import can_manage_approval_policy, can_manage_department_settings, can_manage_members
 
     if not user.is_authenticated or not user.is_active:
         return []
@@ -197,8 +224,9 @@ def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> lis
     for department in Department.objects.order_by("name"):
         members = can_manage_members(user, department.pk)
         policy = can_manage_approval_policy(user, department.pk)
-        if members or policy:
-            rows.append((department, members, policy))
+        settings = can_manage_department_settings(user, department.pk)
+        if members or policy or settings:
+            rows.append((department, members, policy, settings))
     return rows
 
 

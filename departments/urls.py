@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:department_id>/members/add/", views.member_add, name="member_add"),
     path("<int:department_id>/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("<int:department_id>/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("<int:department_id>/settings/", views.department_settings, name="settings"),
     path("<int:department_id>/policy/", views.policy, name="policy"),
     path("<int:department_id>/policy/steps/add/", views.policy_step_add, name="policy_step_add"),
     path("<int:department_id>/policy/steps/<int:step_id>/delete/", views.policy_step_delete, name="policy_step_delete"),

@@ -1,6 +1,6 @@
-"""Pages for people and roles: a department's members (its admins, the IT admin), its approval policy (its
-admins, the communications managers) and the city-wide roles (the IT admin). Role changes ask for the
-password again (accounts.reauth.require_recent_auth)."""
+"""Pages for people and roles: a department's members (its admins, the IT admin), its approval policy and
+settings (its admins, the communications managers) and the city-wide roles (the IT admin). Role changes ask
+for the password again (accounts.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,24 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
 from departments import rules
-from departments.forms import ApprovalStepForm, CityRoleForm, MemberAddForm, MemberRoleForm
-from departments.models import CityRole, Membership
+from departments.forms import ApprovalStepForm, CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
+from departments.models import CityRole, Department, Membership
 from departments.selectors import (
     department_get_for_members,
     department_get_for_policy,
+    department_get_for_settings,
     departments_for_management,
     membership_get_for_manager,
 )
 from departments.services import (
     city_role_remove,
     city_role_set,
+    department_settings_update,
     membership_add,
     membership_change_role,
     membership_remove,
@@ -216,6 +218,46 @@ def policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> Ht
     except ApplicationError as error:
         _flash_error(request, error)
     return redirect("departments:policy", department_id=department.pk)
+
+
+# --- Department settings --------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def department_settings(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_settings(user=request.user, department_id=department_id)
+    if request.method == "GET":
+        form = DepartmentSettingsForm(department=department, initial=DepartmentSettingsForm.initial_for(department))
+        return render(request, "departments/department_settings.html", _settings_context(request, department, form))
+    form = DepartmentSettingsForm(request.POST, department=department)
+    if form.is_valid():
+        try:
+            department_settings_update(actor=request.user, department=department, **form.cleaned_data)
+        except ApplicationError as error:
+            field = error.extra.get("field")
+            form.add_error(field if field in form.fields else None, error.message)
+        else:
+            messages.success(request, _("The settings of %(department)s were saved.") % {"department": department})
+            return redirect("departments:settings", department_id=department.pk)
+    return render(
+        request, "departments/department_settings.html", _settings_context(request, department, form), status=400
+    )
+
+
+def _settings_context(request: HttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
+    from scheduler.content import channel_language, language_name
+
+    channels = [
+        (channel, language_name(channel_language(channel)) if channel_language(channel) else "")
+        for channel in department.channels.order_by("display_name")
+    ]
+    return {
+        "department": department,
+        "form": form,
+        "channels": channels,
+        "can_open_channels": rules.can_connect_channel(request.user, department.pk),
+    }
 
 
 # --- City-wide roles ------------------------------------------------------------------------------

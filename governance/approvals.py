@@ -374,3 +374,41 @@ def posts_user_can_approve_now(*, user: AbstractBaseUser | AnonymousUser, posts:
         if not approval_refusal(user=user, post=post, progress=progress):
             waiting.append(post)
     return waiting
+
+
+def approved_round_votes(post: Post) -> list[ApprovalVote]:
+    """Returns the votes that completed the post's current approval, oldest first: the round of the
+    approver's completing vote, on the approved content. [] when it was approved without votes (an
+    emergency post) or is not approved."""
+    approval = post.current_approval
+    if approval is None:
+        return []
+    completing = (
+        ApprovalVote.objects.filter(post=post, content_hash=approval.content_hash, voter_id=approval.approved_by_id)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if completing is None:
+        return []
+    return list(
+        ApprovalVote.objects.filter(
+            post=post, round_key=completing.round_key, content_hash=approval.content_hash
+        ).order_by("created_at", "id")
+    )
+
+
+def last_step_user_may_approve(
+    *, user: AbstractBaseUser, post: Post, kept_votes: Iterable[ApprovalVote], cache: PolicyCache | None = None
+) -> int | None:
+    """Returns the number of the last step of the post's policy that `user` could approve if the
+    `kept_votes` of the steps before it still counted: named by the step, not the post's author, and not
+    one of those earlier voters (each step is another person). None when there is no such step."""
+    if user.pk == post.author_id:
+        return None
+    cache = cache or PolicyCache()
+    kept_votes = list(kept_votes)
+    for step in reversed(cache.policy(post.department_id)):
+        earlier_voters = {vote.voter_id for vote in kept_votes if vote.step_number < step.number}
+        if user.pk not in earlier_voters and user.pk in cache.sources(step, post.department_id):
+            return step.number
+    return None

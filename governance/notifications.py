@@ -211,18 +211,18 @@ def approval_digest_send(*, day: dt.date | None = None, force: bool = False) -> 
 
 
 def digest_due(*, now: dt.datetime | None = None) -> bool:
-    """Whether the daily digest should go out now: from CIVICPOST_DIGEST_HOUR (default 7) in
-    CIVICPOST_DIGEST_TIME_ZONE (default America/Chicago) on."""
+    """Whether the daily digest should go out now: from settings.CIVICPOST_DIGEST_HOUR on, in
+    settings.CIVICPOST_DIGEST_TIME_ZONE."""
     import zoneinfo
 
     now = now or timezone.now()
-    zone = zoneinfo.ZoneInfo(getattr(settings, "CIVICPOST_DIGEST_TIME_ZONE", "America/Chicago"))
-    return now.astimezone(zone).hour >= int(getattr(settings, "CIVICPOST_DIGEST_HOUR", 7))
+    zone = zoneinfo.ZoneInfo(settings.CIVICPOST_DIGEST_TIME_ZONE)
+    return now.astimezone(zone).hour >= settings.CIVICPOST_DIGEST_HOUR
 
 
 def digest_day(*, now: dt.datetime | None = None) -> dt.date:
     import zoneinfo
 
     now = now or timezone.now()
-    zone = zoneinfo.ZoneInfo(getattr(settings, "CIVICPOST_DIGEST_TIME_ZONE", "America/Chicago"))
+    zone = zoneinfo.ZoneInfo(settings.CIVICPOST_DIGEST_TIME_ZONE)
     return now.astimezone(zone).date()

@@ -29,10 +29,11 @@ from departments.models import Department
 from governance.approvals import StepProgress, current_step, post_round_key, step_states
 from governance.models import ApprovalMode, ApprovalStep, ApprovalVote, CrisisHold, PostHold, ReleaseChoice
 from governance.selectors import deliveries_in_hold_scope, posts_held_by_crisis
-from scheduler.models import Delivery, DeliveryStatus, Post, PostReview, PostStatus, ReviewAction
+from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval, PostReview, PostStatus, ReviewAction
 
 # Audit actions of governance beside audit.models.AuditAction (stored as they are, like the calendar's).
 AUDIT_STEP_APPROVED = "post.step_approved"
+AUDIT_VOTES_CARRIED = "post.votes_carried"
 AUDIT_POLICY_CHANGED = "policy.changed"
 AUDIT_HOLD_KEPT = "hold.kept"
 AUDIT_HOLD_RELEASED = "hold.released"
@@ -76,6 +77,78 @@ def approval_vote_record(
     if remaining.number != step.number:
         notify_step_waiting(post=post)
     return False
+
+
+def approval_renew_after_move(
+    *, post: Post, user: AbstractBaseUser, approved_votes: list[ApprovalVote], moved_from: dt.datetime
+) -> PostApproval | None:
+    """Renews an approval after an approver moved the approved post to a new time (the calendar's "move
+    and keep approval"). `post` is locked and back in review after the move (post_update: new round, new
+    content hash, since the time is part of the approved content); `approved_votes` are the votes that
+    completed the approval it had (governance.approvals.approved_round_votes); `user` approves for the
+    department and did not write the post. Returns the new PostApproval, or None when the post now waits.
+
+    The rule: a move changes only the time, so the decisions of the steps *before the mover's step* stand,
+    and the mover's step and every step after it decide again on the new time.
+
+    - The mover's step is the last step of the policy the mover may approve: named by it, and not one of
+      the people whose votes are kept for the steps before it (each step is another person).
+    - The kept votes are copied into the new round for the new content hash, each marked as carried over
+      and the copy audited ("post.votes_carried"); the originals stay as history.
+    - The mover's vote is then recorded at the step that waits, through post_approve and the policy.
+
+    So the approver of the last step ("any one") keeps the post approved: a new snapshot with the new time
+    and new deliveries (with the default one-step policy, any approver). An earlier step's approver sends
+    it on to the next step, whose approvers are told; an "all" step waits again for its other approvers;
+    and a kept vote that no longer counts (its approver left) makes that step wait again. A mover named by
+    no step keeps nothing: the post is back at the first step with every vote reset, as after any edit.
+    The author never approves (the caller does not call this for them; no step names them here either)."""
+    from governance.approvals import last_step_user_may_approve, post_content_hash
+    from governance.notifications import notify_post_submitted
+    from scheduler.services import post_approve
+
+    mover_step = last_step_user_may_approve(user=user, post=post, kept_votes=approved_votes)
+    kept = [vote for vote in approved_votes if mover_step is not None and vote.step_number < mover_step]
+    if kept:
+        zone = post.department.zone
+        message = _("Carried over: %(mover)s moved the post from %(before)s to %(after)s; nothing else changed.") % {
+            "mover": user.get_full_name() or user.get_username(),
+            "before": f"{moved_from.astimezone(zone):%Y-%m-%d %H:%M %Z}",
+            "after": f"{post.due_at.astimezone(zone):%Y-%m-%d %H:%M %Z}",
+        }
+        digest, round_key = post_content_hash(post), post_round_key(post)
+        ApprovalVote.objects.bulk_create(
+            ApprovalVote(
+                post=post,
+                step_number=vote.step_number,
+                step_name=vote.step_name,
+                voter_id=vote.voter_id,
+                content_hash=digest,
+                round_key=round_key,
+                comment=message,
+            )
+            for vote in kept
+        )
+        audit_record(
+            action=AUDIT_VOTES_CARRIED,
+            actor=user,
+            department_id=post.department_id,
+            target=post,
+            changes={
+                "votes": [{"vote": v.pk, "step": v.step_number, "voter": v.voter_id} for v in kept],
+                "content_hash": digest,
+            },
+            message=message,
+        )
+    waiting = current_step(step_states(post))
+    if mover_step is None or waiting is None or not rules.can_approve_post(user, post):
+        notify_post_submitted(post=post)
+        return None
+    approval = post_approve(post=post, user=user, comment=_("Moved on the calendar by an approver."))
+    if approval is None and current_step(step_states(post)).number == waiting.number:
+        # Still the same ("all") step: its other approvers decide again on the new time.
+        notify_post_submitted(post=post)
+    return approval
 
 
 # --- Approval policies ----------------------------------------------------------------------------

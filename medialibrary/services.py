@@ -7,12 +7,15 @@ Video: MP4 only (the platforms that take video take MP4), a byte cap, and the lo
 metadata boxes (`udta`, `meta`, XMP `uuid`) overwritten in place by `free` boxes of the same size, so
 the file plays as before (no offsets move) but carries no GPS position.
 Captions: WebVTT or SubRip, UTF-8 text, checked for the format's header or first cue.
+Publish time: each platform gets an image within its own limits (image_fit), as bytes or, for platforms
+that download, as a fitted copy stored next to the original (media_rendition_for_platform).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import math
 import mimetypes
 import re
 import struct
@@ -21,6 +24,7 @@ import uuid
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import IO, Any
 
 from django.conf import settings
@@ -452,7 +456,7 @@ def media_snapshot(items: Iterable[PostMedia]) -> list[dict[str, Any]]:
 
     Keys: url (absolute public address), path (storage name, for adapters that upload the bytes),
     mime_type, alt_text, width, height (None for video), size_bytes; for video also captions_url and
-    transcript. Adapters that need smaller images call media_bytes_for_platform() at publish time."""
+    transcript. Adapters get images fitted to their platform at publish time (scheduler/adapters/media.py)."""
     snapshot = []
     for item in items:
         asset = item.asset
@@ -484,6 +488,204 @@ def media_gate_problems(media: Sequence[dict[str, Any]]) -> list[str]:
 
 
 # --- Publish time -----------------------------------------------------------------------------------
+# The library keeps each file at its best quality; each platform gets, at publish time, a version within
+# its own limits (scheduler/adapters/media.py holds the adapters' side).
+
+PLATFORM_IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+FIT_ATTEMPTS = 12
+JPEG_QUALITY = 85
+# A platform-fitted copy of a library file, for platforms that download media from a URL:
+# "<original name>.<platform>-<digest of the limits>.<extension>". public_file serves it while the original
+# is in the library, so it is exactly as public as the file it was made from.
+RENDITION_NAME = re.compile(r"(?P<original>library/.+?\.[a-z0-9]+)\.[a-z]+-[0-9a-f]{8}\.(?:jpg|png|webp|gif)")
+_FORMAT_FOR_MIME = {mime: image_format for image_format, mime in IMAGE_FORMATS.items()}
+
+
+class ImageDoesNotFit(ApplicationError):
+    """Even scaled down and re-compressed, the image stays over the platform's byte limit."""
+
+
+@dataclass(frozen=True)
+class FitLimits:
+    max_bytes: int
+    max_side: int | None = None
+    max_pixels: int | None = None
+    mime_types: tuple[str, ...] = PLATFORM_IMAGE_TYPES
+    # (lowest, highest) width / height, inclusive.
+    aspect_range: tuple[Fraction, Fraction] | None = None
+
+    def digest(self) -> str:
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:8]
+
+    def fits_shape(self, width: int, height: int) -> bool:
+        if self.max_side is not None and max(width, height) > self.max_side:
+            return False
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            return False
+        if self.aspect_range is not None:
+            lowest, highest = self.aspect_range
+            return lowest <= Fraction(width, height) <= highest
+        return True
+
+
+@dataclass(frozen=True)
+class PlatformImage:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+    changed: bool  # False: the stored file, byte for byte
+
+
+def _item_path_and_mime(item: Any) -> tuple[str, str]:
+    if isinstance(item, dict):
+        return item["path"], item["mime_type"]
+    return item.path, item.mime_type
+
+
+def _read_stored(path: str) -> bytes:
+    with default_storage.open(path, "rb") as handle:
+        return handle.read()
+
+
+def _unreadable_image() -> ApplicationError:
+    return ApplicationError(_("The stored image could not be read; upload it to the media library again."))
+
+
+def _probe(data: bytes) -> tuple[str | None, int, int]:
+    """Returns (MIME type, width, height) from the image's header, without decoding the pixels."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return IMAGE_FORMATS.get(image.format or ""), image.width, image.height
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError) as error:
+        raise _unreadable_image() from error
+
+
+def _fits(data: bytes, limits: FitLimits) -> tuple[bool, str | None, int, int]:
+    mime_type, width, height = _probe(data)
+    fits = mime_type in limits.mime_types and len(data) <= limits.max_bytes and limits.fits_shape(width, height)
+    return fits, mime_type, width, height
+
+
+def _has_alpha(picture: Image.Image) -> bool:
+    return picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info)
+
+
+def _flatten_on_white(picture: Image.Image) -> Image.Image:
+    rgba = picture.convert("RGBA")
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgba, mask=rgba.getchannel("A"))
+    return background
+
+
+def _canvas_size(width: int, height: int, scale: float, limits: FitLimits) -> tuple[int, int]:
+    """Returns the output size: the picture padded to the aspect range, then scaled; the padding is only
+    ever taken off the scaled sides, so the result stays within the side and pixel limits."""
+    padded_width, padded_height = width, height
+    if limits.aspect_range is not None:
+        lowest, highest = limits.aspect_range
+        if Fraction(width, height) < lowest:
+            padded_width = math.ceil(height * lowest)
+        elif Fraction(width, height) > highest:
+            padded_height = math.ceil(width / highest)
+    canvas_width = max(1, int(padded_width * scale))
+    canvas_height = max(1, int(padded_height * scale))
+    if limits.aspect_range is not None:
+        lowest, highest = limits.aspect_range
+        if Fraction(canvas_width, canvas_height) < lowest:
+            canvas_height = max(1, math.floor(canvas_width / lowest))
+        elif Fraction(canvas_width, canvas_height) > highest:
+            canvas_width = max(1, math.floor(canvas_height * highest))
+    return canvas_width, canvas_height
+
+
+def _first_scale(width: int, height: int, limits: FitLimits) -> float:
+    canvas_width, canvas_height = _canvas_size(width, height, 1.0, limits)
+    scale = 1.0
+    if limits.max_side is not None and max(canvas_width, canvas_height) > limits.max_side:
+        scale = min(scale, limits.max_side / max(canvas_width, canvas_height))
+    if limits.max_pixels is not None and canvas_width * canvas_height > limits.max_pixels:
+        scale = min(scale, (limits.max_pixels / (canvas_width * canvas_height)) ** 0.5)
+    return scale
+
+
+def _render(picture: Image.Image, canvas: tuple[int, int]) -> Image.Image:
+    """Returns the picture scaled to fit `canvas` and centred on it (white, or clear when it has alpha)."""
+    ratio = min(canvas[0] / picture.width, canvas[1] / picture.height)
+    size = (
+        min(canvas[0], max(1, round(picture.width * ratio))),
+        min(canvas[1], max(1, round(picture.height * ratio))),
+    )
+    scaled = picture if size == picture.size else picture.resize(size, Image.Resampling.LANCZOS)
+    if size == canvas:
+        return scaled
+    fill: Any = {"RGBA": (255, 255, 255, 0), "L": 255}.get(scaled.mode, (255, 255, 255))
+    background = Image.new(scaled.mode, canvas, fill)
+    background.paste(scaled, ((canvas[0] - size[0]) // 2, (canvas[1] - size[1]) // 2))
+    return background
+
+
+def _encode(picture: Image.Image, target_mime: str, icc_profile: bytes | None) -> bytes:
+    target_format = _FORMAT_FOR_MIME[target_mime]
+    options: dict[str, Any] = {}
+    if target_format in ("JPEG", "WEBP"):
+        options.update(quality=JPEG_QUALITY)
+    if target_format == "JPEG":
+        options["optimize"] = True
+        if picture.mode not in ("RGB", "L"):
+            picture = _flatten_on_white(picture)
+    if icc_profile and target_format in ("JPEG", "PNG", "WEBP"):
+        options["icc_profile"] = icc_profile
+    out = io.BytesIO()
+    picture.save(out, format=target_format, **options)
+    return out.getvalue()
+
+
+def image_fit(data: bytes, *, limits: FitLimits) -> PlatformImage:
+    """Returns the image made to fit `limits`: the same bytes when it already does; otherwise scaled down
+    to the side and pixel limits, padded (never cropped) to the aspect range, converted when the platform
+    does not take its format (to JPEG when it takes JPEG; a photo-like PNG or GIF that stays too large
+    also becomes JPEG), and scaled further in steps until it is at most `max_bytes`. An animation that does
+    not fit as it is keeps only its first frame. Raises ImageDoesNotFit, or ApplicationError for a file
+    that is not a readable image."""
+    fits, mime_type, width, height = _fits(data, limits)
+    if fits and mime_type is not None:
+        return PlatformImage(data=data, mime_type=mime_type, width=width, height=height, changed=False)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # the first frame of an animation
+            picture = image.copy()
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+        raise _unreadable_image() from error
+    converted_from_cmyk = picture.mode == "CMYK"
+    icc_profile = None if converted_from_cmyk else picture.info.get("icc_profile")
+    alpha = _has_alpha(picture)
+    if picture.mode not in ("RGB", "RGBA", "L"):
+        picture = picture.convert("RGBA" if alpha else "RGB")
+    fallback = "image/jpeg" if "image/jpeg" in limits.mime_types else limits.mime_types[0]
+    target_mime = mime_type if mime_type in limits.mime_types else fallback
+    if _FORMAT_FOR_MIME[target_mime] == "JPEG" and alpha:
+        picture = _flatten_on_white(picture)
+    scale = _first_scale(picture.width, picture.height, limits)
+    for _attempt in range(FIT_ATTEMPTS):
+        canvas = _canvas_size(picture.width, picture.height, scale, limits)
+        encoded = _encode(_render(picture, canvas), target_mime, icc_profile)
+        if len(encoded) <= limits.max_bytes:
+            return PlatformImage(data=encoded, mime_type=target_mime, width=canvas[0], height=canvas[1], changed=True)
+        if target_mime in ("image/png", "image/gif") and "image/jpeg" in limits.mime_types and not alpha:
+            target_mime = "image/jpeg"  # a lossless format is the wrong one for a photo this large
+            continue
+        scale *= min(0.9, max(0.5, 0.95 * (limits.max_bytes / len(encoded)) ** 0.5))
+    raise ImageDoesNotFit(_("This image cannot be made small enough for the platform."))
+
+
+def media_fit_for_platform(item: Any, *, limits: FitLimits) -> PlatformImage:
+    """Returns an attached image (`item.path` in storage: a MediaItem or a snapshot dict) fitted to
+    `limits` (see image_fit). Raises OSError when the stored file cannot be read, ApplicationError."""
+    path, _mime_type = _item_path_and_mime(item)
+    return image_fit(_read_stored(path), limits=limits)
 
 
 def media_bytes_for_platform(
@@ -492,50 +694,52 @@ def media_bytes_for_platform(
     max_bytes: int,
     max_side: int | None = None,
     max_pixels: int | None = None,
-    mime_types: Sequence[str] = ("image/jpeg", "image/png", "image/webp"),
+    mime_types: Sequence[str] = PLATFORM_IMAGE_TYPES,
 ) -> tuple[bytes, str]:
-    """Returns (bytes, MIME type) of an attached image made to fit one platform's limits: read from
-    storage (`item.path`, a MediaItem or a snapshot dict), scaled down when a side or the pixel count is
-    over the limit, converted to JPEG when the platform does not take the format, and re-compressed in
-    steps until it is at most `max_bytes`. Video is returned unchanged. Raises OSError when the stored
-    file cannot be read, ApplicationError when it cannot be made small enough.
-
-    Adapters call this at publish time (X: 5 MB; Bluesky: 2,000,000 bytes; ...): the library keeps the
-    original quality, and each platform gets the best version it accepts."""
-    path = item["path"] if isinstance(item, dict) else item.path
-    mime_type = item["mime_type"] if isinstance(item, dict) else item.mime_type
-    with default_storage.open(path, "rb") as handle:
-        data = handle.read()
+    """Returns (bytes, MIME type) of an attached file made to fit one platform's limits (see image_fit).
+    Video is returned unchanged. Raises OSError when the stored file cannot be read, ApplicationError
+    when it cannot be made small enough."""
+    path, mime_type = _item_path_and_mime(item)
     if not mime_type.startswith("image/"):
-        return data, mime_type
-    with Image.open(io.BytesIO(data)) as image:
-        if getattr(image, "is_animated", False) and mime_type in mime_types and len(data) <= max_bytes:
-            return data, mime_type
-        image.load()
-        fits_side = max_side is None or max(image.size) <= max_side
-        fits_pixels = max_pixels is None or image.width * image.height <= max_pixels
-        if mime_type in mime_types and len(data) <= max_bytes and fits_side and fits_pixels:
-            return data, mime_type
-        picture = image.copy()
-    target_mime = mime_type if mime_type in mime_types else "image/jpeg"
-    target_format = {v: k for k, v in IMAGE_FORMATS.items()}[target_mime]
-    scale = 1.0
-    if max_side is not None and max(picture.size) > max_side:
-        scale = min(scale, max_side / max(picture.size))
-    if max_pixels is not None and picture.width * picture.height > max_pixels:
-        scale = min(scale, (max_pixels / (picture.width * picture.height)) ** 0.5)
-    for _attempt in range(12):
-        size = (max(1, int(picture.width * scale)), max(1, int(picture.height * scale)))
-        resized = picture.resize(size, Image.Resampling.LANCZOS) if scale < 1.0 else picture
-        if target_format == "JPEG" and resized.mode not in ("RGB", "L"):
-            resized = resized.convert("RGB")
-        out = io.BytesIO()
-        options: dict[str, Any] = {"quality": 85, "optimize": True} if target_format in ("JPEG", "WEBP") else {}
-        resized.save(out, format=target_format, **options)
-        if out.tell() <= max_bytes:
-            return out.getvalue(), target_mime
-        scale *= 0.8
-    raise ApplicationError(_("This image cannot be made small enough for the platform."))
+        return _read_stored(path), mime_type
+    limits = FitLimits(max_bytes=max_bytes, max_side=max_side, max_pixels=max_pixels, mime_types=tuple(mime_types))
+    fitted = media_fit_for_platform(item, limits=limits)
+    return fitted.data, fitted.mime_type
+
+
+def rendition_name(original: str, *, platform: str, limits: FitLimits, mime_type: str) -> str:
+    extension = IMAGE_EXTENSIONS[_FORMAT_FOR_MIME[mime_type]]
+    return f"{original}.{platform}-{limits.digest()}.{extension}"
+
+
+def rendition_original(name: str) -> str | None:
+    """Returns the library file a rendition name was made from, or None when `name` is not one."""
+    match = RENDITION_NAME.fullmatch(name)
+    return match.group("original") if match else None
+
+
+def media_rendition_for_platform(item: Any, *, platform: str, limits: FitLimits) -> str:
+    """Returns the storage name to hand a platform that downloads media: the attached file's own name
+    when it fits `limits` (and for video), else a fitted copy stored next to it, made once and reused.
+    Raises OSError when storage fails, ApplicationError (ImageDoesNotFit) as image_fit does."""
+    path, mime_type = _item_path_and_mime(item)
+    if not mime_type.startswith("image/"):
+        return path
+    data = _read_stored(path)
+    fits, _stored_mime, _width, _height = _fits(data, limits)
+    if fits:
+        return path
+    for candidate in limits.mime_types:
+        name = rendition_name(path, platform=platform, limits=limits, mime_type=candidate)
+        if default_storage.exists(name):
+            return name
+    fitted = image_fit(data, limits=limits)
+    name = rendition_name(path, platform=platform, limits=limits, mime_type=fitted.mime_type)
+    saved = default_storage.save(name, ContentFile(fitted.data))
+    if saved != name:
+        # Another worker stored the same rendition a moment earlier: keep that one.
+        default_storage.delete(saved)
+    return name
 
 
 def guess_content_type(name: str) -> str:

@@ -16,7 +16,7 @@ from civicpost.exceptions import ApplicationError
 from medialibrary.forms import AssetForm, UploadForm
 from medialibrary.models import MediaAsset
 from medialibrary.selectors import media_for_user, media_get_for_user
-from medialibrary.services import guess_content_type, media_update, media_upload
+from medialibrary.services import guess_content_type, media_update, media_upload, rendition_original
 
 PAGE_SIZE = 60
 
@@ -70,8 +70,10 @@ def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
 
 @require_GET
 def public_file(request: HttpRequest, name: str) -> FileResponse:
-    """Serves a library file by its storage name (only names the library made: library/<slug>/<hex>.<ext>)."""
-    known = MediaAsset.objects.filter(Q(file_name=name) | Q(captions_name=name)).exists()
+    """Serves a library file by its storage name (only names the library made: library/<slug>/<hex>.<ext>,
+    and the platform-fitted copies of those files, while the file they were made from is in the library)."""
+    original = rendition_original(name) or name
+    known = MediaAsset.objects.filter(Q(file_name=original) | Q(captions_name=name)).exists()
     if not name.startswith("library/") or ".." in name or not known:
         raise Http404("No such file.")
     try:

@@ -3,8 +3,10 @@
 Rescheduling follows the rules of editing because it *is* an edit (scheduler.services.post_update):
 only members of the post's department may move it, and an approved post goes back for approval, its
 pending deliveries withdrawn. One exception, from issue 5: when an approver of the department who is not
-the author moves an approved post, the approval is renewed in the same transaction (post_update, then
-post_approve: a new PostApproval snapshot with the new time and new deliveries), so it stays approved.
+the author moves an approved post, the approval is renewed in the same transaction through the department's
+approval policy (post_update, then governance.services.approval_renew_after_move, which has the rule):
+the earlier steps' decisions stand, the mover's vote counts for their own step, and the post stays approved
+(a new snapshot with the new time and new deliveries) only when that vote completes the policy again.
 """
 
 from __future__ import annotations
@@ -22,15 +24,20 @@ from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
-from scheduler.calendar import (
-    CalendarFilters,
-    blackout_scope,
-    blackouts_at,
-    feed_token_hash,
-    user_can_manage_blackouts,
+from governance.approvals import approved_round_votes
+from governance.services import approval_renew_after_move
+from scheduler.blackouts import (
+    BlackoutRefused as BlackoutRefused,  # raised by post_reschedule; the calendar's views catch it from here
 )
+from scheduler.blackouts import (
+    approved_posts_inside,
+    blackout_clearance,
+    blackout_override_record,
+    post_hold_for_blackout,
+)
+from scheduler.calendar import CalendarFilters, feed_token_hash, user_can_manage_blackouts
 from scheduler.models import BlackoutPeriod, CalendarFeedToken, CalendarPreference, Post, PostStatus
-from scheduler.services import EDITABLE_STATUSES, post_approve, post_update
+from scheduler.services import EDITABLE_STATUSES, post_update
 
 # Audit actions of the calendar. They are not (yet) among audit.models.AuditAction's choices, which would
 # need a migration of the audit app; the trail stores them as they are.
@@ -39,11 +46,6 @@ AUDIT_BLACKOUT_CREATED = AuditAction.BLACKOUT_CREATED
 AUDIT_BLACKOUT_DELETED = AuditAction.BLACKOUT_DELETED
 
 FEED_SECRET_BYTES = 32
-
-
-class BlackoutRefused(ApplicationError):
-    """The new time falls inside a blackout. `extra["needs_override"]` says whether this person could
-    schedule it anyway by giving a reason (they approve for the department)."""
 
 
 @transaction.atomic
@@ -68,43 +70,27 @@ def post_reschedule(*, post: Post, user: AbstractBaseUser, due_at: dt.datetime, 
         return post
 
     may_approve = user_can_approve_for(user=user, department_id=post.department_id)
-    blackouts = blackouts_at(department_id=post.department_id, when=due_at)
     reason = override_reason.strip()
-    if blackouts:
-        names = "; ".join(f"{b.reason} ({blackout_scope(b)})" for b in blackouts)
-        if not may_approve:
-            raise BlackoutRefused(
-                _("That time is inside a blackout: %(names)s. Only an approver can schedule a post into it.")
-                % {"names": names},
-                extra={"needs_override": False, "blackouts": [b.pk for b in blackouts]},
-            )
-        if not reason:
-            raise BlackoutRefused(
-                _("That time is inside a blackout: %(names)s. To schedule it anyway, give the reason.")
-                % {"names": names},
-                extra={"needs_override": True, "blackouts": [b.pk for b in blackouts]},
-            )
+    # Drafts too: what the calendar moves, it schedules (the rule: scheduler/blackouts.py).
+    overriding = blackout_clearance(post=post, user=user, due_at=due_at, override_reason=reason)
 
     keep_approval = post.status == PostStatus.APPROVED and may_approve and post.author_id != user.pk
+    approved_votes = approved_round_votes(post) if keep_approval else []
     previous_due_at = post.due_at
     # Everything else stays as it is: the edit changes only the time.
     post = post_update(
-        post=post, user=user, text=post.text, link=post.link, channels=list(post.channels.all()), due_at=due_at
+        post=post,
+        user=user,
+        text=post.text,
+        link=post.link,
+        channels=list(post.channels.all()),
+        due_at=due_at,
+        blackout_override_reason=reason,
     )
     if keep_approval:
-        post_approve(post=post, user=user, comment=_("Moved on the calendar by an approver; approval kept."))
-    if blackouts:
-        audit_record(
-            action=AUDIT_BLACKOUT_OVERRIDE,
-            actor=user,
-            department_id=post.department_id,
-            target=post,
-            changes={
-                "due_at": {"before": previous_due_at.isoformat(), "after": due_at.isoformat()},
-                "blackouts": [{"id": b.pk, "reason": b.reason, "scope": blackout_scope(b)} for b in blackouts],
-            },
-            message=reason,
-        )
+        approval_renew_after_move(post=post, user=user, approved_votes=approved_votes, moved_from=previous_due_at)
+    # post_update recorded it for a post in the queue (before the approval above needed it); a draft's here.
+    blackout_override_record(post=post, user=user, blackouts=overriding, reason=reason, previous_due_at=previous_due_at)
     return Post.objects.select_related("department").get(pk=post.pk)
 
 
@@ -117,7 +103,12 @@ def blackout_create(
     ends_at: dt.datetime,
     reason: str,
 ) -> BlackoutPeriod:
-    """Adds a blackout period. Raises ApplicationError when the person may not, or the times are wrong."""
+    """Adds a blackout period and returns it. Raises ApplicationError when the person may not, or the
+    times are wrong.
+
+    Approved posts whose time falls inside it go back to the approval queue at once (their deliveries
+    withdrawn; approving them again needs an override reason: scheduler/blackouts.py). Their ids are in the
+    audit event and in the returned blackout's `held_post_ids`, for the page to say so."""
     if not user_can_manage_blackouts(user=user, department_id=department.pk if department else None):
         if department is None:
             raise ApplicationError(_("Only the communications team can add a blackout for the whole city."))
@@ -131,13 +122,24 @@ def blackout_create(
     blackout = BlackoutPeriod.objects.create(
         department=department, starts_at=starts_at, ends_at=ends_at, reason=reason.strip(), created_by=user
     )
+    held_post_ids = [
+        post.pk
+        for post in approved_posts_inside(blackout)
+        if post_hold_for_blackout(post=post, blackouts=[blackout], actor=user)
+    ]
     audit_record(
         action=AUDIT_BLACKOUT_CREATED,
         actor=user,
         department_id=department.pk if department else None,
         target=blackout,
-        changes={"starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "reason": blackout.reason},
+        changes={
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": blackout.reason,
+            "held_posts": held_post_ids,
+        },
     )
+    blackout.held_post_ids = held_post_ids  # type: ignore[attr-defined]
     return blackout
 
 

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -313,6 +314,19 @@ def blackout_list(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error.message)
             else:
                 messages.success(request, _("Blackout added: %(label)s.") % {"label": blackout_label(blackout, zone)})
+                held = len(blackout.held_post_ids)
+                if held:
+                    messages.warning(
+                        request,
+                        ngettext(
+                            "%(count)s approved post was scheduled inside it: it went back for approval.",
+                            "%(count)s approved posts were scheduled inside it: they went back for approval.",
+                            held,
+                        )
+                        % {"count": held}
+                        + " "
+                        + _("An approver may approve them with a reason for publishing in the blackout, or move them."),
+                    )
                 return redirect("scheduler:blackout_list")
     rows = [
         {

@@ -26,6 +26,7 @@ from composer.feedback import composer_feedback
 from departments.models import Department
 from medialibrary.models import MediaAsset
 from medialibrary.services import media_upload
+from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.forms import PostForm
 from scheduler.models import Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
@@ -224,21 +225,44 @@ def compose(request: HttpRequest, post: Post | None) -> HttpResponse:
     if form.is_valid():
         submit = "submit" in data and (post is None or post.status in SUBMITTABLE_STATUSES)
         was_approved = post is not None and post.status == PostStatus.APPROVED
+        override_reason = form.cleaned_data.get("blackout_override_reason", "")
         try:
             # Save and submit together, or not at all: a refused submission leaves no stray draft.
             with transaction.atomic():
                 if post is None:
                     post = post_create(author=request.user, **form.service_arguments())
                 else:
-                    post = post_update(post=post, user=request.user, **form.service_arguments())
+                    post = post_update(
+                        post=post,
+                        user=request.user,
+                        blackout_override_reason=override_reason,
+                        **form.service_arguments(),
+                    )
                 if submit:
-                    post_submit(post=post, user=request.user)
+                    post_submit(post=post, user=request.user, blackout_override_reason=override_reason)
+        except BlackoutRefused as error:
+            # Said at the time fields; the override field is on the page for those who may use it.
+            problems = _error_messages(error)
+            form.add_error("publish_time", problems[0])
+            for message in problems[1:]:
+                form.add_error(None, message)
         except ApplicationError as error:
             # Everything was rolled back (a new post too): show the form again with every value kept.
             for message in _error_messages(error):
                 form.add_error(None, message)
         else:
             request.session[SAVED_DRAFT_SESSION_KEY] = form.cleaned_data.get("draft_key", "")
+            # A draft may be saved inside a blackout (drafts are not scheduled); say so now, not at submit.
+            blackouts = post_blackouts(post) if post.status in AUTOSAVE_STATUSES else []
+            if blackouts:
+                messages.warning(
+                    request,
+                    _(
+                        "Its time is inside a blackout: %(blackouts)s. It is saved as a draft, but it cannot be sent "
+                        "for approval unless an approver gives a reason, or you choose another time."
+                    )
+                    % {"blackouts": blackouts_message(blackouts=blackouts, post=post)},
+                )
             if was_approved:
                 messages.warning(
                     request, _("Your changes were saved. The post must be approved again before it goes out.")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from departments import rules
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 from medialibrary.models import MediaAsset
@@ -110,6 +111,19 @@ def fold_field() -> forms.ChoiceField:
         required=False,
         widget=forms.RadioSelect(attrs={"class": "usa-radio__input"}),
         choices=[(EARLIER, gettext_lazy("Earlier")), (LATER, gettext_lazy("Later"))],
+    )
+
+
+def blackout_override_field() -> forms.CharField:
+    return forms.CharField(
+        label=gettext_lazy("Reason for scheduling inside a blackout (approvers only)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "Only needed when the time falls inside a blackout period, such as an election quiet period. "
+            "It is kept with the post and in the audit trail."
+        ),
     )
 
 
@@ -245,6 +259,8 @@ class PostForm(LocalTimeMixin, forms.Form):
     )
     library_pick = forms.ChoiceField(label=gettext_lazy("Or pick a file from the media library"), required=False)
     draft_key = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-draft-key": ""}))
+    # Shown to those who may schedule into a blackout (approvers); the services decide (scheduler/blackouts.py).
+    blackout_override_reason = blackout_override_field()
 
     def __init__(
         self,
@@ -279,6 +295,10 @@ class PostForm(LocalTimeMixin, forms.Form):
                 department_field.empty_label = None
                 department_field.initial = departments[0].pk
         self.department = self._effective_department()
+        self.may_override_blackout = any(
+            rules.can_override_blackout(user, department.pk)
+            for department in ([self.fixed_department] if self.fixed_department else departments)
+        )
         channels = channels_for_user(user=user)
         if post is not None:
             channels = channels.filter(department=post.department)
@@ -614,7 +634,8 @@ def _ids(values: Any) -> list[int]:
 
 
 class ReviewForm(forms.Form):
-    """An approver's decision. The comment is required to request changes, optional to approve."""
+    """An approver's decision. The comment is required to request changes, optional to approve; the
+    blackout reason is asked (and shown) only for a post whose time is inside a blackout."""
 
     comment = forms.CharField(
         label=gettext_lazy("Comment for the author"),
@@ -622,6 +643,7 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Required when you request changes: say what should change."),
     )
+    blackout_override_reason = blackout_override_field()
 
     def __init__(self, *args: Any, require_comment: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -114,6 +114,7 @@ class ReviewAction(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", _("Requested changes")
     RETURNED = "returned", _("Edited after approval; approval needed again")
     CANCELLED = "cancelled", _("Cancelled")
+    BLACKOUT_HELD = "blackout_held", _("Held: its time is inside a blackout; approval needed again")
 
 
 class PostReview(models.Model):
@@ -291,6 +292,26 @@ class BlackoutPeriod(models.Model):
     def __str__(self) -> str:
         scope = self.department.name if self.department_id else _("Whole city")
         return f"{self.reason} ({scope})"
+
+
+class BlackoutOverride(models.Model):
+    """An approver's decision, with their reason, that a post may go out inside one blackout at one time
+    (scheduler/blackouts.py). It covers only that blackout and that time: a post moved elsewhere needs a
+    new decision, and the dispatcher holds an approved post caught in a blackout no override covers."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="blackout_overrides")
+    blackout = models.ForeignKey(BlackoutPeriod, on_delete=models.CASCADE, related_name="overrides")
+    due_at = models.DateTimeField(help_text=_("The post's time the decision was made for, in UTC."))
+    reason = models.TextField()
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["post", "blackout", "due_at"], name="blackout_override_idx")]
+
+    def __str__(self) -> str:
+        return f"Override of blackout {self.blackout_id} for post {self.post_id}"
 
 
 class CalendarPreference(models.Model):

@@ -35,6 +35,7 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
+from scheduler.blackouts import posts_blocked_by_blackouts, posts_hold_for_blackouts
 from scheduler.models import (
     CLAIMABLE_DELIVERY_STATUSES,
     Channel,
@@ -88,7 +89,9 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
     """Claims due deliveries for sending and returns their ids.
 
     Locks with SKIP LOCKED, so concurrent dispatchers split the rows, and compares with the
-    database clock, so a worker whose clock drifts cannot send early."""
+    database clock, so a worker whose clock drifts cannot send early. A delivery due while a blackout of
+    its department is on, with no override for it, is not claimed: its post is held (sent back for
+    approval) instead."""
     batch_size = batch_size or settings.CIVICPOST_DISPATCH_BATCH_SIZE
     # Crisis holds (governance): a held delivery is passed over, neither claimed nor withdrawn; it stays
     # scheduled until the hold is released. Excluded in the query so held rows never fill the batch.
@@ -109,9 +112,12 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
         # The rows are locked now: read the holds again. A hold that committed while the query above chose
         # its rows (from an older snapshot) is seen by this new statement; held rows stay scheduled.
         held_now = held_delivery_ids([delivery.pk for delivery in candidates])
+        # A blackout on now that no override covers: the delivery is not claimed, and its post is held
+        # below, once these locks are released (scheduler/blackouts.py).
+        blacked_out = posts_blocked_by_blackouts([d.post for d in candidates if d.pk not in held_now])
         claim_ids: list[int] = []
         for delivery in candidates:
-            if delivery.pk in held_now:
+            if delivery.pk in held_now or delivery.post_id in blacked_out:
                 continue
             blocker = _publish_blocker(delivery)
             if blocker:
@@ -126,6 +132,9 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
             lease_expires_at=_db_now_plus(settings.CIVICPOST_CLAIM_LEASE_SECONDS),
             updated_at=timezone.now(),
         )
+    if blacked_out:
+        held = posts_hold_for_blackouts(blacked_out)
+        logger.warning("posts %s held: inside a blackout with no override", held)
     return claim_ids
 
 

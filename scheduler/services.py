@@ -22,6 +22,7 @@ from medialibrary.models import MediaAsset
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot, post_media_set
 from scheduler.adapters.base import MediaItem, PostContent, Problem
 from scheduler.adapters.registry import adapter_for_channel
+from scheduler.blackouts import BlackoutRefused, blackout_clearance, blackout_override_record
 from scheduler.content import (
     clean_channel_text,
     delivery_targets,
@@ -32,6 +33,7 @@ from scheduler.content import (
 )
 from scheduler.models import (
     PENDING_DELIVERY_STATUSES,
+    BlackoutPeriod,
     Channel,
     ChannelStatus,
     Delivery,
@@ -222,11 +224,15 @@ def post_update(
     languages: dict[str, dict[str, Any]] | None = None,
     media: Iterable[tuple[MediaAsset, str]] | None = None,
     autosaved: bool = False,
+    blackout_override_reason: str = "",
 ) -> Post:
     """Saves an edit and records it as a new version (when anything changed). An approved post goes back
     to the approval queue: its old approval no longer counts. `channel_text`, `languages` and `media`
     left as None stay as they are. An autosave (`autosaved`) only ever touches drafts, and does nothing
-    when nothing changed."""
+    when nothing changed.
+
+    Moving a post that waits for approval or is approved into a blackout needs an approver's
+    `blackout_override_reason` (scheduler/blackouts.py; raises BlackoutRefused); a draft may be saved there."""
     post = Post.objects.select_for_update().get(pk=post.pk)
     _require_editor(post=post, user=user)
     if post.status not in EDITABLE_STATUSES:
@@ -239,6 +245,10 @@ def post_update(
     before = approval_content_for(post)
     if autosaved and _unchanged(post, before, text, link, channels, due_at, channel_text, languages, media):
         return post
+    previous_due_at = post.due_at
+    overriding: list[BlackoutPeriod] = []
+    if post.status in (PostStatus.SUBMITTED, PostStatus.APPROVED) and due_at != previous_due_at:
+        overriding = blackout_clearance(post=post, user=user, due_at=due_at, override_reason=blackout_override_reason)
     if post.status == PostStatus.APPROVED:
         _withdraw_pending_deliveries(
             post=post, reason=_("The post was edited after approval."), refuse_if_finished=True
@@ -267,6 +277,9 @@ def post_update(
         changes=field_changes(before, after),
     )
     post_version_record(post=post, user=user, content=after, autosaved=autosaved)
+    blackout_override_record(
+        post=post, user=user, blackouts=overriding, reason=blackout_override_reason, previous_due_at=previous_due_at
+    )
     return post
 
 
@@ -373,14 +386,25 @@ def post_problems(*, post: Post, now: dt.datetime | None = None, require_future:
 
 
 @transaction.atomic
-def post_submit(*, post: Post, user: AbstractBaseUser) -> Post:
+def post_submit(*, post: Post, user: AbstractBaseUser, blackout_override_reason: str = "") -> Post:
+    """Sends a draft for approval. Raises ApplicationError with every problem; BlackoutRefused (with the
+    other problems too) when its time is inside a blackout no override covers, unless `user` may override
+    it and gives `blackout_override_reason` (scheduler/blackouts.py)."""
     post = Post.objects.select_for_update().get(pk=post.pk)
     _require_editor(post=post, user=user)
     if post.status not in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
         raise ApplicationError(_("Only drafts and posts with requested changes can be submitted."))
     problems = post_problems(post=post)
+    try:
+        overriding = blackout_clearance(
+            post=post, user=user, due_at=post.due_at, override_reason=blackout_override_reason
+        )
+    except BlackoutRefused as refused:
+        every = [refused.message, *problems]
+        raise BlackoutRefused(" ".join(every), extra={**refused.extra, "problems": every}) from None
     if problems:
         raise ApplicationError(" ".join(problems), extra={"problems": problems})
+    blackout_override_record(post=post, user=user, blackouts=overriding, reason=blackout_override_reason)
     post.status = PostStatus.SUBMITTED
     post.submitted_at = timezone.now()
     post.save(update_fields=["status", "submitted_at", "updated_at"])
@@ -393,13 +417,17 @@ def post_submit(*, post: Post, user: AbstractBaseUser) -> Post:
 
 
 @transaction.atomic
-def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> PostApproval | None:
+def post_approve(
+    *, post: Post, user: AbstractBaseUser, comment: str = "", blackout_override_reason: str = ""
+) -> PostApproval | None:
     """Records `user`'s approval at the current step of the department's approval policy
     (governance/approvals.py). When it completes the last step, freezes the post's content as approved,
     schedules its deliveries and returns the PostApproval; otherwise returns None (the next step waits).
 
     Raises ApplicationError when the user does not approve for the department, wrote the post, is not named
-    by the current step, already approved this version of the post, or the post has problems."""
+    by the current step, already approved this version of the post, or the post has problems;
+    BlackoutRefused when it would go out inside a blackout and the user gives no `blackout_override_reason`
+    (nor gave one for this time before: scheduler/blackouts.py)."""
     from departments.rules import approval_progress_for, approval_refusal
     from governance.notifications import notify_post_approved
     from governance.services import approval_vote_record
@@ -419,6 +447,10 @@ def post_approve(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Po
     problems = post_problems(post=post, now=now, require_future=False)
     if problems:
         raise ApplicationError(" ".join(problems), extra={"problems": problems})
+    overriding = blackout_clearance(
+        post=post, user=user, due_at=post.due_at, override_reason=blackout_override_reason, approving=True
+    )
+    blackout_override_record(post=post, user=user, blackouts=overriding, reason=blackout_override_reason)
     content = approval_content_for(post)
     if not approval_vote_record(post=post, user=user, content=content, progress=progress, comment=comment):
         return None

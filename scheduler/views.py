@@ -23,6 +23,7 @@ from departments.selectors import (
     user_can_edit_for,
 )
 from scheduler import composer_views
+from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.forms import CancelForm, ReviewForm
 from scheduler.models import Delivery, Post, PostStatus, SandboxPost
 from scheduler.selectors import (
@@ -173,10 +174,20 @@ def _render_detail(
         "cancel_form": cancel_form or CancelForm(),
         "media_items": list(post.media_items.select_related("asset").order_by("position", "id")),
         "version_count": post.versions.count(),
+        "blackouts_message": _post_blackouts_message(post),
+        "blackout_overrides": list(post.blackout_overrides.select_related("blackout", "given_by")),
         # The composer's draft key of a save that just succeeded: the page tells the browser to drop its copy.
         "saved_draft_key": request.session.pop(composer_views.SAVED_DRAFT_SESSION_KEY, ""),
     }
     return render(request, "scheduler/post_detail.html", context, status=status)
+
+
+def _post_blackouts_message(post: Post) -> str:
+    """The blackouts a post still to go out is scheduled in, in words ("" when none)."""
+    if post.status in (PostStatus.PUBLISHED, PostStatus.CANCELLED):
+        return ""
+    blackouts = post_blackouts(post)
+    return blackouts_message(blackouts=blackouts, post=post) if blackouts else ""
 
 
 @login_required
@@ -199,6 +210,13 @@ def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_editing(user=request.user, post_id=post_id)
     try:
         post_submit(post=post, user=request.user)
+    except BlackoutRefused as error:
+        problems = _error_messages(error)
+        if error.extra.get("needs_override"):
+            # This page has no reason field; the edit form has.
+            problems[0] += " " + _("Give the reason in the edit form (Edit post), then submit it there.")
+        for message in problems:
+            messages.error(request, message)
     except ApplicationError as error:
         for message in _error_messages(error):
             messages.error(request, message)
@@ -220,7 +238,14 @@ def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
         return _render_detail(request, post, review_form=form, status=403)
     if form.is_valid():
         try:
-            approval = post_approve(post=post, user=request.user, comment=form.cleaned_data["comment"])
+            approval = post_approve(
+                post=post,
+                user=request.user,
+                comment=form.cleaned_data["comment"],
+                blackout_override_reason=form.cleaned_data["blackout_override_reason"],
+            )
+        except BlackoutRefused as error:
+            form.add_error("blackout_override_reason", error.message)
         except ApplicationError as error:
             for message in _error_messages(error):
                 form.add_error(None, message)

@@ -1,8 +1,10 @@
-"""Test settings: the real settings, plus a fixed encryption key and fast password hashing."""
+"""Test settings: the real settings, plus fixed secret and encryption keys and fast password hashing."""
 
 import os
 
 os.environ.setdefault("CIVICPOST_ENCRYPTION_KEYS", "x6Qd1a8S9WZ1m6lq6w0jv3mD5ZV4mQv2bqGkHc1y2aE=")
+# The real settings refuse to start without a key unless DJANGO_DEBUG is true; tests run with it off.
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-Wq3vN8zL1xR6tY0uJ4kP7mB2cD9fG5hS1aE8iO3rT6yU0")
 
 from civicpost.settings import *  # noqa: E402,F403
 from civicpost.settings import CIVICPOST_ENCRYPTION_KEYS  # noqa: E402

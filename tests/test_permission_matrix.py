@@ -101,6 +101,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("connections:pick", "POST"): NOBODY,
     ("connections:channel", "GET"): MEMBERS,
     ("connections:test", "POST"): ADMINS,
+    ("connections:language", "POST"): ADMINS,  # an empty form clears the language (302)
     ("connections:disconnect", "POST"): ADMINS,
     ("connections:reconnect", "GET"): ADMINS,  # a feed channel (one with a connection flow)
     ("connections:reconnect", "POST"): ADMINS,
@@ -131,6 +132,8 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("departments:member_add", "POST"): ADMINS | IT,
     ("departments:member_role", "POST"): ADMINS | IT,
     ("departments:member_remove", "POST"): ADMINS | IT,
+    ("departments:settings", "GET"): ADMINS | COMMS,
+    ("departments:settings", "POST"): ADMINS | COMMS,  # an empty form is refused with messages (400)
     ("departments:policy", "GET"): ADMINS | COMMS,
     ("departments:policy_step_add", "POST"): ADMINS | COMMS,
     ("departments:policy_step_delete", "POST"): ADMINS | COMMS,
@@ -150,6 +153,10 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("governance:emergency_list", "GET"): COMMS | IT,
     ("governance:emergency_detail", "GET"): COMMS | IT,
     ("governance:emergency_review", "POST"): COMMS,
+    # --- Audit trail (issue 6): a department admin reads their departments' events (the URL takes no
+    # department, so "other" is the same page), the IT admin everything; communications managers do not.
+    ("audit:trail", "GET"): both("department_admin") | IT,
+    ("audit:export", "GET"): both("department_admin") | IT,
     # --- Posts.
     ("scheduler:dashboard", "GET"): ANY_SIGNED_IN,
     ("scheduler:approval_queue", "GET"): ANY_SIGNED_IN,

@@ -32,6 +32,9 @@ PRODUCTION_ENV = {
 }
 
 
+SECRET_KEY_ONLY = {"DJANGO_SECRET_KEY": PRODUCTION_ENV["DJANGO_SECRET_KEY"]}
+
+
 def settings_variables() -> set[str]:
     return set(ENV_READ.findall(SETTINGS_SOURCE))
 
@@ -60,12 +63,35 @@ def settings_in_subprocess(**env: str) -> dict:
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env=clean_env(DJANGO_SETTINGS_MODULE="civicpost.settings", **env),
+        env=clean_env(DJANGO_SETTINGS_MODULE="civicpost.settings", **{**SECRET_KEY_ONLY, **env}),
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def start_settings(*names: str, **env: str) -> subprocess.CompletedProcess:
+    """Imports civicpost.settings in a fresh interpreter with only `env`; prints the settings `names`."""
+    script = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({{name: getattr(settings, name) for name in {list(names)!r}}}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=clean_env(DJANGO_SETTINGS_MODULE="civicpost.settings", **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def setting_values(*names: str, **env: str) -> dict:
+    result = start_settings(*names, **{**SECRET_KEY_ONLY, **env})
+    assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -99,6 +125,56 @@ def test_database_and_redis_urls_switch_to_postgresql_redis_and_celery() -> None
     assert values["cache"].endswith("RedisCache")
     assert values["broker"] == "redis://cache.internal:6379/3"
     assert values["eager"] is False
+
+
+def test_without_a_secret_key_it_refuses_to_start_unless_debugging() -> None:
+    # "" and not absent: a developer's .env must not fill it in.
+    refused = start_settings("SECRET_KEY", DJANGO_DEBUG="false", DJANGO_SECRET_KEY="")
+    assert refused.returncode != 0
+    assert "ImproperlyConfigured: Set DJANGO_SECRET_KEY to a long random value" in refused.stderr
+    debugging = start_settings("SECRET_KEY", DJANGO_DEBUG="true", DJANGO_SECRET_KEY="")
+    assert debugging.returncode == 0, debugging.stderr
+    assert json.loads(debugging.stdout)["SECRET_KEY"].startswith("django-insecure-")
+    assert setting_values("SECRET_KEY") == {"SECRET_KEY": SECRET_KEY_ONLY["DJANGO_SECRET_KEY"]}
+
+
+def test_email_comes_from_one_url_and_prints_to_the_console_by_default() -> None:
+    names = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS")
+    default = setting_values(*names, "DEFAULT_FROM_EMAIL", "SERVER_EMAIL")
+    assert default["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+    assert default["DEFAULT_FROM_EMAIL"] == default["SERVER_EMAIL"] == "civicpost@localhost"
+    smtp = setting_values(
+        *names,
+        "SERVER_EMAIL",
+        EMAIL_URL="smtp+tls://civicpost%40city.example.gov:s3cret%3Ax@smtp.city.example.gov:587",
+        DJANGO_SERVER_EMAIL="errors@city.example.gov",
+    )
+    assert smtp == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "smtp.city.example.gov",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "civicpost@city.example.gov",
+        "EMAIL_HOST_PASSWORD": "s3cret:x",
+        "EMAIL_USE_TLS": True,
+        "SERVER_EMAIL": "errors@city.example.gov",
+    }
+
+
+def test_the_digest_hour_and_zone_come_from_the_environment() -> None:
+    assert setting_values("CIVICPOST_DIGEST_HOUR", "CIVICPOST_DIGEST_TIME_ZONE") == {
+        "CIVICPOST_DIGEST_HOUR": 7,
+        "CIVICPOST_DIGEST_TIME_ZONE": "America/Chicago",
+    }
+    assert setting_values(
+        "CIVICPOST_DIGEST_HOUR",
+        "CIVICPOST_DIGEST_TIME_ZONE",
+        CIVICPOST_DIGEST_HOUR="6",
+        CIVICPOST_DIGEST_TIME_ZONE="Europe/Berlin",
+    ) == {"CIVICPOST_DIGEST_HOUR": 6, "CIVICPOST_DIGEST_TIME_ZONE": "Europe/Berlin"}
+    wrong_zone = start_settings(**SECRET_KEY_ONLY, CIVICPOST_DIGEST_TIME_ZONE="Central Time")
+    assert "CIVICPOST_DIGEST_TIME_ZONE must be a time zone name" in wrong_zone.stderr
+    wrong_hour = start_settings(**SECRET_KEY_ONLY, CIVICPOST_DIGEST_HOUR="24")
+    assert "CIVICPOST_DIGEST_HOUR must be an hour from 0 to 23" in wrong_hour.stderr
 
 
 def test_production_settings_pass_the_deploy_checks() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, ClassVar
 
 
@@ -17,10 +18,24 @@ class MediaItem:
     url: str
     mime_type: str
     alt_text: str = ""
+    # The file's name in Django's default storage (MediaAsset.file_name), not a file system path.
     path: str = ""
     width: int | None = None
     height: int | None = None
     size_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What one platform accepts for a still image. Images outside them are fitted at publish time
+    (scheduler/adapters/media.py): scaled down, converted, re-compressed, padded to the aspect range."""
+
+    max_bytes: int
+    mime_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+    max_side: int | None = None
+    max_pixels: int | None = None
+    # Width / height, inclusive; None: any shape.
+    aspect_range: tuple[Fraction, Fraction] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +168,8 @@ class PlatformAdapter(ABC):
     supports_metrics: ClassVar[bool] = True
     max_media: ClassVar[int] = 4
     requires_alt_text: ClassVar[bool] = True
+    # None: the platform gets the stored file as it is (links in a payload, the city feed).
+    image_limits: ClassVar[ImageLimits | None] = None
 
     def __init__(self, account: ChannelAccount) -> None:
         self.account = account
@@ -182,6 +199,10 @@ class PlatformAdapter(ABC):
                 Problem("Every image needs alt text, so residents who use screen readers get the message.", "media")
             )
         return problems
+
+    def current_image_limits(self) -> ImageLimits | None:
+        """The image limits for this account (Mastodon reads them from the instance)."""
+        return self.image_limits
 
     @abstractmethod
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -66,6 +65,7 @@ from scheduler.adapters.base import (
     AuthExpired,
     CheckAgainLater,
     ConnectionCheck,
+    ImageLimits,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -76,11 +76,11 @@ from scheduler.adapters.base import (
     TextLength,
 )
 from scheduler.adapters.http import USER_AGENT, platform_base_url
+from scheduler.adapters.media import UploadImage, image_for_upload
 from scheduler.adapters.ssrf import (
     ResponseTooLarge,
     UnsafeURL,
     check_public_url,
-    fetch_public_bytes,
     guarded_httpx_transport,
 )
 
@@ -282,6 +282,8 @@ class BlueskyAdapter(PlatformAdapter):
     platform = "bluesky"
     label = "Bluesky"
     max_media = MAX_IMAGES
+    # Larger images are scaled down and re-compressed at publish time (scheduler/adapters/media.py).
+    image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES)
 
     # --- session ---
 
@@ -411,17 +413,9 @@ class BlueskyAdapter(PlatformAdapter):
                 problems.append(
                     Problem("CivicPost sends only images (JPEG, PNG, WebP, GIF) to Bluesky for now.", "media")
                 )
-                continue
-            item_size = item.size_bytes
-            if item_size is None and item.path and os.path.exists(item.path):
-                item_size = os.path.getsize(item.path)
-            if item_size is not None and item_size > MAX_IMAGE_BYTES:
-                problems.append(
-                    Problem(f"Bluesky takes images up to 2 MB; one image is {item_size / 1_000_000:.1f} MB.", "media")
-                )
         return problems
 
-    def _record(self, client: Client, content: PostContent) -> models.AppBskyFeedPost.Record:
+    def _record(self, client: Client, content: PostContent, images: list[UploadImage]) -> models.AppBskyFeedPost.Record:
         """Builds the post record: facets (links, mentions resolved to DIDs, hashtags; UTF-8 byte
         offsets), uploaded images with alt text, language."""
         text = content.text_with_link()
@@ -429,21 +423,16 @@ class BlueskyAdapter(PlatformAdapter):
         # (https://docs.bsky.app/docs/advanced-guides/post-richtext). Unresolvable mentions stay plain text.
         facets = client.detect_facets(text)
         embed = None
-        if content.media:
-            images = []
-            for item in content.media:
-                data = self._media_bytes(item)
+        if images:
+            embedded = []
+            for item, image in zip(content.media, images, strict=True):
                 # https://docs.bsky.app/docs/api/com-atproto-repo-upload-blob
-                upload = client.com.atproto.repo.upload_blob(data, headers={"Content-Type": item.mime_type})
-                aspect = (
-                    models.AppBskyEmbedDefs.AspectRatio(width=item.width, height=item.height)
-                    if item.width and item.height
-                    else None
-                )
-                images.append(
+                upload = client.com.atproto.repo.upload_blob(image.data, headers={"Content-Type": image.mime_type})
+                aspect = models.AppBskyEmbedDefs.AspectRatio(width=image.width, height=image.height)
+                embedded.append(
                     models.AppBskyEmbedImages.Image(alt=item.alt_text, image=upload.blob, aspect_ratio=aspect)
                 )
-            embed = models.AppBskyEmbedImages.Main(images=images)
+            embed = models.AppBskyEmbedImages.Main(images=embedded)
         created_at = timezone.now().astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return models.AppBskyFeedPost.Record(
             created_at=created_at,
@@ -452,17 +441,6 @@ class BlueskyAdapter(PlatformAdapter):
             embed=embed,
             langs=[content.language] if content.language else None,
         )
-
-    @staticmethod
-    def _media_bytes(item: Any) -> bytes:
-        if item.path:
-            with open(item.path, "rb") as handle:
-                data = handle.read(MAX_IMAGE_BYTES + 1)
-        else:
-            data = fetch_public_bytes(item.url, max_bytes=MAX_IMAGE_BYTES + 1)
-        if len(data) > MAX_IMAGE_BYTES:
-            raise PublishError("Bluesky takes images up to 2 MB; resize the image and try again.", permanent=True)
-        return data
 
     def _result(self, uri: str, cid: str, rkey: str, record: Any) -> PublishResult:
         handle = self.handle or AtUri.from_str(uri).host
@@ -489,7 +467,10 @@ class BlueskyAdapter(PlatformAdapter):
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
         rkey = record_key_for(idempotency_key)
-        record = self._run(lambda client: self._record(client, content), sent=False)
+        if any(item.mime_type not in IMAGE_TYPES for item in content.media):
+            raise PublishError("CivicPost sends only images (JPEG, PNG, WebP, GIF) to Bluesky for now.", permanent=True)
+        images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
+        record = self._run(lambda client: self._record(client, content, images), sent=False)
 
         def create(client: Client) -> PublishResult:
             repo = self.did or self.handle

@@ -44,6 +44,7 @@ from scheduler.adapters.base import (
     AdapterError,
     ConnectionCheck,
     Duplicate,
+    ImageLimits,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -68,11 +69,15 @@ from scheduler.adapters.graph import (
     window_items,
 )
 from scheduler.adapters.http import platform_base_url
+from scheduler.adapters.media import is_image, media_urls_for
 
 # ~63,206 characters per Page post (shared/platforms.md §0, [k]); counted in Unicode code points.
 FACEBOOK_TEXT_LIMIT = 63206
 FACEBOOK_MAX_PHOTOS = 10
 FACEBOOK_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
+# Page photos "should be less than 4 MB" (Graph API Photo reference [k]); Facebook downloads them from
+# `url`, so larger or other images get a fitted copy at publish time (scheduler/adapters/media.py).
+FACEBOOK_MAX_IMAGE_BYTES = 4_000_000
 FACEBOOK_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
 FACEBOOK_DIALOG_HOST = "https://www.facebook.com"
 METRICS_FIELDS = "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
@@ -99,6 +104,7 @@ class FacebookPageAdapter(PlatformAdapter):
     label = "Facebook Page"
     max_media = FACEBOOK_MAX_PHOTOS
     requires_alt_text = True
+    image_limits = ImageLimits(max_bytes=FACEBOOK_MAX_IMAGE_BYTES, mime_types=FACEBOOK_IMAGE_TYPES)
     # How long after sending a post must be visible in the Page feed before "not there" is believed.
     reconcile_settle_seconds: ClassVar[float] = 120.0
 
@@ -122,7 +128,7 @@ class FacebookPageAdapter(PlatformAdapter):
         if not content.text.strip() and not content.media:
             problems.append(Problem("Write the text of the post."))
         for item in content.media:
-            if item.mime_type not in FACEBOOK_IMAGE_TYPES:
+            if not is_image(item):
                 problems.append(Problem("Facebook posts from CivicPost can carry JPEG, PNG or GIF images.", "media"))
             if not item.url.startswith("https://"):
                 problems.append(Problem("Facebook fetches images from a public https:// address.", "media"))
@@ -133,11 +139,12 @@ class FacebookPageAdapter(PlatformAdapter):
         client = self._client()
         data: dict[str, Any] = {"message": self._message(content)}
         if content.media:
+            urls = media_urls_for(self, content.media)
             # Unpublished photos are invisible until attached, so failures here are safe to retry.
-            for index, item in enumerate(content.media):
+            for index, (item, url) in enumerate(zip(content.media, urls, strict=True)):
                 photo = client.post(
                     f"{self.page_id}/photos",
-                    {"url": item.url, "published": "false", "alt_text_custom": item.alt_text or None},
+                    {"url": url, "published": "false", "alt_text_custom": item.alt_text or None},
                 )
                 data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
         elif content.link:

@@ -32,6 +32,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 
 import requests
@@ -41,6 +42,7 @@ from django.utils import timezone
 from scheduler.adapters.base import (
     AdapterError,
     ConnectionCheck,
+    ImageLimits,
     MediaItem,
     OutcomeUnknown,
     PlatformAdapter,
@@ -62,12 +64,18 @@ from scheduler.adapters.graph import (
     wait_for_container,
 )
 from scheduler.adapters.http import platform_base_url
+from scheduler.adapters.media import is_image, media_urls_for
 
 INSTAGRAM_CAPTION_LIMIT = 2200
 INSTAGRAM_MAX_HASHTAGS = 30
 INSTAGRAM_MAX_MENTIONS = 20
 INSTAGRAM_MAX_MEDIA = 10  # carousel items
+# JPEG only, under 8 MiB (error 2207004), width / height from 4:5 to 1.91:1 (shared/platforms.md §4.2).
+# Other images get a fitted copy at publish time: converted, scaled, and padded with white bars (never
+# cropped, so no part of a flyer or a face is cut off, and the alt text still describes all of it).
 INSTAGRAM_IMAGE_TYPES = ("image/jpeg",)
+INSTAGRAM_MAX_IMAGE_BYTES = 8 * 1024 * 1024
+INSTAGRAM_ASPECT_RANGE = (Fraction(4, 5), Fraction(191, 100))
 INSTAGRAM_VIDEO_TYPES = ("video/mp4", "video/quicktime")
 INSTAGRAM_LOGIN_HOST = "https://graph.instagram.com"
 FACEBOOK_LOGIN = "facebook_login"
@@ -119,6 +127,9 @@ class InstagramAdapter(PlatformAdapter):
     supports_delete = False
     max_media = INSTAGRAM_MAX_MEDIA
     requires_alt_text = True
+    image_limits = ImageLimits(
+        max_bytes=INSTAGRAM_MAX_IMAGE_BYTES, mime_types=INSTAGRAM_IMAGE_TYPES, aspect_range=INSTAGRAM_ASPECT_RANGE
+    )
     reconcile_settle_seconds: ClassVar[float] = 120.0
 
     @property
@@ -152,8 +163,8 @@ class InstagramAdapter(PlatformAdapter):
                 problems.append(
                     Problem("Instagram downloads media from a public https:// address; this file has none.", "media")
                 )
-            if item.mime_type not in INSTAGRAM_IMAGE_TYPES + INSTAGRAM_VIDEO_TYPES:
-                problems.append(Problem("Instagram takes JPEG images and MP4 or MOV videos.", "media"))
+            if not is_image(item) and item.mime_type not in INSTAGRAM_VIDEO_TYPES:
+                problems.append(Problem("Instagram takes images and MP4 or MOV videos.", "media"))
         hashtags = count_hashtags(caption)
         if hashtags > INSTAGRAM_MAX_HASHTAGS:
             problems.append(Problem(f"Instagram allows {INSTAGRAM_MAX_HASHTAGS} hashtags; this post has {hashtags}."))
@@ -165,27 +176,28 @@ class InstagramAdapter(PlatformAdapter):
     # --- publishing -------------------------------------------------------------------------------
 
     @staticmethod
-    def _media_fields(item: MediaItem, *, in_carousel: bool) -> dict[str, Any]:
+    def _media_fields(item: MediaItem, url: str, *, in_carousel: bool) -> dict[str, Any]:
         if _is_video(item):
-            return {"media_type": "VIDEO" if in_carousel else "REELS", "video_url": item.url}
-        return {"image_url": item.url, "alt_text": item.alt_text or None}
+            return {"media_type": "VIDEO" if in_carousel else "REELS", "video_url": url}
+        return {"image_url": url, "alt_text": item.alt_text or None}
 
     def _create_container(self, client: GraphClient, content: PostContent) -> str:
         caption = self._caption(content)
+        urls = media_urls_for(self, content.media)
         if len(content.media) == 1:
             body = client.post(
                 f"{self.ig_user_id}/media",
-                {**self._media_fields(content.media[0], in_carousel=False), "caption": caption},
+                {**self._media_fields(content.media[0], urls[0], in_carousel=False), "caption": caption},
             )
             return str(body["id"])
         children = [
             str(
                 client.post(
                     f"{self.ig_user_id}/media",
-                    {**self._media_fields(item, in_carousel=True), "is_carousel_item": "true"},
+                    {**self._media_fields(item, url, in_carousel=True), "is_carousel_item": "true"},
                 )["id"]
             )
-            for item in content.media
+            for item, url in zip(content.media, urls, strict=True)
         ]
         body = client.post(
             f"{self.ig_user_id}/media", {"media_type": "CAROUSEL", "children": ",".join(children), "caption": caption}

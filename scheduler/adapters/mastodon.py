@@ -10,7 +10,7 @@ channel.options (plain):
     instance_url        e.g. "https://mastodon.social" (typed by an admin, so it passes the SSRF guard
                         every time a client is built)
     max_characters      the instance's limit, stored once known (configuration.statuses.max_characters)
-    instance_limits     the rest of the instance's limits (characters per URL, media count and sizes)
+    instance_limits     the rest of the instance's limits (characters per URL, media count, sizes, pixels)
     visibility          "public" (default), "unlisted", "private"
     mastodon_version    optional; assumed 4.0.0 so Mastodon.py never probes the instance before a call
 
@@ -65,6 +65,8 @@ from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
     ConnectionCheck,
+    ImageLimits,
+    MediaItem,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -75,11 +77,11 @@ from scheduler.adapters.base import (
     TextLength,
 )
 from scheduler.adapters.http import USER_AGENT
+from scheduler.adapters.media import UploadImage, image_for_upload, is_image, open_stored
 from scheduler.adapters.ssrf import (
     ResponseTooLarge,
     UnsafeURL,
     check_public_url,
-    fetch_public_bytes,
     guarded_session,
 )
 
@@ -98,8 +100,12 @@ DEFAULT_LIMITS: dict[str, int] = {
     "max_media_attachments": 4,
     "description_limit": 1500,
     "image_size_limit": 16 * 1024 * 1024,
+    # width x height; 33,177,600 (7680 x 4320) since Mastodon 4.0, the value in the docs' example.
+    "image_matrix_limit": 33_177_600,
     "video_size_limit": 99 * 1024 * 1024,
 }
+# What every Mastodon version takes; larger or other images are fitted at publish time.
+MASTODON_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 INSTANCE_CACHE_SECONDS = 60 * 60
 INSTANCE_FAILURE_CACHE_SECONDS = 5 * 60
 
@@ -112,7 +118,6 @@ DEFAULT_RATE_LIMIT_WAIT_SECONDS = 300.0
 # (https://docs.joinmastodon.org/methods/media/#v2); we wait a little, never long, in a worker.
 MEDIA_POLL_ATTEMPTS = 10
 MEDIA_POLL_INTERVAL_SECONDS = 1.0
-MEDIA_DOWNLOAD_MAX_BYTES = 100 * 1024 * 1024
 
 # --- Text length ----------------------------------------------------------------------------------
 # Mastodon counts grapheme clusters after replacing every URL by 23 characters and every remote
@@ -256,6 +261,12 @@ class ConnectFailed(AdapterError):
 class MastodonAdapter(PlatformAdapter):
     platform = "mastodon"
     label = "Mastodon"
+    # Mastodon's defaults; current_image_limits() uses the instance's own figures.
+    image_limits = ImageLimits(
+        max_bytes=DEFAULT_LIMITS["image_size_limit"],
+        max_pixels=DEFAULT_LIMITS["image_matrix_limit"],
+        mime_types=MASTODON_IMAGE_TYPES,
+    )
 
     # --- client ---
 
@@ -334,6 +345,14 @@ class MastodonAdapter(PlatformAdapter):
         self.account.options.update(changes)
         _update_channel_options(self.account.channel_id, changes)
 
+    def current_image_limits(self) -> ImageLimits:
+        limits = {**DEFAULT_LIMITS, **self.instance_limits()}  # a cached copy may predate a key
+        return ImageLimits(
+            max_bytes=limits["image_size_limit"],
+            max_pixels=limits["image_matrix_limit"],
+            mime_types=MASTODON_IMAGE_TYPES,
+        )
+
     # --- contract ---
 
     def text_length(self, content: PostContent) -> TextLength:
@@ -354,14 +373,21 @@ class MastodonAdapter(PlatformAdapter):
                 problems.append(
                     Problem(f"Mastodon allows {limits['description_limit']} characters of alt text per image.", "media")
                 )
-            size_limit = limits["image_size_limit"] if kind == "image" else limits["video_size_limit"]
-            if item.size_bytes and item.size_bytes > size_limit:
+            # Images are fitted to the instance's limits at publish time; video is sent as it is.
+            size_limit = limits["video_size_limit"]
+            if kind != "image" and item.size_bytes and item.size_bytes > size_limit:
                 problems.append(Problem(f"This instance takes files up to {size_limit // (1024 * 1024)} MB.", "media"))
         return problems
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
         api = self._api()
-        media_ids = [self._upload(api, item) for item in content.media]
+        images: list[UploadImage | None] = [None] * len(content.media)
+        if any(is_image(item) for item in content.media):
+            limits = self.current_image_limits()
+            images = [
+                image_for_upload(item, limits, label=self.label) if is_image(item) else None for item in content.media
+            ]
+        media_ids = [self._upload(api, item, image) for item, image in zip(content.media, images, strict=True)]
         try:
             # https://docs.joinmastodon.org/methods/statuses/#create
             status = api.status_post(
@@ -377,15 +403,18 @@ class MastodonAdapter(PlatformAdapter):
             remote_id=str(status["id"]), permalink=status.get("url") or status.get("uri") or "", raw=_jsonable(status)
         )
 
-    def _upload(self, api: Mastodon, item: Any) -> str:
-        """Uploads one attachment with its alt text; returns its id once Mastodon has processed it."""
+    def _upload(self, api: Mastodon, item: MediaItem, image: UploadImage | None) -> str:
+        """Uploads one attachment with its alt text: `image` (fitted bytes) for an image, else the stored
+        file as it is. Returns its id once Mastodon has processed it."""
         try:
-            if item.path:
-                media_file: Any = item.path
-            else:
-                media_file = fetch_public_bytes(item.url, max_bytes=MEDIA_DOWNLOAD_MAX_BYTES, timeout=_timeout())
             # https://docs.joinmastodon.org/methods/media/#v2
-            attachment = api.media_post(media_file, mime_type=item.mime_type, description=item.alt_text or None)
+            if image is not None:
+                attachment = api.media_post(
+                    image.data, mime_type=image.mime_type, description=item.alt_text or None, file_name=image.file_name
+                )
+            else:
+                with open_stored(item) as stored:
+                    attachment = api.media_post(stored, mime_type=item.mime_type, description=item.alt_text or None)
             for _ in range(MEDIA_POLL_ATTEMPTS):
                 if attachment.get("url"):
                     return str(attachment["id"])
@@ -528,6 +557,7 @@ def _fetch_instance_limits(instance_url: str) -> dict[str, int]:
         ("max_media_attachments", statuses),
         ("description_limit", media),
         ("image_size_limit", media),
+        ("image_matrix_limit", media),
         ("video_size_limit", media),
     ):
         if isinstance(source.get(key), int) and source[key] > 0:

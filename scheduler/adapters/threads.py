@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ from django.utils import timezone
 from scheduler.adapters.base import (
     AdapterError,
     ConnectionCheck,
+    ImageLimits,
     MediaItem,
     OutcomeUnknown,
     PlatformAdapter,
@@ -59,13 +61,18 @@ from scheduler.adapters.graph import (
     wait_for_container,
 )
 from scheduler.adapters.http import platform_base_url
+from scheduler.adapters.media import is_image, media_urls_for
 
 THREADS_HOST = "https://graph.threads.net"
 THREADS_API_VERSION = "v1.0"
 THREADS_AUTHORIZE_URL = "https://threads.com/oauth/authorize"
 THREADS_TEXT_LIMIT = 500
 THREADS_MAX_MEDIA = 20  # carousel items
+# JPEG or PNG, up to 8 MB, width / height between 1:10 and 10:1 (Threads API media specifications [k]).
+# Other images get a fitted copy at publish time (converted, scaled, padded; never cropped).
 THREADS_IMAGE_TYPES = ("image/jpeg", "image/png")
+THREADS_MAX_IMAGE_BYTES = 8 * 1024 * 1024
+THREADS_ASPECT_RANGE = (Fraction(1, 10), Fraction(10, 1))
 THREADS_VIDEO_TYPES = ("video/mp4", "video/quicktime")
 THREADS_SCOPES = ("threads_basic", "threads_content_publish", "threads_manage_insights", "threads_delete")
 INSIGHT_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
@@ -154,6 +161,9 @@ class ThreadsAdapter(PlatformAdapter):
     label = "Threads"
     max_media = THREADS_MAX_MEDIA
     requires_alt_text = True
+    image_limits = ImageLimits(
+        max_bytes=THREADS_MAX_IMAGE_BYTES, mime_types=THREADS_IMAGE_TYPES, aspect_range=THREADS_ASPECT_RANGE
+    )
     reconcile_settle_seconds: ClassVar[float] = 120.0
 
     @property
@@ -177,28 +187,29 @@ class ThreadsAdapter(PlatformAdapter):
         for item in content.media:
             if not item.url.startswith("https://"):
                 problems.append(Problem("Threads downloads media from a public https:// address.", "media"))
-            if item.mime_type not in THREADS_IMAGE_TYPES + THREADS_VIDEO_TYPES:
-                problems.append(Problem("Threads takes JPEG or PNG images and MP4 or MOV videos.", "media"))
+            if not is_image(item) and item.mime_type not in THREADS_VIDEO_TYPES:
+                problems.append(Problem("Threads takes images and MP4 or MOV videos.", "media"))
         return problems
 
     # --- publishing -------------------------------------------------------------------------------
 
     @staticmethod
-    def _media_fields(item: MediaItem) -> dict[str, Any]:
+    def _media_fields(item: MediaItem, url: str) -> dict[str, Any]:
         if _is_video(item):
-            return {"media_type": "VIDEO", "video_url": item.url, "alt_text": item.alt_text or None}
-        return {"media_type": "IMAGE", "image_url": item.url, "alt_text": item.alt_text or None}
+            return {"media_type": "VIDEO", "video_url": url, "alt_text": item.alt_text or None}
+        return {"media_type": "IMAGE", "image_url": url, "alt_text": item.alt_text or None}
 
     def _create_container(self, client: GraphClient, content: PostContent) -> str:
         path = f"{self.threads_user_id}/threads"
         text = self._text(content)
         if not content.media:
             return str(client.post(path, {"media_type": "TEXT", "text": text})["id"])
+        urls = media_urls_for(self, content.media)
         if len(content.media) == 1:
-            return str(client.post(path, {**self._media_fields(content.media[0]), "text": text})["id"])
+            return str(client.post(path, {**self._media_fields(content.media[0], urls[0]), "text": text})["id"])
         children = [
-            str(client.post(path, {**self._media_fields(item), "is_carousel_item": "true"})["id"])
-            for item in content.media
+            str(client.post(path, {**self._media_fields(item, url), "is_carousel_item": "true"})["id"])
+            for item, url in zip(content.media, urls, strict=True)
         ]
         return str(client.post(path, {"media_type": "CAROUSEL", "children": ",".join(children), "text": text})["id"])
 

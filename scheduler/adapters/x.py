@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 import requests
 import tweepy
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.utils import timezone
 from twitter_text import extract_urls_with_indices, parse_tweet
 
@@ -42,6 +41,7 @@ from scheduler.adapters.base import (
     CheckAgainLater,
     ConnectionCheck,
     Duplicate,
+    ImageLimits,
     MediaItem,
     OutcomeUnknown,
     PlatformAdapter,
@@ -53,6 +53,7 @@ from scheduler.adapters.base import (
     TextLength,
 )
 from scheduler.adapters.http import USER_AGENT, TimeoutSession, platform_base_url
+from scheduler.adapters.media import UploadImage, image_for_upload, is_image
 
 T = TypeVar("T")
 
@@ -69,7 +70,9 @@ OAUTH2_RENEW_PATH = "/2/oauth2/token"
 TEXT_LIMIT = 280
 MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+# Other images (GIF) are converted to one of these at publish time (scheduler/adapters/media.py).
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+X_IMAGES_ONLY = "X posts from CivicPost take images only, not video."
 MAX_ALT_TEXT = 1000
 # Refresh an OAuth 2.0 access token (2 h lifetime) this long before it runs out.
 TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=2)
@@ -202,6 +205,7 @@ class XAdapter(PlatformAdapter):
     platform = "x"
     label = "X"
     max_media = MAX_IMAGES
+    image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES)
     requires_alt_text = True
 
     def __init__(self, account) -> None:  # noqa: ANN001 - ChannelAccount
@@ -439,16 +443,18 @@ class XAdapter(PlatformAdapter):
     def validate(self, content: PostContent) -> list[Problem]:
         problems = super().validate(content)
         for item in content.media:
-            if item.mime_type not in IMAGE_TYPES:
-                problems.append(Problem("X posts from CivicPost take JPEG, PNG or WebP images only.", "media"))
-            if item.size_bytes and item.size_bytes > MAX_IMAGE_BYTES:
-                problems.append(Problem("X takes images up to 5 MB; make this image smaller.", "media"))
+            if not is_image(item):
+                problems.append(Problem(X_IMAGES_ONLY, "media"))
             if len(item.alt_text) > MAX_ALT_TEXT:
                 problems.append(Problem(f"X allows alt text up to {MAX_ALT_TEXT} characters.", "media"))
         return problems
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
-        media_ids = [self._upload_image(item) for item in content.media]
+        if any(not is_image(item) for item in content.media):
+            raise PublishError(X_IMAGES_ONLY, permanent=True)
+        # Every image is fitted before anything is sent, so a refused one leaves no upload behind.
+        images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
+        media_ids = [self._upload_image(item, image) for item, image in zip(content.media, images, strict=True)]
         text = content.text_with_link()
         response = self._call(
             lambda client: client.create_tweet(text=text, media_ids=media_ids or None, user_auth=self._user_auth),
@@ -557,20 +563,14 @@ class XAdapter(PlatformAdapter):
 
     # --- Media (tweepy 4.17 has no v2 upload) -------------------------------------------------
 
-    def _upload_image(self, item: MediaItem) -> str:
+    def _upload_image(self, item: MediaItem, image: UploadImage) -> str:
         """Uploads one image and sets its alt text. Returns the media id.
 
         Nothing is posted yet, so every failure here is safe to retry (an unused upload expires)."""
-        if item.mime_type not in IMAGE_TYPES:
-            raise PublishError("X posts from CivicPost take JPEG, PNG or WebP images only.", permanent=True)
-        data = _read_media(item)
-        if len(data) > MAX_IMAGE_BYTES:
-            raise PublishError("X takes images up to 5 MB; this image is larger.", permanent=True)
-        filename = (item.path or item.url).rsplit("/", 1)[-1] or "image"
         upload = self._call(
             lambda _client: self._post_api(
                 MEDIA_UPLOAD_PATH,
-                files={"media": (filename, data, item.mime_type)},
+                files={"media": (image.file_name, image.data, image.mime_type)},
                 data={"media_category": "tweet_image"},
             ),
             creates_post=False,
@@ -590,16 +590,3 @@ class XAdapter(PlatformAdapter):
         response = self.session.post(f"{self.base_url}{path}", headers=headers, auth=auth, **kwargs)
         _raise_for_x_status(response)
         return response.json()
-
-
-def _read_media(item: MediaItem) -> bytes:
-    """Returns the image bytes from CivicPost's media storage (MediaItem.path is a storage name)."""
-    if not item.path:
-        raise PublishError("The image file is missing from CivicPost's media storage.", permanent=True)
-    try:
-        with default_storage.open(item.path, "rb") as handle:
-            return handle.read()
-    except OSError as error:
-        raise PublishError(
-            "The image file could not be read from CivicPost's media storage.", permanent=False
-        ) from error

@@ -1,7 +1,7 @@
 """A fake social platform server for end-to-end, chaos and benchmark runs (loopback only).
 
-It speaks enough of three real APIs for CivicPost's real adapters to publish to it, each pointed
-at it by a base-URL setting (shared/platforms.md sections 2, 3 and 6):
+It speaks enough of seven real APIs (and a webhook receiver) for CivicPost's real adapters to publish
+to it, each pointed at it by a base-URL setting (shared/platforms.md sections 2-7 and 9):
 
 - Mastodon: POST /api/v1/statuses (form or JSON; honours ``Idempotency-Key`` per account for
   an hour, as Mastodon does: the same key answers with the same status and posts nothing),
@@ -12,6 +12,26 @@ at it by a base-URL setting (shared/platforms.md sections 2, 3 and 6):
 - Facebook Graph: POST /{version}/{page-id}/feed, GET /{version}/{page-id}/feed (and /posts,
   /published_posts), GET/DELETE /{version}/{post-id}, GET /{version}/me/accounts; Graph error JSON
   (code 506 for a duplicate).
+- Bluesky XRPC (/xrpc/...): com.atproto.server.createSession / refreshSession / getSession (decodable
+  JWTs, and a DID document whose PDS is this server), com.atproto.repo.uploadBlob, createRecord (the
+  client-chosen rkey is kept; a second create at the same rkey answers RecordAlreadyExists),
+  getRecord (RecordNotFound), deleteRecord, com.atproto.identity.resolveHandle, app.bsky.actor.getProfile,
+  app.bsky.feed.getPosts. XRPC error JSON ``{"error", "message"}``.
+- Instagram Graph: POST /{version}/{ig-user-id}/media (container: image_url + alt_text, REELS + video_url,
+  carousel children), GET /{version}/{container-id} (status_code), POST /{ig-user-id}/media_publish,
+  GET /{media-id} (permalink, caption, timestamp), GET /{ig-user-id}/media (listing with since / until /
+  paging, for reconciliation), GET /{ig-user-id}/content_publishing_limit.
+- Threads (graph.threads.net): POST /v1.0/{user}/threads (TEXT / IMAGE / VIDEO / CAROUSEL container),
+  GET /{container-id} (status), POST /{user}/threads_publish, GET / DELETE /{media-id},
+  GET /{user}/threads (listing), GET /{media-id}/insights, GET /me.
+- Webhook receiver: POST /hooks/{name} checks the Standard Webhooks signature with the receiver's secret
+  (``webhook_receivers={"name": "whsec_..."}`` or ``POST /__control {"webhook_receivers": {...}}``),
+  answers ``{"id", "url"}`` and files one post per ``webhook-id`` (a repeat answers the same, posts nothing).
+
+Instagram and Threads share Facebook's ``/{version}/`` paths. The fake tells them apart by the edge
+(``/media``, ``/threads``, ...) or the container or media id it issued; a base URL ending in
+``/instagram``, ``/threads`` or ``/bluesky`` (e.g. ``http://127.0.0.1:8765/threads``) picks the platform
+outright, which is how CIVICPOST_PLATFORM_URLS should point them here.
 
 Every accepted post goes into a ledger (memory, plus an optional JSON-lines file) with the
 platform, account, idempotency key, text and time. Faults are set by constructor keywords or at
@@ -27,6 +47,8 @@ reads too when ``faults_on_reads`` is true):
   p_slow                          store the post, then answer only after ``slow_seconds``
   script                          a list of outcomes ("ok", "rate_limit", "server_error",
                                   "drop_before", "drop", "slow") used, in order, before any draw
+  container_in_progress_polls     Instagram / Threads: status reads that answer IN_PROGRESS before
+                                  a new container is FINISHED (0: ready at once)
 
 ``{"platform": "x", ...}`` in a control request scopes the settings to one platform.
 ``GET /__ledger`` answers ``{"posts": [...], "stats": {...}}``; ``POST /__control {"reset": true}``
@@ -41,10 +63,12 @@ import datetime as dt
 import email.parser
 import email.policy
 import hashlib
+import hmac
 import itertools
 import json
 import random
 import re
+import secrets
 import socket
 import threading
 import time
@@ -55,7 +79,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-PLATFORMS = ("mastodon", "x", "facebook")
+import regex
+from standardwebhooks import Webhook, WebhookVerificationError
+
+PLATFORMS = ("mastodon", "x", "facebook", "bluesky", "instagram", "threads", "webhook")
+# A base URL ending in one of these picks the platform; the others are only stripped.
+PLATFORM_PREFIXES = ("mastodon", "x", "twitter", "facebook", "bluesky", "instagram", "threads")
+PREFIX_PICKS_PLATFORM = ("bluesky", "instagram", "threads")
 OUTCOMES = ("ok", "rate_limit", "server_error", "drop_before", "drop", "slow")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -76,6 +106,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Mastodon keeps idempotency keys for one hour.
     "idempotency_ttl_seconds": 3600.0,
     "max_characters": 500,
+    "container_in_progress_polls": 0,
     "script": [],
 }
 
@@ -85,6 +116,30 @@ X_DUPLICATE_BODY = {
     "title": "Forbidden",
     "status": 403,
 }
+
+# Instagram and Threads publish through containers the same way; what differs is named here
+# (developers.facebook.com/docs/instagram-platform/content-publishing, /docs/threads/posts).
+GRAPH_CONTAINER_PLATFORMS: dict[str, dict[str, Any]] = {
+    "instagram": {
+        "create": "media",
+        "publish": "media_publish",
+        "limit": "content_publishing_limit",
+        "text": "caption",
+        "max_text": 2200,
+        "quota_total": 100,
+    },
+    "threads": {
+        "create": "threads",
+        "publish": "threads_publish",
+        "limit": "threads_publishing_limit",
+        "text": "text",
+        "max_text": 500,
+        "quota_total": 250,
+    },
+}
+BLUESKY_POST = "app.bsky.feed.post"
+BLUESKY_SESSION_SECONDS = 2 * 3600
+BLUESKY_REFRESH_SECONDS = 60 * 24 * 3600
 
 
 def _utcnow() -> dt.datetime:
@@ -101,6 +156,40 @@ def _fb_time(moment: dt.datetime) -> str:
 
 def _numeric_id(text: str) -> str:
     return str(int(hashlib.sha256(text.encode()).hexdigest()[:12], 16))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64url_decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def bluesky_did(handle: str) -> str:
+    """The DID the fake gives a handle (did:plc: and 24 base32 characters, stable per handle)."""
+    digest = base64.b32encode(hashlib.sha256(f"bluesky:{handle}".encode()).digest()).decode().lower()
+    return f"did:plc:{digest[:24]}"
+
+
+def _cid(data: bytes, codec: int) -> str:
+    """A real CIDv1 (sha2-256, base32): codec 0x55 raw gives "bafkrei...", 0x71 dag-cbor "bafyrei..."."""
+    raw = bytes([0x01, codec, 0x12, 0x20]) + hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(raw).decode().lower().rstrip("=")
+
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_RKEY_RE = re.compile(r"[A-Za-z0-9._:~-]{1,512}")
+
+
+def _tid() -> str:
+    """A fresh record key in TID form (https://atproto.com/specs/tid): microseconds and a clock id."""
+    value = (time.time_ns() // 1000) << 10 | secrets.randbelow(1024)
+    return "".join(_TID_ALPHABET[(value >> (5 * shift)) & 31] for shift in reversed(range(13)))
+
+
+def _graphemes(text: str) -> int:
+    return len(regex.findall(r"\X", text))
 
 
 @dataclass
@@ -219,6 +308,7 @@ class FakePlatform:
         port: int = 0,
         ledger_path: str | Path | None = None,
         seed: int | None = None,
+        webhook_receivers: dict[str, str] | None = None,
         **config: Any,
     ) -> None:
         unknown = set(config) - set(DEFAULT_CONFIG)
@@ -238,6 +328,17 @@ class FakePlatform:
         self.revoked_tokens: set[str] = set()
         # A Page token's /me is its Page: learnt from the Page the token first works with.
         self.facebook_token_pages: dict[str, str] = {}
+        # Instagram / Threads containers by id: {"platform", "user", "media_type", "text", "media", "children",
+        # "is_child", "in_progress_left", "media_id" (set once published)}.
+        self.containers: dict[str, dict[str, Any]] = {}
+        # Bluesky blobs by CID: {"did", "mime_type", "size"}; JWTs are signed with this server's own key.
+        self.blobs: dict[str, dict[str, Any]] = {}
+        self.bluesky_handles: dict[str, str] = {}  # did -> handle, learnt at sign-in
+        self.jwt_key = secrets.token_bytes(32)
+        # Webhook receivers {name: signing secret}, and the webhook-ids each has seen {(name, id): remote id}.
+        self._initial_receivers = dict(webhook_receivers or {})
+        self.webhook_receivers: dict[str, str] = dict(self._initial_receivers)
+        self.webhook_ids: dict[tuple[str, str], str] = {}
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
@@ -291,6 +392,11 @@ class FakePlatform:
             self.stats.clear()
             self._idempotency.clear()
             self.revoked_tokens.clear()
+            self.containers.clear()
+            self.blobs.clear()
+            self.bluesky_handles.clear()
+            self.webhook_receivers = dict(self._initial_receivers)
+            self.webhook_ids.clear()
             self.ledger.clear()
 
     def setting(self, platform: str, name: str) -> Any:
@@ -364,6 +470,13 @@ class FakePlatform:
                 return entry
         return None
 
+    def add_webhook_receiver(self, name: str, secret: str) -> str:
+        """Registers a receiver at /hooks/<name> that accepts events signed with `secret`; returns its path."""
+        Webhook(secret)  # refuses a malformed secret now rather than on the first event
+        with self._lock:
+            self.webhook_receivers[name] = secret
+        return f"/hooks/{name}"
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -416,12 +529,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._body_bytes = self._read_body()
         parsed = urllib.parse.urlsplit(self.path)
         self.query = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
-        path = re.sub(r"^/(mastodon|x|twitter|facebook)(?=/)", "", parsed.path.rstrip("/") or "/")
+        path = parsed.path.rstrip("/") or "/"
+        picked = None
+        if prefix := re.match(rf"^/({'|'.join(PLATFORM_PREFIXES)})(?=/)", path):
+            path = path[prefix.end() :]
+            picked = prefix[1] if prefix[1] in PREFIX_PICKS_PLATFORM else None
+        self.route_prefix = prefix[0] if prefix else ""
         try:
             if path.startswith("/__"):
                 self._control(method, path)
                 return
-            platform = self._platform_of(path)
+            platform = picked or self._platform_of(path)
             if platform is None:
                 self._json(404, {"error": f"The fake platform has no route for {method} {path}"})
                 return
@@ -498,9 +616,29 @@ class _Handler(BaseHTTPRequestHandler):
             return "mastodon"
         if path.startswith("/2/"):
             return "x"
+        if path.startswith("/xrpc/"):
+            return "bluesky"
+        if path.startswith("/hooks/"):
+            return "webhook"
         if re.match(r"^/v\d+\.\d+/", path):
-            return "facebook"
+            return self._graph_platform_of(path)
         return None
+
+    def _graph_platform_of(self, path: str) -> str:
+        """Facebook, Instagram or Threads for a /{version}/... path: by the edge, else by the id's issuer."""
+        parts = path.split("/")[2:]
+        if len(parts) == 2:
+            for platform, spec in GRAPH_CONTAINER_PLATFORMS.items():
+                if parts[1] in (spec["create"], spec["publish"], spec["limit"]):
+                    return platform
+        if parts:
+            container = self.fake.containers.get(parts[0])
+            if container is not None:
+                return container["platform"]
+            for platform in GRAPH_CONTAINER_PLATFORMS:
+                if self.fake.ledger.get(platform, parts[0]) is not None:
+                    return platform
+        return "facebook"
 
     def bearer(self) -> str:
         auth = self.headers.get("Authorization", "")
@@ -561,6 +699,20 @@ class _Handler(BaseHTTPRequestHandler):
                     "x-rate-limit-reset": str(int(reset_at) + 1),
                 },
             )
+        elif platform == "bluesky":
+            # https://docs.bsky.app/docs/advanced-guides/rate-limits
+            self._json(
+                429,
+                {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                {
+                    "ratelimit-limit": "5000",
+                    "ratelimit-remaining": "0",
+                    "ratelimit-reset": str(int(reset_at) + 1),
+                    "ratelimit-policy": "5000;w=3600",
+                },
+            )
+        elif platform == "webhook":
+            self._json(429, {"error": "slow down"}, {"Retry-After": str(max(1, int(reset_in)))})
         else:
             minutes = max(1, int((reset_in + 59) // 60))
             usage = {
@@ -601,6 +753,10 @@ class _Handler(BaseHTTPRequestHandler):
                     "status": status,
                 },
             )
+        elif platform == "bluesky":
+            self._json(status, {"error": "InternalServerError", "message": "Internal Server Error"})
+        elif platform == "webhook":
+            self._json(status, {"error": "The receiver is temporarily unavailable"})
         else:
             self._json(
                 status,
@@ -637,8 +793,10 @@ class _Handler(BaseHTTPRequestHandler):
                     fake.reset()
                 for token in settings.pop("revoke_tokens", []):
                     fake.revoked_tokens.add(token)
+                for name, secret in settings.pop("webhook_receivers", {}).items():
+                    fake.add_webhook_receiver(name, secret)
                 fake.configure(settings.pop("platform", None), **settings)
-            except (ValueError, TypeError) as error:
+            except (ValueError, TypeError, RuntimeError) as error:
                 self._json(400, {"error": str(error)})
                 return
             self._json(200, {"config": fake.config, "platform_config": fake.platform_config})
@@ -1164,6 +1322,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.query.get("after"):
             below = int(base64.urlsafe_b64decode(self.query["after"].encode()).decode())
             entries = [e for e in entries if e.seq < below]
+        self._graph_page(entries, lambda e: self._fb_post_json(e, wanted))
+
+    def _graph_page(self, entries: list[LedgerEntry], render: Any) -> None:
+        """Answers one page of a newest-first Graph listing (limit, `after` cursor, `paging.next`)."""
         limit = max(1, min(100, int(self.query.get("limit") or 25)))
         page = entries[:limit]
         paging: dict[str, Any] = {}
@@ -1175,4 +1337,553 @@ class _Handler(BaseHTTPRequestHandler):
         if len(entries) > limit:
             query = {**self.query, "after": paging["cursors"]["after"]}
             paging["next"] = f"{self._base()}{urllib.parse.urlsplit(self.path).path}?{urllib.parse.urlencode(query)}"
-        self._json(200, {"data": [self._fb_post_json(e, wanted) for e in page], "paging": paging})
+        self._json(200, {"data": [render(e) for e in page], "paging": paging})
+
+    # --- Instagram and Threads (Graph containers) -------------------------------------------------
+
+    def _instagram(self, method: str, path: str) -> None:
+        self._graph_containers("instagram", method, path)
+
+    def _threads(self, method: str, path: str) -> None:
+        self._graph_containers("threads", method, path)
+
+    def _graph_containers(self, platform: str, method: str, path: str) -> None:
+        spec = GRAPH_CONTAINER_PLATFORMS[platform]
+        fields = self.form()
+        token = self.bearer() or self.query.get("access_token") or fields.get("access_token")
+        if not token:
+            self._fb_error(400, 190, "Invalid OAuth access token - Cannot parse access token")
+            return
+        if token in self.fake.revoked_tokens:
+            self._fb_error(
+                400, 190, "Error validating access token: The session has been invalidated.", error_subcode=460
+            )
+            return
+        write = method in ("POST", "DELETE")
+        outcome = self.fault(platform, write=write)
+        if outcome == "answered":
+            return
+        parts = path.split("/")[2:]  # drop "" and the version
+        if parts and parts[0] == "me":
+            parts[0] = _numeric_id(f"{platform}:{token}")
+        wanted = set(filter(None, self.query.get("fields", "").split(",")))
+        if len(parts) == 2 and parts[1] == spec["create"] and method == "POST":
+            self._container_create(platform, parts[0], fields)
+        elif len(parts) == 2 and parts[1] == spec["create"] and method == "GET":
+            self._container_listing(platform, parts[0], wanted)
+        elif len(parts) == 2 and parts[1] == spec["publish"] and method == "POST":
+            self._container_publish(platform, parts[0], str(fields.get("creation_id") or ""), outcome)
+        elif len(parts) == 2 and parts[1] == spec["limit"] and method == "GET":
+            day_ago = time.time() - 24 * 3600
+            used = sum(1 for e in self.fake.ledger.find(platform=platform, account=parts[0]) if e.received_at > day_ago)
+            config = {"quota_total": spec["quota_total"], "quota_duration": 86400}
+            self._json(200, {"data": [{"quota_usage": used, "config": config}]})
+        elif len(parts) == 2 and parts[1] == "insights" and method == "GET":
+            entry = self.fake.ledger.get(platform, parts[0])
+            if entry is None or entry.deleted:
+                self._graph_missing(method, parts[0])
+                return
+            metrics = [m for m in self.query.get("metric", "").split(",") if m]
+            self._json(
+                200,
+                {
+                    "data": [
+                        {"name": m, "period": "lifetime", "values": [{"value": 0}], "id": f"{parts[0]}/insights/{m}"}
+                        for m in metrics
+                    ]
+                },
+            )
+        elif len(parts) == 1 and method == "GET":
+            self._graph_object(platform, parts[0], wanted)
+        elif len(parts) == 1 and method == "DELETE":
+            entry = self.fake.ledger.get(platform, parts[0])
+            if platform == "instagram" or entry is None or entry.deleted:
+                # The Instagram API cannot delete feed media.
+                self._graph_missing(method, parts[0])
+                return
+            self.fake.ledger.delete(platform, entry.remote_id)
+            self._json(200, {"success": True, "deleted_id": entry.remote_id})
+        else:
+            self._fb_error(400, 100, "Unknown path components")
+
+    def _graph_missing(self, method: str, object_id: str) -> None:
+        self._fb_error(
+            400,
+            100,
+            f"Unsupported {method.lower()} request. Object with ID '{object_id}' does not exist, "
+            "cannot be loaded due to missing permissions, or does not support this operation.",
+            error_subcode=33,
+        )
+
+    def _container_create(self, platform: str, user: str, fields: dict[str, Any]) -> None:
+        spec = GRAPH_CONTAINER_PLATFORMS[platform]
+        text = str(fields.get(spec["text"]) or "")
+        is_child = str(fields.get("is_carousel_item") or "").lower() == "true"
+        default_type = "TEXT" if platform == "threads" and not fields.get("image_url") else "IMAGE"
+        media_type = str(fields.get("media_type") or default_type).upper()
+        if len(text) > spec["max_text"]:
+            self._fb_error(400, 100, f"(#100) The parameter {spec['text']} is too long.")
+            return
+        children = [c for c in str(fields.get("children") or "").split(",") if c]
+        if media_type == "CAROUSEL":
+            known = [self.fake.containers.get(c) for c in children]
+            if not children or any(c is None or c["user"] != user or not c["is_child"] for c in known):
+                self._fb_error(400, 100, "(#100) The parameter children must list carousel item containers.")
+                return
+        elif media_type in ("VIDEO", "REELS"):
+            if not fields.get("video_url"):
+                self._fb_error(400, 100, "(#100) The parameter video_url is required.")
+                return
+        elif media_type == "IMAGE":
+            if not fields.get("image_url"):
+                self._fb_error(400, 100, "(#100) The parameter image_url is required.")
+                return
+        elif media_type != "TEXT" or platform != "threads" or not text.strip():
+            self._fb_error(400, 100, f"(#100) The parameter media_type is not valid: {media_type}.")
+            return
+        container_id = self.fake.next_id()
+        with self.fake._lock:
+            self.fake.containers[container_id] = {
+                "platform": platform,
+                "user": user,
+                "media_type": media_type,
+                "text": text,
+                "media": {key: str(fields[key]) for key in ("image_url", "video_url", "alt_text") if fields.get(key)},
+                "children": children,
+                "is_child": is_child,
+                "in_progress_left": int(self.fake.setting(platform, "container_in_progress_polls")),
+                "media_id": "",
+            }
+        self.fake.count(f"{platform}:containers")
+        self._json(200, {"id": container_id})
+
+    def _container_state(self, container: dict[str, Any], *, reading: bool) -> str:
+        with self.fake._lock:
+            if container["media_id"]:
+                return "PUBLISHED"
+            if container["in_progress_left"] > 0:
+                if reading:
+                    container["in_progress_left"] -= 1
+                return "IN_PROGRESS"
+            return "FINISHED"
+
+    def _container_publish(self, platform: str, user: str, creation_id: str, outcome: str) -> None:
+        container = self.fake.containers.get(creation_id)
+        if container is None or container["user"] != user or container["platform"] != platform:
+            self._graph_missing("post", creation_id)
+            return
+        if container["is_child"]:
+            self._fb_error(400, 100, "(#100) A carousel item cannot be published on its own.")
+            return
+        # One lock around "is it ready and unpublished?" and "publish it": a container goes out once.
+        with self.fake._lock:
+            state = self._container_state(container, reading=False)
+            if state == "FINISHED":
+                entry = self._container_to_ledger(platform, user, creation_id, container)
+        if state == "IN_PROGRESS":
+            self._fb_error(
+                400,
+                9007,
+                "Media ID is not available",
+                error_subcode=2207027,
+                error_user_msg="The media is not ready for publishing, please wait for a moment",
+            )
+            return
+        if state == "PUBLISHED":
+            self._fb_error(400, 100, "(#100) This container has already been published.")
+            return
+        self.after_accept(outcome, platform)
+        self._json(200, {"id": entry.remote_id})
+
+    def _container_to_ledger(
+        self, platform: str, user: str, creation_id: str, container: dict[str, Any]
+    ) -> LedgerEntry:
+        items = [self.fake.containers[c] for c in container["children"]] or [container]
+        media = [dict(item["media"]) for item in items if item["media"]]
+        media_id = self.fake.next_id()
+        shortcode = _b64url(hashlib.sha256(media_id.encode()).digest())[:11]
+        username = f"fake{user}"
+        if platform == "instagram":
+            permalink = f"https://www.instagram.com/p/{shortcode}/"
+        else:
+            permalink = f"https://www.threads.net/@{username}/post/{shortcode}"
+        entry = self.fake.ledger.add(
+            platform=platform,
+            account=user,
+            remote_id=media_id,
+            text=container["text"],
+            extra={
+                "container_id": creation_id,
+                "media_type": container["media_type"],
+                "media": media,
+                "alt_texts": [m.get("alt_text", "") for m in media],
+                "permalink": permalink,
+                "shortcode": shortcode,
+                "username": username,
+            },
+        )
+        container["media_id"] = entry.remote_id
+        return entry
+
+    def _graph_media_json(self, platform: str, entry: LedgerEntry, wanted: set[str]) -> dict[str, Any]:
+        spec = GRAPH_CONTAINER_PLATFORMS[platform]
+        first = entry.extra["media"][0] if entry.extra.get("media") else {}
+        known = {
+            spec["text"]: entry.text,
+            "timestamp": _fb_time(dt.datetime.fromtimestamp(entry.received_at, dt.UTC)),
+            "permalink": entry.extra["permalink"],
+            "shortcode": entry.extra["shortcode"],
+            "username": entry.extra["username"],
+            "media_type": entry.extra["media_type"],
+            "media_url": first.get("image_url") or first.get("video_url") or "",
+            "like_count": 0,
+            "comments_count": 0,
+        }
+        return {"id": entry.remote_id, **{k: v for k, v in known.items() if k in (wanted or {"id"})}}
+
+    def _graph_object(self, platform: str, object_id: str, wanted: set[str]) -> None:
+        container = self.fake.containers.get(object_id)
+        if container is not None:
+            state = self._container_state(container, reading=True)
+            if platform == "instagram":
+                words = {
+                    "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
+                    "IN_PROGRESS": "In Progress: Media is still being processed.",
+                    "PUBLISHED": "Published: Media has been published.",
+                }
+                self._json(200, {"status_code": state, "status": words[state], "id": object_id})
+            else:
+                self._json(200, {"status": state, "id": object_id})
+            return
+        entry = self.fake.ledger.get(platform, object_id)
+        if entry is not None:
+            if entry.deleted:
+                self._graph_missing("get", object_id)
+            else:
+                self._json(200, self._graph_media_json(platform, entry, wanted))
+            return
+        # Anything else is a user (the account's own id, or /me).
+        self._json(200, {"id": object_id, "username": f"fake{object_id}"})
+
+    def _container_listing(self, platform: str, user: str, wanted: set[str]) -> None:
+        entries = sorted(self.fake.ledger.find(platform=platform, account=user), key=lambda e: -e.seq)
+        if self.query.get("since"):
+            entries = [e for e in entries if e.received_at >= float(self.query["since"])]
+        if self.query.get("until"):
+            entries = [e for e in entries if e.received_at <= float(self.query["until"])]
+        if self.query.get("after"):
+            below = int(base64.urlsafe_b64decode(self.query["after"].encode()).decode())
+            entries = [e for e in entries if e.seq < below]
+        self._graph_page(entries, lambda e: self._graph_media_json(platform, e, wanted))
+
+    # --- Bluesky (XRPC) -----------------------------------------------------------------------------
+
+    def _xrpc_error(self, status: int, error: str, message: str) -> None:
+        self._json(status, {"error": error, "message": message})
+
+    def _bluesky_jwt(self, did: str, *, refresh: bool) -> str:
+        now = int(time.time())
+        header = {"typ": "refresh+jwt" if refresh else "at+jwt", "alg": "HS256"}
+        payload = {
+            "scope": "com.atproto.refresh" if refresh else "com.atproto.appPass",
+            "sub": did,
+            "aud": "did:web:fakeplatform.invalid",
+            "iat": now,
+            "exp": now + (BLUESKY_REFRESH_SECONDS if refresh else BLUESKY_SESSION_SECONDS),
+            "jti": secrets.token_hex(8),
+        }
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(payload).encode())}"
+        signature = hmac.new(self.fake.jwt_key, signing_input.encode(), hashlib.sha256).digest()
+        return f"{signing_input}.{_b64url(signature)}"
+
+    def _bluesky_claims(self, token: str, *, refresh: bool) -> tuple[dict[str, Any] | None, str]:
+        """Returns (claims, "") for a token this server issued and that still holds, else (None, XRPC error)."""
+        try:
+            signing_input, signature = token.rsplit(".", 1)
+            expected = hmac.new(self.fake.jwt_key, signing_input.encode(), hashlib.sha256).digest()
+            if not hmac.compare_digest(expected, _b64url_decode(signature)):
+                return None, "InvalidToken"
+            claims = json.loads(_b64url_decode(signing_input.split(".")[1]))
+        except (ValueError, IndexError):
+            return None, "InvalidToken"
+        if (claims.get("scope") == "com.atproto.refresh") != refresh:
+            return None, "InvalidToken"
+        if token in self.fake.revoked_tokens or claims.get("exp", 0) < time.time():
+            return None, "ExpiredToken"
+        return claims, ""
+
+    def _bluesky_session(self, did: str, handle: str) -> dict[str, Any]:
+        pds = f"{self._base()}{self.route_prefix}"
+        return {
+            "did": did,
+            "handle": handle,
+            "email": f"{handle}@example.invalid",
+            "emailConfirmed": True,
+            "accessJwt": self._bluesky_jwt(did, refresh=False),
+            "refreshJwt": self._bluesky_jwt(did, refresh=True),
+            "active": True,
+            # The SDK moves to the PDS named here after signing in (shared/platforms.md 7.1).
+            "didDoc": {
+                "@context": ["https://www.w3.org/ns/did/v1"],
+                "id": did,
+                "alsoKnownAs": [f"at://{handle}"],
+                "verificationMethod": [],
+                "service": [{"id": "#atproto_pds", "type": "AtprotoPersonalDataServer", "serviceEndpoint": pds}],
+            },
+        }
+
+    def _bluesky_handle(self, did: str) -> str:
+        with self.fake._lock:
+            return self.fake.bluesky_handles.get(did, did)
+
+    def _bluesky(self, method: str, path: str) -> None:
+        nsid = path.removeprefix("/xrpc/")
+        if nsid == "com.atproto.server.createSession" and method == "POST":
+            self._bluesky_create_session()
+            return
+        if nsid == "com.atproto.server.refreshSession" and method == "POST":
+            claims, error = self._bluesky_claims(self.bearer(), refresh=True)
+            if claims is None:
+                self._xrpc_error(
+                    400, error, "Token could not be verified" if error == "InvalidToken" else "Token has expired"
+                )
+                return
+            self.fake.revoked_tokens.add(self.bearer())  # a refresh token is used once
+            session = self._bluesky_session(claims["sub"], self._bluesky_handle(claims["sub"]))
+            session.pop("email")
+            session.pop("emailConfirmed")
+            self._json(200, session)
+            return
+        claims = None
+        if self.bearer():
+            claims, error = self._bluesky_claims(self.bearer(), refresh=False)
+            if claims is None:
+                self._xrpc_error(
+                    400, error, "Token could not be verified" if error == "InvalidToken" else "Token has expired"
+                )
+                return
+        writes = ("com.atproto.repo.uploadBlob", "com.atproto.repo.createRecord", "com.atproto.repo.deleteRecord")
+        if claims is None and (nsid in writes or nsid == "com.atproto.server.getSession"):
+            self._xrpc_error(401, "AuthenticationRequired", "Authentication Required")
+            return
+        outcome = self.fault("bluesky", write=nsid in writes)
+        if outcome == "answered":
+            return
+        did = claims["sub"] if claims else ""
+        if nsid == "com.atproto.server.getSession" and method == "GET":
+            self._json(200, {"did": did, "handle": self._bluesky_handle(did), "active": True})
+        elif nsid == "com.atproto.repo.uploadBlob" and method == "POST":
+            mime_type = self.headers.get("Content-Type") or "application/octet-stream"
+            cid = _cid(self._body_bytes, 0x55)
+            with self.fake._lock:
+                self.fake.blobs[cid] = {"did": did, "mime_type": mime_type, "size": len(self._body_bytes)}
+            self.after_accept(outcome, "bluesky")
+            blob = {"$type": "blob", "ref": {"$link": cid}, "mimeType": mime_type, "size": len(self._body_bytes)}
+            self._json(200, {"blob": blob})
+        elif nsid == "com.atproto.repo.createRecord" and method == "POST":
+            self._bluesky_create_record(did, outcome)
+        elif nsid == "com.atproto.repo.getRecord" and method == "GET":
+            repo = self.query.get("repo", "")
+            repo_did = repo if repo.startswith("did:") else bluesky_did(repo)
+            uri = f"at://{repo_did}/{self.query.get('collection', '')}/{self.query.get('rkey', '')}"
+            entry = self.fake.ledger.get("bluesky", uri)
+            if entry is None or entry.deleted:
+                self._xrpc_error(400, "RecordNotFound", f"Could not locate record: {uri}")
+                return
+            self._json(200, {"uri": uri, "cid": entry.extra["cid"], "value": entry.extra["record"]})
+        elif nsid == "com.atproto.repo.deleteRecord" and method == "POST":
+            body = self.form()
+            uri = f"at://{did}/{body.get('collection', '')}/{body.get('rkey', '')}"
+            self.fake.ledger.delete("bluesky", uri)
+            self._json(200, {"commit": {"cid": _cid(uri.encode(), 0x71), "rev": _tid()}})
+        elif nsid == "com.atproto.identity.resolveHandle" and method == "GET":
+            self._json(200, {"did": bluesky_did(self.query.get("handle", ""))})
+        elif nsid == "app.bsky.actor.getProfile" and method == "GET":
+            actor = self.query.get("actor", "")
+            actor_did = actor if actor.startswith("did:") else bluesky_did(actor)
+            handle = actor if not actor.startswith("did:") else self._bluesky_handle(actor)
+            posts = len(self.fake.ledger.find(platform="bluesky", account=actor_did))
+            self._json(
+                200,
+                {"did": actor_did, "handle": handle, "displayName": handle, "postsCount": posts, "labels": []},
+            )
+        elif nsid == "app.bsky.feed.getPosts" and method == "GET":
+            uris = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("uris", [])
+            found = [self.fake.ledger.get("bluesky", uri) for uri in uris]
+            self._json(200, {"posts": [self._bluesky_post_view(e) for e in found if e is not None and not e.deleted]})
+        else:
+            self._xrpc_error(501, "MethodNotImplemented", "Method Not Implemented")
+
+    def _bluesky_create_session(self) -> None:
+        body = self.form()
+        identifier = str(body.get("identifier") or "").lstrip("@")
+        password = str(body.get("password") or "")
+        if not identifier or not password or password in self.fake.revoked_tokens:
+            self._xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+            return
+        did = identifier if identifier.startswith("did:") else bluesky_did(identifier)
+        handle = self._bluesky_handle(did) if identifier.startswith("did:") else identifier
+        with self.fake._lock:
+            self.fake.bluesky_handles[did] = handle
+        self.fake.count("bluesky:sessions_created")
+        self._json(200, self._bluesky_session(did, handle))
+
+    def _bluesky_create_record(self, did: str, outcome: str) -> None:
+        body = self.form()
+        repo = str(body.get("repo") or "")
+        if repo not in (did, self._bluesky_handle(did)):
+            self._xrpc_error(400, "InvalidRequest", "Input/repo must be the authenticated account")
+            return
+        collection = str(body.get("collection") or "")
+        record = body.get("record")
+        if collection != BLUESKY_POST or not isinstance(record, dict):
+            self._xrpc_error(400, "InvalidRequest", f"The fake PDS only stores {BLUESKY_POST} records")
+            return
+        text = str(record.get("text") or "")
+        if _graphemes(text) > 300 or len(text.encode()) > 3000:
+            self._xrpc_error(
+                400,
+                "InvalidRequest",
+                f"Invalid {BLUESKY_POST} record: Record/text must not be longer than 300 graphemes",
+            )
+            return
+        if not record.get("createdAt"):
+            self._xrpc_error(
+                400, "InvalidRequest", f'Invalid {BLUESKY_POST} record: Record must have the property "createdAt"'
+            )
+            return
+        images = (record.get("embed") or {}).get("images") or []
+        for image in images:
+            link = ((image.get("image") or {}).get("ref") or {}).get("$link")
+            if link not in self.fake.blobs:
+                self._xrpc_error(400, "InvalidRequest", f"Could not find blob: {link}")
+                return
+        rkey = str(body.get("rkey") or _tid())
+        if not _RKEY_RE.fullmatch(rkey) or rkey in (".", ".."):
+            self._xrpc_error(400, "InvalidRequest", "Input/rkey must be a valid Record Key")
+            return
+        uri = f"at://{did}/{collection}/{rkey}"
+        cid = _cid(json.dumps(record, sort_keys=True).encode(), 0x71)
+        handle = self._bluesky_handle(did)
+        # "Is the rkey free?" and "take it" are one step, as the PDS's repo write is.
+        with self.fake._lock:
+            existing = self.fake.ledger.get("bluesky", uri)
+            taken = existing is not None and not existing.deleted
+            if not taken:
+                self._bluesky_store(did, uri, rkey, cid, record, text, handle)
+        if taken:
+            self.fake.count("bluesky:rkey_taken")
+            self._xrpc_error(400, "RecordAlreadyExists", f"Record already exists at {uri}")
+            return
+        self.after_accept(outcome, "bluesky")
+        self._json(
+            200,
+            {
+                "uri": uri,
+                "cid": cid,
+                "commit": {"cid": _cid(uri.encode(), 0x71), "rev": _tid()},
+                "validationStatus": "valid",
+            },
+        )
+
+    def _bluesky_store(
+        self, did: str, uri: str, rkey: str, cid: str, record: dict[str, Any], text: str, handle: str
+    ) -> None:
+        images = (record.get("embed") or {}).get("images") or []
+        self.fake.ledger.add(
+            platform="bluesky",
+            account=did,
+            remote_id=uri,
+            text=text,
+            idempotency_key=rkey,
+            extra={
+                "rkey": rkey,
+                "cid": cid,
+                "record": record,
+                "langs": record.get("langs") or [],
+                "alt_texts": [str(image.get("alt") or "") for image in images],
+                "handle": handle,
+            },
+        )
+
+    def _bluesky_post_view(self, entry: LedgerEntry) -> dict[str, Any]:
+        return {
+            "uri": entry.remote_id,
+            "cid": entry.extra["cid"],
+            "author": {"did": entry.account, "handle": entry.extra["handle"], "labels": []},
+            "record": entry.extra["record"],
+            "replyCount": 0,
+            "repostCount": 0,
+            "likeCount": 0,
+            "quoteCount": 0,
+            "indexedAt": entry.received_iso,
+            "labels": [],
+        }
+
+    # --- Webhook receiver (Standard Webhooks) -------------------------------------------------------
+
+    def _webhook(self, method: str, path: str) -> None:
+        match = re.fullmatch(r"/hooks/([A-Za-z0-9._~-]+)", path)
+        secret = self.fake.webhook_receivers.get(match[1]) if match else None
+        if secret is None:
+            self._json(404, {"error": "No webhook receiver at this address"})
+            return
+        if method != "POST":
+            self._json(405, {"error": "Only POST is accepted"}, {"Allow": "POST"})
+            return
+        receiver = match[1]
+        outcome = self.fault("webhook", write=True)
+        if outcome == "answered":
+            return
+        try:
+            event = Webhook(secret).verify(self._body_bytes, dict(self.headers.items()))
+        except (WebhookVerificationError, ValueError) as error:
+            self.fake.count("webhook:bad_signature")
+            self._json(401, {"error": "invalid_signature", "message": str(error)})
+            return
+        if not isinstance(event, dict):
+            self._json(400, {"error": "The body must be a JSON object"})
+            return
+        msg_id = self.headers["webhook-id"]
+        # One lock around "seen this webhook-id?" and "file it": two deliveries of one id file one post.
+        with self.fake._lock:
+            remote_id = self.fake.webhook_ids.get((receiver, msg_id))
+            if remote_id is not None:
+                self.fake.count("webhook:duplicate_delivery")
+            else:
+                remote_id = self._webhook_apply(receiver, msg_id, event)
+                self.fake.webhook_ids[(receiver, msg_id)] = remote_id
+        self.after_accept(outcome, "webhook")
+        entry = self.fake.ledger.get("webhook", remote_id) if remote_id else None
+        if entry is None:
+            self._json(200, {"ok": True})
+        else:
+            self._json(200, {"id": entry.remote_id, "url": entry.extra["permalink"]})
+
+    def _webhook_apply(self, receiver: str, msg_id: str, event: dict[str, Any]) -> str:
+        """Acts on one new event; returns the id of the post it filed or names ("" for none)."""
+        post = event.get("post") if isinstance(event.get("post"), dict) else {}
+        kind = str(event.get("type") or "")
+        self.fake.count(f"webhook:{kind or 'untyped'}")
+        if kind == "post.published":
+            remote_id = f"{receiver}-{self.fake.next_id()}"
+            media = [m for m in post.get("media") or [] if isinstance(m, dict)]
+            self.fake.ledger.add(
+                platform="webhook",
+                account=receiver,
+                remote_id=remote_id,
+                text=str(post.get("text") or ""),
+                idempotency_key=msg_id,
+                link=str(post.get("link") or ""),
+                extra={
+                    "event": event,
+                    "alt_texts": [str(m.get("alt") or "") for m in media],
+                    "permalink": f"{self._base()}/news/{remote_id}",
+                },
+            )
+            return remote_id
+        if kind == "post.deleted":
+            remote_id = str(post.get("remote_id") or "")
+            self.fake.ledger.delete("webhook", remote_id)
+            return remote_id
+        return ""

@@ -3,6 +3,8 @@ keeps its ledger, and injects the faults it is told to."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import tweepy
 from mastodon import Mastodon, MastodonNotFoundError, MastodonRatelimitError, MastodonServiceUnavailableError
 
 from tests.fakeplatform import FakePlatform
+from tests.fakeplatform.server import _numeric_id
 
 TOKEN = "mastodon-token-parks"
 
@@ -443,4 +446,406 @@ def test_facebook_adapter_publishes_and_reconciles_a_dropped_answer(fake, adapte
 
     assert found is not None
     assert len(fake.ledger.find(platform="facebook")) == 2
+    assert adapter.check_connection().ok
+
+
+# --- Bluesky -------------------------------------------------------------------------------------
+
+HANDLE = "parks.city.example"
+APP_PASSWORD = "abcd-efgh-ijkl-mnop"
+
+
+def bluesky_client(fake: FakePlatform, base: str = ""):  # noqa: ANN201
+    from atproto_client import Client
+
+    client = Client(base_url=f"{fake.url}{base}")
+    client.login(HANDLE, APP_PASSWORD, fetch_bsky_profile=False)
+    return client
+
+
+def post_record(text: str, **values):  # noqa: ANN003, ANN201
+    from atproto_client import models
+
+    return models.AppBskyFeedPost.Record(created_at="2026-12-01T15:00:00.000Z", text=text, **values)
+
+
+def test_bluesky_session_points_the_sdk_at_the_fake_as_its_pds(fake: FakePlatform) -> None:
+    from tests.fakeplatform.server import bluesky_did
+
+    client = bluesky_client(fake, "/bluesky")
+
+    # The SDK moved to the PDS of the session's DID document: this server, under the same prefix.
+    assert client._base_url == f"{fake.url}/bluesky/xrpc"
+    assert client._session.did == bluesky_did(HANDLE)
+    assert not client._should_refresh_session()  # the access JWT decodes, with an exp two hours ahead
+    assert fake.stats["bluesky:sessions_created"] == 1
+
+
+def test_bluesky_create_record_keeps_our_rkey_refuses_a_second_create_and_get_record_finds_it(
+    fake: FakePlatform,
+) -> None:
+    from atproto_client import models
+    from atproto_client.exceptions import BadRequestError
+
+    client = bluesky_client(fake)
+    did = client._session.did
+    blob = client.com.atproto.repo.upload_blob(b"\x89PNG fake image", headers={"Content-Type": "image/png"}).blob
+    image = models.AppBskyEmbedImages.Image(alt="Children at a splash pad", image=blob)
+    record = post_record("Splash pads open #parks", embed=models.AppBskyEmbedImages.Main(images=[image]), langs=["en"])
+
+    created = client.app.bsky.feed.post.create(did, record, rkey="3lbcdefghijkl")
+    with pytest.raises(BadRequestError) as caught:
+        client.app.bsky.feed.post.create(did, record, rkey="3lbcdefghijkl")
+    found = client.com.atproto.repo.get_record(
+        models.ComAtprotoRepoGetRecord.Params(repo=HANDLE, collection="app.bsky.feed.post", rkey="3lbcdefghijkl")
+    )
+    with pytest.raises(BadRequestError) as missing:
+        client.com.atproto.repo.get_record(
+            models.ComAtprotoRepoGetRecord.Params(repo=did, collection="app.bsky.feed.post", rkey="3lzzzzzzzzzzz")
+        )
+
+    assert created.uri == f"at://{did}/app.bsky.feed.post/3lbcdefghijkl"
+    assert created.cid.startswith("bafyrei")
+    assert caught.value.response.content.error == "RecordAlreadyExists"
+    assert (found.uri, found.cid, found.value.text) == (created.uri, created.cid, "Splash pads open #parks")
+    assert missing.value.response.content.error == "RecordNotFound"
+    [entry] = fake.ledger.find(platform="bluesky")
+    assert (entry.account, entry.remote_id, entry.idempotency_key) == (did, created.uri, "3lbcdefghijkl")
+    assert entry.extra["alt_texts"] == ["Children at a splash pad"]
+    assert client.get_posts([created.uri]).posts[0].record.text == "Splash pads open #parks"
+
+
+def test_bluesky_refuses_unknown_blobs_overlong_text_and_another_repo(fake: FakePlatform) -> None:
+    from atproto_client import models
+    from atproto_client.exceptions import BadRequestError
+    from atproto_client.models.blob_ref import BlobRef, IpldLink
+
+    client = bluesky_client(fake)
+    blob = BlobRef(mime_type="image/png", size=3, ref=IpldLink(link="bafkreinotuploaded"))
+    embed = models.AppBskyEmbedImages.Main(images=[models.AppBskyEmbedImages.Image(alt="x", image=blob)])
+    for repo, record, message in (
+        (client._session.did, post_record("x", embed=embed), "Could not find blob"),
+        (client._session.did, post_record("é" * 301), "300 graphemes"),
+        ("did:plc:someoneelse", post_record("Not mine"), "authenticated account"),
+    ):
+        with pytest.raises(BadRequestError) as caught:
+            client.app.bsky.feed.post.create(repo, record)
+        assert message in caught.value.response.content.message
+    assert len(fake.ledger) == 0
+
+
+def test_bluesky_refresh_rotates_the_tokens_and_refuses_used_foreign_and_missing_ones(fake: FakePlatform) -> None:
+    client = bluesky_client(fake)
+    xrpc = f"{fake.url}/xrpc"
+    old_refresh = client._session.refresh_jwt
+    client._refresh_and_set_session()
+
+    assert client._session.refresh_jwt != old_refresh
+    used = requests.post(
+        f"{xrpc}/com.atproto.server.refreshSession", headers={"Authorization": f"Bearer {old_refresh}"}, timeout=5
+    )
+    assert (used.status_code, used.json()["error"]) == (400, "ExpiredToken")
+    forged = requests.post(
+        f"{xrpc}/com.atproto.repo.createRecord",
+        json={"repo": HANDLE, "collection": "app.bsky.feed.post", "record": {"text": "x", "createdAt": "2026"}},
+        headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln"},
+        timeout=5,
+    )
+    assert (forged.status_code, forged.json()["error"]) == (400, "InvalidToken")
+    anonymous = requests.post(f"{xrpc}/com.atproto.repo.createRecord", json={}, timeout=5)
+    assert (anonymous.status_code, anonymous.json()["error"]) == (401, "AuthenticationRequired")
+    fake.revoked_tokens.add("wxyz-wxyz-wxyz-wxyz")
+    refused = requests.post(
+        f"{xrpc}/com.atproto.server.createSession",
+        json={"identifier": HANDLE, "password": "wxyz-wxyz-wxyz-wxyz"},
+        timeout=5,
+    )
+    assert (refused.status_code, refused.json()["error"]) == (401, "AuthenticationRequired")
+
+
+def test_bluesky_rate_limit_answers_with_the_reset_headers_the_sdk_reads(fake: FakePlatform) -> None:
+    from atproto_client.exceptions import RateLimitExceededError
+
+    client = bluesky_client(fake)
+    fake.configure(platform="bluesky", script=["rate_limit"], rate_limit_reset_seconds=90)
+    with pytest.raises(RateLimitExceededError) as caught:
+        client.app.bsky.feed.post.create(client._session.did, post_record("Too fast"))
+    assert caught.value.reset_at.timestamp() >= time.time() + 89
+    assert len(fake.ledger) == 0
+
+
+# --- Instagram and Threads -----------------------------------------------------------------------
+
+
+def ig(fake: FakePlatform, method: str, path: str, **kwargs) -> requests.Response:  # noqa: ANN003
+    headers = {"Authorization": "Bearer ig-token"}
+    return requests.request(method, f"{fake.url}/v27.0/{path}", headers=headers, timeout=5, **kwargs)
+
+
+def test_instagram_container_waits_then_publishes_once_with_its_alt_text(fake: FakePlatform) -> None:
+    fake.configure(platform="instagram", container_in_progress_polls=1)
+    image = {"image_url": "https://city.example/media/pool.jpg", "alt_text": "An empty pool", "caption": "Pool opens"}
+    container = ig(fake, "POST", "1784/media", data=image).json()["id"]
+
+    too_early = ig(fake, "POST", "1784/media_publish", data={"creation_id": container})
+    first = ig(fake, "GET", container, params={"fields": "status_code,status"}).json()
+    then = ig(fake, "GET", container, params={"fields": "status_code,status"}).json()
+    media_id = ig(fake, "POST", "1784/media_publish", data={"creation_id": container}).json()["id"]
+    again = ig(fake, "POST", "1784/media_publish", data={"creation_id": container})
+    permalink = ig(fake, "GET", media_id, params={"fields": "permalink,shortcode,timestamp"}).json()
+    published = ig(fake, "GET", container, params={"fields": "status_code"}).json()
+
+    assert (too_early.status_code, too_early.json()["error"]["error_subcode"]) == (400, 2207027)
+    assert (first["status_code"], then["status_code"], published["status_code"]) == (
+        "IN_PROGRESS",
+        "FINISHED",
+        "PUBLISHED",
+    )
+    assert again.json()["error"]["code"] == 100
+    assert permalink["permalink"] == f"https://www.instagram.com/p/{permalink['shortcode']}/"
+    assert permalink["timestamp"].endswith("+0000")
+    [entry] = fake.ledger.find(platform="instagram")
+    assert (entry.account, entry.remote_id, entry.text) == ("1784", media_id, "Pool opens")
+    assert entry.extra["media"] == [{"image_url": image["image_url"], "alt_text": "An empty pool"}]
+    assert entry.extra["permalink"] == permalink["permalink"]
+    # Facebook on the same /v27.0/ paths is untouched.
+    assert graph(fake, "POST", "1784/feed", data={"message": "On the Page", "access_token": "t"}).status_code == 200
+    assert [e.platform for e in fake.ledger.find()] == ["instagram", "facebook"]
+
+
+def test_instagram_refuses_a_container_without_media_and_lists_media_for_reconciliation(fake: FakePlatform) -> None:
+    missing = ig(fake, "POST", "1784/media", data={"caption": "No picture"})
+    assert (missing.status_code, missing.json()["error"]["code"]) == (400, 100)
+    for n in range(3):
+        container = ig(fake, "POST", "1784/media", data={"image_url": "https://c.example/a.jpg", "caption": f"P{n}"})
+        ig(fake, "POST", "1784/media_publish", data={"creation_id": container.json()["id"]})
+
+    first = ig(fake, "GET", "1784/media", params={"fields": "id,caption,timestamp,permalink", "limit": 2}).json()
+    second = requests.get(first["paging"]["next"], headers={"Authorization": "Bearer ig-token"}, timeout=5).json()
+    later = ig(fake, "GET", "1784/media", params={"since": int(time.time()) + 60}).json()
+
+    assert [item["caption"] for item in first["data"] + second["data"]] == ["P2", "P1", "P0"]
+    assert "next" not in second["paging"]
+    assert later["data"] == []
+    limit = ig(fake, "GET", "1784/content_publishing_limit", params={"fields": "config,quota_usage"}).json()
+    assert limit["data"][0]["quota_usage"] == 3
+
+
+def test_threads_text_and_image_posts_under_a_threads_prefix_with_me_and_delete(fake: FakePlatform) -> None:
+    def threads(method: str, path: str, **kwargs) -> requests.Response:  # noqa: ANN003
+        headers = {"Authorization": "Bearer threads-token"}
+        return requests.request(method, f"{fake.url}/threads/v1.0/{path}", headers=headers, timeout=5, **kwargs)
+
+    me = threads("GET", "me", params={"fields": "id,username"}).json()
+    text = threads("POST", "me/threads", data={"media_type": "TEXT", "text": "Library open late"}).json()["id"]
+    image = threads(
+        "POST",
+        "me/threads",
+        data={
+            "media_type": "IMAGE",
+            "image_url": "https://c.example/b.jpg",
+            "alt_text": "Shelves",
+            "text": "New books",
+        },
+    ).json()["id"]
+    status = threads("GET", image, params={"fields": "status,error_message"}).json()
+    ids = [threads("POST", "me/threads_publish", data={"creation_id": c}).json()["id"] for c in (text, image)]
+    listing = threads("GET", f"{me['id']}/threads", params={"fields": "id,text,timestamp,permalink"}).json()
+    deleted = threads("DELETE", ids[0]).json()
+
+    assert status == {"status": "FINISHED", "id": image}
+    assert [item["text"] for item in listing["data"]] == ["New books", "Library open late"]
+    assert listing["data"][0]["permalink"].startswith(f"https://www.threads.net/@fake{me['id']}/post/")
+    assert deleted == {"success": True, "deleted_id": ids[0]}
+    [live] = fake.ledger.find(platform="threads")
+    assert (live.account, live.text, live.extra["alt_texts"]) == (me["id"], "New books", ["Shelves"])
+    assert threads("POST", "me/threads", data={"media_type": "TEXT", "text": "x" * 501}).status_code == 400
+
+
+# --- Webhook receiver ----------------------------------------------------------------------------
+
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"fake platform webhook secret!!!!").decode()
+
+
+def signed(event: dict, *, msg_id: str, secret: str = WEBHOOK_SECRET) -> tuple[bytes, dict[str, str]]:
+    from standardwebhooks import Webhook
+
+    body = json.dumps(event)
+    now = dt.datetime.now(dt.UTC)
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, now, body),
+    }
+    return body.encode(), headers
+
+
+def published_event(text: str) -> dict:
+    return {
+        "type": "post.published",
+        "id": "evt-1",
+        "post": {"text": text, "link": "", "media": [{"url": "https://c.example/a.jpg", "alt": "A bench"}]},
+    }
+
+
+def test_webhook_receiver_checks_the_signature_and_files_one_post_per_webhook_id(fake: FakePlatform) -> None:
+    url = fake.url + fake.add_webhook_receiver("parks", WEBHOOK_SECRET)
+    body, headers = signed(published_event("Bench dedicated"), msg_id="msg-1")
+
+    first = requests.post(url, data=body, headers=headers, timeout=5)
+    repeat = requests.post(url, data=body, headers=headers, timeout=5)
+    forged = requests.post(url, data=body, headers={**headers, "webhook-signature": "v1,AAAA"}, timeout=5)
+    tampered = requests.post(url, data=body.replace(b"Bench", b"Bunch"), headers=headers, timeout=5)
+    nowhere = requests.post(f"{fake.url}/hooks/nobody", data=body, headers=headers, timeout=5)
+
+    assert first.status_code == 200
+    assert repeat.json() == first.json()
+    assert first.json()["url"] == f"{fake.url}/news/{first.json()['id']}"
+    assert (forged.status_code, tampered.status_code, nowhere.status_code) == (401, 401, 404)
+    [entry] = fake.ledger.find(platform="webhook")
+    assert (entry.account, entry.remote_id, entry.text, entry.idempotency_key) == (
+        "parks",
+        first.json()["id"],
+        "Bench dedicated",
+        "msg-1",
+    )
+    assert entry.extra["alt_texts"] == ["A bench"]
+    assert (fake.stats["webhook:duplicate_delivery"], fake.stats["webhook:bad_signature"]) == (1, 2)
+
+    body, headers = signed({"type": "post.deleted", "post": {"remote_id": entry.remote_id}}, msg_id="msg-2")
+    assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 200
+    assert fake.ledger.find(platform="webhook") == []
+
+
+def test_webhook_concurrent_deliveries_of_one_webhook_id_file_one_post(fake: FakePlatform) -> None:
+    url = fake.url + fake.add_webhook_receiver("parks", WEBHOOK_SECRET)
+    fake.configure(latency_ms=20)
+    body, headers = signed(published_event("Once only"), msg_id="race")
+    answers: list[dict] = []
+
+    def deliver() -> None:
+        answers.append(requests.post(url, data=body, headers=headers, timeout=5).json())
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({answer["id"] for answer in answers}) == 1
+    assert len(fake.ledger) == 1
+
+
+def test_webhook_receivers_come_from_the_constructor_and_control_and_survive_a_reset() -> None:
+    with FakePlatform(webhook_receivers={"library": WEBHOOK_SECRET}) as fake:
+        requests.post(f"{fake.url}/__control", json={"webhook_receivers": {"parks": WEBHOOK_SECRET}}, timeout=5)
+        body, headers = signed(published_event("Story hour"), msg_id="m")
+        assert requests.post(f"{fake.url}/hooks/parks", data=body, headers=headers, timeout=5).status_code == 200
+        requests.post(f"{fake.url}/__control", json={"reset": True}, timeout=5)
+
+        assert requests.post(f"{fake.url}/hooks/parks", data=body, headers=headers, timeout=5).status_code == 404
+        assert requests.post(f"{fake.url}/hooks/library", data=body, headers=headers, timeout=5).status_code == 200
+        bad = requests.post(f"{fake.url}/__control", json={"webhook_receivers": {"x": "not base64!"}}, timeout=5)
+        assert bad.status_code == 400
+
+
+# --- The Bluesky, Instagram, Threads and webhook adapters against the fake ------------------------
+
+
+@pytest.fixture
+def meta_settings(fake: FakePlatform, adapter_settings, monkeypatch):  # noqa: ANN001, ANN201
+    from scheduler.adapters import graph as graph_module
+
+    adapter_settings.CIVICPOST_PLATFORM_URLS = {
+        "instagram": f"{fake.url}/instagram",
+        "threads": f"{fake.url}/threads",
+    }
+    monkeypatch.setattr(graph_module, "_sleep", lambda seconds: None)
+    return adapter_settings
+
+
+@pytest.mark.django_db
+def test_bluesky_adapter_signs_in_publishes_and_settles_a_dropped_answer_on_the_same_rkey(
+    fake, adapter_settings
+) -> None:  # noqa: ANN001
+    from django.utils import timezone
+
+    from scheduler.adapters.base import OutcomeUnknown, PostContent
+    from scheduler.adapters.bluesky import BlueskyAdapter, record_key_for
+
+    adapter = BlueskyAdapter(
+        account(
+            handle=f"@{HANDLE}",
+            credentials={"handle": HANDLE, "app_password": APP_PASSWORD},
+            options={"pds_url": fake.url},
+        )
+    )
+    content = PostContent(text="Trail closed at Elm Park https://city.example/trails")
+    fake.configure(platform="bluesky", script=["drop"])
+    sent_at = timezone.now()
+    with pytest.raises(OutcomeUnknown):
+        adapter.publish(content, idempotency_key="delivery-1")
+    found = adapter.reconcile(content, idempotency_key="delivery-1", sent_at=sent_at)
+    again = adapter.publish(content, idempotency_key="delivery-1")
+
+    [entry] = fake.ledger.find(platform="bluesky")
+    assert found.remote_id == again.remote_id == entry.remote_id
+    assert entry.idempotency_key == record_key_for("delivery-1")
+    assert found.permalink == f"https://bsky.app/profile/{HANDLE}/post/{entry.idempotency_key}"
+    assert entry.extra["record"]["facets"][0]["features"][0]["uri"] == "https://city.example/trails"
+    assert fake.stats["bluesky:rkey_taken"] == 1
+    assert fake.stats["bluesky:sessions_created"] == 1  # signed in once; every later call reused the session
+    assert adapter.updated_credentials["session_string"]
+    assert adapter.check_connection().ok
+
+
+@pytest.mark.django_db
+def test_instagram_and_threads_adapters_publish_and_reconcile_a_dropped_publish(fake, meta_settings) -> None:  # noqa: ANN001
+    from django.utils import timezone
+
+    from scheduler.adapters.base import MediaItem, OutcomeUnknown, PostContent
+    from scheduler.adapters.instagram import InstagramAdapter
+    from scheduler.adapters.threads import ThreadsAdapter
+
+    photo = MediaItem(url="https://city.example/media/pool.jpg", mime_type="image/jpeg", alt_text="An empty pool")
+    instagram = InstagramAdapter(account(credentials={"access_token": "ig-t"}, options={"ig_user_id": "1784"}))
+    threads_user = _numeric_id("threads:th-t")  # the user the fake's /me gives this token
+    threads = ThreadsAdapter(account(credentials={"access_token": "th-t"}, options={"threads_user_id": threads_user}))
+    for platform, adapter in (("instagram", instagram), ("threads", threads)):
+        published = adapter.publish(PostContent(text=f"Pool opens on {platform}", media=(photo,)), idempotency_key="a")
+        sent_at = timezone.now() - dt.timedelta(seconds=1)
+        fake.configure(platform=platform, script=["ok", "drop"])  # the container is made; the publish is lost
+        lost = PostContent(text=f"Pool closes on {platform}", media=(photo,))
+        with pytest.raises(OutcomeUnknown):
+            adapter.publish(lost, idempotency_key="b")
+        found = adapter.reconcile(lost, idempotency_key="b", sent_at=sent_at)
+
+        first, second = fake.ledger.find(platform=platform)
+        assert (published.remote_id, published.permalink) == (first.remote_id, first.extra["permalink"])
+        assert (found.remote_id, found.permalink) == (second.remote_id, second.extra["permalink"])
+        assert first.extra["media"] == [{"image_url": photo.url, "alt_text": "An empty pool"}]
+    assert threads.check_connection().ok
+    assert instagram.check_connection().ok
+
+
+@pytest.mark.django_db
+def test_webhook_adapter_resends_with_the_same_id_after_a_drop_and_the_receiver_files_it_once(
+    fake, adapter_settings
+) -> None:  # noqa: ANN001
+    from scheduler.adapters.base import OutcomeUnknown, PostContent
+    from scheduler.adapters.webhook import WebhookAdapter
+
+    url = fake.url + fake.add_webhook_receiver("cms", WEBHOOK_SECRET)
+    adapter = WebhookAdapter(account(credentials={"secret": WEBHOOK_SECRET}, options={"url": url}))
+    content = PostContent(text="Leaf pickup starts Monday")
+    fake.configure(platform="webhook", script=["drop"])
+    with pytest.raises(OutcomeUnknown):
+        adapter.publish(content, idempotency_key="2f1d8c9e-1111-4222-8333-944455556666")
+    assert adapter.reconcile(content, idempotency_key="2f1d8c9e-1111-4222-8333-944455556666", sent_at=None) is None
+    result = adapter.publish(content, idempotency_key="2f1d8c9e-1111-4222-8333-944455556666")
+
+    [entry] = fake.ledger.find(platform="webhook")
+    assert (result.remote_id, result.permalink) == (entry.remote_id, entry.extra["permalink"])
+    assert entry.idempotency_key == "2f1d8c9e-1111-4222-8333-944455556666"
+    assert fake.stats["webhook:duplicate_delivery"] == 1
     assert adapter.check_connection().ok

@@ -3,8 +3,10 @@ through Django's storage, served at a public address, and made to fit each platf
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
+from fractions import Fraction
 
 import pytest
 from django.core.files.storage import default_storage
@@ -233,6 +235,78 @@ def test_images_are_made_to_fit_a_platform_at_publish_time(personas):
     assert Image.open(io.BytesIO(smaller)).size == (600, 450)
     converted, mime = services.media_bytes_for_platform(item, max_bytes=30_000, mime_types=("image/jpeg",))
     assert mime == "image/jpeg" and len(converted) <= 30_000
+
+
+def _encoded(image: Image.Image, image_format: str, **options) -> bytes:  # noqa: ANN003
+    out = io.BytesIO()
+    image.save(out, format=image_format, **options)
+    return out.getvalue()
+
+
+def test_a_transparent_png_becomes_a_jpeg_on_white_not_black():
+    picture = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+    picture.paste((0, 0, 255, 255), (10, 10, 30, 20))
+
+    fitted = services.image_fit(
+        _encoded(picture, "PNG"), limits=services.FitLimits(max_bytes=1_000_000, mime_types=("image/jpeg",))
+    )
+
+    image = Image.open(io.BytesIO(fitted.data))
+    assert fitted.changed and fitted.mime_type == "image/jpeg" and image.format == "JPEG"
+    assert image.getpixel((2, 2)) == pytest.approx((255, 255, 255), abs=3)
+    assert image.getpixel((20, 15)) == pytest.approx((0, 0, 255), abs=16)
+
+
+@pytest.mark.parametrize(("size", "expected"), [((1000, 200), (1000, 524)), ((200, 1000), (800, 1000))])
+def test_an_image_outside_the_aspect_range_is_padded_and_scaled_to_the_exact_limits(size, expected):
+    limits = services.FitLimits(
+        max_bytes=1_000_000, mime_types=("image/jpeg",), aspect_range=(Fraction(4, 5), Fraction(191, 100))
+    )
+
+    fitted = services.image_fit(_encoded(Image.new("RGB", size, (10, 120, 10)), "JPEG"), limits=limits)
+    smaller = services.image_fit(
+        _encoded(Image.new("RGB", size, (10, 120, 10)), "JPEG"),
+        limits=dataclasses.replace(limits, max_side=333),
+    )
+
+    assert (fitted.width, fitted.height) == expected
+    for result in (fitted, smaller):
+        image = Image.open(io.BytesIO(result.data))
+        assert image.size == (result.width, result.height)
+        assert Fraction(4, 5) <= Fraction(image.width, image.height) <= Fraction(191, 100)
+    assert max(smaller.width, smaller.height) <= 333
+
+
+def test_an_animation_that_fits_is_left_alone_and_one_that_does_not_keeps_its_first_frame():
+    frames = [Image.new("RGB", (60, 40), colour) for colour in ((255, 0, 0), (0, 255, 0))]
+    data = _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    gifs = ("image/jpeg", "image/png", "image/gif")
+
+    same = services.image_fit(data, limits=services.FitLimits(max_bytes=1_000_000, mime_types=gifs))
+    still = services.image_fit(data, limits=services.FitLimits(max_bytes=1_000_000, mime_types=("image/jpeg",)))
+
+    assert same.data == data and not same.changed
+    image = Image.open(io.BytesIO(still.data))
+    assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1
+    assert image.getpixel((30, 20)) == pytest.approx((255, 0, 0), abs=8)
+
+
+def test_a_file_that_is_not_an_image_is_refused_in_plain_words():
+    with pytest.raises(ApplicationError, match="could not be read"):
+        services.image_fit(b"\0" * 1000, limits=services.FitLimits(max_bytes=10))
+
+
+def test_fitted_copies_are_named_after_their_original_and_the_limits():
+    limits = services.FitLimits(max_bytes=8 * 1024 * 1024, mime_types=("image/jpeg",))
+    name = services.rendition_name("library/parks/abc.png", platform="instagram", limits=limits, mime_type="image/jpeg")
+
+    assert re.fullmatch(r"library/parks/abc\.png\.instagram-[0-9a-f]{8}\.jpg", name)
+    assert services.rendition_original(name) == "library/parks/abc.png"
+    assert services.rendition_original("library/parks/abc.png") is None
+    other = services.rendition_name(
+        "library/parks/abc.png", platform="instagram", limits=services.FitLimits(max_bytes=1), mime_type="image/jpeg"
+    )
+    assert other != name  # new limits, new copy
 
 
 # --- Pages ----------------------------------------------------------------------------------------

@@ -3,99 +3,43 @@ process claims a due delivery and rings the doorbell; a separate `celery worker`
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from civicpost.celery import app as celery_app
 from scheduler import publishing
 from scheduler.models import DeliveryAttempt, DeliveryStatus, PostStatus, SandboxPost
 from scheduler.tasks import publish_delivery
 from tests.scheduler import approved_post, make_due
+from tests.scheduler.celery_worker import WAIT_SECONDS, new_queue_name, queue_delete, running_worker
+from tests.scheduler.celery_worker import tasks_through_the_broker as through_the_broker
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-WAIT_SECONDS = 60
-
-
-def _test_database_url() -> str:
-    """The URL of the database this test runs in (pytest-django's test_<name>), for the worker."""
-    db = connection.settings_dict
-    user = quote(db.get("USER") or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    auth = f"{user}{password}@" if user else ""
-    host = db.get("HOST") or "127.0.0.1"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{auth}{host}{port}/{quote(db['NAME'], safe='')}"
 
 
 @pytest.fixture
 def queue_name() -> str:
     """A queue of our own, so a worker of another run (or another developer's) cannot take our task."""
-    name = f"civicpost-e2e-{uuid.uuid4().hex[:12]}"
+    name = new_queue_name()
     yield name
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_delete(name)
+    queue_delete(name)
 
 
 @pytest.fixture
 def celery_worker(queue_name: str, tmp_path: Path):
     """Starts `celery -A civicpost worker` as a subprocess on the test database; stops it afterwards."""
     log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": os.environ["REDIS_URL"],
-        "PYTHONUNBUFFERED": "1",
-    }
-    celery_bin = Path(sys.executable).with_name("celery")
-    command = [
-        str(celery_bin),
-        "-A",
-        "civicpost",
-        "worker",
-        "--pool=solo",
-        "--concurrency=1",
-        "-Q",
-        queue_name,
-        "-n",
-        f"{queue_name}@%h",
-        "-l",
-        "info",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-    ]
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with running_worker(queue_name, log_path) as worker:
         yield worker, log_path
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=10)
 
 
 @pytest.fixture
 def tasks_through_the_broker():
     """The test settings run tasks eagerly; here they must go through Redis to the worker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    yield
-    celery_app.conf.task_always_eager = previous
+    with through_the_broker():
+        yield
 
 
 def test_an_approved_post_that_becomes_due_is_published_once_by_a_real_worker(

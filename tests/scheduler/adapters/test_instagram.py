@@ -116,15 +116,18 @@ def test_media_needs_a_public_https_address_a_supported_type_and_alt_text():
     content = photo_post(
         TEXT,
         MediaItem(url="http://city.example/x.jpg", mime_type="image/jpeg", alt_text="A"),
-        MediaItem(url="https://city.example/x.png", mime_type="image/png", alt_text="B"),
+        MediaItem(url="https://city.example/x.pdf", mime_type="application/pdf", alt_text="B"),
         MediaItem(url="https://city.example/x.jpg", mime_type="image/jpeg"),
     )
 
     messages = " ".join(problem.message for problem in adapter().validate(content))
 
     assert "https://" in messages
-    assert "JPEG images" in messages
+    assert "Instagram takes images and MP4 or MOV videos." in messages
     assert "alt text" in messages
+    # Other image formats are converted to JPEG at publish time, so they are not a problem.
+    png = MediaItem(url="https://city.example/x.png", mime_type="image/png", alt_text="B")
+    assert adapter().validate(photo_post(TEXT, png)) == []
 
 
 def test_the_caption_is_limited_to_2200_characters_including_the_link():

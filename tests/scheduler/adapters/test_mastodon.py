@@ -46,6 +46,7 @@ from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryAttempt, 
 from scheduler.tasks import enqueue_publish
 from tests.factories import ChannelFactory
 from tests.scheduler import DEFAULT_TEXT, approved_post, make_due
+from tests.scheduler.adapters.media_helpers import store_media
 
 pytestmark = pytest.mark.django_db
 
@@ -199,12 +200,11 @@ def test_the_limit_falls_back_to_mastodons_default_when_the_instance_cannot_tell
     assert adapter.text_length(PostContent(text="hello")).limit == 500
 
 
-def test_validation_names_every_problem_in_plain_words(tmp_path):
-    image = tmp_path / "splash.png"
-    image.write_bytes(PNG_1X1)
+def test_validation_names_every_problem_in_plain_words(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = store_media("splash.png", PNG_1X1)
     media = tuple(
-        MediaItem(url="", path=str(image), mime_type="image/png", alt_text="" if n == 0 else "Splash pad")
-        for n in range(5)
+        MediaItem(url="", path=image, mime_type="image/png", alt_text="" if n == 0 else "Splash pad") for n in range(5)
     )
 
     problems = make_adapter().validate(PostContent(text="x" * 501, media=media))
@@ -248,9 +248,9 @@ def test_publish_sends_the_status_with_the_deliverys_idempotency_key(fake):
     assert result.raw["uri"] == "https://social.city.example/users/parks/statuses/113400000000000001"
 
 
-def test_publish_uploads_each_image_with_its_alt_text_and_waits_for_processing(fake, tmp_path):
-    image = tmp_path / "splash.png"
-    image.write_bytes(PNG_1X1)
+def test_publish_uploads_each_image_with_its_alt_text_and_waits_for_processing(fake, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = store_media("splash.png", PNG_1X1)
     alt = "Children running through the splash pad fountains at Riverside Park."
     fake.post(MEDIA_URL, status=202, json=fixture("media_processing.json"))
     fake.get(f"{INSTANCE}/api/v1/media/113400000000000777", status=206, json=fixture("media_processing.json"))
@@ -261,7 +261,7 @@ def test_publish_uploads_each_image_with_its_alt_text_and_waits_for_processing(f
         PostContent(
             text=DEFAULT_TEXT,
             language="es",
-            media=(MediaItem(url="", path=str(image), mime_type="image/png", alt_text=alt),),
+            media=(MediaItem(url="", path=image, mime_type="image/png", alt_text=alt),),
         ),
         idempotency_key="key-1",
     )
@@ -284,18 +284,18 @@ def test_publish_uploads_each_image_with_its_alt_text_and_waits_for_processing(f
     assert status.request.headers["Idempotency-Key"] == "key-1"
 
 
-def test_an_attachment_still_processing_after_the_wait_is_retried_later_without_posting(fake, tmp_path, monkeypatch):
-    image = tmp_path / "clip.mp4"
-    image.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+def test_an_attachment_still_processing_after_the_wait_is_retried_later_without_posting(
+    fake, settings, tmp_path, monkeypatch
+):
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = store_media("clip.mp4", b"\x00\x00\x00\x18ftypmp42")
     monkeypatch.setattr(mastodon_module, "MEDIA_POLL_ATTEMPTS", 2)
     fake.post(MEDIA_URL, status=202, json=fixture("media_processing.json"))
     fake.get(f"{INSTANCE}/api/v1/media/113400000000000777", status=206, json=fixture("media_processing.json"))
 
     with pytest.raises(PublishError) as caught:
         make_adapter().publish(
-            PostContent(
-                text="Clip", media=(MediaItem(url="", path=str(image), mime_type="video/mp4", alt_text="A clip"),)
-            ),
+            PostContent(text="Clip", media=(MediaItem(url="", path=image, mime_type="video/mp4", alt_text="A clip"),)),
             idempotency_key="k",
         )
 
@@ -379,14 +379,14 @@ def test_a_read_timeout_after_sending_is_an_unknown_outcome(fake):
         make_adapter().publish(PostContent(text="hello"), idempotency_key="k")
 
 
-def test_a_timeout_while_uploading_an_image_is_retried_because_no_status_exists(fake, tmp_path):
-    image = tmp_path / "splash.png"
-    image.write_bytes(PNG_1X1)
+def test_a_timeout_while_uploading_an_image_is_retried_because_no_status_exists(fake, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    image = store_media("splash.png", PNG_1X1)
     fake.post(MEDIA_URL, body=READ_TIMEOUT)
 
     with pytest.raises(PublishError) as caught:
         make_adapter().publish(
-            PostContent(text="hi", media=(MediaItem(url="", path=str(image), mime_type="image/png", alt_text="Pad"),)),
+            PostContent(text="hi", media=(MediaItem(url="", path=image, mime_type="image/png", alt_text="Pad"),)),
             idempotency_key="k",
         )
 

@@ -1,0 +1,245 @@
+"""How an audit event reads on the page and in the CSV file: the action in words, the object, where it came
+from, and what changed (before / after) as text. Pure functions of the stored row: no queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+from django.apps import apps
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from audit.models import AuditAction, AuditEvent
+from scheduler.templatetags.civic_time import date_label, utc_offset_label
+
+AUDIT_EXPORTED = "audit.exported"
+
+# Actions other apps record under their own names (governance, media library), and this app's export.
+OTHER_ACTION_LABELS: dict[str, Any] = {
+    "post.step_approved": gettext_lazy("Approval step done"),
+    "post.votes_carried": gettext_lazy("Earlier approval steps carried over after a move"),
+    "post.blackout_held": gettext_lazy("Sent back for approval: inside a blackout"),
+    "policy.changed": gettext_lazy("Approval policy changed"),
+    "hold.kept": gettext_lazy("Post kept on hold"),
+    "hold.released": gettext_lazy("Post released from hold"),
+    "hold.rescheduled": gettext_lazy("Held post rescheduled"),
+    "emergency.published": gettext_lazy("Emergency post published"),
+    "emergency.reviewed": gettext_lazy("Emergency post reviewed"),
+    "media.uploaded": gettext_lazy("Media uploaded"),
+    AUDIT_EXPORTED: gettext_lazy("Audit trail exported"),
+}
+
+# The objects events are recorded on (AuditEvent.target_type is the model's label).
+TARGET_TYPES = (
+    "scheduler.post",
+    "scheduler.channel",
+    "scheduler.blackoutperiod",
+    "medialibrary.mediaasset",
+    "departments.department",
+    "auth.user",
+    "governance.crisishold",
+    "governance.emergencyalert",
+)
+
+ISO_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+EMPTY = "—"
+
+
+def action_label(action: str) -> str:
+    """ "Post edited" for "post.edited"; an action no list knows reads as its words ("thing.done" → "Thing done")."""
+    if action in AuditAction.values:
+        return str(AuditAction(action).label)
+    if action in OTHER_ACTION_LABELS:
+        return str(OTHER_ACTION_LABELS[action])
+    return action.replace(".", " ").replace("_", " ").capitalize()
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """Every action the trail knows, in words, sorted by their words."""
+    labels = {value: str(label) for value, label in AuditAction.choices}
+    labels.update({value: str(label) for value, label in OTHER_ACTION_LABELS.items()})
+    return sorted(labels.items(), key=lambda item: item[1].lower())
+
+
+def target_type_label(target_type: str) -> str:
+    """ "Post" for "scheduler.post" (the model's name); the label itself for a model that is gone."""
+    if not target_type:
+        return ""
+    try:
+        model = apps.get_model(target_type)
+    except (LookupError, ValueError):
+        return target_type
+    return str(model._meta.verbose_name).capitalize()
+
+
+def target_type_choices() -> list[tuple[str, str]]:
+    return [(label, target_type_label(label)) for label in TARGET_TYPES]
+
+
+def user_agent_summary(user_agent: str) -> str:
+    """ "Firefox on Windows" from a browser's User-Agent header; a short start of anything else."""
+    if not user_agent:
+        return ""
+    browsers = (
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+    )
+    systems = (
+        ("Windows", "Windows"),
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iOS"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    )
+    browser = next((name for marker, name in browsers if marker in user_agent), "")
+    system = next((name for marker, name in systems if marker in user_agent), "")
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    if browser or system:
+        return browser or system
+    return user_agent[:40] + ("…" if len(user_agent) > 40 else "")
+
+
+def moment_label(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """ "Sat, Dec 5, 2026, 10:00:07 AM CST (UTC−06:00)": an audit needs the seconds."""
+    local = moment.astimezone(zone)
+    hour = local.hour % 12 or 12
+    clock = f"{hour}:{local.minute:02d}:{local.second:02d} {'AM' if local.hour < 12 else 'PM'}"
+    return f"{date_label(local)}, {clock} {local.tzname()} ({utc_offset_label(local)})"
+
+
+def value_text(value: Any, zone: zoneinfo.ZoneInfo) -> str:
+    """A stored value as a person reads it: instants in the zone, lists joined, nothing as a dash."""
+    if value is None or value == "" or value == [] or value == {}:
+        return EMPTY
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, str):
+        if ISO_INSTANT.match(value):
+            try:
+                moment = dt.datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if moment.tzinfo is not None:
+                return moment_label(moment, zone)
+        return value
+    if isinstance(value, list) and all(isinstance(item, str | int | float) for item in value):
+        return ", ".join(str(item) for item in value)
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def field_label(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Change:
+    """One line of "what changed": a field with before and after, or (`is_detail`) a fact of the event."""
+
+    field: str
+    before: str
+    after: str
+    is_detail: bool = False
+
+
+def change_lines(changes: Any, zone: zoneinfo.ZoneInfo) -> list[Change]:
+    """Returns the event's changes in order: {"text": {"before": a, "after": b}} reads as before / after,
+    any other entry ({"step": 2}) as a detail."""
+    if not isinstance(changes, dict):
+        return (
+            [Change(field=_("Details"), before="", after=value_text(changes, zone), is_detail=True)] if changes else []
+        )
+    lines = []
+    for key, value in changes.items():
+        if isinstance(value, dict) and set(value) == {"before", "after"}:
+            before, after = value_text(value["before"], zone), value_text(value["after"], zone)
+            if before != after:  # nothing and an empty text both read as a dash: no change to show
+                lines.append(Change(field=field_label(key), before=before, after=after))
+        else:
+            lines.append(Change(field=field_label(key), before="", after=value_text(value, zone), is_detail=True))
+    return lines
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """An event as the audit page shows it."""
+
+    event: AuditEvent
+    when: str
+    action: str
+    department: str
+    target_type: str
+    origin: str
+    changes: list[Change]
+
+    @property
+    def target(self) -> str:
+        return f"{self.target_type} {self.event.target_id}".strip()
+
+
+def audit_row(event: AuditEvent, zone: zoneinfo.ZoneInfo) -> AuditRow:
+    department = event.department.name if event.department_id and event.department else ""
+    origin = " · ".join(filter(None, [event.ip_address or "", user_agent_summary(event.user_agent)]))
+    return AuditRow(
+        event=event,
+        when=moment_label(event.occurred_at, zone),
+        action=action_label(event.action),
+        department=department,
+        target_type=target_type_label(event.target_type),
+        origin=origin,
+        changes=change_lines(event.changes, zone),
+    )
+
+
+# --- CSV ------------------------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "occurred_at_utc",
+    "occurred_at_local",
+    "actor",
+    "action",
+    "action_in_words",
+    "department",
+    "object_type",
+    "object_id",
+    "ip_address",
+    "user_agent",
+    "changes",
+    "message",
+)
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: str) -> str:
+    """Prefixes a cell a spreadsheet would read as a formula with a quote, so it stays text."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_cells(event: AuditEvent, zone: zoneinfo.ZoneInfo) -> list[str]:
+    cells = [
+        event.occurred_at.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        moment_label(event.occurred_at, zone),
+        event.actor_label,
+        event.action,
+        action_label(event.action),
+        event.department.name if event.department_id and event.department else "",
+        event.target_type,
+        event.target_id,
+        event.ip_address or "",
+        event.user_agent,
+        json.dumps(event.changes, sort_keys=True, ensure_ascii=False) if event.changes else "",
+        event.message,
+    ]
+    return [csv_safe(cell) for cell in cells]

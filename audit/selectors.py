@@ -1,0 +1,105 @@
+"""Reads of the audit trail, scoped to the person asking (departments.rules.can_view_audit): the IT admin
+reads every event, city-wide ones included; a department admin reads the events of the departments they
+administer; everyone else reads nothing (403). A department outside the reader's scope is a 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from audit.models import AuditEvent
+from departments import rules
+from departments.models import Department
+from departments.selectors import department_ids_for_user, memberships_for_user
+from scheduler.calendar import local_midnight, viewer_zone
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    department_id: int | None = None
+    actor: str = ""
+    action: str = ""
+    target_type: str = ""
+    target_id: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    text: str = ""
+
+    def in_use(self) -> dict[str, str]:
+        """The filters that narrow something, as text (what the export event records)."""
+        return {name: str(value) for name, value in asdict(self).items() if value not in (None, "")}
+
+
+def audit_department_scope(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+    """None when the user reads every event; otherwise the departments whose events they read (maybe none)."""
+    if rules.can_view_audit(user):
+        return None
+    return {
+        department_id
+        for department_id in department_ids_for_user(user=user)
+        if rules.can_view_audit(user, department_id)
+    }
+
+
+def user_may_open_audit_trail(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+    scope = audit_department_scope(user=user)
+    return scope is None or bool(scope)
+
+
+def audit_scope_for_reader(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+    """audit_department_scope for someone who opens the audit trail; raises PermissionDenied if it is empty."""
+    scope = audit_department_scope(user=user)
+    if scope is not None and not scope:
+        raise PermissionDenied(_("Only department admins and the IT admin can read the audit trail."))
+    return scope
+
+
+def audit_departments_for_filter(*, user: AbstractBaseUser | AnonymousUser, scope: set[int] | None) -> list[Department]:
+    """The departments the filter offers: every one to the IT admin, the administered ones otherwise."""
+    if scope is None:
+        return list(Department.objects.order_by("name"))
+    return sorted(
+        (m.department for m in memberships_for_user(user=user) if m.department_id in scope), key=lambda d: d.name
+    )
+
+
+def audit_events_for_user(*, user: AbstractBaseUser | AnonymousUser, filters: AuditFilters) -> QuerySet[AuditEvent]:
+    """Returns the events the user may read that match `filters`, newest first, with their departments.
+    Raises PermissionDenied (no audit trail for this user) or Http404 (a department outside their scope)."""
+    scope = audit_scope_for_reader(user=user)
+    events = AuditEvent.objects.select_related("department")
+    if scope is not None:
+        events = events.filter(department_id__in=sorted(scope))
+    if filters.department_id is not None:
+        if scope is not None and filters.department_id not in scope:
+            raise Http404("No such department.")
+        events = events.filter(department_id=filters.department_id)
+    if filters.actor:
+        events = events.filter(actor_label__icontains=filters.actor)
+    if filters.action:
+        events = events.filter(action=filters.action)
+    if filters.target_type:
+        events = events.filter(target_type=filters.target_type)
+    if filters.target_id:
+        events = events.filter(target_id=filters.target_id)
+    zone = viewer_zone(user=user)
+    if filters.date_from:
+        events = events.filter(occurred_at__gte=local_midnight(filters.date_from, zone))
+    if filters.date_to:
+        events = events.filter(occurred_at__lt=local_midnight(filters.date_to + dt.timedelta(days=1), zone))
+    if filters.text:
+        events = events.annotate(changes_text=Cast("changes", output_field=TextField())).filter(
+            Q(message__icontains=filters.text)
+            | Q(actor_label__icontains=filters.text)
+            | Q(changes_text__icontains=filters.text)
+        )
+    return events.order_by("-occurred_at", "-id")

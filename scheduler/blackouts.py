@@ -1,0 +1,348 @@
+"""Blackout periods in force (issue 5): the one rule for scheduling into them, and what holds a post caught
+in one. Blackouts themselves are added and removed in scheduler/calendar_services.py.
+
+The rule: a post may not be scheduled into a blackout of its department or of the whole city, unless a
+person who may override it (departments.rules.can_override_blackout: the department's approvers and the
+communications managers) gives a reason. Each such decision is a BlackoutOverride row (one per blackout, for
+the post's time) and a `post.blackout_override` event in the audit trail. It is checked by
+`blackout_clearance`, called by every service that gives a post its time or puts it in the queue:
+
+- post_submit: the post's time. An editor may *save* a draft inside a blackout (drafts are not
+  scheduled), but not submit it; an override already given for that time lets it through;
+- post_update of a post waiting for approval or approved, when its time changes;
+- post_reschedule (the calendar), for any post it moves, drafts too;
+- post_approve: every approval of a post inside a blackout needs the approving person's own reason;
+- the CSV import and recurring series, which submit through post_submit (their previews also say which
+  rows and dates fall in a blackout).
+
+A blackout added over approved posts: blackout_create sends each approved post whose time falls inside it
+back to the approval queue at once (`post_hold_for_blackout`: pending deliveries withdrawn, a PostReview
+and the audit trail say why, the approvers are told); approving it again needs an override. The
+dispatcher is the safety net: it never claims a delivery while a blackout of its department is on unless
+an override covers that blackout at the post's time, and holds such a post the same way. A post partly
+published already cannot be approved again (its published channels would get it twice), so its
+remaining deliveries are marked "needs attention" with the reason instead. Emergency posts are never held,
+as with crisis holds. Removing the blackout later approves nothing again: the held posts wait in the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from civicpost.exceptions import ApplicationError
+from departments import rules
+from scheduler.calendar import blackout_applies, blackout_label, blackout_scope, blackouts_at
+from scheduler.models import (
+    BlackoutOverride,
+    BlackoutPeriod,
+    DeliveryStatus,
+    Post,
+    PostReview,
+    PostStatus,
+    ReviewAction,
+)
+from scheduler.templatetags.civic_time import format_in_zone
+
+# Stored as they are, beside audit.models.AuditAction (like governance's actions).
+AUDIT_BLACKOUT_HELD = "post.blackout_held"
+
+
+class BlackoutRefused(ApplicationError):
+    """The time falls inside a blackout. `extra`: "needs_override" (this person could go ahead by giving a
+    reason), "blackouts" (their ids), "problems" (the message, for callers that gather problems)."""
+
+
+def blackouts_in_words(blackouts: Iterable[BlackoutPeriod], zone: zoneinfo.ZoneInfo) -> str:
+    """ "Election day (whole city), Tue, Nov 3, 2026, 12:00 AM CST (UTC−06:00) to ..." in `zone`."""
+    return "; ".join(blackout_label(blackout, zone) for blackout in blackouts)
+
+
+def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post) -> str:
+    """The blackouts in words, in the zone of the post's department."""
+    return blackouts_in_words(blackouts, post.department.zone)
+
+
+def _covered_ids(
+    *, post: Post, due_at: dt.datetime, blackouts: list[BlackoutPeriod], given_by: object = None
+) -> set[int]:
+    overrides = BlackoutOverride.objects.filter(post_id=post.pk, due_at=due_at, blackout__in=blackouts)
+    if given_by is not None:
+        overrides = overrides.filter(given_by_id=given_by.pk)
+    return set(overrides.values_list("blackout_id", flat=True))
+
+
+def blackout_clearance(
+    *,
+    post: Post,
+    user: AbstractBaseUser,
+    due_at: dt.datetime,
+    override_reason: str = "",
+    approving: bool = False,
+) -> list[BlackoutPeriod]:
+    """Applies the rule to scheduling `post` at `due_at` (or now, if that has passed: when it would go
+    out). Returns the blackouts `user` overrides with `override_reason` (record them with
+    blackout_override_record once the change is saved); an empty list when nothing needs recording.
+
+    An override already given for this post at this time counts, except when `approving`: then it must be
+    the approving person's own. Raises BlackoutRefused when the time is inside a blackout not covered and
+    the person may not override it, or gives no reason."""
+    blackouts = blackouts_at(department_id=post.department_id, when=max(due_at, timezone.now()))
+    if not blackouts:
+        return []
+    covered = _covered_ids(post=post, due_at=due_at, blackouts=blackouts, given_by=user if approving else None)
+    needing = [blackout for blackout in blackouts if blackout.pk not in covered]
+    if not needing:
+        return []
+    reason = override_reason.strip()
+    may_override = rules.can_override_blackout(user, post.department_id)
+    inside = _("%(when)s is inside a blackout: %(blackouts)s.") % {
+        "when": format_in_zone(due_at, post.department),
+        "blackouts": blackouts_message(blackouts=needing, post=post),
+    }
+    if not may_override:
+        message = (
+            inside
+            + " "
+            + _("Only an approver of %(department)s can schedule a post into it.")
+            % {"department": post.department.name}
+        )
+    elif not reason:
+        message = (
+            inside
+            + " "
+            + (
+                _("To approve it anyway, give the reason.")
+                if approving
+                else _("To schedule it anyway, give the reason.")
+            )
+        )
+    else:
+        return needing
+    raise BlackoutRefused(
+        message,
+        extra={"needs_override": may_override, "blackouts": [b.pk for b in needing], "problems": [message]},
+    )
+
+
+def blackout_override_record(
+    *,
+    post: Post,
+    user: AbstractBaseUser,
+    blackouts: list[BlackoutPeriod],
+    reason: str,
+    previous_due_at: dt.datetime | None = None,
+) -> list[BlackoutOverride]:
+    """Keeps `user`'s decision to schedule `post` (saved, at its time) into `blackouts`, with the reason,
+    and writes it to the audit trail. A decision the same person already recorded for this time is not
+    written twice (the calendar's move and the approval that keeps the post approved are one act)."""
+    if not blackouts:
+        return []
+    already = _covered_ids(post=post, due_at=post.due_at, blackouts=blackouts, given_by=user)
+    new = [blackout for blackout in blackouts if blackout.pk not in already]
+    if not new:
+        return []
+    reason = reason.strip()
+    overrides = BlackoutOverride.objects.bulk_create(
+        BlackoutOverride(post=post, blackout=blackout, due_at=post.due_at, reason=reason, given_by=user)
+        for blackout in new
+    )
+    before = previous_due_at or post.due_at
+    audit_record(
+        action=AuditAction.POST_BLACKOUT_OVERRIDE,
+        actor=user,
+        department_id=post.department_id,
+        target=post,
+        changes={
+            "due_at": {"before": before.isoformat(), "after": post.due_at.isoformat()},
+            "blackouts": [{"id": b.pk, "reason": b.reason, "scope": blackout_scope(b)} for b in new],
+        },
+        message=reason,
+    )
+    return overrides
+
+
+# --- Reads for previews (series dates, CSV rows) and pages ------------------------------------------
+
+
+def blackouts_between(*, start: dt.datetime, end: dt.datetime | None = None) -> list[BlackoutPeriod]:
+    """Every blackout (any department) overlapping [start, end] (or ending after `start`), in one query, to
+    test many times at once with blackouts_covering."""
+    blackouts = BlackoutPeriod.objects.filter(ends_at__gt=start)
+    if end is not None:
+        blackouts = blackouts.filter(starts_at__lte=end)
+    return list(blackouts.select_related("department").order_by("starts_at", "id"))
+
+
+def blackouts_covering(
+    blackouts: Iterable[BlackoutPeriod], *, department_id: int, when: dt.datetime
+) -> list[BlackoutPeriod]:
+    return [blackout for blackout in blackouts if blackout_applies(blackout, department_id=department_id, when=when)]
+
+
+def post_blackouts(post: Post) -> list[BlackoutPeriod]:
+    """The blackouts the post's time falls in (for its page)."""
+    return blackouts_at(department_id=post.department_id, when=post.due_at)
+
+
+# --- Holding approved posts caught in a blackout ----------------------------------------------------
+
+
+def _in_force(*, now: dt.datetime) -> list[BlackoutPeriod]:
+    return list(
+        BlackoutPeriod.objects.filter(starts_at__lte=now, ends_at__gt=now)
+        .select_related("department")
+        .order_by("starts_at", "id")
+    )
+
+
+def _emergency_post_ids(post_ids: Iterable[int]) -> set[int]:
+    from governance.models import EmergencyPost
+
+    return set(EmergencyPost.objects.filter(post_id__in=list(post_ids)).values_list("post_id", flat=True))
+
+
+def posts_blocked_by_blackouts(
+    posts: Iterable[Post], *, now: dt.datetime | None = None
+) -> dict[int, list[BlackoutPeriod]]:
+    """For the dispatcher: {post id: blackouts} for those of `posts` (approved, about to be sent) that a
+    blackout in force now covers and no override covers at the post's time. Emergency posts are never
+    blocked. One query when no blackout is on, three at most otherwise."""
+    posts = list(posts)
+    if not posts:
+        return {}
+    now = now or timezone.now()
+    in_force = _in_force(now=now)
+    if not in_force:
+        return {}
+    caught: dict[int, tuple[Post, list[BlackoutPeriod]]] = {}
+    for post in posts:
+        covering = blackouts_covering(in_force, department_id=post.department_id, when=now)
+        if covering:
+            caught[post.pk] = (post, covering)
+    if not caught:
+        return {}
+    emergency = _emergency_post_ids(caught)
+    covered: dict[int, set[tuple[int, dt.datetime]]] = defaultdict(set)
+    for post_id, blackout_id, due_at in BlackoutOverride.objects.filter(
+        post_id__in=list(caught), blackout__in=in_force
+    ).values_list("post_id", "blackout_id", "due_at"):
+        covered[post_id].add((blackout_id, due_at))
+    blocked = {}
+    for post_id, (post, covering) in caught.items():
+        if post_id in emergency:
+            continue
+        needing = [b for b in covering if (b.pk, post.due_at) not in covered[post_id]]
+        if needing:
+            blocked[post_id] = needing
+    return blocked
+
+
+def approved_posts_inside(blackout: BlackoutPeriod) -> list[Post]:
+    """Approved, non-emergency posts whose time falls inside the blackout (its department's, or every
+    department's for a city-wide one)."""
+    posts = Post.objects.filter(
+        status=PostStatus.APPROVED, due_at__gte=blackout.starts_at, due_at__lt=blackout.ends_at
+    ).select_related("department")
+    if blackout.department_id is not None:
+        posts = posts.filter(department_id=blackout.department_id)
+    posts = list(posts.order_by("due_at", "id"))
+    emergency = _emergency_post_ids(p.pk for p in posts)
+    return [post for post in posts if post.pk not in emergency]
+
+
+@transaction.atomic
+def post_hold_for_blackout(
+    *, post: Post, blackouts: list[BlackoutPeriod], actor: AbstractBaseUser | None = None
+) -> bool:
+    """Stops an approved post from going out inside `blackouts`: its pending deliveries are withdrawn and
+    it goes back to the approval queue (where approving it needs an override reason), with a PostReview
+    and an audit event that say why; its step's approvers are told. If part of it is published already,
+    its remaining deliveries are marked "needs attention" instead (approving it again would send the
+    published part twice). Returns whether it held the post; False when it is no longer approved, is an
+    emergency post, or a delivery is being sent right now (the dispatcher tries again next round).
+
+    `actor`: who caused the hold (the person adding a blackout); None for the dispatcher, which records
+    the blackout's author, or else the post's approver, as the PostReview's actor."""
+    from governance.notifications import notify_post_submitted
+    from scheduler.services import FINISHED_DELIVERY_STATUSES, WITHDRAWABLE_DELIVERY_STATUSES, post_refresh_status
+
+    post = Post.objects.select_for_update(of=("self",)).select_related("department").get(pk=post.pk)
+    if post.status != PostStatus.APPROVED or not blackouts or _emergency_post_ids([post.pk]):
+        return False
+    statuses = set(post.deliveries.select_for_update().values_list("status", flat=True))
+    if statuses & {DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN}:
+        return False
+    message = _(
+        "Not sent: %(when)s is inside a blackout: %(blackouts)s. It needs approval again: an approver may "
+        "approve it with a reason for publishing in the blackout, or move it to another time."
+    ) % {
+        "when": format_in_zone(post.due_at, post.department),
+        "blackouts": blackouts_message(blackouts=blackouts, post=post),
+    }
+    now = timezone.now()
+    pending = post.deliveries.filter(status__in=WITHDRAWABLE_DELIVERY_STATUSES)
+    changes = {
+        "blackouts": [{"id": b.pk, "reason": b.reason, "scope": blackout_scope(b)} for b in blackouts],
+        "deliveries": sorted(pending.values_list("pk", flat=True)),
+    }
+    if statuses & set(FINISHED_DELIVERY_STATUSES):
+        partly = _("Part of this post is published already, so it cannot be approved again.")
+        pending.update(
+            status=DeliveryStatus.NEEDS_ATTENTION,
+            failure_message=f"{message} {partly}",
+            lease_expires_at=None,
+            updated_at=now,
+        )
+        post_refresh_status(post_id=post.pk)
+        audit_record(
+            action=AUDIT_BLACKOUT_HELD,
+            actor=actor,
+            department_id=post.department_id,
+            target=post,
+            changes={**changes, "needs_attention": True},
+            message=message,
+        )
+        return True
+    pending.update(status=DeliveryStatus.CANCELLED, failure_message=message, lease_expires_at=None, updated_at=now)
+    reviewer = actor or _blackout_author(blackouts) or post.current_approval.approved_by
+    post.status = PostStatus.SUBMITTED
+    post.current_approval = None
+    post.submitted_at = now
+    post.save(update_fields=["status", "current_approval", "submitted_at", "updated_at"])
+    # A new review event starts a new round of approval: the old votes no longer count.
+    PostReview.objects.create(post=post, actor=reviewer, action=ReviewAction.BLACKOUT_HELD, comment=message)
+    audit_record(
+        action=AUDIT_BLACKOUT_HELD,
+        actor=actor,
+        department_id=post.department_id,
+        target=post,
+        changes=changes,
+        message=message,
+    )
+    notify_post_submitted(post=post)
+    return True
+
+
+def _blackout_author(blackouts: list[BlackoutPeriod]) -> AbstractBaseUser | None:
+    return next((b.created_by for b in blackouts if b.created_by_id is not None), None)
+
+
+def posts_hold_for_blackouts(blocked: dict[int, list[BlackoutPeriod]]) -> list[int]:
+    """Holds each post of `blocked` ({post id: blackouts}, from posts_blocked_by_blackouts), each in its
+    own transaction (post row first, then its deliveries, as every service locks them). Returns the ids
+    of those held."""
+    held = []
+    for post in Post.objects.filter(pk__in=list(blocked)).order_by("pk"):
+        if post_hold_for_blackout(post=post, blackouts=blocked[post.pk]):
+            held.append(post.pk)
+    return held
