@@ -16,6 +16,16 @@ from departments.models import Department
 DATE_INPUT = {"type": "date"}
 
 
+def _date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=False,
+        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": gettext_lazy("Enter the date as year-month-day, such as 2026-12-05.")},
+    )
+
+
 class AuditFilterForm(forms.Form):
     # An id, not a choice among the viewer's departments: whether the viewer may see that department is
     # the selector's to decide (404), so a forged value is refused where the scope is enforced.
@@ -40,20 +50,8 @@ class AuditFilterForm(forms.Form):
         max_length=64,
         help_text=gettext_lazy("Such as a post's number, shown in its address: /posts/42/ is 42."),
     )
-    date_from = forms.DateField(
-        label=gettext_lazy("From (date)"),
-        required=False,
-        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": gettext_lazy("Enter the date as year-month-day, such as 2026-12-05.")},
-    )
-    date_to = forms.DateField(
-        label=gettext_lazy("To (date, included)"),
-        required=False,
-        widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
-        input_formats=["%Y-%m-%d"],
-        error_messages={"invalid": gettext_lazy("Enter the date as year-month-day, such as 2026-12-05.")},
-    )
+    date_from = _date_field(gettext_lazy("From (date)"))
+    date_to = _date_field(gettext_lazy("To (date, included)"))
     q = forms.CharField(
         label=gettext_lazy("Search the details"),
         required=False,

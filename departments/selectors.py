@@ -3,6 +3,9 @@ these reads are in departments/rules.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -156,35 +159,48 @@ def _department_known_to(*, user: AbstractBaseUser | AnonymousUser, department_i
     )
 
 
-def department_get_for_members(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
-    """Returns the department whose members the user manages. Raises Http404 (not theirs to know) or
-    PermissionDenied (a member who is not its admin)."""
+def _department_get_if_allowed(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    department_id: int,
+    allowed: Callable[[Any, int], bool],
+    refusal: str,
+) -> Department:
+    """Http404 for a department the user may not know of; PermissionDenied(refusal) when `allowed` says no."""
     from django.core.exceptions import PermissionDenied
     from django.http import Http404
-
-    from departments.rules import can_manage_members
 
     department = Department.objects.filter(pk=department_id).first()
     if department is None or not _department_known_to(user=user, department_id=department_id):
         raise Http404("No such department.")
-    if not can_manage_members(user, department_id):
-        raise PermissionDenied("Only the department's admins or the IT admin manage its members.")
+    if not allowed(user, department_id):
+        raise PermissionDenied(refusal)
     return department
+
+
+def department_get_for_members(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+    """Returns the department whose members the user manages. Raises Http404 (not theirs to know) or
+    PermissionDenied (a member who is not its admin)."""
+    from departments.rules import can_manage_members
+
+    return _department_get_if_allowed(
+        user=user,
+        department_id=department_id,
+        allowed=can_manage_members,
+        refusal="Only the department's admins or the IT admin manage its members.",
+    )
 
 
 def department_get_for_policy(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose approval policy the user sets. Raises Http404 or PermissionDenied."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
-
     from departments.rules import can_manage_approval_policy
 
-    department = Department.objects.filter(pk=department_id).first()
-    if department is None or not _department_known_to(user=user, department_id=department_id):
-        raise Http404("No such department.")
-    if not can_manage_approval_policy(user, department_id):
-        raise PermissionDenied("Only the department's admins or a communications manager set its approval policy.")
-    return department
+    return _department_get_if_allowed(
+        user=user,
+        department_id=department_id,
+        allowed=can_manage_approval_policy,
+        refusal="Only the department's admins or a communications manager set its approval policy.",
+    )
 
 
 def language_choices(*, department: Department | None = None) -> list[tuple[str, str]]:
@@ -200,17 +216,14 @@ def language_choices(*, department: Department | None = None) -> list[tuple[str,
 def department_get_for_settings(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose settings (languages, time zone...) the user changes. Raises Http404
     (not theirs to know) or PermissionDenied (a member who is not its admin, the IT admin)."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
-
     from departments.rules import can_manage_department_settings
 
-    department = Department.objects.filter(pk=department_id).first()
-    if department is None or not _department_known_to(user=user, department_id=department_id):
-        raise Http404("No such department.")
-    if not can_manage_department_settings(user, department_id):
-        raise PermissionDenied("Only the department's admins or a communications manager change its settings.")
-    return department
+    return _department_get_if_allowed(
+        user=user,
+        department_id=department_id,
+        allowed=can_manage_department_settings,
+        refusal="Only the department's admins or a communications manager change its settings.",
+    )
 
 
 def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[Department, bool, bool, bool]]:

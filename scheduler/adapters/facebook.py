@@ -129,7 +129,7 @@ class FacebookPageAdapter(PlatformAdapter):
             problems.append(Problem("Write the text of the post."))
         for item in content.media:
             if not is_image(item):
-                problems.append(Problem("Facebook posts from CivicPost can carry JPEG, PNG or GIF images.", "media"))
+                problems.append(Problem("Facebook posts from CivicPost can carry images only (no video).", "media"))
             if not item.url.startswith("https://"):
                 problems.append(Problem("Facebook fetches images from a public https:// address.", "media"))
         return problems

@@ -256,15 +256,6 @@ def guarded_session(
     return GuardedSession(timeout, max_bytes=max_bytes)
 
 
-def fetch_public_bytes(url: str, *, max_bytes: int, timeout: float | tuple[float, float] | None = None) -> bytes:
-    """Downloads a public URL (media hosted elsewhere) under the guard. Raises UnsafeURL,
-    ResponseTooLarge, or requests' errors."""
-    with guarded_session(timeout, max_bytes=max_bytes) as session:
-        response = session.get(check_public_url(url))
-        response.raise_for_status()
-        return response.content
-
-
 # --- httpx (atproto) ----------------------------------------------------------------------------
 
 
