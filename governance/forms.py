@@ -140,7 +140,9 @@ class EmergencyForm(_TimeFields):
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("Any department's connected channels."),
     )
-    link = forms.URLField(label=gettext_lazy("Link (optional)"), required=False, max_length=500)
+    link = forms.URLField(
+        label=gettext_lazy("Link (optional)"), required=False, max_length=500, assume_scheme="https"
+    )
 
     def __init__(self, *args: Any, template: EmergencyTemplate | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
