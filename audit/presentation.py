@@ -31,6 +31,7 @@ OTHER_ACTION_LABELS: dict[str, Any] = {
     "emergency.published": gettext_lazy("Emergency post published"),
     "emergency.reviewed": gettext_lazy("Emergency post reviewed"),
     "media.uploaded": gettext_lazy("Media uploaded"),
+    "media.deleted": gettext_lazy("Media deleted"),
     AUDIT_EXPORTED: gettext_lazy("Audit trail exported"),
 }
 

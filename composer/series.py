@@ -32,6 +32,7 @@ from civicpost.exceptions import ApplicationError
 from composer.models import Adjustment, Frequency, RecurringSeries, SeriesPost
 from departments.models import Department, SeriesApproval
 from departments.selectors import user_can_approve_for, user_can_edit_for
+from governance.notifications import notifications_for_series
 from scheduler.blackouts import BlackoutRefused, blackouts_between, blackouts_covering, blackouts_in_words
 from scheduler.forms import LocalTime, classify_local_time
 from scheduler.models import Channel, PostStatus
@@ -161,24 +162,26 @@ def series_create(
         approval_mode=department.series_approval,
     )
     problems: list[str] = []
-    for sequence, occurrence in enumerate(planned, start=1):
-        post = post_create(
-            author=user, department=department, text=text, link=link, channels=channels, due_at=occurrence.due_at
-        )
-        SeriesPost.objects.create(
-            series=series,
-            post=post,
-            sequence=sequence,
-            local_date=occurrence.local.date(),
-            adjustment=occurrence.adjustment,
-        )
-        if submit:
-            try:
-                post_submit(post=post, user=user)
-            except ApplicationError as error:
-                problems.extend(p for p in error.extra.get("problems", [error.message]) if p not in problems)
-    if problems:
-        raise ApplicationError(" ".join(problems), extra={"problems": problems})
+    # Submitted together: each approver is told once about the series, not once per post.
+    with notifications_for_series(series=series):
+        for sequence, occurrence in enumerate(planned, start=1):
+            post = post_create(
+                author=user, department=department, text=text, link=link, channels=channels, due_at=occurrence.due_at
+            )
+            SeriesPost.objects.create(
+                series=series,
+                post=post,
+                sequence=sequence,
+                local_date=occurrence.local.date(),
+                adjustment=occurrence.adjustment,
+            )
+            if submit:
+                try:
+                    post_submit(post=post, user=user)
+                except ApplicationError as error:
+                    problems.extend(p for p in error.extra.get("problems", [error.message]) if p not in problems)
+        if problems:
+            raise ApplicationError(" ".join(problems), extra={"problems": problems})
     return series
 
 
@@ -201,15 +204,16 @@ def series_submit(*, series: RecurringSeries, user: AbstractBaseUser) -> int:
     with the problems of every post, such as each one whose time is inside a blackout."""
     count = 0
     problems: list[str] = []
-    for link in series.occurrences.select_related("post").order_by("sequence"):
-        if link.post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
-            try:
-                post_submit(post=link.post, user=user)
-            except ApplicationError as error:
-                problems.extend(p for p in error.extra.get("problems", [error.message]) if p not in problems)
-            count += 1
-    if problems:
-        raise ApplicationError(" ".join(problems), extra={"problems": problems})
+    with notifications_for_series(series=series):
+        for link in series.occurrences.select_related("post").order_by("sequence"):
+            if link.post.status in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
+                try:
+                    post_submit(post=link.post, user=user)
+                except ApplicationError as error:
+                    problems.extend(p for p in error.extra.get("problems", [error.message]) if p not in problems)
+                count += 1
+        if problems:
+            raise ApplicationError(" ".join(problems), extra={"problems": problems})
     return count
 
 
@@ -260,16 +264,18 @@ def series_approve(
     # is named and nothing is approved.
     approved = 0
     inside: list[str] = []
-    for link in waiting:
-        try:
-            approval = post_approve(
-                post=link.post, user=user, comment=comment, blackout_override_reason=blackout_override_reason
-            )
-        except BlackoutRefused as refused:
-            inside.append(_("Post %(number)s: %(reason)s") % {"number": link.sequence, "reason": refused.message})
-            continue
-        approved += approval is not None
-    if inside:
-        problems = [_("Nothing was approved."), *inside]
-        raise BlackoutRefused(" ".join(problems), extra={"problems": problems})
+    # One message per person for the series (the next step's approvers, or the author and admins).
+    with notifications_for_series(series=series):
+        for link in waiting:
+            try:
+                approval = post_approve(
+                    post=link.post, user=user, comment=comment, blackout_override_reason=blackout_override_reason
+                )
+            except BlackoutRefused as refused:
+                inside.append(_("Post %(number)s: %(reason)s") % {"number": link.sequence, "reason": refused.message})
+                continue
+            approved += approval is not None
+        if inside:
+            problems = [_("Nothing was approved."), *inside]
+            raise BlackoutRefused(" ".join(problems), extra={"problems": problems})
     return approved

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
 from scheduler.content import language_name
-from scheduler.forms import LocalTime, classify_local_time
+from scheduler.forms import LocalTime, blackout_override_field, classify_local_time
 from scheduler.models import Channel, ChannelStatus
 from scheduler.templatetags.civic_time import utc_offset_label
 
@@ -85,7 +85,30 @@ class _TimeFields(forms.Form):
         return data
 
 
-class CrisisEndForm(_TimeFields):
+class _RescheduleFields(_TimeFields):
+    """A new time, and the reason for a time inside a blackout for those who may override one (the view
+    says who: departments.rules.can_override_blackout; the services decide)."""
+
+    blackout_override_reason = blackout_override_field()
+
+    def __init__(self, *args: Any, may_override_blackout: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.may_override_blackout = may_override_blackout
+        if not may_override_blackout:
+            del self.fields["blackout_override_reason"]
+
+    @property
+    def override_reason(self) -> str:
+        return self.cleaned_data.get("blackout_override_reason", "")
+
+    def add_blackout_refusal(self, problems: list[str], *, needs_override: bool) -> None:
+        """Says why the time was refused: at the reason field when a reason would let it through."""
+        field = "blackout_override_reason" if needs_override and self.may_override_blackout else "new_time"
+        for problem in problems:
+            self.add_error(field, problem)
+
+
+class CrisisEndForm(_RescheduleFields):
     """One choice for every held post, and a choice per post that overrides it."""
 
     choice = forms.ChoiceField(
@@ -115,7 +138,7 @@ class CrisisEndForm(_TimeFields):
         return [(post, self[f"post_{post.pk}"]) for post in self.posts]
 
 
-class PostHoldReleaseForm(_TimeFields):
+class PostHoldReleaseForm(_RescheduleFields):
     choice = forms.ChoiceField(
         label=gettext_lazy("Release"),
         choices=[
@@ -140,9 +163,7 @@ class EmergencyForm(_TimeFields):
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("Any department's connected channels."),
     )
-    link = forms.URLField(
-        label=gettext_lazy("Link (optional)"), required=False, max_length=500, assume_scheme="https"
-    )
+    link = forms.URLField(label=gettext_lazy("Link (optional)"), required=False, max_length=500, assume_scheme="https")
 
     def __init__(self, *args: Any, template: EmergencyTemplate | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -4,6 +4,10 @@ is approved, sent back, fails or needs attention, and a daily digest of what wai
 Messages go out after the transaction commits (transaction.on_commit), one message per person, through
 Django's email settings (the console backend in `make run`). Each links to the post (settings.SITE_URL).
 A failure to send is logged and never undoes or breaks the action that caused it.
+
+An action on a whole recurring series (submitting it, approving it at once) runs inside
+`notifications_for_series`: the messages its posts would each send are gathered, and each person gets one
+message per kind instead, listing the posts and linking the series page.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,11 +29,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from departments.models import Role
-from governance.approvals import PolicyCache, current_step, step_states
+from governance.approvals import PolicyCache, StepProgress, current_step, step_states
 from governance.models import ApprovalDigestLog, ApprovalVote
 from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval, PostStatus
+
+if TYPE_CHECKING:
+    from composer.models import RecurringSeries
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +65,24 @@ def _name(user: Any) -> str:
     return user.get_full_name() or user.email
 
 
+def _message(*, subject: str, template: str, context: dict[str, Any], user: Any) -> EmailMessage:
+    return EmailMessage(
+        subject=SUBJECT_PREFIX + subject,
+        body=render_to_string(template, {**context, "recipient": user, "site_url": settings.SITE_URL}),
+        to=[user.email],
+    )
+
+
 def _send_after_commit(*, subject: str, template: str, context: dict[str, Any], recipients: list[Any]) -> None:
     """Renders one message per recipient now (the rows are as the action left them) and sends them all
     once the transaction commits."""
-    messages = [
-        EmailMessage(
-            subject=SUBJECT_PREFIX + subject,
-            body=render_to_string(template, {**context, "recipient": user, "site_url": settings.SITE_URL}),
-            to=[user.email],
-        )
-        for user in recipients
-    ]
+    _send_messages_after_commit(
+        [_message(subject=subject, template=template, context=context, user=user) for user in recipients],
+        subject=subject,
+    )
+
+
+def _send_messages_after_commit(messages: list[EmailMessage], *, subject: str) -> None:
     if not messages:
         return
 
@@ -86,20 +104,23 @@ def _post_context(post: Post) -> dict[str, Any]:
 
 def notify_post_submitted(*, post: Post) -> None:
     """Tells the approvers of the post's current step that it waits for them."""
-    _notify_current_approvers(post=post, template="governance/email/submitted.txt")
+    _notify_current_approvers(post=post, kind=SUBMITTED)
 
 
 def notify_step_waiting(*, post: Post) -> None:
     """After one step is approved: tells the approvers of the next step."""
-    _notify_current_approvers(post=post, template="governance/email/step_waiting.txt")
+    _notify_current_approvers(post=post, kind=STEP_WAITING)
 
 
-def _notify_current_approvers(*, post: Post, template: str) -> None:
+def _notify_current_approvers(*, post: Post, kind: str) -> None:
+    template = "governance/email/submitted.txt" if kind == SUBMITTED else "governance/email/step_waiting.txt"
     progress = step_states(post)
     step = current_step(progress)
     if step is None:
         return
     recipients = _users(step.approver_ids - set(step.voter_ids))
+    if _gathered(_PostNotice(kind=kind, post=post, recipients=recipients, step=step, step_count=len(progress))):
+        return
     subject = _("Waiting for your approval: %(department)s post") % {"department": post.department.name}
     _send_after_commit(
         subject=subject,
@@ -111,6 +132,8 @@ def _notify_current_approvers(*, post: Post, template: str) -> None:
 
 def notify_post_approved(*, post: Post, approval: PostApproval) -> None:
     recipients = _users(_author_and_admin_ids(post) - {approval.approved_by_id})
+    if _gathered(_PostNotice(kind=APPROVED, post=post, recipients=recipients, approver=_name(approval.approved_by))):
+        return
     _send_after_commit(
         subject=_("Approved: %(department)s post") % {"department": post.department.name},
         template="governance/email/approved.txt",
@@ -127,6 +150,102 @@ def notify_changes_requested(*, post: Post, reviewer: Any, comment: str) -> None
         context={**_post_context(post), "reviewer": _name(reviewer), "comment": comment},
         recipients=recipients,
     )
+
+
+# --- A whole series at once -----------------------------------------------------------------------
+
+SUBMITTED = "submitted"
+STEP_WAITING = "step_waiting"
+APPROVED = "approved"
+
+
+@dataclass(frozen=True)
+class _PostNotice:
+    """What one post's message would have said, held back to be told once for the series."""
+
+    kind: str
+    post: Post
+    recipients: list[Any]
+    step: StepProgress | None = None
+    step_count: int = 0
+    approver: str = ""
+
+
+_series_notices: ContextVar[list[_PostNotice] | None] = ContextVar("series_notices", default=None)
+
+
+def _gathered(notice: _PostNotice) -> bool:
+    """Holds the notice back when a series action is gathering them; False when it should go out now."""
+    notices = _series_notices.get()
+    if notices is None:
+        return False
+    if notice.recipients:
+        notices.append(notice)
+    return True
+
+
+@contextmanager
+def notifications_for_series(*, series: RecurringSeries) -> Iterator[None]:
+    """Around an action on every post of `series`: instead of one message per post, each person gets one
+    message per kind (waiting for their approval, or approved) that lists the posts and links the series
+    page, sent after commit like the others. When the block raises, nothing is sent."""
+    notices: list[_PostNotice] = []
+    token = _series_notices.set(notices)
+    try:
+        yield
+    finally:
+        _series_notices.reset(token)
+    _send_series_notices(series=series, notices=notices)
+
+
+def series_url(series: RecurringSeries) -> str:
+    return f"{settings.SITE_URL}{reverse('composer:series_detail', args=[series.pk])}"
+
+
+def _send_series_notices(*, series: RecurringSeries, notices: list[_PostNotice]) -> None:
+    if not notices:
+        return
+    sequence = dict(series.occurrences.values_list("post_id", "sequence"))
+    by_person: dict[tuple[str, int], list[_PostNotice]] = defaultdict(list)
+    people: dict[int, Any] = {}
+    for notice in notices:
+        for user in notice.recipients:
+            people[user.pk] = user
+            by_person[(notice.kind, user.pk)].append(notice)
+    department = series.department
+    messages = []
+    for (kind, user_id), held in sorted(by_person.items(), key=lambda item: item[0]):
+        held.sort(key=lambda notice: (sequence.get(notice.post.pk, 0), notice.post.due_at))
+        count = len(held)
+        steps = {(n.step.number, n.step.name) for n in held if n.step is not None}
+        if kind == APPROVED:
+            subject = ngettext(
+                "Approved: %(count)s post of a %(department)s series",
+                "Approved: %(count)s posts of a %(department)s series",
+                count,
+            )
+        else:
+            subject = ngettext(
+                "Waiting for your approval: %(count)s post of a %(department)s series",
+                "Waiting for your approval: %(count)s posts of a %(department)s series",
+                count,
+            )
+        subject %= {"count": count, "department": department.name}
+        context = {
+            "kind": kind,
+            "series": series,
+            "series_url": series_url(series),
+            "department": department,
+            "count": count,
+            "rows": [(sequence.get(n.post.pk), n.post, post_url(n.post), n.step) for n in held],
+            "step": held[0].step if len(steps) == 1 else None,
+            "step_count": held[0].step_count,
+            "author": held[0].post.author,
+            "approver": held[0].approver,
+        }
+        template = "governance/email/series_approved.txt" if kind == APPROVED else "governance/email/series_waiting.txt"
+        messages.append(_message(subject=subject, template=template, context=context, user=people[user_id]))
+    _send_messages_after_commit(messages, subject=f"series {series.pk}")
 
 
 # --- Publishing outcomes --------------------------------------------------------------------------

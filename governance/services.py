@@ -80,7 +80,12 @@ def approval_vote_record(
 
 
 def approval_renew_after_move(
-    *, post: Post, user: AbstractBaseUser, approved_votes: list[ApprovalVote], moved_from: dt.datetime
+    *,
+    post: Post,
+    user: AbstractBaseUser,
+    approved_votes: list[ApprovalVote],
+    moved_from: dt.datetime,
+    comment: str = "",
 ) -> PostApproval | None:
     """Renews an approval after an approver moved the approved post to a new time (the calendar's "move
     and keep approval"). `post` is locked and back in review after the move (post_update: new round, new
@@ -144,7 +149,7 @@ def approval_renew_after_move(
     if mover_step is None or waiting is None or not rules.can_approve_post(user, post):
         notify_post_submitted(post=post)
         return None
-    approval = post_approve(post=post, user=user, comment=_("Moved on the calendar by an approver."))
+    approval = post_approve(post=post, user=user, comment=comment or _("Moved on the calendar by an approver."))
     if approval is None and current_step(step_states(post)).number == waiting.number:
         # Still the same ("all") step: its other approvers decide again on the new time.
         notify_post_submitted(post=post)
@@ -319,18 +324,23 @@ def crisis_hold_end(
     choice: str,
     per_post: dict[int, str] | None = None,
     reschedule_to: dt.datetime | None = None,
+    blackout_override_reason: str = "",
 ) -> HoldEndReport:
     """Switches the hold off and decides, for each post it held, what happens now: `choice` for all,
     unless `per_post` {post id: choice} says otherwise. Choices (governance.models.ReleaseChoice):
 
     - release: the deliveries go out as scheduled; those whose time passed during the hold go out now;
-    - reschedule: the post moves to `reschedule_to`; it goes back for approval unless `user` may approve
-      it at its current step, in which case it is approved again with the new time;
+    - reschedule: the post moves to `reschedule_to` (post_move_after_hold: back for approval, or approved
+      again when `user` approves for its department, as after a move on the calendar); a time inside a
+      blackout needs `blackout_override_reason`;
     - keep: a PostHold keeps the post held until someone releases it.
 
     Nothing is dropped: every held post gets one of the three. Raises ApplicationError when the person may
     not, the hold has ended already, a reschedule has no future time, or a post to reschedule is partly
-    published already (release or keep it instead)."""
+    published already (release or keep it instead); BlackoutRefused, naming every post it stops, when the
+    new time is inside a blackout and no reason (or no right to override) covers it. Nothing changes then."""
+    from scheduler.blackouts import BlackoutRefused
+
     if not rules.can_end_crisis_hold(user):
         raise ApplicationError(_("Only a communications manager or an IT admin can switch off a crisis hold."))
     hold = CrisisHold.objects.select_for_update().get(pk=hold.pk)
@@ -354,17 +364,27 @@ def crisis_hold_end(
                 % {"posts": ", ".join(f"#{p.pk}" for p in partly)}
             )
     report = HoldEndReport()
+    refused: list[tuple[Post, BlackoutRefused]] = []
     for post in posts:
         decision = decisions[post.pk]
         if decision == ReleaseChoice.KEEP:
             _post_hold_keep(post=post, crisis=hold, user=user)
             report.kept.append(post.pk)
         elif decision == ReleaseChoice.RESCHEDULE:
-            if post_move_after_hold(post=post, user=user, due_at=reschedule_to):
+            try:
+                moved = post_move_after_hold(
+                    post=post, user=user, due_at=reschedule_to, blackout_override_reason=blackout_override_reason
+                )
+            except BlackoutRefused as refusal:
+                refused.append((post, refusal))
+                continue
+            if moved:
                 report.reapproved.append(post.pk)
             report.rescheduled.append(post.pk)
         else:
             report.released.append(post.pk)
+    if refused:
+        raise _blackout_refusals(refused, several=len(to_reschedule) > 1)
     hold.ended_at = now
     hold.ended_by = user
     hold.release_choice = choice if len(set(decisions.values()) | {choice}) == 1 else "mixed"
@@ -373,6 +393,28 @@ def crisis_hold_end(
         action=AuditAction.CRISIS_OFF, actor=user, target=hold, changes=report.as_changes(), message=hold.reason
     )
     return report
+
+
+def _blackout_refusals(refused: list[tuple[Post, Any]], *, several: bool) -> ApplicationError:
+    """One BlackoutRefused for the posts whose new time is inside a blackout, each named when several move."""
+    from django.utils.text import Truncator
+
+    from scheduler.blackouts import BlackoutRefused
+
+    problems = [
+        _("“%(post)s”: %(reason)s") % {"post": Truncator(post.text).chars(50), "reason": refusal.message}
+        if several
+        else refusal.message
+        for post, refusal in refused
+    ]
+    return BlackoutRefused(
+        " ".join(problems),
+        extra={
+            "needs_override": all(refusal.extra.get("needs_override") for _post, refusal in refused),
+            "blackouts": sorted({pk for _post, refusal in refused for pk in refusal.extra.get("blackouts", [])}),
+            "problems": problems,
+        },
+    )
 
 
 def _has_finished_deliveries(post: Post) -> bool:
@@ -396,17 +438,33 @@ def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: AbstractBase
 
 
 @transaction.atomic
-def post_move_after_hold(*, post: Post, user: AbstractBaseUser, due_at: dt.datetime) -> bool:
+def post_move_after_hold(
+    *, post: Post, user: AbstractBaseUser, due_at: dt.datetime, blackout_override_reason: str = ""
+) -> bool:
     """Moves a held, approved post to `due_at`: its pending deliveries are withdrawn and it goes back for
-    approval, with every vote reset; if `user` may approve it at its (new) current step, their approval is
-    recorded at once (with a one-step policy that approves it again, with new deliveries). Returns whether
-    the post is approved again. Raises ApplicationError if a delivery is already on its way."""
-    from audit.services import field_changes
-    from scheduler.services import _withdraw_pending_deliveries, approval_content_for, post_approve
+    approval. When `user` approves for the post's department and did not write it, the approval is renewed
+    by the calendar's rule (approval_renew_after_move: the earlier steps' votes carried over, `user`'s vote
+    counting at their own step; the post is approved again, with new deliveries, when that completes the
+    policy). Anyone else resets every vote and the first step's approvers are told. Returns whether the
+    post is approved again.
 
-    post = Post.objects.select_for_update().get(pk=post.pk)
+    Raises BlackoutRefused when `due_at` is inside a blackout and `user` may not override it or gives no
+    `blackout_override_reason` (scheduler/blackouts.py); ApplicationError if a delivery is already on its way."""
+    from audit.services import field_changes
+    from departments.selectors import user_can_approve_for
+    from governance.approvals import approved_round_votes
+    from governance.notifications import notify_post_submitted
+    from scheduler.blackouts import blackout_clearance, blackout_override_record
+    from scheduler.services import _withdraw_pending_deliveries, approval_content_for, post_version_record
+
+    post = Post.objects.select_for_update().select_related("department").get(pk=post.pk)
     if post.status != PostStatus.APPROVED:
         return False
+    reason = blackout_override_reason.strip()
+    overriding = blackout_clearance(post=post, user=user, due_at=due_at, override_reason=reason)
+    renew = post.author_id != user.pk and user_can_approve_for(user=user, department_id=post.department_id)
+    approved_votes = approved_round_votes(post) if renew else []
+    previous_due_at = post.due_at
     before = approval_content_for(post)
     _withdraw_pending_deliveries(
         post=post, reason=_("Moved to a new time after a crisis hold."), refuse_if_finished=True
@@ -419,12 +477,13 @@ def post_move_after_hold(*, post: Post, user: AbstractBaseUser, due_at: dt.datet
     PostReview.objects.create(
         post=post, actor=user, action=ReviewAction.RETURNED, comment=_("Moved to a new time after a crisis hold.")
     )
+    after = approval_content_for(post)
     audit_record(
         action=AuditAction.POST_EDITED,
         actor=user,
         department_id=post.department_id,
         target=post,
-        changes=field_changes(before, approval_content_for(post)),
+        changes=field_changes(before, after),
         message=_("Moved to a new time after a crisis hold."),
     )
     audit_record(
@@ -434,21 +493,34 @@ def post_move_after_hold(*, post: Post, user: AbstractBaseUser, due_at: dt.datet
         target=post,
         changes={"due_at": due_at.isoformat()},
     )
-    if rules.can_approve_post(user, post):
-        approval = post_approve(post=post, user=user, comment=_("New time set after a crisis hold."))
+    post_version_record(post=post, user=user, content=after)
+    # Recorded before any approval below, which needs this person's own reason for a time in a blackout.
+    blackout_override_record(post=post, user=user, blackouts=overriding, reason=reason, previous_due_at=previous_due_at)
+    if renew:
+        approval = approval_renew_after_move(
+            post=post,
+            user=user,
+            approved_votes=approved_votes,
+            moved_from=previous_due_at,
+            comment=_("New time set after a crisis hold."),
+        )
         return approval is not None
-    from governance.notifications import notify_post_submitted
-
     notify_post_submitted(post=post)
     return False
 
 
 @transaction.atomic
 def post_hold_release(
-    *, hold: PostHold, user: AbstractBaseUser, choice: str = ReleaseChoice.RELEASE, due_at: dt.datetime | None = None
+    *,
+    hold: PostHold,
+    user: AbstractBaseUser,
+    choice: str = ReleaseChoice.RELEASE,
+    due_at: dt.datetime | None = None,
+    blackout_override_reason: str = "",
 ) -> PostHold:
     """Ends a per-post hold: release (send as scheduled, now if its time passed) or reschedule to
-    `due_at`. Raises ApplicationError when the person may not or the hold is already released."""
+    `due_at` (post_move_after_hold). Raises ApplicationError when the person may not or the hold is already
+    released; BlackoutRefused when `due_at` is inside a blackout and no reason covers it."""
     if not rules.can_release_post_hold(user):
         raise ApplicationError(_("Only a communications manager or an IT admin can release a held post."))
     hold = PostHold.objects.select_for_update().select_related("post").get(pk=hold.pk)
@@ -465,7 +537,9 @@ def post_hold_release(
     hold.released_by = user
     hold.save(update_fields=["released_at", "released_by"])
     if choice == ReleaseChoice.RESCHEDULE:
-        post_move_after_hold(post=hold.post, user=user, due_at=due_at)
+        post_move_after_hold(
+            post=hold.post, user=user, due_at=due_at, blackout_override_reason=blackout_override_reason
+        )
     audit_record(
         action=AUDIT_HOLD_RELEASED,
         actor=user,

@@ -15,7 +15,7 @@ from civicpost.exceptions import ApplicationError
 from departments import rules
 from governance.emergency import LanguageVersion, emergency_publish, emergency_review
 from governance.forms import CrisisEndForm, CrisisStartForm, EmergencyForm, EmergencyReviewForm, PostHoldReleaseForm
-from governance.models import EmergencyTemplate
+from governance.models import EmergencyTemplate, PostHold
 from governance.selectors import (
     active_crisis_holds,
     crisis_hold_get_for_manager,
@@ -29,6 +29,7 @@ from governance.selectors import (
     posts_held_by_crisis,
 )
 from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
+from scheduler.blackouts import BlackoutRefused
 from scheduler.calendar import viewer_zone
 
 
@@ -47,19 +48,40 @@ def crisis(request: HttpRequest) -> HttpResponse:
     return _render_crisis(request, CrisisStartForm())
 
 
-def _render_crisis(request: HttpRequest, form: CrisisStartForm, status: int = 200) -> HttpResponse:
-    zone = viewer_zone(user=request.user)
+def _render_crisis(
+    request: HttpRequest,
+    form: CrisisStartForm,
+    status: int = 200,
+    refused_release: tuple[int, PostHoldReleaseForm] | None = None,
+) -> HttpResponse:
+    """The crisis page; `refused_release` (hold id, form as sent) shows that hold's release form again
+    with its errors and everything typed."""
+    rows = []
+    for hold in post_holds_open():
+        if refused_release is not None and refused_release[0] == hold.pk:
+            rows.append((hold, refused_release[1]))
+        else:
+            rows.append((hold, _release_form(request, hold)))
     return render(
         request,
         "governance/crisis.html",
         {
             "active": active_crisis_holds(),
             "recent": crisis_holds_recent(),
-            "post_holds": post_holds_open(),
+            "post_hold_rows": rows,
             "form": form,
-            "release_form": PostHoldReleaseForm(zone=zone),
+            "refused_release_form": refused_release[1] if refused_release else None,
         },
         status=status,
+    )
+
+
+def _release_form(request: HttpRequest, hold: PostHold, data: object = None) -> PostHoldReleaseForm:
+    return PostHoldReleaseForm(
+        data,
+        zone=viewer_zone(user=request.user),
+        auto_id=f"id_hold{hold.pk}_%s",  # one form per held post on the page: ids of their own
+        may_override_blackout=rules.can_override_blackout(request.user, hold.post.department_id),
     )
 
 
@@ -89,7 +111,10 @@ def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
         messages.info(request, _("This crisis hold has already been switched off."))
         return redirect("governance:crisis")
     posts = list(posts_held_by_crisis(hold))
-    form = CrisisEndForm(request.POST or None, posts=posts, zone=viewer_zone(user=request.user))
+    may_override = any(rules.can_override_blackout(request.user, d) for d in {post.department_id for post in posts})
+    form = CrisisEndForm(
+        request.POST or None, posts=posts, zone=viewer_zone(user=request.user), may_override_blackout=may_override
+    )
     if request.method == "POST" and form.is_valid():
         try:
             report = crisis_hold_end(
@@ -98,6 +123,11 @@ def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
                 choice=form.cleaned_data["choice"],
                 per_post=form.per_post(),
                 reschedule_to=form.cleaned_data.get("new_due_at"),
+                blackout_override_reason=form.override_reason,
+            )
+        except BlackoutRefused as error:
+            form.add_blackout_refusal(
+                error.extra.get("problems") or [error.message], needs_override=bool(error.extra.get("needs_override"))
             )
         except ApplicationError as error:
             form.add_error(None, error.message)
@@ -123,7 +153,7 @@ def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
 @require_POST
 def post_hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
     hold = post_hold_get_for_manager(user=request.user, hold_id=hold_id)
-    form = PostHoldReleaseForm(request.POST, zone=viewer_zone(user=request.user))
+    form = _release_form(request, hold, data=request.POST)
     if form.is_valid():
         try:
             post_hold_release(
@@ -131,14 +161,19 @@ def post_hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
                 user=request.user,
                 choice=form.cleaned_data["choice"],
                 due_at=form.cleaned_data.get("new_due_at"),
+                blackout_override_reason=form.override_reason,
+            )
+        except BlackoutRefused as error:
+            form.add_blackout_refusal(
+                error.extra.get("problems") or [error.message], needs_override=bool(error.extra.get("needs_override"))
             )
         except ApplicationError as error:
-            messages.error(request, error.message)
+            form.add_error(None, error.message)
         else:
             messages.success(request, _("The post was released."))
-    else:
-        messages.error(request, _("Choose to release the post or give it a new time."))
-    return redirect("governance:crisis")
+            return redirect("governance:crisis")
+    # The page again, this hold's form as it was sent: the reason for the refusal beside what was typed.
+    return _render_crisis(request, CrisisStartForm(), status=400, refused_release=(hold.pk, form))
 
 
 # --- Emergency posts ------------------------------------------------------------------------------

@@ -1,6 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from medialibrary.models import MediaAsset
+from medialibrary.services import media_asset_delete
 
 
 @admin.register(MediaAsset)
@@ -9,3 +14,11 @@ class MediaAssetAdmin(admin.ModelAdmin):
     list_filter = ["department", "kind"]
     search_fields = ["original_name", "alt_text"]
     readonly_fields = ["file_name", "mime_type", "width", "height", "size_bytes", "sha256", "uploaded_by", "created_at"]
+
+    # Through the service, so the files (and their fitted copies) leave storage with the row.
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        media_asset_delete(asset=obj, actor=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MediaAsset]) -> None:
+        for asset in queryset:
+            media_asset_delete(asset=asset, actor=request.user)

@@ -9,12 +9,15 @@ the file plays as before (no offsets move) but carries no GPS position.
 Captions: WebVTT or SubRip, UTF-8 text, checked for the format's header or first cue.
 Publish time: each platform gets an image within its own limits (image_fit), as bytes or, for platforms
 that download, as a fitted copy stored next to the original (media_rendition_for_platform).
+Deleting an asset (media_asset_delete) removes, once that commits, its file, its captions and every fitted
+copy made of it from storage.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 import mimetypes
 import re
@@ -57,6 +60,8 @@ MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"a
 MP4_METADATA_BOXES = {b"udta", b"meta"}
 MP4_CONTAINER_BOXES = {b"moov", b"trak"}
 XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
+
+logger = logging.getLogger(__name__)
 
 ALT_TEXT_REQUIRED = "Every image needs alt text, so residents who use screen readers get the message."
 CAPTIONS_REQUIRED = (
@@ -427,6 +432,47 @@ def media_update(
     return asset
 
 
+@transaction.atomic
+def media_asset_delete(*, asset: MediaAsset, actor: AbstractBaseUser | None = None) -> None:
+    """Removes an asset from the library and, once that commits, its files from storage (media_files_delete:
+    the file, its captions and every platform-fitted copy of it). Raises ApplicationError while a post still
+    attaches it. Who may delete is the caller's decision: today only the Django admin (staff) calls it."""
+    asset = MediaAsset.objects.select_for_update().get(pk=asset.pk)
+    if asset.uses.exists():
+        raise ApplicationError(_("A post still uses this file; remove it from the post first."))
+    names = [name for name in (asset.file_name, asset.captions_name) if name]
+    audit_record(
+        action="media.deleted",
+        actor=actor,
+        department_id=asset.department_id,
+        target=asset,
+        changes={"file": {"before": asset.file_name, "after": None}},
+    )
+    asset.delete()
+    transaction.on_commit(lambda: media_files_delete(names=names))
+
+
+def media_files_delete(*, names: Iterable[str]) -> list[str]:
+    """Deletes library files from storage, each with its platform-fitted copies (media_renditions), and
+    returns the names deleted. A file storage will not delete is logged and left: its asset is gone, so
+    public_file no longer serves it."""
+    deleted = []
+    for name in names:
+        try:
+            doomed = [*media_renditions(name), name]
+        except OSError:
+            logger.exception("could not list the fitted copies of %s", name)
+            doomed = [name]
+        for each in doomed:
+            try:
+                default_storage.delete(each)
+            except OSError:
+                logger.exception("could not delete %s from media storage", each)
+                continue
+            deleted.append(each)
+    return deleted
+
+
 def post_media_set(*, post: Any, items: Iterable[tuple[MediaAsset, str]]) -> None:
     """Replaces a post's attachments with `items` (asset, alt text) in that order. The caller (the post
     services) checks that the person may edit the post; assets must belong to the post's department."""
@@ -716,6 +762,19 @@ def rendition_original(name: str) -> str | None:
     """Returns the library file a rendition name was made from, or None when `name` is not one."""
     match = RENDITION_NAME.fullmatch(name)
     return match.group("original") if match else None
+
+
+def media_renditions(name: str) -> list[str]:
+    """The platform-fitted copies of the library file `name` now in storage. Found by listing its folder,
+    not from a record of what was made: so copies for any platform and any limits (past ones too), and one
+    a second worker saved in a race, are all found."""
+    folder, _slash, base = name.rpartition("/")
+    try:
+        _folders, files = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return []
+    candidates = (f"{folder}/{file}" for file in files if file.startswith(f"{base}."))
+    return sorted(candidate for candidate in candidates if rendition_original(candidate) == name)
 
 
 def media_rendition_for_platform(item: Any, *, platform: str, limits: FitLimits) -> str:

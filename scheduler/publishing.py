@@ -38,6 +38,7 @@ from scheduler.adapters.registry import adapter_for_channel
 from scheduler.blackouts import posts_blocked_by_blackouts, posts_hold_for_blackouts
 from scheduler.models import (
     CLAIMABLE_DELIVERY_STATUSES,
+    PENDING_DELIVERY_STATUSES,
     Channel,
     ChannelStatus,
     Delivery,
@@ -74,13 +75,21 @@ class TickReport:
 # --- Dispatcher -----------------------------------------------------------------------------------
 
 
-def _publish_blocker(delivery: Delivery) -> str:
-    """Returns why this delivery must not be sent now (empty string: it may)."""
+def _publish_blocker(delivery: Delivery, fingerprint_matches: dict[int, bool] | None = None) -> str:
+    """Returns why this delivery must not be sent now (empty string: it may).
+
+    `fingerprint_matches` ({approval id: content matches its hash}) lets the deliveries of one post, read
+    by the same query, share one hash computation."""
     post = delivery.post
     approval = delivery.approval
     if post.status != PostStatus.APPROVED or post.current_approval_id != delivery.approval_id:
         return _("The post is no longer approved in this form.")
-    if content_hash(approval.content) != approval.content_hash:
+    matches = fingerprint_matches.get(approval.pk) if fingerprint_matches is not None else None
+    if matches is None:
+        matches = content_hash(approval.content) == approval.content_hash
+        if fingerprint_matches is not None:
+            fingerprint_matches[approval.pk] = matches
+    if not matches:
         return _("The approved content does not match its fingerprint; it was not sent.")
     return ""
 
@@ -116,10 +125,11 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
         # below, once these locks are released (scheduler/blackouts.py).
         blacked_out = posts_blocked_by_blackouts([d.post for d in candidates if d.pk not in held_now])
         claim_ids: list[int] = []
+        fingerprint_matches: dict[int, bool] = {}
         for delivery in candidates:
             if delivery.pk in held_now or delivery.post_id in blacked_out:
                 continue
-            blocker = _publish_blocker(delivery)
+            blocker = _publish_blocker(delivery, fingerprint_matches)
             if blocker:
                 Delivery.objects.filter(pk=delivery.pk, status__in=CLAIMABLE_DELIVERY_STATUSES).update(
                     status=DeliveryStatus.CANCELLED, failure_message=blocker, updated_at=timezone.now()
@@ -213,20 +223,23 @@ def _lock_post(post_id: int) -> None:
     The services (post_update, post_cancel) lock the post and then its deliveries; taking the locks in
     the same order here means a cancel and a finishing worker cannot deadlock. And post_refresh_status,
     run under this lock, sees the committed outcome of the post's other deliveries, so two deliveries
-    finishing together cannot both believe the other is still pending."""
-    list(Post.objects.select_for_update().filter(pk=post_id).values_list("pk", flat=True))
+    finishing together cannot both believe the other is still pending. Services that read the statuses
+    of a post's deliveries under its lock (post_hold_for_blackout) can rely on them not changing."""
+    list(Post.objects.select_for_update().filter(pk=post_id).order_by().values_list("pk", flat=True))
 
 
 def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
     """Moves claimed -> sending and logs the attempt, committed before any HTTP is sent."""
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_for_update(of=("self",))
-            .select_related("post", "approval", "channel")
-            .filter(pk=delivery_id)
-            .first()
-        )
-        if delivery is None or delivery.status != DeliveryStatus.CLAIMED:
+        try:
+            delivery = (
+                Delivery.objects.select_for_update(of=("self",))
+                .select_related("post", "approval", "channel")
+                .get(pk=delivery_id)
+            )
+        except Delivery.DoesNotExist:
+            return None
+        if delivery.status != DeliveryStatus.CLAIMED:
             return None
         blocker = _publish_blocker(delivery)
         if blocker:
@@ -258,7 +271,9 @@ def _finish(
     next_attempt_at: dt.datetime | None = None,
     raw: dict | None = None,
 ) -> bool:
-    """Records an outcome. Returns False if the row had moved on (it is then left alone)."""
+    """Records an outcome: the delivery's status, its attempt, the post's status and the audit event, in
+    one transaction. Returns False if the row had moved on (it is then left alone). Either way
+    `delivery.status` is its status afterwards."""
     now = timezone.now()
     changes: dict = {
         "status": status,
@@ -284,8 +299,14 @@ def _finish(
             response=(result.raw if result else raw) or None,
         )
         if updated:
-            post_refresh_status(post_id=delivery.post_id)
+            if status not in PENDING_DELIVERY_STATUSES:
+                # Only a delivery that is done can finish its post.
+                post_refresh_status(post_id=delivery.post_id)
             _audit_outcome(delivery, status=status, message=message, result=result)
+    if updated:
+        delivery.status = status
+    else:
+        delivery.refresh_from_db(fields=["status"])
     return bool(updated)
 
 
@@ -429,7 +450,6 @@ def delivery_publish(*, delivery_id: int) -> str | None:
     finally:
         if adapter is not None:
             channel_save_renewed_credentials(channel=channel, adapter=adapter)
-    delivery.refresh_from_db(fields=["status"])
     return delivery.status
 
 

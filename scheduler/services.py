@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -547,10 +548,12 @@ def post_cancel(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Pos
     return post
 
 
+# Built once: every finished delivery runs post_refresh_status, and building the subquery is most of its cost.
+_NO_DELIVERY_PENDING = ~Exists(Delivery.objects.filter(post_id=OuterRef("pk"), status__in=PENDING_DELIVERY_STATUSES))
+
+
 def post_refresh_status(*, post_id: int) -> None:
-    """Marks an approved post finished once none of its current deliveries is still pending."""
-    still_pending = Delivery.objects.filter(post_id=post_id, status__in=PENDING_DELIVERY_STATUSES).exists()
-    if not still_pending:
-        Post.objects.filter(pk=post_id, status=PostStatus.APPROVED).update(
-            status=PostStatus.PUBLISHED, updated_at=timezone.now()
-        )
+    """Marks an approved post finished once none of its current deliveries is still pending (one statement)."""
+    Post.objects.filter(_NO_DELIVERY_PENDING, pk=post_id, status=PostStatus.APPROVED).update(
+        status=PostStatus.PUBLISHED, updated_at=timezone.now()
+    )
