@@ -26,6 +26,7 @@ from civicpost.exceptions import ApplicationError
 from composer.models import CsvImport, ImportStatus
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
+from governance.notifications import notifications_for_import
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.blackouts import blackouts_between, blackouts_covering, blackouts_in_words
@@ -405,35 +406,37 @@ def csv_import_run(*, upload_id: int) -> CsvImport | None:
     user = upload.uploaded_by
     preview = csv_preview(user=user, text=upload.content)
     posts = []
-    for row in preview.good_rows:
-        try:
-            with transaction.atomic():
-                post = post_create(
-                    author=user,
-                    department=row.department,
-                    text=row.text,
-                    link=row.link,
-                    channels=row.channels,
-                    due_at=row.due_at,
-                    language=row.language,
-                )
-                if row.status == "submit":
-                    post = post_submit(post=post, user=user)
-        except ApplicationError as error:
-            # A check that only submitting makes: this row is left out like any other broken row.
-            row.problems.extend(error.extra.get("problems") or [error.message])
-            continue
-        posts.append(post)
-    upload.status = ImportStatus.DONE
-    upload.imported_at = timezone.now()
-    upload.imported_count = len(posts)
-    left_out = _left_out(preview.rows)
-    if preview.file_problems:
-        left_out.insert(0, {"line": 0, "text": "", "problems": preview.file_problems})
-    upload.result = {
-        "post_ids": [post.pk for post in posts],
-        "submitted": sum(1 for post in posts if post.status == PostStatus.SUBMITTED),
-        "left_out": left_out,
-    }
-    upload.save(update_fields=["status", "imported_at", "imported_count", "result"])
+    # Each approver is told once about the file, not once per submitted row.
+    with notifications_for_import(upload=upload):
+        for row in preview.good_rows:
+            try:
+                with transaction.atomic():
+                    post = post_create(
+                        author=user,
+                        department=row.department,
+                        text=row.text,
+                        link=row.link,
+                        channels=row.channels,
+                        due_at=row.due_at,
+                        language=row.language,
+                    )
+                    if row.status == "submit":
+                        post = post_submit(post=post, user=user)
+            except ApplicationError as error:
+                # A check that only submitting makes: this row is left out like any other broken row.
+                row.problems.extend(error.extra.get("problems") or [error.message])
+                continue
+            posts.append(post)
+        upload.status = ImportStatus.DONE
+        upload.imported_at = timezone.now()
+        upload.imported_count = len(posts)
+        left_out = _left_out(preview.rows)
+        if preview.file_problems:
+            left_out.insert(0, {"line": 0, "text": "", "problems": preview.file_problems})
+        upload.result = {
+            "post_ids": [post.pk for post in posts],
+            "submitted": sum(1 for post in posts if post.status == PostStatus.SUBMITTED),
+            "left_out": left_out,
+        }
+        upload.save(update_fields=["status", "imported_at", "imported_count", "result"])
     return upload

@@ -34,6 +34,7 @@ from departments.selectors import (
 
 if TYPE_CHECKING:
     from governance.approvals import StepProgress
+    from medialibrary.models import MediaAsset
     from scheduler.models import Channel, Post
 
 User = AbstractBaseUser | AnonymousUser
@@ -203,6 +204,17 @@ def can_view_audit(user: User, department_id: int | None = None) -> bool:
     if user_is_it_admin(user=user):
         return True
     return department_id is not None and user_is_department_admin(user=user, department_id=department_id)
+
+
+# --- Media library ------------------------------------------------------------------------------
+
+
+def can_delete_media(user: User, asset: MediaAsset) -> bool:
+    """The members of the asset's department (editors, approvers, admins) delete its library files; so does
+    a communications manager, for a department they are a member of. A city-wide role alone (communications
+    manager, viewer, IT admin) deletes no department's files. The service still refuses while a post uses
+    the file (medialibrary.services.media_asset_delete)."""
+    return _signed_in(user) and user_can_edit_for(user=user, department_id=asset.department_id)
 
 
 # --- Crisis holds and emergency posts ---------------------------------------------------------------

@@ -7,7 +7,8 @@ A failure to send is logged and never undoes or breaks the action that caused it
 
 An action on a whole recurring series (submitting it, approving it at once) runs inside
 `notifications_for_series`: the messages its posts would each send are gathered, and each person gets one
-message per kind instead, listing the posts and linking the series page.
+message per kind instead, listing the posts and linking the series page. A CSV import runs inside
+`notifications_for_import` the same way: each approver gets one message naming the file.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from departments.models import Role
+from departments.models import Department, Role
 from governance.approvals import PolicyCache, StepProgress, current_step, step_states
 from governance.models import ApprovalDigestLog, ApprovalVote
 from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval, PostStatus
 
 if TYPE_CHECKING:
-    from composer.models import RecurringSeries
+    from composer.models import CsvImport, RecurringSeries
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +154,7 @@ def notify_changes_requested(*, post: Post, reviewer: Any, comment: str) -> None
     )
 
 
-# --- A whole series at once -----------------------------------------------------------------------
+# --- A whole series, or a CSV import, at once ------------------------------------------------------
 
 SUBMITTED = "submitted"
 STEP_WAITING = "step_waiting"
@@ -161,7 +163,7 @@ APPROVED = "approved"
 
 @dataclass(frozen=True)
 class _PostNotice:
-    """What one post's message would have said, held back to be told once for the series."""
+    """What one post's message would have said, held back to be told once for the series or import."""
 
     kind: str
     post: Post
@@ -171,12 +173,13 @@ class _PostNotice:
     approver: str = ""
 
 
-_series_notices: ContextVar[list[_PostNotice] | None] = ContextVar("series_notices", default=None)
+_gathering_notices: ContextVar[list[_PostNotice] | None] = ContextVar("gathering_notices", default=None)
 
 
 def _gathered(notice: _PostNotice) -> bool:
-    """Holds the notice back when a series action is gathering them; False when it should go out now."""
-    notices = _series_notices.get()
+    """Holds the notice back when a series action or an import is gathering them; False when it should go
+    out now."""
+    notices = _gathering_notices.get()
     if notices is None:
         return False
     if notice.recipients:
@@ -185,17 +188,36 @@ def _gathered(notice: _PostNotice) -> bool:
 
 
 @contextmanager
+def _notices_gathered() -> Iterator[list[_PostNotice]]:
+    """Within the block, the per-post messages are held back in the list it yields instead of sent."""
+    notices: list[_PostNotice] = []
+    token = _gathering_notices.set(notices)
+    try:
+        yield notices
+    finally:
+        _gathering_notices.reset(token)
+
+
+@contextmanager
 def notifications_for_series(*, series: RecurringSeries) -> Iterator[None]:
     """Around an action on every post of `series`: instead of one message per post, each person gets one
     message per kind (waiting for their approval, or approved) that lists the posts and links the series
     page, sent after commit like the others. When the block raises, nothing is sent."""
-    notices: list[_PostNotice] = []
-    token = _series_notices.set(notices)
-    try:
+    with _notices_gathered() as notices:
         yield
-    finally:
-        _series_notices.reset(token)
     _send_series_notices(series=series, notices=notices)
+
+
+@contextmanager
+def notifications_for_import(*, upload: CsvImport) -> Iterator[None]:
+    """Around a CSV import's run: instead of one message per submitted post, each approver gets one message
+    that names the file, says how many posts it sent for approval, lists up to IMPORT_LISTED_POSTS of the
+    ones waiting for them and links the approval queue; sent after commit. When the block raises, nothing
+    is sent. The block ends after `upload.result` is written: only the posts it lists as imported are told
+    (a row rolled back after its post was submitted is not)."""
+    with _notices_gathered() as notices:
+        yield
+    _send_import_notices(upload=upload, notices=notices)
 
 
 def series_url(series: RecurringSeries) -> str:
@@ -246,6 +268,73 @@ def _send_series_notices(*, series: RecurringSeries, notices: list[_PostNotice])
         template = "governance/email/series_approved.txt" if kind == APPROVED else "governance/email/series_waiting.txt"
         messages.append(_message(subject=subject, template=template, context=context, user=people[user_id]))
     _send_messages_after_commit(messages, subject=f"series {series.pk}")
+
+
+IMPORT_LISTED_POSTS = 50  # enough to recognise the file; the approval queue has every one
+
+
+def approval_queue_url() -> str:
+    return f"{settings.SITE_URL}{reverse('scheduler:approval_queue')}"
+
+
+def _one_line(text: str, length: int = 60) -> str:
+    return Truncator(" ".join(text.split())).chars(length)
+
+
+def _send_import_notices(*, upload: CsvImport, notices: list[_PostNotice]) -> None:
+    """An import only submits posts, so each notice says a post waits at its first step for its approvers."""
+    result = upload.result or {}
+    imported = set(result.get("post_ids", []))
+    notices = [notice for notice in notices if notice.post.pk in imported]
+    if not notices:
+        return
+    submitted = result.get("submitted", len({notice.post.pk for notice in notices}))
+    file_name = upload.file_name or _("a CSV file")
+    departments = Department.objects.in_bulk({notice.post.department_id for notice in notices})
+    by_person: dict[int, list[_PostNotice]] = defaultdict(list)
+    people: dict[int, Any] = {}
+    for notice in notices:
+        for user in notice.recipients:
+            people[user.pk] = user
+            by_person[user.pk].append(notice)
+    messages = []
+    for user_id, held in sorted(by_person.items()):
+        held.sort(key=lambda notice: (notice.post.due_at, notice.post.pk))
+        count = len(held)
+        steps = {(n.post.department_id, n.step.number, n.step_count) for n in held if n.step is not None}
+        subject = ngettext(
+            "Waiting for your approval: %(count)s post imported from %(file)s",
+            "Waiting for your approval: %(count)s posts imported from %(file)s",
+            count,
+        ) % {"count": count, "file": file_name}
+        context = {
+            "file_name": file_name,
+            "author": upload.uploaded_by,
+            "submitted": submitted,
+            "count": count,
+            "rows": [
+                (
+                    n.post,
+                    departments[n.post.department_id],
+                    _one_line(n.post.text),
+                    post_url(n.post),
+                    n.step,
+                    n.step_count,
+                )
+                for n in held[:IMPORT_LISTED_POSTS]
+            ],
+            "more": max(0, count - IMPORT_LISTED_POSTS),
+            "several_departments": len({n.post.department_id for n in held}) > 1,
+            "step": held[0].step if len(steps) == 1 else None,
+            "step_count": held[0].step_count,
+            "queue_url": approval_queue_url(),
+        }
+        messages.append(
+            _message(
+                subject=subject, template="governance/email/import_waiting.txt", context=context, user=people[user_id]
+            )
+        )
+    _send_messages_after_commit(messages, subject=f"CSV import {upload.pk}")
 
 
 # --- Publishing outcomes --------------------------------------------------------------------------

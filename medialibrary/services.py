@@ -37,7 +37,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from audit.services import audit_record
@@ -45,6 +47,8 @@ from civicpost.exceptions import ApplicationError
 from departments.models import Department
 from departments.selectors import user_can_edit_for
 from medialibrary.models import MediaAsset, MediaKind, PostMedia
+from medialibrary.selectors import media_asset_posts
+from scheduler.templatetags.civic_time import clock_label, date_label
 
 # Pillow format name -> MIME type. Anything else is refused before it is decoded.
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -432,14 +436,46 @@ def media_update(
     return asset
 
 
+MEDIA_USES_NAMED = 5  # posts named in the refusal; the delete page links every one
+
+
+def media_in_use_refusal(*, asset: MediaAsset, posts: Sequence[Any]) -> str:
+    """Returns, in words, why `asset` cannot be deleted while `posts` (media_asset_posts) use it: how many
+    and which ("This file is used by 3 posts: “…” (Draft, Tue, Mar 3, 2026, 2:30 PM); …"); "" for none."""
+    if not posts:
+        return ""
+    zone = asset.department.zone
+    named = [
+        "“{text}” ({status}, {when})".format(
+            text=Truncator(" ".join(post.text.split())).chars(50),
+            status=post.get_status_display(),
+            when=f"{date_label(post.due_at.astimezone(zone))}, {clock_label(post.due_at.astimezone(zone))}",
+        )
+        for post in posts[:MEDIA_USES_NAMED]
+    ]
+    if len(posts) > MEDIA_USES_NAMED:
+        named.append(_("and %(count)s more") % {"count": len(posts) - MEDIA_USES_NAMED})
+    used = ngettext(
+        "This file is used by %(count)s post: %(posts)s.",
+        "This file is used by %(count)s posts: %(posts)s.",
+        len(posts),
+    ) % {"count": len(posts), "posts": "; ".join(named)}
+    return f"{used} {_('It can be deleted once no post uses it.')}"
+
+
 @transaction.atomic
 def media_asset_delete(*, asset: MediaAsset, actor: AbstractBaseUser | None = None) -> None:
     """Removes an asset from the library and, once that commits, its files from storage (media_files_delete:
-    the file, its captions and every platform-fitted copy of it). Raises ApplicationError while a post still
-    attaches it. Who may delete is the caller's decision: today only the Django admin (staff) calls it."""
+    the file, its captions and every platform-fitted copy of it). Raises ApplicationError (saying which posts,
+    with their ids in `extra["post_ids"]`) while a post still attaches it. Who may delete is the caller's
+    check: the library pages ask departments.rules.can_delete_media (medialibrary.selectors
+    .media_get_for_delete); the Django admin lets staff delete."""
     asset = MediaAsset.objects.select_for_update().get(pk=asset.pk)
-    if asset.uses.exists():
-        raise ApplicationError(_("A post still uses this file; remove it from the post first."))
+    posts = media_asset_posts(asset=asset)
+    if posts:
+        raise ApplicationError(
+            media_in_use_refusal(asset=asset, posts=posts), extra={"post_ids": [post.pk for post in posts]}
+        )
     names = [name for name in (asset.file_name, asset.captions_name) if name]
     audit_record(
         action="media.deleted",

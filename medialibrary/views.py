@@ -13,10 +13,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from civicpost.exceptions import ApplicationError
+from departments import rules
 from medialibrary.forms import AssetForm, UploadForm
 from medialibrary.models import MediaAsset
-from medialibrary.selectors import media_for_user, media_get_for_user
-from medialibrary.services import guess_content_type, media_update, media_upload, rendition_original
+from medialibrary.selectors import media_asset_posts, media_for_user, media_get_for_delete, media_get_for_user
+from medialibrary.services import (
+    guess_content_type,
+    media_asset_delete,
+    media_in_use_refusal,
+    media_update,
+    media_upload,
+    rendition_original,
+)
 
 PAGE_SIZE = 60
 
@@ -41,7 +49,8 @@ def library(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("%(file)s was added to the media library.") % {"file": asset.original_name})
             return redirect("medialibrary:library")
     assets = list(media_for_user(user=request.user)[:PAGE_SIZE])
-    return render(request, "medialibrary/library.html", {"form": form, "assets": assets})
+    deletable = {asset.pk for asset in assets if rules.can_delete_media(request.user, asset)}
+    return render(request, "medialibrary/library.html", {"form": form, "assets": assets, "deletable": deletable})
 
 
 @login_required
@@ -65,7 +74,34 @@ def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The file's details were saved."))
             return redirect("medialibrary:library")
-    return render(request, "medialibrary/asset_edit.html", {"form": form, "asset": asset})
+    can_delete = rules.can_delete_media(request.user, asset)
+    return render(request, "medialibrary/asset_edit.html", {"form": form, "asset": asset, "can_delete": can_delete})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
+    """GET: what deleting means, or which posts keep the file; POST: deletes it (the service refuses, and
+    the page says why, while a post uses it)."""
+    asset = media_get_for_delete(user=request.user, asset_id=asset_id)
+    name = asset.original_name or asset.file_name
+    refusal, status = "", 200
+    if request.method == "POST":
+        try:
+            media_asset_delete(asset=asset, actor=request.user)
+        except ApplicationError as error:
+            refusal, status = error.message, 409
+        else:
+            messages.success(request, _("%(file)s was deleted from the media library.") % {"file": name})
+            return redirect("medialibrary:library")
+    posts = media_asset_posts(asset=asset)
+    context = {
+        "asset": asset,
+        "name": name,
+        "posts": posts,
+        "refusal": refusal or media_in_use_refusal(asset=asset, posts=posts),
+    }
+    return render(request, "medialibrary/asset_delete.html", context, status=status)
 
 
 @require_GET

@@ -223,8 +223,7 @@ def _lock_post(post_id: int) -> None:
     The services (post_update, post_cancel) lock the post and then its deliveries; taking the locks in
     the same order here means a cancel and a finishing worker cannot deadlock. And post_refresh_status,
     run under this lock, sees the committed outcome of the post's other deliveries, so two deliveries
-    finishing together cannot both believe the other is still pending. Services that read the statuses
-    of a post's deliveries under its lock (post_hold_for_blackout) can rely on them not changing."""
+    finishing together cannot both believe the other is still pending."""
     list(Post.objects.select_for_update().filter(pk=post_id).order_by().values_list("pk", flat=True))
 
 

@@ -110,6 +110,10 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("medialibrary:library", "POST"): ANY_SIGNED_IN,
     ("medialibrary:asset_edit", "GET"): MEMBERS,
     ("medialibrary:asset_edit", "POST"): MEMBERS,
+    # Deleting a library file (departments.rules.can_delete_media): its department's members only; a
+    # city-wide role alone sees no department's library (404).
+    ("medialibrary:asset_delete", "GET"): MEMBERS,
+    ("medialibrary:asset_delete", "POST"): MEMBERS,
     ("composer:template_list", "GET"): ANY_SIGNED_IN,
     ("composer:template_list", "POST"): ANY_SIGNED_IN,
     ("composer:template_edit", "GET"): MEMBERS,

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.governance.city import city  # noqa: F401 - the fixture
+
 
 @pytest.fixture(autouse=True)
 def _media_in_a_temporary_folder(settings, tmp_path) -> None:

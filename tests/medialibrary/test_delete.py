@@ -94,7 +94,10 @@ def test_a_file_a_post_uses_is_kept_with_its_copies(personas, django_capture_on_
         media=[(asset, "The outdoor pool")],
     )
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ApplicationError, match="still uses"):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(ApplicationError, match="used by 1 post: “The pool opens Saturday.”"),
+    ):
         services.media_asset_delete(asset=asset)
 
     assert MediaAsset.objects.filter(pk=asset.pk).exists()
