@@ -494,6 +494,53 @@ def wait_for_container(
     return body
 
 
+@dataclass(frozen=True)
+class ContainerApi:
+    """How one platform reports a container's status, and what its failures are called."""
+
+    status_fields: str  # asked for while polling, e.g. "status_code,status"
+    status_field: str  # the one holding IN_PROGRESS, FINISHED, ERROR, EXPIRED
+    details_field: str  # the one holding the reason for ERROR
+    subject: str  # what an ERROR container could not process: "the media"
+    remote_id_name: str  # what the publish answer's id is: "media id"
+    expired_message: str
+    in_progress_message: str
+
+
+def publish_container(
+    client: GraphClient, api: ContainerApi, *, create: Callable[[], str], publish_path: str
+) -> PublishResult:
+    """Creates the container (`create` returns its id), waits briefly for it, publishes it with
+    POST {publish_path} creation_id=<id> and returns the media id, its permalink and the container id in `raw`.
+
+    Until the publish call nothing can be visible: a container in ERROR fails for good, one not ready in time is
+    retried (a new container is made), a failed request is retried. Only the publish call is `publishing`, so a
+    failure there that may have been applied is OutcomeUnknown; so are a status we do not know and an answer
+    without an id (Threads troubleshooting: then check the container). Messages name `client.label`."""
+    label = client.label
+    container_id = create()
+    status = wait_for_container(client, container_id, fields=api.status_fields, status_field=api.status_field)
+    state = status.get(api.status_field)
+    raw = {"container_id": container_id, **status}
+    if state == "ERROR":
+        details = status.get(api.details_field) or "no details"
+        raise PublishError(
+            f"{label} could not process {api.subject}: {details}", permanent=True, code="container:ERROR", raw=raw
+        )
+    not_ready = {"EXPIRED": api.expired_message, "IN_PROGRESS": api.in_progress_message}
+    if state in not_ready:
+        raise PublishError(not_ready[state], permanent=False, code=f"container:{state}", raw=raw)
+    if state != "FINISHED":
+        raise OutcomeUnknown(f"{label} reports the container as {state}; checking the account.", raw=raw)
+    body = client.post(publish_path, {"creation_id": container_id}, publishing=True)
+    media_id = str(body.get("id") or "")
+    if not media_id:
+        raise OutcomeUnknown(f"{label} answered without a {api.remote_id_name}; checking the account.", raw=raw | body)
+    return PublishResult(
+        remote_id=media_id, permalink=media_permalink(client, media_id), raw={"container_id": container_id, **body}
+    )
+
+
 # --- Reconciliation helpers ------------------------------------------------------------------------------
 
 _WHITESPACE = re.compile(r"\s+")

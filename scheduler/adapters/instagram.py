@@ -44,7 +44,6 @@ from scheduler.adapters.base import (
     ConnectionCheck,
     ImageLimits,
     MediaItem,
-    OutcomeUnknown,
     PlatformAdapter,
     PostContent,
     Problem,
@@ -54,14 +53,14 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
+    ContainerApi,
     GraphClient,
     OAuthToken,
     expiry_message,
     graph_api_version,
-    media_permalink,
     parse_expires_at,
+    publish_container,
     reconcile_media_listing,
-    wait_for_container,
 )
 from scheduler.adapters.http import platform_base_url
 from scheduler.adapters.media import is_image, media_urls_for
@@ -82,6 +81,16 @@ FACEBOOK_LOGIN = "facebook_login"
 INSTAGRAM_LOGIN = "instagram_login"
 # Facebook Login scopes for publishing to the Instagram account linked to a Page.
 INSTAGRAM_SCOPES = ("instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement")
+
+INSTAGRAM_CONTAINERS = ContainerApi(
+    status_fields="status_code,status",
+    status_field="status_code",
+    details_field="status",
+    subject="the media",
+    remote_id_name="media id",
+    expired_message="Instagram let the media container expire; a new one is made on the next attempt.",
+    in_progress_message="Instagram is still processing the media; CivicPost will try again shortly.",
+)
 
 _HASHTAG = re.compile(r"(?<![\w&])#\w+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
@@ -209,37 +218,11 @@ class InstagramAdapter(PlatformAdapter):
         if not content.media:
             raise PublishError("Instagram needs at least one image or video.", permanent=True, code="no_media")
         client = self._client()
-        container_id = self._create_container(client, content)
-        status = wait_for_container(client, container_id, fields="status_code,status", status_field="status_code")
-        state = status.get("status_code")
-        details = str(status.get("status") or "no details")
-        raw = {"container_id": container_id, **status}
-        if state == "ERROR":
-            raise PublishError(
-                f"Instagram could not process the media: {details}", permanent=True, code="container:ERROR", raw=raw
-            )
-        if state == "EXPIRED":
-            raise PublishError(
-                "Instagram let the media container expire; a new one is made on the next attempt.",
-                permanent=False,
-                code="container:EXPIRED",
-                raw=raw,
-            )
-        if state == "IN_PROGRESS":
-            raise PublishError(
-                "Instagram is still processing the media; CivicPost will try again shortly.",
-                permanent=False,
-                code="container:IN_PROGRESS",
-                raw=raw,
-            )
-        if state != "FINISHED":
-            raise OutcomeUnknown(f"Instagram reports the container as {state}; checking the account.", raw=raw)
-        body = client.post(f"{self.ig_user_id}/media_publish", {"creation_id": container_id}, publishing=True)
-        media_id = str(body.get("id") or "")
-        if not media_id:
-            raise OutcomeUnknown("Instagram answered without a media id; checking the account.", raw=raw | body)
-        return PublishResult(
-            remote_id=media_id, permalink=media_permalink(client, media_id), raw={"container_id": container_id, **body}
+        return publish_container(
+            client,
+            INSTAGRAM_CONTAINERS,
+            create=lambda: self._create_container(client, content),
+            publish_path=f"{self.ig_user_id}/media_publish",
         )
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:

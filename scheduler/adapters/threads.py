@@ -43,7 +43,6 @@ from scheduler.adapters.base import (
     ConnectionCheck,
     ImageLimits,
     MediaItem,
-    OutcomeUnknown,
     PlatformAdapter,
     PostContent,
     Problem,
@@ -52,13 +51,13 @@ from scheduler.adapters.base import (
     TextLength,
 )
 from scheduler.adapters.graph import (
+    ContainerApi,
     GraphClient,
     OAuthToken,
     expiry_message,
-    media_permalink,
     parse_expires_at,
+    publish_container,
     reconcile_media_listing,
-    wait_for_container,
 )
 from scheduler.adapters.http import platform_base_url
 from scheduler.adapters.media import is_image, media_urls_for
@@ -75,6 +74,16 @@ THREADS_MAX_IMAGE_BYTES = 8 * 1024 * 1024
 THREADS_ASPECT_RANGE = (Fraction(1, 10), Fraction(10, 1))
 THREADS_VIDEO_TYPES = ("video/mp4", "video/quicktime")
 THREADS_SCOPES = ("threads_basic", "threads_content_publish", "threads_manage_insights", "threads_delete")
+THREADS_NOT_READY = "Threads has not finished preparing the post; CivicPost will try again shortly."
+THREADS_CONTAINERS = ContainerApi(
+    status_fields="status,error_message",
+    status_field="status",
+    details_field="error_message",
+    subject="the post",
+    remote_id_name="post id",
+    expired_message=THREADS_NOT_READY,
+    in_progress_message=THREADS_NOT_READY,
+)
 INSIGHT_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
 
 # --- Length: emoji count as their UTF-8 bytes ----------------------------------------------------------
@@ -216,33 +225,11 @@ class ThreadsAdapter(PlatformAdapter):
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
         """Creates the container, waits (briefly) until it is ready, publishes it. Returns id and permalink."""
         client = self._client()
-        container_id = self._create_container(client, content)
-        status = wait_for_container(client, container_id, fields="status,error_message", status_field="status")
-        state = status.get("status")
-        raw = {"container_id": container_id, **status}
-        if state == "ERROR":
-            raise PublishError(
-                f"Threads could not process the post: {status.get('error_message') or 'no details'}",
-                permanent=True,
-                code="container:ERROR",
-                raw=raw,
-            )
-        if state in ("EXPIRED", "IN_PROGRESS"):
-            raise PublishError(
-                "Threads has not finished preparing the post; CivicPost will try again shortly.",
-                permanent=False,
-                code=f"container:{state}",
-                raw=raw,
-            )
-        if state != "FINISHED":
-            raise OutcomeUnknown(f"Threads reports the container as {state}; checking the account.", raw=raw)
-        body = client.post(f"{self.threads_user_id}/threads_publish", {"creation_id": container_id}, publishing=True)
-        media_id = str(body.get("id") or "")
-        if not media_id:
-            # Threads troubleshooting: a publish without an id means "check the container status".
-            raise OutcomeUnknown("Threads answered without a post id; checking the account.", raw=raw | body)
-        return PublishResult(
-            remote_id=media_id, permalink=media_permalink(client, media_id), raw={"container_id": container_id, **body}
+        return publish_container(
+            client,
+            THREADS_CONTAINERS,
+            create=lambda: self._create_container(client, content),
+            publish_path=f"{self.threads_user_id}/threads_publish",
         )
 
     def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
