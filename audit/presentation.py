@@ -1,5 +1,7 @@
 """How an audit event reads on the page and in the CSV file: the action in words, the object, where it came
-from, and what changed (before / after) as text. Pure functions of the stored row: no queries."""
+from, and what changed (before / after) as text, with the objects it refers to by id named ("Parks Mastodon
+(@parks) #3"). Pure functions of the stored row and an AuditNames lookup (audit.selectors
+.audit_names_for_events, one query per model for a page): no queries."""
 
 from __future__ import annotations
 
@@ -11,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditAction, AuditEvent
+from audit.references import CHANNEL, NO_NAMES, POST, AuditNames, map_references, target_ref
 from scheduler.templatetags.civic_time import date_label, utc_offset_label
 
 AUDIT_EXPORTED = "audit.exported"
@@ -140,7 +144,13 @@ def value_text(value: Any, zone: zoneinfo.ZoneInfo) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
+# Keys whose words alone would say "ids" where the page shows names.
+FIELD_LABELS: dict[str, Any] = {"channel_ids": gettext_lazy("Channels")}
+
+
 def field_label(key: str) -> str:
+    if key in FIELD_LABELS:
+        return str(FIELD_LABELS[key])
     return key.replace("_", " ").capitalize()
 
 
@@ -154,9 +164,12 @@ class Change:
     is_detail: bool = False
 
 
-def change_lines(changes: Any, zone: zoneinfo.ZoneInfo) -> list[Change]:
+def change_lines(
+    changes: Any, zone: zoneinfo.ZoneInfo, names: AuditNames = NO_NAMES, *, action: str = ""
+) -> list[Change]:
     """Returns the event's changes in order: {"text": {"before": a, "after": b}} reads as before / after,
-    any other entry ({"step": 2}) as a detail."""
+    any other entry ({"step": 2}) as a detail; the ids of objects (audit.references) read as their names."""
+    changes = map_references(changes, names.label, action=action)
     if not isinstance(changes, dict):
         return (
             [Change(field=_("Details"), before="", after=value_text(changes, zone), is_detail=True)] if changes else []
@@ -183,13 +196,29 @@ class AuditRow:
     target_type: str
     origin: str
     changes: list[Change]
-
-    @property
-    def target(self) -> str:
-        return f"{self.target_type} {self.event.target_id}".strip()
+    target: str = ""
+    target_url: str = ""  # the object's own page, when the reader may open it
 
 
-def audit_row(event: AuditEvent, zone: zoneinfo.ZoneInfo) -> AuditRow:
+# The pages of objects an audit reader may open (AuditNames.openable says which ones they may).
+TARGET_PAGES = {POST: "scheduler:post_detail", CHANNEL: "connections:channel"}
+
+
+def target_text(event: AuditEvent, names: AuditNames = NO_NAMES) -> str:
+    """ "Post “Pool opens Tuesday” #12", "Channel #7 (deleted)"; "Post 12" for an object no lookup names."""
+    ref = target_ref(event.target_type, event.target_id)
+    name = names.label(ref) if ref is not None else event.target_id
+    return f"{target_type_label(event.target_type)} {name}".strip()
+
+
+def target_url(event: AuditEvent, names: AuditNames = NO_NAMES) -> str:
+    ref = target_ref(event.target_type, event.target_id)
+    if ref is None or ref not in names.openable or ref.model not in TARGET_PAGES:
+        return ""
+    return reverse(TARGET_PAGES[ref.model], args=[ref.pk])
+
+
+def audit_row(event: AuditEvent, zone: zoneinfo.ZoneInfo, names: AuditNames = NO_NAMES) -> AuditRow:
     department = event.department.name if event.department_id and event.department else ""
     origin = " · ".join(filter(None, [event.ip_address or "", user_agent_summary(event.user_agent)]))
     return AuditRow(
@@ -199,7 +228,9 @@ def audit_row(event: AuditEvent, zone: zoneinfo.ZoneInfo) -> AuditRow:
         department=department,
         target_type=target_type_label(event.target_type),
         origin=origin,
-        changes=change_lines(event.changes, zone),
+        changes=change_lines(event.changes, zone, names, action=event.action),
+        target=target_text(event, names),
+        target_url=target_url(event, names),
     )
 
 
@@ -218,6 +249,8 @@ CSV_HEADER = (
     "user_agent",
     "changes",
     "message",
+    "object",
+    "changes_in_words",
 )
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -228,7 +261,17 @@ def csv_safe(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def csv_cells(event: AuditEvent, zone: zoneinfo.ZoneInfo) -> list[str]:
+def changes_in_words(changes: list[Change]) -> str:
+    """One line a change: "Channels: Parks Mastodon (@parks) #3 → Library (@library) #5", "Step: 2"."""
+    return "\n".join(
+        f"{change.field}: {change.after}" if change.is_detail else f"{change.field}: {change.before} → {change.after}"
+        for change in changes
+    )
+
+
+def csv_cells(event: AuditEvent, zone: zoneinfo.ZoneInfo, names: AuditNames = NO_NAMES) -> list[str]:
+    """The event's row: the stored values (the changes as JSON, with their ids), then the object and the
+    changes in words, with names."""
     cells = [
         event.occurred_at.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         moment_label(event.occurred_at, zone),
@@ -242,5 +285,7 @@ def csv_cells(event: AuditEvent, zone: zoneinfo.ZoneInfo) -> list[str]:
         event.user_agent,
         json.dumps(event.changes, sort_keys=True, ensure_ascii=False) if event.changes else "",
         event.message,
+        target_text(event, names),
+        changes_in_words(change_lines(event.changes, zone, names, action=event.action)),
     ]
     return [csv_safe(cell) for cell in cells]

@@ -5,20 +5,24 @@ administer; everyone else reads nothing (403). A department outside the reader's
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
+from audit.references import CHANNEL, MEDIA, NAME_OF, POST, AuditNames, Ref, event_references
 from departments import rules
 from departments.models import Department
 from departments.selectors import department_ids_for_user, memberships_for_user
 from scheduler.calendar import local_midnight, viewer_zone
+from scheduler.selectors import posts_visible_to
 
 PAGE_SIZE = 50
 
@@ -103,3 +107,37 @@ def audit_events_for_user(*, user: AbstractBaseUser | AnonymousUser, filters: Au
             | Q(changes_text__icontains=filters.text)
         )
     return events.order_by("-occurred_at", "-id")
+
+
+def audit_names_for_events(*, user: AbstractBaseUser | AnonymousUser, events: Iterable[AuditEvent]) -> AuditNames:
+    """Returns the names of every object `events` refer to (their targets and the ids in their changes), in
+    one query per model whatever the number of events, and which of them `user` may open: a post they may
+    see (scheduler.selectors.posts_visible_to, as the post page), a channel of one of their departments
+    (as connections.selectors.channel_get_for_member)."""
+    wanted: dict[str, set[int]] = {}
+    media_paths: set[str] = set()
+    for ref in event_references(events):
+        if ref.pk is None:
+            media_paths.add(ref.path)
+        else:
+            wanted.setdefault(ref.model, set()).add(ref.pk)
+    if media_paths:
+        wanted.setdefault(MEDIA, set())
+    member_of = department_ids_for_user(user=user)
+    names: dict[Ref, str] = {}
+    media_by_path: dict[str, int] = {}
+    openable: set[Ref] = set()
+    for label, ids in sorted(wanted.items()):
+        rows = apps.get_model(label)._default_manager.filter(
+            Q(pk__in=sorted(ids)) | Q(file_name__in=sorted(media_paths)) if label == MEDIA else Q(pk__in=sorted(ids))
+        )
+        if label == POST:
+            rows = rows.annotate(may_open=Exists(posts_visible_to(user=user).filter(pk=OuterRef("pk"))))
+        for row in rows:
+            ref = Ref(label, pk=row.pk)
+            names[ref] = NAME_OF[label](row)
+            if label == MEDIA:
+                media_by_path[row.file_name] = row.pk
+            if (label == POST and row.may_open) or (label == CHANNEL and row.department_id in member_of):
+                openable.add(ref)
+    return AuditNames(names=names, media_by_path=media_by_path, openable=frozenset(openable))

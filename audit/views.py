@@ -4,7 +4,8 @@ selectors' to decide (audit/selectors.py); the export is itself recorded in the 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -18,11 +19,13 @@ from django.views.decorators.http import require_GET
 
 from audit.forms import AuditFilterForm
 from audit.models import AuditEvent
-from audit.presentation import AUDIT_EXPORTED, CSV_HEADER, audit_row, csv_cells
+from audit.presentation import AUDIT_EXPORTED, CSV_HEADER, AuditRow, audit_row, csv_cells
+from audit.references import AuditNames
 from audit.selectors import (
     PAGE_SIZE,
     audit_departments_for_filter,
     audit_events_for_user,
+    audit_names_for_events,
     audit_scope_for_reader,
 )
 from audit.services import audit_record
@@ -52,16 +55,20 @@ def audit_trail(request: HttpRequest) -> HttpResponse:
     form, _scope = _filter_form(request)
     zone = viewer_zone(user=request.user)
     page = None
+    rows: list[AuditRow] = []
     if form.is_valid():
         events = audit_events_for_user(user=request.user, filters=form.filters())
         page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+        on_page = list(page)
+        names = audit_names_for_events(user=request.user, events=on_page)
+        rows = [audit_row(event, zone, names) for event in on_page]
     return render(
         request,
         "audit/audit_trail.html",
         {
             "form": form,
             "page": page,
-            "rows": [audit_row(event, zone) for event in page] if page is not None else [],
+            "rows": rows,
             "page_links": (
                 list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)) if page else []
             ),
@@ -81,12 +88,20 @@ class _Echo:
         return value
 
 
-def _csv_lines(events: Iterable[AuditEvent], zone: Any) -> Iterator[str]:
+CSV_CHUNK = 500  # events read, and named (one query per model), at a time
+
+
+def _csv_lines(
+    events: Iterable[AuditEvent], zone: Any, names_for: Callable[[list[AuditEvent]], AuditNames]
+) -> Iterator[str]:
     writer = csv.writer(_Echo())
     # A byte order mark, so that spreadsheet programs read the file as UTF-8.
     yield "\ufeff" + writer.writerow(CSV_HEADER)
-    for event in events:
-        yield writer.writerow(csv_cells(event, zone))
+    events = iter(events)
+    while chunk := list(islice(events, CSV_CHUNK)):
+        names = names_for(chunk)
+        for event in chunk:
+            yield writer.writerow(csv_cells(event, zone, names))
 
 
 @login_required
@@ -112,7 +127,12 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         message=_("Exported the audit trail as CSV"),
     )
     response = StreamingHttpResponse(
-        _csv_lines(events.iterator(chunk_size=500), zone), content_type="text/csv; charset=utf-8"
+        _csv_lines(
+            events.iterator(chunk_size=CSV_CHUNK),
+            zone,
+            lambda chunk: audit_names_for_events(user=request.user, events=chunk),
+        ),
+        content_type="text/csv; charset=utf-8",
     )
     filename = f"civicpost-audit-{timezone.now().astimezone(zone):%Y-%m-%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -86,6 +86,11 @@ def test_a_department_admin_filters_the_trail_by_keyboard_and_downloads_it(live_
     rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8-sig").read())))  # noqa: SIM115
     assert [row[3] for row in rows[1:]] == ["post.edited"]
 
+    # The object reads as the post's words and opens the post's page.
+    row.get_by_role("link", name=re.compile(r"^Post “Pool opens Tuesday” #\d+$")).focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/posts/\d+/$"))
+
     assert axe.problems == [], "\n".join(axe.problems)
 
 
