@@ -5,3 +5,8 @@ class ApplicationError(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+
+    @property
+    def problems(self) -> list[str]:
+        """Each problem in plain language: `extra["problems"]` when the rule gathered several, else the message."""
+        return list(self.extra.get("problems") or [self.message])

@@ -424,7 +424,7 @@ def csv_import_run(*, upload_id: int) -> CsvImport | None:
                         post = post_submit(post=post, user=user)
             except ApplicationError as error:
                 # A check that only submitting makes: this row is left out like any other broken row.
-                row.problems.extend(error.extra.get("problems") or [error.message])
+                row.problems.extend(error.problems)
                 continue
             posts.append(post)
         upload.status = ImportStatus.DONE

@@ -19,6 +19,7 @@ from scheduler.forms import (
     DepartmentSelect,
     LocalTimeMixin,
     fold_field,
+    post_link_field,
     publish_date_field,
     publish_time_field,
 )
@@ -93,13 +94,7 @@ class PostTemplateForm(_DepartmentChannelsMixin, forms.Form):
         ),
         error_messages={"required": gettext_lazy("Write the text of the template.")},
     )
-    link = forms.URLField(
-        label=gettext_lazy("Link (optional)"),
-        required=False,
-        assume_scheme="https",
-        max_length=500,
-        error_messages={"invalid": gettext_lazy("Enter a full web address, such as https://www.example.gov/parks.")},
-    )
+    link = post_link_field()
     channels = ChannelChoiceField(
         queryset=Channel.objects.none(),
         label=gettext_lazy("Channels chosen at first (optional)"),
@@ -181,13 +176,7 @@ class SeriesForm(_DepartmentChannelsMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": gettext_lazy("Write the text of the post.")},
     )
-    link = forms.URLField(
-        label=gettext_lazy("Link (optional)"),
-        required=False,
-        assume_scheme="https",
-        max_length=500,
-        error_messages={"invalid": gettext_lazy("Enter a full web address, such as https://www.example.gov/parks.")},
-    )
+    link = post_link_field()
     channels = ChannelChoiceField(
         queryset=Channel.objects.none(),
         label=gettext_lazy("Channels"),

@@ -29,11 +29,6 @@ from departments.selectors import user_can_approve_for, user_can_edit_for
 from governance.approvals import posts_user_can_approve_now
 from scheduler.models import Post, PostStatus
 
-
-def _problems(error: ApplicationError) -> list[str]:
-    return list(error.extra.get("problems") or [error.message])
-
-
 # --- Templates -------------------------------------------------------------------------------------
 
 
@@ -157,7 +152,7 @@ def series_new(request: HttpRequest) -> HttpResponse:
                     **arguments,
                 )
             except ApplicationError as error:
-                for problem in _problems(error):
+                for problem in error.problems:
                     form.add_error(None, problem)
             else:
                 messages.success(
@@ -225,7 +220,7 @@ def series_submit_view(request: HttpRequest, series_id: int) -> HttpResponse:
     try:
         count = series_submit(series=series, user=request.user)
     except ApplicationError as error:
-        for problem in _problems(error):
+        for problem in error.problems:
             messages.error(request, problem)
     else:
         messages.success(request, _("%(count)s posts were sent for approval.") % {"count": count})
@@ -246,7 +241,7 @@ def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
             blackout_override_reason=request.POST.get("blackout_override_reason", ""),
         )
     except ApplicationError as error:
-        for problem in _problems(error):
+        for problem in error.problems:
             messages.error(request, problem)
     else:
         if count:

@@ -16,8 +16,9 @@ from django.utils.translation import gettext_lazy
 
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
+from scheduler.blackouts import BlackoutRefused
 from scheduler.content import language_name
-from scheduler.forms import LocalTime, blackout_override_field, classify_local_time
+from scheduler.forms import LocalTime, blackout_override_field, classify_local_time, post_link_field
 from scheduler.models import Channel, ChannelStatus
 from scheduler.templatetags.civic_time import utc_offset_label
 
@@ -101,10 +102,11 @@ class _RescheduleFields(_TimeFields):
     def override_reason(self) -> str:
         return self.cleaned_data.get("blackout_override_reason", "")
 
-    def add_blackout_refusal(self, problems: list[str], *, needs_override: bool) -> None:
+    def add_blackout_refusal(self, error: BlackoutRefused) -> None:
         """Says why the time was refused: at the reason field when a reason would let it through."""
+        needs_override = bool(error.extra.get("needs_override"))
         field = "blackout_override_reason" if needs_override and self.may_override_blackout else "new_time"
-        for problem in problems:
+        for problem in error.problems:
             self.add_error(field, problem)
 
 
@@ -163,7 +165,7 @@ class EmergencyForm(_TimeFields):
         widget=forms.CheckboxSelectMultiple,
         help_text=gettext_lazy("Any department's connected channels."),
     )
-    link = forms.URLField(label=gettext_lazy("Link (optional)"), required=False, max_length=500, assume_scheme="https")
+    link = post_link_field()
 
     def __init__(self, *args: Any, template: EmergencyTemplate | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

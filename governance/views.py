@@ -126,9 +126,7 @@ def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
                 blackout_override_reason=form.override_reason,
             )
         except BlackoutRefused as error:
-            form.add_blackout_refusal(
-                error.extra.get("problems") or [error.message], needs_override=bool(error.extra.get("needs_override"))
-            )
+            form.add_blackout_refusal(error)
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
@@ -164,9 +162,7 @@ def post_hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
                 blackout_override_reason=form.override_reason,
             )
         except BlackoutRefused as error:
-            form.add_blackout_refusal(
-                error.extra.get("problems") or [error.message], needs_override=bool(error.extra.get("needs_override"))
-            )
+            form.add_blackout_refusal(error)
         except ApplicationError as error:
             form.add_error(None, error.message)
         else:
@@ -205,7 +201,7 @@ def _emergency_create(request: HttpRequest) -> HttpResponse:
                 follow_up_at=form.cleaned_data.get("new_due_at"),
             )
         except ApplicationError as error:
-            for message in error.extra.get("problems") or [error.message]:
+            for message in error.problems:
                 form.add_error(None, message)
         else:
             messages.success(request, _("The emergency post is going out now on every chosen channel."))

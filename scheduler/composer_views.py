@@ -41,10 +41,6 @@ AUTOSAVED_DRAFTS_SESSION_KEY = "composer_autosaved_drafts"
 MEDIA_ACTIONS = ("upload", "attach", "remove", "up", "down", "restore")
 
 
-def _error_messages(error: ApplicationError) -> list[str]:
-    return list(error.extra.get("problems") or [error.message])
-
-
 def _urls(post: Post | None) -> dict[str, str]:
     if post is None:
         return {
@@ -242,13 +238,13 @@ def compose(request: HttpRequest, post: Post | None) -> HttpResponse:
                     post_submit(post=post, user=request.user, blackout_override_reason=override_reason)
         except BlackoutRefused as error:
             # Said at the time fields; the override field is on the page for those who may use it.
-            problems = _error_messages(error)
+            problems = error.problems
             form.add_error("publish_time", problems[0])
             for message in problems[1:]:
                 form.add_error(None, message)
         except ApplicationError as error:
             # Everything was rolled back (a new post too): show the form again with every value kept.
-            for message in _error_messages(error):
+            for message in error.problems:
                 form.add_error(None, message)
         else:
             request.session[SAVED_DRAFT_SESSION_KEY] = form.cleaned_data.get("draft_key", "")

@@ -114,6 +114,18 @@ def fold_field() -> forms.ChoiceField:
     )
 
 
+def post_link_field(*, help_text: str = "") -> forms.URLField:
+    """The optional web address shared with a post; a bare host is read as https."""
+    return forms.URLField(
+        label=gettext_lazy("Link (optional)"),
+        required=False,
+        assume_scheme="https",
+        max_length=500,
+        help_text=help_text,
+        error_messages={"invalid": gettext_lazy("Enter a full web address, such as https://www.example.gov/parks.")},
+    )
+
+
 def blackout_override_field() -> forms.CharField:
     return forms.CharField(
         label=gettext_lazy("Reason for scheduling inside a blackout (approvers only)"),
@@ -209,13 +221,8 @@ class PostForm(LocalTimeMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 6, "data-composer-text": ""}),
         error_messages={"required": gettext_lazy("Write the text of the post.")},
     )
-    link = forms.URLField(
-        label=gettext_lazy("Link (optional)"),
-        required=False,
-        assume_scheme="https",
-        max_length=500,
-        help_text=gettext_lazy("A web address to share with the post, such as https://www.example.gov/parks."),
-        error_messages={"invalid": gettext_lazy("Enter a full web address, such as https://www.example.gov/parks.")},
+    link = post_link_field(
+        help_text=gettext_lazy("A web address to share with the post, such as https://www.example.gov/parks.")
     )
     channels = ChannelChoiceField(
         queryset=Channel.objects.none(),

@@ -98,10 +98,6 @@ def _delivery_context(post: Post) -> dict:
     }
 
 
-def _error_messages(error: ApplicationError) -> list[str]:
-    return list(error.extra.get("problems") or [error.message])
-
-
 # --- Dashboard ------------------------------------------------------------------------------------
 
 
@@ -211,14 +207,14 @@ def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
     try:
         post_submit(post=post, user=request.user)
     except BlackoutRefused as error:
-        problems = _error_messages(error)
+        problems = error.problems
         if error.extra.get("needs_override"):
             # This page has no reason field; the edit form has.
             problems[0] += " " + _("Give the reason in the edit form (Edit post), then submit it there.")
         for message in problems:
             messages.error(request, message)
     except ApplicationError as error:
-        for message in _error_messages(error):
+        for message in error.problems:
             messages.error(request, message)
     else:
         messages.success(request, _("Your post was sent for approval."))
@@ -247,7 +243,7 @@ def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
         except BlackoutRefused as error:
             form.add_error("blackout_override_reason", error.message)
         except ApplicationError as error:
-            for message in _error_messages(error):
+            for message in error.problems:
                 form.add_error(None, message)
         else:
             if approval is None:
