@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from composer.models import CsvImport, ImportStatus
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
@@ -347,6 +348,8 @@ def csv_preview(*, user: AbstractBaseUser, text: str) -> ImportPreview:
                     % {"max": f"{MAX_ROWS:,}"}
                 )
                 break
+            # Each cell, not the whole file: a Word line break (U+000B) in an unquoted cell must not split its row.
+            cells = [normalize_text(cell) for cell in cells]
             row = ImportRow(line=reader.line_num, values=dict(zip(columns, (c.strip() for c in cells), strict=False)))
             if len(cells) > len(columns):
                 row.problems.append(

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.text import NormalizedTextFormMixin
 from composer.models import Frequency, PostTemplate
 from composer.post_templates import placeholder_label, template_placeholders
 from departments.models import Department
@@ -78,7 +79,7 @@ class _DepartmentChannelsMixin:
             )
 
 
-class PostTemplateForm(_DepartmentChannelsMixin, forms.Form):
+class PostTemplateForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.Form):
     department = _department_field()
     name = forms.CharField(
         label=gettext_lazy("Name of the template"),
@@ -124,7 +125,7 @@ class PostTemplateForm(_DepartmentChannelsMixin, forms.Form):
         return cleaned
 
 
-class TemplateUseForm(LocalTimeMixin, _DepartmentChannelsMixin, forms.Form):
+class TemplateUseForm(NormalizedTextFormMixin, LocalTimeMixin, _DepartmentChannelsMixin, forms.Form):
     """Fill in a template's placeholders and choose when: makes a draft."""
 
     channels = ChannelChoiceField(
@@ -169,7 +170,7 @@ class TemplateUseForm(LocalTimeMixin, _DepartmentChannelsMixin, forms.Form):
         return {name: self.cleaned_data[f"value_{name}"] for name in self.placeholders}
 
 
-class SeriesForm(_DepartmentChannelsMixin, forms.Form):
+class SeriesForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.Form):
     department = _department_field()
     text = forms.CharField(
         label=gettext_lazy("Text of each post"),

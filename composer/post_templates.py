@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from composer.models import PostTemplate
 from departments.models import Department
 from departments.selectors import user_can_edit_for
@@ -65,9 +66,9 @@ def post_template_save(
     if any(channel.department_id != department.pk for channel in channels):
         raise ApplicationError(_("You can only choose your department's own channels."))
     template = template or PostTemplate(department=department, created_by=user)
-    template.name = name.strip()
-    template.text = text
-    template.link = link
+    template.name = normalize_text(name, single_line=True).strip()
+    template.text = normalize_text(text)
+    template.link = normalize_text(link, single_line=True)
     template.channel_ids = sorted(channel.pk for channel in channels)
     try:
         with transaction.atomic():
@@ -94,7 +95,7 @@ def post_from_template(
 ) -> Post:
     """Makes a draft from a template with its placeholders filled in. Returns the draft."""
     _require_member(user, template.department)
-    text = template_fill(template.text, values)
+    text = template_fill(template.text, {key: normalize_text(value) for key, value in values.items()})
     return post_create(
         author=user,
         department=template.department,

@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from composer.models import Adjustment, Frequency, RecurringSeries, SeriesPost
 from departments.models import Department, SeriesApproval
 from departments.selectors import user_can_approve_for, user_can_edit_for
@@ -147,6 +148,7 @@ def series_create(
     if planned[0].due_at <= timezone.now():
         raise ApplicationError(_("The first post would be in the past. Choose a later first date or time."))
     channels = list(channels)
+    text, link = normalize_text(text), normalize_text(link, single_line=True)
     series = RecurringSeries.objects.create(
         department=department,
         created_by=user,

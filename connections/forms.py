@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from civicpost.text import NormalizedTextFormMixin
 from connections.flows import CONNECTABLE_PLATFORMS, PageChoice
 from departments.models import Department
 from scheduler.adapters.registry import adapter_classes
@@ -45,7 +46,7 @@ class ConfirmForm(forms.Form):
     """The OAuth platforms ask nothing here: the admin signs in on the platform's own page."""
 
 
-class FeedForm(forms.Form):
+class FeedForm(NormalizedTextFormMixin, forms.Form):
     display_name = forms.CharField(
         label=_("Name of the feed"),
         max_length=120,
@@ -53,7 +54,7 @@ class FeedForm(forms.Form):
     )
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(NormalizedTextFormMixin, forms.Form):
     display_name = forms.CharField(
         label=_("Name of the channel"), max_length=120, help_text=_("For example “Parks page of the city CMS”.")
     )

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from connections.flows import ConnectedAccount, ConnectError, account_identity, mastodon_register
 from connections.models import MastodonApp
 from departments.models import Department
@@ -103,7 +104,8 @@ def channel_connect(
                 )
             )
         before = {"status": channel.status, "display_name": channel.display_name}
-    channel.display_name = (account.display_name or channel.display_name or account.platform)[:120]
+    display_name = normalize_text(account.display_name or "", single_line=True).strip()
+    channel.display_name = (display_name or channel.display_name or account.platform)[:120]
     channel.account_handle = (account.account_handle or "")[:200]
     channel.credentials = dict(account.credentials)
     channel.options = {**channel.options, **account.options}

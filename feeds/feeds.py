@@ -17,9 +17,10 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
-from django.utils.html import escape, format_html, linebreaks
+from django.utils.html import format_html, linebreaks
 from django.utils.translation import gettext as _
 
+from civicpost.text import normalize_text, normalize_text_tree
 from departments.models import Department
 from feeds.selectors import feed_deliveries, feed_department_get
 from scheduler.adapters.feed import feed_entry_id, public_post_url
@@ -56,6 +57,29 @@ def first_image(delivery: Delivery) -> dict[str, Any] | None:
     return next((m for m in entry_media(delivery) if str(m.get("mime_type", "")).startswith("image/")), None)
 
 
+class _XmlSafeText:
+    """Feed generator mixin: every text that goes into the XML passes normalize_text first.
+
+    Text is normalised when it is typed (civicpost/text.py), but posts approved before that, or written
+    by another path, may hold a control character (Word's Shift+Enter is U+000B) that XML 1.0 cannot
+    carry: Django then raises UnserializableContentError and the whole feed answers 500. Cleaning here,
+    in the one place both formats build their XML from, keeps every field of every entry safe."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*normalize_text_tree(args), **normalize_text_tree(kwargs))  # type: ignore[call-arg]
+
+    def add_item(self, *args: Any, **kwargs: Any) -> None:
+        super().add_item(*normalize_text_tree(args), **normalize_text_tree(kwargs))  # type: ignore[misc]
+
+
+class SafeRssFeed(_XmlSafeText, Rss201rev2Feed):
+    pass
+
+
+class SafeAtomFeed(_XmlSafeText, Atom1Feed):
+    pass
+
+
 @dataclass(frozen=True)
 class FeedScope:
     department: Department | None
@@ -65,7 +89,7 @@ class FeedScope:
 class PublishedPostsFeed(Feed):
     """Base of the four feeds; the department comes from the URL, None means the whole city."""
 
-    feed_type = Rss201rev2Feed
+    feed_type = SafeRssFeed
     variant = "rss"
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -117,7 +141,8 @@ class PublishedPostsFeed(Feed):
     # --- Entries --------------------------------------------------------------------------------
 
     def _text(self, item: Delivery) -> str:
-        return channel_content(item.approval.content, item.channel, item.language).text
+        # Normalised here too, so a stored U+000B breaks the line as the writer meant instead of vanishing.
+        return normalize_text(channel_content(item.approval.content, item.channel, item.language).text)
 
     def item_title(self, item: Delivery) -> str:
         return entry_title(self._text(item))
@@ -125,7 +150,7 @@ class PublishedPostsFeed(Feed):
     def item_description(self, item: Delivery) -> str:
         """Returns HTML: the plain text escaped (line breaks kept), the post's link, the first image."""
         content = channel_content(item.approval.content, item.channel, item.language)
-        parts = [linebreaks(content.text, autoescape=True)]
+        parts = [linebreaks(normalize_text(content.text), autoescape=True)]
         if content.link:
             parts.append(format_html('<p><a href="{}">{}</a></p>', content.link, content.link))
         image = first_image(item)
@@ -169,15 +194,13 @@ class PublishedPostsFeed(Feed):
 
 
 class RssFeed(PublishedPostsFeed):
-    feed_type = Rss201rev2Feed
+    # Titles are plain text, escaped once by the XML writer like every other element: escaping them
+    # again made readers show "Parks &amp; Rec". The description is HTML (escaped text, then XML-escaped).
+    feed_type = SafeRssFeed
     variant = "rss"
-
-    def item_title(self, item: Delivery) -> str:
-        # Many RSS readers treat <title> as HTML, so it is escaped once more (Django's default, #6533).
-        return escape(super().item_title(item))
 
 
 class AtomFeed(PublishedPostsFeed):
-    # Atom titles are declared plain text: no extra escaping, or readers would show "&amp;".
-    feed_type = Atom1Feed
+    # Atom titles are declared plain text (type="text"), escaped once by the XML writer.
+    feed_type = SafeAtomFeed
     variant = "atom"

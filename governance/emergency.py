@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from departments import rules
 from governance.models import EmergencyAlert, EmergencyPost, EmergencyReview, EmergencyTemplate
 from scheduler.adapters.registry import adapter_for_channel
@@ -55,7 +56,7 @@ def _versions(versions: Iterable[LanguageVersion]) -> list[LanguageVersion]:
     cleaned: list[LanguageVersion] = []
     seen: set[str] = set()
     for version in versions:
-        text = version.text.strip()
+        text = normalize_text(version.text).strip()
         code = version.language.strip() or "en"
         if not text or code in seen:
             continue
@@ -137,6 +138,7 @@ def emergency_publish(
     if not rules.can_post_emergency(user):
         raise ApplicationError(_("Only authorised officials can publish emergency posts."))
     channels = list(Channel.objects.filter(pk__in=[c.pk for c in channels]).select_related("department"))
+    link = normalize_text(link, single_line=True)
     versions = _versions(versions)
     problems = _text_problems(versions)
     if not channels:
@@ -252,7 +254,7 @@ def emergency_review(*, alert: EmergencyAlert, user: AbstractBaseUser, notes: st
     alert = EmergencyAlert.objects.select_for_update().get(pk=alert.pk)
     if EmergencyReview.objects.filter(alert=alert).exists():
         raise ApplicationError(_("This emergency post has already been reviewed."))
-    review = EmergencyReview.objects.create(alert=alert, reviewed_by=user, notes=notes.strip())
+    review = EmergencyReview.objects.create(alert=alert, reviewed_by=user, notes=normalize_text(notes).strip())
     audit_record(
         action=AUDIT_EMERGENCY_REVIEWED,
         actor=user,

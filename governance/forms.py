@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
 from scheduler.blackouts import BlackoutRefused
@@ -49,7 +50,7 @@ def _zone_hint(zone: zoneinfo.ZoneInfo) -> str:
 # --- Crisis holds ---------------------------------------------------------------------------------
 
 
-class CrisisStartForm(forms.Form):
+class CrisisStartForm(NormalizedTextFormMixin, forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Why everything is held"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -155,7 +156,7 @@ class PostHoldReleaseForm(_RescheduleFields):
 # --- Emergency posts ------------------------------------------------------------------------------
 
 
-class EmergencyForm(_TimeFields):
+class EmergencyForm(NormalizedTextFormMixin, _TimeFields):
     """Text per language (the city's languages), channels of every department, and an optional "all
     clear" follow-up submitted for approval."""
 
@@ -216,7 +217,7 @@ class EmergencyForm(_TimeFields):
         return [(code, self.cleaned_data.get(f"{prefix}_{code}", "") or "") for code, _name in settings.LANGUAGES]
 
 
-class EmergencyReviewForm(forms.Form):
+class EmergencyReviewForm(NormalizedTextFormMixin, forms.Form):
     notes = forms.CharField(
         label=gettext_lazy("Notes of the review"),
         required=False,

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from departments import rules
 from departments.models import Department
 from governance.approvals import StepProgress, current_step, post_round_key, step_states
@@ -269,7 +270,7 @@ def crisis_hold_start(
     Raises ApplicationError when the person may not, or gives no reason."""
     if not rules.can_start_crisis_hold(user):
         raise ApplicationError(_("Only a communications manager or an IT admin can switch on a crisis hold."))
-    reason = reason.strip()
+    reason = normalize_text(reason).strip()
     if not reason:
         raise ApplicationError(_("Say why everything is held, such as “Shooting downtown: hold all posts”."))
     departments = list(departments or [])

@@ -8,13 +8,14 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext_lazy
 
+from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 
 ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4"
 
 
-class UploadForm(forms.Form):
+class UploadForm(NormalizedTextFormMixin, forms.Form):
     department = forms.ModelChoiceField(
         queryset=Department.objects.none(),
         label=gettext_lazy("Department library"),
@@ -51,7 +52,7 @@ class UploadForm(forms.Form):
             field.initial = departments[0].pk
 
 
-class AssetForm(forms.Form):
+class AssetForm(NormalizedTextFormMixin, forms.Form):
     alt_text = forms.CharField(
         label=gettext_lazy("Alt text"),
         required=False,

@@ -44,6 +44,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from departments.models import Department
 from departments.selectors import user_can_edit_for
 from medialibrary.models import MediaAsset, MediaKind, PostMedia
@@ -381,9 +382,9 @@ def media_upload(
             mime_type=VIDEO_MIME,
             size_bytes=size,
             sha256=digest.hexdigest(),
-            alt_text=alt_text.strip(),
+            alt_text=normalize_text(alt_text).strip(),
             captions_name=captions_name,
-            transcript=transcript.strip(),
+            transcript=normalize_text(transcript).strip(),
             uploaded_by=user,
         )
     else:
@@ -400,7 +401,7 @@ def media_upload(
             height=clean.height,
             size_bytes=len(clean.data),
             sha256=hashlib.sha256(clean.data).hexdigest(),
-            alt_text=alt_text.strip(),
+            alt_text=normalize_text(alt_text).strip(),
             uploaded_by=user,
         )
     audit_record(
@@ -425,9 +426,9 @@ def media_update(
 ) -> MediaAsset:
     """Changes an asset's alt text, transcript or captions. Returns the asset; raises ApplicationError."""
     _require_member(user=user, department=asset.department)
-    asset.alt_text = alt_text.strip()
+    asset.alt_text = normalize_text(alt_text).strip()
     if asset.is_video:
-        asset.transcript = transcript.strip()
+        asset.transcript = normalize_text(transcript).strip()
         if captions is not None:
             asset.captions_name = _store_captions(department=asset.department, captions=captions)
         elif remove_captions:
@@ -512,7 +513,7 @@ def media_files_delete(*, names: Iterable[str]) -> list[str]:
 def post_media_set(*, post: Any, items: Iterable[tuple[MediaAsset, str]]) -> None:
     """Replaces a post's attachments with `items` (asset, alt text) in that order. The caller (the post
     services) checks that the person may edit the post; assets must belong to the post's department."""
-    items = list(items)
+    items = [(asset, normalize_text(alt_text)) for asset, alt_text in items]
     if any(asset.department_id != post.department_id for asset, _alt in items):
         raise ApplicationError(_("You can only attach files from your department's media library."))
     existing = {item.asset_id: item for item in post.media_items.all()}

@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from scheduler.forms import EARLIER, LATER, LocalTime, classify_local_time
 from scheduler.templatetags.civic_time import clock_label, date_label
@@ -97,7 +98,7 @@ class RescheduleForm(forms.Form):
         return _("Check the date and time.")
 
 
-class BlackoutForm(forms.Form):
+class BlackoutForm(NormalizedTextFormMixin, forms.Form):
     department = forms.ChoiceField(label=gettext_lazy("Applies to"))
     reason = forms.CharField(
         label=gettext_lazy("Reason"),

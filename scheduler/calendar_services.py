@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
 from governance.approvals import approved_round_votes
@@ -117,6 +118,7 @@ def blackout_create(
         )
     if ends_at <= starts_at:
         raise ApplicationError(_("The blackout must end after it starts."))
+    reason = normalize_text(reason)
     if not reason.strip():
         raise ApplicationError(_("Say why nothing should go out, such as “Election quiet period”."))
     blackout = BlackoutPeriod.objects.create(

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.text import NormalizedTextFormMixin
 from departments import rules
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
@@ -197,7 +198,7 @@ class LocalTimeMixin:
         return due_at
 
 
-class PostForm(LocalTimeMixin, forms.Form):
+class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     """Compose or edit a post. Pass `post` to edit (its department cannot change).
 
     Besides the main text, the form carries per-channel versions (`channel_text_<channel id>`), the
@@ -640,7 +641,7 @@ def _ids(values: Any) -> list[int]:
     return ids
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(NormalizedTextFormMixin, forms.Form):
     """An approver's decision. The comment is required to request changes, optional to approve; the
     blackout reason is asked (and shown) only for a post whose time is inside a blackout."""
 
@@ -663,7 +664,7 @@ class ReviewForm(forms.Form):
         return comment
 
 
-class CancelForm(forms.Form):
+class CancelForm(NormalizedTextFormMixin, forms.Form):
     comment = forms.CharField(
         label=gettext_lazy("Reason (optional)"),
         required=False,

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text, normalize_text_tree
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
 from medialibrary.models import MediaAsset
@@ -187,6 +188,7 @@ def post_create(
     if not user_can_edit_for(user=author, department_id=department.pk):
         raise ApplicationError(_("You are not a member of %(department)s.") % {"department": department})
     channels = _check_channels(department=department, channels=channels)
+    text, link, channel_text, languages, media = _normalized(text, link, channel_text, languages, media)
     post = Post.objects.create(
         department=department,
         author=author,
@@ -243,6 +245,7 @@ def post_update(
     if autosaved and post.status not in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
         raise ApplicationError(_("Only drafts are saved automatically; save your changes with the button."))
     channels = _check_channels(department=post.department, channels=channels)
+    text, link, channel_text, languages, media = _normalized(text, link, channel_text, languages, media)
     before = approval_content_for(post)
     if autosaved and _unchanged(post, before, text, link, channels, due_at, channel_text, languages, media):
         return post
@@ -282,6 +285,24 @@ def post_update(
         post=post, user=user, blackouts=overriding, reason=blackout_override_reason, previous_due_at=previous_due_at
     )
     return post
+
+
+def _normalized(
+    text: str,
+    link: str,
+    channel_text: dict[str, str] | None,
+    languages: dict[str, dict[str, Any]] | None,
+    media: Iterable[tuple[MediaAsset, str]] | None,
+) -> tuple[str, str, dict[str, str] | None, dict[str, dict[str, Any]] | None, list[tuple[MediaAsset, str]] | None]:
+    """Returns everything typed into a post as it is stored (civicpost/text.py): done here, not only in
+    the forms, so CSV import, series, templates, the emergency post and any API client get it too."""
+    return (
+        normalize_text(text),
+        normalize_text(link, single_line=True),
+        normalize_text_tree(channel_text),
+        normalize_text_tree(languages),
+        None if media is None else [(asset, normalize_text(alt_text)) for asset, alt_text in media],
+    )
 
 
 def _unchanged(
@@ -433,6 +454,8 @@ def post_approve(
     from governance.notifications import notify_post_approved
     from governance.services import approval_vote_record
 
+    comment = normalize_text(comment)
+    blackout_override_reason = normalize_text(blackout_override_reason)
     post = Post.objects.select_for_update().get(pk=post.pk)
     if not user_can_approve_for(user=user, department_id=post.department_id):
         raise ApplicationError(_("You cannot approve posts of %(department)s.") % {"department": post.department})
@@ -504,6 +527,7 @@ def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) ->
     from departments.rules import can_request_changes
     from governance.notifications import notify_changes_requested
 
+    comment = normalize_text(comment)
     post = Post.objects.select_for_update().get(pk=post.pk)
     if not user_can_approve_for(user=user, department_id=post.department_id):
         raise ApplicationError(_("You cannot review posts of %(department)s.") % {"department": post.department})
@@ -530,6 +554,7 @@ def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) ->
 @transaction.atomic
 def post_cancel(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Post:
     """Stops a post. Deliveries already published stay published; the rest never go out."""
+    comment = normalize_text(comment)
     post = Post.objects.select_for_update().get(pk=post.pk)
     may_cancel = user_can_edit_for(user=user, department_id=post.department_id) or user_can_approve_for(
         user=user, department_id=post.department_id

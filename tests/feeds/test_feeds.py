@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import time
 import uuid
 from xml.etree import ElementTree
@@ -16,6 +17,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from departments.models import Department
 from feeds.models import RemovedFeedEntry
 from scheduler.adapters.base import ChannelAccount, PostContent
 from scheduler.adapters.feed import FeedAdapter, feed_entry_id, idempotency_key_from_entry_id
@@ -241,15 +243,49 @@ def test_title_is_the_first_line_cut_to_60_characters(feeds, client):
     assert title.startswith("The summer reading program starts Monday")
 
 
-def test_ampersand_in_title_reads_naturally_in_both_formats(feeds, client):
-    publish(author=feeds.alice, approver=feeds.bob, channels=[feeds.parks_feed], text="Parks & Rec open house")
-    atom_entry = fetch(client, "/feeds/parks/atom.xml")[0].entries[0]
-    assert (atom_entry.title, atom_entry.title_detail.type) == ("Parks & Rec open house", "text/plain")
-    # RSS titles are escaped once more (Django's default): readers that insert them as HTML stay safe,
-    # and feedparser reports them as HTML that reads "Parks & Rec".
-    rss_entry = fetch(client, "/feeds/parks/rss.xml")[0].entries[0]
-    assert rss_entry.title_detail.type == "text/html"
-    assert html.unescape(rss_entry.title) == "Parks & Rec open house"
+FEED_URLS = ("/feeds/parks/rss.xml", "/feeds/parks/atom.xml", "/feeds/city/rss.xml", "/feeds/city/atom.xml")
+# Every character XML and HTML escape, in a title with no tag (a reader takes "<b>x</b>" in an RSS title
+# for markup: RSS cannot say otherwise).
+SPECIAL = """Parks & Rec: "Kids' Day" <3 > 2 years"""
+
+
+def _plain(description: str) -> str:
+    """The text a reader shows for an HTML description: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<br\s*/?>", "\n", description))).strip()
+
+
+@pytest.mark.parametrize("url", FEED_URLS)
+def test_special_characters_read_as_written_in_titles_and_descriptions(feeds, client, url):
+    Department.objects.filter(pk=feeds.parks.pk).update(name="Parks & Rec <Youth> \"Kids\" 'Day'")
+    publish(author=feeds.alice, approver=feeds.bob, channels=[feeds.parks_feed], text=f"{SPECIAL}\nSee & <share>!")
+    parsed, raw = fetch(client, url)
+    entry = parsed.entries[0]
+    assert entry.title == SPECIAL
+    assert entry.title_detail.type == "text/plain"
+    # The XML itself holds the title escaped once: any XML parser reads the text as written.
+    titles = [e.text for e in ElementTree.fromstring(raw).iter() if e.tag.rpartition("}")[2] == "title"]
+    assert SPECIAL in titles
+    assert _plain(entry.summary) == f"{SPECIAL}\nSee & <share>!"
+    if "/parks/" in url:
+        assert parsed.feed.title.startswith("Parks & Rec <Youth> \"Kids\" 'Day' — news from")
+        assert entry.author == "Parks & Rec <Youth> \"Kids\" 'Day'"
+
+
+@pytest.mark.parametrize("url", FEED_URLS)
+def test_a_control_character_already_stored_in_a_published_post_does_not_break_the_feeds(feeds, client, url):
+    """Word's Shift+Enter (U+000B) and other controls in text approved before input was normalised:
+    the feeds answer 200, parse, and the line break reads as one."""
+    post = publish(author=feeds.alice, approver=feeds.bob, channels=[feeds.parks_feed], text="placeholder")
+    stored = "Pool closed\x0bMonday\x01 for repairs\x1f\x7f\x85 today"
+    approval = post.current_approval
+    content = {**approval.content, "text": stored}
+    PostApproval.objects.filter(pk=approval.pk).update(content=content, content_hash=content_hash(content))
+    assert "\x0b" in PostApproval.objects.get(pk=approval.pk).content["text"]
+    parsed, raw = fetch(client, url)
+    assert b"\x0b" not in raw and b"\x01" not in raw
+    entry = parsed.entries[0]
+    assert entry.title == "Pool closed"
+    assert _plain(entry.summary) == "Pool closed\nMonday for repairs\n today"
 
 
 def test_department_feeds_hold_only_their_department_and_the_city_feed_holds_all(feeds, client):
