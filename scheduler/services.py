@@ -298,7 +298,7 @@ def _normalized(
     the forms, so CSV import, series, templates, the emergency post and any API client get it too."""
     return (
         normalize_text(text),
-        normalize_text(link, single_line=True),
+        normalize_text(link, single_line=True).strip(),
         normalize_text_tree(channel_text),
         normalize_text_tree(languages),
         None if media is None else [(asset, normalize_text(alt_text)) for asset, alt_text in media],
