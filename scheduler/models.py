@@ -236,6 +236,10 @@ class SandboxPost(models.Model):
     idempotency_key = models.CharField(max_length=64)
     text = models.TextField()
     link = models.URLField(max_length=500, blank=True)
+    language = models.CharField(max_length=16, blank=True, default="")
+    # What the platform received for each attachment, in order: {"url", "mime_type", "alt_text", "path",
+    # "width", "height"} (path is the file's storage name), so the timeline shows the post as sent.
+    media = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -246,6 +250,13 @@ class SandboxPost(models.Model):
 
     def __str__(self) -> str:
         return f"Sandbox post {self.pk}"
+
+    @property
+    def language_label(self) -> str:
+        """Returns the name of the post's language ("Spanish"), or "" for posts stored before it was kept."""
+        from scheduler.content import language_name
+
+        return language_name(self.language) if self.language else ""
 
 
 class PublisherHeartbeat(models.Model):

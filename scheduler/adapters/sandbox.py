@@ -62,6 +62,18 @@ class SandboxAdapter(PlatformAdapter):
                     idempotency_key=idempotency_key,
                     text=content.text,
                     link=content.link,
+                    language=content.language,
+                    media=[
+                        {
+                            "url": item.url,
+                            "mime_type": item.mime_type,
+                            "alt_text": item.alt_text,
+                            "path": item.path,
+                            "width": item.width,
+                            "height": item.height,
+                        }
+                        for item in content.media
+                    ],
                 )
         except IntegrityError:
             # Same key again: answer with the post we already have, as Mastodon does.

@@ -1,11 +1,19 @@
 """The built-in Sandbox platform: the contract, and each failure mode classified in the error vocabulary."""
 
+import datetime as dt
+import re
+
 import pytest
 from django.test import override_settings
+from django.urls import reverse
+from django.utils import timezone
 
+from medialibrary.services import media_public_url, media_upload
+from scheduler import services
 from scheduler.adapters import registry
 from scheduler.adapters.base import (
     ChannelAccount,
+    MediaItem,
     OutcomeUnknown,
     PostContent,
     PublishError,
@@ -14,6 +22,8 @@ from scheduler.adapters.base import (
 from scheduler.adapters.sandbox import SANDBOX_MODES, SANDBOX_TEXT_LIMIT, SandboxAdapter
 from scheduler.models import SandboxPost
 from tests.factories import ChannelFactory
+from tests.medialibrary.helpers import jpeg_upload
+from tests.scheduler import make_due, tick
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +136,89 @@ def test_connection_check_and_metrics(channel):
     assert _adapter(channel).check_connection().ok is True
     assert _adapter(channel, "down").check_connection().ok is False
     assert _adapter(channel).fetch_metrics("1") == {"likes": 0, "shares": 0, "replies": 0}
+
+
+def test_publishing_keeps_each_attachment_with_its_alt_text_and_the_language(channel):
+    content = PostContent(
+        text="Piscinas abiertas",
+        language="es",
+        media=(
+            MediaItem(
+                url="https://city.example/media/pool.jpg", mime_type="image/jpeg", alt_text="Niños", path="p.jpg"
+            ),
+            MediaItem(url="https://city.example/media/tour.mp4", mime_type="video/mp4", alt_text="Recorrido"),
+        ),
+    )
+    _adapter(channel).publish(content, idempotency_key="key-1")
+    sandbox_post = SandboxPost.objects.get()
+    assert sandbox_post.language == "es"
+    assert sandbox_post.media == [
+        {
+            "url": "https://city.example/media/pool.jpg",
+            "mime_type": "image/jpeg",
+            "alt_text": "Niños",
+            "path": "p.jpg",
+            "width": None,
+            "height": None,
+        },
+        {
+            "url": "https://city.example/media/tour.mp4",
+            "mime_type": "video/mp4",
+            "alt_text": "Recorrido",
+            "path": "",
+            "width": None,
+            "height": None,
+        },
+    ]
+
+
+def test_the_timeline_shows_a_published_post_with_its_images_alt_text_link_and_language(personas, client):
+    """Written, approved and published through the services and the dispatcher, as a person would."""
+    asset = media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload(size=(40, 30)))
+    post = services.post_create(
+        author=personas.alice,
+        department=personas.parks,
+        text="Piscinas abiertas & <gratis>\nsábado",
+        link="https://www.example.gov/piscinas",
+        channels=[personas.parks_channel],
+        due_at=timezone.now() + dt.timedelta(hours=2),
+        language="es",
+        media=[(asset, "Niños corriendo en la piscina")],
+    )
+    services.post_submit(post=post, user=personas.alice)
+    services.post_approve(post=post, user=personas.bob)
+    make_due(post)
+    tick()
+    sandbox_post = SandboxPost.objects.get()
+
+    client.force_login(personas.alice)
+    html = client.get(reverse("scheduler:sandbox_timeline")).content.decode()
+    article = re.search(rf'<article[^>]*id="sandbox-post-{sandbox_post.pk}".*?</article>', html, re.S).group(0)
+    image = re.search(r"<img [^>]*>", article).group(0)
+    assert f'src="{media_public_url(asset.file_name)}"' in image
+    assert 'alt="Niños corriendo en la piscina"' in image
+    assert 'width="40" height="30"' in image
+    assert "Alt text:</span> Niños corriendo en la piscina</figcaption>" in article
+    assert 'lang="es"' in article and "In Spanish" in article
+    assert "Piscinas abiertas &amp; &lt;gratis&gt;<br>sábado" in article
+    assert '<a class="usa-link" href="https://www.example.gov/piscinas">' in article
+
+
+def test_the_timeline_says_when_an_image_has_no_alt_text_and_shows_a_video_with_its_description(personas, client):
+    SandboxPost.objects.create(
+        channel=personas.parks_channel,
+        idempotency_key="k",
+        text="Tour",
+        media=[
+            {"url": "/media/a.png", "mime_type": "image/png", "alt_text": ""},
+            {"url": "/media/tour.mp4", "mime_type": "video/mp4", "alt_text": "A walk around the new pool"},
+        ],
+    )
+    SandboxPost.objects.create(channel=personas.parks_channel, idempotency_key="old", text="Stored before media")
+    client.force_login(personas.alice)
+    html = client.get(reverse("scheduler:sandbox_timeline")).content.decode()
+    assert '<img class="civic-sandbox-post__image" src="/media/a.png" alt=""' in html
+    assert "No alt text: people who use a screen reader will not know what this shows." in html
+    assert '<video class="civic-sandbox-post__image" controls preload="metadata" src="/media/tour.mp4"' in html
+    assert 'aria-label="A walk around the new pool"' in html
+    assert "Stored before media" in html
