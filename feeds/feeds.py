@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Enclosure, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import format_html, linebreaks
 from django.utils.translation import gettext as _
 
@@ -89,7 +89,7 @@ class FeedScope:
 class PublishedPostsFeed(Feed):
     """Base of the four feeds; the department comes from the URL, None means the whole city."""
 
-    feed_type = SafeRssFeed
+    feed_type: type[SyndicationFeed] = SafeRssFeed
     variant = "rss"
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_safe
 
+from civicpost.text import normalize_text
 from feeds.feeds import AtomFeed, PublishedPostsFeed, RssFeed, entry_media, entry_title
 from feeds.selectors import (
     departments_with_feeds,
@@ -59,11 +61,13 @@ department_rss = _conditional_feed(RssFeed())
 department_atom = _conditional_feed(AtomFeed())
 
 
+def _title(delivery: Any) -> str:
+    content = channel_content(delivery.approval.content, delivery.channel, delivery.language)
+    return entry_title(normalize_text(content.text))
+
+
 def _entries(department=None) -> list[dict[str, Any]]:  # noqa: ANN001
-    return [
-        {"delivery": d, "title": entry_title(channel_content(d.approval.content, d.channel, d.language).text)}
-        for d in feed_deliveries(department=department, limit=PAGE_SIZE)
-    ]
+    return [{"delivery": d, "title": _title(d)} for d in feed_deliveries(department=department, limit=PAGE_SIZE)]
 
 
 @require_safe
@@ -90,6 +94,8 @@ def post_public(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
         return render(request, "feeds/post_removed.html", status=410)
     delivery = feed_delivery_get_public(key=key)
     content = channel_content(delivery.approval.content, delivery.channel, delivery.language)
+    # Text approved before input was normalised may hold control characters (feeds/feeds.py).
+    content = dataclasses.replace(content, text=normalize_text(content.text))
     return render(
         request,
         "feeds/post_public.html",

@@ -40,6 +40,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
 from departments import rules
 from scheduler.calendar import blackout_applies, blackout_label, blackout_scope, blackouts_at
 from scheduler.models import (
@@ -151,7 +152,7 @@ def blackout_override_record(
     new = [blackout for blackout in blackouts if blackout.pk not in already]
     if not new:
         return []
-    reason = reason.strip()
+    reason = normalize_text(reason).strip()
     overrides = BlackoutOverride.objects.bulk_create(
         BlackoutOverride(post=post, blackout=blackout, due_at=post.due_at, reason=reason, given_by=user)
         for blackout in new

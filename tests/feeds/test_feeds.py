@@ -286,6 +286,9 @@ def test_a_control_character_already_stored_in_a_published_post_does_not_break_t
     entry = parsed.entries[0]
     assert entry.title == "Pool closed"
     assert _plain(entry.summary) == "Pool closed\nMonday for repairs\n today"
+    page = client.get(feed_delivery(post).permalink)
+    assert page.status_code == 200
+    assert "<p>Pool closed<br>Monday for repairs<br> today</p>" in page.content.decode()
 
 
 def test_department_feeds_hold_only_their_department_and_the_city_feed_holds_all(feeds, client):
