@@ -114,9 +114,9 @@ def _crisis_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
-    hold = crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
     if request.method == "POST":
-        # Reading what the hold keeps needs no password; switching it off does.
+        # Reading what the hold keeps needs no password; switching it off does (who may is checked first).
+        crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
         return _crisis_end_save(request, hold_id)
     return _crisis_end(request, hold_id)
 
