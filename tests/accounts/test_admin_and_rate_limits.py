@@ -119,7 +119,10 @@ def test_a_successful_sign_in_does_not_use_up_the_limit():
 PROXY = fresh_address()
 
 
-def through_proxy(client_address: str, user, *, password: str = "not the password 123", header: dict | None = None):  # noqa: ANN001, ANN201
+WRONG_PASSWORD = "not the password 123"  # noqa: S105 - a wrong guess, on purpose
+
+
+def through_proxy(client_address: str, user, *, password: str = WRONG_PASSWORD, header: dict | None = None):  # noqa: ANN001, ANN201
     """Signs in through the proxy: the connection is the proxy's; it appends the client's address to
     X-Forwarded-For (after whatever the client sent itself), or sets `header` when given."""
     browser = Client(REMOTE_ADDR=PROXY)
