@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "audit.context.AuditOriginMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
+    # With DEBUG on (make run), the site's own 404 page instead of Django's list of every URL pattern.
+    "civicpost.errors.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "civicpost.urls"
@@ -212,6 +214,15 @@ LOGIN_URL = "account_login"
 # address) and it refuses more. They count in CACHES["default"]: Redis whenever REDIS_URL is set.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip", "reauthenticate": "10/m/user"}
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Whose address the "/ip" limits count: behind a proxy every request comes from the proxy, so one person
+# guessing passwords would lock everybody out. X-Forwarded-For is trusted only for the given number of
+# proxies of our own (the last address each appended; the rest can be typed by anyone), or one header
+# that the proxy sets and nobody else can (such as X-Real-IP from nginx, CF-Connecting-IP). The audit
+# trail records the same address (audit.context).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int(
+    "CIVICPOST_TRUSTED_PROXY_COUNT", default=1 if env.bool("DJANGO_BEHIND_PROXY", default=False) else 0
+)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("CIVICPOST_TRUSTED_CLIENT_IP_HEADER", default="") or None
 # E-mail the user when their password, e-mail address or two-step verification changes.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 
@@ -226,8 +237,9 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 CIVICPOST_REQUIRE_MFA = env.bool("CIVICPOST_REQUIRE_MFA", default=True)
 # A sign-in through the city's identity provider follows that provider's own MFA policy.
 CIVICPOST_MFA_TRUST_SSO = env.bool("CIVICPOST_MFA_TRUST_SSO", default=True)
-# accounts.reauth.require_recent_auth: the password again before connecting a channel, changing roles or
-# an emergency post, unless the user signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
+# accounts.reauth.require_recent_auth: the password again before connecting or disconnecting a channel,
+# changing roles, the approval policy or a department's settings, switching a crisis hold on or off,
+# releasing a held post or an emergency post, unless the user signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
 CIVICPOST_REQUIRE_REAUTH = True
 
 # Single sign-on (allauth.socialaccount): OpenID Connect (Microsoft Entra ID, Google Workspace) and SAML,

@@ -1,5 +1,7 @@
 """Pages of governance: crisis holds (communications managers and IT admins), emergency posts (authorised
-officials, with re-authentication) and their review (communications managers). Anyone else gets 404."""
+officials) and their review (communications managers). Anyone else gets 404. Switching a crisis hold on or
+off, releasing a held post and publishing an emergency post ask for the password again
+(accounts.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
@@ -88,7 +90,13 @@ def _release_form(request: HttpRequest, hold: PostHold, data: object = None) -> 
 @login_required
 @require_POST
 def crisis_start(request: HttpRequest) -> HttpResponse:
+    # Who may is checked first (404), then the password is asked again; the form is sent on afterwards.
     _require(rules.can_start_crisis_hold(request.user))
+    return _crisis_start(request)
+
+
+@require_recent_auth
+def _crisis_start(request: HttpRequest) -> HttpResponse:
     form = CrisisStartForm(request.POST)
     if form.is_valid():
         try:
@@ -106,6 +114,19 @@ def crisis_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
+    if request.method == "POST":
+        # Reading what the hold keeps needs no password; switching it off does (who may is checked first).
+        crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
+        return _crisis_end_save(request, hold_id)
+    return _crisis_end(request, hold_id)
+
+
+@require_recent_auth
+def _crisis_end_save(request: HttpRequest, hold_id: int) -> HttpResponse:
+    return _crisis_end(request, hold_id)
+
+
+def _crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
     hold = crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
     if not hold.is_active:
         messages.info(request, _("This crisis hold has already been switched off."))
@@ -150,6 +171,13 @@ def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def post_hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
+    # Releasing a held post can send it at once: who may first (404), then the password again.
+    post_hold_get_for_manager(user=request.user, hold_id=hold_id)
+    return _post_hold_release(request, hold_id)
+
+
+@require_recent_auth
+def _post_hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
     hold = post_hold_get_for_manager(user=request.user, hold_id=hold_id)
     form = _release_form(request, hold, data=request.POST)
     if form.is_valid():
