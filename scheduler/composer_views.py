@@ -25,7 +25,7 @@ from civicpost.exceptions import ApplicationError
 from composer.feedback import composer_feedback
 from departments.models import Department
 from medialibrary.models import MediaAsset
-from medialibrary.services import ALT_TEXT_REQUIRED, media_upload
+from medialibrary.services import ALT_TEXT_REQUIRED, MediaAlreadyInLibrary, media_upload
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.forms import PostForm
 from scheduler.models import Post, PostStatus, PostVersion
@@ -153,6 +153,23 @@ def _apply_media_action(
                 captions=request.FILES.get("upload_captions"),
                 transcript=data.get("upload_transcript", ""),
             )
+        except MediaAlreadyInLibrary as same:
+            # The same file again (often one uploaded here and never used): attach the library's copy, with
+            # its alt text, rather than pile up copies without alt text.
+            asset = same.asset
+            typed_alt = data.get("upload_alt", "").strip()
+            if asset.pk not in ids:
+                ids.append(asset.pk)
+            data[f"alt_{asset.pk}"] = data.get(f"alt_{asset.pk}", "").strip() or typed_alt or asset.alt_text
+            data["upload_alt"] = ""
+            data["upload_transcript"] = ""
+            notice = _(
+                "This file is already in the media library as “%(file)s”, so that one is attached, with its alt "
+                "text. No second copy was stored."
+            ) % {"file": asset.original_name or asset.file_name}
+            if not data[f"alt_{asset.pk}"]:
+                notice += " " + _("Write its alt text below.")
+            return ids, notice, f"id_alt_{asset.pk}", ""
         except ApplicationError as error:
             return ids, "", "id_upload", error.message
         ids.append(asset.pk)
