@@ -635,8 +635,9 @@ def _add_hints(
         times = ", ".join(clock_label(o.post.due_at.astimezone(zone)) for o in others[:3])
         if len(others) > 3:
             times += more_text % {"count": len(others) - 3}
-        names = ", ".join(sorted(crowded[entry.post.pk]))
-        entry.hints.append(Hint("channel", channel_text % {"minutes": gap_minutes, "channel": names, "times": times}))
+        crowded_names = ", ".join(sorted(crowded[entry.post.pk]))
+        words = {"minutes": gap_minutes, "channel": crowded_names, "times": times}
+        entry.hints.append(Hint("channel", channel_text % words))
 
     # The same link shared by two departments within the link window.
     window = link_window()
