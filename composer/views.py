@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
-from composer.csv_import import EXAMPLE_CSV, MAX_ROWS, csv_import_queue, csv_import_store, csv_preview
+from composer.csv_import import MAX_ROWS, csv_example_for_user, csv_import_queue, csv_import_store, csv_preview
 from composer.forms import CsvUploadForm, PostTemplateForm, SeriesForm, TemplateUseForm
 from composer.models import CsvImport, ImportStatus
 from composer.post_templates import post_from_template, post_template_delete, post_template_save
@@ -294,8 +294,10 @@ def _import_result(request: HttpRequest, upload: CsvImport) -> HttpResponse:
     return render(request, template, context)
 
 
+@login_required
 @require_GET
 def import_example(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(EXAMPLE_CSV, content_type="text/csv; charset=utf-8")
+    """An example file made from the person's own channels and the coming days: it imports unchanged."""
+    response = HttpResponse(csv_example_for_user(user=request.user), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="civicpost-import-example.csv"'
     return response

@@ -345,6 +345,30 @@ def _store_captions(*, department: Department, captions: UploadedFile) -> str:
     return default_storage.save(_storage_name(department, extension), ContentFile(data))
 
 
+class MediaAlreadyInLibrary(ApplicationError):
+    """The department's library holds this exact file already (the same SHA-256 once cleaned): `asset`."""
+
+    def __init__(self, asset: MediaAsset) -> None:
+        when = asset.created_at.astimezone(asset.department.zone)
+        super().__init__(
+            _(
+                "This file is already in the media library as “%(file)s” (uploaded %(date)s). Use that one: it "
+                "keeps its alt text, and the library gets no second copy."
+            )
+            % {"file": asset.original_name or asset.file_name, "date": date_label(when)}
+        )
+        self.asset = asset
+
+
+def _same_file(*, department: Department, sha256: str) -> MediaAsset | None:
+    return (
+        MediaAsset.objects.filter(department=department, sha256=sha256)
+        .select_related("department")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 @transaction.atomic
 def media_upload(
     *,
@@ -354,9 +378,12 @@ def media_upload(
     alt_text: str = "",
     captions: UploadedFile | None = None,
     transcript: str = "",
+    allow_duplicate: bool = False,
 ) -> MediaAsset:
     """Checks, cleans and stores one upload in the department's library. Returns the new asset;
-    raises ApplicationError with a plain reason when the file is refused (nothing is stored then)."""
+    raises ApplicationError with a plain reason when the file is refused (nothing is stored then), and
+    MediaAlreadyInLibrary (naming the asset to reuse) when the department has the same file already,
+    unless `allow_duplicate`."""
     _require_member(user=user, department=department)
     original_name = (upload.name or "")[:255]
     if _looks_like_mp4(upload):
@@ -372,6 +399,9 @@ def media_upload(
         for chunk in iter(lambda: cleaned.read(1024 * 1024), b""):
             digest.update(chunk)
         cleaned.seek(0)
+        same = None if allow_duplicate else _same_file(department=department, sha256=digest.hexdigest())
+        if same is not None:
+            raise MediaAlreadyInLibrary(same)
         captions_name = _store_captions(department=department, captions=captions) if captions else ""
         name = default_storage.save(_storage_name(department, "mp4"), File(cleaned))
         asset = MediaAsset.objects.create(
@@ -390,6 +420,10 @@ def media_upload(
     else:
         too_big = _("This image is %(size)s; the limit is %(limit)s. Make it smaller and upload it again.")
         clean = image_clean(_upload_bytes(upload, MAX_IMAGE_BYTES, too_big))
+        digest_text = hashlib.sha256(clean.data).hexdigest()
+        same = None if allow_duplicate else _same_file(department=department, sha256=digest_text)
+        if same is not None:
+            raise MediaAlreadyInLibrary(same)
         name = default_storage.save(_storage_name(department, clean.extension), ContentFile(clean.data))
         asset = MediaAsset.objects.create(
             department=department,
@@ -400,7 +434,7 @@ def media_upload(
             width=clean.width,
             height=clean.height,
             size_bytes=len(clean.data),
-            sha256=hashlib.sha256(clean.data).hexdigest(),
+            sha256=digest_text,
             alt_text=normalize_text(alt_text).strip(),
             uploaded_by=user,
         )

@@ -124,6 +124,10 @@ def _render(
         "can_override": department_ids_user_approves(user=request.user) != set(),
         "next_path": request.get_full_path(),
     }
+    if view == "month" and "month" not in request.GET:
+        # The calendar opened without a choice of month (the menu link): on a phone the agenda reads
+        # better, and static/js/calendar-phone.js goes there unless the person chose the month view.
+        context["phone_agenda_url"] = context["agenda_url"]
     template = f"scheduler/_calendar_{view}_region.html" if request.htmx else f"scheduler/calendar_{view}.html"
     return render(request, template, context)
 

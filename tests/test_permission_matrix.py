@@ -130,7 +130,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("composer:series_approve", "POST"): APPROVERS | COMMS,
     ("composer:import_upload", "GET"): ANY_SIGNED_IN,
     ("composer:import_upload", "POST"): ANY_SIGNED_IN,
-    ("composer:import_example", "GET"): EVERYONE,  # the example CSV file: no data of the city
+    ("composer:import_example", "GET"): ANY_SIGNED_IN,  # made from the person's own channels
     ("composer:import_preview", "GET"): own("editor"),  # only the person who uploaded it
     ("composer:import_preview", "POST"): own("editor"),
     # --- People and policies (departments app).
