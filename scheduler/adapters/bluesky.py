@@ -343,10 +343,14 @@ class BlueskyAdapter(PlatformAdapter):
 
     def _sign_in(self, client: Client) -> None:
         app_password = self.account.credentials.get("app_password")
-        if not (self.handle and app_password):
+        # The DID, not the handle: a handle can be changed by its owner at any time and the old one then names
+        # nobody (createSession answers 401), while the DID stays the account's for good. createSession takes
+        # either as `identifier` (https://docs.bsky.app/docs/api/com-atproto-server-create-session).
+        identifier = self.did or self.handle
+        if not (identifier and app_password):
             raise AuthExpired("This Bluesky channel has no app password; a department admin must connect it.")
         # com.atproto.server.createSession: limited to 30 per 5 minutes per account, hence the cache.
-        client.login(self.handle, app_password, fetch_bsky_profile=False)
+        client.login(identifier, app_password, fetch_bsky_profile=False)
 
     def _renew(self, client: Client) -> None:
         """After the PDS refused the access token: refresh the session once, else sign in again."""

@@ -16,7 +16,9 @@ to it, each pointed at it by a base-URL setting (shared/platforms.md sections 2-
   JWTs, and a DID document whose PDS is this server), com.atproto.repo.uploadBlob, createRecord (the
   client-chosen rkey is kept; a second create at the same rkey answers RecordAlreadyExists),
   getRecord (RecordNotFound), deleteRecord, com.atproto.identity.resolveHandle, app.bsky.actor.getProfile,
-  app.bsky.feed.getPosts. XRPC error JSON ``{"error", "message"}``.
+  app.bsky.feed.getPosts. XRPC error JSON ``{"error", "message"}``. ``fake.bluesky_change_handle(old, new)`` (or
+  ``POST /__control {"bluesky_change_handles": {old: new}}``) renames an account: same DID, the old handle no
+  longer resolves or signs in.
 - Instagram Graph: POST /{version}/{ig-user-id}/media (container: image_url + alt_text, REELS + video_url,
   carousel children), GET /{version}/{container-id} (status_code), POST /{ig-user-id}/media_publish,
   GET /{media-id} (permalink, caption, timestamp), GET /{ig-user-id}/media (listing with since / until /
@@ -334,6 +336,10 @@ class FakePlatform:
         # Bluesky blobs by CID: {"did", "mime_type", "size"}; JWTs are signed with this server's own key.
         self.blobs: dict[str, dict[str, Any]] = {}
         self.bluesky_handles: dict[str, str] = {}  # did -> handle, learnt at sign-in
+        # Handles moved to another name (`bluesky_change_handle`): handle -> did for the current ones,
+        # and the old names, which no longer resolve (as on the real network).
+        self.bluesky_renamed: dict[str, str] = {}
+        self.bluesky_retired_handles: set[str] = set()
         self.jwt_key = secrets.token_bytes(32)
         # Webhook receivers {name: signing secret}, and the webhook-ids each has seen {(name, id): remote id}.
         self._initial_receivers = dict(webhook_receivers or {})
@@ -395,6 +401,8 @@ class FakePlatform:
             self.containers.clear()
             self.blobs.clear()
             self.bluesky_handles.clear()
+            self.bluesky_renamed.clear()
+            self.bluesky_retired_handles.clear()
             self.webhook_receivers = dict(self._initial_receivers)
             self.webhook_ids.clear()
             self.ledger.clear()
@@ -469,6 +477,32 @@ class FakePlatform:
             if entry.text == text:
                 return entry
         return None
+
+    # --- Bluesky identities ----------------------------------------------------------------------
+
+    def bluesky_resolve(self, handle: str) -> str | None:
+        """The DID a handle names now, or None for a handle given up by a rename."""
+        with self._lock:
+            if handle in self.bluesky_renamed:
+                return self.bluesky_renamed[handle]
+            if handle in self.bluesky_retired_handles:
+                return None
+        return bluesky_did(handle)
+
+    def bluesky_change_handle(self, old_handle: str, new_handle: str) -> str:
+        """Moves the account known as `old_handle` to `new_handle`, keeping its DID, its repository and its app
+        passwords (https://docs.bsky.app/docs/api/com-atproto-identity-update-handle); returns the DID. The old
+        handle stops resolving, so signing in with it fails as it does on Bluesky."""
+        did = self.bluesky_resolve(old_handle)
+        if did is None:
+            raise ValueError(f"unknown handle {old_handle!r}")
+        with self._lock:
+            self.bluesky_renamed.pop(old_handle, None)
+            self.bluesky_retired_handles.add(old_handle)
+            self.bluesky_retired_handles.discard(new_handle)
+            self.bluesky_renamed[new_handle] = did
+            self.bluesky_handles[did] = new_handle
+        return did
 
     def add_webhook_receiver(self, name: str, secret: str) -> str:
         """Registers a receiver at /hooks/<name> that accepts events signed with `secret`; returns its path."""
@@ -795,6 +829,8 @@ class _Handler(BaseHTTPRequestHandler):
                     fake.revoked_tokens.add(token)
                 for name, secret in settings.pop("webhook_receivers", {}).items():
                     fake.add_webhook_receiver(name, secret)
+                for old, new in settings.pop("bluesky_change_handles", {}).items():
+                    fake.bluesky_change_handle(old, new)
                 fake.configure(settings.pop("platform", None), **settings)
             except (ValueError, TypeError, RuntimeError) as error:
                 self._json(400, {"error": str(error)})
@@ -1684,7 +1720,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._bluesky_create_record(did, outcome)
         elif nsid == "com.atproto.repo.getRecord" and method == "GET":
             repo = self.query.get("repo", "")
-            repo_did = repo if repo.startswith("did:") else bluesky_did(repo)
+            repo_did = repo if repo.startswith("did:") else (self.fake.bluesky_resolve(repo) or "")
             uri = f"at://{repo_did}/{self.query.get('collection', '')}/{self.query.get('rkey', '')}"
             entry = self.fake.ledger.get("bluesky", uri)
             if entry is None or entry.deleted:
@@ -1697,10 +1733,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.ledger.delete("bluesky", uri)
             self._json(200, {"commit": {"cid": _cid(uri.encode(), 0x71), "rev": _tid()}})
         elif nsid == "com.atproto.identity.resolveHandle" and method == "GET":
-            self._json(200, {"did": bluesky_did(self.query.get("handle", ""))})
+            did = self.fake.bluesky_resolve(self.query.get("handle", ""))
+            if did is None:
+                self._xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
+                return
+            self._json(200, {"did": did})
         elif nsid == "app.bsky.actor.getProfile" and method == "GET":
             actor = self.query.get("actor", "")
-            actor_did = actor if actor.startswith("did:") else bluesky_did(actor)
+            actor_did = actor if actor.startswith("did:") else (self.fake.bluesky_resolve(actor) or "")
+            if not actor_did:
+                self._xrpc_error(400, "InvalidRequest", "Profile not found")
+                return
             handle = actor if not actor.startswith("did:") else self._bluesky_handle(actor)
             posts = len(self.fake.ledger.find(platform="bluesky", account=actor_did))
             self._json(
@@ -1721,7 +1764,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not identifier or not password or password in self.fake.revoked_tokens:
             self._xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
             return
-        did = identifier if identifier.startswith("did:") else bluesky_did(identifier)
+        # The identifier is a handle or the account's DID (com.atproto.server.createSession). A handle that was
+        # given up by a rename names nobody any more: the same 401 as a wrong password.
+        did = identifier if identifier.startswith("did:") else self.fake.bluesky_resolve(identifier)
+        if did is None:
+            self._xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+            return
         handle = self._bluesky_handle(did) if identifier.startswith("did:") else identifier
         with self.fake._lock:
             self.fake.bluesky_handles[did] = handle
