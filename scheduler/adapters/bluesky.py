@@ -494,7 +494,14 @@ class BlueskyAdapter(PlatformAdapter):
 
         return self._run(create, sent=True)
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         rkey = record_key_for(idempotency_key)
         try:
             return self._run(lambda client: self._lookup(client, rkey), sent=False)

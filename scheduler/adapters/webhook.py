@@ -347,7 +347,14 @@ class WebhookAdapter(PlatformAdapter):
             },
         )
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Standard Webhooks receivers dedupe on webhook-id, so an unknown outcome is settled by sending
         again with the same id: returns None. Chat services cannot be asked: raises OutcomeUnknown."""
         if self.receiver_dedupes:

@@ -4,9 +4,11 @@ It speaks enough of seven real APIs (and a webhook receiver) for CivicPost's rea
 to it, each pointed at it by a base-URL setting (shared/platforms.md sections 2-7 and 9):
 
 - Mastodon: POST /api/v1/statuses (form or JSON; honours ``Idempotency-Key`` per account for
-  an hour, as Mastodon does: the same key answers with the same status and posts nothing),
-  GET/DELETE /api/v1/statuses/:id, GET /api/v1/accounts/verify_credentials,
-  GET /api/v1/accounts/:id/statuses, GET /api/v1/instance and /api/v2/instance, POST /api/v2/media.
+  an hour, as Mastodon does: the same key answers with the same status and posts nothing; with
+  ``honour_idempotency_key=False`` it ignores the header, as some servers do),
+  GET/DELETE /api/v1/statuses/:id, GET /api/v1/statuses/:id/source, GET /api/v1/accounts/verify_credentials,
+  GET /api/v1/accounts/:id/statuses (newest first, max_id / since_id / min_id, Link header),
+  GET /api/v1/instance and /api/v2/instance, POST /api/v2/media.
 - X API v2: POST /2/tweets, DELETE /2/tweets/:id, GET /2/tweets/:id, GET /2/users/me,
   GET /2/users/:id/tweets (for reconciliation), v2 media upload; the 403 duplicate-content body.
 - Facebook Graph: POST /{version}/{page-id}/feed, GET /{version}/{page-id}/feed (and /posts,
@@ -105,8 +107,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # X and Facebook refuse an exact repeat of a recent post by the same account, as the real ones do.
     "duplicate_check": True,
     "duplicate_window_seconds": 24 * 3600.0,
-    # Mastodon keeps idempotency keys for one hour.
+    # Mastodon keeps idempotency keys for one hour. False: behave like a server that ignores the
+    # Idempotency-Key header (older Mastodon, other software): every request is a new status.
     "idempotency_ttl_seconds": 3600.0,
+    "honour_idempotency_key": True,
     "max_characters": 500,
     "container_in_progress_polls": 0,
     "script": [],
@@ -1021,7 +1025,23 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.query.get(bound):
                     entries = [e for e in entries if keep(e, int(self.query[bound]))]
             limit = min(40, int(self.query.get("limit") or 20))
-            self._json(200, [self._status_json(e) for e in entries[:limit]])
+            page = entries[:limit]
+            headers = {}
+            if page:
+                # https://docs.joinmastodon.org/api/guidelines/#pagination
+                here = f"{self._base()}{self.route_prefix}{path}"
+                headers["Link"] = (
+                    f'<{here}?limit={limit}&max_id={page[-1].remote_id}>; rel="next", '
+                    f'<{here}?limit={limit}&min_id={page[0].remote_id}>; rel="prev"'
+                )
+            self.fake.count("mastodon:account_statuses_read")
+            self._json(200, [self._status_json(e) for e in page], headers)
+        elif (match := re.fullmatch(r"/api/v1/statuses/(\d+)/source", path)) and method == "GET":
+            entry = self.fake.ledger.get("mastodon", match[1])
+            if entry is None or entry.deleted or entry.account != account:
+                self._json(404, {"error": "Record not found"})
+            else:
+                self._json(200, {"id": entry.remote_id, "text": entry.text, "spoiler_text": ""})
         elif path in ("/api/v2/media", "/api/v1/media") and method == "POST":
             fields = self.form()
             media_id = self.fake.next_id()
@@ -1047,7 +1067,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(422, {"error": f"Validation failed: Text character limit of {max_chars} exceeded"})
             return
         key = self.headers.get("Idempotency-Key", "")
-        if key:
+        if key and self.fake.setting("mastodon", "honour_idempotency_key"):
             # Serialised per key: a second request with the key waits for the first and replays it.
             with self.fake.idempotency_lock(account, key):
                 existing = self.fake.idempotent_status(account, key)
