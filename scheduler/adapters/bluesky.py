@@ -55,7 +55,6 @@ from atproto_client.request import Request
 from atproto_core.exceptions import AtProtocolError
 from atproto_core.uri import AtUri
 from atproto_server.exceptions import InvalidTokenError
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
@@ -75,7 +74,7 @@ from scheduler.adapters.base import (
     RateLimited,
     TextLength,
 )
-from scheduler.adapters.http import USER_AGENT, platform_base_url
+from scheduler.adapters.http import USER_AGENT, httpx_timeout, platform_base_url
 from scheduler.adapters.media import UploadImage, image_for_upload
 from scheduler.adapters.ssrf import (
     ResponseTooLarge,
@@ -255,7 +254,7 @@ def map_error(error: BaseException, *, sent: bool) -> AdapterError:
 def _new_client(base_url: str) -> Client:
     request = Request(
         transport=guarded_httpx_transport(),
-        timeout=httpx.Timeout(float(settings.CIVICPOST_HTTP_TIMEOUT_SECONDS), connect=5.0),
+        timeout=httpx_timeout(),
         trust_env=False,
     )
     client = Client(base_url=base_url, request=request)

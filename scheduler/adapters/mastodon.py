@@ -83,7 +83,7 @@ from scheduler.adapters.base import (
     RateLimited,
     TextLength,
 )
-from scheduler.adapters.http import USER_AGENT
+from scheduler.adapters.http import USER_AGENT, http_timeout
 from scheduler.adapters.media import UploadImage, image_for_upload, is_image, open_stored
 from scheduler.adapters.ssrf import (
     ResponseTooLarge,
@@ -174,10 +174,6 @@ def mastodon_text_length(text: str, *, characters_per_url: int = 23) -> int:
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-def _timeout() -> tuple[float, float]:
-    return (5.0, float(settings.CIVICPOST_HTTP_TIMEOUT_SECONDS))
 
 
 def _jsonable(value: Any) -> Any:
@@ -318,10 +314,10 @@ class MastodonAdapter(PlatformAdapter):
             api_base_url=instance_url,
             # Mastodon.py's default "wait" would sleep inside the worker (shared/platforms.md §1.2).
             ratelimit_method="throw",
-            request_timeout=_timeout(),
+            request_timeout=http_timeout(),
             mastodon_version=self.account.options.get("mastodon_version") or ASSUMED_MASTODON_VERSION,
             version_check_mode="created",
-            session=guarded_session(_timeout()),
+            session=guarded_session(http_timeout()),
             user_agent=USER_AGENT,
         )
 
@@ -667,7 +663,7 @@ class MastodonAdapter(PlatformAdapter):
 def _fetch_instance_limits(instance_url: str) -> dict[str, int]:
     """GET /api/v2/instance (https://docs.joinmastodon.org/methods/instance/#v2), falling back to v1
     for servers without it. Raises requests / guard errors, or KeyError/ValueError on an odd answer."""
-    with guarded_session((5.0, 5.0), max_bytes=2 * 1024 * 1024) as session:
+    with guarded_session(max_bytes=2 * 1024 * 1024) as session:
         response = session.get(f"{instance_url}/api/v2/instance")
         if response.status_code == 404:
             response = session.get(f"{instance_url}/api/v1/instance")
@@ -707,8 +703,8 @@ def register_app(instance_url: str, redirect_uri: str) -> tuple[str, str]:
             redirect_uris=redirect_uri,
             website=settings.SITE_URL,
             api_base_url=url,
-            request_timeout=_timeout(),
-            session=guarded_session(_timeout(), max_bytes=1024 * 1024),
+            request_timeout=http_timeout(),
+            session=guarded_session(http_timeout(), max_bytes=1024 * 1024),
             user_agent=USER_AGENT,
         )
     except (MastodonError, KeyError, TypeError, ValueError) as error:
@@ -725,10 +721,10 @@ def _oauth_client(instance_url: str, client_id: str, client_secret: str) -> Mast
         client_secret=client_secret,
         api_base_url=check_public_url(instance_url),
         ratelimit_method="throw",
-        request_timeout=_timeout(),
+        request_timeout=http_timeout(),
         mastodon_version=ASSUMED_MASTODON_VERSION,
         version_check_mode="created",
-        session=guarded_session(_timeout(), max_bytes=1024 * 1024),
+        session=guarded_session(http_timeout(), max_bytes=1024 * 1024),
         user_agent=USER_AGENT,
     )
 
