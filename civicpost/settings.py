@@ -174,6 +174,7 @@ CIVICPOST_RECONCILE_GIVE_UP_MINUTES = env.int("CIVICPOST_RECONCILE_GIVE_UP_MINUT
 # A scheduled delivery this many minutes past its time makes /health/ answer 503 and emails the admins.
 CIVICPOST_OVERDUE_ALERT_MINUTES = env.int("CIVICPOST_OVERDUE_ALERT_MINUTES", default=10)
 CIVICPOST_HTTP_TIMEOUT_SECONDS = env.float("CIVICPOST_HTTP_TIMEOUT_SECONDS", default=10.0)
+CIVICPOST_HTTP_CONNECT_TIMEOUT_SECONDS = env.float("CIVICPOST_HTTP_CONNECT_TIMEOUT_SECONDS", default=5.0)
 CIVICPOST_PLATFORM_URLS: dict[str, str] = env.dict("CIVICPOST_PLATFORM_URLS", default={})
 # User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
 # demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
@@ -269,7 +270,7 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 # The identity provider's tokens are only needed to sign in; allauth would store them in clear.
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
-SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+SOCIALACCOUNT_REQUESTS_TIMEOUT = CIVICPOST_HTTP_TIMEOUT_SECONDS
 
 # "Where you are signed in" (allauth.usersessions), with the last address and time seen.
 USERSESSIONS_TRACK_ACTIVITY = True
