@@ -523,7 +523,7 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     # The first attempt that may have reached the platform (its outcome unclear, or its worker died while sending):
     # a platform looked up by text and time must search from there (adapters never read attempts themselves).
     first_sent_at = (
-        delivery.attempt_log.filter(outcome__in=[DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING])
+        delivery.attempt_log.filter(outcome__in=ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED)
         .order_by("started_at")
         .values_list("started_at", flat=True)
         .first()
