@@ -25,7 +25,7 @@ import struct
 import tempfile
 import uuid
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import IO, Any
@@ -55,7 +55,10 @@ IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
 IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 VIDEO_MIME = "video/mp4"
 MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger than any platform keeps, small enough to decode safely
-MAX_ANIMATION_PIXELS = 400_000_000  # all frames of a GIF or WebP animation together
+# All frames of a GIF or WebP animation together. Re-encoding holds each frame once at one byte per pixel
+# (the GIF encoder keeps every frame to compare it with the next) plus a few frames' worth of RGBA, so this
+# keeps one upload well under 200 MB: 1080 × 1080 for 25 frames, 480 × 480 for 130.
+MAX_ANIMATION_PIXELS = 30_000_000
 MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MAX_VIDEO_BYTES = 300 * 1024 * 1024  # Instagram's limit for reels; Threads and Mastodon instances vary
 MAX_CAPTION_BYTES = 1024 * 1024
@@ -120,8 +123,7 @@ def image_clean(data: bytes) -> CleanImage:
                 if image_format not in IMAGE_FORMATS:
                     raise ApplicationError(not_an_image)
                 width, height = probe.size
-                frames = getattr(probe, "n_frames", 1)
-                if width * height > MAX_IMAGE_PIXELS or width * height * frames > MAX_ANIMATION_PIXELS:
+                if width * height > MAX_IMAGE_PIXELS:
                     raise ApplicationError(
                         _(
                             "This image is %(width)s × %(height)s pixels; the limit is %(limit)s million pixels. "
@@ -129,6 +131,8 @@ def image_clean(data: bytes) -> CleanImage:
                         )
                         % {"width": width, "height": height, "limit": MAX_IMAGE_PIXELS // 1_000_000}
                     )
+                # Counting frames reads their headers only; no pixel is decoded yet.
+                _check_animation_budget(width, height, getattr(probe, "n_frames", 1))
                 probe.verify()
             # verify() leaves the image unusable: open it again to decode every pixel.
             with Image.open(io.BytesIO(data)) as image:
@@ -180,31 +184,57 @@ def _reencode_still(image: Image.Image, image_format: str) -> CleanImage:
     )
 
 
-def _reencode_animation(image: Image.Image, image_format: str) -> CleanImage:
-    frames: list[Image.Image] = []
-    durations: list[int] = []
-    for frame in ImageSequence.Iterator(image):
-        durations.append(int(frame.info.get("duration", 100)))
+def _animation_too_large(width: int, height: int, frames: int) -> ApplicationError:
+    return ApplicationError(
+        _(
+            "This animation has %(frames)s frames of %(width)s × %(height)s pixels; all frames together may hold "
+            "at most %(limit)s million pixels. Make it smaller or shorter and upload it again."
+        )
+        % {"frames": frames, "width": width, "height": height, "limit": MAX_ANIMATION_PIXELS // 1_000_000}
+    )
+
+
+def _check_animation_budget(width: int, height: int, frames: int) -> None:
+    if frames > 1 and width * height * frames > MAX_ANIMATION_PIXELS:
+        raise _animation_too_large(width, height, frames)
+
+
+def _animation_frames(image: Image.Image) -> Iterator[Image.Image]:
+    """Yields each frame as a fresh RGBA image that carries only its duration, decoding one frame at a time
+    and counting every pixel decoded: a GIF frame may be larger than the size its header announced."""
+    decoded = 0
+    for index, frame in enumerate(ImageSequence.Iterator(image)):
+        decoded += frame.width * frame.height
+        if decoded > MAX_ANIMATION_PIXELS:
+            raise _animation_too_large(frame.width, frame.height, index + 1)
         copy = frame.convert("RGBA")
-        copy.info = {}
-        frames.append(copy)
+        copy.info = {"duration": int(frame.info.get("duration", 100))}
+        yield copy
+
+
+def _reencode_animation(image: Image.Image, image_format: str) -> CleanImage:
+    """Re-encodes an animation without its metadata, frame by frame: never more than one decoded frame is
+    held here (the encoders keep what they need, bounded by MAX_ANIMATION_PIXELS)."""
     out = io.BytesIO()
-    first = frames[0]
-    options: dict[str, Any] = {
-        "save_all": True,
-        "append_images": frames[1:],
-        "duration": durations,
-        "loop": int(image.info.get("loop", 0)),
-    }
+    loop = int(image.info.get("loop", 0))
+    frames = _animation_frames(image)
+    first = next(frames)
+    width, height = first.size
     if image_format == "GIF":
-        options["disposal"] = 2
-    first.save(out, format=image_format, **options)
+        # The GIF encoder draws frames from the generator one at a time and reads each one's duration.
+        first.save(out, format="GIF", save_all=True, append_images=frames, loop=loop, disposal=2)
+    else:
+        # The WebP encoder would list `append_images` (every frame decoded at once), so it is handed the source,
+        # whose frames it decodes one at a time, with only the durations and loop count: the source's EXIF,
+        # XMP and ICC profile are passed on only when given as options, and they are not.
+        durations = [first.info["duration"], *(frame.info["duration"] for frame in frames)]
+        image.save(out, format=image_format, save_all=True, duration=durations, loop=loop)
     return CleanImage(
         data=out.getvalue(),
         mime_type=IMAGE_FORMATS[image_format],
         extension=IMAGE_EXTENSIONS[image_format],
-        width=first.width,
-        height=first.height,
+        width=width,
+        height=height,
     )
 
 
