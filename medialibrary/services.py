@@ -3,9 +3,10 @@
 Images: Pillow with an explicit format allow-list (JPEG, PNG, WebP, GIF), a pixel cap and a byte cap,
 `verify()` first, then a full decode and a re-encode that carries no metadata (EXIF, GPS, XMP, comments);
 the EXIF orientation is applied to the pixels first so the picture stays upright.
-Video: MP4 only (the platforms that take video take MP4), a byte cap, and the location and other
-metadata boxes (`udta`, `meta`, XMP `uuid`) overwritten in place by `free` boxes of the same size, so
-the file plays as before (no offsets move) but carries no GPS position.
+Video: MP4 only (the platforms that take video take MP4), a byte cap, the container read with mutagen
+(a movie header, a video track of non-zero length, every sample inside the file: mp4_check_playable),
+and the location and other metadata boxes (`udta`, `meta`, XMP `uuid`) overwritten in place by `free`
+boxes of the same size, so the file plays as before (no offsets move) but carries no GPS position.
 Captions: WebVTT or SubRip, UTF-8 text, checked for the format's header or first cue.
 Publish time: each platform gets an image within its own limits (image_fit), as bytes or, for platforms
 that download, as a fitted copy stored next to the original (media_rendition_for_platform).
@@ -40,6 +41,7 @@ from django.db import transaction
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from mutagen.mp4 import Atom, AtomError, Atoms, MP4Info, MP4StreamInfoError
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from audit.services import audit_record
@@ -292,6 +294,99 @@ def mp4_metadata_ranges(handle: IO[bytes], size: int) -> list[tuple[int, int, in
     return ranges
 
 
+def _video_damaged() -> ApplicationError:
+    return ApplicationError(_("This video file is damaged or incomplete. Export it again and upload it."))
+
+
+def _full_atom_payload(atom: Atom, handle: IO[bytes]) -> bytes:
+    """Returns a full box's payload after its version and flags; raises ApplicationError if it is cut short."""
+    complete, data = atom.read(handle)
+    if not complete or len(data) < 4:
+        raise _video_damaged()
+    return data[4:]
+
+
+def _samples_in_file(stbl: Atom, handle: IO[bytes], size: int) -> int:
+    """Returns how many samples the track's sample table lists, after checking that every one of them lies
+    inside the file (a cut-off upload lists samples past its end). Raises ApplicationError."""
+    try:
+        stsz = _full_atom_payload(stbl[(b"stsz",)], handle)
+        stsc = _full_atom_payload(stbl[(b"stsc",)], handle)
+        try:
+            chunk_box, chunk_format = stbl[(b"stco",)], ">%dI"
+        except KeyError:
+            chunk_box, chunk_format = stbl[(b"co64",)], ">%dQ"
+        offsets_payload = _full_atom_payload(chunk_box, handle)
+        uniform_size, sample_count = struct.unpack_from(">II", stsz)
+        sizes = (
+            struct.unpack_from(f">{sample_count}I", stsz, 8) if uniform_size == 0 else (uniform_size,) * sample_count
+        )
+        (chunk_count,) = struct.unpack_from(">I", offsets_payload)
+        offsets = struct.unpack_from(chunk_format % chunk_count, offsets_payload, 4)
+        (run_count,) = struct.unpack_from(">I", stsc)
+        runs = [struct.unpack_from(">III", stsc, 4 + 12 * index)[:2] for index in range(run_count)]
+    except (KeyError, struct.error) as error:
+        raise _video_damaged() from error
+    # stsc: runs of chunks (first chunk, 1-based; samples in each chunk) up to the next run's first chunk.
+    sample = 0
+    for index, (first_chunk, per_chunk) in enumerate(runs):
+        last_chunk = runs[index + 1][0] - 1 if index + 1 < len(runs) else chunk_count
+        for chunk in range(first_chunk, min(last_chunk, chunk_count) + 1):
+            end = offsets[chunk - 1] + sum(sizes[sample : sample + per_chunk])
+            sample += per_chunk
+            if end > size or sample > sample_count:
+                raise ApplicationError(
+                    _("This video file is incomplete: part of the video is missing. Export it again and upload it.")
+                )
+    return sample_count
+
+
+def mp4_check_playable(handle: IO[bytes], size: int) -> None:
+    """Reads the MP4 container (with mutagen) and raises ApplicationError, in plain words, unless it has a movie
+    header, a video track of non-zero length, and every sample of that track inside the file."""
+    try:
+        atoms = Atoms(handle)
+    except AtomError as error:
+        raise _video_damaged() from error
+    if any(atom.offset + atom.length > size for atom in atoms.atoms):
+        raise _video_damaged()
+    try:
+        moov = atoms[b"moov"]
+    except KeyError as error:
+        raise ApplicationError(
+            _(
+                "This video has no movie header, so no player can open it (the export may not have finished). "
+                "Export it again as MP4 and upload it."
+            )
+        ) from error
+    try:
+        info = MP4Info(atoms, handle)
+    except MP4StreamInfoError as error:
+        raise _video_damaged() from error
+    no_length = _("This video is zero seconds long. Export it again and upload it.")
+    if not info.length or info.length <= 0:
+        raise ApplicationError(no_length)
+    video_tracks = []
+    for trak in moov.findall(b"trak"):
+        try:
+            handler = _full_atom_payload(trak[(b"mdia", b"hdlr")], handle)
+        except KeyError as error:
+            raise _video_damaged() from error
+        if handler[4:8] == b"vide":
+            video_tracks.append(trak)
+    if not video_tracks:
+        raise ApplicationError(_("This MP4 file has no video in it. Upload a video exported as MP4 (H.264)."))
+    fragmented = any(atom.name == b"moof" for atom in atoms.atoms)
+    for trak in video_tracks:
+        try:
+            stbl = trak[(b"mdia", b"minf", b"stbl")]
+        except KeyError as error:
+            raise _video_damaged() from error
+        # A fragmented MP4 lists its samples in `moof` boxes after the header, not in the sample table.
+        if not fragmented and _samples_in_file(stbl, handle, size) == 0:
+            raise ApplicationError(no_length)
+
+
 def _copy_without_metadata(source: IO[bytes], size: int, ranges: Sequence[tuple[int, int, int]]) -> IO[bytes]:
     """Copies the video into a temporary file, each metadata box turned into a zero-filled `free` box."""
     target = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned to the caller
@@ -396,6 +491,7 @@ def media_upload(
                 % {"size": _size_label(size), "limit": _size_label(MAX_VIDEO_BYTES)}
             )
         ranges = mp4_metadata_ranges(upload, size)
+        mp4_check_playable(upload, size)
         cleaned = _copy_without_metadata(upload, size, ranges)
         digest = hashlib.sha256()
         for chunk in iter(lambda: cleaned.read(1024 * 1024), b""):
