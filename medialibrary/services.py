@@ -307,7 +307,7 @@ def _full_atom_payload(atom: Atom, handle: IO[bytes]) -> bytes:
 
 
 def _samples_in_file(stbl: Atom, handle: IO[bytes], size: int) -> int:
-    """Returns how many samples the track's sample table lists, after checking that every one of them lies
+    """Returns how many samples the track's sample table places in chunks, after checking that every one lies
     inside the file (a cut-off upload lists samples past its end). Raises ApplicationError."""
     try:
         stsz = _full_atom_payload(stbl[(b"stsz",)], handle)
@@ -318,27 +318,30 @@ def _samples_in_file(stbl: Atom, handle: IO[bytes], size: int) -> int:
             chunk_box, chunk_format = stbl[(b"co64",)], ">%dQ"
         offsets_payload = _full_atom_payload(chunk_box, handle)
         uniform_size, sample_count = struct.unpack_from(">II", stsz)
-        sizes = (
-            struct.unpack_from(f">{sample_count}I", stsz, 8) if uniform_size == 0 else (uniform_size,) * sample_count
-        )
+        # One size for every sample is never spread into a list: the count comes from the file.
+        sizes = struct.unpack_from(f">{sample_count}I", stsz, 8) if uniform_size == 0 else None
         (chunk_count,) = struct.unpack_from(">I", offsets_payload)
         offsets = struct.unpack_from(chunk_format % chunk_count, offsets_payload, 4)
         (run_count,) = struct.unpack_from(">I", stsc)
         runs = [struct.unpack_from(">III", stsc, 4 + 12 * index)[:2] for index in range(run_count)]
     except (KeyError, struct.error) as error:
         raise _video_damaged() from error
+    if any(first_chunk < 1 for first_chunk, _per_chunk in runs):
+        raise _video_damaged()
     # stsc: runs of chunks (first chunk, 1-based; samples in each chunk) up to the next run's first chunk.
     sample = 0
     for index, (first_chunk, per_chunk) in enumerate(runs):
         last_chunk = runs[index + 1][0] - 1 if index + 1 < len(runs) else chunk_count
         for chunk in range(first_chunk, min(last_chunk, chunk_count) + 1):
-            end = offsets[chunk - 1] + sum(sizes[sample : sample + per_chunk])
+            in_chunk = max(0, min(per_chunk, sample_count - sample))
+            chunk_bytes = uniform_size * in_chunk if sizes is None else sum(sizes[sample : sample + in_chunk])
+            end = offsets[chunk - 1] + chunk_bytes
             sample += per_chunk
             if end > size or sample > sample_count:
                 raise ApplicationError(
                     _("This video file is incomplete: part of the video is missing. Export it again and upload it.")
                 )
-    return sample_count
+    return sample
 
 
 def mp4_check_playable(handle: IO[bytes], size: int) -> None:
