@@ -436,6 +436,16 @@ def test_a_private_address_is_refused_even_when_loopback_is_allowed():
         WebhookAdapter(hook_account("https://10.20.30.40/hook")).publish(PostContent(text="Hi"), idempotency_key="k")
 
 
+@pytest.mark.parametrize("host", ["[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::1]"])
+def test_loopback_wrapped_in_ipv6_is_refused_on_send_even_when_loopback_is_allowed(httpserver, host):
+    with pytest.raises(AuthExpired) as caught:
+        WebhookAdapter(hook_account(f"https://{host}:{httpserver.port}/hook")).publish(
+            PostContent(text="Hi"), idempotency_key="k"
+        )
+    assert caught.value.code == "webhook_unsafe_url"
+    assert not httpserver.log
+
+
 # --- Delete, connection test, chat formats --------------------------------------------------------
 
 
