@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.models import AuditAction, AuditEvent
 from audit.references import CHANNEL, NO_NAMES, POST, AuditNames, map_references, target_ref
-from scheduler.templatetags.civic_time import date_label, utc_offset_label
+from civicpost.timelabels import date_label, utc_offset_label
 
 AUDIT_EXPORTED = "audit.exported"
 

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.references import CHANNEL, MEDIA, NAME_OF, POST, AuditNames, Ref, event_references
+from civicpost.zones import local_midnight
 from departments import rules
 from departments.models import Department
-from departments.selectors import department_ids_for_user, memberships_for_user
-from scheduler.calendar import local_midnight, viewer_zone
+from departments.selectors import department_ids_for_user, memberships_for_user, viewer_zone
 from scheduler.models import Post
 from scheduler.selectors import post_department_ids_seen_in_every_state, posts_visible_to
 

@@ -29,7 +29,7 @@ from audit.selectors import (
     audit_scope_for_reader,
 )
 from audit.services import audit_record
-from scheduler.calendar import viewer_zone
+from departments.selectors import viewer_zone
 
 
 def _filter_form(request: HttpRequest) -> tuple[AuditFilterForm, set[int] | None]:

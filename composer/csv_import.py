@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
+from civicpost.timelabels import clock_label, date_label
 from composer.models import CsvImport, ImportStatus
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
@@ -35,7 +36,6 @@ from scheduler.content import language_name
 from scheduler.forms import LocalTime, classify_local_time
 from scheduler.models import Channel, ChannelStatus, PostStatus
 from scheduler.services import post_create, post_submit
-from scheduler.templatetags.civic_time import clock_label, date_label
 
 MAX_ROWS = 2000
 MAX_BYTES = 5 * 1024 * 1024

@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from civicpost.zones import CITY_TIME_ZONE
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -32,7 +34,7 @@ class Department(models.Model):
 
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
-    time_zone = models.CharField(max_length=64, default="America/Chicago", validators=[validate_time_zone])
+    time_zone = models.CharField(max_length=64, default=CITY_TIME_ZONE, validators=[validate_time_zone])
     is_communications_team = models.BooleanField(
         default=False, help_text=_("Approvers and admins of this team may approve posts of every department.")
     )

@@ -3,12 +3,14 @@ these reads are in departments/rules.py)."""
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from civicpost.zones import default_zone
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
 
 _NO_CITY_ROLE = object()
@@ -23,6 +25,12 @@ def memberships_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Memb
         cached = list(Membership.objects.filter(user=user).select_related("department"))
         user._civicpost_memberships = cached  # type: ignore[union-attr]
     return cached
+
+
+def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
+    """Returns the zone a person sees pages in: their first department's (the city's default otherwise)."""
+    memberships = memberships_for_user(user=user)
+    return memberships[0].department.zone if memberships else default_zone()
 
 
 def city_role_for_user(*, user: AbstractBaseUser | AnonymousUser) -> CityRole | None:

@@ -8,10 +8,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from civicpost.timelabels import format_in_zone
 from governance.models import PostHold
 from governance.selectors import active_crisis_holds
 from scheduler.models import PostStatus
-from scheduler.templatetags.civic_time import format_in_zone
 
 
 def add_hold_hints(entries: Iterable[Any], hint_class: type) -> None:

@@ -10,10 +10,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from civicpost.timelabels import format_in_zone
 from departments import rules
 from governance.models import CrisisHold, EmergencyAlert, EmergencyPost, EmergencyTemplate, PostHold
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Delivery, Post, PostStatus
-from scheduler.templatetags.civic_time import format_in_zone
 
 User = AbstractBaseUser | AnonymousUser
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
 from departments import rules
+from departments.selectors import viewer_zone
 from governance.emergency import LanguageVersion, emergency_publish, emergency_review
 from governance.forms import CrisisEndForm, CrisisStartForm, EmergencyForm, EmergencyReviewForm, PostHoldReleaseForm
 from governance.models import EmergencyTemplate, PostHold
@@ -32,7 +33,6 @@ from governance.selectors import (
 )
 from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
 from scheduler.blackouts import BlackoutRefused
-from scheduler.calendar import viewer_zone
 
 
 def _require(allowed: bool) -> None:

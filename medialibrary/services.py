@@ -47,11 +47,11 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
+from civicpost.timelabels import clock_label, date_label
 from departments.models import Department
 from departments.selectors import user_can_edit_for
 from medialibrary.models import MediaAsset, MediaKind, PostMedia
 from medialibrary.selectors import media_asset_posts
-from scheduler.templatetags.civic_time import clock_label, date_label
 
 # Pillow format name -> MIME type. Anything else is refused before it is decoded.
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}

@@ -41,6 +41,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
+from civicpost.timelabels import format_in_zone
 from departments import rules
 from scheduler.calendar import blackout_applies, blackout_label, blackout_scope, blackouts_at
 from scheduler.models import (
@@ -52,7 +53,6 @@ from scheduler.models import (
     PostStatus,
     ReviewAction,
 )
-from scheduler.templatetags.civic_time import format_in_zone
 
 # Stored as they are, beside audit.models.AuditAction (like governance's actions).
 AUDIT_BLACKOUT_HELD = "post.blackout_held"

@@ -38,12 +38,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.timelabels import clock_label, date_label, time_label, utc_offset_label, zone_summary
+from civicpost.zones import local_midnight
 from departments.models import Department
 from departments.selectors import (
     department_ids_for_user,
     memberships_for_user,
     user_approves_everywhere,
     user_is_department_admin,
+    viewer_zone,
 )
 from scheduler.adapters.registry import platform_label
 from scheduler.models import (
@@ -58,7 +61,6 @@ from scheduler.models import (
     PostStatus,
 )
 from scheduler.selectors import posts_visible_to
-from scheduler.templatetags.civic_time import clock_label, date_label, utc_offset_label
 
 # --- Settings ------------------------------------------------------------------------------------
 
@@ -250,49 +252,6 @@ class CalendarFilters:
 
 
 # --- Time ---------------------------------------------------------------------------------------
-
-
-def default_zone() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(str(Department._meta.get_field("time_zone").default))
-
-
-def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
-    """The zone a person sees the calendar in: their first department's (the city's default otherwise)."""
-    memberships = memberships_for_user(user=user)
-    return memberships[0].department.zone if memberships else default_zone()
-
-
-def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
-    """The first instant of a local day, in UTC."""
-    return dt.datetime.combine(day, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
-
-
-def time_label(moment: dt.datetime) -> str:
-    """ "1:30 AM CDT (UTC−05:00)" for an aware local datetime."""
-    return f"{clock_label(moment)} {moment.tzname()} ({utc_offset_label(moment)})"
-
-
-def zone_summary(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime) -> str:
-    """Returns "America/Chicago (CDT, UTC−05:00 until Nov 1; then CST, UTC−06:00)" for a period."""
-    labels: list[str] = []
-    cursor = start
-    previous = None
-    while cursor < end:
-        local = cursor.astimezone(zone)
-        label = f"{local.tzname()}, {utc_offset_label(local)}"
-        if label != previous:
-            labels.append(
-                label
-                if previous is None
-                else _("from %(date)s %(label)s")
-                % {
-                    "date": f"{local:%b} {local.day}",
-                    "label": label,
-                }
-            )
-            previous = label
-        cursor += dt.timedelta(hours=1)
-    return f"{zone.key} ({'; '.join(labels)})"
 
 
 # --- Calendar entries -----------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicpost.text import NormalizedTextFormMixin
+from civicpost.timelabels import clock_label, date_label
 from departments.models import Department
 from scheduler.forms import EARLIER, LATER, LocalTime, classify_local_time
-from scheduler.templatetags.civic_time import clock_label, date_label
 
 CITY_WIDE = ""
 

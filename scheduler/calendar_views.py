@@ -27,7 +27,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
-from departments.selectors import department_ids_user_approves, user_approves_everywhere
+from civicpost.timelabels import date_label, time_label
+from departments.selectors import department_ids_user_approves, user_approves_everywhere, viewer_zone
 from scheduler.calendar import (
     MAX_AGENDA_DAYS,
     CalendarFilters,
@@ -42,9 +43,7 @@ from scheduler.calendar import (
     feed_token_active,
     feed_user_for_secret,
     ical_feed,
-    time_label,
     user_can_manage_blackouts,
-    viewer_zone,
 )
 from scheduler.calendar_forms import BlackoutForm, RescheduleForm
 from scheduler.calendar_services import (
@@ -58,7 +57,6 @@ from scheduler.calendar_services import (
 )
 from scheduler.models import PostStatus
 from scheduler.selectors import post_get_for_editing
-from scheduler.templatetags.civic_time import date_label
 
 AGENDA_DEFAULT_DAYS = 14
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.timelabels import clock_label
 from composer.feedback import composer_feedback
 from departments.models import Department
 from medialibrary.models import MediaAsset
@@ -31,7 +32,6 @@ from scheduler.forms import PostForm
 from scheduler.models import Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
 from scheduler.services import EDITABLE_STATUSES, post_create, post_submit, post_update
-from scheduler.templatetags.civic_time import clock_label
 from scheduler.versions import version_comparison
 
 SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)

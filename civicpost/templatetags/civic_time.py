@@ -1,71 +1,13 @@
-"""Show stored UTC instants in a department's time zone, always with the offset, so nobody guesses."""
+"""`{% load civic_time %}`: the time labels of civicpost.timelabels as template filters."""
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-
 from django import template
+
+from civicpost import timelabels
 
 register = template.Library()
 
-MINUS = "\N{MINUS SIGN}"
-
-
-def utc_offset_label(value: dt.datetime) -> str:
-    """Returns the offset of an aware datetime as "UTC−06:00" (with a real minus sign)."""
-    offset = value.utcoffset() or dt.timedelta(0)
-    minutes = int(offset.total_seconds() // 60)
-    sign = "+" if minutes >= 0 else MINUS
-    hours, rest = divmod(abs(minutes), 60)
-    return f"UTC{sign}{hours:02d}:{rest:02d}"
-
-
-def clock_label(value: dt.datetime) -> str:
-    """Returns the wall-clock time as "1:30 AM"."""
-    hour = value.hour % 12 or 12
-    return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
-
-
-def date_label(value: dt.datetime | dt.date) -> str:
-    """Returns "Sat, Dec 5, 2026"."""
-    return f"{value:%a}, {value:%b} {value.day}, {value.year}"
-
-
-def _zone(zone_or_department: object) -> zoneinfo.ZoneInfo:
-    if isinstance(zone_or_department, zoneinfo.ZoneInfo):
-        return zone_or_department
-    if isinstance(zone_or_department, str):
-        return zoneinfo.ZoneInfo(zone_or_department)
-    return zoneinfo.ZoneInfo(zone_or_department.time_zone)  # a Department
-
-
-def format_in_zone(value: dt.datetime, zone_or_department: object) -> str:
-    """Returns "Sat, Dec 5, 2026, 10:00 AM CST (UTC−06:00)" for an aware datetime."""
-    local = value.astimezone(_zone(zone_or_department))
-    return f"{date_label(local)}, {clock_label(local)} {local.tzname()} ({utc_offset_label(local)})"
-
-
-@register.filter
-def in_zone(value: dt.datetime | None, zone_or_department: object) -> str:
-    """`{{ post.due_at|in_zone:post.department }}` (or a zone name)."""
-    if value is None:
-        return ""
-    return format_in_zone(value, zone_or_department)
-
-
-@register.filter
-def in_utc(value: dt.datetime | None) -> str:
-    """`{{ post.due_at|in_utc }}` → "Sat, Dec 5, 2026, 4:00 PM UTC"."""
-    if value is None:
-        return ""
-    moment = value.astimezone(dt.UTC)
-    return f"{date_label(moment)}, {clock_label(moment)} UTC"
-
-
-@register.filter
-def iso_utc(value: dt.datetime | None) -> str:
-    """Machine-readable instant for <time datetime="...">."""
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+register.filter("in_zone", timelabels.in_zone)
+register.filter("in_utc", timelabels.in_utc)
+register.filter("iso_utc", timelabels.iso_utc)

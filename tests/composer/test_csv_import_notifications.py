@@ -10,12 +10,12 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from civicpost.timelabels import format_in_zone
 from composer.models import CsvImport, ImportStatus
 from composer.tasks import import_csv
 from departments.models import Role
 from governance.notifications import IMPORT_LISTED_POSTS
 from scheduler.models import Post, PostStatus
-from scheduler.templatetags.civic_time import format_in_zone
 from tests.factories import MembershipFactory
 from tests.governance.city import City
 from tests.governance.test_series_and_calendar_approval import parks_policy

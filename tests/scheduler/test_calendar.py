@@ -18,6 +18,7 @@ from icalendar import Calendar
 from audit.models import AuditAction, AuditEvent
 from civicpost.exceptions import ApplicationError
 from departments.models import Role
+from departments.selectors import viewer_zone
 from scheduler import calendar as cal
 from scheduler import services
 from scheduler.calendar_services import (
@@ -891,7 +892,7 @@ def test_a_blackout_must_end_after_it_starts(personas, client):
 def test_a_user_without_a_department_sees_the_city_in_the_default_zone(personas, client):
     DepartmentFactory(name="Elsewhere", slug="elsewhere", time_zone="Asia/Tokyo")
     nobody = get_user_model().objects.create_user(username="nobody", email="nobody@city.example", password="x" * 16)
-    assert cal.viewer_zone(user=nobody).key == "America/Chicago"
+    assert viewer_zone(user=nobody).key == "America/Chicago"
     client.force_login(nobody)
     assert client.get(reverse("scheduler:calendar_agenda")).status_code == 200
 

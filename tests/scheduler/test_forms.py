@@ -11,10 +11,10 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from civicpost.timelabels import format_in_zone
 from departments.models import Role
 from scheduler.forms import LocalTime, PostForm, classify_local_time
 from scheduler.models import Post
-from scheduler.templatetags.civic_time import format_in_zone
 from tests.factories import ChannelFactory, DepartmentFactory, MembershipFactory, PostFactory
 
 CHICAGO = zoneinfo.ZoneInfo("America/Chicago")

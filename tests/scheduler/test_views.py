@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from civicpost.timelabels import format_in_zone
 from scheduler.models import Delivery, DeliveryStatus, Post, PostStatus, SandboxPost
-from scheduler.templatetags.civic_time import format_in_zone
 from tests.factories import PostFactory
 from tests.scheduler import make_due, set_mode, tick
 

@@ -1,0 +1,99 @@
+"""Words for instants: stored UTC instants shown in a zone, always with the offset, so nobody guesses.
+
+Plain functions used by pages, forms, e-mails and the audit trail alike; the `civic_time` template tag
+library registers some of them as filters. Imports no feature app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.utils.translation import gettext as _
+
+MINUS = "\N{MINUS SIGN}"
+
+
+def utc_offset_label(value: dt.datetime) -> str:
+    """Returns the offset of an aware datetime as "UTC−06:00" (with a real minus sign)."""
+    offset = value.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else MINUS
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{rest:02d}"
+
+
+def clock_label(value: dt.datetime) -> str:
+    """Returns the wall-clock time as "1:30 AM"."""
+    hour = value.hour % 12 or 12
+    return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
+
+
+def date_label(value: dt.datetime | dt.date) -> str:
+    """Returns "Sat, Dec 5, 2026"."""
+    return f"{value:%a}, {value:%b} {value.day}, {value.year}"
+
+
+def time_label(moment: dt.datetime) -> str:
+    """Returns "1:30 AM CDT (UTC−05:00)" for an aware local datetime."""
+    return f"{clock_label(moment)} {moment.tzname()} ({utc_offset_label(moment)})"
+
+
+def zone_of(zone_or_department: object) -> zoneinfo.ZoneInfo:
+    """Returns the zone itself, the zone named, or a department's zone (anything with `time_zone`)."""
+    if isinstance(zone_or_department, zoneinfo.ZoneInfo):
+        return zone_or_department
+    if isinstance(zone_or_department, str):
+        return zoneinfo.ZoneInfo(zone_or_department)
+    return zoneinfo.ZoneInfo(zone_or_department.time_zone)  # type: ignore[attr-defined]  # a Department
+
+
+def format_in_zone(value: dt.datetime, zone_or_department: object) -> str:
+    """Returns "Sat, Dec 5, 2026, 10:00 AM CST (UTC−06:00)" for an aware datetime."""
+    local = value.astimezone(zone_of(zone_or_department))
+    return f"{date_label(local)}, {clock_label(local)} {local.tzname()} ({utc_offset_label(local)})"
+
+
+def in_zone(value: dt.datetime | None, zone_or_department: object) -> str:
+    """Returns `format_in_zone`, or "" for no time: `{{ post.due_at|in_zone:post.department }}`."""
+    if value is None:
+        return ""
+    return format_in_zone(value, zone_or_department)
+
+
+def in_utc(value: dt.datetime | None) -> str:
+    """Returns "Sat, Dec 5, 2026, 4:00 PM UTC", or "" for no time: `{{ post.due_at|in_utc }}`."""
+    if value is None:
+        return ""
+    moment = value.astimezone(dt.UTC)
+    return f"{date_label(moment)}, {clock_label(moment)} UTC"
+
+
+def iso_utc(value: dt.datetime | None) -> str:
+    """Returns the machine-readable instant for <time datetime="...">, or "" for no time."""
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def zone_summary(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime) -> str:
+    """Returns "America/Chicago (CDT, UTC−05:00 until Nov 1; then CST, UTC−06:00)" for a period."""
+    labels: list[str] = []
+    cursor = start
+    previous = None
+    while cursor < end:
+        local = cursor.astimezone(zone)
+        label = f"{local.tzname()}, {utc_offset_label(local)}"
+        if label != previous:
+            labels.append(
+                label
+                if previous is None
+                else _("from %(date)s %(label)s")
+                % {
+                    "date": f"{local:%b} {local.day}",
+                    "label": label,
+                }
+            )
+            previous = label
+        cursor += dt.timedelta(hours=1)
+    return f"{zone.key} ({'; '.join(labels)})"
