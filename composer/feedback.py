@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
 
+from civicpost.languages import language_name
 from composer.hints import Hint, accessibility_hints
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
-from scheduler.content import clean_channel_text, delivery_targets, language_name, languages_snapshot
+from scheduler.content import clean_channel_text, delivery_targets, languages_snapshot
 from scheduler.forms import PostForm
 from scheduler.services import channel_content
 

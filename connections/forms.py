@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from civicpost.languages import language_name
 from civicpost.text import NormalizedTextFormMixin
 from connections.flows import CONNECTABLE_PLATFORMS, PageChoice
 from departments.models import Department
@@ -138,8 +139,6 @@ class ChannelLanguageForm(forms.Form):
     )
 
     def __init__(self, *args, department: Department, **kwargs) -> None:  # noqa: ANN002, ANN003
-        from scheduler.content import language_name
-
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("Not set (the main language of each post)"))] + [
             (code, language_name(code)) for code in department.languages or ["en"]

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
+from civicpost.languages import language_name
 from civicpost.text import normalize_text
 from connections.flows import ConnectedAccount, ConnectError, account_identity, mastodon_register
 from connections.models import MastodonApp
@@ -155,7 +156,7 @@ def channel_set_language(*, user: AbstractBaseUser, channel: Channel, language: 
     each post's main language). It counts only when the department publishes each language on its own
     channels; deliveries already made keep their language. Returns the channel. Raises ApplicationError
     when the user is not the department's admin or the department does not write in `language`."""
-    from scheduler.content import channel_language, language_name
+    from scheduler.content import channel_language
 
     _require_admin(user=user, department_id=channel.department_id)
     channel = Channel.objects.select_for_update().select_related("department").get(pk=channel.pk)

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.reauth import require_recent_auth
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
+from civicpost.languages import language_name
 from connections import flows, services
 from connections.forms import (
     PLATFORM_FORMS,
@@ -42,7 +43,7 @@ from connections.selectors import (
 from departments import rules
 from departments.models import Department
 from departments.selectors import user_is_department_admin
-from scheduler.content import channel_language, language_name
+from scheduler.content import channel_language
 from scheduler.models import Channel, ChannelStatus
 
 PENDING_SESSION_KEY = "civicpost_connect_pending"

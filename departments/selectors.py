@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from civicpost.languages import LANGUAGE_NAMES, language_name
 from civicpost.zones import default_zone
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
 
@@ -214,8 +215,6 @@ def department_get_for_policy(*, user: AbstractBaseUser | AnonymousUser, departm
 def language_choices(*, department: Department | None = None) -> list[tuple[str, str]]:
     """Returns (code, name) for every language a department may write in: English first, then the
     languages CivicPost has names for, by name, then any other code the department already lists."""
-    from scheduler.content import LANGUAGE_NAMES, language_name
-
     codes = set(LANGUAGE_NAMES) | set(department.languages or [] if department else [])
     others = sorted(codes - {"en"}, key=lambda code: (code not in LANGUAGE_NAMES, language_name(code)))
     return [(code, language_name(code)) for code in ["en", *others]]

@@ -16,6 +16,7 @@ from django.utils.translation import ngettext
 from audit.models import AuditAction
 from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
+from civicpost.languages import language_name
 from departments import rules
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
 from departments.selectors import forget_cached_roles
@@ -205,7 +206,6 @@ def _refuse_removing_used_languages(*, department: Department, removed: list[str
     department would stop writing in (the post could no longer be submitted; the channel would get nothing)."""
     from django.db.models import Q
 
-    from scheduler.content import language_name
     from scheduler.models import Channel, Post, PostStatus
 
     for code in removed:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
+from civicpost.languages import language_name
 from departments import rules
 from departments.forms import ApprovalStepForm, CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
 from departments.models import CityRole, Department, Membership
@@ -274,7 +275,7 @@ def _department_settings_save(request: HttpRequest, department_id: int) -> HttpR
 
 
 def _settings_context(request: HttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
-    from scheduler.content import channel_language, language_name
+    from scheduler.content import channel_language
 
     channels = [
         (channel, language_name(channel_language(channel)) if channel_language(channel) else "")

@@ -32,11 +32,12 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
+from civicpost.languages import language_name
 from civicpost.text import normalize_text
 from departments import rules
 from governance.models import EmergencyAlert, EmergencyPost, EmergencyReview, EmergencyTemplate
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.content import language_name, target_problems
+from scheduler.content import target_problems
 from scheduler.models import Channel, ChannelStatus, Post, PostReview, PostStatus, ReviewAction
 
 AUDIT_EMERGENCY_PUBLISHED = "emergency.published"

@@ -14,12 +14,12 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.languages import language_name
 from civicpost.text import NormalizedTextFormMixin
 from civicpost.timelabels import utc_offset_label
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
 from scheduler.blackouts import BlackoutRefused
-from scheduler.content import language_name
 from scheduler.forms import LocalTime, blackout_override_field, classify_local_time, post_link_field
 from scheduler.models import Channel, ChannelStatus
 

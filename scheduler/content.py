@@ -9,35 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
+from civicpost.languages import language_name
 from departments.models import LanguagePublishing
-
-# Names for the language codes departments use most; any other code is shown as it is.
-LANGUAGE_NAMES = {
-    "en": "English",
-    "es": "Spanish",
-    "zh": "Chinese",
-    "vi": "Vietnamese",
-    "tl": "Tagalog",
-    "ar": "Arabic",
-    "fr": "French",
-    "ko": "Korean",
-    "ru": "Russian",
-    "ht": "Haitian Creole",
-    "pt": "Portuguese",
-    "so": "Somali",
-    "hmn": "Hmong",
-    "pl": "Polish",
-    "de": "German",
-}
-
-
-def language_name(code: str) -> str:
-    """Returns a language's English name for labels and messages ("es" -> "Spanish")."""
-    names = {**dict(settings.LANGUAGES), **LANGUAGE_NAMES}
-    return str(names.get(code, code))
 
 
 def channel_language(channel: Any) -> str:

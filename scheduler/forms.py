@@ -19,13 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.languages import language_name
 from civicpost.text import NormalizedTextFormMixin
 from civicpost.timelabels import clock_label, date_label, utc_offset_label
 from departments import rules
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 from medialibrary.models import MediaAsset
-from scheduler.content import language_name
 from scheduler.models import Channel, Post
 from scheduler.selectors import channels_for_user
 

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from civicpost.crypto import EncryptedJSONField
+from civicpost.languages import language_name
 from departments.models import Department
 
 
@@ -261,8 +262,6 @@ class SandboxPost(models.Model):
     @property
     def language_label(self) -> str:
         """Returns the name of the post's language ("Spanish"), or "" for posts stored before it was kept."""
-        from scheduler.content import language_name
-
         return language_name(self.language) if self.language else ""
 
 

@@ -13,9 +13,9 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from civicpost.languages import language_name
 from civicpost.timelabels import format_in_zone
 from departments.models import Department
-from scheduler.content import language_name
 from scheduler.models import Channel, PostVersion
 
 TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)

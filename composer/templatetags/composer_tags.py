@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from scheduler.content import language_name
+from civicpost.languages import language_name
 
 register = template.Library()
 
