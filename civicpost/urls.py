@@ -2,7 +2,9 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from composer import urls as composer_urls
 from medialibrary import views as medialibrary_views
+from scheduler import urls as scheduler_urls
 
 admin.autodiscover()
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -26,5 +28,6 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.
     path("media/<path:name>", medialibrary_views.public_file, name="media_file"),
-    path("", include("scheduler.urls")),
+    # Posts, approvals and the calendar, with the composer's post pages under the same "scheduler:" names.
+    path("", include((scheduler_urls.urlpatterns + composer_urls.post_urlpatterns, scheduler_urls.app_name))),
 ]

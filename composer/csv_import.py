@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
+from civicpost.fields import LocalTime, classify_local_time
 from civicpost.languages import language_name
 from civicpost.text import normalize_text
 from civicpost.timelabels import clock_label, date_label
@@ -33,7 +34,6 @@ from governance.notifications import notifications_for_import
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.blackouts import blackouts_between, blackouts_covering, blackouts_in_words
-from scheduler.forms import LocalTime, classify_local_time
 from scheduler.models import Channel, ChannelStatus, PostStatus
 from scheduler.services import post_create, post_submit
 

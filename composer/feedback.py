@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 from django.core.files.storage import default_storage
 
 from civicpost.languages import language_name
+from composer.compose_forms import PostForm
 from composer.hints import Hint, accessibility_hints
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.content import clean_channel_text, delivery_targets, languages_snapshot
-from scheduler.forms import PostForm
 from scheduler.services import channel_content
 
 # Platforms whose posts show a card for the first link instead of the bare address.

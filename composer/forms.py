@@ -10,13 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicpost.text import NormalizedTextFormMixin
-from composer.models import Frequency, PostTemplate
-from composer.post_templates import placeholder_label, template_placeholders
-from departments.models import Department
-from departments.selectors import departments_user_can_post_for
-from scheduler.forms import (
-    ChannelChoiceField,
+from civicpost.fields import (
     DepartmentSelect,
     LocalTimeMixin,
     fold_field,
@@ -24,6 +18,12 @@ from scheduler.forms import (
     publish_date_field,
     publish_time_field,
 )
+from civicpost.text import NormalizedTextFormMixin
+from composer.compose_forms import ChannelChoiceField
+from composer.models import Frequency, PostTemplate
+from composer.post_templates import placeholder_label, template_placeholders
+from departments.models import Department
+from departments.selectors import departments_user_can_post_for
 from scheduler.models import Channel
 from scheduler.selectors import channels_for_user
 

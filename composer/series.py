@@ -29,13 +29,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
+from civicpost.fields import LocalTime, classify_local_time
 from civicpost.text import normalize_text
 from composer.models import Adjustment, Frequency, RecurringSeries, SeriesPost
 from departments.models import Department, SeriesApproval
 from departments.selectors import user_can_approve_for, user_can_edit_for
 from governance.notifications import notifications_for_series
 from scheduler.blackouts import BlackoutRefused, blackouts_between, blackouts_covering, blackouts_in_words
-from scheduler.forms import LocalTime, classify_local_time
 from scheduler.models import Channel, PostStatus
 from scheduler.services import post_approve, post_create, post_submit
 

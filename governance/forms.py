@@ -20,7 +20,7 @@ from civicpost.timelabels import utc_offset_label
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
 from scheduler.blackouts import BlackoutRefused
-from scheduler.forms import LocalTime, blackout_override_field, classify_local_time, post_link_field
+from civicpost.fields import LocalTime, blackout_override_field, classify_local_time, post_link_field
 from scheduler.models import Channel, ChannelStatus
 
 SAME_AS_ALL = ""

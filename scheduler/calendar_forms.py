@@ -12,10 +12,10 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.fields import EARLIER, LATER, LocalTime, classify_local_time
 from civicpost.text import NormalizedTextFormMixin
 from civicpost.timelabels import clock_label, date_label
 from departments.models import Department
-from scheduler.forms import EARLIER, LATER, LocalTime, classify_local_time
 
 CITY_WIDE = ""
 

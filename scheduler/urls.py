@@ -1,14 +1,12 @@
 from django.urls import path
 
-from scheduler import calendar_views, composer_views, views
+from scheduler import calendar_views, views
 
 app_name = "scheduler"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("posts/new/", views.post_create_view, name="post_create"),
     path("posts/<int:post_id>/", views.post_detail, name="post_detail"),
-    path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
     path("posts/<int:post_id>/deliveries/", views.post_deliveries, name="post_deliveries"),
     path("posts/<int:post_id>/submit/", views.post_submit_view, name="post_submit"),
     path("posts/<int:post_id>/approve/", views.post_approve_view, name="post_approve"),
@@ -31,12 +29,5 @@ urlpatterns += [
     path("calendar/blackouts/<int:blackout_id>/delete/", calendar_views.blackout_delete_view, name="blackout_delete"),
 ]
 
-# The composer (issue 4): live check, autosave, version history.
-urlpatterns += [
-    path("posts/new/check/", composer_views.post_check, name="post_check_new"),
-    path("posts/new/autosave/", composer_views.post_autosave, name="post_autosave_new"),
-    path("posts/<int:post_id>/check/", composer_views.post_check, name="post_check"),
-    path("posts/<int:post_id>/autosave/", composer_views.post_autosave, name="post_autosave"),
-    path("posts/<int:post_id>/versions/", composer_views.post_versions, name="post_versions"),
-    path("posts/<int:post_id>/versions/compare/", composer_views.post_version_compare, name="post_version_compare"),
-]
+# The composer's post pages (compose, edit, live check, autosave, versions) keep their "scheduler:" names:
+# civicpost/urls.py adds composer.urls.post_urlpatterns to this namespace.

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.session_keys import SAVED_DRAFT_SESSION_KEY
 from departments.models import Role
 from departments.selectors import (
     department_ids_for_user,
@@ -22,7 +22,6 @@ from departments.selectors import (
     user_can_approve_for,
     user_can_edit_for,
 )
-from scheduler import composer_views
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.forms import CancelForm, ReviewForm
 from scheduler.models import Delivery, Post, PostStatus, SandboxPost
@@ -133,25 +132,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-# --- Compose and edit -----------------------------------------------------------------------------
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def post_create_view(request: HttpRequest) -> HttpResponse:
-    if not department_ids_for_user(user=request.user):
-        # A deny is a 403 (tests/test_permission_matrix.py); the menu offers "New post" to members only.
-        raise PermissionDenied(_("You are not a member of any department yet. Ask an administrator to add you."))
-    return composer_views.compose(request, None)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
-    post = post_get_for_editing(user=request.user, post_id=post_id)
-    return composer_views.post_edit_redirect_if_locked(request, post) or composer_views.compose(request, post)
-
-
 # --- Detail and actions ---------------------------------------------------------------------------
 
 
@@ -173,7 +153,7 @@ def _render_detail(
         "blackouts_message": _post_blackouts_message(post),
         "blackout_overrides": list(post.blackout_overrides.select_related("blackout", "given_by")),
         # The composer's draft key of a save that just succeeded: the page tells the browser to drop its copy.
-        "saved_draft_key": request.session.pop(composer_views.SAVED_DRAFT_SESSION_KEY, ""),
+        "saved_draft_key": request.session.pop(SAVED_DRAFT_SESSION_KEY, ""),
     }
     return render(request, "scheduler/post_detail.html", context, status=status)
 

@@ -11,13 +11,13 @@ import pytest
 from django.utils import timezone
 
 from civicpost.text import normalize_form_data, normalize_text, normalize_text_tree
+from composer.compose_forms import PostForm
 from composer.csv_import import csv_preview
 from composer.post_templates import post_template_save
 from governance.emergency import LanguageVersion, emergency_publish
 from medialibrary.models import MediaAsset
 from medialibrary.services import media_update
 from scheduler import services
-from scheduler.forms import PostForm
 from scheduler.models import Post
 
 WORD = "Pool closed\x0bMonday"  # Shift+Enter in Word

@@ -13,30 +13,32 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.session_keys import SAVED_DRAFT_SESSION_KEY
 from civicpost.timelabels import clock_label
+from composer.compose_forms import PostForm
 from composer.feedback import composer_feedback
+from composer.versions import version_comparison
 from departments.models import Department
+from departments.selectors import department_ids_for_user
 from medialibrary.models import MediaAsset
 from medialibrary.services import ALT_TEXT_REQUIRED, MediaAlreadyInLibrary, media_upload
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
-from scheduler.forms import PostForm
 from scheduler.models import Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
 from scheduler.services import EDITABLE_STATUSES, post_create, post_submit, post_update
-from scheduler.versions import version_comparison
 
 SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 AUTOSAVE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
-SAVED_DRAFT_SESSION_KEY = "composer_saved_draft"
 AUTOSAVED_DRAFTS_SESSION_KEY = "composer_autosaved_drafts"
 MEDIA_ACTIONS = ("upload", "attach", "remove", "up", "down", "restore")
 
@@ -101,7 +103,7 @@ def render_composer(
         "focus": focus,
         "autosave_enabled": post is None or post.status in AUTOSAVE_STATUSES,
     }
-    return render(request, "scheduler/post_form.html", context, status=status)
+    return render(request, "composer/post_form.html", context, status=status)
 
 
 def _as_data(initial: dict[str, Any]) -> QueryDict:
@@ -328,11 +330,11 @@ def post_check(request: HttpRequest, post_id: int | None = None) -> HttpResponse
     post = _post_or_none(request, post_id)
     form = PostForm(request.POST, user=request.user, post=post, lenient=True)
     form.is_valid()
-    return render(request, "scheduler/_composer_feedback.html", {"feedback": composer_feedback(form), "form": form})
+    return render(request, "composer/_composer_feedback.html", {"feedback": composer_feedback(form), "form": form})
 
 
 def _autosave_reply(request: HttpRequest, message: str, *, state: str, post: Post | None = None) -> HttpResponse:
-    response = render(request, "scheduler/_autosave_status.html", {"message": message, "state": state})
+    response = render(request, "composer/_autosave_status.html", {"message": message, "state": state})
     if post is not None:
         response["X-Civic-Post-Id"] = str(post.pk)
         response["X-Civic-Edit-Url"] = reverse("scheduler:post_edit", args=[post.pk])
@@ -405,7 +407,7 @@ def post_versions(request: HttpRequest, post_id: int) -> HttpResponse:
     approved_ids = set(post.approvals.exclude(version=None).values_list("version_id", flat=True))
     return render(
         request,
-        "scheduler/post_versions.html",
+        "composer/post_versions.html",
         {"post": post, "versions": versions, "approved_ids": approved_ids},
     )
 
@@ -440,7 +442,7 @@ def post_version_compare(request: HttpRequest, post_id: int) -> HttpResponse:
         "numbers": sorted(versions, reverse=True),
         "rows": version_comparison(old, new, department=post.department),
     }
-    return render(request, "scheduler/post_version_compare.html", context)
+    return render(request, "composer/post_version_compare.html", context)
 
 
 def post_edit_redirect_if_locked(request: HttpRequest, post: Post) -> HttpResponse | None:
@@ -451,3 +453,22 @@ def post_edit_redirect_if_locked(request: HttpRequest, post: Post) -> HttpRespon
         )
         return redirect("scheduler:post_detail", post_id=post.pk)
     return None
+
+
+# --- Compose and edit -----------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_create_view(request: HttpRequest) -> HttpResponse:
+    if not department_ids_for_user(user=request.user):
+        # A deny is a 403 (tests/test_permission_matrix.py); the menu offers "New post" to members only.
+        raise PermissionDenied(_("You are not a member of any department yet. Ask an administrator to add you."))
+    return compose(request, None)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+    post = post_get_for_editing(user=request.user, post_id=post_id)
+    return post_edit_redirect_if_locked(request, post) or compose(request, post)

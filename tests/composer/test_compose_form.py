@@ -11,9 +11,10 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 
+from civicpost.fields import LocalTime, classify_local_time
 from civicpost.timelabels import format_in_zone
+from composer.compose_forms import PostForm
 from departments.models import Role
-from scheduler.forms import LocalTime, PostForm, classify_local_time
 from scheduler.models import Post
 from tests.factories import ChannelFactory, DepartmentFactory, MembershipFactory, PostFactory
 
