@@ -31,6 +31,16 @@ class AuditAction(models.TextChoices):
     CRISIS_OFF = "crisis.off", _("Crisis hold switched off")
     DEPARTMENT_SETTINGS_CHANGED = "department.settings_changed", _("Department settings changed")
     CHANNEL_LANGUAGE_CHANGED = "channel.language_changed", _("Channel language changed")
+    STEP_APPROVED = "post.step_approved", _("Approval step done")
+    VOTES_CARRIED = "post.votes_carried", _("Earlier approval steps carried over after a move")
+    BLACKOUT_HELD = "post.blackout_held", _("Sent back for approval: inside a blackout")
+    POLICY_CHANGED = "policy.changed", _("Approval policy changed")
+    HOLD_KEPT = "hold.kept", _("Post kept on hold")
+    HOLD_RELEASED = "hold.released", _("Post released from hold")
+    HOLD_RESCHEDULED = "hold.rescheduled", _("Held post rescheduled")
+    EMERGENCY_PUBLISHED = "emergency.published", _("Emergency post published")
+    EMERGENCY_REVIEWED = "emergency.reviewed", _("Emergency post reviewed")
+    AUDIT_EXPORTED = "audit.exported", _("Audit trail exported")
 
 
 class AuditEvent(models.Model):

@@ -21,22 +21,10 @@ from audit.models import AuditAction, AuditEvent
 from audit.references import CHANNEL, NO_NAMES, POST, AuditNames, map_references, target_ref
 from civicpost.timelabels import date_label, utc_offset_label
 
-AUDIT_EXPORTED = "audit.exported"
-
-# Actions other apps record under their own names (governance, media library), and this app's export.
+# Actions the media library records under its own names (every other action is an AuditAction).
 OTHER_ACTION_LABELS: dict[str, Any] = {
-    "post.step_approved": gettext_lazy("Approval step done"),
-    "post.votes_carried": gettext_lazy("Earlier approval steps carried over after a move"),
-    "post.blackout_held": gettext_lazy("Sent back for approval: inside a blackout"),
-    "policy.changed": gettext_lazy("Approval policy changed"),
-    "hold.kept": gettext_lazy("Post kept on hold"),
-    "hold.released": gettext_lazy("Post released from hold"),
-    "hold.rescheduled": gettext_lazy("Held post rescheduled"),
-    "emergency.published": gettext_lazy("Emergency post published"),
-    "emergency.reviewed": gettext_lazy("Emergency post reviewed"),
     "media.uploaded": gettext_lazy("Media uploaded"),
     "media.deleted": gettext_lazy("Media deleted"),
-    AUDIT_EXPORTED: gettext_lazy("Audit trail exported"),
 }
 
 # The objects events are recorded on (AuditEvent.target_type is the model's label).

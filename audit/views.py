@@ -18,8 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from audit.forms import AuditFilterForm
-from audit.models import AuditEvent
-from audit.presentation import AUDIT_EXPORTED, CSV_HEADER, AuditRow, audit_row, csv_cells
+from audit.models import AuditAction, AuditEvent
+from audit.presentation import CSV_HEADER, AuditRow, audit_row, csv_cells
 from audit.references import AuditNames
 from audit.selectors import (
     PAGE_SIZE,
@@ -120,7 +120,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     events = audit_events_for_user(user=request.user, filters=filters)
     audit_record(
-        action=AUDIT_EXPORTED,
+        action=AuditAction.AUDIT_EXPORTED,
         actor=request.user,
         department_id=filters.department_id or (next(iter(scope)) if scope and len(scope) == 1 else None),
         changes={"filters": filters.in_use(), "format": "csv"},

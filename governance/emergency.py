@@ -40,9 +40,6 @@ from scheduler.adapters.registry import adapter_for_channel
 from scheduler.content import target_problems
 from scheduler.models import Channel, ChannelStatus, Post, PostReview, PostStatus, ReviewAction
 
-AUDIT_EMERGENCY_PUBLISHED = "emergency.published"
-AUDIT_EMERGENCY_REVIEWED = "emergency.reviewed"
-
 # "[area]", "[street]": parts of a template still to be filled in.
 PLACEHOLDER = re.compile(r"\[[^\]\n]{1,80}\]")
 
@@ -186,7 +183,7 @@ def emergency_publish(
         PostReview.objects.create(post=post, actor=user, action=ReviewAction.SUBMITTED, comment=comment)
         post_approval_create(post=post, user=user, content=content, comment=comment, now=now)
         audit_record(
-            action=AUDIT_EMERGENCY_PUBLISHED,
+            action=AuditAction.EMERGENCY_PUBLISHED,
             actor=user,
             department_id=department.pk,
             target=post,
@@ -257,7 +254,7 @@ def emergency_review(*, alert: EmergencyAlert, user: AbstractBaseUser, notes: st
         raise ApplicationError(_("This emergency post has already been reviewed."))
     review = EmergencyReview.objects.create(alert=alert, reviewed_by=user, notes=normalize_text(notes).strip())
     audit_record(
-        action=AUDIT_EMERGENCY_REVIEWED,
+        action=AuditAction.EMERGENCY_REVIEWED,
         actor=user,
         target=alert,
         changes={"posts": list(alert.posts.values_list("post_id", flat=True))},

@@ -32,14 +32,6 @@ from governance.models import ApprovalMode, ApprovalStep, ApprovalVote, CrisisHo
 from governance.selectors import deliveries_in_hold_scope, posts_held_by_crisis
 from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval, PostReview, PostStatus, ReviewAction
 
-# Audit actions of governance beside audit.models.AuditAction (stored as they are, like the calendar's).
-AUDIT_STEP_APPROVED = "post.step_approved"
-AUDIT_VOTES_CARRIED = "post.votes_carried"
-AUDIT_POLICY_CHANGED = "policy.changed"
-AUDIT_HOLD_KEPT = "hold.kept"
-AUDIT_HOLD_RELEASED = "hold.released"
-AUDIT_HOLD_RESCHEDULED = "hold.rescheduled"
-
 # --- Approval votes -------------------------------------------------------------------------------
 
 
@@ -68,7 +60,7 @@ def approval_vote_record(
     if remaining is None:
         return True
     audit_record(
-        action=AUDIT_STEP_APPROVED,
+        action=AuditAction.STEP_APPROVED,
         actor=user,
         department_id=post.department_id,
         target=post,
@@ -136,7 +128,7 @@ def approval_renew_after_move(
             for vote in kept
         )
         audit_record(
-            action=AUDIT_VOTES_CARRIED,
+            action=AuditAction.VOTES_CARRIED,
             actor=user,
             department_id=post.department_id,
             target=post,
@@ -246,7 +238,7 @@ def approval_step_move_up(*, user: AbstractBaseUser, step: ApprovalStep) -> None
 
 def _audit_policy(*, user: AbstractBaseUser, department: Department, before: list[dict[str, Any]]) -> None:
     audit_record(
-        action=AUDIT_POLICY_CHANGED,
+        action=AuditAction.POLICY_CHANGED,
         actor=user,
         department_id=department.pk,
         target=department,
@@ -434,7 +426,9 @@ def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: AbstractBase
         else _("Held by %(user)s.") % {"user": user}
     )
     held = PostHold.objects.create(post=post, crisis=crisis, reason=reason, created_by=user)
-    audit_record(action=AUDIT_HOLD_KEPT, actor=user, department_id=post.department_id, target=post, message=reason)
+    audit_record(
+        action=AuditAction.HOLD_KEPT, actor=user, department_id=post.department_id, target=post, message=reason
+    )
     return held
 
 
@@ -488,7 +482,7 @@ def post_move_after_hold(
         message=_("Moved to a new time after a crisis hold."),
     )
     audit_record(
-        action=AUDIT_HOLD_RESCHEDULED,
+        action=AuditAction.HOLD_RESCHEDULED,
         actor=user,
         department_id=post.department_id,
         target=post,
@@ -542,7 +536,7 @@ def post_hold_release(
             post=hold.post, user=user, due_at=due_at, blackout_override_reason=blackout_override_reason
         )
     audit_record(
-        action=AUDIT_HOLD_RELEASED,
+        action=AuditAction.HOLD_RELEASED,
         actor=user,
         department_id=hold.post.department_id,
         target=hold.post,

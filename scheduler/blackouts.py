@@ -54,9 +54,6 @@ from scheduler.models import (
     ReviewAction,
 )
 
-# Stored as they are, beside audit.models.AuditAction (like governance's actions).
-AUDIT_BLACKOUT_HELD = "post.blackout_held"
-
 
 class BlackoutRefused(ApplicationError):
     """The time falls inside a blackout. `extra`: "needs_override" (this person could go ahead by giving a
@@ -306,7 +303,7 @@ def post_hold_for_blackout(
         )
         post_refresh_status(post_id=post.pk)
         audit_record(
-            action=AUDIT_BLACKOUT_HELD,
+            action=AuditAction.BLACKOUT_HELD,
             actor=actor,
             department_id=post.department_id,
             target=post,
@@ -323,7 +320,7 @@ def post_hold_for_blackout(
     # A new review event starts a new round of approval: the old votes no longer count.
     PostReview.objects.create(post=post, actor=reviewer, action=ReviewAction.BLACKOUT_HELD, comment=message)
     audit_record(
-        action=AUDIT_BLACKOUT_HELD,
+        action=AuditAction.BLACKOUT_HELD,
         actor=actor,
         department_id=post.department_id,
         target=post,

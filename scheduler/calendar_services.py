@@ -40,12 +40,6 @@ from scheduler.calendar import CalendarFilters, feed_token_hash, user_can_manage
 from scheduler.models import BlackoutPeriod, CalendarFeedToken, CalendarPreference, Post, PostStatus
 from scheduler.services import EDITABLE_STATUSES, post_update
 
-# Audit actions of the calendar. They are not (yet) among audit.models.AuditAction's choices, which would
-# need a migration of the audit app; the trail stores them as they are.
-AUDIT_BLACKOUT_OVERRIDE = AuditAction.POST_BLACKOUT_OVERRIDE
-AUDIT_BLACKOUT_CREATED = AuditAction.BLACKOUT_CREATED
-AUDIT_BLACKOUT_DELETED = AuditAction.BLACKOUT_DELETED
-
 FEED_SECRET_BYTES = 32
 
 
@@ -130,7 +124,7 @@ def blackout_create(
         if post_hold_for_blackout(post=post, blackouts=[blackout], actor=user)
     ]
     audit_record(
-        action=AUDIT_BLACKOUT_CREATED,
+        action=AuditAction.BLACKOUT_CREATED,
         actor=user,
         department_id=department.pk if department else None,
         target=blackout,
@@ -150,7 +144,7 @@ def blackout_delete(*, user: AbstractBaseUser, blackout: BlackoutPeriod) -> None
     if not user_can_manage_blackouts(user=user, department_id=blackout.department_id):
         raise ApplicationError(_("You cannot remove this blackout."))
     audit_record(
-        action=AUDIT_BLACKOUT_DELETED,
+        action=AuditAction.BLACKOUT_DELETED,
         actor=user,
         department_id=blackout.department_id,
         target=blackout,

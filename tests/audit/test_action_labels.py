@@ -8,16 +8,19 @@ from audit.presentation import OTHER_ACTION_LABELS, action_choices
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "audit", "composer", "connections", "departments", "governance", "medialibrary", "scheduler")
-# A module constant naming an audit action (AUDIT_HOLD_KEPT = "hold.kept") or a literal passed to audit_record.
-RECORDED_ACTION = re.compile(r'^AUDIT_[A-Z_]+ = "([a-z_]+\.[a-z_]+)"|action="([a-z_]+\.[a-z_]+)"', re.MULTILINE)
+# A module constant naming an audit action (AUDIT_HOLD_KEPT = "hold.kept"), a literal passed to audit_record,
+# or a member of AuditAction passed to it (action=AuditAction.HOLD_KEPT).
+RECORDED_ACTION = re.compile(
+    r'^AUDIT_[A-Z_]+ = "([a-z_]+\.[a-z_]+)"|action="([a-z_]+\.[a-z_]+)"|action=AuditAction\.([A-Z_]+)\b', re.MULTILINE
+)
 
 
 def recorded_actions() -> set[str]:
     found: set[str] = set()
     for app in APPS:
         for path in (ROOT / app).rglob("*.py"):
-            for constant, literal in RECORDED_ACTION.findall(path.read_text(encoding="utf-8")):
-                found.add(constant or literal)
+            for constant, literal, member in RECORDED_ACTION.findall(path.read_text(encoding="utf-8")):
+                found.add(constant or literal or AuditAction[member].value)
     return found
 
 

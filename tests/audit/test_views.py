@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
-from audit.presentation import AUDIT_EXPORTED, csv_safe, user_agent_summary
+from audit.presentation import csv_safe, user_agent_summary
 from audit.services import audit_record
 from departments.models import Role
 from scheduler import services
@@ -114,7 +114,7 @@ def test_a_forged_department_parameter_for_another_department_is_404_and_exports
     assert shown_event_ids(pat.get(TRAIL, {"department": city.parks.pk})) == events(department=city.parks)
     assert pat.get(TRAIL, {"department": city.library.pk}).status_code == 404
     assert pat.get(EXPORT, {"department": city.library.pk}).status_code == 404
-    assert not AuditEvent.objects.filter(action=AUDIT_EXPORTED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()
 
 
 def test_the_department_filter_offers_only_the_departments_the_reader_may_see(city) -> None:
@@ -135,7 +135,7 @@ def test_editors_approvers_viewers_and_communications_managers_get_no_audit_trai
 
     assert client.get(TRAIL).status_code == 403
     assert client.get(EXPORT).status_code == 403
-    assert not AuditEvent.objects.filter(action=AUDIT_EXPORTED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()
 
 
 def test_an_admin_of_the_communications_team_reads_that_team_s_events_only(city) -> None:
@@ -368,7 +368,7 @@ def test_the_export_is_scoped_like_the_page(city) -> None:
 def test_the_export_is_itself_recorded_with_its_filters(city) -> None:
     signed_in(city.pat).get(EXPORT, {"actor": "alice", "page": "2"}, REMOTE_ADDR="198.51.100.4")
 
-    export = AuditEvent.objects.get(action=AUDIT_EXPORTED)
+    export = AuditEvent.objects.get(action=AuditAction.AUDIT_EXPORTED)
     assert export.actor == city.pat
     assert export.department == city.parks
     assert export.ip_address == "198.51.100.4"
@@ -395,7 +395,7 @@ def test_an_export_with_a_date_typed_wrongly_explains_it_and_records_nothing(cit
 
     assert response.status_code == 400
     assert "Enter the date as year-month-day" in response.content.decode()
-    assert not AuditEvent.objects.filter(action=AUDIT_EXPORTED).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.AUDIT_EXPORTED).exists()
 
 
 def test_the_export_streams_in_a_fixed_number_of_queries(city, django_assert_max_num_queries) -> None:

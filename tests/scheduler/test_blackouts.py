@@ -24,7 +24,7 @@ from composer.series import series_approve, series_create, series_submit
 from departments.models import SeriesApproval
 from governance.models import ApprovalVote
 from scheduler import services
-from scheduler.blackouts import AUDIT_BLACKOUT_HELD, BlackoutRefused
+from scheduler.blackouts import BlackoutRefused
 from scheduler.calendar_services import blackout_create, post_reschedule
 from scheduler.models import (
     BlackoutOverride,
@@ -397,7 +397,7 @@ def test_a_blackout_added_over_an_approved_post_sends_it_back_for_approval(perso
     )
     review = PostReview.objects.filter(post=inside).last()
     assert (review.action, review.actor) == (ReviewAction.BLACKOUT_HELD, personas.dana)
-    assert AuditEvent.objects.get(action=AUDIT_BLACKOUT_HELD).target_id == str(inside.pk)
+    assert AuditEvent.objects.get(action=AuditAction.BLACKOUT_HELD).target_id == str(inside.pk)
     assert AuditEvent.objects.get(action="blackout.created").changes["held_posts"] == [inside.pk]
 
     # Back in the queue: the approval before the blackout no longer counts, and a new one needs the reason.
@@ -436,7 +436,7 @@ def test_the_dispatcher_holds_an_approved_post_caught_in_a_blackout_without_an_o
     assert delivery.status == DeliveryStatus.CANCELLED and "Day of mourning (whole city)" in delivery.failure_message
     review = post.reviews.last()
     assert (review.action, review.actor) == (ReviewAction.BLACKOUT_HELD, personas.dana)
-    held = AuditEvent.objects.get(action=AUDIT_BLACKOUT_HELD)
+    held = AuditEvent.objects.get(action=AuditAction.BLACKOUT_HELD)
     assert held.actor_id is None and held.changes["deliveries"] == [delivery.pk]
 
     # An approver decides: approved with a reason, it goes out at its time, inside the blackout.

@@ -22,7 +22,6 @@ from departments.selectors import viewer_zone
 from scheduler import calendar as cal
 from scheduler import services
 from scheduler.calendar_services import (
-    AUDIT_BLACKOUT_OVERRIDE,
     BlackoutRefused,
     blackout_create,
     calendar_feed_token_create,
@@ -393,7 +392,7 @@ def test_an_approver_schedules_into_a_blackout_only_with_a_reason_which_the_audi
         post=post, user=fresh(personas.bob), due_at=at(2026, 11, 3, 9), override_reason="Polling place closures"
     )
     assert moved.due_at == at(2026, 11, 3, 9)
-    event = AuditEvent.objects.get(action=AUDIT_BLACKOUT_OVERRIDE)
+    event = AuditEvent.objects.get(action=AuditAction.POST_BLACKOUT_OVERRIDE)
     assert event.message == "Polling place closures"
     assert event.actor_id == personas.bob.pk and event.target_id == str(post.pk)
     assert event.changes["blackouts"][0]["reason"] == "Election day"
