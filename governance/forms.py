@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
 from scheduler.blackouts import BlackoutRefused
@@ -55,7 +56,7 @@ class CrisisStartForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Shown on every held post and on the calendar."),
     )
-    departments = forms.ModelMultipleChoiceField(
+    departments = civic_forms.ModelMultipleChoiceField(
         label=gettext_lazy("Departments"),
         queryset=Department.objects.order_by("name"),
         required=False,
@@ -65,7 +66,7 @@ class CrisisStartForm(forms.Form):
 
 
 class _TimeFields(forms.Form):
-    new_date = forms.DateField(
+    new_date = civic_forms.DateField(
         label=gettext_lazy("New date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     new_time = forms.TimeField(
@@ -159,7 +160,7 @@ class EmergencyForm(_TimeFields):
     """Text per language (the city's languages), channels of every department, and an optional "all
     clear" follow-up submitted for approval."""
 
-    channels = forms.ModelMultipleChoiceField(
+    channels = civic_forms.ModelMultipleChoiceField(
         label=gettext_lazy("Channels"),
         queryset=Channel.objects.none(),
         widget=forms.CheckboxSelectMultiple,

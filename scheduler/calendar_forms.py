@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from departments.models import Department
 from scheduler.forms import EARLIER, LATER, LocalTime, classify_local_time
 from scheduler.templatetags.civic_time import clock_label, date_label
@@ -49,7 +50,7 @@ def local_instant(
 
 
 class RescheduleForm(forms.Form):
-    date = forms.DateField(
+    date = civic_forms.DateField(
         label=gettext_lazy("New date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],
@@ -105,7 +106,7 @@ class BlackoutForm(forms.Form):
         help_text=gettext_lazy("Shown on the calendar, such as “Election quiet period” or “Day of mourning”."),
         error_messages={"required": gettext_lazy("Say why nothing should go out.")},
     )
-    start_date = forms.DateField(
+    start_date = civic_forms.DateField(
         label=gettext_lazy("Starts on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],
@@ -118,7 +119,7 @@ class BlackoutForm(forms.Form):
         input_formats=["%H:%M", "%H:%M:%S"],
         error_messages={"required": gettext_lazy("Choose the start time."), "invalid": gettext_lazy("Enter a time.")},
     )
-    end_date = forms.DateField(
+    end_date = civic_forms.DateField(
         label=gettext_lazy("Ends on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],
