@@ -22,19 +22,22 @@ import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import lxml.html
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.test import Client
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, get_resolver, resolve, reverse
 
-from tests.test_permission_matrix import EXPECTED, ROUTES, World
+from tests.test_permission_matrix import EXPECTED, ROUTES, World, _walk
 
 HUGE = "99999999999999999999999"
 FAR_FUTURE = "9999-12-31"
+
+ROUTES_CONVERTERS = {name: pattern.pattern.converters for _route, name, pattern in _walk(get_resolver().url_patterns)}
 
 # Values by kind of field. Each round replaces the fields of one kind and keeps the others as the page
 # rendered them, so that a cross-field check (a date with a valid time) is reached.
@@ -93,44 +96,77 @@ def _kind(element: Any, name: str) -> str:
     return "text"
 
 
+def _target(url: str) -> str | None:
+    try:
+        return resolve(urlsplit(url).path).view_name
+    except Resolver404:
+        return None
+
+
+def _script_targets(element: Any) -> list[str]:
+    """The app URLs that a script or htmx sends this element's form to (`hx-post`, `data-*-url`)."""
+    targets = []
+    for node in element.iter():
+        for attribute, value in node.attrib.items():
+            if attribute == "hx-post" or (attribute.startswith("data-") and attribute.endswith("-url")):
+                target = _target(value)
+                if target and target not in targets:
+                    targets.append(target)
+    return targets
+
+
+def _read_fields(element: Any, form: Form) -> None:
+    for control in element.iter("input", "select", "textarea"):
+        name = control.get("name")
+        if not name or name in SKIPPED_FIELDS:
+            continue
+        input_type = (control.get("type") or "text").lower()
+        if control.tag == "input" and input_type in SKIPPED_INPUT_TYPES:
+            continue
+        form.kinds.setdefault(name, _kind(control, name))
+        if control.tag == "select":
+            options = list(control.iter("option"))
+            chosen = [o for o in options if o.get("selected") is not None] or options[:1]
+            form.baseline += [(name, o.get("value", o.text or "")) for o in chosen]
+        elif control.tag == "textarea":
+            form.baseline.append((name, control.text or ""))
+        elif input_type in ("checkbox", "radio"):
+            if control.get("checked") is not None:
+                form.baseline.append((name, control.get("value", "on")))
+        else:
+            form.baseline.append((name, control.get("value", "")))
+
+
 def parse_forms(html: str, page_name: str) -> list[Form]:
-    """Returns the forms of a page whose target is a URL of the app."""
+    """Returns the forms of a page, once per app URL they are sent to: their `action`, or the URL that htmx
+    or a script sends them to (`hx-post` or `data-*-url` inside the form; for a form with an empty action on
+    a page that takes no POST, such as the calendar's move dialog, those of the whole page)."""
     try:
         document = lxml.html.document_fromstring(html)
     except Exception:  # noqa: BLE001 - not an HTML page (CSV, iCal, JSON)
         return []
+    page_targets = _script_targets(document)
     forms = []
     for element in document.iter("form"):
         action = element.get("action") or ""
         method = (element.get("method") or "get").upper()
-        if action:
-            try:
-                target = resolve(urlsplit(action).path).view_name
-            except Resolver404:
-                continue
-        else:
-            target = page_name
-        form = Form(method=method, target=target)
-        for control in element.iter("input", "select", "textarea"):
-            name = control.get("name")
-            if not name or name in SKIPPED_FIELDS:
-                continue
-            input_type = (control.get("type") or "text").lower()
-            if control.tag == "input" and input_type in SKIPPED_INPUT_TYPES:
-                continue
-            form.kinds.setdefault(name, _kind(control, name))
-            if control.tag == "select":
-                options = list(control.iter("option"))
-                chosen = [o for o in options if o.get("selected") is not None] or options[:1]
-                form.baseline += [(name, o.get("value", o.text or "")) for o in chosen]
-            elif control.tag == "textarea":
-                form.baseline.append((name, control.text or ""))
-            elif input_type in ("checkbox", "radio"):
-                if control.get("checked") is not None:
-                    form.baseline.append((name, control.get("value", "on")))
-            else:
-                form.baseline.append((name, control.get("value", "")))
-        forms.append(form)
+        targets = [_target(action)] if action else [page_name]
+        targets += _script_targets(element)
+        if method == "POST" and not action and (page_name, "POST") not in EXPECTED:
+            targets += page_targets
+        for target in dict.fromkeys(t for t in targets if t):
+            form = Form(method=method, target=target)
+            _read_fields(element, form)
+            forms.append(form)
+    # Links with a query (?old=1&new=2, ?page=2, ?template=3) are filters too.
+    for link in document.iter("a"):
+        url = urlsplit(link.get("href") or "")
+        target = _target(url.path) if url.query and not url.netloc else None
+        if target:
+            form = Form(method="GET", target=target, baseline=parse_qsl(url.query, keep_blank_values=True))
+            for name, value in form.baseline:
+                form.kinds.setdefault(name, "id" if value.isdigit() else _kind(link, name))
+            forms.append(form)
     return forms
 
 
@@ -186,6 +222,7 @@ class Driver:
         self.failures: list[str] = []
         self.refusals_checked = 0
         self.requests = 0
+        self.forms_driven: list[str] = []  # "METHOD url-name (fields)" of every form sent with the corpus
 
     def client_for(self, name: str, method: str) -> Client | None:
         if name in SPECIAL_USERS:
@@ -249,7 +286,6 @@ def drive_every_form() -> Driver:
     world = World()
     driver = Driver(world)
     forms_by_target: dict[str, list[Form]] = defaultdict(list)
-    pages: list[tuple[str, str, list[Form]]] = []
     # 1. Every page, as someone who may open it; the forms it shows.
     for name in sorted(ROUTES):
         client = driver.client_for(name, "GET")
@@ -262,17 +298,37 @@ def drive_every_form() -> Driver:
         if response.status_code != 200:
             continue
         forms = parse_forms(response.body.decode("utf-8", "replace"), name)
-        pages.append((name, url, forms))
         for form in forms:
             forms_by_target[form.target].append(form)
-    # 2. Filters (GET forms) back to their page, with the corpus.
-    for name, url, forms in pages:
+    # 2. Filters (GET forms and links with a query) sent to their page, with the corpus.
+    for name in sorted(forms_by_target):
         client = driver.client_for(name, "GET")
-        for form in forms:
-            if form.method == "GET" and form.target == name:
-                for label, items in rounds(form):
-                    driver.send(client, "GET", url, items, label)
-    # 3. Every URL that takes a POST, with every form seen that sends to it (or an empty one).
+        if client is None or (name, "GET") not in EXPECTED:
+            continue
+        url = driver.url(name)
+        seen: set[tuple[str, ...]] = set()
+        for form in forms_by_target[name]:
+            signature = tuple(sorted(form.kinds))
+            if form.method != "GET" or not signature or signature in seen:
+                continue
+            seen.add(signature)
+            driver.forms_driven.append(f"GET {name} {list(signature)}")
+            for label, items in rounds(form):
+                driver.send(client, "GET", url, items, label)
+    # 3. Every id in a URL path, too large for the database: a 404, like any id that names nothing.
+    for name in sorted(ROUTES):
+        _route, kwarg_names = ROUTES[name]
+        converters = ROUTES_CONVERTERS[name]
+        huge = {k: HUGE for k in kwarg_names if type(converters[k]).__name__ == "IntConverter"}
+        if not huge:
+            continue
+        kwargs = driver.world.kwargs(name, kwarg_names, "own") | {k: int(v) for k, v in huge.items()}
+        url = reverse(name, kwargs=kwargs)
+        for method in ("GET", "POST"):
+            client = driver.client_for(name, method)
+            if client is not None and (name, method) in EXPECTED:
+                driver.send(client, method, url, [], "id in the path")
+    # 4. Every URL that takes a POST, with every form seen that sends to it (or an empty one).
     for name in sorted(ROUTES):
         if (name, "POST") not in EXPECTED:
             continue
@@ -280,7 +336,7 @@ def drive_every_form() -> Driver:
         if client is None:
             continue
         url = driver.url(name)
-        seen: set[tuple[str, ...]] = set()
+        seen = set()
         candidates = [f for f in forms_by_target.get(name, []) if f.method == "POST"] or [
             Form(method="POST", target=name, kinds={"next": "text", "comment": "text", "reason": "text"})
         ]
@@ -289,6 +345,7 @@ def drive_every_form() -> Driver:
             if signature in seen:
                 continue
             seen.add(signature)
+            driver.forms_driven.append(f"POST {name} {sorted(form.kinds)}")
             for label, items in rounds(form):
                 response = driver.send(client, "POST", url, items, label)
                 driver.check_refusal(response, form, label, url)
@@ -300,7 +357,10 @@ def _run() -> None:
     driver = drive_every_form()
     elapsed = time.monotonic() - started
     print(  # noqa: T201 - the figures of the run
-        f"bad input: {driver.requests} requests, {driver.refusals_checked} refused forms checked, {elapsed:.1f} s"
+        f"bad input: {len(driver.forms_driven)} forms, {driver.requests} requests, "
+        f"{driver.refusals_checked} refused forms checked, {elapsed:.1f} s",
+        *driver.forms_driven,
+        sep="\n",
     )
     assert driver.requests > 500, "the URL conf yielded too few forms: the crawl is broken"
     assert driver.refusals_checked > 0
@@ -343,3 +403,158 @@ def test_corpus_reaches_every_kind_of_field() -> None:
     assert ("publish_time", "10:00") in sent[f"ids={HUGE!r}"]  # the other kinds keep their values
     assert ("publish_date", FAR_FUTURE) in sent[f"datetime={FAR_FUTURE} 23:59"]
     assert dt.date.fromisoformat(FAR_FUTURE).year == 9999
+
+
+# --- One test per defect (issue 11, items 9 to 12) ---------------------------------------------------
+
+
+def test_a_huge_channel_id_is_refused_with_a_message_and_the_text_is_kept(personas: Any) -> None:
+    client = Client()
+    client.force_login(personas.alice)
+    response = client.post(
+        reverse("scheduler:post_create"),
+        {
+            "department": personas.parks.pk,
+            "text": "Pools open at noon",
+            "channels": [HUGE],
+            "publish_date": "2030-06-01",
+            "publish_time": "10:00",
+        },
+    )
+    assert response.status_code in (200, 400)
+    html = response.content.decode()
+    assert "Choose channels from the list." in html
+    assert "Pools open at noon" in html
+
+
+def test_a_huge_department_id_is_an_unknown_choice(personas: Any) -> None:
+    from civicpost.forms import ModelChoiceField, ModelMultipleChoiceField
+    from departments.models import Department
+
+    single = ModelChoiceField(queryset=Department.objects.all())
+    several = ModelMultipleChoiceField(queryset=Department.objects.all())
+    for value in (HUGE, "-" + HUGE, "0", "1.5"):
+        with pytest.raises(ValidationError) as refused:
+            single.clean(value)
+        assert refused.value.code == "invalid_choice"
+        with pytest.raises(ValidationError) as refused:
+            several.clean([str(personas.parks.pk), value])
+        assert refused.value.code == "invalid_pk_value"
+    assert single.clean(str(personas.parks.pk)) == personas.parks
+
+
+def test_a_far_future_date_is_refused_with_a_message_and_kept(personas: Any) -> None:
+    client = Client()
+    client.force_login(personas.alice)
+    response = client.post(
+        reverse("scheduler:post_create"),
+        {
+            "department": personas.parks.pk,
+            "text": "Pools open at noon",
+            "channels": [personas.parks_channel.pk],
+            "publish_date": FAR_FUTURE,
+            "publish_time": "23:59",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code in (200, 400)
+    assert "Enter a date between 2000-01-01 and 2100-12-31." in html
+    assert f'value="{FAR_FUTURE}"' in html
+
+
+@pytest.mark.parametrize("day", [FAR_FUTURE, "1999-12-31", "2101-01-01"])
+def test_dates_outside_2000_to_2100_are_refused(day: str) -> None:
+    from civicpost.forms import DateField
+
+    with pytest.raises(ValidationError) as refused:
+        DateField().clean(day)
+    assert refused.value.error_list[0].code == "date_out_of_range"
+    assert DateField().clean("2100-12-31") == dt.date(2100, 12, 31)
+
+
+def test_the_audit_export_with_a_far_future_date_is_not_a_server_error(db: None) -> None:
+    from tests.governance.city import City
+
+    city = City()
+    client = Client(raise_request_exception=False)
+    client.force_login(city.ivan)
+    for name in ("audit:trail", "audit:export"):
+        response = client.get(reverse(name), {"date_from": FAR_FUTURE, "date_to": FAR_FUTURE, "department": HUGE})
+        assert response.status_code < 500
+        _body(response)  # the CSV is streamed: read it to the end
+
+
+@pytest.mark.parametrize("target", ["foo", "scheduler:dashboard", "https://evil.example/", "//evil.example/x", ""])
+def test_calendar_move_never_follows_next_as_a_view_name_or_to_another_site(personas: Any, target: str) -> None:
+    from tests.scheduler import draft_post
+
+    post = draft_post(author=personas.alice, channels=[personas.parks_channel])
+    client = Client()
+    client.force_login(personas.alice)
+    response = client.post(
+        reverse("scheduler:calendar_reschedule", args=[post.pk]), {"date": "", "time": "", "next": target}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("scheduler:calendar_month")
+
+
+def test_calendar_move_goes_back_to_a_path_of_this_site(personas: Any) -> None:
+    from tests.scheduler import draft_post
+
+    post = draft_post(author=personas.alice, channels=[personas.parks_channel])
+    client = Client()
+    client.force_login(personas.alice)
+    back = "/calendar/week/?week=2030-01-07&filtered=1"
+    response = client.post(reverse("scheduler:calendar_reschedule", args=[post.pk]), {"date": "", "next": back})
+    assert response["Location"] == back
+
+
+def test_the_two_step_page_never_follows_next_as_a_view_name(personas: Any, monkeypatch: Any) -> None:
+    import accounts.views
+
+    monkeypatch.setattr(accounts.views, "user_has_mfa", lambda **kwargs: True)
+    client = Client()
+    client.force_login(personas.alice)
+    response = client.get(reverse("accounts:mfa_required"), {"next": "foo"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("scheduler:dashboard")
+
+
+def test_a_bad_calendar_link_is_not_saved_as_the_preference(personas: Any) -> None:
+    from scheduler.models import CalendarPreference
+
+    client = Client()
+    client.force_login(personas.alice)
+    response = client.get(reverse("scheduler:calendar_month"), {"department": HUGE, "channel": "-" + HUGE})
+    assert response.status_code == 200
+    assert CalendarPreference.objects.get(user=personas.alice).filters == {}
+    # The next visit is not sent to the bad link.
+    response = client.get(reverse("scheduler:calendar_month"))
+    assert response.status_code in (200, 302)
+    assert HUGE not in response.get("Location", "")
+
+
+def test_a_stored_preference_that_no_longer_validates_is_dropped(personas: Any) -> None:
+    from scheduler.models import CalendarPreference
+
+    CalendarPreference.objects.create(user=personas.alice, filters={"department": [HUGE], "status": ["no-such"]})
+    client = Client()
+    client.force_login(personas.alice)
+    response = client.get(reverse("scheduler:calendar_month"))
+    assert response.status_code == 200
+    assert not CalendarPreference.objects.filter(user=personas.alice).exists()
+
+
+def test_filters_are_saved_only_once_the_page_was_built(personas: Any, monkeypatch: Any) -> None:
+    import scheduler.calendar_views
+    from scheduler.models import CalendarPreference
+
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("the calendar query failed")
+
+    monkeypatch.setattr(scheduler.calendar_views, "calendar_month", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(personas.alice)
+    response = client.get(reverse("scheduler:calendar_month"), {"department": personas.parks.pk})
+    assert response.status_code == 500
+    assert not CalendarPreference.objects.filter(user=personas.alice).exists()
