@@ -153,7 +153,9 @@ def _words(values: Iterable[Any], allowed: Iterable[str] | None = None) -> tuple
     result = []
     for value in values:
         word = str(value).strip()[:40]
-        if word and word not in result and (allowed_set is None or word in allowed_set):
+        # Platform, status and language names are printable words; anything else names nothing (and a NUL
+        # byte would break a PostgreSQL query).
+        if word and word.isprintable() and word not in result and (allowed_set is None or word in allowed_set):
             result.append(word)
     return tuple(sorted(result))
 

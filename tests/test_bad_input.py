@@ -47,7 +47,6 @@ ID_VALUES = [HUGE, "-" + HUGE, "-1", "1.5", "abc"]
 DATETIME_VALUES = [
     (FAR_FUTURE, "23:59"),
     ("0001-01-01", "00:00"),
-    ("1900-01-01", "12:00"),
     ("2027-03-14", "02:30"),
     ("2027-11-07", "01:30"),
     ("2027-02-30", "25:61"),
@@ -57,10 +56,9 @@ TEXT_VALUES = [
     "lone \ud800 surrogate",
     "x" * 100_000,
     HUGE,
-    "-1",
 ]
 # Every field at once, whatever its kind: the wrong type everywhere.
-EVERY_FIELD_VALUES = [HUGE, FAR_FUTURE, "\udfff", ""]
+EVERY_FIELD_VALUES = [HUGE, FAR_FUTURE, "\udfff"]
 
 # Who opens each page: the first role of this list that the permission matrix allows on the "own" scope.
 ROLE_PREFERENCE = ("department_admin", "communications_manager", "it_admin", "editor", "approver", "viewer")
@@ -222,6 +220,7 @@ class Driver:
         self.failures: list[str] = []
         self.refusals_checked = 0
         self.requests = 0
+        self.world_seconds = 0.0
         self.forms_driven: list[str] = []  # "METHOD url-name (fields)" of every form sent with the corpus
 
     def client_for(self, name: str, method: str) -> Client | None:
@@ -283,8 +282,10 @@ class Driver:
 
 
 def drive_every_form() -> Driver:
+    started = time.monotonic()
     world = World()
     driver = Driver(world)
+    driver.world_seconds = time.monotonic() - started
     forms_by_target: dict[str, list[Form]] = defaultdict(list)
     # 1. Every page, as someone who may open it; the forms it shows.
     for name in sorted(ROUTES):
@@ -306,12 +307,14 @@ def drive_every_form() -> Driver:
         if client is None or (name, "GET") not in EXPECTED:
             continue
         url = driver.url(name)
-        seen: set[tuple[str, ...]] = set()
-        for form in forms_by_target[name]:
+        driven: list[set[str]] = []
+        # The largest first; a form whose fields are all in one already sent (a link to a page with some of
+        # its filters) adds nothing.
+        for form in sorted(forms_by_target[name], key=lambda f: -len(f.kinds)):
             signature = tuple(sorted(form.kinds))
-            if form.method != "GET" or not signature or signature in seen:
+            if form.method != "GET" or not signature or any(set(signature) <= d for d in driven):
                 continue
-            seen.add(signature)
+            driven.append(set(signature))
             driver.forms_driven.append(f"GET {name} {list(signature)}")
             for label, items in rounds(form):
                 driver.send(client, "GET", url, items, label)
@@ -358,7 +361,8 @@ def _run() -> None:
     elapsed = time.monotonic() - started
     print(  # noqa: T201 - the figures of the run
         f"bad input: {len(driver.forms_driven)} forms, {driver.requests} requests, "
-        f"{driver.refusals_checked} refused forms checked, {elapsed:.1f} s",
+        f"{driver.refusals_checked} refused forms checked, {elapsed:.1f} s "
+        f"({driver.world_seconds:.1f} s building the world)",
         *driver.forms_driven,
         sep="\n",
     )
