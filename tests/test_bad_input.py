@@ -562,3 +562,25 @@ def test_filters_are_saved_only_once_the_page_was_built(personas: Any, monkeypat
     response = client.get(reverse("scheduler:calendar_month"), {"department": personas.parks.pk})
     assert response.status_code == 500
     assert not CalendarPreference.objects.filter(user=personas.alice).exists()
+
+
+def test_filter_words_with_control_characters_name_nothing() -> None:
+    """A NUL byte in ?platform= (or status, language) breaks a PostgreSQL query: such a word is dropped."""
+    from scheduler.calendar import CalendarFilters
+
+    values = {"platform": ["sand\x00box", "sandbox"], "language": ["e\x0bn"]}
+    filters = CalendarFilters.from_lists(lambda key: values.get(key, []))
+    assert filters.platforms == ("sandbox",)
+    assert filters.languages == ()
+
+
+def test_a_series_approval_comment_with_a_nul_byte_is_refused_with_a_message(db: None) -> None:
+    from django.contrib.messages import get_messages
+
+    world = World()
+    series = world.scopes["own"].objects["submitted_series"]
+    client = Client()
+    client.force_login(world.city.bob)
+    response = client.post(reverse("composer:series_approve", args=[series.pk]), {"comment": "ok\x00"})
+    assert response.status_code == 302
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Null characters are not allowed."]
