@@ -108,7 +108,7 @@ class ModelMultipleChoiceField(_IdRangeMixin, forms.ModelMultipleChoiceField):
         if isinstance(value, list | tuple):
             for pk in value:
                 self._refuse_if_not_an_id(pk, "invalid_pk_value", {"pk": str(pk)[:40]})
-        return super()._check_values(value)
+        return super()._check_values(value)  # type: ignore[misc]  # Django's own hook, absent from the stubs
 
 
 def safe_next_path(request: HttpRequest, value: Any) -> str:
