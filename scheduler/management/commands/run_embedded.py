@@ -40,6 +40,29 @@ def _accepts_connections(host: str, port: int) -> bool:
         return False
 
 
+def site_url_for(addrport: str) -> str:
+    """Returns the address "View the post" links should use for a server at addrport ("http://127.0.0.1:8001").
+
+    A server listening on every interface (0.0.0.0 or ::) is reached on this machine through the loopback."""
+    host, _, port = addrport.rpartition(":")
+    if not host and not port.isdigit():  # "localhost" alone: runserver's default port
+        host, port = port, "8000"
+    host = (host or "127.0.0.1").strip("[]")
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104  # nosec B104
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def child_environment(*, addrport: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Returns the environment of the web and publisher processes: links in emails and alerts point at the
+    address being served, unless the person set CIVICPOST_SITE_URL (in the environment or in .env, which
+    settings have already copied into os.environ)."""
+    env = dict(os.environ if environ is None else environ)
+    env.setdefault("CIVICPOST_SITE_URL", site_url_for(addrport))
+    return env
+
+
 class Command(BaseCommand):
     help = "Serve CivicPost and run publishing together (used by `make run`). Ctrl-C stops both."
 
@@ -72,8 +95,9 @@ class Command(BaseCommand):
             signal.signal(signum, stop)
 
         processes: dict[str, subprocess.Popen] = {}
+        env = child_environment(addrport=addrport)
         for name, command in self.commands(addrport=addrport, interval=interval, noreload=noreload).items():
-            processes[name] = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509  # nosec B603
+            processes[name] = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509  # nosec B603
         host, _, port = addrport.rpartition(":")
         host = (host or "127.0.0.1").strip("[]")
         how = "by a Celery worker and beat, through Redis" if settings.REDIS_URL else f"every {interval:g} s"
