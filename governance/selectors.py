@@ -56,6 +56,15 @@ def held_delivery_ids(delivery_ids: list[int]) -> set[int]:
     return set(Delivery.objects.filter(pk__in=delivery_ids).filter(held).values_list("pk", flat=True))
 
 
+def mark_held_deliveries(deliveries: Iterable[Delivery]) -> None:
+    """Sets `is_held` on each delivery (True when a crisis hold or a post hold keeps it back now), for pages
+    that show delivery statuses. Two queries whatever the number of deliveries, none when none can be held."""
+    deliveries = list(deliveries)
+    held = held_delivery_ids([d.pk for d in deliveries if d.status in CLAIMABLE_DELIVERY_STATUSES])
+    for delivery in deliveries:
+        delivery.is_held = delivery.pk in held
+
+
 def deliveries_in_hold_scope(hold: CrisisHold) -> QuerySet[Delivery]:
     """Every non-emergency delivery the crisis hold covers, whatever its state."""
     queryset = Delivery.objects.filter(_not_emergency())

@@ -22,6 +22,7 @@ from departments.selectors import (
     user_can_approve_for,
     user_can_edit_for,
 )
+from governance.selectors import mark_held_deliveries
 from scheduler import composer_views
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.forms import CancelForm, ReviewForm
@@ -91,10 +92,12 @@ def _delivery_context(post: Post) -> dict:
     deliveries = list(post.deliveries.all())
     latest = post.current_approval_id or max((d.approval_id for d in deliveries), default=None)
     deliveries = [d for d in deliveries if d.approval_id == latest]
+    mark_held_deliveries(deliveries)
     return {
         "post": post,
         "deliveries": deliveries,
         "deliveries_pending": any(d.is_pending for d in deliveries),
+        "deliveries_held": any(d.is_held for d in deliveries),
     }
 
 
@@ -123,13 +126,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .exclude(department_id__in=own_ids)
         .order_by("-due_at", "-id")[:RECENT_LIMIT]
     )
+    groups = [(key, title, list(posts)) for key, title, posts in groups]
+    other_posts = list(others)
+    mark_held_deliveries(
+        d for posts in [*(g[2] for g in groups), other_posts] for p in posts for d in p.deliveries.all()
+    )
     return render(
         request,
         "scheduler/dashboard.html",
-        {
-            "groups": [(key, title, list(posts)) for key, title, posts in groups],
-            "other_posts": list(others),
-        },
+        {"groups": groups, "other_posts": other_posts},
     )
 
 
