@@ -67,12 +67,12 @@ def usa_choice(choice: BoundWidget, bound_field: BoundField) -> SafeString:
     """`{% usa_choice choice field %}` renders one radio button or checkbox of a group with its USWDS class
     (usa-radio__input / usa-checkbox__input), which hides the browser's own control behind the USWDS one.
     Without it a form must remember to set that class on its widget, and the page shows both controls."""
-    attrs = dict(choice.data["attrs"])
-    classes = attrs.get("class", "").split()
     css = widget_class(bound_field)
-    if css not in classes:
-        classes.insert(0, css)
-    attrs["class"] = " ".join(classes)
+    attrs = {name: value for name, value in choice.data["attrs"].items() if name != "checked"}
+    classes = attrs.get("class", "").split()
+    attrs["class"] = " ".join(classes if css in classes else [css, *classes])
+    if choice.data["attrs"].get("checked"):
+        attrs["checked"] = True  # last, where Django puts it
     context = {"widget": {**choice.data, "attrs": attrs, "wrap_label": False}}
     return choice.parent_widget._render(choice.template_name, context, choice.renderer)  # noqa: SLF001
 
