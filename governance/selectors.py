@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -95,9 +96,10 @@ def _crisis_message(hold: CrisisHold, zone: object) -> str:
     }
 
 
-def hold_messages_for_posts(posts: Iterable[Post]) -> dict[int, str]:
+def hold_messages_for_posts(posts: Iterable[Post], *, zone: zoneinfo.ZoneInfo | None = None) -> dict[int, str]:
     """Returns {post id: "Held: ..."} for the posts whose deliveries are held now (approved, not emergency
-    posts). Three queries whatever the number of posts."""
+    posts), times in `zone` (the viewer's; each post's department's when not given). Three queries whatever
+    the number of posts."""
     posts = [p for p in posts if p.status == PostStatus.APPROVED]
     if not posts:
         return {}
@@ -109,17 +111,17 @@ def hold_messages_for_posts(posts: Iterable[Post]) -> dict[int, str]:
     for post in posts:
         if post.pk in emergency:
             continue
-        zone = post.department.zone
+        shown_in = zone or post.department.zone
         if post.pk in kept:
             hold = kept[post.pk]
             messages[post.pk] = _("Held: %(reason)s Held since %(when)s, until someone releases it.") % {
                 "reason": hold.reason,
-                "when": format_in_zone(hold.created_at, zone),
+                "when": format_in_zone(hold.created_at, shown_in),
             }
             continue
         for hold in holds:
             if hold.city_wide or any(d.pk == post.department_id for d in hold.departments.all()):
-                messages[post.pk] = _crisis_message(hold, zone)
+                messages[post.pk] = _crisis_message(hold, shown_in)
                 break
     return messages
 
