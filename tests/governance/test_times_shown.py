@@ -72,3 +72,19 @@ def test_the_emergency_pages_show_the_viewer_s_zone(city):
     for html in (listing, detail):
         assert IN_LOS_ANGELES in html
         assert IN_UTC not in html
+
+
+def test_a_post_page_shows_its_times_and_its_hold_in_the_viewer_s_zone_not_the_post_s_department_s(city):
+    city.communications.time_zone = "America/Los_Angeles"
+    city.communications.save()
+    post = approved_post(author=city.alice, approver=city.bob, channels=[city.parks_channel])
+    post.__class__.objects.filter(pk=post.pk).update(due_at=STARTED)
+    post.deliveries.update(due_at=STARTED, next_attempt_at=STARTED)
+    hold = crisis_hold_start(user=city.dana, reason="Storm")
+    CrisisHold.objects.filter(pk=hold.pk).update(started_at=STARTED)
+
+    html = page(city.dana, reverse("scheduler:post_detail", args=[post.pk]))  # a Parks post, Dana in Los Angeles
+
+    assert f'<time datetime="2026-07-04T15:00:00Z">{IN_LOS_ANGELES}</time>' in html
+    assert f"Held: crisis hold by {city.dana.get_full_name() or city.dana.email} since {IN_LOS_ANGELES}" in html
+    assert IN_CHICAGO not in html and IN_UTC not in html
