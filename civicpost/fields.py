@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.timelabels import clock_label, date_label, utc_offset_label
 
 
@@ -76,8 +77,8 @@ class DepartmentSelect(forms.Select):
         return option
 
 
-def publish_date_field() -> forms.DateField:
-    return forms.DateField(
+def publish_date_field() -> civic_forms.DateField:
+    return civic_forms.DateField(
         label=gettext_lazy("Date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],

@@ -11,6 +11,8 @@ import zoneinfo
 
 from django.utils.translation import gettext as _
 
+from civicpost.zones import default_zone
+
 MINUS = "\N{MINUS SIGN}"
 
 
@@ -41,6 +43,8 @@ def time_label(moment: dt.datetime) -> str:
 
 def zone_of(zone_or_department: object) -> zoneinfo.ZoneInfo:
     """Returns the zone itself, the zone named, or a department's zone (anything with `time_zone`)."""
+    if not zone_or_department:  # a template rendered without a request has no `viewer_zone`
+        return default_zone()
     if isinstance(zone_or_department, zoneinfo.ZoneInfo):
         return zone_or_department
     if isinstance(zone_or_department, str):
@@ -55,18 +59,20 @@ def format_in_zone(value: dt.datetime, zone_or_department: object) -> str:
 
 
 def in_zone(value: dt.datetime | None, zone_or_department: object) -> str:
-    """Returns `format_in_zone`, or "" for no time: `{{ post.due_at|in_zone:post.department }}`."""
+    """Returns `format_in_zone`, or "" for no time. `{{ post.due_at|in_zone:viewer_zone }}`: pages show every
+    time in the viewer's zone (the context processor gives `viewer_zone`); emails and public feeds, which have
+    no viewer, pass a department."""
     if value is None:
         return ""
     return format_in_zone(value, zone_or_department)
 
 
-def in_utc(value: dt.datetime | None) -> str:
-    """Returns "Sat, Dec 5, 2026, 4:00 PM UTC", or "" for no time: `{{ post.due_at|in_utc }}`."""
+def clock(value: dt.time | None) -> str:
+    """Returns "9:00 AM" for a time of day (no date, so no zone of its own), or "" for none:
+    `{{ series.local_time|clock }}`."""
     if value is None:
         return ""
-    moment = value.astimezone(dt.UTC)
-    return f"{date_label(moment)}, {clock_label(moment)} UTC"
+    return clock_label(dt.datetime.combine(dt.date(2000, 1, 1), value))
 
 
 def iso_utc(value: dt.datetime | None) -> str:

@@ -29,7 +29,7 @@ from composer.compose_forms import PostForm
 from composer.feedback import composer_feedback
 from composer.versions import version_comparison
 from departments.models import Department
-from departments.selectors import department_ids_for_user
+from departments.selectors import department_ids_for_user, viewer_zone_for_request
 from medialibrary.models import MediaAsset
 from medialibrary.services import ALT_TEXT_REQUIRED, MediaAlreadyInLibrary, media_upload
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
@@ -440,7 +440,7 @@ def post_version_compare(request: HttpRequest, post_id: int) -> HttpResponse:
         "old": old,
         "new": new,
         "numbers": sorted(versions, reverse=True),
-        "rows": version_comparison(old, new, department=post.department),
+        "rows": version_comparison(old, new, zone=viewer_zone_for_request(request)),
     }
     return render(request, "composer/post_version_compare.html", context)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
 
 from civicpost.languages import LANGUAGE_NAMES, language_name
 from civicpost.zones import default_zone
@@ -32,6 +33,16 @@ def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
     """Returns the zone a person sees pages in: their first department's (the city's default otherwise)."""
     memberships = memberships_for_user(user=user)
     return memberships[0].department.zone if memberships else default_zone()
+
+
+def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """Returns `viewer_zone` of the person making the request, worked out once per request: every time a page
+    shows is in this zone, with its offset (templates get it as `viewer_zone`, see civicpost.context_processors)."""
+    zone = getattr(request, "_civic_viewer_zone", None)
+    if zone is None:
+        zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
+        request._civic_viewer_zone = zone  # noqa: SLF001
+    return zone
 
 
 def city_role_for_user(*, user: AbstractBaseUser | AnonymousUser) -> CityRole | None:

@@ -9,5 +9,5 @@ from civicpost import timelabels
 register = template.Library()
 
 register.filter("in_zone", timelabels.in_zone)
-register.filter("in_utc", timelabels.in_utc)
+register.filter("clock", timelabels.clock)
 register.filter("iso_utc", timelabels.iso_utc)
