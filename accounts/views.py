@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.mfa import user_has_mfa, user_requires_mfa
-from civicpost.forms import safe_next_path
+from civicpost.fields import safe_next_path
 
 
 def _safe_next(request: HttpRequest) -> str:

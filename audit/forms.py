@@ -11,14 +11,14 @@ from django.utils.translation import gettext_lazy
 
 from audit.presentation import action_choices, target_type_choices
 from audit.selectors import AuditFilters
-from civicpost import forms as civic_forms
+from civicpost import fields as civic_fields
 from departments.models import Department
 
 DATE_INPUT = {"type": "date"}
 
 
-def _date_field(label: str) -> civic_forms.DateField:
-    return civic_forms.DateField(
+def _date_field(label: str) -> civic_fields.DateField:
+    return civic_fields.DateField(
         label=label,
         required=False,
         widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
@@ -34,7 +34,7 @@ class AuditFilterForm(forms.Form):
         label=gettext_lazy("Department"),
         required=False,
         min_value=1,
-        max_value=civic_forms.MAX_ID,
+        max_value=civic_fields.MAX_ID,
         widget=forms.Select,
         error_messages={
             "invalid": gettext_lazy("Choose a department from the list."),

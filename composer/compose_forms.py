@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicpost import forms as civic_forms
+from civicpost import fields as civic_fields
 from civicpost.fields import (
     EARLIER,
     LATER,
@@ -41,7 +41,7 @@ UPLOAD_ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4"
 LIBRARY_CHOICES = 50
 
 
-class ChannelChoiceField(civic_forms.ModelMultipleChoiceField):
+class ChannelChoiceField(civic_fields.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Channel) -> str:
         return f"{obj.display_name} ({obj.platform_label})"
 
@@ -55,7 +55,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     `lang_<code>_channel_<channel id>`, `lang_<code>_alt_<asset id>`). `lenient` relaxes what a live
     check or an autosave needs (no text, channel or time required yet; a past time is kept)."""
 
-    department = civic_forms.ModelChoiceField(
+    department = civic_fields.ModelChoiceField(
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         widget=DepartmentSelect(attrs={"data-department-select": ""}),

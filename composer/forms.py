@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicpost import forms as civic_forms
+from civicpost import fields as civic_fields
 from civicpost.fields import (
     DepartmentSelect,
     LocalTimeMixin,
@@ -35,8 +35,8 @@ CHANNEL_ERRORS = {
 }
 
 
-def _department_field() -> civic_forms.ModelChoiceField:
-    return civic_forms.ModelChoiceField(
+def _department_field() -> civic_fields.ModelChoiceField:
+    return civic_fields.ModelChoiceField(
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         widget=DepartmentSelect(),
@@ -200,7 +200,7 @@ class SeriesForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.Form):
     )
     start_date = publish_date_field()
     local_time = publish_time_field()
-    until = civic_forms.DateField(
+    until = civic_fields.DateField(
         label=gettext_lazy("Last date (optional)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

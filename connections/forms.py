@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from civicpost import forms as civic_forms
+from civicpost import fields as civic_fields
 from civicpost.languages import language_name
 from civicpost.text import NormalizedTextFormMixin
 from connections.flows import CONNECTABLE_PLATFORMS, PageChoice
@@ -34,7 +34,7 @@ class SecretURLInput(forms.URLInput):
 
 
 class ChooseForm(forms.Form):
-    department = civic_forms.ModelChoiceField(
+    department = civic_fields.ModelChoiceField(
         queryset=Department.objects.none(), label=_("Department"), empty_label=None
     )
     platform = forms.ChoiceField(label=_("Platform"), widget=forms.RadioSelect)

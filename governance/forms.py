@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicpost import forms as civic_forms
+from civicpost import fields as civic_fields
 from civicpost.fields import LocalTime, blackout_override_field, classify_local_time, post_link_field
 from civicpost.languages import language_name
 from civicpost.text import NormalizedTextFormMixin
@@ -57,7 +57,7 @@ class CrisisStartForm(NormalizedTextFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Shown on every held post and on the calendar."),
     )
-    departments = civic_forms.ModelMultipleChoiceField(
+    departments = civic_fields.ModelMultipleChoiceField(
         label=gettext_lazy("Departments"),
         queryset=Department.objects.order_by("name"),
         required=False,
@@ -67,7 +67,7 @@ class CrisisStartForm(NormalizedTextFormMixin, forms.Form):
 
 
 class _TimeFields(forms.Form):
-    new_date = civic_forms.DateField(
+    new_date = civic_fields.DateField(
         label=gettext_lazy("New date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     new_time = forms.TimeField(
@@ -167,7 +167,7 @@ class EmergencyForm(NormalizedTextFormMixin, _TimeFields):
     """Text per language (the city's languages), channels of every department, and an optional "all
     clear" follow-up submitted for approval."""
 
-    channels = civic_forms.ModelMultipleChoiceField(
+    channels = civic_fields.ModelMultipleChoiceField(
         label=gettext_lazy("Channels"),
         queryset=Channel.objects.none(),
         widget=forms.CheckboxSelectMultiple,

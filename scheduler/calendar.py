@@ -38,7 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicpost.forms import parse_id
+from civicpost.fields import parse_id
 from civicpost.timelabels import clock_label, date_label, time_label, utc_offset_label, zone_summary
 from civicpost.zones import local_midnight
 from departments.models import Department

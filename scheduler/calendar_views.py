@@ -26,7 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
-from civicpost.forms import MAX_DATE, MIN_DATE, parse_date, safe_next_path
+from civicpost.fields import MAX_DATE, MIN_DATE, parse_date, safe_next_path
 from civicpost.timelabels import date_label, time_label
 from departments.selectors import department_ids_user_approves, user_approves_everywhere, viewer_zone
 from scheduler.calendar import (

@@ -432,7 +432,7 @@ def test_a_huge_channel_id_is_refused_with_a_message_and_the_text_is_kept(person
 
 
 def test_a_huge_department_id_is_an_unknown_choice(personas: Any) -> None:
-    from civicpost.forms import ModelChoiceField, ModelMultipleChoiceField
+    from civicpost.fields import ModelChoiceField, ModelMultipleChoiceField
     from departments.models import Department
 
     single = ModelChoiceField(queryset=Department.objects.all())
@@ -468,7 +468,7 @@ def test_a_far_future_date_is_refused_with_a_message_and_kept(personas: Any) -> 
 
 @pytest.mark.parametrize("day", [FAR_FUTURE, "1999-12-31", "2101-01-01"])
 def test_dates_outside_2000_to_2100_are_refused(day: str) -> None:
-    from civicpost.forms import DateField
+    from civicpost.fields import DateField
 
     with pytest.raises(ValidationError) as refused:
         DateField().clean(day)
