@@ -7,7 +7,7 @@ Fills a throwaway database (a temporary SQLite file, or with --postgres a new Po
 server, dropped at the end) with a city of five departments, 10,000 posts of which 2,000 fall in the
 measured month (every status, some failed deliveries, a blackout, shared links), then times in one run:
 
-- the month data alone (scheduler.calendar.calendar_month), for the communications manager (sees all
+- the month data alone (scheduler.calendar.month.calendar_month), for the communications manager (sees all
   2,000) and for a department editor, with the number of queries;
 - the whole month page through Django's test client (middleware, session, template), with its queries;
 - a minimal Django view through the same test client, as the yardstick.
@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> None:
     from django.test.utils import override_settings, setup_test_environment
     from django.urls import include, path
 
-    from scheduler.calendar import calendar_month
+    from scheduler.calendar.month import calendar_month
     from scheduler.models import Post
 
     urlpatterns[:] = [path("bench/minimal/", minimal_view), path("", include("civicpost.urls"))]

@@ -1,5 +1,6 @@
 """Blackout periods in force (issue 5): the one rule for scheduling into them, and what holds a post caught
-in one. Blackouts themselves are added and removed in scheduler/calendar_services.py.
+in one; adding and removing them (blackout_create, blackout_delete) and reading them for the calendar and its
+management page.
 
 The rule: a post may not be scheduled into a blackout of its department or of the whole city, unless a
 person who may override it (departments.rules.can_override_blackout: the department's approvers and the
@@ -32,8 +33,10 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,9 +44,11 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
-from civicpost.timelabels import format_in_zone
+from civicpost.timelabels import date_label, format_in_zone, time_label
 from departments import rules
-from scheduler.calendar import blackout_applies, blackout_label, blackout_scope, blackouts_at
+from departments.models import Department
+from departments.selectors import memberships_for_user, user_approves_everywhere, user_is_department_admin
+from scheduler.calendar.access import user_can_manage_blackouts
 from scheduler.models import (
     BlackoutOverride,
     BlackoutPeriod,
@@ -58,6 +63,77 @@ from scheduler.models import (
 class BlackoutRefused(ApplicationError):
     """The time falls inside a blackout. `extra`: "needs_override" (this person could go ahead by giving a
     reason), "blackouts" (their ids), "problems" (the message, for callers that gather problems)."""
+
+
+# --- Reading blackouts ------------------------------------------------------------------------------
+
+
+def blackouts_overlapping(*, start: dt.datetime, end: dt.datetime) -> list[BlackoutPeriod]:
+    return list(
+        BlackoutPeriod.objects.filter(starts_at__lt=end, ends_at__gt=start)
+        .select_related("department")
+        .order_by("starts_at", "id")
+    )
+
+
+def blackout_applies(blackout: BlackoutPeriod, *, department_id: int, when: dt.datetime) -> bool:
+    return (blackout.department_id is None or blackout.department_id == department_id) and (
+        blackout.starts_at <= when < blackout.ends_at
+    )
+
+
+def blackouts_at(*, department_id: int, when: dt.datetime) -> list[BlackoutPeriod]:
+    """Returns the blackout periods that cover `when` for a department (its own and city-wide ones)."""
+    return list(
+        BlackoutPeriod.objects.filter(starts_at__lte=when, ends_at__gt=when)
+        .filter(Q(department__isnull=True) | Q(department_id=department_id))
+        .select_related("department")
+        .order_by("starts_at", "id")
+    )
+
+
+def blackout_scope(blackout: BlackoutPeriod) -> str:
+    return blackout.department.name if blackout.department_id else _("whole city")
+
+
+def blackout_label(blackout: BlackoutPeriod, zone: zoneinfo.ZoneInfo) -> str:
+    starts = blackout.starts_at.astimezone(zone)
+    ends = blackout.ends_at.astimezone(zone)
+    return _("%(reason)s (%(scope)s), %(start)s to %(end)s") % {
+        "reason": blackout.reason,
+        "scope": blackout_scope(blackout),
+        "start": f"{date_label(starts)}, {time_label(starts)}",
+        "end": f"{date_label(ends)}, {time_label(ends)}",
+    }
+
+
+def blackout_departments_for(*, user: AbstractBaseUser | AnonymousUser) -> list[Department]:
+    """Departments whose blackouts the person may manage."""
+    if user_approves_everywhere(user=user):
+        return list(Department.objects.order_by("name"))
+    return [
+        m.department
+        for m in memberships_for_user(user=user)
+        if user_is_department_admin(user=user, department_id=m.department_id)
+    ]
+
+
+def blackouts_upcoming(*, now: dt.datetime | None = None) -> list[BlackoutPeriod]:
+    """Current and future blackouts, for the management page (everyone may read them)."""
+    now = now or timezone.now()
+    return list(
+        BlackoutPeriod.objects.filter(ends_at__gt=now).select_related("department", "created_by").order_by("starts_at")
+    )
+
+
+def blackout_get_for_manager(*, user: AbstractBaseUser | AnonymousUser, blackout_id: int) -> BlackoutPeriod:
+    blackout = BlackoutPeriod.objects.select_related("department").filter(pk=blackout_id).first()
+    if blackout is None or not user_can_manage_blackouts(user=user, department_id=blackout.department_id):
+        raise Http404("No such blackout.")
+    return blackout
+
+
+# --- The rule -----------------------------------------------------------------------------------------
 
 
 def blackouts_in_words(blackouts: Iterable[BlackoutPeriod], zone: zoneinfo.ZoneInfo) -> str:
@@ -344,3 +420,74 @@ def posts_hold_for_blackouts(blocked: dict[int, list[BlackoutPeriod]]) -> list[i
         if post_hold_for_blackout(post=post, blackouts=blocked[post.pk]):
             held.append(post.pk)
     return held
+
+
+# --- Adding and removing blackouts ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def blackout_create(
+    *,
+    user: AbstractBaseUser,
+    department: Department | None,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str,
+) -> BlackoutPeriod:
+    """Adds a blackout period and returns it. Raises ApplicationError when the person may not, or the
+    times are wrong.
+
+    Approved posts whose time falls inside it go back to the approval queue at once (their deliveries
+    withdrawn; approving them again needs an override reason: scheduler/blackouts.py). Their ids are in the
+    audit event and in the returned blackout's `held_post_ids`, for the page to say so."""
+    if not user_can_manage_blackouts(user=user, department_id=department.pk if department else None):
+        if department is None:
+            raise ApplicationError(_("Only the communications team can add a blackout for the whole city."))
+        raise ApplicationError(
+            _("Only admins of %(department)s can add its blackouts.") % {"department": department.name}
+        )
+    if ends_at <= starts_at:
+        raise ApplicationError(_("The blackout must end after it starts."))
+    reason = normalize_text(reason)
+    if not reason.strip():
+        raise ApplicationError(_("Say why nothing should go out, such as “Election quiet period”."))
+    blackout = BlackoutPeriod.objects.create(
+        department=department, starts_at=starts_at, ends_at=ends_at, reason=reason.strip(), created_by=user
+    )
+    held_post_ids = [
+        post.pk
+        for post in approved_posts_inside(blackout)
+        if post_hold_for_blackout(post=post, blackouts=[blackout], actor=user)
+    ]
+    audit_record(
+        action=AuditAction.BLACKOUT_CREATED,
+        actor=user,
+        department_id=department.pk if department else None,
+        target=blackout,
+        changes={
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": blackout.reason,
+            "held_posts": held_post_ids,
+        },
+    )
+    blackout.held_post_ids = held_post_ids  # type: ignore[attr-defined]
+    return blackout
+
+
+@transaction.atomic
+def blackout_delete(*, user: AbstractBaseUser, blackout: BlackoutPeriod) -> None:
+    if not user_can_manage_blackouts(user=user, department_id=blackout.department_id):
+        raise ApplicationError(_("You cannot remove this blackout."))
+    audit_record(
+        action=AuditAction.BLACKOUT_DELETED,
+        actor=user,
+        department_id=blackout.department_id,
+        target=blackout,
+        changes={
+            "starts_at": blackout.starts_at.isoformat(),
+            "ends_at": blackout.ends_at.isoformat(),
+            "reason": blackout.reason,
+        },
+    )
+    blackout.delete()

@@ -29,26 +29,23 @@ from civicpost.exceptions import ApplicationError
 from civicpost.fields import MAX_DATE, MIN_DATE, parse_date, safe_next_path
 from civicpost.timelabels import date_label, time_label
 from departments.selectors import department_ids_user_approves, user_approves_everywhere, viewer_zone
-from scheduler.calendar import (
-    MAX_AGENDA_DAYS,
-    CalendarFilters,
+from scheduler.blackouts import (
+    BlackoutRefused,
+    blackout_create,
+    blackout_delete,
     blackout_departments_for,
     blackout_get_for_manager,
     blackout_label,
     blackouts_upcoming,
-    calendar_agenda,
-    calendar_month,
-    calendar_week,
-    feed_token_active,
-    feed_user_for_secret,
-    ical_feed,
-    user_can_manage_blackouts,
 )
+from scheduler.calendar.access import user_can_manage_blackouts
+from scheduler.calendar.agenda import MAX_AGENDA_DAYS, calendar_agenda
+from scheduler.calendar.filters import CalendarFilters
+from scheduler.calendar.ical import feed_token_active, feed_user_for_secret, ical_feed
+from scheduler.calendar.month import calendar_month
+from scheduler.calendar.week import calendar_week
 from scheduler.calendar_forms import BlackoutForm, RescheduleForm
 from scheduler.calendar_services import (
-    BlackoutRefused,
-    blackout_create,
-    blackout_delete,
     calendar_feed_token_create,
     calendar_feed_token_revoke,
     calendar_preference_load,

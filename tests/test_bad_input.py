@@ -566,7 +566,7 @@ def test_filters_are_saved_only_once_the_page_was_built(personas: Any, monkeypat
 
 def test_filter_words_with_control_characters_name_nothing() -> None:
     """A NUL byte in ?platform= (or status, language) breaks a PostgreSQL query: such a word is dropped."""
-    from scheduler.calendar import CalendarFilters
+    from scheduler.calendar.filters import CalendarFilters
 
     values = {"platform": ["sand\x00box", "sandbox"], "language": ["e\x0bn"]}
     filters = CalendarFilters.from_lists(lambda key: values.get(key, []))

@@ -24,8 +24,8 @@ from composer.series import series_approve, series_create, series_submit
 from departments.models import SeriesApproval
 from governance.models import ApprovalVote
 from scheduler import services
-from scheduler.blackouts import BlackoutRefused
-from scheduler.calendar_services import blackout_create, post_reschedule
+from scheduler.blackouts import BlackoutRefused, blackout_create
+from scheduler.calendar_services import post_reschedule
 from scheduler.models import (
     BlackoutOverride,
     BlackoutPeriod,

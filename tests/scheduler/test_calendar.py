@@ -19,11 +19,15 @@ from audit.models import AuditAction, AuditEvent
 from civicpost.exceptions import ApplicationError
 from departments.models import Role
 from departments.selectors import viewer_zone
-from scheduler import calendar as cal
 from scheduler import services
+from scheduler.blackouts import BlackoutRefused, blackout_create
+from scheduler.calendar.entries import CalendarEntry
+from scheduler.calendar.filters import CalendarFilters
+from scheduler.calendar.month import calendar_month
+from scheduler.calendar.posts import post_has_language
+from scheduler.calendar.quiet import quiet_channels
+from scheduler.calendar.week import calendar_week
 from scheduler.calendar_services import (
-    BlackoutRefused,
-    blackout_create,
     calendar_feed_token_create,
     calendar_feed_token_revoke,
     post_reschedule,
@@ -91,8 +95,8 @@ def make_post(
     return post
 
 
-def month_entries(user, year: int = 2026, month: int = 11, **kwargs) -> dict[int, cal.CalendarEntry]:  # noqa: ANN001
-    data = cal.calendar_month(user=fresh(user), year=year, month=month, **kwargs)
+def month_entries(user, year: int = 2026, month: int = 11, **kwargs) -> dict[int, CalendarEntry]:  # noqa: ANN001
+    data = calendar_month(user=fresh(user), year=year, month=month, **kwargs)
     return {entry.post.pk: entry for entry in data.entries}
 
 
@@ -227,7 +231,7 @@ def test_the_month_is_built_in_at_most_twelve_queries_for_20_or_2000_posts(
     for person in (personas.dana, personas.alice):
         viewer = fresh(person)
         with django_assert_max_num_queries(12):
-            data = cal.calendar_month(user=viewer, year=2026, month=11)
+            data = calendar_month(user=viewer, year=2026, month=11)
             # Everything the template reads, read here: no query may hide in it.
             for entry in data.entries:
                 _ = (entry.post.department.name, entry.post.text, entry.post.link, entry.post.author_id)
@@ -576,7 +580,7 @@ def test_times_are_shown_in_the_viewers_zone_and_other_zones_land_on_the_right_d
         status=PostStatus.APPROVED,
         approver=personas.dana,
     )
-    alice_view = cal.calendar_month(user=fresh(personas.alice), year=2026, month=11)
+    alice_view = calendar_month(user=fresh(personas.alice), year=2026, month=11)
     day = next(d for week in alice_view.weeks for d in week if any(e.post.pk == post.pk for e in d.entries))
     assert day.date == dt.date(2026, 11, 9)
     entry = next(e for e in day.entries if e.post.pk == post.pk)
@@ -586,7 +590,7 @@ def test_times_are_shown_in_the_viewers_zone_and_other_zones_land_on_the_right_d
     )
     assert alice_view.zone.key == "America/Chicago"
 
-    carol_view = cal.calendar_month(user=fresh(personas.carol), year=2026, month=11)
+    carol_view = calendar_month(user=fresh(personas.carol), year=2026, month=11)
     day = next(d for week in carol_view.weeks for d in week if any(e.post.pk == post.pk for e in d.entries))
     assert day.date == dt.date(2026, 11, 10)
     entry = next(e for e in day.entries if e.post.pk == post.pk)
@@ -599,7 +603,7 @@ def test_a_post_at_1_30_on_the_fall_back_night_is_shown_once_with_its_own_offset
     second = make_post(author=personas.alice, channels=[second_channel], due_at=at(2026, 11, 1, 1, 30, fold=1))
     assert second.due_at - first.due_at == dt.timedelta(hours=1)
 
-    month = cal.calendar_month(user=fresh(personas.alice), year=2026, month=11)
+    month = calendar_month(user=fresh(personas.alice), year=2026, month=11)
     placed = [(d.date, e.post.pk) for week in month.weeks for d in week for e in d.entries]
     assert placed.count((dt.date(2026, 11, 1), first.pk)) == 1
     assert placed.count((dt.date(2026, 11, 1), second.pk)) == 1
@@ -609,7 +613,7 @@ def test_a_post_at_1_30_on_the_fall_back_night_is_shown_once_with_its_own_offset
     assert labels[second.pk] == "1:30 AM CST (UTC−06:00)"
     assert "CDT, UTC−05:00" in month.zone_summary and "CST, UTC−06:00" in month.zone_summary
 
-    week = cal.calendar_week(user=fresh(personas.alice), day=dt.date(2026, 11, 1))
+    week = calendar_week(user=fresh(personas.alice), day=dt.date(2026, 11, 1))
     one_am = week.rows[1].cells[0]
     assert one_am.date == dt.date(2026, 11, 1)
     assert [e.post.pk for e in one_am.entries] == [first.pk, second.pk]
@@ -663,16 +667,16 @@ def test_filters_narrow_the_calendar_and_the_address_says_which(city, client):
 
 def test_the_language_filter_is_accepted_and_kept_until_posts_have_a_language(city):
     # Pending issue 4 (multilingual posts): Post has no language field yet.
-    filters = cal.CalendarFilters.from_dict({"language": ["es"]})
+    filters = CalendarFilters.from_dict({"language": ["es"]})
     assert filters.as_dict() == {"language": ["es"]}
-    if not cal.post_has_language():
+    if not post_has_language():
         assert filters.narrows is False
         assert city.parks_draft.pk in month_entries(city.alice, filters=filters)
 
 
 def test_failed_posts_can_be_picked_out(city):
     city.parks_approved.deliveries.update(status=DeliveryStatus.FAILED, failure_message="Rejected")
-    entries = month_entries(city.alice, filters=cal.CalendarFilters(statuses=("failed",)))
+    entries = month_entries(city.alice, filters=CalendarFilters(statuses=("failed",)))
     assert list(entries) == [city.parks_approved.pk]
     assert entries[city.parks_approved.pk].status_label == "Failed on a channel"
 
@@ -723,15 +727,15 @@ def test_quiet_channels_are_those_with_nothing_coming_in_the_next_days(personas)
         approver=personas.bob,
     )
     make_post(author=personas.alice, channels=[quiet], due_at=NOW + dt.timedelta(days=2))  # a draft does not count
-    names = [q.channel.display_name for q in cal.quiet_channels(user=fresh(personas.alice))]
+    names = [q.channel.display_name for q in quiet_channels(user=fresh(personas.alice))]
     assert names == ["Parks quiet"]
-    assert [q.channel.display_name for q in cal.quiet_channels(user=fresh(personas.alice), days=2)] == [
+    assert [q.channel.display_name for q in quiet_channels(user=fresh(personas.alice), days=2)] == [
         "Parks on Sandbox",
         "Parks quiet",
     ]
     # Carol looks after the Library only; Dana after every channel.
-    assert [q.channel.display_name for q in cal.quiet_channels(user=fresh(personas.carol))] == ["Library on Sandbox"]
-    assert {q.channel.display_name for q in cal.quiet_channels(user=fresh(personas.dana))} == {
+    assert [q.channel.display_name for q in quiet_channels(user=fresh(personas.carol))] == ["Library on Sandbox"]
+    assert {q.channel.display_name for q in quiet_channels(user=fresh(personas.dana))} == {
         "Parks quiet",
         "Library on Sandbox",
     }

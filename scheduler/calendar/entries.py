@@ -1,0 +1,154 @@
+"""One post as the viewer sees it on the calendar (time in their zone, status, platforms, hints)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils.translation import gettext as _
+
+from civicpost.timelabels import clock_label, date_label, time_label, utc_offset_label
+from departments.selectors import (
+    department_ids_for_user,
+)
+from scheduler.adapters.registry import platform_label
+from scheduler.calendar.hints import Hint, add_hints
+from scheduler.calendar.statuses import CALENDAR_STATUSES, EDITABLE_STATUSES, calendar_status
+from scheduler.models import (
+    BlackoutPeriod,
+    Channel,
+    Post,
+    PostStatus,
+)
+
+# Department colours: a second cue next to the department's name, never the only one. Each is dark
+# enough for white text (at least 7:1) and distinct from its neighbours.
+DEPARTMENT_COLOURS = 8
+
+
+# USWDS sprite icons standing in for each platform; the platform's name is always the text alternative.
+PLATFORM_ICONS = {
+    "facebook": "facebook",
+    "instagram": "instagram",
+    "x": "x",
+    "mastodon": "forum",
+    "bluesky": "public",
+    "threads": "chat",
+    "feed": "rss_feed",
+    "webhook": "api",
+    "sandbox": "science",
+}
+
+
+@dataclass
+class PlatformMark:
+    key: str
+    label: str
+    icon: str
+
+
+@dataclass
+class CalendarEntry:
+    """One post as the viewer sees it on the calendar."""
+
+    post: Post
+    local_due: dt.datetime
+    status: str
+    status_label: str
+    can_move: bool
+    colour: int
+    platforms: list[PlatformMark]
+    channels: list[Channel]
+    department_time: str = ""  # the department's own time, when its zone differs from the viewer's
+    hints: list[Hint] = field(default_factory=list)
+
+    @property
+    def local_date(self) -> dt.date:
+        return self.local_due.date()
+
+    @property
+    def time(self) -> str:
+        return clock_label(self.local_due)
+
+    @property
+    def zone_label(self) -> str:
+        return f"{self.local_due.tzname()} ({utc_offset_label(self.local_due)})"
+
+    @property
+    def input_date(self) -> str:
+        return self.local_due.strftime("%Y-%m-%d")
+
+    @property
+    def input_time(self) -> str:
+        return self.local_due.strftime("%H:%M")
+
+    @property
+    def full_time(self) -> str:
+        return f"{date_label(self.local_due)}, {time_label(self.local_due)}"
+
+    @property
+    def hint_kinds(self) -> list[str]:
+        return sorted({hint.kind for hint in self.hints})
+
+
+def calendar_entries(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    posts: list[Post],
+    zone: zoneinfo.ZoneInfo,
+    blackouts: list[BlackoutPeriod],
+    now: dt.datetime,
+) -> list[CalendarEntry]:
+    # Translated once per build, not once per post.
+    labels = {key: str(label) for key, label in CALENDAR_STATUSES}
+    department_time_text = _("%(time)s in %(department)s's zone (%(zone)s)")
+    marks: dict[str, PlatformMark] = {}
+    member_of = department_ids_for_user(user=user)
+    entries = []
+    for post in posts:
+        status = calendar_status(post)
+        department_zone = post.department.zone
+        local = post.due_at.astimezone(zone)
+        department_time = ""
+        if department_zone.key != zone.key:
+            own = post.due_at.astimezone(department_zone)
+            if own.utcoffset() != local.utcoffset():
+                department_time = department_time_text % {
+                    "time": f"{date_label(own)}, {time_label(own)}",
+                    "department": post.department.name,
+                    "zone": department_zone.key,
+                }
+        channels = post.calendar_channels
+        platforms: dict[str, PlatformMark] = {}
+        for channel in channels:
+            if channel.platform not in marks:
+                marks[channel.platform] = PlatformMark(
+                    channel.platform, platform_label(channel.platform), PLATFORM_ICONS.get(channel.platform, "public")
+                )
+            platforms.setdefault(channel.platform, marks[channel.platform])
+        can_move = (
+            post.department_id in member_of
+            and post.status in EDITABLE_STATUSES
+            and not (post.status == PostStatus.APPROVED and post.due_at <= now)
+        )
+        entries.append(
+            CalendarEntry(
+                post=post,
+                local_due=local,
+                status=status,
+                status_label=labels.get(status, status),
+                can_move=can_move,
+                colour=post.department_id % DEPARTMENT_COLOURS,
+                platforms=list(platforms.values()),
+                channels=channels,
+                department_time=department_time,
+            )
+        )
+    add_hints(entries, blackouts, zone, now)
+    # Crisis holds (governance): "Held: crisis hold by ..." on each post kept from going out.
+    from governance.calendar import add_hold_hints
+
+    add_hold_hints(entries, Hint, zone)
+    return entries

@@ -1,0 +1,132 @@
+"""Conflict hints, in words: two posts on one channel too close together, one link shared by two
+departments within a few days, a post inside a blackout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from civicpost.timelabels import clock_label, date_label
+from scheduler.blackouts import blackout_applies, blackout_scope
+from scheduler.models import (
+    BlackoutPeriod,
+    PostStatus,
+)
+
+if TYPE_CHECKING:
+    from scheduler.calendar.entries import CalendarEntry
+
+
+def conflict_gap() -> dt.timedelta:
+    """Two posts on one channel closer than this are flagged (CIVICPOST_CALENDAR_CONFLICT_GAP_MINUTES)."""
+    return dt.timedelta(minutes=int(getattr(settings, "CIVICPOST_CALENDAR_CONFLICT_GAP_MINUTES", 60)))
+
+
+def link_window() -> dt.timedelta:
+    """Two departments sharing one link closer than this are flagged (CIVICPOST_CALENDAR_LINK_WINDOW_HOURS)."""
+    return dt.timedelta(hours=int(getattr(settings, "CIVICPOST_CALENDAR_LINK_WINDOW_HOURS", 72)))
+
+
+@dataclass
+class Hint:
+    kind: str  # "channel", "link" or "blackout"
+    text: str
+
+
+def _normal_link(link: str) -> str:
+    return link.strip().rstrip("/").lower()
+
+
+def add_hints(
+    entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zone: zoneinfo.ZoneInfo, now: dt.datetime
+) -> None:
+    """Adds the conflict hints, in words, to each post still to go out (a future post that is not
+    cancelled): a published or past post cannot be changed any more, so a warning there is only noise.
+    Posts that went out still count as the neighbours of a future one. Each post gets at most one line
+    per kind, however many of its channels are crowded."""
+    live = [e for e in entries if e.post.status != PostStatus.CANCELLED]
+    warned = {e.post.pk for e in live if e.post.status != PostStatus.PUBLISHED and e.post.due_at > now}
+    gap = conflict_gap()
+    gap_minutes = int(gap.total_seconds() // 60)
+    channel_text = _("Less than %(minutes)s minutes from another post on %(channel)s (%(times)s).")
+    more_text = _(" and %(count)s more")
+    link_text = _("Same link as a post of %(departments)s (%(when)s).")
+
+    # Same channel within the gap: a sliding window over each channel's posts in time order.
+    by_channel: dict[int, list[CalendarEntry]] = defaultdict(list)
+    channel_names: dict[int, str] = {}
+    for entry in live:
+        for channel in entry.channels:
+            by_channel[channel.pk].append(entry)
+            channel_names[channel.pk] = channel.display_name
+    crowded: dict[int, list[str]] = defaultdict(list)  # post id -> names of its crowded channels
+    neighbours: dict[int, dict[int, CalendarEntry]] = defaultdict(dict)  # post id -> the posts too close
+    for channel_id, group in by_channel.items():
+        group.sort(key=lambda e: (e.post.due_at, e.post.pk))
+        low = 0
+        close: set[int] = set()
+        for high, entry in enumerate(group):
+            while entry.post.due_at - group[low].post.due_at >= gap:
+                low += 1
+            for other in group[low:high]:
+                neighbours[entry.post.pk][other.post.pk] = other
+                neighbours[other.post.pk][entry.post.pk] = entry
+                close.update((entry.post.pk, other.post.pk))
+        for post_id in close:
+            crowded[post_id].append(channel_names[channel_id])
+    for entry in live:
+        if entry.post.pk not in warned or entry.post.pk not in crowded:
+            continue
+        others = sorted(neighbours[entry.post.pk].values(), key=lambda o: (o.post.due_at, o.post.pk))
+        times = ", ".join(clock_label(o.post.due_at.astimezone(zone)) for o in others[:3])
+        if len(others) > 3:
+            times += more_text % {"count": len(others) - 3}
+        crowded_names = ", ".join(sorted(crowded[entry.post.pk]))
+        words = {"minutes": gap_minutes, "channel": crowded_names, "times": times}
+        entry.hints.append(Hint("channel", channel_text % words))
+
+    # The same link shared by two departments within the link window.
+    window = link_window()
+    by_link: dict[str, list[CalendarEntry]] = defaultdict(list)
+    for entry in live:
+        if entry.post.link:
+            by_link[_normal_link(entry.post.link)].append(entry)
+    for group in by_link.values():
+        if len({e.post.department_id for e in group}) < 2:
+            continue
+        for entry in group:
+            if entry.post.pk not in warned:
+                continue
+            others = [
+                o
+                for o in group
+                if o.post.department_id != entry.post.department_id and abs(o.post.due_at - entry.post.due_at) < window
+            ]
+            if not others:
+                continue
+            names = sorted({o.post.department.name for o in others})
+            first = min(others, key=lambda o: abs(o.post.due_at - entry.post.due_at))
+            moment = first.post.due_at.astimezone(zone)
+            when = f"{date_label(moment)}, {clock_label(moment)}"
+            entry.hints.append(Hint("link", link_text % {"departments": ", ".join(names), "when": when}))
+
+    # Inside a blackout period of the post's department or of the whole city.
+    if blackouts:
+        blackout_text = _("Inside a blackout: %(reason)s (%(scope)s).")
+        texts = {b.pk: blackout_text % {"reason": b.reason, "scope": blackout_scope(b)} for b in blackouts}
+        for entry in live:
+            if entry.post.pk not in warned:
+                continue
+            inside = [
+                texts[blackout.pk]
+                for blackout in blackouts
+                if blackout_applies(blackout, department_id=entry.post.department_id, when=entry.post.due_at)
+            ]
+            if inside:
+                entry.hints.append(Hint("blackout", " ".join(inside)))
