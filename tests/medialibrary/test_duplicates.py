@@ -13,7 +13,7 @@ from medialibrary import services
 from medialibrary.models import MediaAsset
 from scheduler.models import Post
 from tests.medialibrary.helpers import jpeg_upload, mp4_bytes, upload
-from tests.scheduler.test_composer import compose_data
+from tests.composer.test_compose import compose_data
 
 
 @pytest.fixture(autouse=True)
