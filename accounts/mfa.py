@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.models import Authenticator
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from departments.models import Role
@@ -19,7 +18,7 @@ CITY_ROLES_REQUIRING_MFA = frozenset({"communications_manager", "it_admin"})
 SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
-def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_requires_mfa(*, user: User | AnonymousUser) -> bool:
     """Returns True for staff, superusers, anyone who approves or administers a department, and the
     city-wide roles that act everywhere: the communications manager, the IT admin and anyone allowed to
     publish emergency posts at once."""
@@ -34,7 +33,7 @@ def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
     return city_role is not None and (city_role.role in CITY_ROLES_REQUIRING_MFA or city_role.can_post_emergency)
 
 
-def user_has_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_has_mfa(*, user: User | AnonymousUser) -> bool:
     """Returns True when the user has an authenticator app or a security key."""
     if not user.is_authenticated:
         return False

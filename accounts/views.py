@@ -6,15 +6,16 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET
 
 from accounts.mfa import user_has_mfa, user_requires_mfa
+from civicpost.http import AuthenticatedHttpRequest
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: AuthenticatedHttpRequest) -> str:
     target = request.GET.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -25,7 +26,7 @@ def _safe_next(request: HttpRequest) -> str:
 
 @login_required
 @require_GET
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What protects the account, and links to change it."""
     user = request.user
     types = set(Authenticator.objects.filter(user_id=user.pk).values_list("type", flat=True))
@@ -45,7 +46,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def mfa_required(request: HttpRequest) -> HttpResponse:
+def mfa_required(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where MFARequiredMiddleware sends approvers and admins who have no second step yet."""
     next_url = _safe_next(request)
     if user_has_mfa(user=request.user):

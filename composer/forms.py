@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -53,7 +53,7 @@ class _DepartmentChannelsMixin:
     fields: dict[str, Any]
     add_error: Any
 
-    def _limit(self, user: AbstractBaseUser, department: Department | None = None) -> None:
+    def _limit(self, user: User, department: Department | None = None) -> None:
         departments = departments_user_can_post_for(user=user)
         if "department" in self.fields:
             field = self.fields["department"]
@@ -104,7 +104,7 @@ class PostTemplateForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.
         error_messages=CHANNEL_ERRORS,
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, template: PostTemplate | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, user: User, template: PostTemplate | None = None, **kwargs: Any):
         if template is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "name": template.name,
@@ -138,7 +138,7 @@ class TemplateUseForm(NormalizedTextFormMixin, LocalTimeMixin, _DepartmentChanne
     publish_time = publish_time_field()
     fold = fold_field()
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, template: PostTemplate, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, template: PostTemplate, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"channels": template.channel_ids})
         super().__init__(*args, **kwargs)
         self.template = template
@@ -217,7 +217,7 @@ class SeriesForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["start_date"].label = _("First date")
         self.fields["local_time"].label = _("Time")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -15,7 +15,7 @@ from governance.models import CrisisHold, EmergencyAlert, EmergencyPost, Emergen
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Delivery, Post, PostStatus
 from scheduler.templatetags.civic_time import format_in_zone
 
-User = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
 def active_crisis_holds() -> list[CrisisHold]:
@@ -115,7 +115,7 @@ def hold_messages_for_posts(posts: Iterable[Post]) -> dict[int, str]:
     return messages
 
 
-def crisis_hold_get_for_manager(*, user: User, hold_id: int) -> CrisisHold:
+def crisis_hold_get_for_manager(*, user: AnyUser, hold_id: int) -> CrisisHold:
     """Returns a crisis hold for someone who may switch holds; raises Http404 for anyone else."""
     if not rules.can_start_crisis_hold(user):
         raise Http404("No such crisis hold.")
@@ -137,7 +137,7 @@ def post_holds_open() -> list[PostHold]:
     )
 
 
-def post_hold_get_for_manager(*, user: User, hold_id: int) -> PostHold:
+def post_hold_get_for_manager(*, user: AnyUser, hold_id: int) -> PostHold:
     if not rules.can_release_post_hold(user):
         raise Http404("No such hold.")
     hold = PostHold.objects.select_related("post__department").filter(pk=hold_id).first()
@@ -153,7 +153,7 @@ def emergency_templates() -> list[EmergencyTemplate]:
     return list(EmergencyTemplate.objects.filter(is_active=True).order_by("position", "name"))
 
 
-def emergency_alerts_for_user(*, user: User, unreviewed_only: bool = False) -> QuerySet[EmergencyAlert]:
+def emergency_alerts_for_user(*, user: AnyUser, unreviewed_only: bool = False) -> QuerySet[EmergencyAlert]:
     """Emergency publications for the people who review, publish or audit them; others get 404."""
     if not rules.can_view_emergency_alerts(user):
         raise Http404("No such page.")
@@ -165,14 +165,14 @@ def emergency_alerts_for_user(*, user: User, unreviewed_only: bool = False) -> Q
     return queryset.order_by("-created_at", "-id")
 
 
-def emergency_alert_get(*, user: User, alert_id: int) -> EmergencyAlert:
+def emergency_alert_get(*, user: AnyUser, alert_id: int) -> EmergencyAlert:
     alert = emergency_alerts_for_user(user=user).filter(pk=alert_id).first()
     if alert is None:
         raise Http404("No such emergency post.")
     return alert
 
 
-def emergency_alert_get_for_review(*, user: User, alert_id: int) -> EmergencyAlert:
+def emergency_alert_get_for_review(*, user: AnyUser, alert_id: int) -> EmergencyAlert:
     alert = emergency_alert_get(user=user, alert_id=alert_id)
     if not rules.can_review_emergency(user):
         raise PermissionDenied("Only a communications manager reviews emergency posts.")

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -44,7 +44,7 @@ AUDIT_HOLD_RESCHEDULED = "hold.rescheduled"
 
 
 def approval_vote_record(
-    *, post: Post, user: AbstractBaseUser, content: dict[str, Any], progress: list[StepProgress], comment: str = ""
+    *, post: Post, user: User, content: dict[str, Any], progress: list[StepProgress], comment: str = ""
 ) -> bool:
     """Records `user`'s approval of the locked, submitted `post` at its current step (the caller checked
     departments.rules.approval_refusal). Returns True when that completes the post's whole policy."""
@@ -83,7 +83,7 @@ def approval_vote_record(
 def approval_renew_after_move(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     approved_votes: list[ApprovalVote],
     moved_from: dt.datetime,
     comment: str = "",
@@ -160,7 +160,7 @@ def approval_renew_after_move(
 # --- Approval policies ----------------------------------------------------------------------------
 
 
-def _require_policy_manager(*, user: AbstractBaseUser, department: Department) -> None:
+def _require_policy_manager(*, user: User, department: Department) -> None:
     if not rules.can_manage_approval_policy(user, department.pk):
         raise ApplicationError(
             _("Only admins of %(department)s can change its approval policy.") % {"department": department}
@@ -187,14 +187,14 @@ def _policy_snapshot(department: Department) -> list[dict[str, Any]]:
 @transaction.atomic
 def approval_step_add(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     name: str,
     mode: str = ApprovalMode.ANY,
     department_approvers: bool = False,
     department_admins: bool = False,
     communications_managers: bool = False,
-    users: Iterable[AbstractBaseUser] = (),
+    users: Iterable[User] = (),
 ) -> ApprovalStep:
     """Adds a step at the end of the department's policy. Raises ApplicationError when the person may not
     or the step names nobody."""
@@ -221,7 +221,7 @@ def approval_step_add(
 
 
 @transaction.atomic
-def approval_step_delete(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+def approval_step_delete(*, user: User, step: ApprovalStep) -> None:
     _require_policy_manager(user=user, department=step.department)
     before = _policy_snapshot(step.department)
     step.delete()
@@ -229,7 +229,7 @@ def approval_step_delete(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
 
 
 @transaction.atomic
-def approval_step_move_up(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+def approval_step_move_up(*, user: User, step: ApprovalStep) -> None:
     """Swaps the step with the one before it (the first step stays first)."""
     _require_policy_manager(user=user, department=step.department)
     before = _policy_snapshot(step.department)
@@ -244,7 +244,7 @@ def approval_step_move_up(*, user: AbstractBaseUser, step: ApprovalStep) -> None
     _audit_policy(user=user, department=step.department, before=before)
 
 
-def _audit_policy(*, user: AbstractBaseUser, department: Department, before: list[dict[str, Any]]) -> None:
+def _audit_policy(*, user: User, department: Department, before: list[dict[str, Any]]) -> None:
     audit_record(
         action=AUDIT_POLICY_CHANGED,
         actor=user,
@@ -259,7 +259,7 @@ def _audit_policy(*, user: AbstractBaseUser, department: Department, before: lis
 
 @transaction.atomic
 def crisis_hold_start(
-    *, user: AbstractBaseUser, reason: str, departments: Iterable[Department] | None = None
+    *, user: User, reason: str, departments: Iterable[Department] | None = None
 ) -> CrisisHold:
     """Switches a crisis hold on, city-wide (no departments) or for `departments`, and returns it.
 
@@ -321,7 +321,7 @@ class HoldEndReport:
 def crisis_hold_end(
     *,
     hold: CrisisHold,
-    user: AbstractBaseUser,
+    user: User,
     choice: str,
     per_post: dict[int, str] | None = None,
     reschedule_to: dt.datetime | None = None,
@@ -424,7 +424,7 @@ def _has_finished_deliveries(post: Post) -> bool:
     return post.deliveries.filter(status__in=FINISHED_DELIVERY_STATUSES).exists()
 
 
-def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: AbstractBaseUser) -> PostHold:
+def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: User) -> PostHold:
     existing = PostHold.objects.filter(post=post, released_at__isnull=True).first()
     if existing is not None:
         return existing
@@ -440,7 +440,7 @@ def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: AbstractBase
 
 @transaction.atomic
 def post_move_after_hold(
-    *, post: Post, user: AbstractBaseUser, due_at: dt.datetime, blackout_override_reason: str = ""
+    *, post: Post, user: User, due_at: dt.datetime, blackout_override_reason: str = ""
 ) -> bool:
     """Moves a held, approved post to `due_at`: its pending deliveries are withdrawn and it goes back for
     approval. When `user` approves for the post's department and did not write it, the approval is renewed
@@ -514,7 +514,7 @@ def post_move_after_hold(
 def post_hold_release(
     *,
     hold: PostHold,
-    user: AbstractBaseUser,
+    user: User,
     choice: str = ReleaseChoice.RELEASE,
     due_at: dt.datetime | None = None,
     blackout_override_reason: str = "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy
 
 from civicpost.text import NormalizedTextFormMixin
@@ -42,7 +42,7 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
         label=gettext_lazy("Transcript for a video"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         departments = departments_user_can_post_for(user=user)
         field = self.fields["department"]

@@ -31,7 +31,7 @@ from fractions import Fraction
 from typing import IO, Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -310,7 +310,7 @@ def captions_clean(data: bytes, *, file_name: str) -> tuple[bytes, str]:
 # --- Services -------------------------------------------------------------------------------------
 
 
-def _require_member(*, user: AbstractBaseUser, department: Department) -> None:
+def _require_member(*, user: User, department: Department) -> None:
     if not user_can_edit_for(user=user, department_id=department.pk):
         raise ApplicationError(
             _("Only members of %(department)s can add to its media library.") % {"department": department}
@@ -348,7 +348,7 @@ def _store_captions(*, department: Department, captions: UploadedFile) -> str:
 @transaction.atomic
 def media_upload(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     upload: UploadedFile,
     alt_text: str = "",
@@ -417,7 +417,7 @@ def media_upload(
 @transaction.atomic
 def media_update(
     *,
-    user: AbstractBaseUser,
+    user: User,
     asset: MediaAsset,
     alt_text: str,
     transcript: str = "",
@@ -465,7 +465,7 @@ def media_in_use_refusal(*, asset: MediaAsset, posts: Sequence[Any]) -> str:
 
 
 @transaction.atomic
-def media_asset_delete(*, asset: MediaAsset, actor: AbstractBaseUser | None = None) -> None:
+def media_asset_delete(*, asset: MediaAsset, actor: User | None = None) -> None:
     """Removes an asset from the library and, once that commits, its files from storage (media_files_delete:
     the file, its captions and every platform-fitted copy of it). Raises ApplicationError (saying which posts,
     with their ids in `extra["post_ids"]`) while a post still attaches it. Who may delete is the caller's

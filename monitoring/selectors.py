@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from departments.models import Role
@@ -10,7 +10,7 @@ from departments.selectors import memberships_for_user
 from scheduler.models import Delivery, DeliveryStatus
 
 
-def user_can_see_publishing_status(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_can_see_publishing_status(*, user: User | AnonymousUser) -> bool:
     """Staff users and admins of the communications team see the city-wide publishing status."""
     if not user.is_authenticated or not user.is_active:
         return False

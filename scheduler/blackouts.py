@@ -32,7 +32,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -85,7 +85,7 @@ def _covered_ids(
 def blackout_clearance(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     due_at: dt.datetime,
     override_reason: str = "",
     approving: bool = False,
@@ -138,7 +138,7 @@ def blackout_clearance(
 def blackout_override_record(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     blackouts: list[BlackoutPeriod],
     reason: str,
     previous_due_at: dt.datetime | None = None,
@@ -263,7 +263,7 @@ def approved_posts_inside(blackout: BlackoutPeriod) -> list[Post]:
 
 @transaction.atomic
 def post_hold_for_blackout(
-    *, post: Post, blackouts: list[BlackoutPeriod], actor: AbstractBaseUser | None = None
+    *, post: Post, blackouts: list[BlackoutPeriod], actor: User | None = None
 ) -> bool:
     """Stops an approved post from going out inside `blackouts`: its pending deliveries are withdrawn and
     it goes back to the approval queue (where approving it needs an override reason), with a PostReview
@@ -334,7 +334,7 @@ def post_hold_for_blackout(
     return True
 
 
-def _blackout_author(blackouts: list[BlackoutPeriod]) -> AbstractBaseUser | None:
+def _blackout_author(blackouts: list[BlackoutPeriod]) -> User | None:
     return next((b.created_by for b in blackouts if b.created_by_id is not None), None)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils import timezone
@@ -256,7 +256,7 @@ def default_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(str(Department._meta.get_field("time_zone").default))
 
 
-def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
+def viewer_zone(*, user: User | AnonymousUser) -> zoneinfo.ZoneInfo:
     """The zone a person sees the calendar in: their first department's (the city's default otherwise)."""
     memberships = memberships_for_user(user=user)
     return memberships[0].department.zone if memberships else default_zone()
@@ -518,7 +518,7 @@ def _channels_by_id() -> dict[int, Channel]:
 
 def _calendar_posts(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     start: dt.datetime,
     end: dt.datetime,
     with_cancelled: bool,
@@ -662,7 +662,7 @@ def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zo
 
 def _entries_for(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     posts: list[Post],
     zone: zoneinfo.ZoneInfo,
     blackouts: list[BlackoutPeriod],
@@ -721,7 +721,7 @@ def _entries_for(
     return entries
 
 
-def filter_options(*, user: AbstractBaseUser | AnonymousUser, channels: list[Channel] | None = None) -> FilterOptions:
+def filter_options(*, user: User | AnonymousUser, channels: list[Channel] | None = None) -> FilterOptions:
     """The choices of the filter form (two queries, three without `channels`)."""
     if channels is None:
         channels = list(_channels_by_id().values())
@@ -745,7 +745,7 @@ def filter_options(*, user: AbstractBaseUser | AnonymousUser, channels: list[Cha
 
 def quiet_channels(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     days: int | None = None,
     filters: CalendarFilters | None = None,
     now: dt.datetime | None = None,
@@ -786,7 +786,7 @@ def quiet_channels(
 
 def _period(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     first_day: dt.date,
     last_day: dt.date,
     filters: CalendarFilters,
@@ -846,7 +846,7 @@ def _base_fields(period: CalendarPeriod) -> dict[str, Any]:
 
 def calendar_month(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     year: int,
     month: int,
     filters: CalendarFilters | None = None,
@@ -883,7 +883,7 @@ def hour_label(hour: int) -> str:
 
 def calendar_week(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     day: dt.date,
     filters: CalendarFilters | None = None,
     now: dt.datetime | None = None,
@@ -906,7 +906,7 @@ def calendar_week(
 
 def calendar_agenda(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     first_day: dt.date,
     days: int = 14,
     filters: CalendarFilters | None = None,
@@ -929,7 +929,7 @@ def calendar_agenda(
 # --- Preferences, feed tokens, blackouts -------------------------------------------------------------
 
 
-def calendar_preference_get(*, user: AbstractBaseUser) -> CalendarFilters | None:
+def calendar_preference_get(*, user: User) -> CalendarFilters | None:
     """Returns the person's saved filters, or None when they never chose any."""
     preference = CalendarPreference.objects.filter(user=user).first()
     if preference is None:
@@ -941,7 +941,7 @@ def feed_token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def feed_user_for_secret(*, secret: str) -> AbstractBaseUser:
+def feed_user_for_secret(*, secret: str) -> User:
     """Returns the active user of a live feed token, or raises Http404 (revoked, unknown, inactive)."""
     token = (
         CalendarFeedToken.objects.filter(token_hash=feed_token_hash(secret), revoked_at__isnull=True)
@@ -953,11 +953,11 @@ def feed_user_for_secret(*, secret: str) -> AbstractBaseUser:
     return token.user
 
 
-def feed_token_active(*, user: AbstractBaseUser) -> CalendarFeedToken | None:
+def feed_token_active(*, user: User) -> CalendarFeedToken | None:
     return CalendarFeedToken.objects.filter(user=user, revoked_at__isnull=True).first()
 
 
-def feed_posts(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> list[Post]:
+def feed_posts(*, user: User, now: dt.datetime | None = None) -> list[Post]:
     """The posts of a person's iCal feed: what they may see, from a month ago to a year ahead."""
     now = now or timezone.now()
     return _calendar_posts(
@@ -976,7 +976,7 @@ def feed_blackouts(*, now: dt.datetime | None = None) -> list[BlackoutPeriod]:
     )
 
 
-def user_can_manage_blackouts(*, user: AbstractBaseUser | AnonymousUser, department_id: int | None) -> bool:
+def user_can_manage_blackouts(*, user: User | AnonymousUser, department_id: int | None) -> bool:
     """City-wide blackouts: communications-team approvers and admins. A department's: its admins (and the
     communications team)."""
     if user_approves_everywhere(user=user):
@@ -986,7 +986,7 @@ def user_can_manage_blackouts(*, user: AbstractBaseUser | AnonymousUser, departm
     return user_is_department_admin(user=user, department_id=department_id)
 
 
-def blackout_departments_for(*, user: AbstractBaseUser | AnonymousUser) -> list[Department]:
+def blackout_departments_for(*, user: User | AnonymousUser) -> list[Department]:
     """Departments whose blackouts the person may manage."""
     if user_approves_everywhere(user=user):
         return list(Department.objects.order_by("name"))
@@ -1005,7 +1005,7 @@ def blackouts_upcoming(*, now: dt.datetime | None = None) -> list[BlackoutPeriod
     )
 
 
-def blackout_get_for_manager(*, user: AbstractBaseUser | AnonymousUser, blackout_id: int) -> BlackoutPeriod:
+def blackout_get_for_manager(*, user: User | AnonymousUser, blackout_id: int) -> BlackoutPeriod:
     blackout = BlackoutPeriod.objects.select_related("department").filter(pk=blackout_id).first()
     if blackout is None or not user_can_manage_blackouts(user=user, department_id=blackout.department_id):
         raise Http404("No such blackout.")
@@ -1024,7 +1024,7 @@ ICAL_STATUS = {
 }
 
 
-def ical_feed(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> bytes:
+def ical_feed(*, user: User, now: dt.datetime | None = None) -> bytes:
     """Returns the person's calendar as iCalendar (RFC 5545) bytes: their visible posts, from a month ago
     to a year ahead, and the blackouts. Times are UTC instants; calendar apps show them in their zone."""
     from django.urls import reverse

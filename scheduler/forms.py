@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -275,7 +275,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
         data: Any = None,
         files: Any = None,
         *,
-        user: AbstractBaseUser,
+        user: User,
         post: Post | None = None,
         media_ids: list[int] | None = None,
         lenient: bool = False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -20,7 +20,7 @@ def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
     return queryset.annotate(is_emergency=Exists(EmergencyPost.objects.filter(post_id=OuterRef("pk"))))
 
 
-def posts_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
+def posts_visible_to(*, user: User | AnonymousUser) -> QuerySet[Post]:
     """Own departments' posts in every state; other departments' only once approved.
     Communications managers (city role or communications team) see everything; viewers (city role) see
     every department's posts except drafts. Each post carries `is_emergency`."""
@@ -46,7 +46,7 @@ def _with_details(queryset: QuerySet[Post]) -> QuerySet[Post]:
     )
 
 
-def post_get_for_user(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_user(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post the user may see, or raises Http404 (never reveals that it exists)."""
     post = _with_details(posts_visible_to(user=user)).filter(pk=post_id).first()
     if post is None:
@@ -54,7 +54,7 @@ def post_get_for_user(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -
     return post
 
 
-def post_get_for_editing(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_editing(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post of one of the user's own departments, or raises Http404."""
     post = (
         _with_details(Post.objects.filter(department_id__in=department_ids_for_user(user=user)))
@@ -66,7 +66,7 @@ def post_get_for_editing(*, user: AbstractBaseUser | AnonymousUser, post_id: int
     return post
 
 
-def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_review(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post the user may approve, or raises Http404."""
     approves = department_ids_user_approves(user=user)
     queryset = Post.objects.all() if approves is None else Post.objects.filter(department_id__in=approves)
@@ -76,7 +76,7 @@ def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int)
     return post
 
 
-def posts_awaiting_approval(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
+def posts_awaiting_approval(*, user: User | AnonymousUser) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
     now, without their own (nobody approves their own post) or those they already approved."""
     from governance.approvals import posts_user_can_approve_now
@@ -95,6 +95,6 @@ def channels_for_department_ids(*, department_ids: set[int]) -> QuerySet[Channel
     return Channel.objects.filter(department_id__in=department_ids).select_related("department")
 
 
-def channels_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
+def channels_for_user(*, user: User | AnonymousUser) -> QuerySet[Channel]:
     """Channels of the user's own departments (the ones they may post to)."""
     return channels_for_department_ids(department_ids=department_ids_for_user(user=user))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.test.utils import override_settings
@@ -157,7 +157,7 @@ class Command(BaseCommand):
             departments[spec.slug] = department
         return departments
 
-    def _users(self, departments: dict[str, Department], password: str) -> dict[str, AbstractBaseUser]:
+    def _users(self, departments: dict[str, Department], password: str) -> dict[str, User]:
         user_model = get_user_model()
         users = {}
         for spec in USERS:
@@ -208,7 +208,7 @@ class Command(BaseCommand):
     def _posts(
         self,
         departments: dict[str, Department],
-        users: dict[str, AbstractBaseUser],
+        users: dict[str, User],
         channels: dict[str, Channel],
         *,
         publish_in: dt.timedelta,
