@@ -69,7 +69,8 @@ class AuditFilterForm(forms.Form):
         self.fields["target_type"].choices = [("", _("Any object"))] + target_type_choices()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", _("The end date is before the start date."))

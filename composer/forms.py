@@ -119,7 +119,8 @@ class PostTemplateForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.
         self._limit(user, template.department if template else None)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         department = self.template.department if self.template else cleaned.get("department")
         self._check_channels(department, cleaned.get("channels"))
         return cleaned
@@ -157,7 +158,8 @@ class TemplateUseForm(NormalizedTextFormMixin, LocalTimeMixin, _DepartmentChanne
         return [self[f"value_{name}"] for name in self.placeholders]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self._check_channels(self.template.department, cleaned.get("channels"))
         date, time = cleaned.get("publish_date"), cleaned.get("publish_time")
         if date is not None and time is not None:
@@ -224,7 +226,8 @@ class SeriesForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.Form):
         self._limit(user)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self._check_channels(cleaned.get("department"), cleaned.get("channels"))
         if not self.errors and cleaned.get("until") is None and cleaned.get("count") is None:
             self.add_error("until", _("Say when the series ends: a last date or a number of posts."))

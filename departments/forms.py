@@ -68,7 +68,8 @@ class ApprovalStepForm(forms.Form):
         return users
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         named = data.get("user_emails") or []
         if (
             not (

@@ -79,7 +79,8 @@ class _TimeFields(forms.Form):
         self.fields["new_time"].help_text = _zone_hint(zone)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         try:
             data["new_due_at"] = local_moment(data.get("new_date"), data.get("new_time"), self.zone)
         except forms.ValidationError as error:

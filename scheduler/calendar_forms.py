@@ -83,7 +83,8 @@ class RescheduleForm(forms.Form):
         self.zone = zone
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         due_at = local_instant(
             self, date_field="date", time_field="time", zone=self.zone, fold=cleaned.get("fold") or ""
         )
@@ -146,7 +147,8 @@ class BlackoutForm(NormalizedTextFormMixin, forms.Form):
         self.fields["department"].required = not city_wide
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         starts_at = local_instant(self, date_field="start_date", time_field="start_time", zone=self.zone)
         ends_at = local_instant(self, date_field="end_date", time_field="end_time", zone=self.zone)
         if starts_at and ends_at and ends_at <= starts_at:

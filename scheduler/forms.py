@@ -544,7 +544,8 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
             self._offer_fold(naive, department.zone)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         department = self.fixed_department or cleaned.get("department")
         if department is None:
             return cleaned
