@@ -11,10 +11,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -55,7 +57,7 @@ logger = logging.getLogger(__name__)
 NOT_CONFIRMED_MESSAGE = "Sent, but not confirmed — check the account before posting again."
 
 
-def _db_now_plus(seconds: float) -> ExpressionWrapper:
+def _db_now_plus(seconds: float) -> ExpressionWrapper[Combinable]:
     return ExpressionWrapper(Now() + Value(dt.timedelta(seconds=seconds)), output_field=DateTimeField())
 
 
@@ -66,7 +68,7 @@ class TickReport:
     reconciled: int = 0
     claimed: list[int] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         report = asdict(self)
         report["claimed"] = len(self.claimed)
         return report
@@ -143,8 +145,8 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
             updated_at=timezone.now(),
         )
     if blacked_out:
-        held = posts_hold_for_blackouts(blacked_out)
-        logger.warning("posts %s held: inside a blackout with no override", held)
+        held_posts = posts_hold_for_blackouts(blacked_out)
+        logger.warning("posts %s held: inside a blackout with no override", held_posts)
     return claim_ids
 
 
@@ -268,13 +270,13 @@ def _finish(
     message: str = "",
     result: PublishResult | None = None,
     next_attempt_at: dt.datetime | None = None,
-    raw: dict | None = None,
+    raw: dict[str, Any] | None = None,
 ) -> bool:
     """Records an outcome: the delivery's status, its attempt, the post's status and the audit event, in
     one transaction. Returns False if the row had moved on (it is then left alone). Either way
     `delivery.status` is its status afterwards."""
     now = timezone.now()
-    changes: dict = {
+    changes: dict[str, Any] = {
         "status": status,
         "failure_message": message,
         "lease_expires_at": None,
@@ -309,7 +311,7 @@ def _finish(
     return bool(updated)
 
 
-AUDITED_OUTCOMES = {
+AUDITED_OUTCOMES: dict[str, AuditAction] = {
     DeliveryStatus.PUBLISHED: AuditAction.POST_PUBLISHED,
     DeliveryStatus.FAILED: AuditAction.POST_FAILED,
     DeliveryStatus.NEEDS_ATTENTION: AuditAction.POST_NEEDS_ATTENTION,
@@ -335,7 +337,7 @@ def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result
 
 
 def _retry_or_fail(
-    delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict
+    delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict[str, Any]
 ) -> None:
     if delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
         if _an_earlier_attempt_may_have_arrived(delivery, attempt):
@@ -378,7 +380,7 @@ def _an_earlier_attempt_may_have_arrived(delivery: Delivery, current: DeliveryAt
 
 
 def retry_backoff_seconds(attempts: int) -> float:
-    return min(3600.0, 30.0 * (2 ** max(0, attempts - 1)))
+    return min(3600.0, 30.0 * (2.0 ** max(0, attempts - 1)))
 
 
 def delivery_publish(*, delivery_id: int) -> str | None:
@@ -483,7 +485,7 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
             if adapter is not None:
                 channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
             return DeliveryStatus.UNKNOWN
-        changes = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
+        changes: dict[str, Any] = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
     except Exception as error:  # noqa: BLE001 - any failure means "cannot tell"
         if not isinstance(error, OutcomeUnknown):
             logger.warning("reconciling delivery %s failed: %s", delivery.pk, type(error).__name__)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 from django.conf import settings
 
@@ -14,7 +16,7 @@ class TimeoutSession(requests.Session):
         self.default_timeout = timeout or (5.0, settings.CIVICPOST_HTTP_TIMEOUT_SECONDS)
         self.headers["User-Agent"] = USER_AGENT
 
-    def request(self, method: str, url: str, **kwargs):  # type: ignore[override]
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(method, url, **kwargs)
 
