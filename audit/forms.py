@@ -3,7 +3,7 @@ exported as it is. Dates are days in the viewer's zone."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -13,10 +13,13 @@ from audit.presentation import action_choices, target_type_choices
 from audit.selectors import AuditFilters
 from departments.models import Department
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 DATE_INPUT = {"type": "date"}
 
 
-def _date_field(label: str) -> forms.DateField:
+def _date_field(label: StrOrPromise) -> forms.DateField:
     return forms.DateField(
         label=label,
         required=False,
@@ -65,8 +68,8 @@ class AuditFilterForm(forms.Form):
         self.all_departments = all_departments
         everything = _("All events") if all_departments else _("All my departments")
         self.fields["department"].widget.choices = [("", everything)] + [(d.pk, d.name) for d in departments]
-        self.fields["action"].choices = [("", _("Any action"))] + action_choices()
-        self.fields["target_type"].choices = [("", _("Any object"))] + target_type_choices()
+        cast(forms.ChoiceField, self.fields["action"]).choices = [("", _("Any action"))] + action_choices()
+        cast(forms.ChoiceField, self.fields["target_type"]).choices = [("", _("Any object"))] + target_type_choices()
 
     def clean(self) -> dict[str, Any]:
         super().clean()

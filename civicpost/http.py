@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import User
 from django.http import HttpRequest
+from django_htmx.middleware import HtmxDetails
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -11,3 +12,4 @@ class AuthenticatedHttpRequest(HttpRequest):
     """
 
     user: User
+    htmx: HtmxDetails  # django-htmx's middleware (settings.MIDDLEWARE)

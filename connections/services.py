@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -324,10 +325,11 @@ def mastodon_app_for(*, instance_url: str, redirect_uri: str) -> MastodonApp:
     client_id, client_secret = mastodon_register(instance_url=instance_url, redirect_uri=redirect_uri)
     if not client_id or not client_secret:
         raise ConnectError(_("%(instance)s did not give CivicPost app keys.") % {"instance": instance_url})
+    secrets: dict[str, Any] = {"client_secret": client_secret}
     app, _created = MastodonApp.objects.update_or_create(
         instance_url=instance_url,
         redirect_uri=redirect_uri,
         scopes=scopes,
-        defaults={"client_id": client_id, "secrets": {"client_secret": client_secret}},
+        defaults={"client_id": client_id, "secrets": secrets},
     )
     return app

@@ -4,6 +4,9 @@ for the password again (accounts.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
+from typing import cast
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -69,7 +72,7 @@ def member_list(request: AuthenticatedHttpRequest, department_id: int) -> HttpRe
             "department": department,
             "memberships": memberships,
             "add_form": MemberAddForm(),
-            "role_choices": MemberRoleForm.base_fields["role"].choices,
+            "role_choices": cast(forms.ChoiceField, MemberRoleForm.base_fields["role"]).choices,
         },
     )
 
@@ -159,7 +162,7 @@ def policy(request: AuthenticatedHttpRequest, department_id: int) -> HttpRespons
     return render(request, "departments/policy.html", _policy_context(department, ApprovalStepForm()))
 
 
-def _policy_context(department: object, form: ApprovalStepForm) -> dict:
+def _policy_context(department: Department, form: ApprovalStepForm) -> dict:
     steps = list(
         ApprovalStep.objects.filter(department=department).prefetch_related("users").order_by("position", "id")
     )

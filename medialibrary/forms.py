@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth.models import User
@@ -45,7 +45,7 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         departments = departments_user_can_post_for(user=user)
-        field = self.fields["department"]
+        field = cast("forms.ModelChoiceField[Department]", self.fields["department"])
         field.queryset = Department.objects.filter(pk__in=[d.pk for d in departments])
         if len(departments) == 1:
             field.empty_label = None

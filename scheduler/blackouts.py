@@ -74,7 +74,7 @@ def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post) -> str
 
 
 def _covered_ids(
-    *, post: Post, due_at: dt.datetime, blackouts: list[BlackoutPeriod], given_by: object = None
+    *, post: Post, due_at: dt.datetime, blackouts: list[BlackoutPeriod], given_by: User | None = None
 ) -> set[int]:
     overrides = BlackoutOverride.objects.filter(post_id=post.pk, due_at=due_at, blackout__in=blackouts)
     if given_by is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -142,7 +142,7 @@ class BlackoutForm(NormalizedTextFormMixin, forms.Form):
         self.departments = {str(d.pk): d for d in departments}
         choices = [(CITY_WIDE, _("The whole city"))] if city_wide else []
         choices += [(str(d.pk), d.name) for d in departments]
-        self.fields["department"].choices = choices
+        cast(forms.ChoiceField, self.fields["department"]).choices = choices
         # "" is the whole city, so the field may be empty only for those who may add city-wide blackouts.
         self.fields["department"].required = not city_wide
 

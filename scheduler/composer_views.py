@@ -9,6 +9,7 @@ expired; autosave keeps drafts on the server every few seconds.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -81,7 +82,7 @@ def render_composer(
     return render(request, "scheduler/post_form.html", context, status=status)
 
 
-def _as_data(initial: dict[str, Any]) -> QueryDict:
+def _as_data(initial: Mapping[str, Any]) -> QueryDict:
     """Returns a form's initial values as posted data, to check an unchanged post the same way."""
     data = QueryDict(mutable=True)
     for key, value in initial.items():

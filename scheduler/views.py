@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse
@@ -60,7 +61,7 @@ class PostActions:
     is_approver: bool
 
 
-def _actions_for(*, user: object, post: Post) -> PostActions:
+def _actions_for(*, user: User, post: Post) -> PostActions:
     from departments import rules
 
     member = user_can_edit_for(user=user, department_id=post.department_id)
