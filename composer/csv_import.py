@@ -412,6 +412,7 @@ def csv_import_run(*, upload_id: int) -> CsvImport | None:
     # Each approver is told once about the file, not once per submitted row.
     with notifications_for_import(upload=upload):
         for row in preview.good_rows:
+            assert row.department is not None and row.due_at is not None  # nosec B101  # a good row has both
             try:
                 with transaction.atomic():
                     post = post_create(

@@ -4,7 +4,7 @@ these reads are in departments/rules.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
@@ -18,10 +18,10 @@ def memberships_for_user(*, user: User | AnonymousUser) -> list[Membership]:
     """Returns the user's memberships with their departments (cached on the user object)."""
     if not user.is_authenticated or not user.is_active:
         return []
-    cached = getattr(user, "_civicpost_memberships", None)
+    cached: list[Membership] | None = getattr(user, "_civicpost_memberships", None)
     if cached is None:
         cached = list(Membership.objects.filter(user=user).select_related("department"))
-        user._civicpost_memberships = cached  # type: ignore[union-attr]
+        user._civicpost_memberships = cached  # type: ignore[attr-defined]  # a cache on this user object
     return cached
 
 
@@ -29,11 +29,11 @@ def city_role_for_user(*, user: User | AnonymousUser) -> CityRole | None:
     """Returns the user's city-wide role row, or None (cached on the user object)."""
     if not user.is_authenticated or not user.is_active:
         return None
-    cached = getattr(user, "_civicpost_city_role", None)
+    cached: CityRole | object | None = getattr(user, "_civicpost_city_role", None)
     if cached is None:
         cached = CityRole.objects.filter(user=user).first() or _NO_CITY_ROLE
-        user._civicpost_city_role = cached  # type: ignore[union-attr]
-    return None if cached is _NO_CITY_ROLE else cached
+        user._civicpost_city_role = cached  # type: ignore[attr-defined]  # a cache on this user object
+    return None if cached is _NO_CITY_ROLE else cast(CityRole | None, cached)
 
 
 def forget_cached_roles(user: User) -> None:

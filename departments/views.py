@@ -169,7 +169,7 @@ def _policy_context(department: Department, form: ApprovalStepForm) -> dict:
     return {
         "department": department,
         "steps": steps,
-        "effective": PolicyCache().policy(department.pk),  # type: ignore[attr-defined]
+        "effective": PolicyCache().policy(department.pk),
         "form": form,
     }
 

@@ -66,7 +66,7 @@ class _XmlSafeText:
     in the one place both formats build their XML from, keeps every field of every entry safe."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*normalize_text_tree(args), **normalize_text_tree(kwargs))  # type: ignore[call-arg]
+        super().__init__(*normalize_text_tree(args), **normalize_text_tree(kwargs))
 
     def add_item(self, *args: Any, **kwargs: Any) -> None:
         super().add_item(*normalize_text_tree(args), **normalize_text_tree(kwargs))  # type: ignore[misc]
@@ -103,7 +103,7 @@ class PublishedPostsFeed(Feed):
     def language(self) -> str:  # type: ignore[override]
         return settings.LANGUAGE_CODE
 
-    def get_object(self, request: HttpRequest, department_slug: str | None = None) -> FeedScope:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, department_slug: str | None = None) -> FeedScope:
         department = feed_department_get(slug=department_slug) if department_slug else None
         return FeedScope(department=department, path=request.path)
 

@@ -197,7 +197,7 @@ def emergency_publish(
         # Nothing may be half-published: the whole transaction is undone.
         raise ApplicationError(" ".join(problems), extra={"problems": problems})
 
-    if follow_ups:
+    if follow_ups and follow_up_at is not None:  # checked above: follow-ups need a time
         for department_channels in _by_department(channels).values():
             department = department_channels[0].department
             follow_up = Post.objects.create(

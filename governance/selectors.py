@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from departments import rules
 from governance.models import CrisisHold, EmergencyAlert, EmergencyPost, EmergencyTemplate, PostHold
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Delivery, Post, PostStatus
-from scheduler.templatetags.civic_time import format_in_zone
+from scheduler.templatetags.civic_time import ZoneLike, format_in_zone
 
 AnyUser = User | AnonymousUser
 
@@ -28,7 +28,8 @@ def active_crisis_holds() -> list[CrisisHold]:
 
 
 def _not_emergency() -> Exists:
-    return ~Exists(EmergencyPost.objects.filter(post_id=OuterRef("post_id")))
+    # Exists.__invert__ returns a negated Exists; django-stubs says NegatedExpression.
+    return ~Exists(EmergencyPost.objects.filter(post_id=OuterRef("post_id")))  # type: ignore[return-value]
 
 
 def held_deliveries_filter(holds: list[CrisisHold] | None = None) -> Q | None:
@@ -77,7 +78,7 @@ def posts_held_by_crisis(hold: CrisisHold) -> QuerySet[Post]:
     )
 
 
-def _crisis_message(hold: CrisisHold, zone: object) -> str:
+def _crisis_message(hold: CrisisHold, zone: ZoneLike) -> str:
     name = hold.started_by.get_full_name() or hold.started_by.email
     return _("Held: crisis hold by %(name)s since %(when)s (%(reason)s). It will not go out until the hold ends.") % {
         "name": name,
@@ -108,9 +109,9 @@ def hold_messages_for_posts(posts: Iterable[Post]) -> dict[int, str]:
                 "when": format_in_zone(hold.created_at, zone),
             }
             continue
-        for hold in holds:
-            if hold.city_wide or any(d.pk == post.department_id for d in hold.departments.all()):
-                messages[post.pk] = _crisis_message(hold, zone)
+        for crisis in holds:
+            if crisis.city_wide or any(d.pk == post.department_id for d in crisis.departments.all()):
+                messages[post.pk] = _crisis_message(crisis, zone)
                 break
     return messages
 

@@ -533,7 +533,7 @@ def _calendar_posts(
         post_id=OuterRef("pk"), status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
     )
     columns = [*POST_COLUMNS, *DEPARTMENT_COLUMNS, *(["language"] if post_has_language() else [])]
-    posts = list(
+    posts: list[Post] = list(
         base.select_related("department").only(*columns).annotate(has_failure=Exists(failed)).order_by("due_at", "id")
     )
     # The channels of these posts through a subquery (no list of thousands of ids as parameters).
@@ -573,7 +573,7 @@ def blackouts_at(*, department_id: int, when: dt.datetime) -> list[BlackoutPerio
 
 
 def blackout_scope(blackout: BlackoutPeriod) -> str:
-    return blackout.department.name if blackout.department_id else _("whole city")
+    return blackout.department.name if blackout.department is not None else _("whole city")
 
 
 def blackout_label(blackout: BlackoutPeriod, zone: zoneinfo.ZoneInfo) -> str:
@@ -1015,7 +1015,7 @@ def blackout_get_for_manager(*, user: User | AnonymousUser, blackout_id: int) ->
 # --- iCal feed ----------------------------------------------------------------------------------------
 
 FEED_EVENT_MINUTES = 15
-ICAL_STATUS = {
+ICAL_STATUS: dict[str, str] = {
     PostStatus.DRAFT: "TENTATIVE",
     PostStatus.SUBMITTED: "TENTATIVE",
     PostStatus.CHANGES_REQUESTED: "TENTATIVE",

@@ -141,7 +141,7 @@ def blackout_create(
             "held_posts": held_post_ids,
         },
     )
-    blackout.held_post_ids = held_post_ids  # type: ignore[attr-defined]
+    blackout.held_post_ids = held_post_ids
     return blackout
 
 
