@@ -39,7 +39,9 @@ class ChooseForm(forms.Form):
 
     def __init__(self, *args, departments: list[Department], **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        cast("forms.ModelChoiceField[Department]", self.fields["department"]).queryset = Department.objects.filter(pk__in=[d.pk for d in departments])
+        cast("forms.ModelChoiceField[Department]", self.fields["department"]).queryset = Department.objects.filter(
+            pk__in=[d.pk for d in departments]
+        )
         self.fields["department"].help_text = _("The channel will belong to this department, not to you.")
         cast(forms.ChoiceField, self.fields["platform"]).choices = connectable_platform_choices()
 
@@ -143,6 +145,6 @@ class ChannelLanguageForm(forms.Form):
         from scheduler.content import language_name
 
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["language"]).choices = [("", _("Not set (the main language of each post)"))] + [
-            (code, language_name(code)) for code in department.languages or ["en"]
-        ]
+        cast(forms.ChoiceField, self.fields["language"]).choices = [
+            ("", _("Not set (the main language of each post)"))
+        ] + [(code, language_name(code)) for code in department.languages or ["en"]]

@@ -254,7 +254,12 @@ def _platform_step(
 
 
 def _start_oauth(
-    request: AuthenticatedHttpRequest, *, department: Department, platform: str, channel: Channel | None, data: dict[str, Any]
+    request: AuthenticatedHttpRequest,
+    *,
+    department: Department,
+    platform: str,
+    channel: Channel | None,
+    data: dict[str, Any],
 ) -> HttpResponse:
     state = flows.new_state()
     if platform == "x":
@@ -334,7 +339,8 @@ def oauth_callback(request: AuthenticatedHttpRequest, platform: str) -> HttpResp
         elif platform == "threads":
             account = flows.threads_finish(code=code, pending=pending)
         else:
-            app = MastodonApp.objects.filter(pk=pending.get("app_id")).first()
+            app_id = pending.get("app_id")
+            app = MastodonApp.objects.filter(pk=app_id).first() if app_id is not None else None
             if app is None:
                 raise flows.ConnectError(_("CivicPost's registration on that server was removed; start again."))
             account = flows.mastodon_finish(code=code, pending=pending, app=app)
@@ -397,7 +403,9 @@ def channel_detail(request: AuthenticatedHttpRequest, channel_id: int) -> HttpRe
     return render(request, "connections/channel_detail.html", _channel_detail_context(request, channel, language_form))
 
 
-def _channel_detail_context(request: AuthenticatedHttpRequest, channel: Channel, language_form: ChannelLanguageForm) -> dict:
+def _channel_detail_context(
+    request: AuthenticatedHttpRequest, channel: Channel, language_form: ChannelLanguageForm
+) -> dict:
     context = channel_status_context(channel)
     context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
     context["waiting_count"] = channel.deliveries.filter(status__in=services.HOLDABLE_STATUSES).count()

@@ -145,7 +145,9 @@ class DepartmentSettingsForm(forms.Form):
     def __init__(self, *args: Any, department: Department, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = language_choices(department=department)
-        cast(forms.ChoiceField, self.fields["languages"]).choices = [(code, name) for code, name in choices if code != ALWAYS_LANGUAGE]
+        cast(forms.ChoiceField, self.fields["languages"]).choices = [
+            (code, name) for code, name in choices if code != ALWAYS_LANGUAGE
+        ]
         cast(forms.ChoiceField, self.fields["main_language"]).choices = choices
         cast(forms.ChoiceField, self.fields["time_zone"]).choices = time_zone_choices()
 

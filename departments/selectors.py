@@ -243,9 +243,7 @@ def departments_for_management(*, user: User | AnonymousUser) -> list[tuple[Depa
     return rows
 
 
-def membership_get_for_manager(
-    *, user: User | AnonymousUser, department: Department, membership_id: int
-) -> Membership:
+def membership_get_for_manager(*, user: User | AnonymousUser, department: Department, membership_id: int) -> Membership:
     from django.http import Http404
 
     membership = Membership.objects.select_related("user").filter(pk=membership_id, department=department).first()

@@ -37,9 +37,7 @@ def _require_member_manager(*, actor: User, department: Department) -> None:
         )
 
 
-def _audit_role(
-    *, actor: User, user: Any, department: Department | None, before: str, after: str, scope: str
-) -> None:
+def _audit_role(*, actor: User, user: Any, department: Department | None, before: str, after: str, scope: str) -> None:
     audit_record(
         action=AuditAction.ROLE_CHANGED,
         actor=actor,

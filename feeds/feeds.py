@@ -57,6 +57,12 @@ def first_image(delivery: Delivery) -> dict[str, Any] | None:
     return next((m for m in entry_media(delivery) if str(m.get("mime_type", "")).startswith("image/")), None)
 
 
+def _published_at(item: Delivery) -> dt.datetime:
+    # Feeds list published deliveries only (published_at__isnull=False, feeds.selectors).
+    assert item.published_at is not None  # nosec B101  # type narrowing
+    return item.published_at.astimezone(dt.UTC)
+
+
 class _XmlSafeText:
     """Feed generator mixin: every text that goes into the XML passes normalize_text first.
 
@@ -168,10 +174,10 @@ class PublishedPostsFeed(Feed):
     item_guid_is_permalink = False
 
     def item_pubdate(self, item: Delivery) -> dt.datetime:
-        return item.published_at.astimezone(dt.UTC)
+        return _published_at(item)
 
     def item_updateddate(self, item: Delivery) -> dt.datetime:
-        return item.published_at.astimezone(dt.UTC)
+        return _published_at(item)
 
     def item_author_name(self, item: Delivery) -> str:
         return item.post.department.name

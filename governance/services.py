@@ -260,9 +260,7 @@ def _audit_policy(*, user: User, department: Department, before: list[dict[str, 
 
 
 @transaction.atomic
-def crisis_hold_start(
-    *, user: User, reason: str, departments: Iterable[Department] | None = None
-) -> CrisisHold:
+def crisis_hold_start(*, user: User, reason: str, departments: Iterable[Department] | None = None) -> CrisisHold:
     """Switches a crisis hold on, city-wide (no departments) or for `departments`, and returns it.
 
     Every scheduled non-emergency delivery in scope is held from this commit on: the in-scope rows are
@@ -442,9 +440,7 @@ def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: User) -> Pos
 
 
 @transaction.atomic
-def post_move_after_hold(
-    *, post: Post, user: User, due_at: dt.datetime, blackout_override_reason: str = ""
-) -> bool:
+def post_move_after_hold(*, post: Post, user: User, due_at: dt.datetime, blackout_override_reason: str = "") -> bool:
     """Moves a held, approved post to `due_at`: its pending deliveries are withdrawn and it goes back for
     approval. When `user` approves for the post's department and did not write it, the approval is renewed
     by the calendar's rule (approval_renew_after_move: the earlier steps' votes carried over, `user`'s vote

@@ -239,7 +239,9 @@ def emergency_detail(request: AuthenticatedHttpRequest, alert_id: int) -> HttpRe
     return _render_detail(request, alert, EmergencyReviewForm())
 
 
-def _render_detail(request: AuthenticatedHttpRequest, alert: object, form: EmergencyReviewForm, status: int = 200) -> HttpResponse:
+def _render_detail(
+    request: AuthenticatedHttpRequest, alert: object, form: EmergencyReviewForm, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "governance/emergency_detail.html",

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -534,7 +534,16 @@ def post_media_set(*, post: Any, items: Iterable[tuple[MediaAsset, str]]) -> Non
             MediaAsset.objects.filter(pk=asset.pk, alt_text="").update(alt_text=alt_text.strip())
 
 
-def media_snapshot(items: Iterable[PostMedia]) -> list[dict[str, Any]]:
+class MediaChoice(Protocol):
+    """A file chosen for a post and its alt text: a PostMedia row, or the composer's unsaved choice."""
+
+    @property
+    def asset(self) -> MediaAsset: ...
+    @property
+    def alt_text(self) -> str: ...
+
+
+def media_snapshot(items: Iterable[MediaChoice]) -> list[dict[str, Any]]:
     """Returns the approval snapshot's `media` list: what publishing sends, in order.
 
     Keys: url (absolute public address), path (storage name, for adapters that upload the bytes),

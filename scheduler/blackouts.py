@@ -262,9 +262,7 @@ def approved_posts_inside(blackout: BlackoutPeriod) -> list[Post]:
 
 
 @transaction.atomic
-def post_hold_for_blackout(
-    *, post: Post, blackouts: list[BlackoutPeriod], actor: User | None = None
-) -> bool:
+def post_hold_for_blackout(*, post: Post, blackouts: list[BlackoutPeriod], actor: User | None = None) -> bool:
     """Stops an approved post from going out inside `blackouts`: its pending deliveries are withdrawn and
     it goes back to the approval queue (where approving it needs an override reason), with a PostReview
     and an audit event that say why; its step's approvers are told. If part of it is published already,

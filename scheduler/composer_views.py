@@ -145,17 +145,17 @@ def _apply_media_action(
         return ids, _("What you typed earlier is back in the form. Save it to keep it."), "id_text", ""
     if verb == "attach":
         pick = data.get("library_pick", "")
-        asset = (
+        picked = (
             MediaAsset.objects.filter(pk=int(pick), department=department).first()
             if pick.isdigit() and department
             else None
         )
-        if asset is None:
+        if picked is None:
             return ids, _("Choose a file from the media library first."), "id_library_pick", ""
-        if asset.pk not in ids:
-            ids.append(asset.pk)
-            data.setdefault(f"alt_{asset.pk}", asset.alt_text)
-        return ids, _("%(file)s was added.") % {"file": asset.original_name}, f"id_alt_{asset.pk}", ""
+        if picked.pk not in ids:
+            ids.append(picked.pk)
+            data.setdefault(f"alt_{picked.pk}", picked.alt_text)
+        return ids, _("%(file)s was added.") % {"file": picked.original_name}, f"id_alt_{picked.pk}", ""
     if argument.isdigit() and int(argument) in ids:
         pk = int(argument)
         index = ids.index(pk)
@@ -294,7 +294,9 @@ def post_check(request: AuthenticatedHttpRequest, post_id: int | None = None) ->
     return render(request, "scheduler/_composer_feedback.html", {"feedback": composer_feedback(form), "form": form})
 
 
-def _autosave_reply(request: AuthenticatedHttpRequest, message: str, *, state: str, post: Post | None = None) -> HttpResponse:
+def _autosave_reply(
+    request: AuthenticatedHttpRequest, message: str, *, state: str, post: Post | None = None
+) -> HttpResponse:
     response = render(request, "scheduler/_autosave_status.html", {"message": message, "state": state})
     if post is not None:
         response["X-Civic-Post-Id"] = str(post.pk)

@@ -76,7 +76,7 @@ def post_get_for_review(*, user: User | AnonymousUser, post_id: int) -> Post:
     return post
 
 
-def posts_awaiting_approval(*, user: User | AnonymousUser) -> QuerySet[Post]:
+def posts_awaiting_approval(*, user: User) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
     now, without their own (nobody approves their own post) or those they already approved."""
     from governance.approvals import posts_user_can_approve_now

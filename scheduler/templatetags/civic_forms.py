@@ -52,7 +52,7 @@ def usa_widget(bound_field: BoundField, extra_class: str = "", describedby: str 
         classes.append("usa-input--error")
     if extra_class:
         classes.append(extra_class)
-    attrs = {"class": " ".join(classes)}
+    attrs: dict[str, str | bool] = {"class": " ".join(classes)}
     description = " ".join(filter(None, [describedby, described_by(bound_field)]))
     if description:
         attrs["aria-describedby"] = description
