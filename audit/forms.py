@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from audit.presentation import action_choices, target_type_choices
 from audit.selectors import AuditFilters
+from civicpost import forms as civic_forms
 from departments.models import Department
 
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 DATE_INPUT = {"type": "date"}
 
 
-def _date_field(label: StrOrPromise) -> forms.DateField:
-    return forms.DateField(
+def _date_field(label: StrOrPromise) -> civic_forms.DateField:
+    return civic_forms.DateField(
         label=label,
         required=False,
         widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
@@ -36,8 +37,13 @@ class AuditFilterForm(forms.Form):
         label=gettext_lazy("Department"),
         required=False,
         min_value=1,
+        max_value=civic_forms.MAX_ID,
         widget=forms.Select,
-        error_messages={"invalid": gettext_lazy("Choose a department from the list.")},
+        error_messages={
+            "invalid": gettext_lazy("Choose a department from the list."),
+            "min_value": gettext_lazy("Choose a department from the list."),
+            "max_value": gettext_lazy("Choose a department from the list."),
+        },
     )
     actor = forms.CharField(
         label=gettext_lazy("Who"),

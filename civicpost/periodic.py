@@ -43,9 +43,34 @@ class EmbeddedPeriodicRunner:
             if now < due_at:
                 continue
             self.next_run[job.name] = now + job.every_seconds
-            try:
-                current_app.tasks[job.task].apply()
-            except Exception:  # noqa: BLE001 - one failing job must not stop publishing
-                logger.exception("periodic job %r failed", job.name)
+            self.run(job)
             ran.append(job.name)
         return ran
+
+    def run(self, job: PeriodicJob) -> bool:
+        """Runs one job now, in this process. Returns whether it succeeded (a failure is logged)."""
+        try:
+            result = task_for(job).apply()
+            if result.failed():
+                # apply() keeps a task's exception in its result instead of raising it.
+                raise result.result
+        except Exception:  # noqa: BLE001 - one failing job must not stop publishing
+            logger.exception("periodic job %r failed", job.name)
+            return False
+        return True
+
+
+def task_for(job: PeriodicJob):  # noqa: ANN201 - a celery Task
+    """Returns the registered task a job names.
+
+    The tasks modules of the apps (autodiscover_tasks) are imported when a Celery worker or beat starts,
+    not when a management command does: without importing them here, the embedded publisher of
+    `make run` would find only the tasks its own imports happened to load (NotRegistered)."""
+    global _task_modules_imported  # noqa: PLW0603 - once per process
+    if not _task_modules_imported:
+        current_app.loader.import_default_modules()
+        _task_modules_imported = True
+    return current_app.tasks[job.task]
+
+
+_task_modules_imported = False

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
@@ -56,7 +57,7 @@ class CrisisStartForm(NormalizedTextFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Shown on every held post and on the calendar."),
     )
-    departments = forms.ModelMultipleChoiceField(
+    departments = civic_forms.ModelMultipleChoiceField(
         label=gettext_lazy("Departments"),
         queryset=Department.objects.order_by("name"),
         required=False,
@@ -66,7 +67,7 @@ class CrisisStartForm(NormalizedTextFormMixin, forms.Form):
 
 
 class _TimeFields(forms.Form):
-    new_date = forms.DateField(
+    new_date = civic_forms.DateField(
         label=gettext_lazy("New date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     new_time = forms.TimeField(
@@ -157,7 +158,7 @@ class PostHoldReleaseForm(_RescheduleFields):
 # --- Emergency posts ------------------------------------------------------------------------------
 
 
-class _ChannelsField(forms.ModelMultipleChoiceField):
+class _ChannelsField(civic_forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Channel) -> str:
         return f"{obj.department.name}: {obj.display_name} ({obj.platform_label})"
 

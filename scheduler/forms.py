@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from departments import rules
 from departments.models import Department
@@ -80,13 +81,13 @@ class DepartmentSelect(forms.Select):
         return option
 
 
-class ChannelChoiceField(forms.ModelMultipleChoiceField):
+class ChannelChoiceField(civic_forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Channel) -> str:
         return f"{obj.display_name} ({obj.platform_label})"
 
 
-def publish_date_field() -> forms.DateField:
-    return forms.DateField(
+def publish_date_field() -> civic_forms.DateField:
+    return civic_forms.DateField(
         label=gettext_lazy("Date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],
@@ -213,7 +214,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     # The instance attribute is the department the post is for (set in __init__); the form metaclass
     # moves the declared field below into base_fields, which mypy cannot see.
     department: Department | None
-    department = forms.ModelChoiceField(  # type: ignore[assignment]  # see above
+    department = civic_forms.ModelChoiceField(  # type: ignore[assignment]  # see above
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         widget=DepartmentSelect(attrs={"data-department-select": ""}),

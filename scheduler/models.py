@@ -213,6 +213,13 @@ class Delivery(models.Model):
         return self.status in PENDING_DELIVERY_STATUSES
 
 
+# DeliveryAttempt.outcome is a DeliveryStatus value (what the attempt's answer made of the delivery) or one of:
+ATTEMPT_SENDING = "sending"  # the call is in flight (closed by its worker, or as `unknown` by the sweeper)
+ATTEMPT_SUPERSEDED = "superseded"  # answered after the delivery moved on; its answer is in `message`
+# Attempts whose request may have reached the platform: a later "failed" could hide a live post.
+ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED = (ATTEMPT_SENDING, DeliveryStatus.UNKNOWN.value, ATTEMPT_SUPERSEDED)
+
+
 class DeliveryAttempt(models.Model):
     """Append-only log of each call to a platform, with its full response for the public record."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +39,9 @@ from scheduler.adapters.base import (
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.blackouts import posts_blocked_by_blackouts, posts_hold_for_blackouts
 from scheduler.models import (
+    ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED,
+    ATTEMPT_SENDING,
+    ATTEMPT_SUPERSEDED,
     CLAIMABLE_DELIVERY_STATUSES,
     PENDING_DELIVERY_STATUSES,
     Channel,
@@ -151,18 +154,36 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
 
 
 def deliveries_sweep_expired_leases() -> tuple[int, int]:
-    """Returns (claims put back, sends marked unknown) for leases that ran out."""
+    """Returns (claims put back, sends marked unknown) for leases that ran out.
+
+    A send whose lease ran out also has its open attempt closed (outcome `unknown`, finished now): its
+    worker is gone or stalled, and the attempt log must not say `sending` forever. Should that worker
+    still answer later, `_finish` records its real answer on the attempt row."""
+    now = timezone.now()
     with transaction.atomic():
         # Safe: a claimed delivery has not sent any HTTP request yet.
         put_back = Delivery.objects.filter(status=DeliveryStatus.CLAIMED, lease_expires_at__lt=Now()).update(
-            status=DeliveryStatus.SCHEDULED, lease_expires_at=None, updated_at=timezone.now()
+            status=DeliveryStatus.SCHEDULED, lease_expires_at=None, updated_at=now
         )
-        # Not safe to resend: the worker died while the request may have been on its way.
-        gone_quiet = Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=Now()).update(
+        # Not safe to resend: the worker died while the request may have been on its way. Locked, so the
+        # attempts closed below are exactly those of the deliveries moved here.
+        quiet_ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.SENDING, lease_expires_at__lt=Now())
+            .values_list("pk", flat=True)
+        )
+        gone_quiet = Delivery.objects.filter(pk__in=quiet_ids, status=DeliveryStatus.SENDING).update(
             status=DeliveryStatus.UNKNOWN,
             lease_expires_at=None,
             failure_message=_("The worker stopped while sending; checking with the platform."),
-            updated_at=timezone.now(),
+            updated_at=now,
+        )
+        DeliveryAttempt.objects.filter(
+            delivery_id__in=quiet_ids, outcome=ATTEMPT_SENDING, finished_at__isnull=True
+        ).update(
+            outcome=DeliveryStatus.UNKNOWN,
+            finished_at=now,
+            message=_("The worker stopped answering while sending; the platform may or may not have the post."),
         )
     return put_back, gone_quiet
 
@@ -258,7 +279,7 @@ def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
         # The row is locked, so the in-memory copy can follow the update without re-reading it.
         delivery.status = DeliveryStatus.SENDING
         delivery.attempts += 1
-        attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome="sending")
+        attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome=ATTEMPT_SENDING)
     return delivery, attempt
 
 
@@ -273,8 +294,14 @@ def _finish(
     raw: dict[str, Any] | None = None,
 ) -> bool:
     """Records an outcome: the delivery's status, its attempt, the post's status and the audit event, in
-    one transaction. Returns False if the row had moved on (it is then left alone). Either way
-    `delivery.status` is its status afterwards."""
+    one transaction. Returns False if this attempt no longer owns the delivery (it is then left alone).
+    Either way `delivery.status` is its status afterwards.
+
+    An attempt owns the delivery while it is the delivery's latest attempt (`Delivery.attempts` is its
+    number; only `_start_sending` raises it, under the row lock) and the delivery still waits for it
+    (`sending`, or `unknown` after the sweeper gave up waiting: the real answer still wins). A stalled
+    older attempt answering while a newer one is in flight must not overwrite it: its own row is closed
+    as `superseded`, keeping what it was told, and the delivery is not touched."""
     now = timezone.now()
     changes: dict[str, Any] = {
         "status": status,
@@ -286,29 +313,58 @@ def _finish(
         changes.update(remote_id=result.remote_id, permalink=result.permalink, published_at=now)
     if next_attempt_at is not None:
         changes["next_attempt_at"] = next_attempt_at
+    waiting_statuses = [DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]
+    if status == DeliveryStatus.PUBLISHED:
+        # The post is live. If the reconciler had meanwhile put the delivery back for another try (it
+        # found nothing yet) and no newer attempt has started, sending again would post twice.
+        waiting_statuses += [DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT, DeliveryStatus.CLAIMED]
+    attempt_record = {
+        "finished_at": now,
+        "remote_id": result.remote_id if result else "",
+        "response": (result.raw if result else raw) or None,
+    }
     with transaction.atomic():
         _lock_post(delivery.post_id)
-        # The sweeper may have moved a slow send to `unknown`; the real answer still wins.
-        updated = Delivery.objects.filter(
-            pk=delivery.pk, status__in=[DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN]
-        ).update(**changes)
-        DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now,
-            outcome=status,
-            message=message,
-            remote_id=result.remote_id if result else "",
-            response=(result.raw if result else raw) or None,
+        updated = Delivery.objects.filter(pk=delivery.pk, attempts=attempt.number, status__in=waiting_statuses).update(
+            **changes
         )
         if updated:
+            DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=status, message=message, **attempt_record)
             if status not in PENDING_DELIVERY_STATUSES:
                 # Only a delivery that is done can finish its post.
                 post_refresh_status(post_id=delivery.post_id)
             _audit_outcome(delivery, status=status, message=message, result=result)
+        else:
+            row = Delivery.objects.filter(pk=delivery.pk).values("attempts", "status").first()
+            current: Mapping[str, Any] = row or {}
+            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+                outcome=ATTEMPT_SUPERSEDED,
+                message=_superseded_message(attempt, current, status=status, message=message),
+                **attempt_record,
+            )
+            logger.warning(
+                "attempt %s of delivery %s answered %s after the delivery moved on (%s); recorded as superseded",
+                attempt.number,
+                delivery.pk,
+                status,
+                current.get("status"),
+            )
     if updated:
         delivery.status = status
     else:
         delivery.refresh_from_db(fields=["status"])
     return bool(updated)
+
+
+def _superseded_message(attempt: DeliveryAttempt, current: Mapping[str, Any], *, status: str, message: str) -> str:
+    if current.get("attempts", 0) > attempt.number:
+        why = _("Attempt %(newer)d had started before this answer came.") % {"newer": current["attempts"]}
+    else:
+        why = _("The delivery had moved on (%(status)s) before this answer came.") % {
+            "status": current.get("status", "")
+        }
+    answer = _("This attempt's answer: %(status)s.") % {"status": status}
+    return " ".join(part for part in (why, answer, message) if part)
 
 
 AUDITED_OUTCOMES: dict[str, AuditAction] = {
@@ -370,12 +426,10 @@ def _retry_or_fail(
 
 
 def _an_earlier_attempt_may_have_arrived(delivery: Delivery, current: DeliveryAttempt) -> bool:
-    """True when an earlier attempt ended without a clear answer (unknown, or its worker died while
-    sending): calling the delivery 'failed' could then hide a post that is live."""
+    """True when an earlier attempt ended without a clear answer (unknown, its worker died while sending,
+    or it answered after it was superseded): calling the delivery 'failed' could then hide a live post."""
     return (
-        delivery.attempt_log.exclude(pk=current.pk)
-        .filter(outcome__in=[DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING])
-        .exists()
+        delivery.attempt_log.exclude(pk=current.pk).filter(outcome__in=ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED).exists()
     )
 
 
@@ -469,6 +523,14 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     content = channel_content(delivery.approval.content, delivery.channel, delivery.language)
     last_attempt = delivery.attempt_log.order_by("-number").first()
     sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
+    # The first attempt that may have reached the platform (its outcome unclear, or its worker died while sending):
+    # a platform looked up by text and time must search from there (adapters never read attempts themselves).
+    first_sent_at = (
+        delivery.attempt_log.filter(outcome__in=ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
     now = timezone.now()
     found: PublishResult | None = None
     adapter: PlatformAdapter | None = None
@@ -476,7 +538,9 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     try:
         # Inside the try: a platform that can no longer be loaded cannot tell either.
         adapter = adapter_for_channel(delivery.channel)
-        found = adapter.reconcile(content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at)
+        found = adapter.reconcile(
+            content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at, first_sent_at=first_sent_at
+        )
     except CheckAgainLater as error:
         if now < give_up_at:
             Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
@@ -517,9 +581,31 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
             updated_at=now, **changes
         )
         if updated:
+            _close_attempts_after_reconcile(delivery, last_attempt, found=found, now=now)
             post_refresh_status(post_id=delivery.post_id)
             _audit_outcome(delivery, status=changes["status"], message=changes.get("failure_message", ""), result=found)
     return changes["status"] if updated else None
+
+
+def _close_attempts_after_reconcile(
+    delivery: Delivery, last_attempt: DeliveryAttempt | None, *, found: PublishResult | None, now: dt.datetime
+) -> None:
+    """After the reconciler decided an `unknown` delivery: no attempt of it is left `sending` (a worker
+    killed mid-send), and the attempt that left it unknown says so when the platform confirmed the post."""
+    DeliveryAttempt.objects.filter(delivery=delivery, outcome=ATTEMPT_SENDING, finished_at__isnull=True).update(
+        outcome=DeliveryStatus.UNKNOWN,
+        finished_at=now,
+        message=_("The worker stopped answering while sending; the platform may or may not have the post."),
+    )
+    if found is None or last_attempt is None:
+        return
+    confirmed = _("Confirmed later: the platform has the post.")
+    last_attempt.refresh_from_db(fields=["message"])
+    DeliveryAttempt.objects.filter(pk=last_attempt.pk, outcome__in=ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED).update(
+        outcome=DeliveryStatus.PUBLISHED,
+        remote_id=found.remote_id,
+        message=" ".join(part for part in (last_attempt.message, confirmed) if part),
+    )
 
 
 def deliveries_reconcile_unknown(*, limit: int = 50) -> int:

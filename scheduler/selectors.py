@@ -20,17 +20,27 @@ def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
     return queryset.annotate(is_emergency=Exists(EmergencyPost.objects.filter(post_id=OuterRef("pk"))))
 
 
+def post_department_ids_seen_in_every_state(*, user: User | AnonymousUser) -> set[int] | None:
+    """The departments whose posts the user sees in every state, drafts included (their own departments and
+    those they approve for); None means every department (communications managers)."""
+    if not user.is_authenticated or not user.is_active:
+        return set()
+    approves = department_ids_user_approves(user=user)
+    if approves is None:
+        return None
+    return department_ids_for_user(user=user) | approves
+
+
 def posts_visible_to(*, user: User | AnonymousUser) -> QuerySet[Post]:
     """Own departments' posts in every state; other departments' only once approved.
     Communications managers (city role or communications team) see everything; viewers (city role) see
     every department's posts except drafts. Each post carries `is_emergency`."""
     if not user.is_authenticated or not user.is_active:
         return Post.objects.none()
-    approves = department_ids_user_approves(user=user)
-    if approves is None:
+    every_state = post_department_ids_seen_in_every_state(user=user)
+    if every_state is None:
         return _with_emergency_flag(Post.objects.all())
-    own = department_ids_for_user(user=user)
-    visible = Q(department_id__in=own | approves) | Q(status__in=CITY_VISIBLE_STATUSES)
+    visible = Q(department_id__in=every_state) | Q(status__in=CITY_VISIBLE_STATUSES)
     if user_is_viewer(user=user):
         visible |= ~Q(status=PostStatus.DRAFT)
     return _with_emergency_flag(Post.objects.filter(visible))

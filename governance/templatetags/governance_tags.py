@@ -27,6 +27,7 @@ def governance_nav(context: template.Context) -> dict[str, Any]:
         "can_emergency": rules.can_post_emergency(user),
         "can_see_emergencies": rules.can_view_emergency_alerts(user),
         "can_manage": rules.can_open_department_pages(user),
+        "can_see_status": rules.can_view_publishing_status(user),
     }
 
 

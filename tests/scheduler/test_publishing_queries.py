@@ -114,6 +114,10 @@ def test_an_answer_that_comes_after_the_delivery_moved_on_leaves_it_and_reports_
     delivery = Delivery.objects.get(pk=delivery_id)
     assert delivery.failure_message == publishing.NOT_CONFIRMED_MESSAGE
     assert delivery.remote_id == ""
-    # The attempt still records the platform's answer, for whoever checks the account.
-    assert DeliveryAttempt.objects.get(delivery=delivery).outcome == "published"
+    # The attempt still records the platform's answer, for whoever checks the account (superseded: it
+    # answered after the delivery had moved on, so it did not decide the delivery).
+    attempt = DeliveryAttempt.objects.get(delivery=delivery)
+    assert attempt.outcome == "superseded"
+    assert "This attempt's answer: published." in attempt.message
+    assert attempt.remote_id
     assert not AuditEvent.objects.filter(action=AuditAction.POST_PUBLISHED).exists()

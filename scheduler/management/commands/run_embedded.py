@@ -1,7 +1,11 @@
 """`make run`: the web app and the publisher in one command; Ctrl-C stops both.
 
 Without REDIS_URL the publisher is `publish_due --loop` (deliveries are sent in that process). With
-REDIS_URL it is a Celery worker with an embedded beat, so the same path as production is exercised."""
+REDIS_URL it is a Celery worker with an embedded beat, so the same path as production is exercised.
+
+A publisher that exits on its own is started again, as systemd's `Restart=always` or compose's `restart:`
+do in production (docs/deploy/): Celery workers have been seen to exit under faults (Redis restarting,
+a long stall). Publishing loses nothing meanwhile: the database keeps the schedule and the leases."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import subprocess  # nosec B404  # starts our own manage.py/celery processes wit
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -20,6 +25,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 STOP_TIMEOUT_SECONDS = 15
+# Seconds to wait before each restart of a publisher that keeps exiting; a publisher that ran for
+# STABLE_SECONDS starts again from the first delay.
+RESTART_DELAYS_SECONDS = (1.0, 2.0, 5.0, 10.0, 30.0)
+STABLE_SECONDS = 60.0
 
 
 def _die_with_parent() -> None:
@@ -71,9 +80,12 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, stop)
 
-        processes: dict[str, subprocess.Popen] = {}
-        for name, command in self.commands(addrport=addrport, interval=interval, noreload=noreload).items():
-            processes[name] = subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509  # nosec B603
+        supervisor = Supervisor(
+            self.commands(addrport=addrport, interval=interval, noreload=noreload),
+            restartable={"publisher"},
+            write=self.stderr.write,
+        )
+        supervisor.start()
         host, _, port = addrport.rpartition(":")
         host = (host or "127.0.0.1").strip("[]")
         how = "by a Celery worker and beat, through Redis" if settings.REDIS_URL else f"every {interval:g} s"
@@ -89,16 +101,13 @@ class Command(BaseCommand):
                         "\nSign in with a demo account listed above. Press Ctrl-C to stop.\n"
                     )
                 )
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    self.stderr.write(f"The {name} process stopped (exit code {process.returncode}); stopping.")
-                    exit_code = process.returncode or 1
-                    stopping = True
-                    break
-            else:
-                time.sleep(0.3)
+            stopped_code = supervisor.check()
+            if stopped_code is not None:
+                exit_code = stopped_code or 1
+                break
+            time.sleep(0.3)
 
-        self._stop_all(processes)
+        self._stop_all(supervisor.processes)
         self.stdout.write("CivicPost stopped.")
         if exit_code:
             sys.exit(exit_code)
@@ -114,3 +123,62 @@ class Command(BaseCommand):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+class Supervisor:
+    """Keeps the child processes of `make run` running.
+
+    A child named in `restartable` (the publisher) that exits is started again after a short delay that
+    grows while it keeps exiting; any other child (the web server) that exits stops `make run`, so the
+    person sees why."""
+
+    def __init__(
+        self,
+        commands: dict[str, list[str]],
+        *,
+        restartable: set[str],
+        write: Callable[[str], object],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.commands = commands
+        self.restartable = restartable
+        self.write = write
+        self.clock = clock
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
+        self.restarts: dict[str, int] = {}
+        self.restart_at: dict[str, float] = {}
+
+    def start(self) -> None:
+        for name in self.commands:
+            self._spawn(name)
+
+    def _spawn(self, name: str) -> None:
+        self.processes[name] = subprocess.Popen(self.commands[name], preexec_fn=_die_with_parent)  # noqa: S603, PLW1509  # nosec B603
+        self.started_at[name] = self.clock()
+
+    def check(self) -> int | None:
+        """Restarts what is due for a restart. Returns the exit code of a child that stopped and is not
+        restarted (then everything must stop), else None."""
+        now = self.clock()
+        for name, process in self.processes.items():
+            if process.poll() is None:
+                continue
+            if name not in self.restartable:
+                self.write(f"The {name} process stopped (exit code {process.returncode}); stopping.")
+                return process.returncode
+            if name not in self.restart_at:
+                if now - self.started_at[name] >= STABLE_SECONDS:
+                    self.restarts[name] = 0
+                count = self.restarts.get(name, 0)
+                delay = RESTART_DELAYS_SECONDS[min(count, len(RESTART_DELAYS_SECONDS) - 1)]
+                self.restarts[name] = count + 1
+                self.restart_at[name] = now + delay
+                self.write(
+                    f"The {name} process stopped (exit code {process.returncode}); starting it again in {delay:g} s."
+                )
+            elif now >= self.restart_at[name]:
+                del self.restart_at[name]
+                self._spawn(name)
+                self.write(f"The {name} process was started again (pid {self.processes[name].pid}).")
+        return None
