@@ -126,7 +126,13 @@ class CrisisEndForm(_RescheduleFields):
     def __init__(self, *args: Any, posts: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.posts = posts
-        per_post_choices = [(SAME_AS_ALL, _("As chosen above"))] + list(ReleaseChoice.choices)
+        # Short words: the choices above explain each one, and a long option squeezes the post's text.
+        per_post_choices = [
+            (SAME_AS_ALL, _("As chosen above")),
+            (ReleaseChoice.RELEASE, _("Release")),
+            (ReleaseChoice.RESCHEDULE, _("Reschedule")),
+            (ReleaseChoice.KEEP, _("Keep held")),
+        ]
         for post in posts:
             self.fields[f"post_{post.pk}"] = forms.ChoiceField(
                 label=post.text[:60], choices=per_post_choices, required=False

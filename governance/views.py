@@ -66,11 +66,13 @@ def _render_crisis(
             rows.append((hold, refused_release[1]))
         else:
             rows.append((hold, _release_form(request, hold)))
+    active = active_crisis_holds()
     return render(
         request,
         "governance/crisis.html",
         {
-            "active": active_crisis_holds(),
+            # Each hold in effect with the posts it is holding back now (decided on when it is switched off).
+            "active": [(hold, list(posts_held_by_crisis(hold))) for hold in active],
             "recent": crisis_holds_recent(),
             "post_hold_rows": rows,
             "form": form,

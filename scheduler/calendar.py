@@ -33,7 +33,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -260,6 +260,16 @@ def viewer_zone(*, user: User | AnonymousUser) -> zoneinfo.ZoneInfo:
     """The zone a person sees the calendar in: their first department's (the city's default otherwise)."""
     memberships = memberships_for_user(user=user)
     return memberships[0].department.zone if memberships else default_zone()
+
+
+def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """`viewer_zone` of the person making the request, worked out once per request: every time a page shows
+    is in this zone, with its offset (templates get it as `viewer_zone`, see civicpost.context_processors)."""
+    zone = getattr(request, "_civic_viewer_zone", None)
+    if zone is None:
+        zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
+        request._civic_viewer_zone = zone  # type: ignore[attr-defined]  # noqa: SLF001  # a cache on this request
+    return zone
 
 
 def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -737,7 +747,7 @@ def _entries_for(
     # Crisis holds (governance): "Held: crisis hold by ..." on each post kept from going out.
     from governance.calendar import add_hold_hints
 
-    add_hold_hints(entries, Hint)
+    add_hold_hints(entries, Hint, zone)
     return entries
 
 

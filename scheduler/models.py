@@ -161,6 +161,9 @@ CLAIMABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WA
 class Delivery(models.Model):
     """One approved post on one channel: the unit that is published exactly once."""
 
+    # Not a field: set by governance.selectors.mark_held_deliveries for pages that show statuses.
+    is_held: bool
+
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="deliveries")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
     approval = models.ForeignKey(PostApproval, on_delete=models.PROTECT, related_name="deliveries")
@@ -211,6 +214,36 @@ class Delivery(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in PENDING_DELIVERY_STATUSES
+
+    @property
+    def shown_status(self) -> str:
+        """Returns the status people see: "held" while a crisis hold or a post hold keeps it back (pages mark
+        `is_held` with `governance.selectors.mark_held_deliveries`), "withdrawn" when an edit or a move took it
+        back and the post waits to be approved again, otherwise the stored status."""
+        if self.status in CLAIMABLE_DELIVERY_STATUSES and getattr(self, "is_held", False):
+            return "held"
+        if self.status == DeliveryStatus.CANCELLED and self._withdrawn_for_approval():
+            return "withdrawn"
+        return self.status
+
+    def get_shown_status_display(self) -> str:
+        """Returns the words for `shown_status`."""
+        shown = self.shown_status
+        if shown == "held":
+            return str(_("Held"))
+        if shown == "withdrawn":
+            if self.post.status == PostStatus.SUBMITTED:
+                return str(_("Withdrawn, waiting for approval"))
+            return str(_("Withdrawn until approved again"))
+        return str(self.get_status_display())
+
+    def _withdrawn_for_approval(self) -> bool:
+        post = self.post
+        return post.current_approval_id is None and post.status in (
+            PostStatus.DRAFT,
+            PostStatus.SUBMITTED,
+            PostStatus.CHANGES_REQUESTED,
+        )
 
 
 # DeliveryAttempt.outcome is a DeliveryStatus value (what the attempt's answer made of the delivery) or one of:
