@@ -131,5 +131,5 @@ lock: $(VENV)/.installed-dev
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements/dev.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache .mypy_cache test-results htmlcov .coverage
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache .mypy_cache .import_linter_cache test-results htmlcov .coverage
 	find . -name __pycache__ -type d -prune -not -path "./node_modules/*" -exec rm -rf {} +
