@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -34,6 +34,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicpost.timelabels import clock_label, date_label, utc_offset_label
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Every table's key is a BigAutoField (settings.DEFAULT_AUTO_FIELD): a signed 64-bit integer.
 MAX_ID = 2**63 - 1
@@ -224,7 +227,7 @@ def fold_field() -> forms.ChoiceField:
     )
 
 
-def post_link_field(*, help_text: str = "") -> forms.URLField:
+def post_link_field(*, help_text: StrOrPromise = "") -> forms.URLField:
     """The optional web address shared with a post; a bare host is read as https."""
     return forms.URLField(
         label=gettext_lazy("Link (optional)"),

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import Protocol
 
 from django.utils.translation import gettext as _
 
 from civicpost.zones import default_zone
 
 MINUS = "\N{MINUS SIGN}"
+
+
+class _HasTimeZone(Protocol):
+    time_zone: str
+
+
+# A zone, a zone's name or a department; None or "": a template rendered without a request has no
+# `viewer_zone`, so the city's default zone.
+ZoneLike = zoneinfo.ZoneInfo | str | _HasTimeZone | None
 
 
 def utc_offset_label(value: dt.datetime) -> str:
@@ -41,7 +51,7 @@ def time_label(moment: dt.datetime) -> str:
     return f"{clock_label(moment)} {moment.tzname()} ({utc_offset_label(moment)})"
 
 
-def zone_of(zone_or_department: object) -> zoneinfo.ZoneInfo:
+def zone_of(zone_or_department: ZoneLike) -> zoneinfo.ZoneInfo:
     """Returns the zone itself, the zone named, or a department's zone (anything with `time_zone`)."""
     if not zone_or_department:  # a template rendered without a request has no `viewer_zone`
         return default_zone()
@@ -49,16 +59,16 @@ def zone_of(zone_or_department: object) -> zoneinfo.ZoneInfo:
         return zone_or_department
     if isinstance(zone_or_department, str):
         return zoneinfo.ZoneInfo(zone_or_department)
-    return zoneinfo.ZoneInfo(zone_or_department.time_zone)  # type: ignore[attr-defined]  # a Department
+    return zoneinfo.ZoneInfo(zone_or_department.time_zone)  # a Department
 
 
-def format_in_zone(value: dt.datetime, zone_or_department: object) -> str:
+def format_in_zone(value: dt.datetime, zone_or_department: ZoneLike) -> str:
     """Returns "Sat, Dec 5, 2026, 10:00 AM CST (UTC−06:00)" for an aware datetime."""
     local = value.astimezone(zone_of(zone_or_department))
     return f"{date_label(local)}, {clock_label(local)} {local.tzname()} ({utc_offset_label(local)})"
 
 
-def in_zone(value: dt.datetime | None, zone_or_department: object) -> str:
+def in_zone(value: dt.datetime | None, zone_or_department: ZoneLike) -> str:
     """Returns `format_in_zone`, or "" for no time. `{{ post.due_at|in_zone:viewer_zone }}`: pages show every
     time in the viewer's zone (the context processor gives `viewer_zone`); emails and public feeds, which have
     no viewer, pass a department."""

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -55,7 +55,10 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     `lang_<code>_channel_<channel id>`, `lang_<code>_alt_<asset id>`). `lenient` relaxes what a live
     check or an autosave needs (no text, channel or time required yet; a past time is kept)."""
 
-    department = civic_fields.ModelChoiceField(
+    # The instance attribute is the department the post is for (set in __init__); the form metaclass
+    # moves the declared field below into base_fields, which mypy cannot see.
+    department: Department | None
+    department = civic_fields.ModelChoiceField(  # type: ignore[assignment]  # see above
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         widget=DepartmentSelect(attrs={"data-department-select": ""}),
@@ -123,7 +126,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
         data: Any = None,
         files: Any = None,
         *,
-        user: AbstractBaseUser,
+        user: User,
         post: Post | None = None,
         media_ids: list[int] | None = None,
         lenient: bool = False,
@@ -145,7 +148,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
             self.fixed_department: Department | None = post.department
         else:
             self.fixed_department = None
-            department_field = self.fields["department"]
+            department_field = cast("forms.ModelChoiceField[Department]", self.fields["department"])
             department_field.queryset = Department.objects.filter(pk__in=[d.pk for d in departments])
             if len(departments) == 1:
                 department_field.empty_label = None
@@ -392,7 +395,8 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
             self._offer_fold(naive, department.zone)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         department = self.fixed_department or cleaned.get("department")
         if department is None:
             return cleaned

@@ -5,7 +5,7 @@ checks on scheduler's objects (issue 12, item 3), once that module exists."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from departments.selectors import (
     user_approves_everywhere,
@@ -13,7 +13,7 @@ from departments.selectors import (
 )
 
 
-def user_can_manage_blackouts(*, user: AbstractBaseUser | AnonymousUser, department_id: int | None) -> bool:
+def user_can_manage_blackouts(*, user: User | AnonymousUser, department_id: int | None) -> bool:
     """City-wide blackouts: communications-team approvers and admins. A department's: its admins (and the
     communications team)."""
     if user_approves_everywhere(user=user):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext as _
 
 from civicpost.timelabels import date_label
@@ -40,7 +40,7 @@ class CalendarAgenda(CalendarPeriod):
 
 def calendar_agenda(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     first_day: dt.date,
     days: int = 14,
     filters: CalendarFilters | None = None,

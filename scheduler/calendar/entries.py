@@ -6,7 +6,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext as _
 
 from civicpost.timelabels import clock_label, date_label, time_label, utc_offset_label
@@ -95,7 +95,7 @@ class CalendarEntry:
 
 def calendar_entries(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     posts: list[Post],
     zone: zoneinfo.ZoneInfo,
     blackouts: list[BlackoutPeriod],

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from civicpost.fields import parse_id
 from departments.models import Department
@@ -145,7 +145,7 @@ class FilterOptions:
     language_available: bool
 
 
-def filter_options(*, user: AbstractBaseUser | AnonymousUser, channels: list[Channel] | None = None) -> FilterOptions:
+def filter_options(*, user: User | AnonymousUser, channels: list[Channel] | None = None) -> FilterOptions:
     """The choices of the filter form (two queries, three without `channels`)."""
     if channels is None:
         channels = list(channels_by_id().values())
@@ -167,7 +167,7 @@ def filter_options(*, user: AbstractBaseUser | AnonymousUser, channels: list[Cha
     )
 
 
-def calendar_preference_get(*, user: AbstractBaseUser) -> CalendarFilters | None:
+def calendar_preference_get(*, user: User) -> CalendarFilters | None:
     """Returns the person's saved filters, or None when they never chose any or when what is stored no
     longer validates (saved by an older version, or a value that is not an id): see `preference_is_valid`."""
     preference = CalendarPreference.objects.filter(user=user).first()

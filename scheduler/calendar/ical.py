@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -32,7 +32,7 @@ def feed_token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def feed_user_for_secret(*, secret: str) -> AbstractBaseUser:
+def feed_user_for_secret(*, secret: str) -> User:
     """Returns the active user of a live feed token, or raises Http404 (revoked, unknown, inactive)."""
     token = (
         CalendarFeedToken.objects.filter(token_hash=feed_token_hash(secret), revoked_at__isnull=True)
@@ -44,11 +44,11 @@ def feed_user_for_secret(*, secret: str) -> AbstractBaseUser:
     return token.user
 
 
-def feed_token_active(*, user: AbstractBaseUser) -> CalendarFeedToken | None:
+def feed_token_active(*, user: User) -> CalendarFeedToken | None:
     return CalendarFeedToken.objects.filter(user=user, revoked_at__isnull=True).first()
 
 
-def feed_posts(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> list[Post]:
+def feed_posts(*, user: User, now: dt.datetime | None = None) -> list[Post]:
     """The posts of a person's iCal feed: what they may see, from a month ago to a year ahead."""
     now = now or timezone.now()
     return calendar_posts(
@@ -70,7 +70,7 @@ def feed_blackouts(*, now: dt.datetime | None = None) -> list[BlackoutPeriod]:
 FEED_EVENT_MINUTES = 15
 
 
-ICAL_STATUS = {
+ICAL_STATUS: dict[str, str] = {
     PostStatus.DRAFT: "TENTATIVE",
     PostStatus.SUBMITTED: "TENTATIVE",
     PostStatus.CHANGES_REQUESTED: "TENTATIVE",
@@ -79,7 +79,7 @@ ICAL_STATUS = {
 }
 
 
-def ical_feed(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> bytes:
+def ical_feed(*, user: User, now: dt.datetime | None = None) -> bytes:
     """Returns the person's calendar as iCalendar (RFC 5545) bytes: their visible posts, from a month ago
     to a year ahead, and the blackouts. Times are UTC instants; calendar apps show them in their zone."""
     from django.urls import reverse

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from scheduler.calendar.filters import CalendarFilters
 from scheduler.calendar.periods import FIRST_WEEKDAY, CalendarDay, CalendarPeriod, base_fields, calendar_period
@@ -44,7 +44,7 @@ class CalendarMonth(CalendarPeriod):
 
 def calendar_month(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     year: int,
     month: int,
     filters: CalendarFilters | None = None,

@@ -9,7 +9,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
 from civicpost.timelabels import zone_summary
@@ -87,7 +87,7 @@ class CalendarPeriod:
 
 def calendar_period(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     first_day: dt.date,
     last_day: dt.date,
     filters: CalendarFilters,

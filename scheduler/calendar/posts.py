@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef
 
 from scheduler.models import (
@@ -41,7 +41,7 @@ def channels_by_id() -> dict[int, Channel]:
 
 def calendar_posts(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     start: dt.datetime,
     end: dt.datetime,
     with_cancelled: bool,
@@ -56,7 +56,7 @@ def calendar_posts(
         post_id=OuterRef("pk"), status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
     )
     columns = [*POST_COLUMNS, *DEPARTMENT_COLUMNS, *(["language"] if post_has_language() else [])]
-    posts = list(
+    posts: list[Post] = list(
         base.select_related("department").only(*columns).annotate(has_failure=Exists(failed)).order_by("due_at", "id")
     )
     # The channels of these posts through a subquery (no list of thousands of ids as parameters).

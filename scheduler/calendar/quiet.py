@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
@@ -43,7 +43,7 @@ class QuietChannel:
 
 def quiet_channels(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     days: int | None = None,
     filters: CalendarFilters | None = None,
     now: dt.datetime | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext as _
 
 from civicpost.timelabels import clock_label, date_label
@@ -57,7 +57,7 @@ def hour_label(hour: int) -> str:
 
 def calendar_week(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     day: dt.date,
     filters: CalendarFilters | None = None,
     now: dt.datetime | None = None,

@@ -12,8 +12,8 @@ from django.urls import reverse
 from medialibrary import services
 from medialibrary.models import MediaAsset
 from scheduler.models import Post
-from tests.medialibrary.helpers import jpeg_upload, mp4_bytes, upload
 from tests.composer.test_compose import compose_data
+from tests.medialibrary.helpers import jpeg_upload, mp4_bytes, upload
 
 
 @pytest.fixture(autouse=True)
