@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from audit.references import CHANNEL, MEDIA, NAME_OF, POST, AuditNames, Ref, event_references
+from audit.references import CHANNEL, MEDIA, NAME_OF, POST, AuditNames, Ref, event_references, model_label
 from departments import rules
 from departments.models import Department
 from departments.selectors import department_ids_for_user, memberships_for_user
@@ -128,7 +128,7 @@ def audit_names_for_events(*, user: AbstractBaseUser | AnonymousUser, events: It
     media_by_path: dict[str, int] = {}
     openable: set[Ref] = set()
     for label, ids in sorted(wanted.items()):
-        rows = apps.get_model(label)._default_manager.filter(
+        rows = apps.get_model(model_label(label))._default_manager.filter(
             Q(pk__in=sorted(ids)) | Q(file_name__in=sorted(media_paths)) if label == MEDIA else Q(pk__in=sorted(ids))
         )
         if label == POST:

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from departments.models import CityRoleName, Department, LanguagePublishing, Role, SeriesApproval
 from departments.selectors import language_choices
 from departments.services import ALWAYS_LANGUAGE, PLAIN_LANGUAGE_GRADES
-from governance.models import ApprovalMode
+from departments.models import ApprovalMode
 
 
 class MemberAddForm(forms.Form):

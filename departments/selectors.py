@@ -89,7 +89,7 @@ def department_ids_user_approves(*, user: AbstractBaseUser | AnonymousUser) -> s
         return None
     ids = {m.department_id for m in memberships_for_user(user=user) if m.can_approve}
     if user.is_authenticated and user.is_active:
-        from governance.models import ApprovalStep
+        from departments.models import ApprovalStep
 
         ids |= set(ApprovalStep.objects.filter(users=user).values_list("department_id", flat=True))
     return ids

@@ -32,7 +32,7 @@ from departments.services import (
     membership_remove,
 )
 from governance.approvals import PolicyCache
-from governance.models import ApprovalStep
+from departments.models import ApprovalStep
 from governance.services import approval_step_add, approval_step_delete, approval_step_move_up
 
 

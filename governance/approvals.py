@@ -31,7 +31,8 @@ from django.utils.translation import gettext_lazy
 
 from departments.models import Role
 from departments.selectors import communications_manager_ids
-from governance.models import ApprovalMode, ApprovalStep, ApprovalVote
+from departments.models import ApprovalMode, ApprovalStep
+from scheduler.models import ApprovalVote
 from scheduler.models import Post, PostStatus
 
 DEFAULT_STEP_NAME = gettext_lazy("Approval")

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from governance.models import PostHold
+from scheduler.models import PostHold
 from governance.selectors import active_crisis_holds
 from scheduler.models import PostStatus
 from scheduler.templatetags.civic_time import format_in_zone

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy
 
 from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
-from governance.models import EmergencyTemplate, ReleaseChoice
+from governance.models import EmergencyTemplate
+from scheduler.models import ReleaseChoice
 from scheduler.blackouts import BlackoutRefused
 from scheduler.content import language_name
 from scheduler.forms import LocalTime, blackout_override_field, classify_local_time, post_link_field

@@ -35,7 +35,8 @@ from django.utils.translation import ngettext
 
 from departments.models import Department, Role
 from governance.approvals import PolicyCache, StepProgress, current_step, step_states
-from governance.models import ApprovalDigestLog, ApprovalVote
+from governance.models import ApprovalDigestLog
+from scheduler.models import ApprovalVote
 from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval, PostStatus
 
 if TYPE_CHECKING:

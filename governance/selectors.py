@@ -11,7 +11,8 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from departments import rules
-from governance.models import CrisisHold, EmergencyAlert, EmergencyPost, EmergencyTemplate, PostHold
+from governance.models import EmergencyAlert, EmergencyPost, EmergencyTemplate
+from scheduler.models import CrisisHold, PostHold
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Delivery, Post, PostStatus
 from scheduler.templatetags.civic_time import format_in_zone
 

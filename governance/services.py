@@ -28,7 +28,8 @@ from civicpost.text import normalize_text
 from departments import rules
 from departments.models import Department
 from governance.approvals import StepProgress, current_step, post_round_key, step_states
-from governance.models import ApprovalMode, ApprovalStep, ApprovalVote, CrisisHold, PostHold, ReleaseChoice
+from departments.models import ApprovalMode, ApprovalStep
+from scheduler.models import ApprovalVote, CrisisHold, PostHold, ReleaseChoice
 from governance.selectors import deliveries_in_hold_scope, posts_held_by_crisis
 from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval, PostReview, PostStatus, ReviewAction
 

@@ -15,7 +15,8 @@ from civicpost.exceptions import ApplicationError
 from departments import rules
 from governance.emergency import LanguageVersion, emergency_publish, emergency_review
 from governance.forms import CrisisEndForm, CrisisStartForm, EmergencyForm, EmergencyReviewForm, PostHoldReleaseForm
-from governance.models import EmergencyTemplate, PostHold
+from governance.models import EmergencyTemplate
+from scheduler.models import PostHold
 from governance.selectors import (
     active_crisis_holds,
     crisis_hold_get_for_manager,

@@ -31,7 +31,8 @@ from django.utils import timezone
 
 from departments.models import Role
 from governance.emergency import LanguageVersion, emergency_publish
-from governance.models import ApprovalStep, CrisisHold, PostHold
+from departments.models import ApprovalStep
+from scheduler.models import CrisisHold, PostHold
 from scheduler.models import BlackoutPeriod
 from tests.factories import ChannelFactory, member
 from tests.governance.city import City

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from governance.models import CrisisHold, PostHold, ReleaseChoice
+from scheduler.models import CrisisHold, PostHold, ReleaseChoice
 from governance.services import crisis_hold_end, crisis_hold_start
 from scheduler.calendar import viewer_zone
 from scheduler.models import BlackoutOverride, BlackoutPeriod, Post, PostStatus

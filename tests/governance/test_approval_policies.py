@@ -7,7 +7,8 @@ from audit.models import AuditEvent
 from civicpost.exceptions import ApplicationError
 from departments.models import Role
 from governance.approvals import approval_progress, current_step
-from governance.models import ApprovalMode, ApprovalStep, ApprovalVote
+from departments.models import ApprovalMode, ApprovalStep
+from scheduler.models import ApprovalVote
 from governance.services import approval_step_add, approval_step_delete, approval_step_move_up
 from scheduler import selectors, services
 from scheduler.models import DeliveryStatus, PostStatus

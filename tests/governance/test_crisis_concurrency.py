@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from governance.models import CrisisHold, ReleaseChoice
+from scheduler.models import CrisisHold, ReleaseChoice
 from governance.services import crisis_hold_end, crisis_hold_start
 from scheduler import publishing
 from scheduler.models import Delivery, DeliveryAttempt, DeliveryStatus

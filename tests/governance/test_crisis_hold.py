@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
 from civicpost.exceptions import ApplicationError
-from governance.models import CrisisHold, PostHold, ReleaseChoice
+from scheduler.models import CrisisHold, PostHold, ReleaseChoice
 from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
 from scheduler import publishing
 from scheduler.models import Delivery, DeliveryStatus, PostStatus, SandboxPost

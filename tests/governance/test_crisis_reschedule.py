@@ -15,7 +15,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from civicpost.exceptions import ApplicationError
 from governance.approvals import approval_progress, current_step
-from governance.models import ApprovalVote, CrisisHold, PostHold, ReleaseChoice
+from scheduler.models import ApprovalVote, CrisisHold, PostHold, ReleaseChoice
 from governance.services import approval_step_add, crisis_hold_end, crisis_hold_start, post_hold_release
 from scheduler import services
 from scheduler.blackouts import BlackoutRefused

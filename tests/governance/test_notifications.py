@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from departments.models import Role
-from governance.models import ApprovalDigestLog, ApprovalMode
+from departments.models import ApprovalMode
+from governance.models import ApprovalDigestLog
 from governance.notifications import approval_digest_send, digest_due, notify_delivery_outcome
 from governance.services import approval_step_add
 from scheduler import services

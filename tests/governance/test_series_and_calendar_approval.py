@@ -16,7 +16,8 @@ from composer.models import Frequency, RecurringSeries
 from composer.series import series_approve, series_create
 from departments.models import SeriesApproval
 from governance.approvals import approval_progress, current_step, post_round_key
-from governance.models import ApprovalMode, ApprovalVote
+from departments.models import ApprovalMode
+from scheduler.models import ApprovalVote
 from governance.services import approval_step_add
 from scheduler import services
 from scheduler.calendar_services import post_reschedule

@@ -22,7 +22,7 @@ from composer.csv_import import csv_import_queue, csv_import_run, csv_preview
 from composer.models import CsvImport, Frequency, RecurringSeries
 from composer.series import series_approve, series_create, series_submit
 from departments.models import SeriesApproval
-from governance.models import ApprovalVote
+from scheduler.models import ApprovalVote
 from scheduler import services
 from scheduler.blackouts import AUDIT_BLACKOUT_HELD, BlackoutRefused
 from scheduler.calendar_services import blackout_create, post_reschedule
