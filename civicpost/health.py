@@ -177,7 +177,7 @@ def health_report(*, now: dt.datetime | None = None) -> HealthReport:
         # channel page; it is not a stalled publisher.
         waiting = claimable.filter(channel__status=ChannelStatus.CONNECTED)
         # A crisis hold (governance) keeps deliveries back on purpose too: not a stalled publisher.
-        from governance.selectors import held_deliveries_filter
+        from scheduler.selectors import held_deliveries_filter
 
         held = held_deliveries_filter()
         if held is not None:

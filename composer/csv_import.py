@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
 from composer.models import CsvImport, ImportStatus
+from composer.notifications import notifications_for_import
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
-from governance.notifications import notifications_for_import
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.blackouts import blackouts_between, blackouts_covering, blackouts_in_words

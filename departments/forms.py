@@ -12,10 +12,9 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from departments.models import CityRoleName, Department, LanguagePublishing, Role, SeriesApproval
+from departments.models import ApprovalMode, CityRoleName, Department, LanguagePublishing, Role, SeriesApproval
 from departments.selectors import language_choices
 from departments.services import ALWAYS_LANGUAGE, PLAIN_LANGUAGE_GRADES
-from departments.models import ApprovalMode
 
 
 class MemberAddForm(forms.Form):

@@ -4,12 +4,14 @@ after; department.settings_changed with each setting before and after)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -17,7 +19,7 @@ from audit.models import AuditAction
 from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
 from departments import rules
-from departments.models import CityRole, CityRoleName, Department, Membership, Role
+from departments.models import ApprovalMode, ApprovalStep, CityRole, CityRoleName, Department, Membership, Role
 from departments.selectors import forget_cached_roles
 
 
@@ -307,3 +309,103 @@ def department_settings_update(
             changes=changes,
         )
     return department
+
+
+# --- Approval policies (a department's ApprovalStep rows; evaluated by scheduler.approvals) ----------
+
+# Stored as it is, beside audit.models.AuditAction.
+AUDIT_POLICY_CHANGED = "policy.changed"
+
+
+def _require_policy_manager(*, user: AbstractBaseUser, department: Department) -> None:
+    if not rules.can_manage_approval_policy(user, department.pk):
+        raise ApplicationError(
+            _("Only admins of %(department)s can change its approval policy.") % {"department": department}
+        )
+
+
+def _policy_snapshot(department: Department) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": step.position,
+            "name": step.name,
+            "mode": step.mode,
+            "department_approvers": step.department_approvers,
+            "department_admins": step.department_admins,
+            "communications_managers": step.communications_managers,
+            "users": sorted(user.pk for user in step.users.all()),
+        }
+        for step in ApprovalStep.objects.filter(department=department)
+        .prefetch_related("users")
+        .order_by("position", "id")
+    ]
+
+
+@transaction.atomic
+def approval_step_add(
+    *,
+    user: AbstractBaseUser,
+    department: Department,
+    name: str,
+    mode: str = ApprovalMode.ANY,
+    department_approvers: bool = False,
+    department_admins: bool = False,
+    communications_managers: bool = False,
+    users: Iterable[AbstractBaseUser] = (),
+) -> ApprovalStep:
+    """Adds a step at the end of the department's policy. Raises ApplicationError when the person may not
+    or the step names nobody."""
+    _require_policy_manager(user=user, department=department)
+    users = list(users)
+    if not (department_approvers or department_admins or communications_managers or users):
+        raise ApplicationError(_("Say who approves this step."))
+    if mode not in ApprovalMode.values:
+        raise ApplicationError(_("Choose whether any one or all of them must approve."))
+    before = _policy_snapshot(department)
+    last = ApprovalStep.objects.filter(department=department).aggregate(last=Max("position"))["last"] or 0
+    step = ApprovalStep.objects.create(
+        department=department,
+        position=last + 1,
+        name=name.strip() or _("Step %(number)s") % {"number": last + 1},
+        mode=mode,
+        department_approvers=department_approvers,
+        department_admins=department_admins,
+        communications_managers=communications_managers,
+    )
+    step.users.set(users)
+    _audit_policy(user=user, department=department, before=before)
+    return step
+
+
+@transaction.atomic
+def approval_step_delete(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+    _require_policy_manager(user=user, department=step.department)
+    before = _policy_snapshot(step.department)
+    step.delete()
+    _audit_policy(user=user, department=step.department, before=before)
+
+
+@transaction.atomic
+def approval_step_move_up(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+    """Swaps the step with the one before it (the first step stays first)."""
+    _require_policy_manager(user=user, department=step.department)
+    before = _policy_snapshot(step.department)
+    steps = list(ApprovalStep.objects.select_for_update().filter(department=step.department).order_by("position", "id"))
+    index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
+    if index == 0:
+        return
+    steps[index - 1], steps[index] = steps[index], steps[index - 1]
+    for position, row in enumerate(steps, start=1):
+        if row.position != position:
+            ApprovalStep.objects.filter(pk=row.pk).update(position=position)
+    _audit_policy(user=user, department=step.department, before=before)
+
+
+def _audit_policy(*, user: AbstractBaseUser, department: Department, before: list[dict[str, Any]]) -> None:
+    audit_record(
+        action=AUDIT_POLICY_CHANGED,
+        actor=user,
+        department_id=department.pk,
+        target=department,
+        changes={"steps": {"before": before, "after": _policy_snapshot(department)}},
+    )

@@ -15,7 +15,7 @@ from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
 from departments import rules
 from departments.forms import ApprovalStepForm, CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
-from departments.models import CityRole, Department, Membership
+from departments.models import ApprovalStep, CityRole, Department, Membership
 from departments.selectors import (
     department_get_for_members,
     department_get_for_policy,
@@ -24,6 +24,9 @@ from departments.selectors import (
     membership_get_for_manager,
 )
 from departments.services import (
+    approval_step_add,
+    approval_step_delete,
+    approval_step_move_up,
     city_role_remove,
     city_role_set,
     department_settings_update,
@@ -31,9 +34,7 @@ from departments.services import (
     membership_change_role,
     membership_remove,
 )
-from governance.approvals import PolicyCache
-from departments.models import ApprovalStep
-from governance.services import approval_step_add, approval_step_delete, approval_step_move_up
+from scheduler.approvals import PolicyCache
 
 
 def _flash_error(request: HttpRequest, error: ApplicationError) -> None:
@@ -256,7 +257,7 @@ def _settings_context(request: HttpRequest, department: Department, form: Depart
         "department": department,
         "form": form,
         "channels": channels,
-        "can_open_channels": rules.can_connect_channel(request.user, department.pk),
+        "can_open_channels": rules.can_administer_department(request.user, department.pk),
     }
 
 

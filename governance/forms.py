@@ -17,11 +17,10 @@ from django.utils.translation import gettext_lazy
 from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from governance.models import EmergencyTemplate
-from scheduler.models import ReleaseChoice
 from scheduler.blackouts import BlackoutRefused
 from scheduler.content import language_name
 from scheduler.forms import LocalTime, blackout_override_field, classify_local_time, post_link_field
-from scheduler.models import Channel, ChannelStatus
+from scheduler.models import Channel, ChannelStatus, ReleaseChoice
 from scheduler.templatetags.civic_time import utc_offset_label
 
 SAME_AS_ALL = ""
@@ -90,7 +89,7 @@ class _TimeFields(forms.Form):
 
 class _RescheduleFields(_TimeFields):
     """A new time, and the reason for a time inside a blackout for those who may override one (the view
-    says who: departments.rules.can_override_blackout; the services decide)."""
+    says who: scheduler.rules.can_override_blackout; the services decide)."""
 
     blackout_override_reason = blackout_override_field()
 

@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from departments import rules
 from departments.selectors import department_ids_for_user
+from medialibrary import rules
 from medialibrary.models import MediaAsset, PostMedia
 
 

@@ -73,7 +73,7 @@ def _message(delivery: Delivery, *, now: dt.datetime) -> tuple[str, str]:
 
 def overdue_deliveries_without_alert(*, now: dt.datetime, limit: int = ALERT_BATCH):  # noqa: ANN201
     """Returns deliveries overdue by more than CIVICPOST_OVERDUE_ALERT_MINUTES that nobody was told about."""
-    from governance.selectors import held_deliveries_filter
+    from scheduler.selectors import held_deliveries_filter
 
     cutoff = now - dt.timedelta(minutes=settings.CIVICPOST_OVERDUE_ALERT_MINUTES)
     # Held by a crisis hold (governance): late on purpose, and the admins know; alerted if still late after.

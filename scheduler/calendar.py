@@ -46,6 +46,7 @@ from departments.selectors import (
     user_is_department_admin,
 )
 from scheduler.adapters.registry import platform_label
+from scheduler.hold_hints import add_hold_hints
 from scheduler.models import (
     BlackoutPeriod,
     CalendarFeedToken,
@@ -714,9 +715,7 @@ def _entries_for(
             )
         )
     _add_hints(entries, blackouts, zone)
-    # Crisis holds (governance): "Held: crisis hold by ..." on each post kept from going out.
-    from governance.calendar import add_hold_hints
-
+    # Crisis holds: "Held: crisis hold by ..." on each post kept from going out.
     add_hold_hints(entries, Hint)
     return entries
 

@@ -154,6 +154,14 @@ PENDING_DELIVERY_STATUSES = (
     DeliveryStatus.UNKNOWN,
 )
 CLAIMABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
+# Deliveries that have not contacted the platform yet can be withdrawn without risk.
+WITHDRAWABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.RETRY_WAIT)
+FINISHED_DELIVERY_STATUSES = (DeliveryStatus.PUBLISHED, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
+# Posts a person may still edit (an approved one goes back for approval) or cancel.
+EDITABLE_STATUSES = (PostStatus.DRAFT, PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED)
+CANCELLABLE_STATUSES = EDITABLE_STATUSES
+# Posts every signed-in member of the city may see, whatever their department.
+CITY_VISIBLE_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
 
 
 class Delivery(models.Model):

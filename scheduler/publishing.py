@@ -21,8 +21,6 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from governance.notifications import notify_delivery_outcome
-from governance.selectors import held_deliveries_filter, held_delivery_ids
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -35,7 +33,7 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.blackouts import posts_blocked_by_blackouts, posts_hold_for_blackouts
+from scheduler.blackouts import posts_blocked_by_blackouts
 from scheduler.models import (
     ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED,
     ATTEMPT_SENDING,
@@ -51,7 +49,10 @@ from scheduler.models import (
     PostStatus,
     PublisherHeartbeat,
 )
-from scheduler.services import channel_content, content_hash, post_refresh_status
+from scheduler.notifications import notify_delivery_outcome
+from scheduler.selectors import held_deliveries_filter, held_delivery_ids
+from scheduler.services import post_refresh_status, posts_hold_for_blackouts
+from scheduler.snapshots import channel_content, content_hash
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from departments.selectors import (
     user_can_approve_for,
     user_can_edit_for,
 )
-from scheduler import composer_views
+from scheduler import composer_views, rules
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.forms import CancelForm, ReviewForm
 from scheduler.models import Delivery, Post, PostStatus, SandboxPost
@@ -35,12 +35,7 @@ from scheduler.selectors import (
     posts_awaiting_approval,
     posts_visible_to,
 )
-from scheduler.services import (
-    post_approve,
-    post_cancel,
-    post_request_changes,
-    post_submit,
-)
+from scheduler.services import post_approve, post_cancel, post_request_changes, post_submit
 
 SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 RECENT_LIMIT = 25
@@ -60,8 +55,6 @@ class PostActions:
 
 
 def _actions_for(*, user: object, post: Post) -> PostActions:
-    from departments import rules
-
     member = user_can_edit_for(user=user, department_id=post.department_id)
     approver = user_can_approve_for(user=user, department_id=post.department_id)
     is_author = post.author_id == user.pk
@@ -69,7 +62,7 @@ def _actions_for(*, user: object, post: Post) -> PostActions:
         edit=rules.can_edit_post(user, post),
         submit=rules.can_submit_post(user, post),
         cancel=rules.can_cancel_post(user, post),
-        # The approval policy's current step decides (departments.rules / governance.approvals).
+        # The approval policy's current step decides (scheduler.rules / scheduler.approvals).
         review=rules.can_approve_post(user, post),
         is_member=member,
         is_author=is_author,
@@ -224,8 +217,6 @@ def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
-    from departments import rules
-
     post = post_get_for_review(user=request.user, post_id=post_id)
     form = ReviewForm(request.POST)
     if post.status == PostStatus.SUBMITTED and not rules.can_approve_post(request.user, post):
@@ -257,8 +248,6 @@ def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def post_request_changes_view(request: HttpRequest, post_id: int) -> HttpResponse:
-    from departments import rules
-
     post = post_get_for_review(user=request.user, post_id=post_id)
     form = ReviewForm(request.POST, require_comment=True)
     if post.status == PostStatus.SUBMITTED and not rules.can_request_changes(request.user, post):
