@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
 from departments.models import Role
-from departments.selectors import memberships_for_user
+from departments.selectors import department_ids_user_approves, memberships_for_user
 
 # Roles that approve or administer: a stolen password must not be enough to publish or change channels.
 ROLES_REQUIRING_MFA = frozenset({Role.APPROVER, Role.ADMIN})
@@ -20,9 +20,10 @@ SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
 def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Returns True for staff, superusers, anyone who approves or administers a department, and the
-    city-wide roles that act everywhere: the communications manager, the IT admin and anyone allowed to
-    publish emergency posts at once."""
+    """Returns True for staff, superusers, anyone who approves or administers a department, anyone who can
+    approve anything at all (a person named in a step of a department's approval policy approves for it
+    without any approver role), and the city-wide roles that act everywhere: the communications manager,
+    the IT admin and anyone allowed to publish emergency posts at once."""
     if not user.is_authenticated:
         return False
     if user.is_staff or user.is_superuser:
@@ -31,7 +32,11 @@ def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
         return True
     # departments.CityRole (a one-to-one row, often absent): getattr's default covers "no row".
     city_role = getattr(user, "city_role", None)
-    return city_role is not None and (city_role.role in CITY_ROLES_REQUIRING_MFA or city_role.can_post_emergency)
+    if city_role is not None and (city_role.role in CITY_ROLES_REQUIRING_MFA or city_role.can_post_emergency):
+        return True
+    # The same answer the approval rules use (scheduler.rules.approval_refusal): None is "everywhere".
+    approves = department_ids_user_approves(user=user)
+    return approves is None or bool(approves)
 
 
 def user_has_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:

@@ -24,7 +24,6 @@ logger = logging.getLogger(__name__)
 # https://haveibeenpwned.com/API/v3#SearchingPwnedPasswordsByRange
 PWNED_PASSWORDS_URL = "https://api.pwnedpasswords.com"
 RANGE_PATH = "/range/{prefix}"
-TIMEOUT_SECONDS = (3.0, 5.0)
 
 
 class PwnedPasswordValidator:
@@ -39,7 +38,7 @@ class PwnedPasswordValidator:
         prefix, suffix = digest[:5], digest[5:]
         url = platform_base_url("pwnedpasswords", PWNED_PASSWORDS_URL) + RANGE_PATH.format(prefix=prefix)
         try:
-            with http_session(timeout=TIMEOUT_SECONDS) as session:
+            with http_session() as session:
                 response = session.get(url, headers={"Add-Padding": "true"})
                 response.raise_for_status()
         except requests.RequestException as error:

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from allauth.account.adapter import get_adapter
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
 
@@ -18,13 +20,19 @@ class RequestOrigin:
 current_origin: ContextVar[RequestOrigin | None] = ContextVar("civicpost_request_origin", default=None)
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """Returns the client's address as allauth's sign-in limits count it: behind a proxy of our own the
+    address it forwarded (ALLAUTH_TRUSTED_PROXY_COUNT / ALLAUTH_TRUSTED_CLIENT_IP_HEADER), else the
+    connection's. None when there is none, or the forwarded header does not match the settings."""
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except (PermissionDenied, ImproperlyConfigured):
+        # No address at all, or fewer X-Forwarded-For entries than trusted proxies (not through them).
+        return None
+
+
 def origin_from_request(request: HttpRequest) -> RequestOrigin:
-    # REMOTE_ADDR is the proxy's address behind a load balancer; gunicorn/nginx should set it
-    # from X-Forwarded-For (--forwarded-allow-ips) rather than trusting the header here.
-    return RequestOrigin(
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
-    )
+    return RequestOrigin(ip_address=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:300])
 
 
 class AuditOriginMiddleware:

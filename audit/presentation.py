@@ -164,11 +164,62 @@ class Change:
     is_detail: bool = False
 
 
+# What an event about a post the reader may not see still shows of its changes: where it stands in its
+# workflow, never its content (text, link, channels, media, languages, time, hashes of it, comments).
+SHOWN_OF_HIDDEN_POSTS = frozenset({"status", "step", "step_name", "needs_attention"})
+HIDDEN = "[hidden]"  # stands for each hidden value in the CSV's JSON column
+
+
+def content_hidden_text() -> str:
+    return _("changed (hidden: you cannot open this post)")
+
+
+def event_content_hidden(event: AuditEvent, names: AuditNames) -> bool:
+    """Whether the event is about a post whose content this reader may not see (AuditNames decides)."""
+    return names.post_content_hidden(
+        target_type=event.target_type, target_id=event.target_id, department_id=event.department_id
+    )
+
+
+def hidden_changes(changes: Any) -> Any:
+    """The changes with every value but SHOWN_OF_HIDDEN_POSTS replaced by HIDDEN: which fields changed stays."""
+    if not isinstance(changes, dict):
+        return HIDDEN if changes else changes
+    hidden: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key in SHOWN_OF_HIDDEN_POSTS:
+            hidden[key] = value
+        elif isinstance(value, dict) and set(value) == {"before", "after"}:
+            hidden[key] = {"before": HIDDEN, "after": HIDDEN}
+        else:
+            hidden[key] = HIDDEN
+    return hidden
+
+
+def event_message(event: AuditEvent, names: AuditNames = NO_NAMES) -> str:
+    """The event's note (a reviewer's comment, a reason), unless it is about a post the reader may not see."""
+    if event.message and event_content_hidden(event, names):
+        return content_hidden_text()
+    return event.message
+
+
 def change_lines(
-    changes: Any, zone: zoneinfo.ZoneInfo, names: AuditNames = NO_NAMES, *, action: str = ""
+    changes: Any, zone: zoneinfo.ZoneInfo, names: AuditNames = NO_NAMES, *, action: str = "", hidden: bool = False
 ) -> list[Change]:
     """Returns the event's changes in order: {"text": {"before": a, "after": b}} reads as before / after,
-    any other entry ({"step": 2}) as a detail; the ids of objects (audit.references) read as their names."""
+    any other entry ({"step": 2}) as a detail; the ids of objects (audit.references) read as their names.
+    `hidden` (an event about a post the reader may not see): each field says that it changed, not how."""
+    if hidden:
+        if not isinstance(changes, dict):
+            hidden_details = Change(field=_("Details"), before="", after=content_hidden_text(), is_detail=True)
+            return [hidden_details] if changes else []
+        lines = []
+        for key, value in changes.items():
+            if key in SHOWN_OF_HIDDEN_POSTS:
+                lines.extend(change_lines({key: value}, zone, names, action=action))
+            else:
+                lines.append(Change(field=field_label(key), before="", after=content_hidden_text(), is_detail=True))
+        return lines
     changes = map_references(changes, names.label, action=action)
     if not isinstance(changes, dict):
         return (
@@ -198,6 +249,7 @@ class AuditRow:
     changes: list[Change]
     target: str = ""
     target_url: str = ""  # the object's own page, when the reader may open it
+    message: str = ""  # the event's note, or a word that it is hidden from this reader
 
 
 # The pages of objects an audit reader may open (AuditNames.openable says which ones they may).
@@ -221,6 +273,7 @@ def target_url(event: AuditEvent, names: AuditNames = NO_NAMES) -> str:
 def audit_row(event: AuditEvent, zone: zoneinfo.ZoneInfo, names: AuditNames = NO_NAMES) -> AuditRow:
     department = event.department.name if event.department_id and event.department else ""
     origin = " · ".join(filter(None, [event.ip_address or "", user_agent_summary(event.user_agent)]))
+    hidden = event_content_hidden(event, names)
     return AuditRow(
         event=event,
         when=moment_label(event.occurred_at, zone),
@@ -228,9 +281,10 @@ def audit_row(event: AuditEvent, zone: zoneinfo.ZoneInfo, names: AuditNames = NO
         department=department,
         target_type=target_type_label(event.target_type),
         origin=origin,
-        changes=change_lines(event.changes, zone, names, action=event.action),
+        changes=change_lines(event.changes, zone, names, action=event.action, hidden=hidden),
         target=target_text(event, names),
         target_url=target_url(event, names),
+        message=event_message(event, names),
     )
 
 
@@ -271,7 +325,9 @@ def changes_in_words(changes: list[Change]) -> str:
 
 def csv_cells(event: AuditEvent, zone: zoneinfo.ZoneInfo, names: AuditNames = NO_NAMES) -> list[str]:
     """The event's row: the stored values (the changes as JSON, with their ids), then the object and the
-    changes in words, with names."""
+    changes in words, with names. For a post the reader may not see, which fields changed, not how."""
+    hidden = event_content_hidden(event, names)
+    stored_changes = hidden_changes(event.changes) if hidden else event.changes
     cells = [
         event.occurred_at.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         moment_label(event.occurred_at, zone),
@@ -283,9 +339,9 @@ def csv_cells(event: AuditEvent, zone: zoneinfo.ZoneInfo, names: AuditNames = NO
         event.target_id,
         event.ip_address or "",
         event.user_agent,
-        json.dumps(event.changes, sort_keys=True, ensure_ascii=False) if event.changes else "",
-        event.message,
+        json.dumps(stored_changes, sort_keys=True, ensure_ascii=False) if stored_changes else "",
+        event_message(event, names),
         target_text(event, names),
-        changes_in_words(change_lines(event.changes, zone, names, action=event.action)),
+        changes_in_words(change_lines(event.changes, zone, names, action=event.action, hidden=hidden)),
     ]
     return [csv_safe(cell) for cell in cells]

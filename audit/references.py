@@ -166,9 +166,27 @@ class AuditNames:
     names: Mapping[Ref, str] = field(default_factory=dict)
     media_by_path: Mapping[str, int] = field(default_factory=dict)
     openable: frozenset[Ref] = frozenset()
+    # Posts that exist but the reader may not see: named by id only, their events' content hidden.
+    hidden_posts: frozenset[Ref] = frozenset()
+    # The departments whose posts the reader sees in every state (None: every department): decides for the
+    # events of a post that is gone.
+    post_departments: frozenset[int] | None = None
+
+    def post_content_hidden(self, *, target_type: str, target_id: str, department_id: int | None) -> bool:
+        """Whether an event about a post (its target) must not show the post's content to this reader: the
+        post exists and they may not see it, or it is gone and they did not see its department's drafts."""
+        ref = target_ref(target_type, target_id)
+        if ref is None or ref.model != POST or ref in self.openable:
+            return False
+        if ref in self.hidden_posts:
+            return True
+        return self.post_departments is not None and department_id not in self.post_departments
 
     def label(self, ref: Ref) -> str:
-        """ "Parks Mastodon (@parks) #3"; "#7 (deleted)" for an object that is gone (or never was)."""
+        """ "Parks Mastodon (@parks) #3"; "#7 (deleted)" for an object that is gone (or never was); "#12"
+        for a post the reader may not see (its text is its name)."""
+        if ref in self.hidden_posts:
+            return f"#{ref.pk}"
         if ref.pk is None:
             pk = self.media_by_path.get(ref.path)
             if pk is None:

@@ -22,7 +22,8 @@ from departments import rules
 from departments.models import Department
 from departments.selectors import department_ids_for_user, memberships_for_user
 from scheduler.calendar import local_midnight, viewer_zone
-from scheduler.selectors import posts_visible_to
+from scheduler.models import Post
+from scheduler.selectors import post_department_ids_seen_in_every_state, posts_visible_to
 
 PAGE_SIZE = 50
 
@@ -101,19 +102,32 @@ def audit_events_for_user(*, user: AbstractBaseUser | AnonymousUser, filters: Au
     if filters.date_to:
         events = events.filter(occurred_at__lt=local_midnight(filters.date_to + dt.timedelta(days=1), zone))
     if filters.text:
+        # The words of a post the reader may not see are not searched either: a match would tell them.
+        in_content = Q(message__icontains=filters.text) | Q(changes_text__icontains=filters.text)
         events = events.annotate(changes_text=Cast("changes", output_field=TextField())).filter(
-            Q(message__icontains=filters.text)
-            | Q(actor_label__icontains=filters.text)
-            | Q(changes_text__icontains=filters.text)
+            Q(actor_label__icontains=filters.text) | (in_content & _post_content_readable(user=user))
         )
     return events.order_by("-occurred_at", "-id")
+
+
+def _post_content_readable(*, user: AbstractBaseUser | AnonymousUser) -> Q:
+    """Events whose content the user may read: any event not about a post, and those about a post they may
+    see (posts_visible_to) or, for a post that is gone, of a department whose drafts they see."""
+    every_state = post_department_ids_seen_in_every_state(user=user)
+    if every_state is None:
+        return Q()
+    same_post = {"pk_text": OuterRef("target_id")}
+    visible = posts_visible_to(user=user).annotate(pk_text=Cast("pk", TextField())).filter(**same_post)
+    exists = Post.objects.annotate(pk_text=Cast("pk", TextField())).filter(**same_post)
+    return ~Q(target_type=POST) | Exists(visible) | (Q(department_id__in=sorted(every_state)) & ~Exists(exists))
 
 
 def audit_names_for_events(*, user: AbstractBaseUser | AnonymousUser, events: Iterable[AuditEvent]) -> AuditNames:
     """Returns the names of every object `events` refer to (their targets and the ids in their changes), in
     one query per model whatever the number of events, and which of them `user` may open: a post they may
     see (scheduler.selectors.posts_visible_to, as the post page), a channel of one of their departments
-    (as connections.selectors.channel_get_for_member)."""
+    (as connections.selectors.channel_get_for_member). A post they may not see is not named (its name is
+    its text), and the events about it show that its content changed, not what (audit.presentation)."""
     wanted: dict[str, set[int]] = {}
     media_paths: set[str] = set()
     for ref in event_references(events):
@@ -127,6 +141,7 @@ def audit_names_for_events(*, user: AbstractBaseUser | AnonymousUser, events: It
     names: dict[Ref, str] = {}
     media_by_path: dict[str, int] = {}
     openable: set[Ref] = set()
+    hidden_posts: set[Ref] = set()
     for label, ids in sorted(wanted.items()):
         rows = apps.get_model(model_label(label))._default_manager.filter(
             Q(pk__in=sorted(ids)) | Q(file_name__in=sorted(media_paths)) if label == MEDIA else Q(pk__in=sorted(ids))
@@ -135,9 +150,23 @@ def audit_names_for_events(*, user: AbstractBaseUser | AnonymousUser, events: It
             rows = rows.annotate(may_open=Exists(posts_visible_to(user=user).filter(pk=OuterRef("pk"))))
         for row in rows:
             ref = Ref(label, pk=row.pk)
+            if label == POST and not row.may_open:
+                hidden_posts.add(ref)  # a post's name is its text
+                continue
             names[ref] = NAME_OF[label](row)
             if label == MEDIA:
                 media_by_path[row.file_name] = row.pk
             if (label == POST and row.may_open) or (label == CHANNEL and row.department_id in member_of):
                 openable.add(ref)
-    return AuditNames(names=names, media_by_path=media_by_path, openable=frozenset(openable))
+    # Only the events of a post that is gone need the department rule (one query more, then, on any page);
+    # without one, post_departments stays None and is never read.
+    found = names.keys() | hidden_posts
+    posts_gone = any(Ref(POST, pk=pk) not in found for pk in wanted.get(POST, ()))
+    every_state = post_department_ids_seen_in_every_state(user=user) if posts_gone else None
+    return AuditNames(
+        names=names,
+        media_by_path=media_by_path,
+        openable=frozenset(openable),
+        hidden_posts=frozenset(hidden_posts),
+        post_departments=None if every_state is None else frozenset(every_state),
+    )

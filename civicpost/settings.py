@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "audit.context.AuditOriginMiddleware",
     "accounts.middleware.MFARequiredMiddleware",
+    # With DEBUG on (make run), the site's own 404 page instead of Django's list of every URL pattern.
+    "civicpost.errors.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "civicpost.urls"
@@ -172,6 +174,7 @@ CIVICPOST_RECONCILE_GIVE_UP_MINUTES = env.int("CIVICPOST_RECONCILE_GIVE_UP_MINUT
 # A scheduled delivery this many minutes past its time makes /health/ answer 503 and emails the admins.
 CIVICPOST_OVERDUE_ALERT_MINUTES = env.int("CIVICPOST_OVERDUE_ALERT_MINUTES", default=10)
 CIVICPOST_HTTP_TIMEOUT_SECONDS = env.float("CIVICPOST_HTTP_TIMEOUT_SECONDS", default=10.0)
+CIVICPOST_HTTP_CONNECT_TIMEOUT_SECONDS = env.float("CIVICPOST_HTTP_CONNECT_TIMEOUT_SECONDS", default=5.0)
 CIVICPOST_PLATFORM_URLS: dict[str, str] = env.dict("CIVICPOST_PLATFORM_URLS", default={})
 # User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
 # demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
@@ -212,6 +215,15 @@ LOGIN_URL = "account_login"
 # address) and it refuses more. They count in CACHES["default"]: Redis whenever REDIS_URL is set.
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "login": "30/m/ip", "reauthenticate": "10/m/user"}
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+# Whose address the "/ip" limits count: behind a proxy every request comes from the proxy, so one person
+# guessing passwords would lock everybody out. X-Forwarded-For is trusted only for the given number of
+# proxies of our own (the last address each appended; the rest can be typed by anyone), or one header
+# that the proxy sets and nobody else can (such as X-Real-IP from nginx, CF-Connecting-IP). The audit
+# trail records the same address (audit.context).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int(
+    "CIVICPOST_TRUSTED_PROXY_COUNT", default=1 if env.bool("DJANGO_BEHIND_PROXY", default=False) else 0
+)
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = env.str("CIVICPOST_TRUSTED_CLIENT_IP_HEADER", default="") or None
 # E-mail the user when their password, e-mail address or two-step verification changes.
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 
@@ -226,8 +238,9 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 CIVICPOST_REQUIRE_MFA = env.bool("CIVICPOST_REQUIRE_MFA", default=True)
 # A sign-in through the city's identity provider follows that provider's own MFA policy.
 CIVICPOST_MFA_TRUST_SSO = env.bool("CIVICPOST_MFA_TRUST_SSO", default=True)
-# accounts.reauth.require_recent_auth: the password again before connecting a channel, changing roles or
-# an emergency post, unless the user signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
+# accounts.reauth.require_recent_auth: the password again before connecting or disconnecting a channel,
+# changing roles, the approval policy or a department's settings, switching a crisis hold on or off,
+# releasing a held post or an emergency post, unless the user signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
 CIVICPOST_REQUIRE_REAUTH = True
 
 # Single sign-on (allauth.socialaccount): OpenID Connect (Microsoft Entra ID, Google Workspace) and SAML,
@@ -257,7 +270,7 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 # The identity provider's tokens are only needed to sign in; allauth would store them in clear.
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_LOGIN_ON_GET = False
-SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+SOCIALACCOUNT_REQUESTS_TIMEOUT = CIVICPOST_HTTP_TIMEOUT_SECONDS
 
 # "Where you are signed in" (allauth.usersessions), with the last address and time seen.
 USERSESSIONS_TRACK_ACTIVITY = True

@@ -8,6 +8,10 @@ admin.autodiscover()
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "CivicPost administration"
 
+# CivicPost's own pages in the site's layout (templates/403.html, 404.html); civicpost.errors explains.
+handler403 = "civicpost.errors.permission_denied"
+handler404 = "civicpost.errors.page_not_found"
+
 urlpatterns = [
     path("accounts/security/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

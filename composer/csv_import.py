@@ -55,6 +55,58 @@ EXAMPLE_CSV = (
 )
 
 
+EXAMPLE_TEXTS = (
+    "Splash pads open Saturday at 10 a.m. in every city park.",
+    "Trash pickup moves to Tuesday this week because of the holiday.",
+)
+
+
+def _channel_key(channel: Channel, channels: list[Channel]) -> str:
+    """The channel's name as a file would write it, or its number when the name cannot identify it."""
+    name = channel.display_name.strip()
+    same_name = [other for other in channels if other.display_name.casefold() == channel.display_name.casefold()]
+    if not name or ";" in name or name.isdigit() or same_name[0] != channel:
+        return str(channel.pk)
+    return name
+
+
+def csv_example_for_user(*, user: AbstractBaseUser) -> str:
+    """Returns an example CSV file made from the person's own department and channels, with dates in the
+    coming days (in the department's zone), so that importing it unchanged works. The second row asks
+    for approval only when it would pass every check; otherwise it is a draft too. Returns the
+    documented EXAMPLE_CSV for a person who has no channel to post to."""
+    lookup = _Lookup(user)
+    department = next((d for d in lookup.departments if lookup.channels.get(d.pk)), None)
+    if department is None:
+        return EXAMPLE_CSV
+    channels = sorted(lookup.channels[department.pk], key=lambda c: (c.status != ChannelStatus.CONNECTED, c.pk))
+    today = timezone.localtime(timezone.now(), department.zone).date()
+    language = department.main_language
+
+    def line(chosen: list[Channel], days: int, time: str, text: str, link: str, status: str) -> list[str]:
+        keys = ";".join(_channel_key(channel, channels) for channel in chosen)
+        date = (today + dt.timedelta(days=days)).isoformat()
+        return [department.name, keys, date, time, text, link, language, status]
+
+    rows = [
+        line(channels[:1], 2, "10:00", EXAMPLE_TEXTS[0], "https://www.example.gov/", "draft"),
+        line(channels[:2], 3, "08:30", EXAMPLE_TEXTS[1], "", "submit"),
+    ]
+
+    def as_csv() -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["department", "channels", "date", "time", "text", "link", "language", "status"])
+        writer.writerows(rows)
+        return out.getvalue()
+
+    preview = csv_preview(user=user, text=as_csv())
+    for row, cells in zip(preview.rows, rows, strict=True):
+        if row.problems:
+            cells[-1] = "draft"
+    return as_csv()
+
+
 @dataclass
 class ImportRow:
     line: int

@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
-from composer.csv_import import EXAMPLE_CSV, MAX_ROWS, csv_import_queue, csv_import_store, csv_preview
+from composer.csv_import import MAX_ROWS, csv_example_for_user, csv_import_queue, csv_import_store, csv_preview
 from composer.forms import CsvUploadForm, PostTemplateForm, SeriesForm, TemplateUseForm
 from composer.models import CsvImport, ImportStatus
 from composer.post_templates import post_from_template, post_template_delete, post_template_save
@@ -27,6 +27,7 @@ from composer.selectors import (
 from composer.series import occurrence_blackouts, occurrences, series_approve, series_create, series_submit
 from departments.selectors import user_can_approve_for, user_can_edit_for
 from scheduler.approvals import posts_user_can_approve_now
+from scheduler.forms import ReviewForm
 from scheduler.models import Post, PostStatus
 
 # --- Templates -------------------------------------------------------------------------------------
@@ -233,12 +234,18 @@ def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
     if not user_can_approve_for(user=request.user, department_id=series.department_id):
         raise PermissionDenied("Only the department's approvers approve its series.")  # a deny is a 403
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("composer:series_detail", series_id=series.pk)
     try:
         count = series_approve(
             series=series,
             user=request.user,
-            comment=request.POST.get("comment", ""),
-            blackout_override_reason=request.POST.get("blackout_override_reason", ""),
+            comment=form.cleaned_data["comment"],
+            blackout_override_reason=form.cleaned_data["blackout_override_reason"],
         )
     except ApplicationError as error:
         for problem in error.problems:
@@ -294,8 +301,10 @@ def _import_result(request: HttpRequest, upload: CsvImport) -> HttpResponse:
     return render(request, template, context)
 
 
+@login_required
 @require_GET
 def import_example(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(EXAMPLE_CSV, content_type="text/csv; charset=utf-8")
+    """An example file made from the person's own channels and the coming days: it imports unchanged."""
+    response = HttpResponse(csv_example_for_user(user=request.user), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="civicpost-import-example.csv"'
     return response

@@ -451,6 +451,13 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+    # Who may is checked first (404 / 403), then the password is asked again, as for connecting.
+    channel_get_for_admin(user=request.user, channel_id=channel_id)
+    return _channel_disconnect(request, channel_id)
+
+
+@require_recent_auth
+def _channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     try:
         channel = services.channel_disconnect(user=request.user, channel=channel)

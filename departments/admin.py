@@ -1,12 +1,34 @@
+"""Departments in the Django admin. Memberships and city-wide roles are shown here but only changed on
+CivicPost's own pages ("People and policies", departments.services): there every change asks for the
+password again, is in the audit trail, and nobody gives a role to themselves. The admin would write the
+rows directly, so a staff account could make itself an approver."""
+
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from departments.models import CityRole, Department, Membership
 
 
-class MembershipInline(admin.TabularInline):
+class ReadOnlyRolesMixin:
+    """Shows the rows; adding, changing and deleting happen through departments.services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MembershipInline(ReadOnlyRolesMixin, admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+    fields = ["user", "role"]
+    readonly_fields = ["user", "role"]
 
 
 @admin.register(Department)
@@ -18,15 +40,14 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyRolesMixin, admin.ModelAdmin):
     list_display = ["user", "department", "role"]
     list_filter = ["department", "role"]
-    autocomplete_fields = ["user", "department"]
+    search_fields = ["user__email", "user__username"]
 
 
 @admin.register(CityRole)
-class CityRoleAdmin(admin.ModelAdmin):
+class CityRoleAdmin(ReadOnlyRolesMixin, admin.ModelAdmin):
     list_display = ["user", "role", "can_post_emergency", "updated_at"]
     list_filter = ["role", "can_post_emergency"]
-    autocomplete_fields = ["user"]
     search_fields = ["user__email", "user__username"]

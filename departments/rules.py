@@ -88,3 +88,15 @@ def can_view_audit(user: User, department_id: int | None = None) -> bool:
     if user_is_it_admin(user=user):
         return True
     return department_id is not None and user_is_department_admin(user=user, department_id=department_id)
+
+
+def can_view_publishing_status(user: User) -> bool:
+    """The publishing status page (/health/status/: is the publisher running, what is late, which deliveries
+    need a person; no post text): the IT admin, the communications managers and staff accounts."""
+    if not signed_in(user):
+        return False
+    return (
+        bool(getattr(user, "is_staff", False))
+        or user_is_it_admin(user=user)
+        or user_is_communications_manager(user=user)
+    )

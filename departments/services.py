@@ -54,11 +54,20 @@ def _audit_role(
 @transaction.atomic
 def membership_add(*, actor: AbstractBaseUser, department: Department, email: str, role: str) -> Membership:
     """Adds a person to the department with `role`. Raises ApplicationError when the actor may not, the
-    address has no account, the role is unknown or the person is a member already."""
+    address has no account or is the actor's own, the role is unknown or the person is a member already.
+
+    Nobody adds themselves: every department role writes or approves content, and the IT admin, who
+    manages everyone's members, must not be able to make themselves an approver (so a role is always
+    given by someone else, like a city-wide role)."""
     _require_member_manager(actor=actor, department=department)
     if role not in Role.values:
         raise ApplicationError(_("Choose a role."))
     user = user_find_by_email(email=email)
+    if user.pk == actor.pk:
+        raise ApplicationError(
+            _("You cannot add yourself to %(department)s. Ask one of its admins or another IT admin.")
+            % {"department": department}
+        )
     if Membership.objects.filter(user=user, department=department).exists():
         raise ApplicationError(
             _("%(email)s is already a member of %(department)s.") % {"email": user.email, "department": department}

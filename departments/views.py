@@ -1,6 +1,6 @@
 """Pages for people and roles: a department's members (its admins, the IT admin), its approval policy and
-settings (its admins, the communications managers) and the city-wide roles (the IT admin). Role changes ask
-for the password again (accounts.reauth.require_recent_auth)."""
+settings (its admins, the communications managers) and the city-wide roles (the IT admin). Every change of
+a role, the approval policy or the settings asks for the password again (accounts.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
@@ -174,6 +174,13 @@ def _policy_context(department: object, form: ApprovalStepForm) -> dict:
 @login_required
 @require_POST
 def policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
+    # Who approves is the heart of the policy: who may is checked first (404 / 403), then the password.
+    department_get_for_policy(user=request.user, department_id=department_id)
+    return _policy_step_add(request, department_id)
+
+
+@require_recent_auth
+def _policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     form = ApprovalStepForm(request.POST)
     if form.is_valid():
@@ -201,6 +208,13 @@ def policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
 @require_POST
 def policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
+    _step_for(department.pk, step_id)
+    return _policy_step_delete(request, department_id, step_id)
+
+
+@require_recent_auth
+def _policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+    department = department_get_for_policy(user=request.user, department_id=department_id)
     try:
         approval_step_delete(user=request.user, step=_step_for(department.pk, step_id))
     except ApplicationError as error:
@@ -213,6 +227,13 @@ def policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -
 @login_required
 @require_POST
 def policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+    department = department_get_for_policy(user=request.user, department_id=department_id)
+    _step_for(department.pk, step_id)
+    return _policy_step_up(request, department_id, step_id)
+
+
+@require_recent_auth
+def _policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     try:
         approval_step_move_up(user=request.user, step=_step_for(department.pk, step_id))
@@ -231,6 +252,13 @@ def department_settings(request: HttpRequest, department_id: int) -> HttpRespons
     if request.method == "GET":
         form = DepartmentSettingsForm(department=department, initial=DepartmentSettingsForm.initial_for(department))
         return render(request, "departments/department_settings.html", _settings_context(request, department, form))
+    # Saving can switch recurring series to one approval for all their posts: the password again first.
+    return _department_settings_save(request, department_id)
+
+
+@require_recent_auth
+def _department_settings_save(request: HttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_settings(user=request.user, department_id=department_id)
     form = DepartmentSettingsForm(request.POST, department=department)
     if form.is_valid():
         try:

@@ -13,13 +13,6 @@ class EmergencyTemplateAdmin(admin.ModelAdmin):
     search_fields = ["name", "text"]
 
 
-@admin.register(ApprovalStep)
-class ApprovalStepAdmin(admin.ModelAdmin):
-    list_display = ["department", "position", "name", "mode", "department_approvers", "communications_managers"]
-    list_filter = ["department", "mode"]
-    autocomplete_fields = ["users"]
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records of what happened: changed only through the app's pages, which write the audit trail."""
 
@@ -31,6 +24,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:  # noqa: ANN001, ARG002
         return False
+
+
+@admin.register(ApprovalStep)
+class ApprovalStepAdmin(ReadOnlyAdmin):
+    """A step names who approves, so changing it gives approval rights: only on the policy page
+    (departments.views.policy), which asks for the password again, writes the audit trail, and is not open
+    to staff accounts as such."""
+
+    list_display = ["department", "position", "name", "mode", "department_approvers", "communications_managers"]
+    list_filter = ["department", "mode"]
 
 
 @admin.register(ApprovalVote)

@@ -1,10 +1,13 @@
 """Pages of governance: crisis holds (communications managers and IT admins), emergency posts (authorised
-officials, with re-authentication) and their review (communications managers). Anyone else gets 404."""
+officials) and their review (communications managers). Anyone else gets 404. Switching a crisis hold on or
+off, releasing a held post and publishing an emergency post ask for the password again
+(accounts.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.validators import slug_re
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -63,11 +66,13 @@ def _render_crisis(
             rows.append((hold, refused_release[1]))
         else:
             rows.append((hold, _release_form(request, hold)))
+    active = active_crisis_holds()
     return render(
         request,
         "governance/crisis.html",
         {
-            "active": active_crisis_holds(),
+            # Each hold in effect with the posts it is holding back now (decided on when it is switched off).
+            "active": [(hold, list(posts_held_by_crisis(hold))) for hold in active],
             "recent": crisis_holds_recent(),
             "post_hold_rows": rows,
             "form": form,
@@ -89,7 +94,13 @@ def _release_form(request: HttpRequest, hold: PostHold, data: object = None) -> 
 @login_required
 @require_POST
 def crisis_start(request: HttpRequest) -> HttpResponse:
+    # Who may is checked first (404), then the password is asked again; the form is sent on afterwards.
     _require(rules.can_start_crisis_hold(request.user))
+    return _crisis_start(request)
+
+
+@require_recent_auth
+def _crisis_start(request: HttpRequest) -> HttpResponse:
     form = CrisisStartForm(request.POST)
     if form.is_valid():
         try:
@@ -107,6 +118,19 @@ def crisis_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
+    if request.method == "POST":
+        # Reading what the hold keeps needs no password; switching it off does (who may is checked first).
+        crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
+        return _crisis_end_save(request, hold_id)
+    return _crisis_end(request, hold_id)
+
+
+@require_recent_auth
+def _crisis_end_save(request: HttpRequest, hold_id: int) -> HttpResponse:
+    return _crisis_end(request, hold_id)
+
+
+def _crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
     hold = crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
     if not hold.is_active:
         messages.info(request, _("This crisis hold has already been switched off."))
@@ -153,6 +177,13 @@ def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def post_hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
+    # Releasing a held post can send it at once: who may first (404), then the password again.
+    post_hold_get_for_manager(user=request.user, hold_id=hold_id)
+    return _post_hold_release(request, hold_id)
+
+
+@require_recent_auth
+def _post_hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
     hold = post_hold_get_for_manager(user=request.user, hold_id=hold_id)
     form = _release_form(request, hold, data=request.POST)
     if form.is_valid():
@@ -189,7 +220,8 @@ def emergency_create(request: HttpRequest) -> HttpResponse:
 @require_recent_auth
 def _emergency_create(request: HttpRequest) -> HttpResponse:
     slug = request.POST.get("template") or request.GET.get("template") or ""
-    template = EmergencyTemplate.objects.filter(slug=slug, is_active=True).first() if slug else None
+    # Only a slug is looked up: other characters (a NUL byte breaks a PostgreSQL query) name no template.
+    template = EmergencyTemplate.objects.filter(slug=slug, is_active=True).first() if slug_re.fullmatch(slug) else None
     zone = viewer_zone(user=request.user)
     form = EmergencyForm(request.POST or None, template=template, zone=zone)
     if request.method == "POST" and form.is_valid():

@@ -3,9 +3,10 @@
 Images: Pillow with an explicit format allow-list (JPEG, PNG, WebP, GIF), a pixel cap and a byte cap,
 `verify()` first, then a full decode and a re-encode that carries no metadata (EXIF, GPS, XMP, comments);
 the EXIF orientation is applied to the pixels first so the picture stays upright.
-Video: MP4 only (the platforms that take video take MP4), a byte cap, and the location and other
-metadata boxes (`udta`, `meta`, XMP `uuid`) overwritten in place by `free` boxes of the same size, so
-the file plays as before (no offsets move) but carries no GPS position.
+Video: MP4 only (the platforms that take video take MP4), a byte cap, the container read with mutagen
+(a movie header, a video track of non-zero length, every sample inside the file: mp4_check_playable),
+and the location and other metadata boxes (`udta`, `meta`, XMP `uuid`) overwritten in place by `free`
+boxes of the same size, so the file plays as before (no offsets move) but carries no GPS position.
 Captions: WebVTT or SubRip, UTF-8 text, checked for the format's header or first cue.
 Publish time: each platform gets an image within its own limits (image_fit), as bytes or, for platforms
 that download, as a fitted copy stored next to the original (media_rendition_for_platform).
@@ -25,7 +26,7 @@ import struct
 import tempfile
 import uuid
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import IO, Any
@@ -40,6 +41,7 @@ from django.db import transaction
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from mutagen.mp4 import Atom, AtomError, Atoms, MP4Info, MP4StreamInfoError
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from audit.services import audit_record
@@ -56,7 +58,10 @@ IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
 IMAGE_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif"}
 VIDEO_MIME = "video/mp4"
 MAX_IMAGE_PIXELS = 40_000_000  # 40 MP: larger than any platform keeps, small enough to decode safely
-MAX_ANIMATION_PIXELS = 400_000_000  # all frames of a GIF or WebP animation together
+# All frames of a GIF or WebP animation together. Re-encoding holds each frame once at one byte per pixel
+# (the GIF encoder keeps every frame to compare it with the next) plus a few frames' worth of RGBA, so this
+# keeps one upload well under 200 MB: 1080 × 1080 for 25 frames, 480 × 480 for 130.
+MAX_ANIMATION_PIXELS = 30_000_000
 MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MAX_VIDEO_BYTES = 300 * 1024 * 1024  # Instagram's limit for reels; Threads and Mastodon instances vary
 MAX_CAPTION_BYTES = 1024 * 1024
@@ -121,8 +126,7 @@ def image_clean(data: bytes) -> CleanImage:
                 if image_format not in IMAGE_FORMATS:
                     raise ApplicationError(not_an_image)
                 width, height = probe.size
-                frames = getattr(probe, "n_frames", 1)
-                if width * height > MAX_IMAGE_PIXELS or width * height * frames > MAX_ANIMATION_PIXELS:
+                if width * height > MAX_IMAGE_PIXELS:
                     raise ApplicationError(
                         _(
                             "This image is %(width)s × %(height)s pixels; the limit is %(limit)s million pixels. "
@@ -130,6 +134,8 @@ def image_clean(data: bytes) -> CleanImage:
                         )
                         % {"width": width, "height": height, "limit": MAX_IMAGE_PIXELS // 1_000_000}
                     )
+                # Counting frames reads their headers only; no pixel is decoded yet.
+                _check_animation_budget(width, height, getattr(probe, "n_frames", 1))
                 probe.verify()
             # verify() leaves the image unusable: open it again to decode every pixel.
             with Image.open(io.BytesIO(data)) as image:
@@ -181,31 +187,57 @@ def _reencode_still(image: Image.Image, image_format: str) -> CleanImage:
     )
 
 
-def _reencode_animation(image: Image.Image, image_format: str) -> CleanImage:
-    frames: list[Image.Image] = []
-    durations: list[int] = []
-    for frame in ImageSequence.Iterator(image):
-        durations.append(int(frame.info.get("duration", 100)))
+def _animation_too_large(width: int, height: int, frames: int) -> ApplicationError:
+    return ApplicationError(
+        _(
+            "This animation has %(frames)s frames of %(width)s × %(height)s pixels; all frames together may hold "
+            "at most %(limit)s million pixels. Make it smaller or shorter and upload it again."
+        )
+        % {"frames": frames, "width": width, "height": height, "limit": MAX_ANIMATION_PIXELS // 1_000_000}
+    )
+
+
+def _check_animation_budget(width: int, height: int, frames: int) -> None:
+    if frames > 1 and width * height * frames > MAX_ANIMATION_PIXELS:
+        raise _animation_too_large(width, height, frames)
+
+
+def _animation_frames(image: Image.Image) -> Iterator[Image.Image]:
+    """Yields each frame as a fresh RGBA image that carries only its duration, decoding one frame at a time
+    and counting every pixel decoded: a GIF frame may be larger than the size its header announced."""
+    decoded = 0
+    for index, frame in enumerate(ImageSequence.Iterator(image)):
+        decoded += frame.width * frame.height
+        if decoded > MAX_ANIMATION_PIXELS:
+            raise _animation_too_large(frame.width, frame.height, index + 1)
         copy = frame.convert("RGBA")
-        copy.info = {}
-        frames.append(copy)
+        copy.info = {"duration": int(frame.info.get("duration", 100))}
+        yield copy
+
+
+def _reencode_animation(image: Image.Image, image_format: str) -> CleanImage:
+    """Re-encodes an animation without its metadata, frame by frame: never more than one decoded frame is
+    held here (the encoders keep what they need, bounded by MAX_ANIMATION_PIXELS)."""
     out = io.BytesIO()
-    first = frames[0]
-    options: dict[str, Any] = {
-        "save_all": True,
-        "append_images": frames[1:],
-        "duration": durations,
-        "loop": int(image.info.get("loop", 0)),
-    }
+    loop = int(image.info.get("loop", 0))
+    frames = _animation_frames(image)
+    first = next(frames)
+    width, height = first.size
     if image_format == "GIF":
-        options["disposal"] = 2
-    first.save(out, format=image_format, **options)
+        # The GIF encoder draws frames from the generator one at a time and reads each one's duration.
+        first.save(out, format="GIF", save_all=True, append_images=frames, loop=loop, disposal=2)
+    else:
+        # The WebP encoder would list `append_images` (every frame decoded at once), so it is handed the source,
+        # whose frames it decodes one at a time, with only the durations and loop count: the source's EXIF,
+        # XMP and ICC profile are passed on only when given as options, and they are not.
+        durations = [first.info["duration"], *(frame.info["duration"] for frame in frames)]
+        image.save(out, format=image_format, save_all=True, duration=durations, loop=loop)
     return CleanImage(
         data=out.getvalue(),
         mime_type=IMAGE_FORMATS[image_format],
         extension=IMAGE_EXTENSIONS[image_format],
-        width=first.width,
-        height=first.height,
+        width=width,
+        height=height,
     )
 
 
@@ -261,6 +293,102 @@ def mp4_metadata_ranges(handle: IO[bytes], size: int) -> list[tuple[int, int, in
 
     walk(0, size, 0)
     return ranges
+
+
+def _video_damaged() -> ApplicationError:
+    return ApplicationError(_("This video file is damaged or incomplete. Export it again and upload it."))
+
+
+def _full_atom_payload(atom: Atom, handle: IO[bytes]) -> bytes:
+    """Returns a full box's payload after its version and flags; raises ApplicationError if it is cut short."""
+    complete, data = atom.read(handle)
+    if not complete or len(data) < 4:
+        raise _video_damaged()
+    return data[4:]
+
+
+def _samples_in_file(stbl: Atom, handle: IO[bytes], size: int) -> int:
+    """Returns how many samples the track's sample table places in chunks, after checking that every one lies
+    inside the file (a cut-off upload lists samples past its end). Raises ApplicationError."""
+    try:
+        stsz = _full_atom_payload(stbl[(b"stsz",)], handle)
+        stsc = _full_atom_payload(stbl[(b"stsc",)], handle)
+        try:
+            chunk_box, chunk_format = stbl[(b"stco",)], ">%dI"
+        except KeyError:
+            chunk_box, chunk_format = stbl[(b"co64",)], ">%dQ"
+        offsets_payload = _full_atom_payload(chunk_box, handle)
+        uniform_size, sample_count = struct.unpack_from(">II", stsz)
+        # One size for every sample is never spread into a list: the count comes from the file.
+        sizes = struct.unpack_from(f">{sample_count}I", stsz, 8) if uniform_size == 0 else None
+        (chunk_count,) = struct.unpack_from(">I", offsets_payload)
+        offsets = struct.unpack_from(chunk_format % chunk_count, offsets_payload, 4)
+        (run_count,) = struct.unpack_from(">I", stsc)
+        runs = [struct.unpack_from(">III", stsc, 4 + 12 * index)[:2] for index in range(run_count)]
+    except (KeyError, struct.error) as error:
+        raise _video_damaged() from error
+    if any(first_chunk < 1 for first_chunk, _per_chunk in runs):
+        raise _video_damaged()
+    # stsc: runs of chunks (first chunk, 1-based; samples in each chunk) up to the next run's first chunk.
+    sample = 0
+    for index, (first_chunk, per_chunk) in enumerate(runs):
+        last_chunk = runs[index + 1][0] - 1 if index + 1 < len(runs) else chunk_count
+        for chunk in range(first_chunk, min(last_chunk, chunk_count) + 1):
+            in_chunk = max(0, min(per_chunk, sample_count - sample))
+            chunk_bytes = uniform_size * in_chunk if sizes is None else sum(sizes[sample : sample + in_chunk])
+            end = offsets[chunk - 1] + chunk_bytes
+            sample += per_chunk
+            if end > size or sample > sample_count:
+                raise ApplicationError(
+                    _("This video file is incomplete: part of the video is missing. Export it again and upload it.")
+                )
+    return sample
+
+
+def mp4_check_playable(handle: IO[bytes], size: int) -> None:
+    """Reads the MP4 container (with mutagen) and raises ApplicationError, in plain words, unless it has a movie
+    header, a video track of non-zero length, and every sample of that track inside the file."""
+    try:
+        atoms = Atoms(handle)
+    except AtomError as error:
+        raise _video_damaged() from error
+    if any(atom.offset + atom.length > size for atom in atoms.atoms):
+        raise _video_damaged()
+    try:
+        moov = atoms[b"moov"]
+    except KeyError as error:
+        raise ApplicationError(
+            _(
+                "This video has no movie header, so no player can open it (the export may not have finished). "
+                "Export it again as MP4 and upload it."
+            )
+        ) from error
+    try:
+        info = MP4Info(atoms, handle)
+    except MP4StreamInfoError as error:
+        raise _video_damaged() from error
+    no_length = _("This video is zero seconds long. Export it again and upload it.")
+    if not info.length or info.length <= 0:
+        raise ApplicationError(no_length)
+    video_tracks = []
+    for trak in moov.findall(b"trak"):
+        try:
+            handler = _full_atom_payload(trak[(b"mdia", b"hdlr")], handle)
+        except KeyError as error:
+            raise _video_damaged() from error
+        if handler[4:8] == b"vide":
+            video_tracks.append(trak)
+    if not video_tracks:
+        raise ApplicationError(_("This MP4 file has no video in it. Upload a video exported as MP4 (H.264)."))
+    fragmented = any(atom.name == b"moof" for atom in atoms.atoms)
+    for trak in video_tracks:
+        try:
+            stbl = trak[(b"mdia", b"minf", b"stbl")]
+        except KeyError as error:
+            raise _video_damaged() from error
+        # A fragmented MP4 lists its samples in `moof` boxes after the header, not in the sample table.
+        if not fragmented and _samples_in_file(stbl, handle, size) == 0:
+            raise ApplicationError(no_length)
 
 
 def _copy_without_metadata(source: IO[bytes], size: int, ranges: Sequence[tuple[int, int, int]]) -> IO[bytes]:
@@ -345,6 +473,30 @@ def _store_captions(*, department: Department, captions: UploadedFile) -> str:
     return default_storage.save(_storage_name(department, extension), ContentFile(data))
 
 
+class MediaAlreadyInLibrary(ApplicationError):
+    """The department's library holds this exact file already (the same SHA-256 once cleaned): `asset`."""
+
+    def __init__(self, asset: MediaAsset) -> None:
+        when = asset.created_at.astimezone(asset.department.zone)
+        super().__init__(
+            _(
+                "This file is already in the media library as “%(file)s” (uploaded %(date)s). Use that one: it "
+                "keeps its alt text, and the library gets no second copy."
+            )
+            % {"file": asset.original_name or asset.file_name, "date": date_label(when)}
+        )
+        self.asset = asset
+
+
+def _same_file(*, department: Department, sha256: str) -> MediaAsset | None:
+    return (
+        MediaAsset.objects.filter(department=department, sha256=sha256)
+        .select_related("department")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 @transaction.atomic
 def media_upload(
     *,
@@ -354,9 +506,12 @@ def media_upload(
     alt_text: str = "",
     captions: UploadedFile | None = None,
     transcript: str = "",
+    allow_duplicate: bool = False,
 ) -> MediaAsset:
     """Checks, cleans and stores one upload in the department's library. Returns the new asset;
-    raises ApplicationError with a plain reason when the file is refused (nothing is stored then)."""
+    raises ApplicationError with a plain reason when the file is refused (nothing is stored then), and
+    MediaAlreadyInLibrary (naming the asset to reuse) when the department has the same file already,
+    unless `allow_duplicate`."""
     _require_member(user=user, department=department)
     original_name = (upload.name or "")[:255]
     if _looks_like_mp4(upload):
@@ -367,11 +522,15 @@ def media_upload(
                 % {"size": _size_label(size), "limit": _size_label(MAX_VIDEO_BYTES)}
             )
         ranges = mp4_metadata_ranges(upload, size)
+        mp4_check_playable(upload, size)
         cleaned = _copy_without_metadata(upload, size, ranges)
         digest = hashlib.sha256()
         for chunk in iter(lambda: cleaned.read(1024 * 1024), b""):
             digest.update(chunk)
         cleaned.seek(0)
+        same = None if allow_duplicate else _same_file(department=department, sha256=digest.hexdigest())
+        if same is not None:
+            raise MediaAlreadyInLibrary(same)
         captions_name = _store_captions(department=department, captions=captions) if captions else ""
         name = default_storage.save(_storage_name(department, "mp4"), File(cleaned))
         asset = MediaAsset.objects.create(
@@ -390,6 +549,10 @@ def media_upload(
     else:
         too_big = _("This image is %(size)s; the limit is %(limit)s. Make it smaller and upload it again.")
         clean = image_clean(_upload_bytes(upload, MAX_IMAGE_BYTES, too_big))
+        digest_text = hashlib.sha256(clean.data).hexdigest()
+        same = None if allow_duplicate else _same_file(department=department, sha256=digest_text)
+        if same is not None:
+            raise MediaAlreadyInLibrary(same)
         name = default_storage.save(_storage_name(department, clean.extension), ContentFile(clean.data))
         asset = MediaAsset.objects.create(
             department=department,
@@ -400,7 +563,7 @@ def media_upload(
             width=clean.width,
             height=clean.height,
             size_bytes=len(clean.data),
-            sha256=hashlib.sha256(clean.data).hexdigest(),
+            sha256=digest_text,
             alt_text=normalize_text(alt_text).strip(),
             uploaded_by=user,
         )

@@ -18,6 +18,7 @@ from medialibrary.forms import AssetForm, UploadForm
 from medialibrary.models import MediaAsset
 from medialibrary.selectors import media_asset_posts, media_for_user, media_get_for_delete, media_get_for_user
 from medialibrary.services import (
+    MediaAlreadyInLibrary,
     guess_content_type,
     media_asset_delete,
     media_in_use_refusal,
@@ -33,6 +34,7 @@ PAGE_SIZE = 60
 @require_http_methods(["GET", "POST"])
 def library(request: HttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
+    existing = None  # the library's copy of a file uploaded again, offered instead
     if request.method == "POST" and form.is_valid():
         try:
             asset = media_upload(
@@ -43,6 +45,9 @@ def library(request: HttpRequest) -> HttpResponse:
                 captions=form.cleaned_data["captions"],
                 transcript=form.cleaned_data["transcript"],
             )
+        except MediaAlreadyInLibrary as same:
+            form.add_error("file", same.message)
+            existing = same.asset
         except ApplicationError as error:
             form.add_error("file", error.message)
         else:
@@ -50,7 +55,8 @@ def library(request: HttpRequest) -> HttpResponse:
             return redirect("medialibrary:library")
     assets = list(media_for_user(user=request.user)[:PAGE_SIZE])
     deletable = {asset.pk for asset in assets if rules.can_delete_media(request.user, asset)}
-    return render(request, "medialibrary/library.html", {"form": form, "assets": assets, "deletable": deletable})
+    context = {"form": form, "assets": assets, "deletable": deletable, "existing": existing}
+    return render(request, "medialibrary/library.html", context)
 
 
 @login_required

@@ -1,22 +1,18 @@
-"""Reads for the publishing status page (admins only)."""
+"""Reads for the publishing status page (the IT admin, communications managers and staff)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from departments.models import Role
-from departments.selectors import memberships_for_user
+from departments import rules
 from scheduler.models import Delivery, DeliveryStatus
 
 
 def user_can_see_publishing_status(*, user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Staff users and admins of the communications team see the city-wide publishing status."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_staff:
-        return True
-    return any(m.role == Role.ADMIN and m.department.is_communications_team for m in memberships_for_user(user=user))
+    """The IT admin, the communications managers and staff users see the city-wide publishing status
+    (departments.rules.can_view_publishing_status)."""
+    return rules.can_view_publishing_status(user)
 
 
 def deliveries_needing_attention(*, limit: int = 50) -> QuerySet[Delivery]:

@@ -2,7 +2,7 @@
 in one. Blackouts themselves are added and removed in scheduler/calendar_services.py.
 
 The rule: a post may not be scheduled into a blackout of its department or of the whole city, unless a
-person who may override it (departments.rules.can_override_blackout: the department's approvers and the
+person who may override it (scheduler.rules.can_override_blackout: the department's approvers and the
 communications managers) gives a reason. Each such decision is a BlackoutOverride row (one per blackout, for
 the post's time) and a `post.blackout_override` event in the audit trail. It is checked by
 `blackout_clearance`, called by every service that gives a post its time or puts it in the queue:
@@ -64,9 +64,9 @@ def blackouts_in_words(blackouts: Iterable[BlackoutPeriod], zone: zoneinfo.ZoneI
     return "; ".join(blackout_label(blackout, zone) for blackout in blackouts)
 
 
-def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post) -> str:
-    """The blackouts in words, in the zone of the post's department."""
-    return blackouts_in_words(blackouts, post.department.zone)
+def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """The blackouts in words, in `zone` (the viewer's on a page; the post's department's otherwise)."""
+    return blackouts_in_words(blackouts, zone or post.department.zone)
 
 
 def _covered_ids(

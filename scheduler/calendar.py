@@ -33,11 +33,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.forms import parse_id
 from departments.models import Department
 from departments.selectors import (
     department_ids_for_user,
@@ -142,11 +143,8 @@ def post_has_language() -> bool:
 def _ints(values: Iterable[Any]) -> tuple[int, ...]:
     result = []
     for value in values:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            continue
-        if number > 0 and number not in result:
+        number = parse_id(value)  # None for what cannot be an id (huge numbers break the query)
+        if number is not None and number not in result:
             result.append(number)
     return tuple(sorted(result))
 
@@ -156,7 +154,9 @@ def _words(values: Iterable[Any], allowed: Iterable[str] | None = None) -> tuple
     result = []
     for value in values:
         word = str(value).strip()[:40]
-        if word and word not in result and (allowed_set is None or word in allowed_set):
+        # Platform, status and language names are printable words; anything else names nothing (and a NUL
+        # byte would break a PostgreSQL query).
+        if word and word.isprintable() and word not in result and (allowed_set is None or word in allowed_set):
             result.append(word)
     return tuple(sorted(result))
 
@@ -261,6 +261,16 @@ def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
     """The zone a person sees the calendar in: their first department's (the city's default otherwise)."""
     memberships = memberships_for_user(user=user)
     return memberships[0].department.zone if memberships else default_zone()
+
+
+def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """`viewer_zone` of the person making the request, worked out once per request: every time a page shows
+    is in this zone, with its offset (templates get it as `viewer_zone`, see civicpost.context_processors)."""
+    zone = getattr(request, "_civic_viewer_zone", None)
+    if zone is None:
+        zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
+        request._civic_viewer_zone = zone  # noqa: SLF001
+    return zone
 
 
 def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -592,9 +602,15 @@ def _normal_link(link: str) -> str:
     return link.strip().rstrip("/").lower()
 
 
-def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zone: zoneinfo.ZoneInfo) -> None:
-    """Adds the conflict hints, in words, to each entry (cancelled posts never conflict)."""
+def _add_hints(
+    entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zone: zoneinfo.ZoneInfo, now: dt.datetime
+) -> None:
+    """Adds the conflict hints, in words, to each post still to go out (a future post that is not
+    cancelled): a published or past post cannot be changed any more, so a warning there is only noise.
+    Posts that went out still count as the neighbours of a future one. Each post gets at most one line
+    per kind, however many of its channels are crowded."""
     live = [e for e in entries if e.post.status != PostStatus.CANCELLED]
+    warned = {e.post.pk for e in live if e.post.status != PostStatus.PUBLISHED and e.post.due_at > now}
     gap = conflict_gap()
     gap_minutes = int(gap.total_seconds() // 60)
     channel_text = _("Less than %(minutes)s minutes from another post on %(channel)s (%(times)s).")
@@ -608,25 +624,31 @@ def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zo
         for channel in entry.channels:
             by_channel[channel.pk].append(entry)
             channel_names[channel.pk] = channel.display_name
+    crowded: dict[int, list[str]] = defaultdict(list)  # post id -> names of its crowded channels
+    neighbours: dict[int, dict[int, CalendarEntry]] = defaultdict(dict)  # post id -> the posts too close
     for channel_id, group in by_channel.items():
         group.sort(key=lambda e: (e.post.due_at, e.post.pk))
-        neighbours: dict[int, list[CalendarEntry]] = defaultdict(list)
         low = 0
+        close: set[int] = set()
         for high, entry in enumerate(group):
             while entry.post.due_at - group[low].post.due_at >= gap:
                 low += 1
             for other in group[low:high]:
-                neighbours[entry.post.pk].append(other)
-                neighbours[other.post.pk].append(entry)
-        for entry in group:
-            others = neighbours.get(entry.post.pk)
-            if not others:
-                continue
-            times = ", ".join(clock_label(o.post.due_at.astimezone(zone)) for o in others[:3])
-            if len(others) > 3:
-                times += more_text % {"count": len(others) - 3}
-            text = channel_text % {"minutes": gap_minutes, "channel": channel_names[channel_id], "times": times}
-            entry.hints.append(Hint("channel", text))
+                neighbours[entry.post.pk][other.post.pk] = other
+                neighbours[other.post.pk][entry.post.pk] = entry
+                close.update((entry.post.pk, other.post.pk))
+        for post_id in close:
+            crowded[post_id].append(channel_names[channel_id])
+    for entry in live:
+        if entry.post.pk not in warned or entry.post.pk not in crowded:
+            continue
+        others = sorted(neighbours[entry.post.pk].values(), key=lambda o: (o.post.due_at, o.post.pk))
+        times = ", ".join(clock_label(o.post.due_at.astimezone(zone)) for o in others[:3])
+        if len(others) > 3:
+            times += more_text % {"count": len(others) - 3}
+        crowded_names = ", ".join(sorted(crowded[entry.post.pk]))
+        words = {"minutes": gap_minutes, "channel": crowded_names, "times": times}
+        entry.hints.append(Hint("channel", channel_text % words))
 
     # The same link shared by two departments within the link window.
     window = link_window()
@@ -638,6 +660,8 @@ def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zo
         if len({e.post.department_id for e in group}) < 2:
             continue
         for entry in group:
+            if entry.post.pk not in warned:
+                continue
             others = [
                 o
                 for o in group
@@ -656,9 +680,15 @@ def _add_hints(entries: list[CalendarEntry], blackouts: list[BlackoutPeriod], zo
         blackout_text = _("Inside a blackout: %(reason)s (%(scope)s).")
         texts = {b.pk: blackout_text % {"reason": b.reason, "scope": blackout_scope(b)} for b in blackouts}
         for entry in live:
-            for blackout in blackouts:
-                if blackout_applies(blackout, department_id=entry.post.department_id, when=entry.post.due_at):
-                    entry.hints.append(Hint("blackout", texts[blackout.pk]))
+            if entry.post.pk not in warned:
+                continue
+            inside = [
+                texts[blackout.pk]
+                for blackout in blackouts
+                if blackout_applies(blackout, department_id=entry.post.department_id, when=entry.post.due_at)
+            ]
+            if inside:
+                entry.hints.append(Hint("blackout", " ".join(inside)))
 
 
 def _entries_for(
@@ -714,9 +744,9 @@ def _entries_for(
                 department_time=department_time,
             )
         )
-    _add_hints(entries, blackouts, zone)
+    _add_hints(entries, blackouts, zone, now)
     # Crisis holds: "Held: crisis hold by ..." on each post kept from going out.
-    add_hold_hints(entries, Hint)
+    add_hold_hints(entries, Hint, zone)
     return entries
 
 
@@ -929,11 +959,20 @@ def calendar_agenda(
 
 
 def calendar_preference_get(*, user: AbstractBaseUser) -> CalendarFilters | None:
-    """Returns the person's saved filters, or None when they never chose any."""
+    """Returns the person's saved filters, or None when they never chose any or when what is stored no
+    longer validates (saved by an older version, or a value that is not an id): see `preference_is_valid`."""
     preference = CalendarPreference.objects.filter(user=user).first()
-    if preference is None:
+    if preference is None or not preference_is_valid(preference.filters):
         return None
     return CalendarFilters.from_dict(preference.filters or {})
+
+
+def preference_is_valid(data: Any) -> bool:
+    """True when stored filters read back exactly as they were stored: nothing in them is dropped as
+    malformed (a huge id, an unknown status) on the way in."""
+    if not isinstance(data, dict):
+        return False
+    return CalendarFilters.from_dict(data).as_dict() == data
 
 
 def feed_token_hash(secret: str) -> str:

@@ -26,9 +26,11 @@ from civicpost.text import normalize_text
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
 from scheduler.approvals import approved_round_votes
-from scheduler.blackouts import BlackoutRefused as BlackoutRefused
+from scheduler.blackouts import (
+    BlackoutRefused as BlackoutRefused,  # raised by post_reschedule; the calendar's views catch it from here
+)
 from scheduler.blackouts import approved_posts_inside, blackout_clearance, blackout_override_record
-from scheduler.calendar import CalendarFilters, feed_token_hash, user_can_manage_blackouts
+from scheduler.calendar import CalendarFilters, feed_token_hash, preference_is_valid, user_can_manage_blackouts
 from scheduler.models import EDITABLE_STATUSES, BlackoutPeriod, CalendarFeedToken, CalendarPreference, Post, PostStatus
 from scheduler.services import approval_renew_after_move, post_hold_for_blackout, post_update
 
@@ -153,6 +155,19 @@ def blackout_delete(*, user: AbstractBaseUser, blackout: BlackoutPeriod) -> None
         },
     )
     blackout.delete()
+
+
+def calendar_preference_load(*, user: AbstractBaseUser) -> CalendarFilters | None:
+    """Returns the person's saved filters, or None when they never chose any. Saved filters that no longer
+    validate (`preference_is_valid`) are deleted and None is returned, so that a bad value saved once cannot
+    send every later visit to a failing page."""
+    preference = CalendarPreference.objects.filter(user=user).first()
+    if preference is None:
+        return None
+    if not preference_is_valid(preference.filters):
+        preference.delete()
+        return None
+    return CalendarFilters.from_dict(preference.filters)
 
 
 def calendar_preference_save(*, user: AbstractBaseUser, filters: CalendarFilters) -> None:

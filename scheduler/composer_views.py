@@ -24,8 +24,9 @@ from civicpost.exceptions import ApplicationError
 from composer.feedback import composer_feedback
 from departments.models import Department
 from medialibrary.models import MediaAsset
-from medialibrary.services import media_upload
+from medialibrary.services import ALT_TEXT_REQUIRED, MediaAlreadyInLibrary, media_upload
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
+from scheduler.calendar import viewer_zone_for_request
 from scheduler.forms import PostForm
 from scheduler.models import EDITABLE_STATUSES, Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
@@ -38,6 +39,30 @@ AUTOSAVE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 SAVED_DRAFT_SESSION_KEY = "composer_saved_draft"
 AUTOSAVED_DRAFTS_SESSION_KEY = "composer_autosaved_drafts"
 MEDIA_ACTIONS = ("upload", "attach", "remove", "up", "down", "restore")
+
+
+def _problem_field(form: PostForm, message: str) -> str | None:
+    """Returns the name of the field a refused save's problem is about (so the error summary links to
+    it and the message stands beside it), or None for a problem of the whole post."""
+    if message == _(ALT_TEXT_REQUIRED):
+        missing = [
+            f"alt_{asset.pk}"
+            for asset in form.media_assets
+            if not asset.is_video and not (form.cleaned_data.get(f"alt_{asset.pk}") or "").strip()
+        ]
+        return missing[0] if missing else None
+    fields = {
+        _("Write the text of the post."): "text",
+        _("Choose at least one channel."): "channels",
+        _("The publish time has passed; choose a time in the future."): "publish_time",
+    }
+    return fields.get(message)
+
+
+def _add_problems(form: PostForm, problems: list[str]) -> None:
+    for message in problems:
+        name = _problem_field(form, message)
+        form.add_error(name if name in form.fields else None, message)
 
 
 def _urls(post: Post | None) -> dict[str, str]:
@@ -128,6 +153,23 @@ def _apply_media_action(
                 captions=request.FILES.get("upload_captions"),
                 transcript=data.get("upload_transcript", ""),
             )
+        except MediaAlreadyInLibrary as same:
+            # The same file again (often one uploaded here and never used): attach the library's copy, with
+            # its alt text, rather than pile up copies without alt text.
+            asset = same.asset
+            typed_alt = data.get("upload_alt", "").strip()
+            if asset.pk not in ids:
+                ids.append(asset.pk)
+            data[f"alt_{asset.pk}"] = data.get(f"alt_{asset.pk}", "").strip() or typed_alt or asset.alt_text
+            data["upload_alt"] = ""
+            data["upload_transcript"] = ""
+            notice = _(
+                "This file is already in the media library as “%(file)s”, so that one is attached, with its alt "
+                "text. No second copy was stored."
+            ) % {"file": asset.original_name or asset.file_name}
+            if not data[f"alt_{asset.pk}"]:
+                notice += " " + _("Write its alt text below.")
+            return ids, notice, f"id_alt_{asset.pk}", ""
         except ApplicationError as error:
             return ids, "", "id_upload", error.message
         ids.append(asset.pk)
@@ -234,12 +276,10 @@ def compose(request: HttpRequest, post: Post | None) -> HttpResponse:
             # Said at the time fields; the override field is on the page for those who may use it.
             problems = error.problems
             form.add_error("publish_time", problems[0])
-            for message in problems[1:]:
-                form.add_error(None, message)
+            _add_problems(form, problems[1:])
         except ApplicationError as error:
             # Everything was rolled back (a new post too): show the form again with every value kept.
-            for message in error.problems:
-                form.add_error(None, message)
+            _add_problems(form, error.problems)
         else:
             request.session[SAVED_DRAFT_SESSION_KEY] = form.cleaned_data.get("draft_key", "")
             # A draft may be saved inside a blackout (drafts are not scheduled); say so now, not at submit.
@@ -393,7 +433,7 @@ def post_version_compare(request: HttpRequest, post_id: int) -> HttpResponse:
         "old": old,
         "new": new,
         "numbers": sorted(versions, reverse=True),
-        "rows": version_comparison(old, new, department=post.department),
+        "rows": version_comparison(old, new, zone=viewer_zone_for_request(request)),
     }
     return render(request, "scheduler/post_version_compare.html", context)
 

@@ -521,6 +521,14 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     content = channel_content(delivery.approval.content, delivery.channel, delivery.language)
     last_attempt = delivery.attempt_log.order_by("-number").first()
     sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
+    # The first attempt that may have reached the platform (its outcome unclear, or its worker died while sending):
+    # a platform looked up by text and time must search from there (adapters never read attempts themselves).
+    first_sent_at = (
+        delivery.attempt_log.filter(outcome__in=ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED)
+        .order_by("started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
     now = timezone.now()
     found: PublishResult | None = None
     adapter: PlatformAdapter | None = None
@@ -528,7 +536,9 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     try:
         # Inside the try: a platform that can no longer be loaded cannot tell either.
         adapter = adapter_for_channel(delivery.channel)
-        found = adapter.reconcile(content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at)
+        found = adapter.reconcile(
+            content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at, first_sent_at=first_sent_at
+        )
     except CheckAgainLater as error:
         if now < give_up_at:
             Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(

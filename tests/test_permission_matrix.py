@@ -8,7 +8,7 @@ that is rolled back, so one request never changes the world of the next.
 
 Every route is covered: a new URL without a row in EXPECTED fails `test_every_url_has_a_row`. Excluded:
 allauth's own account pages, the Django admin (behind allauth's login; see tests/accounts), static files
-and the health endpoints (public by design, tests/monitoring).
+and the health endpoint (public by design, tests/monitoring; its status page is in the matrix).
 
 Run with CIVICPOST_REQUIRE_MFA False and CIVICPOST_REQUIRE_REAUTH False (tests/settings.py), so that a
 permitted request is not turned into a redirect to MFA set-up or the password prompt.
@@ -43,7 +43,7 @@ MEMBER_ROLES = ("editor", "approver", "department_admin")
 SIGNED_IN = tuple(r for r in ROLES if r != "anonymous")
 
 EXCLUDED_PREFIXES = ("admin/", "accounts/", "health/", "static/")
-INCLUDED_ACCOUNT_PREFIXES = ("accounts/security/",)
+INCLUDED_PREFIXES = ("accounts/security/", "health/status/")
 
 # --- The expected allows --------------------------------------------------------------------------
 # Each row: (url name, method) -> the set of (role, scope) that are allowed. Helpers build the sets.
@@ -78,6 +78,9 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # --- Account & security: every signed-in person's own page.
     ("accounts:security", "GET"): ANY_SIGNED_IN,
     ("accounts:mfa_required", "GET"): ANY_SIGNED_IN,
+    # --- Publishing status (is the publisher running, what is late; no post text): the IT admin and the
+    # communications managers (and staff accounts, tests/monitoring).
+    ("monitoring:status", "GET"): COMMS | IT,
     # --- Public pages: feeds are for residents.
     ("feeds:index", "GET"): EVERYONE,
     ("feeds:city_page", "GET"): EVERYONE,
@@ -126,7 +129,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("composer:series_approve", "POST"): APPROVERS | COMMS,
     ("composer:import_upload", "GET"): ANY_SIGNED_IN,
     ("composer:import_upload", "POST"): ANY_SIGNED_IN,
-    ("composer:import_example", "GET"): EVERYONE,  # the example CSV file: no data of the city
+    ("composer:import_example", "GET"): ANY_SIGNED_IN,  # made from the person's own channels
     ("composer:import_preview", "GET"): own("editor"),  # only the person who uploaded it
     ("composer:import_preview", "POST"): own("editor"),
     # --- People and policies (departments app).
@@ -381,7 +384,7 @@ def app_routes() -> dict[str, tuple[str, list[str]]]:
     """Returns {url name: (route, kwarg names)} for every URL the matrix covers."""
     routes = {}
     for route, name, pattern in _walk(get_resolver().url_patterns):
-        if route.startswith(EXCLUDED_PREFIXES) and not route.startswith(INCLUDED_ACCOUNT_PREFIXES):
+        if route.startswith(EXCLUDED_PREFIXES) and not route.startswith(INCLUDED_PREFIXES):
             continue
         routes[name] = (route, list(pattern.pattern.converters))
     return routes

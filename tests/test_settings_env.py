@@ -177,6 +177,22 @@ def test_the_digest_hour_and_zone_come_from_the_environment() -> None:
     assert "CIVICPOST_DIGEST_HOUR must be an hour from 0 to 23" in wrong_hour.stderr
 
 
+def test_behind_the_proxy_sign_in_limits_count_the_address_it_forwards() -> None:
+    names = ("ALLAUTH_TRUSTED_PROXY_COUNT", "ALLAUTH_TRUSTED_CLIENT_IP_HEADER")
+    assert setting_values(*names) == {"ALLAUTH_TRUSTED_PROXY_COUNT": 0, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER": None}
+    assert setting_values(*names, DJANGO_BEHIND_PROXY="true") == {
+        "ALLAUTH_TRUSTED_PROXY_COUNT": 1,
+        "ALLAUTH_TRUSTED_CLIENT_IP_HEADER": None,
+    }
+    assert setting_values(
+        *names, DJANGO_BEHIND_PROXY="true", CIVICPOST_TRUSTED_PROXY_COUNT="2", CIVICPOST_TRUSTED_CLIENT_IP_HEADER=""
+    ) == {"ALLAUTH_TRUSTED_PROXY_COUNT": 2, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER": None}
+    assert setting_values(*names, CIVICPOST_TRUSTED_CLIENT_IP_HEADER="X-Real-IP") == {
+        "ALLAUTH_TRUSTED_PROXY_COUNT": 0,
+        "ALLAUTH_TRUSTED_CLIENT_IP_HEADER": "X-Real-IP",
+    }
+
+
 def test_production_settings_pass_the_deploy_checks() -> None:
     result = check_deploy(**PRODUCTION_ENV)
     assert result.returncode == 0, result.stderr + result.stdout

@@ -12,6 +12,7 @@ from governance import rules
 from governance.selectors import emergency_alert_for_post
 from scheduler import rules as post_rules
 from scheduler.approvals import approval_progress
+from scheduler.calendar import viewer_zone_for_request
 from scheduler.selectors import active_crisis_holds, hold_messages_for_posts
 
 register = template.Library()
@@ -30,6 +31,7 @@ def governance_nav(context: template.Context) -> dict[str, Any]:
         "can_emergency": rules.can_post_emergency(user),
         "can_see_emergencies": rules.can_view_emergency_alerts(user),
         "can_manage": department_rules.can_open_department_pages(user),
+        "can_see_status": department_rules.can_view_publishing_status(user),
     }
 
 
@@ -39,7 +41,11 @@ def crisis_banner(context: template.Context) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"holds": []}
-    return {"holds": active_crisis_holds(), "can_crisis": rules.can_start_crisis_hold(user)}
+    return {
+        "holds": active_crisis_holds(),
+        "can_crisis": rules.can_start_crisis_hold(user),
+        "viewer_zone": viewer_zone_for_request(request),
+    }
 
 
 @register.inclusion_tag("governance/_post_panel.html", takes_context=True)
@@ -48,14 +54,16 @@ def governance_post_panel(context: template.Context, post: Any) -> dict[str, Any
     request = context.get("request")
     user = getattr(request, "user", None)
     progress = approval_progress(post)
+    zone = viewer_zone_for_request(request) if request is not None else post.department.zone
     return {
         "post": post,
         "progress": progress,
         "show_steps": post.status in ("submitted", "approved", "published") or len(progress) > 1,
         "multi_step": len(progress) > 1,
-        "hold_message": hold_messages_for_posts([post]).get(post.pk, ""),
+        "hold_message": hold_messages_for_posts([post], zone=zone).get(post.pk, ""),
         "alert": emergency_alert_for_post(post) if post_rules.post_is_emergency(post) else None,
         "user": user,
+        "viewer_zone": zone,
     }
 
 

@@ -208,10 +208,20 @@ class PlatformAdapter(ABC):
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
         """Publishes once. Returns the remote id and permalink; raises an AdapterError subclass."""
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Decides an `unknown` outcome. Returns the post if it is live, None when it is proved absent
         (or the platform replays idempotently, so resending with the same key is safe); raises
-        OutcomeUnknown when it cannot tell."""
+        OutcomeUnknown when it cannot tell.
+
+        `sent_at` is the start of the latest attempt; `first_sent_at` the start of the first attempt whose outcome
+        is unclear (None: the same as sent_at). Both come from publishing: adapters never read the database."""
         raise OutcomeUnknown(f"{self.label} gives no way to check whether the post arrived.")
 
     def delete(self, remote_id: str) -> None:

@@ -55,7 +55,6 @@ from atproto_client.request import Request
 from atproto_core.exceptions import AtProtocolError
 from atproto_core.uri import AtUri
 from atproto_server.exceptions import InvalidTokenError
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
@@ -75,7 +74,7 @@ from scheduler.adapters.base import (
     RateLimited,
     TextLength,
 )
-from scheduler.adapters.http import USER_AGENT, platform_base_url
+from scheduler.adapters.http import USER_AGENT, httpx_timeout, platform_base_url
 from scheduler.adapters.media import UploadImage, image_for_upload
 from scheduler.adapters.ssrf import (
     ResponseTooLarge,
@@ -255,7 +254,7 @@ def map_error(error: BaseException, *, sent: bool) -> AdapterError:
 def _new_client(base_url: str) -> Client:
     request = Request(
         transport=guarded_httpx_transport(),
-        timeout=httpx.Timeout(float(settings.CIVICPOST_HTTP_TIMEOUT_SECONDS), connect=5.0),
+        timeout=httpx_timeout(),
         trust_env=False,
     )
     client = Client(base_url=base_url, request=request)
@@ -343,10 +342,14 @@ class BlueskyAdapter(PlatformAdapter):
 
     def _sign_in(self, client: Client) -> None:
         app_password = self.account.credentials.get("app_password")
-        if not (self.handle and app_password):
+        # The DID, not the handle: a handle can be changed by its owner at any time and the old one then names
+        # nobody (createSession answers 401), while the DID stays the account's for good. createSession takes
+        # either as `identifier` (https://docs.bsky.app/docs/api/com-atproto-server-create-session).
+        identifier = self.did or self.handle
+        if not (identifier and app_password):
             raise AuthExpired("This Bluesky channel has no app password; a department admin must connect it.")
         # com.atproto.server.createSession: limited to 30 per 5 minutes per account, hence the cache.
-        client.login(self.handle, app_password, fetch_bsky_profile=False)
+        client.login(identifier, app_password, fetch_bsky_profile=False)
 
     def _renew(self, client: Client) -> None:
         """After the PDS refused the access token: refresh the session once, else sign in again."""
@@ -490,7 +493,14 @@ class BlueskyAdapter(PlatformAdapter):
 
         return self._run(create, sent=True)
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         rkey = record_key_for(idempotency_key)
         try:
             return self._run(lambda client: self._lookup(client, rkey), sent=False)

@@ -208,7 +208,14 @@ class FacebookPageAdapter(PlatformAdapter):
         )
         return self._as_result(item) if item else None
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Looks for our text in the Page feed from shortly before `sent_at` to shortly after it, every page.
 
         Returns the post when found; None only when the whole window was read, the post is not in it and the

@@ -78,7 +78,14 @@ class FeedAdapter(PlatformAdapter):
         row, once marked published by the publishing service, is the feed entry."""
         return self._result(idempotency_key)
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Returns the entry: publishing has no side effect outside our own database and always
         succeeds, so an interrupted publish is simply finished here (never 'cannot tell')."""
         return self._result(idempotency_key)

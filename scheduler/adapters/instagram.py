@@ -225,7 +225,14 @@ class InstagramAdapter(PlatformAdapter):
             publish_path=f"{self.ig_user_id}/media_publish",
         )
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Looks for our caption among the account's media (no idempotency key): graph.reconcile_media_listing."""
         return reconcile_media_listing(
             self._client(),

@@ -22,9 +22,13 @@ Exactly once
 ------------
 Every status is sent with `Idempotency-Key: <delivery key>`. Mastodon keeps the key for one hour and
 answers a repeat with the original status
-(https://docs.joinmastodon.org/methods/statuses/#create, "Idempotency-Key"). So a timeout or a 5xx
-after sending is reported as OutcomeUnknown and `reconcile` answers "resend" (None) while the first
-possibly-sent attempt is under 55 minutes old; after that it cannot tell and asks a person.
+(https://docs.joinmastodon.org/methods/statuses/#create, "Idempotency-Key"), but not every server that
+speaks this API honours the header (older Mastodon, other software), and there a replay is a second post.
+So a timeout or a 5xx after sending is reported as OutcomeUnknown and `reconcile` looks for the status on
+the account (GET /api/v1/accounts/:id/statuses, newest first, page after page through the Link header /
+max_id) from just before the first attempt that may have arrived: the status whose exact text is ours
+(GET /api/v1/statuses/:id/source) is the delivery's. Only when the whole window was read, the status is
+not in it and the settle time has passed does it answer "resend" (None).
 Media uploads are not idempotent: a replay may leave an unattached upload behind, which Mastodon
 removes by itself.
 """
@@ -33,10 +37,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import json
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,6 +70,7 @@ from mastodon.errors import MastodonIOError
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
+    CheckAgainLater,
     ConnectionCheck,
     ImageLimits,
     MediaItem,
@@ -76,7 +83,7 @@ from scheduler.adapters.base import (
     RateLimited,
     TextLength,
 )
-from scheduler.adapters.http import USER_AGENT
+from scheduler.adapters.http import USER_AGENT, http_timeout
 from scheduler.adapters.media import UploadImage, image_for_upload, is_image, open_stored
 from scheduler.adapters.ssrf import (
     ResponseTooLarge,
@@ -109,8 +116,16 @@ MASTODON_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 INSTANCE_CACHE_SECONDS = 60 * 60
 INSTANCE_FAILURE_CACHE_SECONDS = 5 * 60
 
-# Mastodon keeps idempotency keys for one hour; stay clear of the edge.
-REPLAY_WINDOW = dt.timedelta(minutes=55)
+# Reconcile reads the account's statuses from RECONCILE_LOOKBACK before the first attempt that may have arrived
+# (clocks differ) to RECONCILE_MARGIN after the latest one, RECONCILE_PAGE_SIZE a page (the maximum of
+# GET /api/v1/accounts/:id/statuses, https://docs.joinmastodon.org/methods/accounts/#statuses), at most
+# RECONCILE_MAX_PAGES pages; it says "absent" only when the window was read whole and RECONCILE_SETTLE has passed
+# since the latest send (a request stuck in the instance's queue may still create the status).
+RECONCILE_LOOKBACK = dt.timedelta(minutes=2)
+RECONCILE_MARGIN = dt.timedelta(minutes=10)
+RECONCILE_SETTLE = dt.timedelta(minutes=2)
+RECONCILE_PAGE_SIZE = 40
+RECONCILE_MAX_PAGES = 10
 # Default wait when a 429 comes without a usable X-RateLimit-Reset (limits run in 5-minute windows:
 # https://docs.joinmastodon.org/api/rate-limits/).
 DEFAULT_RATE_LIMIT_WAIT_SECONDS = 300.0
@@ -159,10 +174,6 @@ def mastodon_text_length(text: str, *, characters_per_url: int = 23) -> int:
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-def _timeout() -> tuple[float, float]:
-    return (5.0, float(settings.CIVICPOST_HTTP_TIMEOUT_SECONDS))
 
 
 def _jsonable(value: Any) -> Any:
@@ -227,23 +238,36 @@ def _update_channel_options(channel_id: int, changes: dict[str, Any]) -> None:
             Channel.objects.filter(pk=channel_id).update(options=merged)
 
 
-def _earliest_possibly_sent(idempotency_key: str, default: dt.datetime) -> dt.datetime:
-    """The start of the first attempt that may have reached Mastodon (its outcome is unknown or it never
-    finished). The one-hour idempotency window runs from the first creation, not from the latest retry."""
-    from scheduler.models import DeliveryAttempt
+def _exact(text: str) -> str:
+    """The text as Mastodon stores it, for an exact comparison: NFC, Unix newlines, no outer whitespace."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
 
-    try:
-        first = (
-            DeliveryAttempt.objects.filter(
-                delivery__idempotency_key=idempotency_key, outcome__in=["sending", "unknown"]
-            )
-            .order_by("started_at")
-            .values_list("started_at", flat=True)
-            .first()
-        )
-    except (ValueError, TypeError):
-        first = None
-    return min(first, default) if first else default
+
+def _html_to_text(content: str) -> str:
+    """A status's rendered HTML back to text: paragraphs and <br> to newlines, tags dropped (Mastodon keeps a
+    shortened link's full address in invisible spans, so it comes back whole), entities unescaped."""
+    text = re.sub(r"<br\s*/?>", "\n", content or "", flags=re.IGNORECASE)
+    text = re.sub(r"</p>\s*<p[^>]*>", "\n\n", text, flags=re.IGNORECASE)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _loose(text: str) -> str:
+    """What survives Mastodon's rendering of our text: no whitespace, and @user@domain shown as @user."""
+    text = _MENTION_RE.sub(lambda match: "@" + match.group(1), unicodedata.normalize("NFC", text))
+    return re.sub(r"\s+", "", text)
+
+
+def _created_at(status: dict[str, Any]) -> dt.datetime | None:
+    value = status.get("created_at")
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None
 
 
 def instance_cache_key(instance_url: str) -> str:
@@ -290,10 +314,10 @@ class MastodonAdapter(PlatformAdapter):
             api_base_url=instance_url,
             # Mastodon.py's default "wait" would sleep inside the worker (shared/platforms.md §1.2).
             ratelimit_method="throw",
-            request_timeout=_timeout(),
+            request_timeout=http_timeout(),
             mastodon_version=self.account.options.get("mastodon_version") or ASSUMED_MASTODON_VERSION,
             version_check_mode="created",
-            session=guarded_session(_timeout()),
+            session=guarded_session(http_timeout()),
             user_agent=USER_AGENT,
         )
 
@@ -428,16 +452,114 @@ class MastodonAdapter(PlatformAdapter):
             raise self._map_error(error, api=api, sent=False) from error
         raise PublishError("Mastodon is still processing an attachment; will try again shortly.", permanent=False)
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
-        first_sent = _earliest_possibly_sent(idempotency_key, sent_at)
-        if timezone.now() - first_sent < REPLAY_WINDOW:
-            # Safe: Mastodon answers a repeated Idempotency-Key with the original status for an hour
-            # (https://docs.joinmastodon.org/methods/statuses/#create).
-            return None
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
+        """Looks for the status on the account, whether or not the server honours Idempotency-Key.
+
+        Reads GET /api/v1/accounts/:id/statuses newest first, page after page (Link rel="next", else max_id),
+        until a page reaches back before the first attempt that may have arrived (`first_sent_at`, else
+        `sent_at`); a status created in the window whose exact text is ours is the delivery's.
+
+        Returns it if found; None only when the whole window was read and RECONCILE_SETTLE has passed since
+        `sent_at`; raises CheckAgainLater when it is too early to tell or the instance passingly failed, and
+        OutcomeUnknown when it cannot tell (no text to match, a window busier than RECONCILE_MAX_PAGES pages,
+        the account cannot be read)."""
+        expected = content.text_with_link()
+        if not _exact(expected):
+            raise OutcomeUnknown("A post without text cannot be recognised on the account; check it by hand.")
+        now = timezone.now()
+        earliest = min(first_sent_at or sent_at, sent_at)
+        since, until = earliest - RECONCILE_LOOKBACK, sent_at + RECONCILE_MARGIN
+        api = None
+        try:
+            api = self._api()
+            found = self._find_status(api, expected, since=since, until=until)
+        except AdapterError as error:
+            raise self._lookup_failed(error) from error
+        except (MastodonError, UnsafeURL, ResponseTooLarge, requests.RequestException) as error:
+            raise self._lookup_failed(self._map_error(error, api=api, sent=False)) from error
+        if found is not None:
+            return PublishResult(
+                remote_id=str(found["id"]), permalink=found.get("url") or found.get("uri") or "", raw=_jsonable(found)
+            )
+        remaining = (RECONCILE_SETTLE - (now - sent_at)).total_seconds()
+        if remaining > 0:
+            raise CheckAgainLater(
+                "Mastodon does not show the post yet, but it was sent moments ago; it may still appear.",
+                retry_after=max(15.0, remaining),
+            )
+        return None
+
+    @staticmethod
+    def _lookup_failed(error: AdapterError) -> OutcomeUnknown:
+        if isinstance(error, OutcomeUnknown):
+            return error
+        if isinstance(error, RateLimited):
+            return CheckAgainLater(f"Could not check Mastodon yet: {error.message}", retry_after=error.retry_after)
+        if isinstance(error, PublishError) and not error.permanent:
+            return CheckAgainLater(f"Could not check Mastodon yet: {error.message}", retry_after=60.0)
+        return OutcomeUnknown(f"Could not check Mastodon for the post: {error.message}")
+
+    def _find_status(
+        self, api: Mastodon, expected: str, *, since: dt.datetime, until: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The oldest status of the account created between `since` and `until` whose text is `expected`."""
+        account_id = self.account.credentials.get("account_id")
+        if not account_id:
+            # https://docs.joinmastodon.org/methods/accounts/#verify_credentials
+            account_id = api.account_verify_credentials()["id"]
+        # https://docs.joinmastodon.org/methods/accounts/#statuses (newest first; Link header for the next page)
+        page = api.account_statuses(account_id, exclude_reblogs=True, limit=RECONCILE_PAGE_SIZE)
+        matches: list[dict[str, Any]] = []
+        for number in range(1, RECONCILE_MAX_PAGES + 1):
+            statuses = list(page or [])
+            for status in statuses:
+                created = _created_at(status)
+                if created is not None and since <= created <= until and self._is_ours(api, status, expected):
+                    matches.append(status)
+            oldest = _created_at(statuses[-1]) if statuses else None
+            if not statuses or (oldest is not None and oldest < since):
+                return min(matches, key=lambda status: _created_at(status) or since) if matches else None
+            if number == RECONCILE_MAX_PAGES:
+                break
+            following = api.fetch_next(page) if getattr(page, "_pagination_next", None) else None
+            if following is None:
+                # No Link header (some servers send none): ask for what is older than the last status.
+                following = api.account_statuses(
+                    account_id, exclude_reblogs=True, limit=RECONCILE_PAGE_SIZE, max_id=statuses[-1]["id"]
+                )
+            page = following
+        if matches:
+            return min(matches, key=lambda status: _created_at(status) or since)
         raise OutcomeUnknown(
-            "Mastodon only recognises a repeated post for one hour, and that hour has passed; "
-            "it cannot be resent safely."
+            f"Mastodon shows more posts around the send time than CivicPost reads ({RECONCILE_MAX_PAGES} pages) "
+            "and the post is not among them: sent, but not confirmed — check the account before posting again.",
+            code="reconcile_window_too_busy",
         )
+
+    @staticmethod
+    def _is_ours(api: Mastodon, status: dict[str, Any], expected: str) -> bool:
+        """True when the status's text is exactly `expected`. The listing gives only rendered HTML, so a status
+        that could be ours is confirmed with its source text (GET /api/v1/statuses/:id/source, Mastodon 3.5+,
+        https://docs.joinmastodon.org/methods/statuses/#source); a server without that endpoint is judged on
+        the rendered text."""
+        if status.get("reblog") or _loose(_html_to_text(status.get("content") or "")) != _loose(expected):
+            return False
+        try:
+            source = api.status_source(status["id"])
+        except (MastodonNotFoundError, MastodonVersionError):
+            return True
+        except MastodonAPIError as error:
+            if _api_error_parts(error)[0] in (404, 405, 501):
+                return True
+            raise
+        return _exact(str(source.get("text") or "")) == _exact(expected)
 
     def delete(self, remote_id: str) -> None:
         api = self._api()
@@ -541,7 +663,7 @@ class MastodonAdapter(PlatformAdapter):
 def _fetch_instance_limits(instance_url: str) -> dict[str, int]:
     """GET /api/v2/instance (https://docs.joinmastodon.org/methods/instance/#v2), falling back to v1
     for servers without it. Raises requests / guard errors, or KeyError/ValueError on an odd answer."""
-    with guarded_session((5.0, 5.0), max_bytes=2 * 1024 * 1024) as session:
+    with guarded_session(max_bytes=2 * 1024 * 1024) as session:
         response = session.get(f"{instance_url}/api/v2/instance")
         if response.status_code == 404:
             response = session.get(f"{instance_url}/api/v1/instance")
@@ -581,8 +703,8 @@ def register_app(instance_url: str, redirect_uri: str) -> tuple[str, str]:
             redirect_uris=redirect_uri,
             website=settings.SITE_URL,
             api_base_url=url,
-            request_timeout=_timeout(),
-            session=guarded_session(_timeout(), max_bytes=1024 * 1024),
+            request_timeout=http_timeout(),
+            session=guarded_session(http_timeout(), max_bytes=1024 * 1024),
             user_agent=USER_AGENT,
         )
     except (MastodonError, KeyError, TypeError, ValueError) as error:
@@ -599,10 +721,10 @@ def _oauth_client(instance_url: str, client_id: str, client_secret: str) -> Mast
         client_secret=client_secret,
         api_base_url=check_public_url(instance_url),
         ratelimit_method="throw",
-        request_timeout=_timeout(),
+        request_timeout=http_timeout(),
         mastodon_version=ASSUMED_MASTODON_VERSION,
         version_check_mode="created",
-        session=guarded_session(_timeout(), max_bytes=1024 * 1024),
+        session=guarded_session(http_timeout(), max_bytes=1024 * 1024),
         user_agent=USER_AGENT,
     )
 

@@ -67,10 +67,48 @@ def _loopback_allowed() -> bool:
 _getaddrinfo = socket.getaddrinfo
 
 
+# IPv6 ranges that carry an IPv4 address inside them. A router or the kernel may deliver a packet for one of
+# these to the embedded IPv4 address, so `is_global` on the IPv6 address says nothing about where it goes.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: last 32 bits
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291 (deprecated): last 32 bits
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")  # RFC 2765 (SIIT): last 32 bits
+# Where the IPv4 address sits depends on the operator's prefix length (RFC 8215, RFC 4380): refused outright.
+_REFUSED_IPV6_NETWORKS = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),  # local-use NAT64
+    ipaddress.IPv6Network("2001::/32"),  # Teredo (the client address is obfuscated)
+)
+
+
+class _Refused(Exception):
+    """An IPv6 address that embeds an IPv4 address we cannot read reliably."""
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """Returns the IPv4 address an IPv6 address carries (NAT64, 6to4, IPv4-compatible, IPv4-translated),
+    None if it carries none, or raises _Refused for the forms whose IPv4 address we cannot locate."""
+    if any(ip in network for network in _REFUSED_IPV6_NETWORKS):
+        raise _Refused
+    if ip.sixtofour is not None:  # 2002::/16, RFC 3056
+        return ip.sixtofour
+    if ip in _NAT64_WELL_KNOWN or ip in _IPV4_TRANSLATED or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def address_allowed(ip: IPAddress, *, loopback_only: bool = False) -> bool:
     """Returns whether we may connect to this address."""
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        # ::ffff:a.b.c.d is how a dual-stack socket spells an IPv4 peer: it is that IPv4 address.
         ip = ip.ipv4_mapped
+    elif isinstance(ip, ipaddress.IPv6Address):
+        try:
+            embedded = _embedded_ipv4(ip)
+        except _Refused:
+            return False
+        if embedded is not None:
+            # A wrapped address is only as good as the IPv4 address inside it, and is never "loopback":
+            # the tests' and demos' fake platforms listen on 127.0.0.1 or ::1, not behind a translator.
+            return not loopback_only and embedded.is_global and not embedded.is_multicast
     if ip.is_loopback:
         return _loopback_allowed()
     if loopback_only:

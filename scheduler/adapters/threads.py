@@ -232,7 +232,14 @@ class ThreadsAdapter(PlatformAdapter):
             publish_path=f"{self.threads_user_id}/threads_publish",
         )
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Looks for our text among the profile's threads (no idempotency key): graph.reconcile_media_listing."""
         return reconcile_media_listing(
             self._client(),

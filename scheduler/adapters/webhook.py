@@ -44,8 +44,6 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.ssrf import UnsafeURL, check_public_url, guarded_session
 
-# platforms.md §9: connect 5 s, read 10 s.
-TIMEOUT = (5.0, 10.0)
 DEFAULT_RETRY_AFTER = 30.0
 # Statuses that mean "not now, try later" (RFC 9110 408, RFC 8470 425, RFC 6585 429).
 RETRY_LATER_STATUSES = (408, 425, 429)
@@ -237,7 +235,7 @@ class WebhookAdapter(PlatformAdapter):
         )
         # The guarded session (CivicPost's timeout and User-Agent) connects only to the address it checked,
         # so a DNS answer that changes after check_public_url gains nothing.
-        session = guarded_session(timeout=TIMEOUT)
+        session = guarded_session()
         try:
             response = session.post(url, data=body.encode("utf-8"), headers=headers, allow_redirects=False)
         except UnsafeURL as error:
@@ -347,7 +345,14 @@ class WebhookAdapter(PlatformAdapter):
             },
         )
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Standard Webhooks receivers dedupe on webhook-id, so an unknown outcome is settled by sending
         again with the same id: returns None. Chat services cannot be asked: raises OutcomeUnknown."""
         if self.receiver_dedupes:

@@ -472,7 +472,14 @@ class XAdapter(PlatformAdapter):
             return f"https://x.com/{self.username}/status/{tweet_id}"
         return f"https://x.com/i/web/status/{tweet_id}"
 
-    def reconcile(self, content: PostContent, *, idempotency_key: str, sent_at: dt.datetime) -> PublishResult | None:
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
         """Looks for the post among the account's posts from just before the send to a little after it, page
         by page (next_token), matched on text with URLs left out (X rewrites them to t.co).
 

@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 from django.core.cache import caches
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
-from tests.accounts.conftest import give_totp, new_browser, sign_in, totp_code
+from audit.models import AuditAction, AuditEvent
+from tests.accounts.conftest import fresh_address, give_totp, new_browser, sign_in, totp_code
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,69 @@ def test_a_successful_sign_in_does_not_use_up_the_limit():
     for _ in range(6):
         browser = new_browser()
         assert sign_in(browser, user).status_code == 302
+
+
+# --- Behind the HTTPS proxy every request comes from the proxy's address -----------------------------------
+
+# The proxy container as gunicorn sees it: one address per test module run (the limits count in the cache).
+PROXY = fresh_address()
+
+
+WRONG_PASSWORD = "not the password 123"  # noqa: S105 - a wrong guess, on purpose
+
+
+def through_proxy(client_address: str, user, *, password: str = WRONG_PASSWORD, header: dict | None = None):  # noqa: ANN001, ANN201
+    """Signs in through the proxy: the connection is the proxy's; it appends the client's address to
+    X-Forwarded-For (after whatever the client sent itself), or sets `header` when given."""
+    browser = Client(REMOTE_ADDR=PROXY)
+    extra = header if header is not None else {"HTTP_X_FORWARDED_FOR": f"203.0.113.66, {client_address}"}
+    return browser, browser.post("/accounts/login/", {"login": user.email, "password": password}, **extra)
+
+
+def test_behind_the_proxy_one_client_guessing_passwords_does_not_lock_out_everybody_else(settings):  # noqa: ANN001
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    attacker, colleague_address = fresh_address(), fresh_address()
+    victims = [UserFactory(username=f"proxied{n}") for n in range(11)]
+    for victim in victims[:10]:
+        assert TOO_MANY not in through_proxy(attacker, victim)[1].content.decode()
+    # The eleventh guess from that client is refused: the limit still counts it...
+    assert TOO_MANY in through_proxy(attacker, victims[10])[1].content.decode()
+    # ...and typing another address in front of the proxy's entry does not get round it.
+    _browser, spoofed = through_proxy(attacker, victims[10], header={"HTTP_X_FORWARDED_FOR": f"1.2.3.4, {attacker}"})
+    assert TOO_MANY in spoofed.content.decode()
+    # A colleague behind the same proxy signs in with the right password.
+    colleague = UserFactory(username="proxied-colleague")
+    browser, response = through_proxy(colleague_address, colleague, password=PASSWORD)
+    assert response.status_code == 302
+    assert browser.session["_auth_user_id"] == str(colleague.pk)
+    # The audit trail names the real client, not the proxy.
+    failed = AuditEvent.objects.filter(action=AuditAction.SIGN_IN_FAILED).order_by("id").first()
+    assert failed.ip_address == attacker
+    assert AuditEvent.objects.get(action=AuditAction.SIGN_IN, actor=colleague).ip_address == colleague_address
+
+
+def test_a_proxy_header_with_the_client_address_can_be_trusted_instead(settings):  # noqa: ANN001
+    settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = "X-Real-IP"
+    attacker, colleague_address = fresh_address(), fresh_address()
+    victims = [UserFactory(username=f"realip{n}") for n in range(11)]
+    for victim in victims[:10]:
+        through_proxy(attacker, victim, header={"HTTP_X_REAL_IP": attacker})
+    assert TOO_MANY in through_proxy(attacker, victims[10], header={"HTTP_X_REAL_IP": attacker})[1].content.decode()
+    colleague = UserFactory(username="realip-colleague")
+    _browser, response = through_proxy(
+        colleague_address, colleague, password=PASSWORD, header={"HTTP_X_REAL_IP": colleague_address}
+    )
+    assert response.status_code == 302
+
+
+def test_without_trusted_proxies_a_forwarded_address_is_ignored():
+    """The default (no DJANGO_BEHIND_PROXY): anyone could type X-Forwarded-For, so the connection counts
+    (which is how one client locked everybody out behind the proxy)."""
+    proxy_clients = [fresh_address() for _ in range(11)]
+    victims = [UserFactory(username=f"direct{n}") for n in range(11)]
+    for address, victim in zip(proxy_clients[:10], victims[:10], strict=True):
+        through_proxy(address, victim)
+    assert TOO_MANY in through_proxy(proxy_clients[10], victims[10])[1].content.decode()
 
 
 @pytest.mark.redis

@@ -253,3 +253,20 @@ def test_city_wide_roles_that_act_everywhere_must_use_mfa(role, emergency, force
     city_role_model.objects.create(user=user, role=role, can_post_emergency=emergency)
     response = signed_in(user).get("/")
     assert (response.status_code == 302 and response["Location"].startswith(MFA_REQUIRED_URL)) is forced
+
+
+def test_a_person_named_in_an_approval_step_without_any_approver_role_must_use_mfa(personas, require_mfa):
+    """Carol edits for the Library; a Parks step names her, so she approves Parks posts: a stolen password
+    must not be enough for that either."""
+    from accounts.mfa import user_requires_mfa
+    from departments.models import ApprovalStep
+
+    assert signed_in(personas.carol).get("/").status_code == 200
+    nobody = UserFactory(username="outside")  # no department, no city-wide role
+    step = ApprovalStep.objects.create(department=personas.parks, name="Library check", department_approvers=False)
+    step.users.add(personas.carol, nobody)
+    for user in (personas.carol, nobody):
+        assert user_requires_mfa(user=user.__class__.objects.get(pk=user.pk))
+        assert signed_in(user).get("/")["Location"].startswith(MFA_REQUIRED_URL)
+    step.users.remove(nobody)
+    assert signed_in(nobody).get("/").status_code == 200

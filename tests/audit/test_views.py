@@ -260,9 +260,11 @@ def test_free_text_search_looks_in_messages_and_in_what_changed(city) -> None:
     ivan = signed_in(city.ivan)
 
     assert shown_event_ids(ivan.get(TRAIL, {"q": "pool REPAIR"})) == [hold.pk]
-    assert shown_event_ids(ivan.get(TRAIL, {"q": "Opens Tuesday"})) == events(
+    assert shown_event_ids(signed_in(city.pat).get(TRAIL, {"q": "Opens Tuesday"})) == events(
         action=AuditAction.POST_EDITED, target_id=str(city.parks_post.pk)
     )
+    # The IT admin may not see the Parks draft, so its words find nothing for them.
+    assert shown_event_ids(ivan.get(TRAIL, {"q": "Opens Tuesday"})) == []
 
 
 def test_a_date_typed_wrongly_is_explained_and_kept(city) -> None:

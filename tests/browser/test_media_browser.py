@@ -31,7 +31,10 @@ def test_an_editor_deletes_an_unused_image_and_sees_why_a_used_one_stays(live_se
         user=personas.alice, department=personas.parks, upload=jpeg_upload("old-flyer.jpg"), alt_text="Old flyer"
     )
     used = services.media_upload(
-        user=personas.alice, department=personas.parks, upload=jpeg_upload("pool.jpg"), alt_text="The outdoor pool"
+        user=personas.alice,
+        department=personas.parks,
+        upload=jpeg_upload("pool.jpg", size=(80, 60)),
+        alt_text="The outdoor pool",
     )
     post_create(
         author=personas.alice,

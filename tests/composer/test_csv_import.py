@@ -231,3 +231,48 @@ def test_the_documented_example_file_is_the_downloadable_one_and_imports_cleanly
         stored = csv_import_store(user=personas.alice, file_name="example.csv", data=EXAMPLE_CSV.encode())
         preview = csv_preview(user=personas.alice, text=stored.content)
     assert [row.problems for row in preview.rows] == [[], []]
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        dt.datetime(2026, 12, 5, 15, 0, tzinfo=dt.UTC),  # the demo's day: the documented dates are past
+        dt.datetime(2026, 12, 6, 4, 30, tzinfo=dt.UTC),  # still 5 December in New York, already the 6th in UTC
+    ],
+)
+def test_the_downloaded_example_imports_unchanged_for_the_person_who_downloads_it(
+    personas, django_capture_on_commit_callbacks, now
+):
+    ChannelFactory(department=personas.library, platform="sandbox", display_name="Library; events")
+    carol = Client()
+    with time_machine.travel(now, tick=False):
+        carol.force_login(personas.carol)
+        example = carol.get(reverse("composer:import_example"))
+        assert example.status_code == 200
+        assert example["Content-Disposition"] == 'attachment; filename="civicpost-import-example.csv"'
+        text = example.content.decode()
+        uploaded = carol.post(
+            reverse("composer:import_upload"),
+            {"file": SimpleUploadedFile("civicpost-import-example.csv", example.content, "text/csv")},
+        )
+        preview = carol.get(uploaded["Location"]).content.decode()
+        assert "2 rows, 2 ready, 0 with problems. Nothing is saved yet." in preview
+        with django_capture_on_commit_callbacks(execute=True):
+            carol.post(uploaded["Location"])
+    assert "Parks" not in text
+    posts = list(Post.objects.order_by("due_at"))
+    assert [post.department for post in posts] == [personas.library, personas.library]
+    assert [post.status for post in posts] == [PostStatus.DRAFT, PostStatus.SUBMITTED]
+    assert [set(post.channels.all()) for post in posts] == [
+        {personas.library_channel},
+        {personas.library_channel, personas.library.channels.get(display_name="Library; events")},
+    ]
+    local_today = now.astimezone(personas.library.zone).date()
+    assert all(post.due_at.astimezone(personas.library.zone).date() > local_today for post in posts)
+
+
+def test_the_example_for_someone_without_channels_is_the_documented_one(city):
+    vera = Client()
+    vera.force_login(city.vera)
+    assert vera.get(reverse("composer:import_example")).content.decode() == EXAMPLE_CSV
+    assert Client().get(reverse("composer:import_example")).status_code == 302

@@ -180,6 +180,9 @@ def test_reconnecting_a_webhook_makes_a_new_secret_on_the_same_channel(people, c
         "https://10.1.2.3/hook",
         "ftp://cms.city.example/x",
         "https://169.254.169.254/latest",
+        "https://[::127.0.0.1]:8443/hook",
+        "https://[64:ff9b::7f00:1]:8443/hook",
+        "https://[2002:a9fe:a9fe::1]/hook",
     ],
 )
 def test_webhook_to_a_private_or_odd_address_is_refused(people, client, dns, url):

@@ -213,3 +213,66 @@ def test_the_demo_city_has_a_viewer_an_it_admin_and_an_emergency_manager(db, set
         "it-admin@city.example": (CityRoleName.IT_ADMIN, False),
         "emergency-manager@city.example": ("", True),
     }
+
+
+# --- Nobody gives a role to themselves (issue 11, item 1) ------------------------------------------
+
+
+def test_the_it_admin_cannot_make_themselves_an_approver_and_approve(city, posts):
+    for role in Role.values:
+        with pytest.raises(ApplicationError, match="cannot add yourself"):
+            membership_add(actor=city.ivan, department=city.parks, email="IVAN@city.example", role=role)
+    assert not Membership.objects.filter(user=city.ivan).exists()
+    ivan = city.ivan.__class__.objects.get(pk=city.ivan.pk)
+    assert not post_rules.can_approve_post(ivan, posts["submitted"])
+    assert not post_rules.can_view_post(ivan, posts["draft"])
+    # Through the page too: refused with the reason, nothing written.
+    browser = new_browser()
+    browser.force_login(city.ivan)
+    response = browser.post(
+        reverse("departments:member_add", args=[city.parks.pk]),
+        {"email": "ivan@city.example", "role": Role.APPROVER},
+        follow=True,
+    )
+    assert "You cannot add yourself to Parks and Recreation." in response.content.decode()
+    assert not Membership.objects.filter(user=city.ivan).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.ROLE_CHANGED, target_id=str(city.ivan.pk)).exists()
+
+
+def test_the_it_admin_gives_content_roles_to_others_only(city):
+    newcomer = UserFactory(username="nina")
+    membership = membership_add(actor=city.ivan, department=city.parks, email="nina@city.example", role=Role.APPROVER)
+    assert membership.user == newcomer and membership.role == Role.APPROVER
+    # An IT admin who is a member somewhere cannot raise or lower their own role there either.
+    own = Membership.objects.create(user=city.ivan, department=city.library, role=Role.EDITOR)
+    with pytest.raises(ApplicationError, match="your own role"):
+        membership_change_role(actor=city.ivan, membership=own, role=Role.ADMIN)
+    with pytest.raises(ApplicationError, match="remove yourself"):
+        membership_remove(actor=city.ivan, membership=own)
+
+
+def test_a_department_admin_cannot_add_themselves_either(city):
+    Membership.objects.filter(user=city.pat, department=city.parks).delete()
+    Membership.objects.create(user=city.pat, department=city.library, role=Role.ADMIN)
+    with pytest.raises(ApplicationError, match="cannot add yourself"):
+        membership_add(actor=city.pat, department=city.library, email="pat@city.example", role=Role.ADMIN)
+
+
+def test_the_django_admin_shows_roles_but_never_changes_them(city, client):
+    """A staff account would otherwise write itself a membership directly, past these rules and the audit."""
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(root)
+    assert client.get(reverse("admin:departments_membership_changelist")).status_code == 200
+    assert client.get(reverse("admin:departments_membership_add")).status_code == 403
+    assert client.get(reverse("admin:departments_cityrole_add")).status_code == 403
+    membership = Membership.objects.get(user=city.bob, department=city.parks)
+    response = client.post(
+        reverse("admin:departments_membership_change", args=[membership.pk]),
+        {"user": root.pk, "department": city.parks.pk, "role": Role.ADMIN},
+    )
+    assert response.status_code == 403
+    membership.refresh_from_db()
+    assert (membership.user, membership.role) == (city.bob, Role.APPROVER)
+    assert not Membership.objects.filter(user=root).exists()
+    # Nor does it name anyone in an approval step (a named person approves for the department).
+    assert client.get(reverse("admin:governance_approvalstep_add")).status_code == 403

@@ -4,9 +4,11 @@ It speaks enough of seven real APIs (and a webhook receiver) for CivicPost's rea
 to it, each pointed at it by a base-URL setting (shared/platforms.md sections 2-7 and 9):
 
 - Mastodon: POST /api/v1/statuses (form or JSON; honours ``Idempotency-Key`` per account for
-  an hour, as Mastodon does: the same key answers with the same status and posts nothing),
-  GET/DELETE /api/v1/statuses/:id, GET /api/v1/accounts/verify_credentials,
-  GET /api/v1/accounts/:id/statuses, GET /api/v1/instance and /api/v2/instance, POST /api/v2/media.
+  an hour, as Mastodon does: the same key answers with the same status and posts nothing; with
+  ``honour_idempotency_key=False`` it ignores the header, as some servers do),
+  GET/DELETE /api/v1/statuses/:id, GET /api/v1/statuses/:id/source, GET /api/v1/accounts/verify_credentials,
+  GET /api/v1/accounts/:id/statuses (newest first, max_id / since_id / min_id, Link header),
+  GET /api/v1/instance and /api/v2/instance, POST /api/v2/media.
 - X API v2: POST /2/tweets, DELETE /2/tweets/:id, GET /2/tweets/:id, GET /2/users/me,
   GET /2/users/:id/tweets (for reconciliation), v2 media upload; the 403 duplicate-content body.
 - Facebook Graph: POST /{version}/{page-id}/feed, GET /{version}/{page-id}/feed (and /posts,
@@ -16,7 +18,9 @@ to it, each pointed at it by a base-URL setting (shared/platforms.md sections 2-
   JWTs, and a DID document whose PDS is this server), com.atproto.repo.uploadBlob, createRecord (the
   client-chosen rkey is kept; a second create at the same rkey answers RecordAlreadyExists),
   getRecord (RecordNotFound), deleteRecord, com.atproto.identity.resolveHandle, app.bsky.actor.getProfile,
-  app.bsky.feed.getPosts. XRPC error JSON ``{"error", "message"}``.
+  app.bsky.feed.getPosts. XRPC error JSON ``{"error", "message"}``. ``fake.bluesky_change_handle(old, new)`` (or
+  ``POST /__control {"bluesky_change_handles": {old: new}}``) renames an account: same DID, the old handle no
+  longer resolves or signs in.
 - Instagram Graph: POST /{version}/{ig-user-id}/media (container: image_url + alt_text, REELS + video_url,
   carousel children), GET /{version}/{container-id} (status_code), POST /{ig-user-id}/media_publish,
   GET /{media-id} (permalink, caption, timestamp), GET /{ig-user-id}/media (listing with since / until /
@@ -103,8 +107,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # X and Facebook refuse an exact repeat of a recent post by the same account, as the real ones do.
     "duplicate_check": True,
     "duplicate_window_seconds": 24 * 3600.0,
-    # Mastodon keeps idempotency keys for one hour.
+    # Mastodon keeps idempotency keys for one hour. False: behave like a server that ignores the
+    # Idempotency-Key header (older Mastodon, other software): every request is a new status.
     "idempotency_ttl_seconds": 3600.0,
+    "honour_idempotency_key": True,
     "max_characters": 500,
     "container_in_progress_polls": 0,
     "script": [],
@@ -334,6 +340,10 @@ class FakePlatform:
         # Bluesky blobs by CID: {"did", "mime_type", "size"}; JWTs are signed with this server's own key.
         self.blobs: dict[str, dict[str, Any]] = {}
         self.bluesky_handles: dict[str, str] = {}  # did -> handle, learnt at sign-in
+        # Handles moved to another name (`bluesky_change_handle`): handle -> did for the current ones,
+        # and the old names, which no longer resolve (as on the real network).
+        self.bluesky_renamed: dict[str, str] = {}
+        self.bluesky_retired_handles: set[str] = set()
         self.jwt_key = secrets.token_bytes(32)
         # Webhook receivers {name: signing secret}, and the webhook-ids each has seen {(name, id): remote id}.
         self._initial_receivers = dict(webhook_receivers or {})
@@ -395,6 +405,8 @@ class FakePlatform:
             self.containers.clear()
             self.blobs.clear()
             self.bluesky_handles.clear()
+            self.bluesky_renamed.clear()
+            self.bluesky_retired_handles.clear()
             self.webhook_receivers = dict(self._initial_receivers)
             self.webhook_ids.clear()
             self.ledger.clear()
@@ -469,6 +481,32 @@ class FakePlatform:
             if entry.text == text:
                 return entry
         return None
+
+    # --- Bluesky identities ----------------------------------------------------------------------
+
+    def bluesky_resolve(self, handle: str) -> str | None:
+        """The DID a handle names now, or None for a handle given up by a rename."""
+        with self._lock:
+            if handle in self.bluesky_renamed:
+                return self.bluesky_renamed[handle]
+            if handle in self.bluesky_retired_handles:
+                return None
+        return bluesky_did(handle)
+
+    def bluesky_change_handle(self, old_handle: str, new_handle: str) -> str:
+        """Moves the account known as `old_handle` to `new_handle`, keeping its DID, its repository and its app
+        passwords (https://docs.bsky.app/docs/api/com-atproto-identity-update-handle); returns the DID. The old
+        handle stops resolving, so signing in with it fails as it does on Bluesky."""
+        did = self.bluesky_resolve(old_handle)
+        if did is None:
+            raise ValueError(f"unknown handle {old_handle!r}")
+        with self._lock:
+            self.bluesky_renamed.pop(old_handle, None)
+            self.bluesky_retired_handles.add(old_handle)
+            self.bluesky_retired_handles.discard(new_handle)
+            self.bluesky_renamed[new_handle] = did
+            self.bluesky_handles[did] = new_handle
+        return did
 
     def add_webhook_receiver(self, name: str, secret: str) -> str:
         """Registers a receiver at /hooks/<name> that accepts events signed with `secret`; returns its path."""
@@ -795,6 +833,8 @@ class _Handler(BaseHTTPRequestHandler):
                     fake.revoked_tokens.add(token)
                 for name, secret in settings.pop("webhook_receivers", {}).items():
                     fake.add_webhook_receiver(name, secret)
+                for old, new in settings.pop("bluesky_change_handles", {}).items():
+                    fake.bluesky_change_handle(old, new)
                 fake.configure(settings.pop("platform", None), **settings)
             except (ValueError, TypeError, RuntimeError) as error:
                 self._json(400, {"error": str(error)})
@@ -985,7 +1025,23 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.query.get(bound):
                     entries = [e for e in entries if keep(e, int(self.query[bound]))]
             limit = min(40, int(self.query.get("limit") or 20))
-            self._json(200, [self._status_json(e) for e in entries[:limit]])
+            page = entries[:limit]
+            headers = {}
+            if page:
+                # https://docs.joinmastodon.org/api/guidelines/#pagination
+                here = f"{self._base()}{self.route_prefix}{path}"
+                headers["Link"] = (
+                    f'<{here}?limit={limit}&max_id={page[-1].remote_id}>; rel="next", '
+                    f'<{here}?limit={limit}&min_id={page[0].remote_id}>; rel="prev"'
+                )
+            self.fake.count("mastodon:account_statuses_read")
+            self._json(200, [self._status_json(e) for e in page], headers)
+        elif (match := re.fullmatch(r"/api/v1/statuses/(\d+)/source", path)) and method == "GET":
+            entry = self.fake.ledger.get("mastodon", match[1])
+            if entry is None or entry.deleted or entry.account != account:
+                self._json(404, {"error": "Record not found"})
+            else:
+                self._json(200, {"id": entry.remote_id, "text": entry.text, "spoiler_text": ""})
         elif path in ("/api/v2/media", "/api/v1/media") and method == "POST":
             fields = self.form()
             media_id = self.fake.next_id()
@@ -1011,7 +1067,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(422, {"error": f"Validation failed: Text character limit of {max_chars} exceeded"})
             return
         key = self.headers.get("Idempotency-Key", "")
-        if key:
+        if key and self.fake.setting("mastodon", "honour_idempotency_key"):
             # Serialised per key: a second request with the key waits for the first and replays it.
             with self.fake.idempotency_lock(account, key):
                 existing = self.fake.idempotent_status(account, key)
@@ -1684,7 +1740,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._bluesky_create_record(did, outcome)
         elif nsid == "com.atproto.repo.getRecord" and method == "GET":
             repo = self.query.get("repo", "")
-            repo_did = repo if repo.startswith("did:") else bluesky_did(repo)
+            repo_did = repo if repo.startswith("did:") else (self.fake.bluesky_resolve(repo) or "")
             uri = f"at://{repo_did}/{self.query.get('collection', '')}/{self.query.get('rkey', '')}"
             entry = self.fake.ledger.get("bluesky", uri)
             if entry is None or entry.deleted:
@@ -1697,10 +1753,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.ledger.delete("bluesky", uri)
             self._json(200, {"commit": {"cid": _cid(uri.encode(), 0x71), "rev": _tid()}})
         elif nsid == "com.atproto.identity.resolveHandle" and method == "GET":
-            self._json(200, {"did": bluesky_did(self.query.get("handle", ""))})
+            did = self.fake.bluesky_resolve(self.query.get("handle", ""))
+            if did is None:
+                self._xrpc_error(400, "InvalidRequest", "Unable to resolve handle")
+                return
+            self._json(200, {"did": did})
         elif nsid == "app.bsky.actor.getProfile" and method == "GET":
             actor = self.query.get("actor", "")
-            actor_did = actor if actor.startswith("did:") else bluesky_did(actor)
+            actor_did = actor if actor.startswith("did:") else (self.fake.bluesky_resolve(actor) or "")
+            if not actor_did:
+                self._xrpc_error(400, "InvalidRequest", "Profile not found")
+                return
             handle = actor if not actor.startswith("did:") else self._bluesky_handle(actor)
             posts = len(self.fake.ledger.find(platform="bluesky", account=actor_did))
             self._json(
@@ -1721,7 +1784,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not identifier or not password or password in self.fake.revoked_tokens:
             self._xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
             return
-        did = identifier if identifier.startswith("did:") else bluesky_did(identifier)
+        # The identifier is a handle or the account's DID (com.atproto.server.createSession). A handle that was
+        # given up by a rename names nobody any more: the same 401 as a wrong password.
+        did = identifier if identifier.startswith("did:") else self.fake.bluesky_resolve(identifier)
+        if did is None:
+            self._xrpc_error(401, "AuthenticationRequired", "Invalid identifier or password")
+            return
         handle = self._bluesky_handle(did) if identifier.startswith("did:") else identifier
         with self.fake._lock:
             self.fake.bluesky_handles[did] = handle

@@ -799,6 +799,41 @@ def test_bluesky_adapter_signs_in_publishes_and_settles_a_dropped_answer_on_the_
     assert adapter.check_connection().ok
 
 
+def test_bluesky_handle_change_keeps_the_did_and_the_old_handle_no_longer_signs_in(fake: FakePlatform) -> None:
+    from atproto_client import Client
+    from atproto_client.exceptions import UnauthorizedError
+
+    did = bluesky_client(fake)._session.did
+    assert fake.bluesky_change_handle(HANDLE, "parks.springfield.gov") == did
+
+    with pytest.raises(UnauthorizedError):
+        Client(base_url=fake.url).login(HANDLE, APP_PASSWORD, fetch_bsky_profile=False)
+    by_did = Client(base_url=fake.url)
+    by_did.login(did, APP_PASSWORD, fetch_bsky_profile=False)
+    assert (by_did._session.did, by_did._session.handle) == (did, "parks.springfield.gov")
+
+
+@pytest.mark.django_db
+def test_bluesky_adapter_signs_in_again_with_the_did_after_the_handle_changed(fake, adapter_settings) -> None:  # noqa: ANN001
+    """Issue 11 item 17: the session had ended and the account had been renamed; signing in with the stored
+    handle answered 401 although the app password was valid."""
+    from scheduler.adapters.base import PostContent
+    from scheduler.adapters.bluesky import BlueskyAdapter, connect_with_app_password
+
+    credentials = connect_with_app_password(HANDLE, APP_PASSWORD, fake.url)
+    did = fake.bluesky_change_handle(HANDLE, "parks.springfield.gov")
+    credentials.pop("session_string")  # the cached session is gone: the adapter must sign in again
+    adapter = BlueskyAdapter(account(handle=f"@{HANDLE}", credentials=credentials, options={"pds_url": fake.url}))
+
+    result = adapter.publish(PostContent(text="Pools open at noon"), idempotency_key="after-rename")
+
+    [entry] = fake.ledger.find(platform="bluesky")
+    assert entry.account == did and result.remote_id == entry.remote_id
+    assert fake.stats["bluesky:sessions_created"] == 2  # connecting, then once with the DID
+    assert adapter.updated_credentials["did"] == did
+    assert adapter.updated_credentials["handle"] == "parks.springfield.gov"
+
+
 @pytest.mark.django_db
 def test_instagram_and_threads_adapters_publish_and_reconcile_a_dropped_publish(fake, meta_settings) -> None:  # noqa: ANN001
     from django.utils import timezone

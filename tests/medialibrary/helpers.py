@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
@@ -56,13 +57,30 @@ def box(box_type: bytes, payload: bytes) -> bytes:
 LOCATION = b"+41.8837-087.6325/"
 
 
+# A real MP4 (H.264, 64 × 48, 10 frames at 10 fps, one second; made with PyAV/libx264): ftyp, free, mdat, moov.
+TINY_MP4 = Path(__file__).parent / "fixtures" / "tiny-h264.mp4"
+
+
+def boxes(data: bytes) -> list[tuple[bytes, bytes]]:
+    """Splits a run of MP4 boxes into (type, whole box) pairs."""
+    found, offset = [], 0
+    while offset < len(data):
+        size, box_type = struct.unpack_from(">I4s", data, offset)
+        found.append((box_type, data[offset : offset + size]))
+        offset += size
+    return found
+
+
 def mp4_bytes(*, with_location: bool = True) -> bytes:
-    """A minimal MP4: ftyp, moov (mvhd, a trak with its own udta, and a udta holding ©xyz), mdat."""
-    ftyp = box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2avc1mp41")
-    mvhd = box(b"mvhd", b"\0" * 100)
+    """The real tiny MP4 with metadata a phone would add: its moov rebuilt as mvhd, the video trak with its
+    own udta (a track name), and a udta holding a ©xyz location. The moov comes after the mdat, so the chunk
+    offsets stay true and the file still plays."""
+    top = boxes(TINY_MP4.read_bytes())
+    assert [box_type for box_type, _ in top] == [b"ftyp", b"free", b"mdat", b"moov"]
+    children = dict(boxes(top[3][1][8:]))
+    trak = children[b"trak"]
+    trak = box(b"trak", trak[8:] + box(b"udta", box(b"name", b"\0\0\0\0camera track")))
     location = box(b"\xa9xyz", struct.pack(">HH", len(LOCATION), 0) + LOCATION)
     udta = box(b"udta", location if with_location else b"")
-    trak = box(b"trak", box(b"tkhd", b"\0" * 84) + box(b"udta", box(b"name", b"\0\0\0\0camera track")))
-    moov = box(b"moov", mvhd + trak + udta)
-    mdat = box(b"mdat", b"\x00\x01\x02\x03" * 64)
-    return ftyp + moov + mdat
+    moov = box(b"moov", children[b"mvhd"] + trak + udta)
+    return b"".join(whole for _type, whole in top[:3]) + moov

@@ -24,8 +24,8 @@ INSTAGRAM = services.FitLimits(max_bytes=8 * 1024 * 1024, max_side=600, mime_typ
 THREADS = services.FitLimits(max_bytes=8 * 1024 * 1024, max_side=400, mime_types=("image/png", "image/jpeg"))
 
 
-def big_png(personas, name: str = "pool.png") -> MediaAsset:  # noqa: ANN001
-    data = image_bytes("PNG", size=(1200, 900))
+def big_png(personas, name: str = "pool.png", size: tuple[int, int] = (1200, 900)) -> MediaAsset:  # noqa: ANN001
+    data = image_bytes("PNG", size=size)  # another size for another file: the library keeps one copy of each
     return services.media_upload(user=personas.alice, department=personas.parks, upload=upload(name, data))
 
 
@@ -50,7 +50,7 @@ def test_deleting_an_asset_removes_its_file_and_every_fitted_copy_once_it_commit
 ):
     asset = big_png(personas)
     copies = fitted_copies(asset)
-    other = big_png(personas, "splash.png")
+    other = big_png(personas, "splash.png", size=(1200, 901))
     others = [other.file_name, *fitted_copies(other)]
     assert services.media_renditions(asset.file_name) == sorted(copies)
 

@@ -141,8 +141,9 @@ def test_mp4_location_metadata_is_blanked_and_the_file_keeps_its_size(personas):
     assert LOCATION not in stored and b"camera track" not in stored
     assert len(stored) == len(data)
     assert stored[:8] == data[:8]  # still an MP4 (ftyp first)
-    assert stored.count(b"free") == 2 and b"udta" not in stored
-    assert stored.endswith(b"\x00\x01\x02\x03" * 64)  # the media data did not move
+    assert stored.count(b"free") == data.count(b"free") + 2 and b"udta" not in stored
+    media_end = data.index(b"moov") - 4
+    assert stored[:media_end] == data[:media_end]  # the media data did not move
     assert (asset.kind, asset.mime_type, asset.has_captions) == (MediaKind.VIDEO, "video/mp4", True)
 
 

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from civicpost import health
-from departments.models import Role
+from departments.models import CityRole, CityRoleName, Role
 from scheduler.models import ChannelStatus, Delivery, DeliveryStatus, PublisherHeartbeat
-from tests.factories import member
+from tests.factories import UserFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -164,10 +164,29 @@ def test_status_page_needs_login(client) -> None:  # noqa: ANN001
     assert response.status_code == 302
 
 
-def test_status_page_is_refused_to_editors_and_department_approvers(client, personas) -> None:  # noqa: ANN001
-    for user in (personas.alice, personas.bob, personas.dana):
+def test_status_page_is_refused_to_editors_and_department_approvers_with_a_page_that_says_so(client, personas) -> None:  # noqa: ANN001
+    for user in (personas.alice, personas.bob, member("parks-admin", personas.parks, Role.ADMIN)):
         client.force_login(user)
-        assert client.get(reverse("monitoring:status")).status_code == 403
+        response = client.get(reverse("monitoring:status"))
+        assert response.status_code == 403
+        html = response.content.decode()
+        # The site's own page, in its layout (the navigation), not a bare "403 Forbidden".
+        assert "You cannot open this page" in html
+        assert 'class="usa-nav"' in html
+        assert "Publishing status" not in html
+
+
+def test_status_page_is_for_the_it_admin_and_the_communications_managers(client, personas) -> None:  # noqa: ANN001
+    it_admin = UserFactory(username="ivan")
+    CityRole.objects.create(user=it_admin, role=CityRoleName.IT_ADMIN)
+    manager = UserFactory(username="max")
+    CityRole.objects.create(user=manager, role=CityRoleName.COMMUNICATIONS_MANAGER)
+    for user in (it_admin, manager, personas.dana):  # Dana approves for the communications team
+        client.force_login(user)
+        response = client.get(reverse("monitoring:status"))
+        assert response.status_code == 200
+        # ...and the navigation leads there.
+        assert f'href="{reverse("monitoring:status")}"' in client.get(reverse("scheduler:dashboard")).content.decode()
 
 
 def test_status_page_shows_the_report_to_communications_admins(client, personas, approved_delivery) -> None:  # noqa: ANN001

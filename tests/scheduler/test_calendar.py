@@ -278,6 +278,34 @@ def test_two_posts_on_one_channel_closer_than_the_gap_are_flagged(personas, sett
     assert hint_kinds(personas.alice, far) == ["channel"]
 
 
+def test_conflicts_are_shown_only_on_posts_still_to_go_out_in_one_line_each(personas, settings):
+    settings.CIVICPOST_CALENDAR_CONFLICT_GAP_MINUTES = 60
+    second = ChannelFactory(department=personas.parks, display_name="Parks second")
+    third = ChannelFactory(department=personas.parks, display_name="Parks third")
+    channels = [personas.parks_channel, second, third]
+    went_out = make_post(
+        author=personas.alice,
+        channels=channels,
+        due_at=at(2026, 10, 21, 9),
+        status=PostStatus.PUBLISHED,
+        approver=personas.bob,
+    )
+    Post.objects.filter(pk=went_out.pk).update(due_at=NOW - dt.timedelta(minutes=20))  # 9:40 AM, published
+    coming = make_post(author=personas.alice, channels=channels, due_at=NOW + dt.timedelta(minutes=20))
+    BlackoutPeriod.objects.create(
+        starts_at=NOW - dt.timedelta(hours=2), ends_at=NOW + dt.timedelta(hours=2), reason="Vote"
+    )
+    entries = month_entries(personas.alice, month=10)
+    assert entries[went_out.pk].hints == []
+    assert [(h.kind, h.text) for h in entries[coming.pk].hints] == [
+        (
+            "channel",
+            "Less than 60 minutes from another post on Parks on Sandbox, Parks second, Parks third (9:40 AM).",
+        ),
+        ("blackout", "Inside a blackout: Vote (whole city)."),
+    ]
+
+
 def test_posts_on_different_channels_at_the_same_time_are_not_a_conflict(personas):
     second = ChannelFactory(department=personas.parks, display_name="Parks second")
     one = make_post(author=personas.alice, channels=[personas.parks_channel], due_at=at(2026, 11, 5, 9))

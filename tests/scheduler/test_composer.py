@@ -165,6 +165,28 @@ def test_the_plain_language_target_is_the_departments(personas, alice):
 # --- Media and the alt text / captions gate -------------------------------------------------------------
 
 
+def test_missing_alt_text_is_never_called_fine_and_the_error_summary_links_to_the_alt_field(personas, alice):
+    asset = media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload("splash.jpg"))
+    text = "Splash pads open Saturday at 10 a.m. in every city park. Bring a towel and water."
+    data = compose_data(personas, media=[asset.pk], text=text)
+    live = check(alice, data)
+    assert ALT_SENTENCE in live
+    assert "images look fine" not in live
+    assert "No hints about hashtags or emoji. The images still need what is asked above." in live
+
+    data["submit"] = "submit"
+    html = alice.post(reverse("scheduler:post_create"), data).content.decode()
+    summary = html.split("data-error-summary", 1)[1].split("</div>", 1)[0]
+    assert f'<a href="#id_alt_{asset.pk}">{ALT_SENTENCE}</a>' in summary
+    assert re.search(rf'<textarea[^>]*\bid="id_alt_{asset.pk}"', html)
+    assert f'<span class="usa-error-message" id="id_alt_{asset.pk}-error">{ALT_SENTENCE}</span>' in html
+    assert "images look fine" not in html
+
+    data[f"alt_{asset.pk}"] = "Children running through a splash pad"
+    del data["submit"]
+    assert "No hints: hashtags, emoji and images look fine." in check(alice, data)
+
+
 def test_upload_in_the_composer_keeps_everything_typed_and_asks_for_alt_text(personas, alice):
     data = compose_data(
         personas,
@@ -219,7 +241,7 @@ def test_a_video_needs_captions_or_a_transcript(personas, alice):
 
 def test_media_can_be_attached_from_the_library_moved_and_removed_without_losing_text(personas, alice):
     first = media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload("one.jpg"), alt_text="One")
-    second = media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload("two.jpg"))
+    second = media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload("two.jpg", size=(80, 60)))
     base = compose_data(personas, text="Keep me", media=[first.pk], **{f"alt_{first.pk}": "First, edited"})
 
     html = alice.post(

@@ -362,7 +362,8 @@ def test_without_a_cached_session_it_signs_in_once_and_stores_the_session_encryp
     adapter_for_channel(bluesky_channel).publish(PostContent(text="Two"), idempotency_key="k2")
 
     assert login.call_count == 1
-    assert json.loads(login.calls.last.request.content) == {"identifier": HANDLE, "password": APP_PASSWORD}
+    # The DID, which survives a change of handle (the handle may no longer name the account).
+    assert json.loads(login.calls.last.request.content) == {"identifier": DID, "password": APP_PASSWORD}
     assert bluesky_channel.credentials["session_string"].split(":::")[2] == new_access
     assert create.call_count == 2
     assert create.calls[1].request.headers["Authorization"] == f"Bearer {new_access}"

@@ -18,6 +18,7 @@ import requests
 import responses
 from django.core.cache import cache
 from django.utils import timezone
+from responses.matchers import query_param_matcher
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from scheduler import publishing
@@ -466,18 +467,40 @@ def test_a_rate_limited_delivery_waits_for_mastodons_reset_time(fake, personas, 
     assert abs((delivery.next_attempt_at - reset).total_seconds()) < 5
 
 
-def test_an_unknown_outcome_is_replayed_with_the_same_idempotency_key_and_published(fake, personas, mastodon_channel):
+ACCOUNT_ID = "109000000000000042"
+ACCOUNT_STATUSES_URL = f"{INSTANCE}/api/v1/accounts/{ACCOUNT_ID}/statuses"
+
+
+def listed_status(*, created_at: dt.datetime, status_id: str = STATUS_ID, text: str = DEFAULT_TEXT) -> dict:
+    status = fixture("status.json")
+    status.update(
+        id=status_id,
+        created_at=created_at.isoformat().replace("+00:00", "Z"),
+        content=f"<p>{text}</p>",
+        url=f"https://social.city.example/@parks/{status_id}",
+    )
+    return status
+
+
+def age_attempts(delivery: Delivery, by: dt.timedelta) -> None:
+    for attempt in DeliveryAttempt.objects.filter(delivery=delivery):
+        DeliveryAttempt.objects.filter(pk=attempt.pk).update(started_at=attempt.started_at - by)
+
+
+def test_an_unknown_outcome_proved_absent_is_replayed_with_the_same_idempotency_key(fake, personas, mastodon_channel):
     delivery = claimed_delivery(personas, mastodon_channel)
-    # The instance created the status but the answer never arrived; asked again with the same key,
-    # it answers with the original status (https://docs.joinmastodon.org/methods/statuses/#create).
     fake.post(STATUSES_URL, body=READ_TIMEOUT)
     fake.post(STATUSES_URL, json=fixture("status.json"))
+    fake.get(f"{INSTANCE}/api/v1/accounts/verify_credentials", json=fixture("credential_account.json"))
+    listing = fake.get(ACCOUNT_STATUSES_URL, json=[])
     assert publishing.delivery_publish(delivery_id=delivery.pk) == DeliveryStatus.UNKNOWN
+    age_attempts(delivery, dt.timedelta(minutes=3))
 
     assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.SCHEDULED
     report = publishing.dispatch_tick(enqueue=enqueue_publish)
 
     delivery.refresh_from_db()
+    assert parse_qs(urlsplit(listing.calls[0].request.url).query) == {"exclude_reblogs": ["1"], "limit": ["40"]}
     assert report.claimed == [delivery.pk]
     assert delivery.status == DeliveryStatus.PUBLISHED
     assert delivery.permalink == PERMALINK
@@ -487,38 +510,80 @@ def test_an_unknown_outcome_is_replayed_with_the_same_idempotency_key_and_publis
     assert form(first) == form(second)
 
 
-def test_an_unknown_outcome_older_than_the_replay_window_asks_a_person(fake, personas, mastodon_channel):
+def test_an_unknown_outcome_found_on_the_account_is_published_without_sending_again(fake, personas, mastodon_channel):
+    Channel.objects.filter(pk=mastodon_channel.pk).update(credentials={"access_token": TOKEN, "account_id": ACCOUNT_ID})
     delivery = claimed_delivery(personas, mastodon_channel)
     fake.post(STATUSES_URL, body=READ_TIMEOUT)
     publishing.delivery_publish(delivery_id=delivery.pk)
-    DeliveryAttempt.objects.filter(delivery=delivery).update(started_at=timezone.now() - dt.timedelta(minutes=70))
+    # 70 minutes on: past Mastodon's one-hour idempotency window, which no longer matters.
+    age_attempts(delivery, dt.timedelta(minutes=70))
+    sent = DeliveryAttempt.objects.get(delivery=delivery).started_at
+    fake.get(
+        ACCOUNT_STATUSES_URL,
+        json=[
+            listed_status(created_at=sent + dt.timedelta(seconds=1), status_id="113400000000000009", text="Other"),
+            listed_status(created_at=sent + dt.timedelta(seconds=1)),
+            listed_status(created_at=sent - dt.timedelta(hours=1), status_id="113300000000000001"),
+        ],
+    )
+    source = fake.get(f"{STATUSES_URL}/{STATUS_ID}/source", json={"id": STATUS_ID, "text": DEFAULT_TEXT})
 
-    assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.NEEDS_ATTENTION
+    assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.PUBLISHED
+
+    delivery.refresh_from_db()
+    assert (delivery.remote_id, delivery.permalink) == (STATUS_ID, PERMALINK)
+    assert source.call_count == 1  # only the status whose rendered text could be ours is confirmed
     assert len(status_posts(fake)) == 1
 
 
-def test_the_replay_window_runs_from_the_first_attempt_that_may_have_arrived():
-    adapter = make_adapter()
-    now = timezone.now()
-
-    assert adapter.reconcile(PostContent(text="x"), idempotency_key=str(uuid.uuid4()), sent_at=now) is None
-    with pytest.raises(OutcomeUnknown):
-        adapter.reconcile(
-            PostContent(text="x"), idempotency_key=str(uuid.uuid4()), sent_at=now - dt.timedelta(minutes=56)
-        )
-
-
-def test_a_later_retry_does_not_reopen_the_replay_window(fake, personas, mastodon_channel):
+def test_the_lookup_reaches_back_to_the_first_attempt_that_may_have_arrived(fake, personas, mastodon_channel):
+    """The first attempt (unknown) was 58 minutes ago, a later one 3 minutes ago: the status of the first is on
+    the second page (Link rel="next"), so the lookup must not stop at the latest attempt's window."""
+    Channel.objects.filter(pk=mastodon_channel.pk).update(credentials={"access_token": TOKEN, "account_id": ACCOUNT_ID})
     delivery = claimed_delivery(personas, mastodon_channel)
     fake.post(STATUSES_URL, body=READ_TIMEOUT)
     publishing.delivery_publish(delivery_id=delivery.pk)
-    DeliveryAttempt.objects.filter(delivery=delivery).update(started_at=timezone.now() - dt.timedelta(minutes=58))
+    age_attempts(delivery, dt.timedelta(minutes=58))
+    first = DeliveryAttempt.objects.get(delivery=delivery).started_at
     later = DeliveryAttempt.objects.create(delivery=delivery, number=2, outcome="unknown")
-
-    with pytest.raises(OutcomeUnknown):
-        adapter_for_channel(mastodon_channel).reconcile(
-            PostContent(text=DEFAULT_TEXT), idempotency_key=str(delivery.idempotency_key), sent_at=later.started_at
+    DeliveryAttempt.objects.filter(pk=later.pk).update(started_at=timezone.now() - dt.timedelta(minutes=3))
+    newer = [
+        listed_status(
+            created_at=timezone.now() - dt.timedelta(minutes=m), status_id=f"1134000000000001{m:02d}", text=f"n{m}"
         )
+        for m in range(4, 44)
+    ]
+    fake.get(
+        ACCOUNT_STATUSES_URL,
+        json=newer,
+        headers={"Link": f'<{ACCOUNT_STATUSES_URL}?limit=40&max_id=113400000000000143>; rel="next"'},
+        match=[query_param_matcher({"exclude_reblogs": "1", "limit": "40"})],
+    )
+    fake.get(
+        ACCOUNT_STATUSES_URL,
+        json=[listed_status(created_at=first + dt.timedelta(seconds=2))],
+        match=[query_param_matcher({"exclude_reblogs": "1", "limit": "40", "max_id": "113400000000000143"})],
+    )
+    fake.get(f"{STATUSES_URL}/{STATUS_ID}/source", json={"id": STATUS_ID, "text": DEFAULT_TEXT})
+    fake.get(
+        ACCOUNT_STATUSES_URL,
+        json=[],
+        match=[query_param_matcher({"exclude_reblogs": "1", "limit": "40", "max_id": STATUS_ID})],
+    )
+
+    assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.PUBLISHED
+    assert len(status_posts(fake)) == 1
+
+
+def test_a_status_listed_without_its_source_endpoint_is_judged_on_its_rendered_text(fake):
+    adapter = make_adapter(credentials={"access_token": TOKEN, "account_id": ACCOUNT_ID})
+    sent = timezone.now() - dt.timedelta(minutes=5)
+    fake.get(ACCOUNT_STATUSES_URL, json=[listed_status(created_at=sent + dt.timedelta(seconds=1))])
+    fake.get(f"{STATUSES_URL}/{STATUS_ID}/source", status=404, json=fixture("error_404.json"))
+
+    found = adapter.reconcile(PostContent(text=DEFAULT_TEXT), idempotency_key=str(uuid.uuid4()), sent_at=sent)
+
+    assert found is not None and found.remote_id == STATUS_ID
 
 
 # --- End to end: dispatcher -> Celery task (eager) -> fake instance -------------------------------------

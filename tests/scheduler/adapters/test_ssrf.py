@@ -81,6 +81,17 @@ def test_a_bare_host_name_is_read_as_https(dns):
         "fd00::1",  # IPv6 unique local
         "fe80::1",  # IPv6 link-local
         "::ffff:10.0.0.5",  # IPv4-mapped private address
+        # IPv6 addresses that carry an IPv4 address: judged by the IPv4 address inside.
+        "::127.0.0.1",  # IPv4-compatible loopback
+        "::10.0.0.5",  # IPv4-compatible private
+        "::ffff:0:169.254.169.254",  # IPv4-translated (SIIT) metadata service
+        "64:ff9b::7f00:1",  # NAT64 well-known prefix around 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 around 169.254.169.254
+        "2002:7f00:1::1",  # 6to4 around 127.0.0.1
+        "2002:c0a8:10a::1",  # 6to4 around 192.168.1.10
+        # Forms whose IPv4 address sits where an outsider cannot tell: refused whatever it is.
+        "64:ff9b:1::808:808",  # local-use NAT64 (RFC 8215)
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
     ],
 )
 def test_an_address_that_is_not_on_the_public_internet_is_refused(dns, address):
@@ -88,6 +99,26 @@ def test_an_address_that_is_not_on_the_public_internet_is_refused(dns, address):
 
     with pytest.raises(UnsafeURL, match="private or reserved"):
         check_public_url("https://instance.city.example")
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::7f00:1", "::127.0.0.1", "64:ff9b::127.0.0.1", "2002:7f00:1::", "::ffff:0:127.0.0.1"],
+)
+def test_loopback_wrapped_in_ipv6_is_refused_even_when_loopback_is_allowed(dns, settings, address):
+    settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True
+
+    with pytest.raises(UnsafeURL, match="private or reserved"):
+        check_public_url(f"https://[{address}]:8443/hook")
+    with pytest.raises(UnsafeURL):
+        check_public_url(f"http://[{address}]:8080/hook")
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8"])
+def test_a_public_ipv4_address_wrapped_in_ipv6_is_accepted(dns, address):
+    dns["relay.city.example"] = [address]
+
+    assert check_public_url("https://relay.city.example") == "https://relay.city.example"
 
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused(dns, monkeypatch):
@@ -182,6 +213,18 @@ def test_a_dns_answer_that_changes_after_the_check_is_refused_at_connect_time(dn
     url = check_public_url("https://rebind.city.example")
     with guarded_session() as session, pytest.raises(UnsafeURL, match=r"10\.0\.0\.5"):
         session.get(f"{url}/api/v1/instance")
+
+
+@pytest.mark.parametrize("wrapped", ["::127.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::1"])
+def test_a_dns_answer_that_wraps_loopback_in_ipv6_is_refused_at_connect_time(dns, settings, wrapped):
+    settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True
+    dns["rebind6.city.example"] = [PUBLIC_IP, wrapped]
+
+    url = check_public_url("https://rebind6.city.example")
+    with guarded_session() as session, pytest.raises(UnsafeURL, match="private or reserved"):
+        session.get(f"{url}/hook")
+    with httpx.Client(transport=guarded_httpx_transport()) as client, pytest.raises(UnsafeURL):
+        client.get(f"{url}/hook")
 
 
 def test_a_redirect_to_a_private_address_is_refused(dns, httpserver):

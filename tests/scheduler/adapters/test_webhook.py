@@ -19,7 +19,6 @@ from standardwebhooks import Webhook
 from werkzeug import Request, Response
 
 from scheduler import publishing
-from scheduler.adapters import webhook as webhook_module
 from scheduler.adapters.base import (
     AuthExpired,
     ChannelAccount,
@@ -215,8 +214,27 @@ def test_extra_static_headers_are_sent_but_cannot_replace_the_signature(httpserv
     assert verify(request) == payload
 
 
-def test_the_timeouts_are_5s_connect_and_10s_read():
-    assert webhook_module.TIMEOUT == (5.0, 10.0)
+def test_the_timeouts_come_from_the_settings_5s_connect_and_10s_read_by_default(httpserver, settings, monkeypatch):
+    """platforms.md §9's 5 s / 10 s are the settings' defaults; an operator's values apply (issue 11 item 16)."""
+    import requests.adapters
+
+    seen: list = []
+    original = requests.adapters.HTTPAdapter.send
+
+    def recording(self, request, **kwargs):  # noqa: ANN001, ANN202
+        seen.append(kwargs.get("timeout"))
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", recording)
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    adapter = WebhookAdapter(hook_account(httpserver.url_for("/hook")))
+
+    adapter.publish(PostContent(text="Hi"), idempotency_key="k1")
+    settings.CIVICPOST_HTTP_TIMEOUT_SECONDS = 2.5
+    settings.CIVICPOST_HTTP_CONNECT_TIMEOUT_SECONDS = 0.5
+    adapter.publish(PostContent(text="Hi"), idempotency_key="k2")
+
+    assert seen == [(5.0, 10.0), (0.5, 2.5)]
 
 
 # --- Through the publisher: payload from the delivery, webhook-id stable across retries -----------
@@ -265,8 +283,8 @@ def test_a_server_error_is_resent_later_with_the_same_webhook_id(personas, hook_
     assert delivery.remote_id == str(delivery.idempotency_key)
 
 
-def test_an_unknown_outcome_is_settled_by_resending_with_the_same_id(personas, hook_channel, httpserver, monkeypatch):
-    monkeypatch.setattr(webhook_module, "TIMEOUT", (5.0, 0.3))
+def test_an_unknown_outcome_is_settled_by_resending_with_the_same_id(personas, hook_channel, httpserver, settings):
+    settings.CIVICPOST_HTTP_TIMEOUT_SECONDS = 0.3
     stall = Stall(httpserver)
     httpserver.expect_ordered_request("/hooks/civicpost", method="POST").respond_with_handler(stall)
     httpserver.expect_ordered_request("/hooks/civicpost", method="POST").respond_with_data("ok")
@@ -353,8 +371,8 @@ def test_a_refused_connection_is_safe_to_retry():
     assert "nothing was sent" in caught.value.message
 
 
-def test_a_read_timeout_is_an_unknown_outcome(httpserver, monkeypatch):
-    monkeypatch.setattr(webhook_module, "TIMEOUT", (5.0, 0.3))
+def test_a_read_timeout_is_an_unknown_outcome(httpserver, settings):
+    settings.CIVICPOST_HTTP_TIMEOUT_SECONDS = 0.3
     stall = Stall(httpserver)
     httpserver.expect_oneshot_request("/hook", method="POST").respond_with_handler(stall)
     with pytest.raises(OutcomeUnknown):
@@ -416,6 +434,16 @@ def test_a_private_address_holds_the_delivery_and_asks_an_admin_to_fix_the_webho
 def test_a_private_address_is_refused_even_when_loopback_is_allowed():
     with pytest.raises(AuthExpired):
         WebhookAdapter(hook_account("https://10.20.30.40/hook")).publish(PostContent(text="Hi"), idempotency_key="k")
+
+
+@pytest.mark.parametrize("host", ["[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::1]"])
+def test_loopback_wrapped_in_ipv6_is_refused_on_send_even_when_loopback_is_allowed(httpserver, host):
+    with pytest.raises(AuthExpired) as caught:
+        WebhookAdapter(hook_account(f"https://{host}:{httpserver.port}/hook")).publish(
+            PostContent(text="Hi"), idempotency_key="k"
+        )
+    assert caught.value.code == "webhook_unsafe_url"
+    assert not httpserver.log
 
 
 # --- Delete, connection test, chat formats --------------------------------------------------------
