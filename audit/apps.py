@@ -6,4 +6,4 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from audit import receivers  # noqa: F401
+        from audit import receivers  # noqa: F401 - connects the signal receivers once the apps are loaded

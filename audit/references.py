@@ -41,6 +41,7 @@ def model_label(stored: str) -> str:
     """The label to look a stored label up with (apps.get_model): where the model lives now."""
     return MOVED_MODELS.get(stored, stored)
 
+
 # Keys of `changes` whose values are ids of one model: an id, a list of ids, {"before": …, "after": …} of
 # those, a dict keyed by ids ({"3": "text for channel 3"}), or dicts whose "id" is one ("blackouts").
 # A post's `media` names its files by storage path ({"path": …}), which a media asset's file_name is.

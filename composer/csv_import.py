@@ -426,7 +426,7 @@ def csv_import_store(*, user: AbstractBaseUser, file_name: str, data: bytes) -> 
 def csv_import_queue(*, user: AbstractBaseUser, upload: CsvImport) -> CsvImport:
     """Asks for the good rows of a checked file to be imported (by a task, after this transaction).
     Returns the upload; raises ApplicationError if it was imported (or asked for) already."""
-    from composer.tasks import import_csv
+    from composer.tasks import import_csv  # the task module imports this one
 
     with transaction.atomic():
         queued = CsvImport.objects.filter(pk=upload.pk, uploaded_by=user, status=ImportStatus.CHECKED).update(

@@ -10,6 +10,7 @@ from civicpost.text import NormalizedTextFormMixin
 from connections.flows import CONNECTABLE_PLATFORMS, PageChoice
 from departments.models import Department
 from scheduler.adapters.registry import adapter_classes
+from scheduler.content import language_name
 
 WEBHOOK_FORMATS = [
     ("standard", _("Standard Webhooks JSON (a city system, Zapier, your own receiver)")),
@@ -141,8 +142,6 @@ class ChannelLanguageForm(forms.Form):
     )
 
     def __init__(self, *args, department: Department, **kwargs) -> None:  # noqa: ANN002, ANN003
-        from scheduler.content import language_name
-
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("Not set (the main language of each post)"))] + [
             (code, language_name(code)) for code in department.languages or ["en"]

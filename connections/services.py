@@ -26,6 +26,7 @@ from departments.models import Department
 from departments.selectors import user_is_department_admin
 from scheduler.adapters.base import AdapterError, AuthExpired, ConnectionCheck
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
+from scheduler.content import channel_language, language_name
 from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -155,8 +156,6 @@ def channel_set_language(*, user: AbstractBaseUser, channel: Channel, language: 
     each post's main language). It counts only when the department publishes each language on its own
     channels; deliveries already made keep their language. Returns the channel. Raises ApplicationError
     when the user is not the department's admin or the department does not write in `language`."""
-    from scheduler.content import channel_language, language_name
-
     _require_admin(user=user, department_id=channel.department_id)
     channel = Channel.objects.select_for_update().select_related("department").get(pk=channel.pk)
     department_languages = channel.department.languages or ["en"]

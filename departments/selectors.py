@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from departments.models import CityRole, CityRoleName, Department, Membership, Role
+from departments.models import ApprovalStep, CityRole, CityRoleName, Department, Membership, Role
 
 _NO_CITY_ROLE = object()
 
@@ -89,8 +89,6 @@ def department_ids_user_approves(*, user: AbstractBaseUser | AnonymousUser) -> s
         return None
     ids = {m.department_id for m in memberships_for_user(user=user) if m.can_approve}
     if user.is_authenticated and user.is_active:
-        from departments.models import ApprovalStep
-
         ids |= set(ApprovalStep.objects.filter(users=user).values_list("department_id", flat=True))
     return ids
 
@@ -181,7 +179,7 @@ def _department_get_if_allowed(
 def department_get_for_members(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose members the user manages. Raises Http404 (not theirs to know) or
     PermissionDenied (a member who is not its admin)."""
-    from departments.rules import can_manage_members
+    from departments.rules import can_manage_members  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -193,7 +191,7 @@ def department_get_for_members(*, user: AbstractBaseUser | AnonymousUser, depart
 
 def department_get_for_policy(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose approval policy the user sets. Raises Http404 or PermissionDenied."""
-    from departments.rules import can_manage_approval_policy
+    from departments.rules import can_manage_approval_policy  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -206,7 +204,7 @@ def department_get_for_policy(*, user: AbstractBaseUser | AnonymousUser, departm
 def language_choices(*, department: Department | None = None) -> list[tuple[str, str]]:
     """Returns (code, name) for every language a department may write in: English first, then the
     languages CivicPost has names for, by name, then any other code the department already lists."""
-    from scheduler.content import LANGUAGE_NAMES, language_name
+    from scheduler.content import LANGUAGE_NAMES, language_name  # upward: moves to civicpost/ (item 4)
 
     codes = set(LANGUAGE_NAMES) | set(department.languages or [] if department else [])
     others = sorted(codes - {"en"}, key=lambda code: (code not in LANGUAGE_NAMES, language_name(code)))
@@ -216,7 +214,7 @@ def language_choices(*, department: Department | None = None) -> list[tuple[str,
 def department_get_for_settings(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose settings (languages, time zone...) the user changes. Raises Http404
     (not theirs to know) or PermissionDenied (a member who is not its admin, the IT admin)."""
-    from departments.rules import can_manage_department_settings
+    from departments.rules import can_manage_department_settings  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -229,7 +227,11 @@ def department_get_for_settings(*, user: AbstractBaseUser | AnonymousUser, depar
 def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[Department, bool, bool, bool]]:
     """Returns (department, manages members, sets policy, changes settings) for every department the user
     manages somehow."""
-    from departments.rules import can_manage_approval_policy, can_manage_department_settings, can_manage_members
+    from departments.rules import (  # departments.rules imports this module
+        can_manage_approval_policy,
+        can_manage_department_settings,
+        can_manage_members,
+    )
 
     if not user.is_authenticated or not user.is_active:
         return []

@@ -62,13 +62,13 @@ class MediaAsset(models.Model):
 
     @property
     def url(self) -> str:
-        from medialibrary.services import media_public_url
+        from medialibrary.services import media_public_url  # services imports these models
 
         return media_public_url(self.file_name)
 
     @property
     def captions_url(self) -> str:
-        from medialibrary.services import media_public_url
+        from medialibrary.services import media_public_url  # services imports these models
 
         return media_public_url(self.captions_name) if self.captions_name else ""
 

@@ -255,5 +255,3 @@ def approved_posts_inside(blackout: BlackoutPeriod) -> list[Post]:
     posts = list(posts.order_by("due_at", "id"))
     emergency = emergency_post_ids(p.pk for p in posts)
     return [post for post in posts if post.pk not in emergency]
-
-

@@ -43,7 +43,7 @@ class Channel(models.Model):
 
     @property
     def platform_label(self) -> str:
-        from scheduler.adapters.registry import platform_label
+        from scheduler.adapters.registry import platform_label  # the registry loads every adapter: not at start-up
 
         return platform_label(self.platform)
 
@@ -300,7 +300,7 @@ class SandboxPost(models.Model):
     @property
     def language_label(self) -> str:
         """Returns the name of the post's language ("Spanish"), or "" for posts stored before it was kept."""
-        from scheduler.content import language_name
+        from scheduler.content import language_name  # content imports these models
 
         return language_name(self.language) if self.language else ""
 

@@ -217,5 +217,3 @@ def notify_delivery_outcome(delivery: Delivery, *, status: str | None = None, me
         },
         recipients=_users(_author_and_admin_ids(post)),
     )
-
-

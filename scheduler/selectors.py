@@ -11,6 +11,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from departments.selectors import department_ids_for_user, department_ids_user_approves, user_is_viewer
+from scheduler.approvals import posts_user_can_approve_now
 from scheduler.models import (
     CITY_VISIBLE_STATUSES,
     CLAIMABLE_DELIVERY_STATUSES,
@@ -99,8 +100,6 @@ def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int)
 def posts_awaiting_approval(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
     now, without their own (nobody approves their own post) or those they already approved."""
-    from scheduler.approvals import posts_user_can_approve_now
-
     approves = department_ids_user_approves(user=user)
     if approves is not None and not approves:
         return Post.objects.none()

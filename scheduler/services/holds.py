@@ -289,8 +289,6 @@ def crisis_hold_end(
 
 def _blackout_refusals(refused: list[tuple[Post, Any]], *, several: bool) -> ApplicationError:
     """One BlackoutRefused for the posts whose new time is inside a blackout, each named when several move."""
-    from scheduler.blackouts import BlackoutRefused
-
     problems = [
         _("“%(post)s”: %(reason)s") % {"post": Truncator(post.text).chars(50), "reason": refusal.message}
         if several

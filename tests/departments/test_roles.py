@@ -275,4 +275,4 @@ def test_the_django_admin_shows_roles_but_never_changes_them(city, client):
     assert (membership.user, membership.role) == (city.bob, Role.APPROVER)
     assert not Membership.objects.filter(user=root).exists()
     # Nor does it name anyone in an approval step (a named person approves for the department).
-    assert client.get(reverse("admin:governance_approvalstep_add")).status_code == 403
+    assert client.get(reverse("admin:departments_approvalstep_add")).status_code == 403
