@@ -1,3 +1,5 @@
+"""Sign-in, MFA, SSO, re-authentication and sessions: the top layer; may import any app below it."""
+
 from django.apps import AppConfig
 
 

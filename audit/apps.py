@@ -1,3 +1,6 @@
+"""The append-only audit trail: audit_record (used by every app) and its pages. The recorder imports nothing
+above it; the pages read departments and scheduler (left to split: see issue 12's note)."""
+
 from django.apps import AppConfig
 
 

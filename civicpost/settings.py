@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "medialibrary",
     "composer",
     "governance",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -91,7 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "civicpost.context_processors.navigation",
+                "scheduler.context_processors.navigation",
             ],
         },
     },

@@ -1,3 +1,10 @@
+"""Posts, their review and approval (votes, the policy evaluator scheduler.approvals), deliveries and
+publishing, blackouts, crisis and per-post holds (post state), channels (the model and adapters, this round)
+and e-mail notifications about posts. scheduler/services/ and scheduler/publishing.py are the only writers of
+Post and Delivery state. Imports departments, medialibrary, audit and civicpost; never connections,
+governance, composer, feeds, monitoring or accounts (composer_views and adapters/feed.py still do, until the
+composer split and the adapter rework land)."""
+
 from django.apps import AppConfig
 
 

@@ -265,7 +265,7 @@ def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
 
 def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
     """`viewer_zone` of the person making the request, worked out once per request: every time a page shows
-    is in this zone, with its offset (templates get it as `viewer_zone`, see civicpost.context_processors)."""
+    is in this zone, with its offset (templates get it as `viewer_zone`, see scheduler.context_processors)."""
     zone = getattr(request, "_civic_viewer_zone", None)
     if zone is None:
         zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
