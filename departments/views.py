@@ -1,6 +1,6 @@
 """Pages for people and roles: a department's members (its admins, the IT admin), its approval policy and
 settings (its admins, the communications managers) and the city-wide roles (the IT admin). Every change of
-a role, the approval policy or the settings asks for the password again (accounts.reauth.require_recent_auth)."""
+a role, the approval policy or the settings asks for the password again (civicpost.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
+from civicpost.reauth import require_recent_auth
 from departments import rules
 from departments.forms import CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
 from departments.models import CityRole, Department, Membership

@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
+from civicpost.reauth import require_recent_auth
 from departments.models import ApprovalStep
 from departments.selectors import department_get_for_policy
 from departments.services import approval_step_add, approval_step_delete, approval_step_move_up

@@ -1,7 +1,7 @@
 """Pages of governance: crisis holds (communications managers and IT admins), emergency posts (authorised
 officials) and their review (communications managers). Anyone else gets 404. Switching a crisis hold on or
 off, releasing a held post and publishing an emergency post ask for the password again
-(accounts.reauth.require_recent_auth)."""
+(civicpost.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
+from civicpost.reauth import require_recent_auth
 from governance import rules
 from governance.emergency import LanguageVersion, emergency_publish, emergency_review
 from governance.forms import CrisisEndForm, CrisisStartForm, EmergencyForm, EmergencyReviewForm, PostHoldReleaseForm

@@ -1,4 +1,4 @@
-"""Every sensitive action asks for the password again after five minutes (accounts.reauth.require_recent_auth):
+"""Every sensitive action asks for the password again after five minutes (civicpost.reauth.require_recent_auth):
 the approval policy, a department's settings, disconnecting a channel, switching a crisis hold on and off and
 releasing a held post — as connecting a channel, changing roles and an emergency post already did. Who may
 is checked first (a stranger gets 404/403, never the password prompt), and the form is sent on afterwards."""
