@@ -27,7 +27,7 @@ from departments.selectors import user_is_department_admin
 from scheduler.adapters.base import AdapterError, AuthExpired, ConnectionCheck
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.content import channel_language, language_name
-from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
+from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus, Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ REFRESH_WINDOW = dt.timedelta(days=7)
 # The words scheduler.publishing writes on a delivery it holds because the channel needs reconnecting
 # (English, and as translated for the current language).
 HELD_MESSAGE_PREFIX = "Waiting: the channel must be reconnected"
-HOLDABLE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
 
 
 def _require_admin(*, user: AbstractBaseUser, department_id: int) -> None:
@@ -59,7 +58,7 @@ def deliveries_release_held(*, channel: Channel) -> int:
     """Clears the 'must be reconnected' message on the channel's waiting deliveries (they go out at the
     next dispatcher tick). Returns how many."""
     return (
-        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        Delivery.objects.filter(channel=channel, status__in=CLAIMABLE_DELIVERY_STATUSES)
         .filter(_held_message_filter())
         .update(failure_message="", updated_at=timezone.now())
     )
@@ -68,7 +67,7 @@ def deliveries_release_held(*, channel: Channel) -> int:
 def _hold_pending_deliveries(*, channel: Channel, reason: str) -> int:
     """Writes on each waiting delivery why it waits, so the department sees it on the post."""
     return (
-        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        Delivery.objects.filter(channel=channel, status__in=CLAIMABLE_DELIVERY_STATUSES)
         .exclude(_held_message_filter())
         .update(failure_message=_hold_message(reason), updated_at=timezone.now())
     )

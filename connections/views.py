@@ -43,7 +43,7 @@ from departments import rules
 from departments.models import Department
 from departments.selectors import user_is_department_admin
 from scheduler.content import channel_language, language_name
-from scheduler.models import Channel, ChannelStatus
+from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus
 
 PENDING_SESSION_KEY = "civicpost_connect_pending"
 META_SESSION_KEY = "civicpost_connect_meta"
@@ -399,7 +399,7 @@ def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
 def _channel_detail_context(request: HttpRequest, channel: Channel, language_form: ChannelLanguageForm) -> dict:
     context = channel_status_context(channel)
     context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
-    context["waiting_count"] = channel.deliveries.filter(status__in=services.HOLDABLE_STATUSES).count()
+    context["waiting_count"] = channel.deliveries.filter(status__in=CLAIMABLE_DELIVERY_STATUSES).count()
     context["language_name"] = language_name(channel_language(channel)) if channel_language(channel) else ""
     context["language_form"] = language_form
     context["can_manage_department_settings"] = rules.can_manage_department_settings(

@@ -4,16 +4,15 @@ after; department.settings_changed with each setting before and after)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from audit.models import AuditAction
 from audit.services import audit_record, field_changes
@@ -213,45 +212,22 @@ def _languages_in_order(*, languages: list[str], main_language: str) -> list[str
     return ordered
 
 
+# Apps that keep rows written in a language register a check here (scheduler.apps: posts not yet out and
+# channels set to the language), so that departments imports no app above it. Each takes the department and
+# a language code and returns why it cannot be removed ("" when it can).
+LanguageUseCheck = Callable[[Department, str], str]
+language_use_checks: list[LanguageUseCheck] = []
+
+
 def _refuse_removing_used_languages(*, department: Department, removed: list[str]) -> None:
     """Raises ApplicationError when a post that has not gone out yet, or a channel, uses a language the
-    department would stop writing in (the post could no longer be submitted; the channel would get nothing)."""
-    # Upward (departments sits below scheduler): language names move to civicpost/ with issue 12 item 4; the
-    # "still used by a post or channel" check reads scheduler's rows and is left to invert (see the note).
-    from scheduler.content import language_name
-    from scheduler.models import Channel, Post, PostStatus
-
+    department would stop writing in (the post could no longer be submitted; the channel would get nothing):
+    the registered language_use_checks say."""
     for code in removed:
-        name = language_name(code)
-        # A published or cancelled post keeps the language it had; every other one may still be submitted.
-        pending = (
-            Post.objects.filter(department=department)
-            .exclude(status__in=(PostStatus.PUBLISHED, PostStatus.CANCELLED))
-            .filter(Q(language=code) | Q(languages__has_key=code))
-            .count()
-        )
-        if pending:
-            raise _settings_refusal(
-                ngettext(
-                    "%(count)d post that has not gone out yet is written in %(language)s or has a %(language)s "
-                    "version. Remove %(language)s from it, or wait until it is published, then remove it here.",
-                    "%(count)d posts that have not gone out yet are written in %(language)s or have a %(language)s "
-                    "version. Remove %(language)s from them, or wait until they are published, then remove it "
-                    "here.",
-                    pending,
-                )
-                % {"count": pending, "language": name},
-                "languages",
-            )
-        channels = list(
-            Channel.objects.filter(department=department, options__language=code).values_list("display_name", flat=True)
-        )
-        if channels:
-            raise _settings_refusal(
-                _("These channels are set to %(language)s: %(channels)s. Set them to another language first.")
-                % {"language": name, "channels": ", ".join(sorted(channels))},
-                "languages",
-            )
+        for check in language_use_checks:
+            refusal = check(department, code)
+            if refusal:
+                raise _settings_refusal(refusal, "languages")
 
 
 @transaction.atomic

@@ -11,3 +11,11 @@ from django.apps import AppConfig
 class SchedulerConfig(AppConfig):
     name = "scheduler"
     verbose_name = "Scheduling and publishing"
+
+    def ready(self) -> None:
+        # Registered here, not imported by departments: departments sits below scheduler.
+        from departments.services import language_use_checks
+        from scheduler.selectors import language_use_refusal
+
+        if language_use_refusal not in language_use_checks:
+            language_use_checks.append(language_use_refusal)

@@ -160,6 +160,8 @@ FINISHED_DELIVERY_STATUSES = (DeliveryStatus.PUBLISHED, DeliveryStatus.FAILED, D
 # Posts a person may still edit (an approved one goes back for approval) or cancel.
 EDITABLE_STATUSES = (PostStatus.DRAFT, PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED)
 CANCELLABLE_STATUSES = EDITABLE_STATUSES
+# Posts their author may send for approval.
+SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 # Posts every signed-in member of the city may see, whatever their department.
 CITY_VISIBLE_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
 

@@ -9,9 +9,12 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from departments.models import Department
 from departments.selectors import department_ids_for_user, department_ids_user_approves, user_is_viewer
 from scheduler.approvals import posts_user_can_approve_now
+from scheduler.content import language_name
 from scheduler.models import (
     CITY_VISIBLE_STATUSES,
     CLAIMABLE_DELIVERY_STATUSES,
@@ -229,3 +232,37 @@ def hold_messages_for_posts(posts: Iterable[Post], *, zone: zoneinfo.ZoneInfo | 
                 messages[post.pk] = _crisis_message(hold, shown_in)
                 break
     return messages
+
+
+# --- Languages still in use (departments.services.language_use_checks; registered in scheduler.apps) ----
+
+
+def language_use_refusal(department: Department, code: str) -> str:
+    """Returns why `department` cannot stop writing in language `code` ("" when it can): a post that has not
+    gone out yet is written in it or has a version in it (it could no longer be submitted), or a channel is
+    set to it (it would get nothing). A published or cancelled post keeps the language it had."""
+    name = language_name(code)
+    pending = (
+        Post.objects.filter(department=department)
+        .exclude(status__in=(PostStatus.PUBLISHED, PostStatus.CANCELLED))
+        .filter(Q(language=code) | Q(languages__has_key=code))
+        .count()
+    )
+    if pending:
+        return ngettext(
+            "%(count)d post that has not gone out yet is written in %(language)s or has a %(language)s "
+            "version. Remove %(language)s from it, or wait until it is published, then remove it here.",
+            "%(count)d posts that have not gone out yet are written in %(language)s or have a %(language)s "
+            "version. Remove %(language)s from them, or wait until they are published, then remove it "
+            "here.",
+            pending,
+        ) % {"count": pending, "language": name}
+    channels = list(
+        Channel.objects.filter(department=department, options__language=code).values_list("display_name", flat=True)
+    )
+    if channels:
+        return _("These channels are set to %(language)s: %(channels)s. Set them to another language first.") % {
+            "language": name,
+            "channels": ", ".join(sorted(channels)),
+        }
+    return ""

@@ -39,7 +39,6 @@ from scheduler.selectors import (
 )
 from scheduler.services import post_approve, post_cancel, post_request_changes, post_submit
 
-SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 RECENT_LIMIT = 25
 
 
