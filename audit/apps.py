@@ -1,5 +1,6 @@
-"""The append-only audit trail: audit_record (used by every app) and its pages. The recorder imports nothing
-above it; the pages read departments and scheduler (left to split: see issue 12's note)."""
+"""The append-only audit trail: AuditEvent, audit_record (used by every app), the request's origin and the
+references an event makes. The bottom of the layers with civicpost: imports no other app. Its pages, which
+read departments' roles and scheduler's post visibility, are the audittrail app."""
 
 from django.apps import AppConfig
 

@@ -1,6 +1,6 @@
 """The objects an audit event refers to by id (its target, and ids inside `changes` such as a post's
-channel_ids), and the names they read as. Pure: audit.selectors.audit_names_for_events loads the rows (one
-query per model for a whole page), audit.presentation writes "Parks Mastodon (@parks) #3" or "#7 (deleted)"."""
+channel_ids), and the names they read as. Pure: audittrail.selectors.audit_names_for_events loads the rows (one
+query per model for a whole page), audittrail.presentation writes "Parks Mastodon (@parks) #3" or "#7 (deleted)"."""
 
 from __future__ import annotations
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "feeds",
     "connections",
     "audit",
+    "audittrail",
     "monitoring",
     "accounts",
     "medialibrary",

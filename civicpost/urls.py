@@ -26,7 +26,7 @@ urlpatterns = [
     # The department pages and the approval-policy pages (governance) share /departments/ and its URL names.
     path("departments/", include((departments_urls.urlpatterns + policy_urls.urlpatterns, "departments"))),
     path("governance/", include("governance.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("audittrail.urls")),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.
     path("media/<path:name>", medialibrary_views.public_file, name="media_file"),
     path("", include("scheduler.urls")),

@@ -1,6 +1,6 @@
 """How an audit event reads on the page and in the CSV file: the action in words, the object, where it came
 from, and what changed (before / after) as text, with the objects it refers to by id named ("Parks Mastodon
-(@parks) #3"). Pure functions of the stored row and an AuditNames lookup (audit.selectors
+(@parks) #3"). Pure functions of the stored row and an AuditNames lookup (audittrail.selectors
 .audit_names_for_events, one query per model for a page): no queries."""
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ def audit_names_for_events(*, user: AbstractBaseUser | AnonymousUser, events: It
     one query per model whatever the number of events, and which of them `user` may open: a post they may
     see (scheduler.selectors.posts_visible_to, as the post page), a channel of one of their departments
     (as connections.selectors.channel_get_for_member). A post they may not see is not named (its name is
-    its text), and the events about it show that its content changed, not what (audit.presentation)."""
+    its text), and the events about it show that its content changed, not what (audittrail.presentation)."""
     wanted: dict[str, set[int]] = {}
     media_paths: set[str] = set()
     for ref in event_references(events):
