@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -8,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civicpost.crypto import EncryptedJSONField
 from departments.models import Department
+from scheduler.state_guard import check_state_write
 
 
 class ChannelStatus(models.TextChoices):
@@ -48,6 +50,59 @@ class Channel(models.Model):
         return platform_label(self.platform)
 
 
+class StateGuardedQuerySet(models.QuerySet):
+    """Refuses bulk writes of `status` outside the owners of the state (scheduler.state_guard)."""
+
+    def update(self, **kwargs: Any) -> int:
+        if "status" in kwargs:
+            check_state_write(self.model.__name__)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        if "status" in fields:
+            check_state_write(self.model.__name__)
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        default = self.model._meta.get_field("status").default
+        if any(obj.status != default for obj in objs):
+            check_state_write(self.model.__name__)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class StateGuardedModel(models.Model):
+    """A model whose `status` only the owners of the state change (scheduler.state_guard): a save that
+    changes it (or creates the row in a status other than the default) asks check_state_write."""
+
+    objects = StateGuardedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if self._state.adding:
+            changed = self.status != self._meta.get_field("status").default
+        else:
+            writes_status = update_fields is None or "status" in update_fields
+            changed = writes_status and self.status != getattr(self, "_loaded_status", self.status)
+        if changed:
+            check_state_write(type(self).__name__)
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> Any:
+        instance = super().from_db(db, field_names, values)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._loaded_status = self.__dict__.get("status")
+
+
 class PostStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Waiting for approval")
@@ -57,7 +112,7 @@ class PostStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class Post(models.Model):
+class Post(StateGuardedModel):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="posts")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
     text = models.TextField()
@@ -166,7 +221,7 @@ SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 CITY_VISIBLE_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
 
 
-class Delivery(models.Model):
+class Delivery(StateGuardedModel):
     """One approved post on one channel: the unit that is published exactly once."""
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="deliveries")
