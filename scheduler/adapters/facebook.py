@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -183,7 +183,7 @@ class FacebookPageAdapter(PlatformAdapter):
             time_field="created_time",
         )
 
-    def _as_result(self, item: dict[str, Any]) -> PublishResult:
+    def _as_result(self, item: Mapping[str, Any]) -> PublishResult:
         post_id = str(item["id"])
         return PublishResult(
             remote_id=post_id, permalink=item.get("permalink_url") or post_permalink_fallback(post_id), raw=dict(item)

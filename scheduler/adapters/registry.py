@@ -3,9 +3,11 @@ entry point in the `civicpost.adapters` group (a city's in-house adapter, say)."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
+from typing import Any, Protocol
 
 from scheduler.adapters.base import ChannelAccount, PlatformAdapter
 
@@ -30,7 +32,8 @@ class UnknownPlatform(LookupError):
 
 def _load(dotted: str) -> type[PlatformAdapter]:
     module_name, _, class_name = dotted.rpartition(".")
-    return getattr(import_module(module_name), class_name)
+    adapter_class: type[PlatformAdapter] = getattr(import_module(module_name), class_name)
+    return adapter_class
 
 
 @cache
@@ -66,7 +69,24 @@ def platform_choices() -> list[tuple[str, str]]:
     return sorted(((name, cls.label) for name, cls in adapter_classes().items()), key=lambda item: item[1])
 
 
-def adapter_for_channel(channel) -> PlatformAdapter:  # noqa: ANN001 - scheduler.models.Channel
+class ChannelRow(Protocol):
+    """What `adapter_for_channel` reads of a `scheduler.models.Channel`, without importing the model."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def account_handle(self) -> str: ...
+    @property
+    def credentials(self) -> Mapping[str, Any]: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+    @property
+    def platform(self) -> str: ...
+
+
+def adapter_for_channel(channel: ChannelRow) -> PlatformAdapter:
     """Builds the adapter for a channel, with its credentials decrypted in memory only."""
     account = ChannelAccount(
         channel_id=channel.pk,
