@@ -8,6 +8,8 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
 from departments.models import ApprovalStep, CityRole, CityRoleName, Department, Membership, Role
 
@@ -165,9 +167,6 @@ def _department_get_if_allowed(
     refusal: str,
 ) -> Department:
     """Http404 for a department the user may not know of; PermissionDenied(refusal) when `allowed` says no."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
-
     department = Department.objects.filter(pk=department_id).first()
     if department is None or not _department_known_to(user=user, department_id=department_id):
         raise Http404("No such department.")
@@ -246,8 +245,6 @@ def departments_for_management(*, user: User | AnonymousUser) -> list[tuple[Depa
 
 
 def membership_get_for_manager(*, user: User | AnonymousUser, department: Department, membership_id: int) -> Membership:
-    from django.http import Http404
-
     membership = Membership.objects.select_related("user").filter(pk=membership_id, department=department).first()
     if membership is None:
         raise Http404("No such member.")
