@@ -110,10 +110,10 @@ def _register_missing_adapters() -> None:
 
     if "mastodon" not in registry.BUILT_IN_ADAPTERS:
         try:
-            import scheduler.adapters.mastodon  # noqa: F401
+            import scheduler.adapters.mastodon.adapter  # noqa: F401
         except ImportError:
             return
-        registry.BUILT_IN_ADAPTERS["mastodon"] = "scheduler.adapters.mastodon.MastodonAdapter"
+        registry.BUILT_IN_ADAPTERS["mastodon"] = "scheduler.adapters.mastodon.adapter.MastodonAdapter"
         registry.adapter_classes.cache_clear()
 
 

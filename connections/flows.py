@@ -7,8 +7,8 @@ encrypted by the model field, never in allauth's SocialToken).
 - X: OAuth 2.0 authorization code with PKCE (S256), confidential client when a secret is set.
   https://docs.x.com/resources/fundamentals/authentication/oauth-2-0/authorization-code
 - Facebook Page and Instagram (Facebook Login): the login dialog with PKCE, code exchange, long-lived user
-  token, then the admin picks the Page (scheduler.adapters.facebook / instagram helpers).
-- Threads: the Threads authorization window, code exchange, 60-day token (scheduler.adapters.threads).
+  token, then the admin picks the Page (scheduler.adapters.facebook.adapter / instagram helpers).
+- Threads: the Threads authorization window, code exchange, 60-day token (scheduler.adapters.threads.adapter).
 - Mastodon: one OAuth app per instance (connections.models.MastodonApp), instance URL through the SSRF guard.
 - Bluesky: handle + app password, verified by logging in; the session string is stored so publishing
   never has to log in again (createSession is limited to 30 per 5 minutes).
@@ -209,7 +209,8 @@ def x_finish(*, code: str, pending: dict[str, Any]) -> ConnectedAccount:
 
 
 def meta_start(*, platform: str, state: str) -> OAuthStart:
-    from scheduler.adapters import facebook, instagram
+    from scheduler.adapters.facebook import adapter as facebook
+    from scheduler.adapters.instagram import adapter as instagram
 
     _require_settings("CIVICPOST_META_APP_ID", "CIVICPOST_META_APP_SECRET", product="Meta (Facebook)")
     verifier, challenge = pkce_pair()
@@ -229,7 +230,7 @@ class MetaUserToken:
 
 
 def meta_finish(*, platform: str, code: str, pending: dict[str, Any]) -> MetaUserToken:
-    from scheduler.adapters import facebook
+    from scheduler.adapters.facebook import adapter as facebook
 
     _require_settings("CIVICPOST_META_APP_ID", "CIVICPOST_META_APP_SECRET", product="Meta (Facebook)")
     try:
@@ -246,7 +247,8 @@ def meta_finish(*, platform: str, code: str, pending: dict[str, Any]) -> MetaUse
 
 def meta_choices(*, platform: str, user_token: str) -> list[PageChoice]:
     """Returns the Pages (Facebook) or the Instagram accounts linked to them (Instagram) to pick from."""
-    from scheduler.adapters import facebook, instagram
+    from scheduler.adapters.facebook import adapter as facebook
+    from scheduler.adapters.instagram import adapter as instagram
 
     try:
         pages = facebook.list_pages(user_token=user_token)
@@ -279,7 +281,8 @@ def meta_choices(*, platform: str, user_token: str) -> list[PageChoice]:
 
 def meta_account(*, platform: str, user_token: str, page_id: str) -> ConnectedAccount:
     """Returns the account for the Page the admin picked (looked up again, never taken from the form)."""
-    from scheduler.adapters import facebook, instagram
+    from scheduler.adapters.facebook import adapter as facebook
+    from scheduler.adapters.instagram import adapter as instagram
 
     try:
         pages = {page.id: page for page in facebook.list_pages(user_token=user_token)}
@@ -319,14 +322,14 @@ def meta_account(*, platform: str, user_token: str, page_id: str) -> ConnectedAc
 
 
 def threads_start(*, state: str) -> OAuthStart:
-    from scheduler.adapters import threads
+    from scheduler.adapters.threads import adapter as threads
 
     _require_settings("CIVICPOST_THREADS_APP_ID", "CIVICPOST_THREADS_APP_SECRET", product="Threads")
     return OAuthStart(threads.authorization_url(redirect_uri=redirect_uri("threads"), state=state))
 
 
 def threads_finish(*, code: str, pending: dict[str, Any]) -> ConnectedAccount:
-    from scheduler.adapters import threads
+    from scheduler.adapters.threads import adapter as threads
 
     _require_settings("CIVICPOST_THREADS_APP_ID", "CIVICPOST_THREADS_APP_SECRET", product="Threads")
     try:
@@ -362,7 +365,7 @@ def check_instance_url(url: str) -> str:
 
 def mastodon_start(*, state: str, instance_url: str, app_for: Callable[..., Any]) -> OAuthStart:
     """`app_for(instance_url=, redirect_uri=)` returns the (cached or new) MastodonApp of the instance."""
-    from scheduler.adapters import mastodon
+    from scheduler.adapters.mastodon import adapter as mastodon
 
     instance_url = check_instance_url(instance_url)
     app = app_for(instance_url=instance_url, redirect_uri=redirect_uri("mastodon"))
@@ -382,7 +385,7 @@ def mastodon_start(*, state: str, instance_url: str, app_for: Callable[..., Any]
 
 def mastodon_register(*, instance_url: str, redirect_uri: str) -> tuple[str, str]:
     """Registers CivicPost on an instance. Returns (client_id, client_secret); raises ConnectError."""
-    from scheduler.adapters import mastodon
+    from scheduler.adapters.mastodon import adapter as mastodon
 
     try:
         return mastodon.register_app(instance_url, redirect_uri)
@@ -393,7 +396,7 @@ def mastodon_register(*, instance_url: str, redirect_uri: str) -> tuple[str, str
 
 
 def mastodon_finish(*, code: str, pending: dict[str, Any], app: Any) -> ConnectedAccount:
-    from scheduler.adapters import mastodon
+    from scheduler.adapters.mastodon import adapter as mastodon
 
     instance_url = pending["instance_url"]
     try:
@@ -421,8 +424,8 @@ def mastodon_finish(*, code: str, pending: dict[str, Any], app: Any) -> Connecte
 
 def bluesky_connect(*, handle: str, app_password: str, service_url: str = "") -> ConnectedAccount:
     """Logs in once with the app password to prove it works, and keeps the session for publishing
-    (scheduler.adapters.bluesky.connect_with_app_password). Raises ConnectError."""
-    from scheduler.adapters import bluesky
+    (scheduler.adapters.bluesky.adapter.connect_with_app_password). Raises ConnectError."""
+    from scheduler.adapters.bluesky import adapter as bluesky
 
     pds_url = check_instance_url(service_url) if service_url.strip() else None
     try:
@@ -449,7 +452,7 @@ def bluesky_connect(*, handle: str, app_password: str, service_url: str = "") ->
 def webhook_account(*, url: str, payload_format: str, display_name: str) -> tuple[ConnectedAccount, str]:
     """Returns the account and its new signing secret (to show once). Raises ConnectError for a URL the
     SSRF guard refuses."""
-    from scheduler.adapters import webhook
+    from scheduler.adapters.webhook import adapter as webhook
 
     try:
         checked = check_public_url(url)

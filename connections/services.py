@@ -315,7 +315,7 @@ def channels_refresh_expiring_tokens(
 
 def mastodon_app_for(*, instance_url: str, redirect_uri: str) -> MastodonApp:
     """Returns CivicPost's OAuth app on the instance, registering it the first time. Raises ConnectError."""
-    from scheduler.adapters.mastodon import SCOPES
+    from scheduler.adapters.mastodon.adapter import SCOPES
 
     scopes = " ".join(SCOPES)
     existing = MastodonApp.objects.filter(instance_url=instance_url, redirect_uri=redirect_uri, scopes=scopes).first()

@@ -10,15 +10,15 @@ from importlib.metadata import entry_points
 from scheduler.adapters.base import ChannelAccount, PlatformAdapter
 
 BUILT_IN_ADAPTERS = {
-    "sandbox": "scheduler.adapters.sandbox.SandboxAdapter",
-    "mastodon": "scheduler.adapters.mastodon.MastodonAdapter",
-    "bluesky": "scheduler.adapters.bluesky.BlueskyAdapter",
-    "feed": "scheduler.adapters.feed.FeedAdapter",
-    "x": "scheduler.adapters.x.XAdapter",
-    "webhook": "scheduler.adapters.webhook.WebhookAdapter",
-    "facebook": "scheduler.adapters.facebook.FacebookPageAdapter",
-    "instagram": "scheduler.adapters.instagram.InstagramAdapter",
-    "threads": "scheduler.adapters.threads.ThreadsAdapter",
+    "sandbox": "scheduler.adapters.sandbox.adapter.SandboxAdapter",
+    "mastodon": "scheduler.adapters.mastodon.adapter.MastodonAdapter",
+    "bluesky": "scheduler.adapters.bluesky.adapter.BlueskyAdapter",
+    "feed": "scheduler.adapters.feed.adapter.FeedAdapter",
+    "x": "scheduler.adapters.x.adapter.XAdapter",
+    "webhook": "scheduler.adapters.webhook.adapter.WebhookAdapter",
+    "facebook": "scheduler.adapters.facebook.adapter.FacebookPageAdapter",
+    "instagram": "scheduler.adapters.instagram.adapter.InstagramAdapter",
+    "threads": "scheduler.adapters.threads.adapter.ThreadsAdapter",
 }
 
 ENTRY_POINT_GROUP = "civicpost.adapters"

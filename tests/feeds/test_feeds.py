@@ -20,7 +20,7 @@ from django.utils import timezone
 from departments.models import Department
 from feeds.models import RemovedFeedEntry
 from scheduler.adapters.base import ChannelAccount, PostContent
-from scheduler.adapters.feed import FeedAdapter, feed_entry_id, idempotency_key_from_entry_id
+from scheduler.adapters.feed.adapter import FeedAdapter, feed_entry_id, idempotency_key_from_entry_id
 from scheduler.adapters.registry import adapter_for_channel, get_adapter_class
 from scheduler.models import Delivery, DeliveryStatus, PostApproval, PostStatus
 from scheduler.services import content_hash

@@ -33,7 +33,7 @@ from scheduler.adapters.base import (
     PublishError,
     RateLimited,
 )
-from scheduler.adapters.bluesky import (
+from scheduler.adapters.bluesky.adapter import (
     BlueskyAdapter,
     ConnectFailed,
     bluesky_graphemes,

@@ -23,7 +23,7 @@ from scheduler.adapters.base import (
     PostContent,
     PublishError,
 )
-from scheduler.adapters.facebook import (
+from scheduler.adapters.facebook.adapter import (
     FACEBOOK_TEXT_LIMIT,
     FacebookPageAdapter,
     authorization_url,

@@ -16,7 +16,7 @@ import urllib3.exceptions
 
 from scheduler.adapters import graph
 from scheduler.adapters.base import AuthExpired, Duplicate, OutcomeUnknown, PublishError, RateLimited
-from scheduler.adapters.facebook import facebook_client
+from scheduler.adapters.facebook.adapter import facebook_client
 from scheduler.adapters.graph import (
     ERROR_RULES,
     GraphClient,

@@ -21,7 +21,7 @@ from scheduler.adapters.base import (
     PostContent,
     PublishError,
 )
-from scheduler.adapters.instagram import (
+from scheduler.adapters.instagram.adapter import (
     INSTAGRAM_CAPTION_LIMIT,
     InstagramAdapter,
     count_hashtags,

@@ -22,7 +22,7 @@ from responses.matchers import query_param_matcher
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from scheduler import publishing
-from scheduler.adapters import mastodon as mastodon_module
+from scheduler.adapters.mastodon import adapter as mastodon_module
 from scheduler.adapters.base import (
     AuthExpired,
     ChannelAccount,
@@ -32,7 +32,7 @@ from scheduler.adapters.base import (
     PublishError,
     RateLimited,
 )
-from scheduler.adapters.mastodon import (
+from scheduler.adapters.mastodon.adapter import (
     ConnectFailed,
     MastodonAdapter,
     authorization_url,

@@ -25,14 +25,14 @@ from PIL import Image
 from medialibrary.services import media_upload
 from scheduler import services
 from scheduler.adapters.base import ChannelAccount, ImageLimits, MediaItem, PostContent, PublishError
-from scheduler.adapters.bluesky import MAX_IMAGE_BYTES as BLUESKY_MAX_BYTES
-from scheduler.adapters.facebook import FACEBOOK_MAX_IMAGE_BYTES, FacebookPageAdapter
-from scheduler.adapters.instagram import INSTAGRAM_MAX_IMAGE_BYTES, InstagramAdapter
-from scheduler.adapters.mastodon import MastodonAdapter, instance_cache_key
+from scheduler.adapters.bluesky.adapter import MAX_IMAGE_BYTES as BLUESKY_MAX_BYTES
+from scheduler.adapters.facebook.adapter import FACEBOOK_MAX_IMAGE_BYTES, FacebookPageAdapter
+from scheduler.adapters.instagram.adapter import INSTAGRAM_MAX_IMAGE_BYTES, InstagramAdapter
+from scheduler.adapters.mastodon.adapter import MastodonAdapter, instance_cache_key
 from scheduler.adapters.media import image_for_upload
-from scheduler.adapters.threads import THREADS_MAX_IMAGE_BYTES, ThreadsAdapter
-from scheduler.adapters.x import MAX_IMAGE_BYTES as X_MAX_BYTES
-from scheduler.adapters.x import XAdapter
+from scheduler.adapters.threads.adapter import THREADS_MAX_IMAGE_BYTES, ThreadsAdapter
+from scheduler.adapters.x.adapter import MAX_IMAGE_BYTES as X_MAX_BYTES
+from scheduler.adapters.x.adapter import XAdapter
 from scheduler.models import Delivery, DeliveryStatus
 from tests.factories import ChannelFactory
 from tests.medialibrary.helpers import mp4_bytes, upload

@@ -19,7 +19,7 @@ from scheduler.adapters.base import (
     PublishError,
     RateLimited,
 )
-from scheduler.adapters.sandbox import SANDBOX_MODES, SANDBOX_TEXT_LIMIT, SandboxAdapter
+from scheduler.adapters.sandbox.adapter import SANDBOX_MODES, SANDBOX_TEXT_LIMIT, SandboxAdapter
 from scheduler.models import SandboxPost
 from tests.factories import ChannelFactory
 from tests.medialibrary.helpers import jpeg_upload

@@ -23,7 +23,7 @@ from scheduler.adapters.base import (
     PublishError,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.adapters.threads import (
+from scheduler.adapters.threads.adapter import (
     THREADS_TEXT_LIMIT,
     ThreadsAdapter,
     authorization_url,

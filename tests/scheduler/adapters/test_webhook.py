@@ -29,7 +29,7 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.adapters.webhook import WebhookAdapter, generate_secret
+from scheduler.adapters.webhook.adapter import WebhookAdapter, generate_secret
 from scheduler.models import ChannelStatus, Delivery, DeliveryStatus
 from tests.factories import ChannelFactory
 from tests.scheduler import DEFAULT_TEXT, approved_post, make_due, make_retry_due, tick

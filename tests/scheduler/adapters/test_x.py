@@ -33,7 +33,7 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.adapters.x import XAdapter, weighted_length
+from scheduler.adapters.x.adapter import XAdapter, weighted_length
 from scheduler.models import ChannelStatus, Delivery, DeliveryStatus
 from tests.factories import ChannelFactory
 from tests.scheduler import DEFAULT_TEXT, approved_post, make_due, tick
@@ -626,7 +626,7 @@ def test_absence_is_proved_only_after_every_page_of_the_window_was_read():
 
 @responses.activate
 def test_a_window_with_more_pages_than_the_cap_needs_a_person_not_a_resend(monkeypatch):
-    from scheduler.adapters import x
+    from scheduler.adapters.x import adapter as x
 
     monkeypatch.setattr(x, "RECONCILE_MAX_PAGES", 3)
     sent_at = timezone.now() - dt.timedelta(minutes=30)
@@ -647,7 +647,7 @@ def test_a_window_with_more_pages_than_the_cap_needs_a_person_not_a_resend(monke
 
 @responses.activate
 def test_unknown_delivery_with_a_busy_window_goes_to_a_person(personas, x_channel, monkeypatch):
-    from scheduler.adapters import x
+    from scheduler.adapters.x import adapter as x
 
     monkeypatch.setattr(x, "RECONCILE_MAX_PAGES", 1)
     responses.post(TWEETS_URL, body=requests.ReadTimeout("read timed out"))
