@@ -24,7 +24,8 @@ from connections.flows import ConnectedAccount, ConnectError, account_identity, 
 from connections.models import MastodonApp
 from departments.models import Department
 from departments.selectors import user_is_department_admin
-from scheduler.adapters.base import AdapterError, AuthExpired, ConnectionCheck
+from scheduler.adapter_changes import channel_save_adapter_changes
+from scheduler.adapters.base import AdapterError, AuthExpired, ConnectionCheck, parse_expires_at
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
 
@@ -214,12 +215,18 @@ def channel_test_connection(*, user: AbstractBaseUser, channel: Channel) -> tupl
     _require_admin(user=user, department_id=channel.department_id)
     if channel.status == ChannelStatus.DISABLED:
         return channel, ConnectionCheck(ok=False, message=_("This channel is disconnected; reconnect it first."))
+    adapter = None
     try:
-        check = adapter_for_channel(channel).check_connection()
+        adapter = adapter_for_channel(channel)
+        check = adapter.check_connection()
     except UnknownPlatform:
         check = ConnectionCheck(ok=False, message=_("No adapter is installed for this platform."))
     except AdapterError as error:
         check = ConnectionCheck(ok=False, message=error.message)
+    finally:
+        if adapter is not None:
+            # A renewed session (Bluesky) or the instance's limits (Mastodon) the check brought back.
+            channel_save_adapter_changes(channel=channel, adapter=adapter)
     return _apply_check(channel.pk, check), check
 
 
@@ -232,17 +239,6 @@ class RefreshReport:
     needs_reconnect: list[int] = field(default_factory=list)
     failed_for_now: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
-
-
-def _expires_at(credentials: dict) -> dt.datetime | None:
-    value = credentials.get("expires_at")
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def channel_refresh_token(*, channel_id: int) -> str:
@@ -278,7 +274,7 @@ def channel_refresh_token(*, channel_id: int) -> str:
             logger.exception("token refresh for channel %s failed unexpectedly", channel.pk)
             return "failed_for_now"
         channel.credentials = dict(new_credentials)
-        channel.token_expires_at = _expires_at(new_credentials) or channel.token_expires_at
+        channel.token_expires_at = parse_expires_at(new_credentials.get("expires_at")) or channel.token_expires_at
         channel.status_message = ""
         channel.save(update_fields=["credentials", "token_expires_at", "status_message", "updated_at"])
         audit_record(

@@ -62,6 +62,8 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.http import http_session
+from scheduler.adapters.oauth import new_state as new_oauth_state
+from scheduler.adapters.oauth import pkce_pair
 
 logger = logging.getLogger(__name__)
 
@@ -749,31 +751,6 @@ class OAuthToken:
 
     def expires_at_iso(self) -> str:
         return self.expires_at.isoformat() if self.expires_at else ""
-
-
-def new_oauth_state() -> str:
-    """Returns an unguessable `state` value; keep it in the session and compare it on the callback."""
-    return secrets.token_urlsafe(32)
-
-
-def pkce_pair() -> tuple[str, str]:
-    """Returns (code_verifier, code_challenge) for PKCE with S256 (RFC 7636)."""
-    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def parse_expires_at(value: Any) -> dt.datetime | None:
-    """Reads the `expires_at` we store in credentials (ISO 8601 text) back into an aware datetime."""
-    if isinstance(value, dt.datetime):
-        return value
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def expiry_message(expires_at: dt.datetime | None, *, now: dt.datetime | None = None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import requests
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 USER_AGENT = "CivicPost/1.0 (+https://github.com/civicpost; municipal social media publisher)"
 
@@ -51,3 +52,16 @@ def http_session(timeout: float | tuple[float, float] | None = None) -> TimeoutS
 def platform_base_url(platform: str, default: str) -> str:
     """Base URL of a platform's API; tests and demos point it at a local fake through settings."""
     return settings.CIVICPOST_PLATFORM_URLS.get(platform, default).rstrip("/")
+
+
+def request_never_sent(error: requests.RequestException) -> bool:
+    """True when the request provably never left (connection refused, DNS failure, TLS or connect timeout,
+    a malformed URL): resending it cannot post twice. Anything else may have reached the platform."""
+    if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        reason = error.args[0] if error.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)

@@ -55,7 +55,6 @@ from atproto_client.request import Request
 from atproto_core.exceptions import AtProtocolError
 from atproto_core.uri import AtUri
 from atproto_server.exceptions import InvalidTokenError
-from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -300,20 +299,9 @@ class BlueskyAdapter(PlatformAdapter):
         return self.account.credentials.get("handle") or self.account.handle.lstrip("@")
 
     def _store_credentials(self, changes: dict[str, Any]) -> None:
-        """Keeps a new session in memory, in `updated_credentials` (the contract: publishing saves it), and
-        at once in the channel's encrypted credentials, because callers such as validation and connection
-        checks do not save `updated_credentials`, and a refreshed session replaces the old refresh token."""
-        from scheduler.models import Channel
-
-        self.account.credentials.update(changes)
-        self.updated_credentials = dict(self.account.credentials)
-        if not self.account.channel_id:
-            return
-        with transaction.atomic():
-            channel = Channel.objects.select_for_update().filter(pk=self.account.channel_id).only("credentials").first()
-            if channel is None:
-                return
-            Channel.objects.filter(pk=channel.pk).update(credentials={**channel.credentials, **changes})
+        """Keeps a new session in memory and hands it out in `updated_credentials`: every caller saves it
+        (publishing, the connection check), because a refreshed session replaces the old refresh token."""
+        self._renewed_credentials(changes)
 
     def _on_session_change(self, event: SessionEvent, session: Session) -> None:
         if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
@@ -515,7 +503,7 @@ class BlueskyAdapter(PlatformAdapter):
         except AdapterError as error:
             raise OutcomeUnknown(f"Could not check Bluesky for the post: {error.message}") from error
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         # com.atproto.repo.deleteRecord: "Delete a record, or ensure it doesn't exist."
         self._run(lambda client: client.delete_post(remote_id), sent=False)
 

@@ -240,7 +240,7 @@ class FacebookPageAdapter(PlatformAdapter):
         not_found_yet(label="Facebook", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
         return None
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         body = self._client().delete(remote_id)
         if not body.get("success"):
             raise PublishError("Facebook did not confirm the deletion.", permanent=True, raw=body)

@@ -90,14 +90,12 @@ class FeedAdapter(PlatformAdapter):
         succeeds, so an interrupted publish is simply finished here (never 'cannot tell')."""
         return self._result(idempotency_key)
 
-    def delete(self, remote_id: str) -> None:
-        """Takes the entry out of the feed and the public page (both answer as if it never was)."""
-        from feeds.services import feed_entry_remove
-
-        key = idempotency_key_from_entry_id(remote_id)
-        if not key:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        """Checks that `remote_id` is an entry of this feed (raises PublishError otherwise). Like publishing,
+        deleting has no side effect here: the feed is rendered from CivicPost's own rows, so taking an entry
+        out is a database change the feeds app makes (feeds.services.feed_entry_delete), not this adapter."""
+        if not idempotency_key_from_entry_id(remote_id):
             raise PublishError(f"{remote_id!r} is not an entry of the city website feed.", permanent=True)
-        feed_entry_remove(channel_id=self.account.channel_id, idempotency_key=key)
 
     def check_connection(self) -> ConnectionCheck:
         return ConnectionCheck(ok=True, message="The city website feed is part of CivicPost; nothing to connect.")

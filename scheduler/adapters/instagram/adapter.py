@@ -40,6 +40,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from scheduler.adapters.base import (
+    parse_expires_at,
     AdapterError,
     ConnectionCheck,
     ImageLimits,
@@ -58,7 +59,6 @@ from scheduler.adapters.graph import (
     OAuthToken,
     expiry_message,
     graph_api_version,
-    parse_expires_at,
     publish_container,
     reconcile_media_listing,
 )
@@ -244,7 +244,7 @@ class InstagramAdapter(PlatformAdapter):
             settle_seconds=self.reconcile_settle_seconds,
         )
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         # https://developers.facebook.com/docs/instagram-platform/reference/instagram-media: no DELETE on feed media.
         raise PublishError(
             "Instagram does not let apps delete posts; delete it in the Instagram app.",

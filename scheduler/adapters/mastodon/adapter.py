@@ -51,7 +51,6 @@ import requests
 import urllib3.exceptions
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone
 from mastodon import (
     Mastodon,
@@ -223,21 +222,6 @@ def _api_error_parts(error: MastodonAPIError) -> tuple[int | None, str]:
     return status, str(message or error)
 
 
-def _update_channel_options(channel_id: int, changes: dict[str, Any]) -> None:
-    """Merges `changes` into the channel's options (re-read under a row lock, so nothing else is lost)."""
-    from scheduler.models import Channel
-
-    if not channel_id:
-        return
-    with transaction.atomic():
-        channel = Channel.objects.select_for_update().filter(pk=channel_id).only("options").first()
-        if channel is None:
-            return
-        merged = {**channel.options, **changes}
-        if merged != channel.options:
-            Channel.objects.filter(pk=channel_id).update(options=merged)
-
-
 def _exact(text: str) -> str:
     """The text as Mastodon stores it, for an exact comparison: NFC, Unix newlines, no outer whitespace."""
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
@@ -366,8 +350,8 @@ class MastodonAdapter(PlatformAdapter):
         }
         if all(self.account.options.get(key) == value for key, value in changes.items()):
             return
-        self.account.options.update(changes)
-        _update_channel_options(self.account.channel_id, changes)
+        # Handed out in `updated_options`: publishing and the connection check merge them into the channel.
+        self._learned_options(changes)
 
     def current_image_limits(self) -> ImageLimits:
         limits = {**DEFAULT_LIMITS, **self.instance_limits()}  # a cached copy may predate a key
@@ -561,7 +545,7 @@ class MastodonAdapter(PlatformAdapter):
             raise
         return _exact(str(source.get("text") or "")) == _exact(expected)
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         api = self._api()
         try:
             # https://docs.joinmastodon.org/methods/statuses/#delete

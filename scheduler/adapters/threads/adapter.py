@@ -39,6 +39,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from scheduler.adapters.base import (
+    parse_expires_at,
     AdapterError,
     ConnectionCheck,
     ImageLimits,
@@ -55,7 +56,6 @@ from scheduler.adapters.graph import (
     GraphClient,
     OAuthToken,
     expiry_message,
-    parse_expires_at,
     publish_container,
     reconcile_media_listing,
 )
@@ -251,7 +251,7 @@ class ThreadsAdapter(PlatformAdapter):
             settle_seconds=self.reconcile_settle_seconds,
         )
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         body = self._client().delete(remote_id)
         if not body.get("success"):
             raise PublishError("Threads did not confirm the deletion.", permanent=True, raw=body)

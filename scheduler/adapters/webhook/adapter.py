@@ -42,6 +42,7 @@ from scheduler.adapters.base import (
     RateLimited,
     TextLength,
 )
+from scheduler.adapters.http import request_never_sent
 from scheduler.adapters.ssrf import UnsafeURL, check_public_url, guarded_session
 
 DEFAULT_RETRY_AFTER = 30.0
@@ -80,20 +81,6 @@ def _retry_after_seconds(value: str | None) -> float:
     return max(0.0, when.timestamp() - time.time())
 
 
-def _not_sent(error: requests.RequestException) -> bool:
-    """True when the request provably never reached the receiver (refused, DNS, TLS, connect timeout)."""
-    if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError):
-        return True
-    if isinstance(error, requests.ConnectionError):
-        from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
-        reason = error.args[0] if error.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-    return isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
-
-
 def _short_body(response: requests.Response) -> str:
     return response.text[:300].strip()
 
@@ -103,6 +90,8 @@ class WebhookAdapter(PlatformAdapter):
     label = "Webhook"
     supports_metrics = False
     max_media = MAX_MEDIA
+    # The `post` object lists every channel the post goes to (platforms.md §9).
+    names_post_channels = True
     requires_alt_text = True
 
     # --- Configuration --------------------------------------------------------------------------
@@ -157,38 +146,25 @@ class WebhookAdapter(PlatformAdapter):
     # --- Payloads -------------------------------------------------------------------------------
 
     def _post_payload(self, content: PostContent, idempotency_key: str, published_at: dt.datetime) -> dict[str, Any]:
-        """The `post` object of platforms.md §9, filled from the delivery when there is one."""
-        from scheduler.models import Delivery
-
-        delivery = None
-        try:
-            key = uuid.UUID(str(idempotency_key))
-        except ValueError:
-            key = None
-        if key is not None:
-            delivery = (
-                Delivery.objects.select_related("post__department")
-                .prefetch_related("post__channels")
-                .filter(idempotency_key=key)
-                .first()
-            )
-        post = delivery.post if delivery else None
+        """The `post` object of platforms.md §9; who and where come with the content (from the delivery)."""
         first_line = content.text.strip().splitlines()[0] if content.text.strip() else ""
         return {
-            "id": post.pk if post else None,
+            "id": content.post_id,
             "title": first_line if len(first_line) <= 120 else first_line[:119] + "…",
             "text": content.text,
             "link": content.link,
             "language": content.language,
-            "department": {"slug": post.department.slug, "name": post.department.name} if post else None,
+            "department": (
+                {"slug": content.department_slug, "name": content.department_name}
+                if content.department_slug or content.department_name
+                else None
+            ),
             "tags": [],
             "media": [
                 {"url": m.url, "alt": m.alt_text, "mime": m.mime_type, "width": m.width, "height": m.height}
                 for m in content.media
             ],
-            "channels": (
-                [{"platform": c.platform, "name": c.display_name} for c in post.channels.all()] if post else []
-            ),
+            "channels": [{"platform": platform, "name": name} for platform, name in content.post_channels],
             "published_at": _iso(published_at),
         }
 
@@ -242,7 +218,7 @@ class WebhookAdapter(PlatformAdapter):
             raise self._unsafe(error) from error
         except requests.RequestException as error:
             name = type(error).__name__
-            if _not_sent(error):
+            if request_never_sent(error):
                 raise PublishError(
                     f"Could not connect to the webhook ({name}); nothing was sent.", permanent=False
                 ) from error
@@ -359,15 +335,11 @@ class WebhookAdapter(PlatformAdapter):
             return None
         raise OutcomeUnknown(f"{self.label} cannot check whether a chat message arrived.")
 
-    def delete(self, remote_id: str) -> None:
-        """Sends a signed `post.deleted` event (chat formats cannot delete: raises PublishError)."""
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        """Sends a signed `post.deleted` event naming `post_id` (chat formats cannot delete: raises
+        PublishError)."""
         if not self.receiver_dedupes:
             raise PublishError("Messages sent to a chat webhook cannot be deleted from CivicPost.", permanent=True)
-        from scheduler.models import Delivery
-
-        delivery = (
-            Delivery.objects.filter(channel_id=self.account.channel_id, remote_id=remote_id).only("post_id").first()
-        )
         # The same id on every retry of this delete, so the receiver can drop repeats.
         msg_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"civicpost:webhook:{self.account.channel_id}:deleted:{remote_id}"))
         now = dt.datetime.now(tz=dt.UTC)
@@ -375,7 +347,7 @@ class WebhookAdapter(PlatformAdapter):
             "type": "post.deleted",
             "id": msg_id,
             "occurred_at": _iso(now),
-            "post": {"id": delivery.post_id if delivery else None, "remote_id": remote_id},
+            "post": {"id": post_id, "remote_id": remote_id},
         }
         self._send(msg_id=msg_id, event=event, content=None)
 

@@ -36,6 +36,7 @@ from django.utils import timezone
 from twitter_text import extract_urls_with_indices, parse_tweet
 
 from scheduler.adapters.base import (
+    parse_expires_at,
     AdapterError,
     AuthExpired,
     CheckAgainLater,
@@ -52,7 +53,7 @@ from scheduler.adapters.base import (
     RateLimited,
     TextLength,
 )
-from scheduler.adapters.http import USER_AGENT, TimeoutSession, platform_base_url
+from scheduler.adapters.http import USER_AGENT, TimeoutSession, platform_base_url, request_never_sent
 from scheduler.adapters.media import UploadImage, image_for_upload, is_image
 
 T = TypeVar("T")
@@ -130,18 +131,6 @@ def _normalise_for_match(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _parse_expires_at(value: Any) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def _raise_for_x_status(response: requests.Response) -> None:
     """Raises the tweepy exception tweepy itself would raise, so our own calls classify the same way."""
     status = response.status_code
@@ -185,20 +174,6 @@ def _problem_type(response: requests.Response | None) -> str:
     if not isinstance(body, dict):
         return ""
     return f"{body.get('type', '')} {body.get('reason', '')}".lower()
-
-
-def _not_sent(error: requests.RequestException) -> bool:
-    """True when the request provably never left: refused, DNS failure, TLS or connect timeout."""
-    if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError):
-        return True
-    if isinstance(error, requests.ConnectionError):
-        from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
-
-        reason = error.args[0] if error.args else None
-        if isinstance(reason, MaxRetryError):
-            reason = reason.reason
-        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-    return isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
 
 
 class XAdapter(PlatformAdapter):
@@ -279,7 +254,7 @@ class XAdapter(PlatformAdapter):
     def _refresh_if_expiring(self) -> None:
         if not self._can_refresh():
             return
-        expires_at = _parse_expires_at(self.credentials.get("expires_at"))
+        expires_at = parse_expires_at(self.credentials.get("expires_at"))
         if expires_at is not None and expires_at - TOKEN_REFRESH_MARGIN <= timezone.now():
             self.refresh_credentials()
 
@@ -371,7 +346,7 @@ class XAdapter(PlatformAdapter):
     def _classify(self, error: Exception, *, creates_post: bool) -> AdapterError:
         """Maps a tweepy / requests failure onto the shared vocabulary (platforms.md §2.8, ERRORS_DOC)."""
         if isinstance(error, requests.RequestException):
-            if _not_sent(error):
+            if request_never_sent(error):
                 return PublishError(
                     f"Could not connect to X ({type(error).__name__}); nothing was sent.", permanent=False
                 )
@@ -533,7 +508,7 @@ class XAdapter(PlatformAdapter):
             return None
         raise CheckAgainLater("X does not show the post yet; it is too early to say it did not arrive.")
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         try:
             self._call(lambda client: client.delete_tweet(remote_id, user_auth=self._user_auth), creates_post=False)
         except PublishError as error:

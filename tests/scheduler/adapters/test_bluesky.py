@@ -23,6 +23,7 @@ from django.db import connection
 from django.utils import timezone
 
 from scheduler import publishing
+from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AuthExpired,
     ChannelAccount,
@@ -357,7 +358,10 @@ def test_without_a_cached_session_it_signs_in_once_and_stores_the_session_encryp
         side_effect=lambda request: httpx.Response(200, json=fixture("create_record.json", rkey=body_rkey(request)))
     )
 
-    adapter_for_channel(bluesky_channel).publish(PostContent(text="One"), idempotency_key="k1")
+    # The adapter hands the new session out; its caller (publishing, the connection check) saves it.
+    adapter = adapter_for_channel(bluesky_channel)
+    adapter.publish(PostContent(text="One"), idempotency_key="k1")
+    channel_save_adapter_changes(channel=bluesky_channel, adapter=adapter)
     bluesky_channel.refresh_from_db()
     adapter_for_channel(bluesky_channel).publish(PostContent(text="Two"), idempotency_key="k2")
 
@@ -398,6 +402,7 @@ def test_an_access_token_near_its_end_is_refreshed_not_signed_in_again(pds, blue
     assert create.calls.last.request.headers["Authorization"] == f"Bearer {fresh}"
     assert adapter.updated_credentials["session_string"].split(":::")[2] == fresh
     assert adapter.updated_credentials["app_password"] == APP_PASSWORD
+    channel_save_adapter_changes(channel=bluesky_channel, adapter=adapter)
     bluesky_channel.refresh_from_db()
     assert bluesky_channel.credentials["session_string"].split(":::")[2] == fresh
 

@@ -23,6 +23,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from scheduler import publishing
 from scheduler.adapters.mastodon import adapter as mastodon_module
+from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AuthExpired,
     ChannelAccount,
@@ -175,8 +176,11 @@ def test_the_limit_is_read_from_the_instance_once_an_hour_and_stored_on_the_chan
     mastodon_channel.refresh_from_db()
     fake.get(INSTANCE_V2_URL, json=fixture("instance_v2.json"))
 
-    first = adapter_for_channel(mastodon_channel).text_length(PostContent(text="hello"))
+    adapter = adapter_for_channel(mastodon_channel)
+    first = adapter.text_length(PostContent(text="hello"))
     second = adapter_for_channel(mastodon_channel).text_length(PostContent(text="hello"))
+    # The adapter hands the limits out in updated_options; its caller saves them on the channel.
+    channel_save_adapter_changes(channel=mastodon_channel, adapter=adapter)
 
     assert first.limit == second.limit == 1000
     assert len(fake.calls) == 1  # the second read came from the cache
@@ -633,7 +637,9 @@ def test_check_connection_reads_the_account_and_refreshes_the_instance_limits(fa
     fake.get(f"{INSTANCE}/api/v1/accounts/verify_credentials", json=fixture("credential_account.json"))
     fake.get(INSTANCE_V2_URL, json=fixture("instance_v2.json"))
 
-    check = adapter_for_channel(mastodon_channel).check_connection()
+    adapter = adapter_for_channel(mastodon_channel)
+    check = adapter.check_connection()
+    channel_save_adapter_changes(channel=mastodon_channel, adapter=adapter)  # what the connection check does
 
     assert check.ok is True
     assert check.message == "Connected as @parks on 127.0.0.1:8401."
