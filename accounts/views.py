@@ -6,21 +6,18 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.mfa import user_has_mfa, user_requires_mfa
+from civicpost.forms import safe_next_path
 
 
 def _safe_next(request: HttpRequest) -> str:
-    target = request.GET.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return ""
+    """The `next` path to go back to, or "" (only ever a path on this site: see safe_next_path)."""
+    return safe_next_path(request, request.GET.get("next"))
 
 
 @login_required
@@ -49,5 +46,5 @@ def mfa_required(request: HttpRequest) -> HttpResponse:
     """Where MFARequiredMiddleware sends approvers and admins who have no second step yet."""
     next_url = _safe_next(request)
     if user_has_mfa(user=request.user):
-        return redirect(next_url or "scheduler:dashboard")
+        return HttpResponseRedirect(next_url or reverse("scheduler:dashboard"))
     return render(request, "accounts/mfa_required.html", {"next": next_url})

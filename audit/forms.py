@@ -11,13 +11,14 @@ from django.utils.translation import gettext_lazy
 
 from audit.presentation import action_choices, target_type_choices
 from audit.selectors import AuditFilters
+from civicpost import forms as civic_forms
 from departments.models import Department
 
 DATE_INPUT = {"type": "date"}
 
 
-def _date_field(label: str) -> forms.DateField:
-    return forms.DateField(
+def _date_field(label: str) -> civic_forms.DateField:
+    return civic_forms.DateField(
         label=label,
         required=False,
         widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
@@ -33,8 +34,13 @@ class AuditFilterForm(forms.Form):
         label=gettext_lazy("Department"),
         required=False,
         min_value=1,
+        max_value=civic_forms.MAX_ID,
         widget=forms.Select,
-        error_messages={"invalid": gettext_lazy("Choose a department from the list.")},
+        error_messages={
+            "invalid": gettext_lazy("Choose a department from the list."),
+            "min_value": gettext_lazy("Choose a department from the list."),
+            "max_value": gettext_lazy("Choose a department from the list."),
+        },
     )
     actor = forms.CharField(
         label=gettext_lazy("Who"),

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from composer.models import Frequency, PostTemplate
 from composer.post_templates import placeholder_label, template_placeholders
@@ -34,8 +35,8 @@ CHANNEL_ERRORS = {
 }
 
 
-def _department_field() -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+def _department_field() -> civic_forms.ModelChoiceField:
+    return civic_forms.ModelChoiceField(
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         widget=DepartmentSelect(),
@@ -199,7 +200,7 @@ class SeriesForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.Form):
     )
     start_date = publish_date_field()
     local_time = publish_time_field()
-    until = forms.DateField(
+    until = civic_forms.DateField(
         label=gettext_lazy("Last date (optional)"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

@@ -27,6 +27,7 @@ from composer.selectors import (
 from composer.series import occurrence_blackouts, occurrences, series_approve, series_create, series_submit
 from departments.selectors import user_can_approve_for, user_can_edit_for
 from governance.approvals import posts_user_can_approve_now
+from scheduler.forms import ReviewForm
 from scheduler.models import Post, PostStatus
 
 # --- Templates -------------------------------------------------------------------------------------
@@ -233,12 +234,18 @@ def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
     if not user_can_approve_for(user=request.user, department_id=series.department_id):
         raise PermissionDenied("Only the department's approvers approve its series.")  # a deny is a 403
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("composer:series_detail", series_id=series.pk)
     try:
         count = series_approve(
             series=series,
             user=request.user,
-            comment=request.POST.get("comment", ""),
-            blackout_override_reason=request.POST.get("blackout_override_reason", ""),
+            comment=form.cleaned_data["comment"],
+            blackout_override_reason=form.cleaned_data["blackout_override_reason"],
         )
     except ApplicationError as error:
         for problem in error.problems:

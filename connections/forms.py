@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from connections.flows import CONNECTABLE_PLATFORMS, PageChoice
 from departments.models import Department
@@ -32,7 +33,9 @@ class SecretURLInput(forms.URLInput):
 
 
 class ChooseForm(forms.Form):
-    department = forms.ModelChoiceField(queryset=Department.objects.none(), label=_("Department"), empty_label=None)
+    department = civic_forms.ModelChoiceField(
+        queryset=Department.objects.none(), label=_("Department"), empty_label=None
+    )
     platform = forms.ChoiceField(label=_("Platform"), widget=forms.RadioSelect)
 
     def __init__(self, *args, departments: list[Department], **kwargs) -> None:  # noqa: ANN002, ANN003

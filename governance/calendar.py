@@ -3,6 +3,7 @@ hold) keeps from going out. Emergency posts carry `is_emergency` (scheduler.sele
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,7 +15,7 @@ from scheduler.models import PostStatus
 from scheduler.templatetags.civic_time import format_in_zone
 
 
-def add_hold_hints(entries: Iterable[Any], hint_class: type) -> None:
+def add_hold_hints(entries: Iterable[Any], hint_class: type, zone: zoneinfo.ZoneInfo | None = None) -> None:
     """Appends a hint of kind "hold" to every calendar entry whose approved, non-emergency post is held.
     Two queries (open per-post holds, active crisis holds) whatever the number of entries; none of the
     post ids is sent as a parameter."""
@@ -37,7 +38,7 @@ def add_hold_hints(entries: Iterable[Any], hint_class: type) -> None:
             name = hold.started_by.get_full_name() or hold.started_by.email
             text = _("crisis hold by %(name)s since %(when)s (%(reason)s); it goes out only when the hold ends.") % {
                 "name": name,
-                "when": format_in_zone(hold.started_at, post.department.zone),
+                "when": format_in_zone(hold.started_at, zone or post.department.zone),
                 "reason": hold.reason,
             }
             entry.hints.append(hint_class("hold", text))

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from governance.models import EmergencyTemplate, ReleaseChoice
@@ -56,7 +57,7 @@ class CrisisStartForm(NormalizedTextFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Shown on every held post and on the calendar."),
     )
-    departments = forms.ModelMultipleChoiceField(
+    departments = civic_forms.ModelMultipleChoiceField(
         label=gettext_lazy("Departments"),
         queryset=Department.objects.order_by("name"),
         required=False,
@@ -66,7 +67,7 @@ class CrisisStartForm(NormalizedTextFormMixin, forms.Form):
 
 
 class _TimeFields(forms.Form):
-    new_date = forms.DateField(
+    new_date = civic_forms.DateField(
         label=gettext_lazy("New date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     new_time = forms.TimeField(
@@ -124,7 +125,13 @@ class CrisisEndForm(_RescheduleFields):
     def __init__(self, *args: Any, posts: list[Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.posts = posts
-        per_post_choices = [(SAME_AS_ALL, _("As chosen above"))] + list(ReleaseChoice.choices)
+        # Short words: the choices above explain each one, and a long option squeezes the post's text.
+        per_post_choices = [
+            (SAME_AS_ALL, _("As chosen above")),
+            (ReleaseChoice.RELEASE, _("Release")),
+            (ReleaseChoice.RESCHEDULE, _("Reschedule")),
+            (ReleaseChoice.KEEP, _("Keep held")),
+        ]
         for post in posts:
             self.fields[f"post_{post.pk}"] = forms.ChoiceField(
                 label=post.text[:60], choices=per_post_choices, required=False
@@ -160,7 +167,7 @@ class EmergencyForm(NormalizedTextFormMixin, _TimeFields):
     """Text per language (the city's languages), channels of every department, and an optional "all
     clear" follow-up submitted for approval."""
 
-    channels = forms.ModelMultipleChoiceField(
+    channels = civic_forms.ModelMultipleChoiceField(
         label=gettext_lazy("Channels"),
         queryset=Channel.objects.none(),
         widget=forms.CheckboxSelectMultiple,

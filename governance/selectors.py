@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -56,6 +57,15 @@ def held_delivery_ids(delivery_ids: list[int]) -> set[int]:
     return set(Delivery.objects.filter(pk__in=delivery_ids).filter(held).values_list("pk", flat=True))
 
 
+def mark_held_deliveries(deliveries: Iterable[Delivery]) -> None:
+    """Sets `is_held` on each delivery (True when a crisis hold or a post hold keeps it back now), for pages
+    that show delivery statuses. Two queries whatever the number of deliveries, none when none can be held."""
+    deliveries = list(deliveries)
+    held = held_delivery_ids([d.pk for d in deliveries if d.status in CLAIMABLE_DELIVERY_STATUSES])
+    for delivery in deliveries:
+        delivery.is_held = delivery.pk in held
+
+
 def deliveries_in_hold_scope(hold: CrisisHold) -> QuerySet[Delivery]:
     """Every non-emergency delivery the crisis hold covers, whatever its state."""
     queryset = Delivery.objects.filter(_not_emergency())
@@ -86,9 +96,10 @@ def _crisis_message(hold: CrisisHold, zone: object) -> str:
     }
 
 
-def hold_messages_for_posts(posts: Iterable[Post]) -> dict[int, str]:
+def hold_messages_for_posts(posts: Iterable[Post], *, zone: zoneinfo.ZoneInfo | None = None) -> dict[int, str]:
     """Returns {post id: "Held: ..."} for the posts whose deliveries are held now (approved, not emergency
-    posts). Three queries whatever the number of posts."""
+    posts), times in `zone` (the viewer's; each post's department's when not given). Three queries whatever
+    the number of posts."""
     posts = [p for p in posts if p.status == PostStatus.APPROVED]
     if not posts:
         return {}
@@ -100,17 +111,17 @@ def hold_messages_for_posts(posts: Iterable[Post]) -> dict[int, str]:
     for post in posts:
         if post.pk in emergency:
             continue
-        zone = post.department.zone
+        shown_in = zone or post.department.zone
         if post.pk in kept:
             hold = kept[post.pk]
             messages[post.pk] = _("Held: %(reason)s Held since %(when)s, until someone releases it.") % {
                 "reason": hold.reason,
-                "when": format_in_zone(hold.created_at, zone),
+                "when": format_in_zone(hold.created_at, shown_in),
             }
             continue
         for hold in holds:
             if hold.city_wide or any(d.pk == post.department_id for d in hold.departments.all()):
-                messages[post.pk] = _crisis_message(hold, zone)
+                messages[post.pk] = _crisis_message(hold, shown_in)
                 break
     return messages
 

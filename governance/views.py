@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.validators import slug_re
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -64,11 +65,13 @@ def _render_crisis(
             rows.append((hold, refused_release[1]))
         else:
             rows.append((hold, _release_form(request, hold)))
+    active = active_crisis_holds()
     return render(
         request,
         "governance/crisis.html",
         {
-            "active": active_crisis_holds(),
+            # Each hold in effect with the posts it is holding back now (decided on when it is switched off).
+            "active": [(hold, list(posts_held_by_crisis(hold))) for hold in active],
             "recent": crisis_holds_recent(),
             "post_hold_rows": rows,
             "form": form,
@@ -214,7 +217,8 @@ def emergency_create(request: HttpRequest) -> HttpResponse:
 @require_recent_auth
 def _emergency_create(request: HttpRequest) -> HttpResponse:
     slug = request.POST.get("template") or request.GET.get("template") or ""
-    template = EmergencyTemplate.objects.filter(slug=slug, is_active=True).first() if slug else None
+    # Only a slug is looked up: other characters (a NUL byte breaks a PostgreSQL query) name no template.
+    template = EmergencyTemplate.objects.filter(slug=slug, is_active=True).first() if slug_re.fullmatch(slug) else None
     zone = viewer_zone(user=request.user)
     form = EmergencyForm(request.POST or None, template=template, zone=zone)
     if request.method == "POST" and form.is_valid():

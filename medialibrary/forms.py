@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
@@ -16,7 +17,7 @@ ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4"
 
 
 class UploadForm(NormalizedTextFormMixin, forms.Form):
-    department = forms.ModelChoiceField(
+    department = civic_forms.ModelChoiceField(
         queryset=Department.objects.none(),
         label=gettext_lazy("Department library"),
         error_messages={"required": gettext_lazy("Choose whose library the file goes into.")},

@@ -68,9 +68,9 @@ def blackouts_in_words(blackouts: Iterable[BlackoutPeriod], zone: zoneinfo.ZoneI
     return "; ".join(blackout_label(blackout, zone) for blackout in blackouts)
 
 
-def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post) -> str:
-    """The blackouts in words, in the zone of the post's department."""
-    return blackouts_in_words(blackouts, post.department.zone)
+def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post, zone: zoneinfo.ZoneInfo | None = None) -> str:
+    """The blackouts in words, in `zone` (the viewer's on a page; the post's department's otherwise)."""
+    return blackouts_in_words(blackouts, zone or post.department.zone)
 
 
 def _covered_ids(

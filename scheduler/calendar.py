@@ -33,11 +33,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost.forms import parse_id
 from departments.models import Department
 from departments.selectors import (
     department_ids_for_user,
@@ -141,11 +142,8 @@ def post_has_language() -> bool:
 def _ints(values: Iterable[Any]) -> tuple[int, ...]:
     result = []
     for value in values:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            continue
-        if number > 0 and number not in result:
+        number = parse_id(value)  # None for what cannot be an id (huge numbers break the query)
+        if number is not None and number not in result:
             result.append(number)
     return tuple(sorted(result))
 
@@ -155,7 +153,9 @@ def _words(values: Iterable[Any], allowed: Iterable[str] | None = None) -> tuple
     result = []
     for value in values:
         word = str(value).strip()[:40]
-        if word and word not in result and (allowed_set is None or word in allowed_set):
+        # Platform, status and language names are printable words; anything else names nothing (and a NUL
+        # byte would break a PostgreSQL query).
+        if word and word.isprintable() and word not in result and (allowed_set is None or word in allowed_set):
             result.append(word)
     return tuple(sorted(result))
 
@@ -260,6 +260,16 @@ def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
     """The zone a person sees the calendar in: their first department's (the city's default otherwise)."""
     memberships = memberships_for_user(user=user)
     return memberships[0].department.zone if memberships else default_zone()
+
+
+def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
+    """`viewer_zone` of the person making the request, worked out once per request: every time a page shows
+    is in this zone, with its offset (templates get it as `viewer_zone`, see civicpost.context_processors)."""
+    zone = getattr(request, "_civic_viewer_zone", None)
+    if zone is None:
+        zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
+        request._civic_viewer_zone = zone  # noqa: SLF001
+    return zone
 
 
 def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
@@ -737,7 +747,7 @@ def _entries_for(
     # Crisis holds (governance): "Held: crisis hold by ..." on each post kept from going out.
     from governance.calendar import add_hold_hints
 
-    add_hold_hints(entries, Hint)
+    add_hold_hints(entries, Hint, zone)
     return entries
 
 
@@ -950,11 +960,20 @@ def calendar_agenda(
 
 
 def calendar_preference_get(*, user: AbstractBaseUser) -> CalendarFilters | None:
-    """Returns the person's saved filters, or None when they never chose any."""
+    """Returns the person's saved filters, or None when they never chose any or when what is stored no
+    longer validates (saved by an older version, or a value that is not an id): see `preference_is_valid`."""
     preference = CalendarPreference.objects.filter(user=user).first()
-    if preference is None:
+    if preference is None or not preference_is_valid(preference.filters):
         return None
     return CalendarFilters.from_dict(preference.filters or {})
+
+
+def preference_is_valid(data: Any) -> bool:
+    """True when stored filters read back exactly as they were stored: nothing in them is dropped as
+    malformed (a huge id, an unknown status) on the way in."""
+    if not isinstance(data, dict):
+        return False
+    return CalendarFilters.from_dict(data).as_dict() == data
 
 
 def feed_token_hash(secret: str) -> str:

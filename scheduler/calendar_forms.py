@@ -12,6 +12,7 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from scheduler.forms import EARLIER, LATER, LocalTime, classify_local_time
@@ -50,7 +51,7 @@ def local_instant(
 
 
 class RescheduleForm(forms.Form):
-    date = forms.DateField(
+    date = civic_forms.DateField(
         label=gettext_lazy("New date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],
@@ -106,7 +107,7 @@ class BlackoutForm(NormalizedTextFormMixin, forms.Form):
         help_text=gettext_lazy("Shown on the calendar, such as “Election quiet period” or “Day of mourning”."),
         error_messages={"required": gettext_lazy("Say why nothing should go out.")},
     )
-    start_date = forms.DateField(
+    start_date = civic_forms.DateField(
         label=gettext_lazy("Starts on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],
@@ -119,7 +120,7 @@ class BlackoutForm(NormalizedTextFormMixin, forms.Form):
         input_formats=["%H:%M", "%H:%M:%S"],
         error_messages={"required": gettext_lazy("Choose the start time."), "invalid": gettext_lazy("Enter a time.")},
     )
-    end_date = forms.DateField(
+    end_date = civic_forms.DateField(
         label=gettext_lazy("Ends on"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],

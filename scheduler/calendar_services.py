@@ -36,7 +36,7 @@ from scheduler.blackouts import (
     blackout_override_record,
     post_hold_for_blackout,
 )
-from scheduler.calendar import CalendarFilters, feed_token_hash, user_can_manage_blackouts
+from scheduler.calendar import CalendarFilters, feed_token_hash, preference_is_valid, user_can_manage_blackouts
 from scheduler.models import BlackoutPeriod, CalendarFeedToken, CalendarPreference, Post, PostStatus
 from scheduler.services import EDITABLE_STATUSES, post_update
 
@@ -161,6 +161,19 @@ def blackout_delete(*, user: AbstractBaseUser, blackout: BlackoutPeriod) -> None
         },
     )
     blackout.delete()
+
+
+def calendar_preference_load(*, user: AbstractBaseUser) -> CalendarFilters | None:
+    """Returns the person's saved filters, or None when they never chose any. Saved filters that no longer
+    validate (`preference_is_valid`) are deleted and None is returned, so that a bad value saved once cannot
+    send every later visit to a failing page."""
+    preference = CalendarPreference.objects.filter(user=user).first()
+    if preference is None:
+        return None
+    if not preference_is_valid(preference.filters):
+        preference.delete()
+        return None
+    return CalendarFilters.from_dict(preference.filters)
 
 
 def calendar_preference_save(*, user: AbstractBaseUser, filters: CalendarFilters) -> None:

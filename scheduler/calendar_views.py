@@ -16,17 +16,17 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.forms import MAX_DATE, MIN_DATE, parse_date, safe_next_path
 from departments.selectors import department_ids_user_approves, user_approves_everywhere
 from scheduler.calendar import (
     MAX_AGENDA_DAYS,
@@ -37,7 +37,6 @@ from scheduler.calendar import (
     blackouts_upcoming,
     calendar_agenda,
     calendar_month,
-    calendar_preference_get,
     calendar_week,
     feed_token_active,
     feed_user_for_secret,
@@ -53,6 +52,7 @@ from scheduler.calendar_services import (
     blackout_delete,
     calendar_feed_token_create,
     calendar_feed_token_revoke,
+    calendar_preference_load,
     calendar_preference_save,
     post_reschedule,
 )
@@ -64,10 +64,7 @@ AGENDA_DEFAULT_DAYS = 14
 
 
 def _parse_date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return parse_date(value)
 
 
 def _parse_month(value: str | None) -> tuple[int, int] | None:
@@ -75,12 +72,13 @@ def _parse_month(value: str | None) -> tuple[int, int] | None:
         year, month = (int(part) for part in (value or "").split("-", 1))
     except ValueError:
         return None
-    return (year, month) if 1 <= month <= 12 and 1900 <= year <= 2999 else None
+    return (year, month) if 1 <= month <= 12 and MIN_DATE.year <= year <= MAX_DATE.year else None
 
 
 def _filters_or_redirect(request: HttpRequest) -> CalendarFilters | HttpResponse:
-    """Returns the filters the address asks for (saving them), or a redirect to the saved ones."""
-    saved = calendar_preference_get(user=request.user)
+    """Returns the filters the address asks for, or a redirect to the saved ones. Nothing is saved here:
+    `_remember` saves the filters once the page was built with them, so a link that fails is never kept."""
+    saved = calendar_preference_load(user=request.user)
     if not CalendarFilters.present_in(request.GET):
         if saved is not None and saved.as_dict():
             query = request.GET.copy()
@@ -88,10 +86,14 @@ def _filters_or_redirect(request: HttpRequest) -> CalendarFilters | HttpResponse
                 query.appendlist(key, value)
             return redirect(f"{request.path}?{query.urlencode()}")
         return saved or CalendarFilters()
-    filters = CalendarFilters.from_query(request.GET)
-    if saved != filters:
+    return CalendarFilters.from_query(request.GET)
+
+
+def _remember(request: HttpRequest, filters: CalendarFilters) -> None:
+    """Saves the filters as the person's preference, once the page was built with them. Only what
+    CalendarFilters kept is saved (malformed values are dropped on the way in), never the raw address."""
+    if CalendarFilters.present_in(request.GET):
         calendar_preference_save(user=request.user, filters=filters)
-    return filters
 
 
 def _url(name: str, filters: CalendarFilters, **params: Any) -> str:
@@ -141,6 +143,7 @@ def calendar_month_view(request: HttpRequest) -> HttpResponse:
     today = timezone.now().astimezone(viewer_zone(user=request.user)).date()
     year, month = _parse_month(request.GET.get("month")) or (today.year, today.month)
     data = calendar_month(user=request.user, year=year, month=month, filters=filters)
+    _remember(request, filters)
     nav = {"month": f"{year:04d}-{month:02d}"}
     links = {
         "previous_url": _url("scheduler:calendar_month", filters, month=f"{data.previous:%Y-%m}"),
@@ -160,6 +163,7 @@ def calendar_week_view(request: HttpRequest) -> HttpResponse:
     today = timezone.now().astimezone(viewer_zone(user=request.user)).date()
     day = _parse_date(request.GET.get("week")) or today
     data = calendar_week(user=request.user, day=day, filters=filters)
+    _remember(request, filters)
     links = {
         "previous_url": _url("scheduler:calendar_week", filters, week=data.previous.isoformat()),
         "next_url": _url("scheduler:calendar_week", filters, week=data.next.isoformat()),
@@ -182,6 +186,7 @@ def calendar_agenda_view(request: HttpRequest) -> HttpResponse:
     except ValueError:
         days = AGENDA_DEFAULT_DAYS
     data = calendar_agenda(user=request.user, first_day=first, days=days, filters=filters)
+    _remember(request, filters)
     links = {
         "previous_url": _url("scheduler:calendar_agenda", filters, start=data.previous.isoformat(), days=days),
         "next_url": _url("scheduler:calendar_agenda", filters, start=data.next.isoformat(), days=days),
@@ -199,10 +204,8 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def _back(request: HttpRequest) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("scheduler:calendar_month")
+    target = safe_next_path(request, request.POST.get("next")) or reverse("scheduler:calendar_month")
+    return HttpResponseRedirect(target)
 
 
 @login_required

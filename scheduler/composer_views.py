@@ -27,6 +27,7 @@ from departments.models import Department
 from medialibrary.models import MediaAsset
 from medialibrary.services import ALT_TEXT_REQUIRED, MediaAlreadyInLibrary, media_upload
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
+from scheduler.calendar import viewer_zone_for_request
 from scheduler.forms import PostForm
 from scheduler.models import Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
@@ -438,7 +439,7 @@ def post_version_compare(request: HttpRequest, post_id: int) -> HttpResponse:
         "old": old,
         "new": new,
         "numbers": sorted(versions, reverse=True),
-        "rows": version_comparison(old, new, department=post.department),
+        "rows": version_comparison(old, new, zone=viewer_zone_for_request(request)),
     }
     return render(request, "scheduler/post_version_compare.html", context)
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
 from departments import rules
 from departments.models import Department
@@ -77,13 +78,13 @@ class DepartmentSelect(forms.Select):
         return option
 
 
-class ChannelChoiceField(forms.ModelMultipleChoiceField):
+class ChannelChoiceField(civic_forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Channel) -> str:
         return f"{obj.display_name} ({obj.platform_label})"
 
 
-def publish_date_field() -> forms.DateField:
-    return forms.DateField(
+def publish_date_field() -> civic_forms.DateField:
+    return civic_forms.DateField(
         label=gettext_lazy("Date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d"],
@@ -207,7 +208,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     `lang_<code>_channel_<channel id>`, `lang_<code>_alt_<asset id>`). `lenient` relaxes what a live
     check or an autosave needs (no text, channel or time required yet; a past time is kept)."""
 
-    department = forms.ModelChoiceField(
+    department = civic_forms.ModelChoiceField(
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         widget=DepartmentSelect(attrs={"data-department-select": ""}),

@@ -209,6 +209,36 @@ class Delivery(models.Model):
     def is_pending(self) -> bool:
         return self.status in PENDING_DELIVERY_STATUSES
 
+    @property
+    def shown_status(self) -> str:
+        """Returns the status people see: "held" while a crisis hold or a post hold keeps it back (pages mark
+        `is_held` with `governance.selectors.mark_held_deliveries`), "withdrawn" when an edit or a move took it
+        back and the post waits to be approved again, otherwise the stored status."""
+        if self.status in CLAIMABLE_DELIVERY_STATUSES and getattr(self, "is_held", False):
+            return "held"
+        if self.status == DeliveryStatus.CANCELLED and self._withdrawn_for_approval():
+            return "withdrawn"
+        return self.status
+
+    def get_shown_status_display(self) -> str:
+        """Returns the words for `shown_status`."""
+        shown = self.shown_status
+        if shown == "held":
+            return str(_("Held"))
+        if shown == "withdrawn":
+            if self.post.status == PostStatus.SUBMITTED:
+                return str(_("Withdrawn, waiting for approval"))
+            return str(_("Withdrawn until approved again"))
+        return str(self.get_status_display())
+
+    def _withdrawn_for_approval(self) -> bool:
+        post = self.post
+        return post.current_approval_id is None and post.status in (
+            PostStatus.DRAFT,
+            PostStatus.SUBMITTED,
+            PostStatus.CHANGES_REQUESTED,
+        )
+
 
 # DeliveryAttempt.outcome is a DeliveryStatus value (what the attempt's answer made of the delivery) or one of:
 ATTEMPT_SENDING = "sending"  # the call is in flight (closed by its worker, or as `unknown` by the sweeper)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,6 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from departments.models import Department
 from scheduler.content import language_name
 from scheduler.models import Channel, PostVersion
 from scheduler.templatetags.civic_time import format_in_zone
@@ -82,11 +82,11 @@ def _media_lines(media: list[dict[str, Any]], alts: list[str] | None = None) -> 
     return "\n".join(lines)
 
 
-def _fields(version: PostVersion, department: Department, names: dict[str, str]) -> dict[str, str]:
+def _fields(version: PostVersion, zone: zoneinfo.ZoneInfo, names: dict[str, str]) -> dict[str, str]:
     fields = {
         _("Text"): version.text,
         _("Link"): version.link,
-        _("Publish time"): format_in_zone(version.due_at, department),
+        _("Publish time"): format_in_zone(version.due_at, zone),
         _("Channels"): ", ".join(names.get(str(pk), f"#{pk}") for pk in version.channel_ids),
         _("Images and video"): _media_lines(version.media),
     }
@@ -104,12 +104,13 @@ def _fields(version: PostVersion, department: Department, names: dict[str, str])
     return fields
 
 
-def version_comparison(old: PostVersion, new: PostVersion, *, department: Department) -> list[ComparisonRow]:
-    """Returns one row per field of either version, in a stable order, marking what changed."""
+def version_comparison(old: PostVersion, new: PostVersion, *, zone: zoneinfo.ZoneInfo) -> list[ComparisonRow]:
+    """Returns one row per field of either version, in a stable order, marking what changed; times in `zone`
+    (the viewer's)."""
     channel_ids = {str(pk) for pk in old.channel_ids + new.channel_ids}
     channel_ids |= set(old.channel_text) | set(new.channel_text)
     names = _channel_names(sorted(channel_ids))
-    before, after = _fields(old, department, names), _fields(new, department, names)
+    before, after = _fields(old, zone, names), _fields(new, zone, names)
     labels = list(dict.fromkeys([*before, *after]))
     rows = []
     for label in labels:

@@ -3,6 +3,7 @@ a message, a redirect. Business rules live in scheduler/services.py."""
 
 from __future__ import annotations
 
+import zoneinfo
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -22,8 +23,10 @@ from departments.selectors import (
     user_can_approve_for,
     user_can_edit_for,
 )
+from governance.selectors import mark_held_deliveries
 from scheduler import composer_views
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
+from scheduler.calendar import viewer_zone_for_request
 from scheduler.forms import CancelForm, ReviewForm
 from scheduler.models import Delivery, Post, PostStatus, SandboxPost
 from scheduler.selectors import (
@@ -91,10 +94,12 @@ def _delivery_context(post: Post) -> dict:
     deliveries = list(post.deliveries.all())
     latest = post.current_approval_id or max((d.approval_id for d in deliveries), default=None)
     deliveries = [d for d in deliveries if d.approval_id == latest]
+    mark_held_deliveries(deliveries)
     return {
         "post": post,
         "deliveries": deliveries,
         "deliveries_pending": any(d.is_pending for d in deliveries),
+        "deliveries_held": any(d.is_held for d in deliveries),
     }
 
 
@@ -123,13 +128,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .exclude(department_id__in=own_ids)
         .order_by("-due_at", "-id")[:RECENT_LIMIT]
     )
+    groups = [(key, title, list(posts)) for key, title, posts in groups]
+    other_posts = list(others)
+    mark_held_deliveries(
+        d for posts in [*(g[2] for g in groups), other_posts] for p in posts for d in p.deliveries.all()
+    )
     return render(
         request,
         "scheduler/dashboard.html",
-        {
-            "groups": [(key, title, list(posts)) for key, title, posts in groups],
-            "other_posts": list(others),
-        },
+        {"groups": groups, "other_posts": other_posts},
     )
 
 
@@ -170,7 +177,7 @@ def _render_detail(
         "cancel_form": cancel_form or CancelForm(),
         "media_items": list(post.media_items.select_related("asset").order_by("position", "id")),
         "version_count": post.versions.count(),
-        "blackouts_message": _post_blackouts_message(post),
+        "blackouts_message": _post_blackouts_message(post, zone=viewer_zone_for_request(request)),
         "blackout_overrides": list(post.blackout_overrides.select_related("blackout", "given_by")),
         # The composer's draft key of a save that just succeeded: the page tells the browser to drop its copy.
         "saved_draft_key": request.session.pop(composer_views.SAVED_DRAFT_SESSION_KEY, ""),
@@ -178,12 +185,12 @@ def _render_detail(
     return render(request, "scheduler/post_detail.html", context, status=status)
 
 
-def _post_blackouts_message(post: Post) -> str:
+def _post_blackouts_message(post: Post, *, zone: zoneinfo.ZoneInfo) -> str:
     """The blackouts a post still to go out is scheduled in, in words ("" when none)."""
     if post.status in (PostStatus.PUBLISHED, PostStatus.CANCELLED):
         return ""
     blackouts = post_blackouts(post)
-    return blackouts_message(blackouts=blackouts, post=post) if blackouts else ""
+    return blackouts_message(blackouts=blackouts, post=post, zone=zone) if blackouts else ""
 
 
 @login_required

@@ -183,3 +183,75 @@ def test_make_run_starts_a_celery_worker_with_beat_when_redis_is_configured(sett
     commands = Command().commands(addrport="127.0.0.1:8001", interval=5, noreload=True)
     assert commands["web"][-3:] == ["runserver", "127.0.0.1:8001", "--noreload"]
     assert commands["publisher"][1:7] == ["-m", "celery", "-A", "civicpost", "worker", "--beat"]
+
+
+def test_make_run_on_another_port_serves_there(settings: pytest.FixtureRequest) -> None:
+    """`make run PORT=8001` hands that address to run_embedded, which then derives the site address."""
+    import shutil
+    import subprocess  # nosec B404
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(  # noqa: S603  # nosec B603
+        [make, "-n", "run", "PORT=8001", "HOST=127.0.0.1"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "run_embedded 127.0.0.1:8001" in out
+
+
+def test_make_run_links_point_at_the_port_being_served(
+    settings: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web and publisher processes of `make run PORT=8001` get CIVICPOST_SITE_URL=http://127.0.0.1:8001, so
+    "View the post" links in emails and alerts lead to the server that is running."""
+    from scheduler.management.commands import run_embedded
+
+    settings.REDIS_URL = ""
+    monkeypatch.delenv("CIVICPOST_SITE_URL", raising=False)
+    started: list[dict[str, str]] = []
+
+    class StoppedProcess:
+        returncode = 0
+
+        def __init__(self, command: list[str], *, env: dict[str, str], preexec_fn: object) -> None:
+            started.append(env)
+
+        def poll(self) -> int:
+            return 0
+
+        def wait(self, timeout: float) -> int:
+            return 0
+
+    monkeypatch.setattr(run_embedded.subprocess, "Popen", StoppedProcess)
+    monkeypatch.setattr(run_embedded.signal, "signal", lambda *args: None)
+    monkeypatch.setattr(run_embedded, "_accepts_connections", lambda host, port: False)
+    with pytest.raises(SystemExit):
+        call_command("run_embedded", "127.0.0.1:8001", stdout=StringIO(), stderr=StringIO())
+
+    assert [env["CIVICPOST_SITE_URL"] for env in started] == ["http://127.0.0.1:8001"] * 2
+
+
+def test_make_run_keeps_a_site_address_the_person_set() -> None:
+    from scheduler.management.commands.run_embedded import child_environment
+
+    env = child_environment(addrport="127.0.0.1:8001", environ={"CIVICPOST_SITE_URL": "https://posts.city.example"})
+    assert env["CIVICPOST_SITE_URL"] == "https://posts.city.example"
+
+
+@pytest.mark.parametrize(
+    ("addrport", "site_url"),
+    [
+        ("0.0.0.0:8002", "http://127.0.0.1:8002"),
+        ("[::]:8003", "http://[::1]:8003"),
+        ("localhost:8004", "http://localhost:8004"),
+        ("8005", "http://127.0.0.1:8005"),
+    ],
+)
+def test_make_run_site_address_is_one_a_browser_on_this_machine_can_open(addrport: str, site_url: str) -> None:
+    from scheduler.management.commands.run_embedded import child_environment
+
+    assert child_environment(addrport=addrport, environ={})["CIVICPOST_SITE_URL"] == site_url

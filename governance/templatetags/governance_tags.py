@@ -10,6 +10,7 @@ from django import template
 from departments import rules
 from governance.approvals import approval_progress
 from governance.selectors import active_crisis_holds, emergency_alert_for_post, hold_messages_for_posts
+from scheduler.calendar import viewer_zone_for_request
 
 register = template.Library()
 
@@ -37,7 +38,11 @@ def crisis_banner(context: template.Context) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"holds": []}
-    return {"holds": active_crisis_holds(), "can_crisis": rules.can_start_crisis_hold(user)}
+    return {
+        "holds": active_crisis_holds(),
+        "can_crisis": rules.can_start_crisis_hold(user),
+        "viewer_zone": viewer_zone_for_request(request),
+    }
 
 
 @register.inclusion_tag("governance/_post_panel.html", takes_context=True)
@@ -46,14 +51,16 @@ def governance_post_panel(context: template.Context, post: Any) -> dict[str, Any
     request = context.get("request")
     user = getattr(request, "user", None)
     progress = approval_progress(post)
+    zone = viewer_zone_for_request(request) if request is not None else post.department.zone
     return {
         "post": post,
         "progress": progress,
         "show_steps": post.status in ("submitted", "approved", "published") or len(progress) > 1,
         "multi_step": len(progress) > 1,
-        "hold_message": hold_messages_for_posts([post]).get(post.pk, ""),
+        "hold_message": hold_messages_for_posts([post], zone=zone).get(post.pk, ""),
         "alert": emergency_alert_for_post(post) if rules.post_is_emergency(post) else None,
         "user": user,
+        "viewer_zone": zone,
     }
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django import template
 from django.forms import BoundField, widgets
+from django.forms.boundfield import BoundWidget
 from django.utils.safestring import SafeString
 
 register = template.Library()
 
-# Most specific first: RadioSelect and CheckboxSelectMultiple are Select subclasses.
+# Most specific first: CheckboxSelectMultiple is a RadioSelect subclass, and both are Select subclasses.
 WIDGET_CLASSES: list[tuple[type[widgets.Widget], str]] = [
-    (widgets.RadioSelect, "usa-radio__input"),
     (widgets.CheckboxSelectMultiple, "usa-checkbox__input"),
+    (widgets.RadioSelect, "usa-radio__input"),
     (widgets.CheckboxInput, "usa-checkbox__input"),
     (widgets.Select, "usa-select"),
     (widgets.Textarea, "usa-textarea"),
@@ -59,6 +60,21 @@ def usa_widget(bound_field: BoundField, extra_class: str = "", describedby: str 
     if bound_field.errors:
         attrs["aria-invalid"] = "true"
     return bound_field.as_widget(attrs=attrs)
+
+
+@register.simple_tag
+def usa_choice(choice: BoundWidget, bound_field: BoundField) -> SafeString:
+    """`{% usa_choice choice field %}` renders one radio button or checkbox of a group with its USWDS class
+    (usa-radio__input / usa-checkbox__input), which hides the browser's own control behind the USWDS one.
+    Without it a form must remember to set that class on its widget, and the page shows both controls."""
+    css = widget_class(bound_field)
+    attrs = {name: value for name, value in choice.data["attrs"].items() if name != "checked"}
+    classes = attrs.get("class", "").split()
+    attrs["class"] = " ".join(classes if css in classes else [css, *classes])
+    if choice.data["attrs"].get("checked"):
+        attrs["checked"] = True  # last, where Django puts it
+    context = {"widget": {**choice.data, "attrs": attrs, "wrap_label": False}}
+    return choice.parent_widget._render(choice.template_name, context, choice.renderer)  # noqa: SLF001
 
 
 @register.filter

@@ -33,6 +33,10 @@ def date_label(value: dt.datetime | dt.date) -> str:
 
 
 def _zone(zone_or_department: object) -> zoneinfo.ZoneInfo:
+    if not zone_or_department:  # a template rendered without a request has no `viewer_zone`
+        from scheduler.calendar import default_zone
+
+        return default_zone()
     if isinstance(zone_or_department, zoneinfo.ZoneInfo):
         return zone_or_department
     if isinstance(zone_or_department, str):
@@ -48,19 +52,19 @@ def format_in_zone(value: dt.datetime, zone_or_department: object) -> str:
 
 @register.filter
 def in_zone(value: dt.datetime | None, zone_or_department: object) -> str:
-    """`{{ post.due_at|in_zone:post.department }}` (or a zone name)."""
+    """`{{ post.due_at|in_zone:viewer_zone }}`: pages show every time in the viewer's zone (the context
+    processor gives `viewer_zone`); emails and public feeds, which have no viewer, pass a department."""
     if value is None:
         return ""
     return format_in_zone(value, zone_or_department)
 
 
 @register.filter
-def in_utc(value: dt.datetime | None) -> str:
-    """`{{ post.due_at|in_utc }}` → "Sat, Dec 5, 2026, 4:00 PM UTC"."""
+def clock(value: dt.time | None) -> str:
+    """`{{ series.local_time|clock }}` → "9:00 AM": a time of day (no date, so no zone of its own)."""
     if value is None:
         return ""
-    moment = value.astimezone(dt.UTC)
-    return f"{date_label(moment)}, {clock_label(moment)} UTC"
+    return clock_label(dt.datetime.combine(dt.date(2000, 1, 1), value))
 
 
 @register.filter

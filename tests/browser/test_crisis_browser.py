@@ -47,7 +47,9 @@ def test_held_posts_move_into_a_blackout_only_with_the_approver_s_reason(live_se
     # A post kept on hold, on the crisis page.
     page.goto(f"{live_server.url}/governance/crisis/")
     row = page.locator("tr", has_text="Pool party")
-    row.get_by_label(str(ReleaseChoice.RESCHEDULE.label)).check()
+    # USWDS hides the real radio button and draws its own; people click the label.
+    row.locator("label", has_text=str(ReleaseChoice.RESCHEDULE.label)).click()
+    expect(row.get_by_label(str(ReleaseChoice.RESCHEDULE.label))).to_be_checked()
     row.get_by_label("New date", exact=True).fill(day)
     row.get_by_label("New time", exact=True).fill(clock)
     row.get_by_role("button", name="Release").click()
@@ -69,7 +71,7 @@ def test_held_posts_move_into_a_blackout_only_with_the_approver_s_reason(live_se
 
     # Switching a hold off, every post moved at once.
     page.goto(f"{live_server.url}/governance/crisis/{second.pk}/end/")
-    page.get_by_label(str(ReleaseChoice.RESCHEDULE.label)).check()
+    page.locator("label", has_text=str(ReleaseChoice.RESCHEDULE.label)).click()
     page.get_by_label("New date", exact=True).fill(day)
     page.get_by_label("New time", exact=True).fill(clock)
     page.get_by_role("button", name="Switch the crisis hold off").click()

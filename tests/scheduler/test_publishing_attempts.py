@@ -26,7 +26,7 @@ def due_delivery(personas):
 def platform_finds(monkeypatch):
     """The Sandbox reconciler answers from its own timeline: the post if it is there, else proved absent."""
 
-    def reconcile(self, content, *, idempotency_key, sent_at):  # noqa: ANN001, ANN202, ARG001
+    def reconcile(self, content, *, idempotency_key, sent_at, first_sent_at=None):  # noqa: ANN001, ANN202, ARG001
         found = SandboxPost.objects.filter(channel_id=self.account.channel_id, idempotency_key=idempotency_key).first()
         return PublishResult(remote_id=str(found.pk), permalink="") if found else None
 

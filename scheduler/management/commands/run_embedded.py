@@ -49,6 +49,29 @@ def _accepts_connections(host: str, port: int) -> bool:
         return False
 
 
+def site_url_for(addrport: str) -> str:
+    """Returns the address "View the post" links should use for a server at addrport ("http://127.0.0.1:8001").
+
+    A server listening on every interface (0.0.0.0 or ::) is reached on this machine through the loopback."""
+    host, _, port = addrport.rpartition(":")
+    if not host and not port.isdigit():  # "localhost" alone: runserver's default port
+        host, port = port, "8000"
+    host = (host or "127.0.0.1").strip("[]")
+    host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104  # nosec B104
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def child_environment(*, addrport: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """Returns the environment of the web and publisher processes: links in emails and alerts point at the
+    address being served, unless the person set CIVICPOST_SITE_URL (in the environment or in .env, which
+    settings have already copied into os.environ)."""
+    env = dict(os.environ if environ is None else environ)
+    env.setdefault("CIVICPOST_SITE_URL", site_url_for(addrport))
+    return env
+
+
 class Command(BaseCommand):
     help = "Serve CivicPost and run publishing together (used by `make run`). Ctrl-C stops both."
 
@@ -84,6 +107,7 @@ class Command(BaseCommand):
             self.commands(addrport=addrport, interval=interval, noreload=noreload),
             restartable={"publisher"},
             write=self.stderr.write,
+            env=child_environment(addrport=addrport),
         )
         supervisor.start()
         host, _, port = addrport.rpartition(":")
@@ -139,8 +163,11 @@ class Supervisor:
         restartable: set[str],
         write: Callable[[str], object],
         clock: Callable[[], float] = time.monotonic,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.commands = commands
+        # The environment of every child (None: this process's own).
+        self.env = env
         self.restartable = restartable
         self.write = write
         self.clock = clock
@@ -154,7 +181,7 @@ class Supervisor:
             self._spawn(name)
 
     def _spawn(self, name: str) -> None:
-        self.processes[name] = subprocess.Popen(self.commands[name], preexec_fn=_die_with_parent)  # noqa: S603, PLW1509  # nosec B603
+        self.processes[name] = subprocess.Popen(self.commands[name], env=self.env, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509  # nosec B603
         self.started_at[name] = self.clock()
 
     def check(self) -> int | None:
