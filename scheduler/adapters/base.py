@@ -350,8 +350,10 @@ class ConnectedAccount:
     credentials: dict[str, Any] = field(default_factory=dict, repr=False)
     options: dict[str, Any] = field(default_factory=dict)
     token_expires_at: dt.datetime | None = None
-    # A secret CivicPost made for the account and must show the admin once (the webhook signing secret).
+    # A secret CivicPost made for the account and must show the admin once (the webhook signing secret),
+    # and the page that shows it (with how to use it).
     show_once_secret: str = field(default="", repr=False)
+    show_once_template: str = ""
 
 
 @dataclass(frozen=True)

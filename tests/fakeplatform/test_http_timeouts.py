@@ -199,9 +199,11 @@ def _threads_profile(fake: FakePlatform) -> None:
 
 
 def _x_connect_flow(fake: FakePlatform) -> None:
-    from connections import flows
+    from connections.services import instance_apps
+    from connections.views import redirect_uri
+    from scheduler.adapters.x.connect import FLOW
 
-    flows.x_finish(code="c", pending={"code_verifier": "v"})
+    FLOW.finish(code="c", pending={"code_verifier": "v"}, redirect_uri=redirect_uri("x"), apps=instance_apps)
 
 
 def _pwned_password_check(fake: FakePlatform) -> None:
