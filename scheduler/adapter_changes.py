@@ -5,6 +5,8 @@ even a failed one, because a renewed session replaces the old refresh token."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,15 +26,18 @@ def channel_save_adapter_changes(*, channel: Channel, adapter: PlatformAdapter) 
         row = Channel.objects.select_for_update().filter(pk=channel.pk).only("credentials", "options").first()
         if row is None:
             return False
+        # Decrypted JSON objects (civicpost.crypto.EncryptedJSONField), typed as text by the field's stubs.
+        stored_credentials = cast(dict[str, Any], row.credentials)
+        stored_options = cast(dict[str, Any], row.options)
         changes: dict[str, object] = {}
         if credentials:
-            changes["credentials"] = {**row.credentials, **credentials}
+            changes["credentials"] = {**stored_credentials, **credentials}
             expires_at = parse_expires_at(credentials.get("expires_at"))
             if expires_at is not None:
                 changes["token_expires_at"] = expires_at
         if options:
-            merged = {**row.options, **options}
-            if merged != row.options:
+            merged = {**stored_options, **options}
+            if merged != stored_options:
                 changes["options"] = merged
         if not changes:
             return False
