@@ -42,10 +42,10 @@ from connections.selectors import (
 from departments import rules
 from departments.models import Department
 from departments.selectors import user_is_department_admin
-from scheduler.content import channel_language, language_name
 from scheduler.adapters.base import AccountPick, ChannelAccount, ConnectedAccount, ConnectError, ConnectFlow
 from scheduler.adapters.oauth import new_state
 from scheduler.adapters.registry import UnknownPlatform, get_connect_flow
+from scheduler.content import channel_language, language_name
 from scheduler.models import Channel, ChannelStatus
 
 PENDING_SESSION_KEY = "civicpost_connect_pending"
@@ -219,9 +219,7 @@ def _platform_step(
     if request.method == "POST" and form.is_valid():
         try:
             if flow.kind == "oauth":
-                return _start_oauth(
-                    request, department=department, flow=flow, channel=channel, data=form.cleaned_data
-                )
+                return _start_oauth(request, department=department, flow=flow, channel=channel, data=form.cleaned_data)
             connected = flow.connect(form.cleaned_data)
             saved = services.channel_connect(
                 user=request.user, department=department, account=connected, channel=channel
@@ -266,9 +264,7 @@ def _start_oauth(
     request: HttpRequest, *, department: Department, flow: ConnectFlow, channel: Channel | None, data: dict[str, Any]
 ) -> HttpResponse:
     state = new_state()
-    start = flow.start(
-        data, state=state, redirect_uri=redirect_uri(flow.platform), apps=services.instance_apps
-    )
+    start = flow.start(data, state=state, redirect_uri=redirect_uri(flow.platform), apps=services.instance_apps)
     _remember(
         request,
         state,

@@ -23,6 +23,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from governance.notifications import notify_delivery_outcome
 from governance.selectors import held_deliveries_filter, held_delivery_ids
+from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -36,8 +37,8 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.blackouts import posts_blocked_by_blackouts, posts_hold_for_blackouts
+from scheduler.media_fitting import media_fitter
 from scheduler.models import (
     ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED,
     ATTEMPT_SENDING,
@@ -53,7 +54,6 @@ from scheduler.models import (
     PostStatus,
     PublisherHeartbeat,
 )
-from scheduler.media_fitting import media_fitter
 from scheduler.services import channel_content, content_hash, post_refresh_status
 
 logger = logging.getLogger(__name__)
@@ -542,7 +542,9 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         adapter = adapter_for_channel(delivery.channel)
         found = adapter.reconcile(
             _content_for(delivery, adapter, content),
-            idempotency_key=str(delivery.idempotency_key), sent_at=sent_at, first_sent_at=first_sent_at
+            idempotency_key=str(delivery.idempotency_key),
+            sent_at=sent_at,
+            first_sent_at=first_sent_at,
         )
     except CheckAgainLater as error:
         if now < give_up_at:

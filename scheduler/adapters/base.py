@@ -437,9 +437,7 @@ class ConnectFlow(Protocol):
         """kind "form": returns the account for the cleaned form data. Raises ConnectError."""
         ...
 
-    def start(
-        self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps
-    ) -> OAuthStart:
+    def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
         """kind "oauth": returns where to send the admin. Raises ConnectError."""
         ...
 
@@ -480,9 +478,7 @@ class BaseConnectFlow:
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         raise ConnectError(f"{self.platform} is connected by signing in on the platform.")
 
-    def start(
-        self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps
-    ) -> OAuthStart:
+    def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
         raise ConnectError(f"{self.platform} is connected with a form, not a sign-in.")
 
     def finish(

@@ -29,7 +29,6 @@ What this module does:
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -37,7 +36,6 @@ import json
 import logging
 import math
 import re
-import secrets
 import time
 import unicodedata
 import urllib.parse
@@ -62,8 +60,6 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.http import http_session
-from scheduler.adapters.oauth import new_state as new_oauth_state
-from scheduler.adapters.oauth import pkce_pair
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from django import forms
 
 from scheduler.adapters.base import AdapterError, BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectError
 from scheduler.adapters.bluesky import adapter as bluesky
+from scheduler.adapters.bluesky.forms import BlueskyForm
 from scheduler.adapters.oauth import check_instance_url
 from scheduler.adapters.ssrf import UnsafeURL
-from scheduler.adapters.bluesky.forms import BlueskyForm
 
 
 class BlueskyConnectFlow(BaseConnectFlow):

@@ -40,7 +40,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from scheduler.adapters.base import (
-    parse_expires_at,
     AdapterError,
     ConnectionCheck,
     ImageLimits,
@@ -51,6 +50,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     TextLength,
+    parse_expires_at,
 )
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,

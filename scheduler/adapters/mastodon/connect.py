@@ -22,9 +22,9 @@ from scheduler.adapters.base import (
     OAuthStart,
 )
 from scheduler.adapters.mastodon import adapter as mastodon
+from scheduler.adapters.mastodon.forms import MastodonForm
 from scheduler.adapters.oauth import check_instance_url
 from scheduler.adapters.ssrf import UnsafeURL
-from scheduler.adapters.mastodon.forms import MastodonForm
 
 
 def _register(instance_url: str, redirect_uri: str) -> tuple[str, str]:

@@ -39,7 +39,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from scheduler.adapters.base import (
-    parse_expires_at,
     AdapterError,
     ConnectionCheck,
     ImageLimits,
@@ -50,6 +49,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     TextLength,
+    parse_expires_at,
 )
 from scheduler.adapters.graph import (
     ContainerApi,

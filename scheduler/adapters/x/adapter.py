@@ -36,7 +36,6 @@ from django.utils import timezone
 from twitter_text import extract_urls_with_indices, parse_tweet
 
 from scheduler.adapters.base import (
-    parse_expires_at,
     AdapterError,
     AuthExpired,
     CheckAgainLater,
@@ -52,6 +51,7 @@ from scheduler.adapters.base import (
     PublishResult,
     RateLimited,
     TextLength,
+    parse_expires_at,
 )
 from scheduler.adapters.http import USER_AGENT, TimeoutSession, platform_base_url, request_never_sent
 from scheduler.adapters.media import UploadImage, image_for_upload, is_image

@@ -91,8 +91,7 @@ class XConnectFlow(BaseConnectFlow):
             me = session.get(f"{base}{X_ME_PATH}", headers={"Authorization": f"Bearer {token['access_token']}"})
             if me.status_code != 200:
                 raise ConnectError(
-                    _("X signed you in but would not show the account (HTTP %(status)s).")
-                    % {"status": me.status_code}
+                    _("X signed you in but would not show the account (HTTP %(status)s).") % {"status": me.status_code}
                 )
             user = me.json()["data"]
         except (requests.RequestException, ValueError, KeyError) as error:

@@ -22,7 +22,6 @@ from responses.matchers import query_param_matcher
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from scheduler import publishing
-from scheduler.adapters.mastodon import adapter as mastodon_module
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AuthExpired,
@@ -33,6 +32,7 @@ from scheduler.adapters.base import (
     PublishError,
     RateLimited,
 )
+from scheduler.adapters.mastodon import adapter as mastodon_module
 from scheduler.adapters.mastodon.adapter import (
     ConnectFailed,
     MastodonAdapter,
