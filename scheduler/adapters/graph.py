@@ -45,7 +45,6 @@ from enum import StrEnum
 from typing import Any
 
 import requests
-import urllib3.exceptions
 from django.conf import settings
 from django.utils import timezone
 
@@ -59,7 +58,7 @@ from scheduler.adapters.base import (
     PublishResult,
     RateLimited,
 )
-from scheduler.adapters.http import http_session
+from scheduler.adapters.http import http_session, request_never_sent
 
 logger = logging.getLogger(__name__)
 
@@ -330,28 +329,10 @@ def classify(error: GraphError, *, usage: Usage, publishing: bool, label: str) -
     return PublishError(f"{label} rejected {what}: {detail}", permanent=True, code=code, raw=raw)
 
 
-def _nothing_was_sent(error: requests.RequestException) -> bool:
-    """True only when the connection was never made, so the request cannot have been applied."""
-    never_sent = (
-        requests.exceptions.ConnectTimeout,
-        # A malformed base URL (settings) fails before any connection is attempted.
-        requests.exceptions.MissingSchema,
-        requests.exceptions.InvalidSchema,
-        requests.exceptions.InvalidURL,
-    )
-    if isinstance(error, never_sent):
-        return True
-    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
-        reason = getattr(error.args[0], "reason", error.args[0])
-        # NameResolutionError and connection refused are NewConnectionError in urllib3 2.
-        return isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return False
-
-
 def transport_error(error: requests.RequestException, *, publishing: bool, label: str) -> AdapterError:
     # The exception text can contain the URL; keep only its type in what we store.
     kind = type(error).__name__
-    if _nothing_was_sent(error):
+    if request_never_sent(error):
         return PublishError(
             f"Could not connect to {label}; nothing was sent ({kind}).", permanent=False, code="connection"
         )

@@ -56,7 +56,8 @@ def platform_base_url(platform: str, default: str) -> str:
 
 def request_never_sent(error: requests.RequestException) -> bool:
     """True when the request provably never left (connection refused, DNS failure, TLS or connect timeout,
-    a malformed URL): resending it cannot post twice. Anything else may have reached the platform."""
+    a proxy refusal, a malformed URL from the settings): resending it cannot post twice. Anything else (a
+    read timeout, a connection reset) may have reached the platform. The one test every adapter uses."""
     if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError):
         return True
     if isinstance(error, requests.ConnectionError):
@@ -64,4 +65,6 @@ def request_never_sent(error: requests.RequestException) -> bool:
         if isinstance(reason, MaxRetryError):
             reason = reason.reason
         return isinstance(reason, NewConnectionError | ConnectTimeoutError)
-    return isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
+    return isinstance(
+        error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema
+    )
