@@ -287,7 +287,7 @@ def authorization_url(
 ) -> str:
     """Returns the Facebook Login dialog URL (authorization code flow with PKCE S256).
 
-    Keep `state` and the PKCE verifier (graph.pkce_pair()) in the session; compare `state` on return."""
+    Keep `state` and the PKCE verifier (scheduler.adapters.oauth.pkce_pair()) in the session; compare `state` on return."""
     query = {
         "client_id": app_id or settings.CIVICPOST_META_APP_ID,
         "redirect_uri": redirect_uri,
