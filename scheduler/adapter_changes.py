@@ -5,7 +5,8 @@ even a failed one, because a renewed session replaces the old refresh token."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,9 +27,8 @@ def channel_save_adapter_changes(*, channel: Channel, adapter: PlatformAdapter) 
         row = Channel.objects.select_for_update().filter(pk=channel.pk).only("credentials", "options").first()
         if row is None:
             return False
-        # Decrypted JSON objects (civicpost.crypto.EncryptedJSONField), typed as text by the field's stubs.
-        stored_credentials = cast(dict[str, Any], row.credentials)
-        stored_options = cast(dict[str, Any], row.options)
+        stored_credentials = _as_dict(row.credentials)
+        stored_options = _as_dict(row.options)
         changes: dict[str, object] = {}
         if credentials:
             changes["credentials"] = {**stored_credentials, **credentials}
@@ -45,3 +45,8 @@ def channel_save_adapter_changes(*, channel: Channel, adapter: PlatformAdapter) 
     for name, value in changes.items():
         setattr(channel, name, value)
     return True
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    """A JSON object field's value as a dict (an empty one when the row holds none)."""
+    return dict(value) if isinstance(value, Mapping) else {}

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,7 +63,7 @@ logger = logging.getLogger(__name__)
 NOT_CONFIRMED_MESSAGE = "Sent, but not confirmed — check the account before posting again."
 
 
-def _db_now_plus(seconds: float) -> ExpressionWrapper:
+def _db_now_plus(seconds: float) -> ExpressionWrapper[Combinable]:
     return ExpressionWrapper(Now() + Value(dt.timedelta(seconds=seconds)), output_field=DateTimeField())
 
 
@@ -72,7 +74,7 @@ class TickReport:
     reconciled: int = 0
     claimed: list[int] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         report = asdict(self)
         report["claimed"] = len(self.claimed)
         return report
@@ -149,8 +151,8 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
             updated_at=timezone.now(),
         )
     if blacked_out:
-        held = posts_hold_for_blackouts(blacked_out)
-        logger.warning("posts %s held: inside a blackout with no override", held)
+        held_posts = posts_hold_for_blackouts(blacked_out)
+        logger.warning("posts %s held: inside a blackout with no override", held_posts)
     return claim_ids
 
 
@@ -293,7 +295,7 @@ def _finish(
     message: str = "",
     result: PublishResult | None = None,
     next_attempt_at: dt.datetime | None = None,
-    raw: dict | None = None,
+    raw: dict[str, Any] | None = None,
 ) -> bool:
     """Records an outcome: the delivery's status, its attempt, the post's status and the audit event, in
     one transaction. Returns False if this attempt no longer owns the delivery (it is then left alone).
@@ -305,7 +307,7 @@ def _finish(
     older attempt answering while a newer one is in flight must not overwrite it: its own row is closed
     as `superseded`, keeping what it was told, and the delivery is not touched."""
     now = timezone.now()
-    changes: dict = {
+    changes: dict[str, Any] = {
         "status": status,
         "failure_message": message,
         "lease_expires_at": None,
@@ -337,7 +339,8 @@ def _finish(
                 post_refresh_status(post_id=delivery.post_id)
             _audit_outcome(delivery, status=status, message=message, result=result)
         else:
-            current = Delivery.objects.filter(pk=delivery.pk).values("attempts", "status").first() or {}
+            row = Delivery.objects.filter(pk=delivery.pk).values("attempts", "status").first()
+            current: Mapping[str, Any] = row or {}
             DeliveryAttempt.objects.filter(pk=attempt.pk).update(
                 outcome=ATTEMPT_SUPERSEDED,
                 message=_superseded_message(attempt, current, status=status, message=message),
@@ -357,7 +360,7 @@ def _finish(
     return bool(updated)
 
 
-def _superseded_message(attempt: DeliveryAttempt, current: dict, *, status: str, message: str) -> str:
+def _superseded_message(attempt: DeliveryAttempt, current: Mapping[str, Any], *, status: str, message: str) -> str:
     if current.get("attempts", 0) > attempt.number:
         why = _("Attempt %(newer)d had started before this answer came.") % {"newer": current["attempts"]}
     else:
@@ -368,7 +371,7 @@ def _superseded_message(attempt: DeliveryAttempt, current: dict, *, status: str,
     return " ".join(part for part in (why, answer, message) if part)
 
 
-AUDITED_OUTCOMES = {
+AUDITED_OUTCOMES: dict[str, AuditAction] = {
     DeliveryStatus.PUBLISHED: AuditAction.POST_PUBLISHED,
     DeliveryStatus.FAILED: AuditAction.POST_FAILED,
     DeliveryStatus.NEEDS_ATTENTION: AuditAction.POST_NEEDS_ATTENTION,
@@ -394,7 +397,7 @@ def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result
 
 
 def _retry_or_fail(
-    delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict
+    delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict[str, Any]
 ) -> None:
     if delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
         if _an_earlier_attempt_may_have_arrived(delivery, attempt):
@@ -435,7 +438,7 @@ def _an_earlier_attempt_may_have_arrived(delivery: Delivery, current: DeliveryAt
 
 
 def retry_backoff_seconds(attempts: int) -> float:
-    return min(3600.0, 30.0 * (2 ** max(0, attempts - 1)))
+    return min(3600.0, 30.0 * (2.0 ** max(0, attempts - 1)))
 
 
 def delivery_publish(*, delivery_id: int) -> str | None:
@@ -554,7 +557,7 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
             if adapter is not None:
                 channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
             return DeliveryStatus.UNKNOWN
-        changes = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
+        changes: dict[str, Any] = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
     except Exception as error:  # noqa: BLE001 - any failure means "cannot tell"
         if not isinstance(error, OutcomeUnknown):
             logger.warning("reconciling delivery %s failed: %s", delivery.pk, type(error).__name__)

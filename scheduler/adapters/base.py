@@ -227,7 +227,7 @@ class PlatformAdapter(ABC):
     label: ClassVar[str]
     supports_delete: ClassVar[bool] = True
     supports_metrics: ClassVar[bool] = True
-    max_media: ClassVar[int] = 4
+    max_media: int = 4  # per class; Mastodon sets it per instance from the server's limits
     requires_alt_text: ClassVar[bool] = True
     # None: the platform gets the stored file as it is (links in a payload, the city feed).
     image_limits: ClassVar[ImageLimits | None] = None

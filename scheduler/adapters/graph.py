@@ -30,6 +30,7 @@ What this module does:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -87,7 +88,8 @@ RECONCILE_MAX_PAGES = 10
 
 def graph_api_version() -> str:
     """Returns the pinned Graph API version for Facebook and Instagram, e.g. "v27.0"."""
-    return settings.CIVICPOST_GRAPH_API_VERSION
+    version: str = settings.CIVICPOST_GRAPH_API_VERSION
+    return version
 
 
 def appsecret_proof(access_token: str, app_secret: str) -> str:
@@ -435,12 +437,12 @@ class GraphClient:
                 label=self.label,
             )
         if response.status_code >= 400 or not isinstance(body, dict):
-            error = GraphError(
+            failure = GraphError(
                 code=None, subcode=None, message=f"HTTP {response.status_code}", http_status=response.status_code
             )
             if response.status_code < 400:  # a 2xx that is not JSON: we cannot tell what happened
-                error = GraphError(code=None, subcode=None, message="unreadable answer", http_status=502)
-            raise classify(error, usage=usage, publishing=publishing, label=self.label)
+                failure = GraphError(code=None, subcode=None, message="unreadable answer", http_status=502)
+            raise classify(failure, usage=usage, publishing=publishing, label=self.label)
         return body
 
 
@@ -628,7 +630,7 @@ def window_items(
             return Listing(items=items, complete=True, pages=pages)
         if pages >= max_pages:
             return Listing(items=items, complete=False, pages=pages)
-        body = _read_listing_page(lambda url=str(next_url): client.get_next(url))
+        body = _read_listing_page(functools.partial(client.get_next, str(next_url)))
         pages += 1
 
 

@@ -7,6 +7,8 @@ the httpx form (atproto)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import requests
 from django.conf import settings
@@ -39,7 +41,7 @@ class TimeoutSession(requests.Session):
     def default_timeout(self) -> float | tuple[float, float]:
         return self.fixed_timeout or http_timeout()
 
-    def request(self, method: str, url: str, **kwargs):  # type: ignore[override]
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         return super().request(method, url, **kwargs)

@@ -8,6 +8,7 @@ imports only that platform's package."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -36,14 +37,20 @@ class UnknownPlatform(LookupError):
 
 
 class ChannelRow(Protocol):
-    """What adapter_for_channel reads from a channel (connections' Channel model has these fields)."""
+    """What `adapter_for_channel` reads of a `scheduler.models.Channel`, without importing the model."""
 
-    pk: Any
-    platform: str
-    display_name: str
-    account_handle: str
-    credentials: Any
-    options: Any
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def display_name(self) -> str: ...
+    @property
+    def account_handle(self) -> str: ...
+    @property
+    def credentials(self) -> Mapping[str, Any]: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+    @property
+    def platform(self) -> str: ...
 
 
 def _adapter_in(package: str, platform: str) -> type[PlatformAdapter]:

@@ -146,7 +146,8 @@ def _error_message(error: BaseException) -> str:
     response = getattr(error, "response", None)
     content = getattr(response, "content", None)
     if isinstance(content, XrpcError):
-        return content.message or content.error
+        message: str = content.message or content.error
+        return message
     return str(error)
 
 
@@ -292,7 +293,8 @@ class BlueskyAdapter(PlatformAdapter):
 
     @property
     def did(self) -> str:
-        return self.account.credentials.get("did", "")
+        did: str = self.account.credentials.get("did", "")
+        return did
 
     @property
     def handle(self) -> str:

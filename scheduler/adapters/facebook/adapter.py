@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -183,7 +183,7 @@ class FacebookPageAdapter(PlatformAdapter):
             time_field="created_time",
         )
 
-    def _as_result(self, item: dict[str, Any]) -> PublishResult:
+    def _as_result(self, item: Mapping[str, Any]) -> PublishResult:
         post_id = str(item["id"])
         return PublishResult(
             remote_id=post_id, permalink=item.get("permalink_url") or post_permalink_fallback(post_id), raw=dict(item)
@@ -287,7 +287,8 @@ def authorization_url(
 ) -> str:
     """Returns the Facebook Login dialog URL (authorization code flow with PKCE S256).
 
-    Keep `state` and the PKCE verifier (scheduler.adapters.oauth.pkce_pair()) in the session; compare `state` on return."""
+    Keep `state` and the PKCE verifier (scheduler/adapters/oauth.py pkce_pair()) in the session; compare
+    `state` on return."""
     query = {
         "client_id": app_id or settings.CIVICPOST_META_APP_ID,
         "redirect_uri": redirect_uri,

@@ -298,7 +298,7 @@ class MastodonAdapter(PlatformAdapter):
             api_base_url=instance_url,
             # Mastodon.py's default "wait" would sleep inside the worker (shared/platforms.md §1.2).
             ratelimit_method="throw",
-            request_timeout=http_timeout(),
+            request_timeout=http_timeout(),  # type: ignore[arg-type]  # Mastodon.py says float; requests takes the pair
             mastodon_version=self.account.options.get("mastodon_version") or ASSUMED_MASTODON_VERSION,
             version_check_mode="created",
             session=guarded_session(http_timeout()),
@@ -326,7 +326,7 @@ class MastodonAdapter(PlatformAdapter):
             return self._stored_limits() or dict(DEFAULT_LIMITS)
         cache_key = instance_cache_key(instance_url)
         if not refresh:
-            cached = cache.get(cache_key)
+            cached: dict[str, int] | None = cache.get(cache_key)
             if cached:
                 return cached
             stored = self._stored_limits()
@@ -687,7 +687,7 @@ def register_app(instance_url: str, redirect_uri: str) -> tuple[str, str]:
             redirect_uris=redirect_uri,
             website=settings.SITE_URL,
             api_base_url=url,
-            request_timeout=http_timeout(),
+            request_timeout=http_timeout(),  # type: ignore[arg-type]  # Mastodon.py says float; requests takes the pair
             session=guarded_session(http_timeout(), max_bytes=1024 * 1024),
             user_agent=USER_AGENT,
         )
@@ -705,7 +705,7 @@ def _oauth_client(instance_url: str, client_id: str, client_secret: str) -> Mast
         client_secret=client_secret,
         api_base_url=check_public_url(instance_url),
         ratelimit_method="throw",
-        request_timeout=http_timeout(),
+        request_timeout=http_timeout(),  # type: ignore[arg-type]  # Mastodon.py says float; requests takes the pair
         mastodon_version=ASSUMED_MASTODON_VERSION,
         version_check_mode="created",
         session=guarded_session(http_timeout(), max_bytes=1024 * 1024),

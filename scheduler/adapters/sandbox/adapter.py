@@ -74,7 +74,8 @@ class SandboxAdapter(PlatformAdapter):
 
     @property
     def mode(self) -> str:
-        return self.account.options.get("mode") or settings.CIVICPOST_SANDBOX_MODE
+        mode: str = self.account.options.get("mode") or settings.CIVICPOST_SANDBOX_MODE
+        return mode
 
     def text_length(self, content: PostContent) -> TextLength:
         return TextLength(used=len(content.text_with_link()), limit=SANDBOX_TEXT_LIMIT)

@@ -38,6 +38,7 @@ from twitter_text import extract_urls_with_indices, parse_tweet
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
+    ChannelAccount,
     CheckAgainLater,
     ConnectionCheck,
     Duplicate,
@@ -107,7 +108,7 @@ class XSession(TimeoutSession):
         super().__init__()
         self.rewrite_to = rewrite_to
 
-    def request(self, method: str, url: str, **kwargs: Any):  # type: ignore[override]
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if self.rewrite_to:
             for host in (TWEEPY_HOST, API_HOST):
                 if url.startswith(host):
@@ -118,7 +119,8 @@ class XSession(TimeoutSession):
 
 def weighted_length(text: str) -> int:
     """Returns X's weighted length: URLs count 23, CJK and emoji 2, most other characters 1."""
-    return parse_tweet(text).weightedLength
+    length: int = parse_tweet(text).weightedLength
+    return length
 
 
 def _normalise_for_match(text: str) -> str:
@@ -183,7 +185,7 @@ class XAdapter(PlatformAdapter):
     image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES)
     requires_alt_text = True
 
-    def __init__(self, account) -> None:  # noqa: ANN001 - ChannelAccount
+    def __init__(self, account: ChannelAccount) -> None:
         super().__init__(account)
         self.credentials: dict[str, Any] = dict(account.credentials)
         # Set to the complete new credentials after an OAuth 2.0 refresh; the caller must save them.
@@ -469,25 +471,25 @@ class XAdapter(PlatformAdapter):
         start_time = sent_at - RECONCILE_LOOKBACK
         # Posts made after the margin are left out. While the margin has not run out the window ends now:
         # end_time is then left out, as X takes no end_time in the future (and it is sent in whole seconds).
-        end_time: dt.datetime | None = sent_at + RECONCILE_MARGIN
-        if end_time >= now:
-            end_time = None
+        margin_end = sent_at + RECONCILE_MARGIN
+        end_time: dt.datetime | None = None if margin_end >= now else margin_end
         next_token: str | None = None
         for _page in range(RECONCILE_MAX_PAGES):
-            try:
-                response = self._call(
-                    lambda client, token=next_token: client.get_users_tweets(
-                        user_id,
-                        start_time=start_time,
-                        end_time=end_time,
-                        max_results=RECONCILE_PAGE_SIZE,
-                        pagination_token=token,
-                        exclude=["retweets", "replies"],
-                        tweet_fields=["created_at"],
-                        user_auth=self._user_auth,
-                    ),
-                    creates_post=False,
+
+            def read_page(client: tweepy.Client, token: str | None = next_token) -> Any:
+                return client.get_users_tweets(
+                    user_id,
+                    start_time=start_time,
+                    end_time=end_time,
+                    max_results=RECONCILE_PAGE_SIZE,
+                    pagination_token=token,
+                    exclude=["retweets", "replies"],
+                    tweet_fields=["created_at"],
+                    user_auth=self._user_auth,
                 )
+
+            try:
+                response = self._call(read_page, creates_post=False)
             except AdapterError as error:
                 raise OutcomeUnknown(f"Could not check X for the post: {error.message}", raw=error.raw) from error
             for tweet in response.data or []:
@@ -571,4 +573,5 @@ class XAdapter(PlatformAdapter):
         headers, auth = self._request_auth()
         response = self.session.post(f"{self.base_url}{path}", headers=headers, auth=auth, **kwargs)
         _raise_for_x_status(response)
-        return response.json()
+        body: dict[str, Any] = response.json()
+        return body
