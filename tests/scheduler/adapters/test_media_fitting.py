@@ -38,7 +38,7 @@ from tests.factories import ChannelFactory
 from tests.medialibrary.helpers import mp4_bytes, upload
 from tests.scheduler import make_due, tick
 from tests.scheduler.adapters import meta_helpers
-from tests.scheduler.adapters import test_bluesky as bluesky_tests
+from tests.scheduler.adapters.bluesky import test_adapter as bluesky_tests
 from tests.scheduler.adapters.media_helpers import noisy_image, opened, plain_image, store_media, stored_item
 from tests.scheduler.adapters.meta_helpers import calls_to, fixture, form
 

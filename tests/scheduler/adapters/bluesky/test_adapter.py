@@ -51,7 +51,7 @@ from tests.scheduler.adapters.media_helpers import store_media
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures" / "bluesky"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "bluesky"
 PDS = "http://127.0.0.1:8402"
 XRPC = f"{PDS}/xrpc"
 DID = "did:plc:z72i7hdynmk6r22z27h6tvur"

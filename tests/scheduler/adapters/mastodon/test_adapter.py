@@ -52,7 +52,7 @@ from tests.scheduler.adapters.media_helpers import store_media
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures" / "mastodon"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "mastodon"
 INSTANCE = "http://127.0.0.1:8401"
 STATUSES_URL = f"{INSTANCE}/api/v1/statuses"
 MEDIA_URL = f"{INSTANCE}/api/v2/media"

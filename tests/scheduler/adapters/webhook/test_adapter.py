@@ -36,7 +36,7 @@ from tests.scheduler import DEFAULT_TEXT, approved_post, make_due, make_retry_du
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures" / "webhook"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "webhook"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 

@@ -40,7 +40,7 @@ from tests.scheduler import DEFAULT_TEXT, approved_post, make_due, tick
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures" / "x"
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "x"
 TWEETS_URL = "https://api.twitter.com/2/tweets"
 MEDIA_URL = "https://api.x.com/2/media/upload"
 METADATA_URL = "https://api.x.com/2/media/metadata"
