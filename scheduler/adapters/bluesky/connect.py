@@ -9,7 +9,14 @@ from typing import Any
 
 from django import forms
 
-from scheduler.adapters.base import AdapterError, BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectError
+from scheduler.adapters.base import (
+    AdapterError,
+    BaseConnectFlow,
+    ChannelAccount,
+    ConnectedAccount,
+    ConnectError,
+    ConnectFlow,
+)
 from scheduler.adapters.bluesky import adapter as bluesky
 from scheduler.adapters.bluesky.forms import BlueskyForm
 from scheduler.adapters.oauth import check_instance_url
@@ -49,4 +56,4 @@ class BlueskyConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = BlueskyConnectFlow()
+FLOW: ConnectFlow = BlueskyConnectFlow()

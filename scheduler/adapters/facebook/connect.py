@@ -19,6 +19,7 @@ from scheduler.adapters.base import (
     BaseConnectFlow,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
     PageChoice,
@@ -107,4 +108,4 @@ class FacebookConnectFlow(MetaConnectFlow):
         )
 
 
-FLOW = FacebookConnectFlow()
+FLOW: ConnectFlow = FacebookConnectFlow()

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
-from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount
+from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectFlow
 from scheduler.adapters.feed.forms import FeedForm
 
 
@@ -29,4 +29,4 @@ class FeedConnectFlow(BaseConnectFlow):
         return ConnectedAccount(platform="feed", display_name=data["display_name"])
 
 
-FLOW = FeedConnectFlow()
+FLOW: ConnectFlow = FeedConnectFlow()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from scheduler.adapters.base import AdapterError, ConnectedAccount, ConnectError, PageChoice
+from scheduler.adapters.base import AdapterError, ConnectedAccount, ConnectError, ConnectFlow, PageChoice
 from scheduler.adapters.facebook.connect import MetaConnectFlow
 from scheduler.adapters.instagram import adapter as instagram
 
@@ -60,4 +60,4 @@ class InstagramConnectFlow(MetaConnectFlow):
         )
 
 
-FLOW = InstagramConnectFlow()
+FLOW: ConnectFlow = InstagramConnectFlow()

@@ -18,6 +18,7 @@ from scheduler.adapters.base import (
     ChannelAccount,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
 )
@@ -93,4 +94,4 @@ class MastodonConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = MastodonConnectFlow()
+FLOW: ConnectFlow = MastodonConnectFlow()

@@ -16,6 +16,7 @@ from scheduler.adapters.base import (
     BaseConnectFlow,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
 )
@@ -61,4 +62,4 @@ class ThreadsConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = ThreadsConnectFlow()
+FLOW: ConnectFlow = ThreadsConnectFlow()

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django import forms
 
-from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectError
+from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectError, ConnectFlow
 from scheduler.adapters.ssrf import UnsafeURL, check_public_url
 from scheduler.adapters.webhook.adapter import generate_secret
 from scheduler.adapters.webhook.forms import WebhookForm
@@ -50,4 +50,4 @@ class WebhookConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = WebhookConnectFlow()
+FLOW: ConnectFlow = WebhookConnectFlow()

@@ -19,6 +19,7 @@ from scheduler.adapters.base import (
     BaseConnectFlow,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
 )
@@ -119,4 +120,4 @@ class XConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = XConnectFlow()
+FLOW: ConnectFlow = XConnectFlow()
