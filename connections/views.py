@@ -242,6 +242,7 @@ def _platform_step(
             "platform": platform,
             "platform_label": _platform_label(platform),
             "channel": channel,
+            "intro": flow.intro(label=_platform_label(platform), reconnecting=channel is not None),
             "is_oauth": flow.kind == "oauth",
             "redirect_uri": redirect_uri(platform) if flow.kind == "oauth" else "",
         },

@@ -445,6 +445,10 @@ class ConnectFlow(Protocol):
         """Returns the form's initial data (`channel`: the channel being reconnected, without credentials)."""
         ...
 
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        """Returns the paragraphs the connect page shows above the form, translated, as plain text."""
+        ...
+
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         """kind "form": returns the account for the cleaned form data. Raises ConnectError."""
         ...
@@ -486,6 +490,9 @@ class BaseConnectFlow:
 
     def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
         return {}
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return []
 
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         raise ConnectError(f"{self.platform} is connected by signing in on the platform.")

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from scheduler.adapters.base import (
     AdapterError,
@@ -33,6 +34,14 @@ class BlueskyConnectFlow(BaseConnectFlow):
 
     def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
         return {"handle": channel.handle} if channel is not None else {}
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [
+            _(
+                "Bluesky uses an app password: a separate password for CivicPost that you can revoke at any time "
+                "without changing the account's own password."
+            )
+        ]
 
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         """Signs in once with the app password to prove it works. Raises ConnectError."""

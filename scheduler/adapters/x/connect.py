@@ -25,7 +25,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.forms import ConfirmForm
 from scheduler.adapters.http import http_session, platform_base_url
-from scheduler.adapters.oauth import pkce_pair, require_settings
+from scheduler.adapters.oauth import pkce_pair, require_settings, sign_in_intro
 
 X_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 X_API_HOST = "https://api.x.com"
@@ -49,6 +49,9 @@ class XConnectFlow(BaseConnectFlow):
 
     def form_class(self) -> type[forms.Form]:
         return ConfirmForm
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [sign_in_intro(label)]
 
     def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
         require_settings("CIVICPOST_X_CLIENT_ID", product="X")
