@@ -30,10 +30,10 @@ from civicpost.fields import (
 )
 from civicpost.languages import language_name
 from civicpost.text import NormalizedTextFormMixin
-from departments import rules
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 from medialibrary.models import MediaAsset
+from scheduler import rules
 from scheduler.models import Channel, Post
 from scheduler.selectors import channels_for_user
 

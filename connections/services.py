@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,13 +23,22 @@ from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.languages import language_name
 from civicpost.text import normalize_text
-from connections.flows import ConnectedAccount, ConnectError, account_identity, mastodon_register
 from connections.models import MastodonApp
 from departments.models import Department
 from departments.selectors import user_is_department_admin
-from scheduler.adapters.base import AdapterError, AuthExpired, ConnectionCheck
-from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
-from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
+from scheduler.adapter_changes import channel_save_adapter_changes
+from scheduler.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    ConnectedAccount,
+    ConnectError,
+    ConnectionCheck,
+    InstanceApp,
+    parse_expires_at,
+)
+from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel, get_connect_flow
+from scheduler.content import channel_language
+from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus, Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +46,6 @@ REFRESH_WINDOW = dt.timedelta(days=7)
 # The words scheduler.publishing writes on a delivery it holds because the channel needs reconnecting
 # (English, and as translated for the current language).
 HELD_MESSAGE_PREFIX = "Waiting: the channel must be reconnected"
-HOLDABLE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
 
 
 def _require_admin(*, user: User, department_id: int) -> None:
@@ -60,7 +69,7 @@ def deliveries_release_held(*, channel: Channel) -> int:
     """Clears the 'must be reconnected' message on the channel's waiting deliveries (they go out at the
     next dispatcher tick). Returns how many."""
     return (
-        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        Delivery.objects.filter(channel=channel, status__in=CLAIMABLE_DELIVERY_STATUSES)
         .filter(_held_message_filter())
         .update(failure_message="", updated_at=timezone.now())
     )
@@ -69,10 +78,19 @@ def deliveries_release_held(*, channel: Channel) -> int:
 def _hold_pending_deliveries(*, channel: Channel, reason: str) -> int:
     """Writes on each waiting delivery why it waits, so the department sees it on the post."""
     return (
-        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        Delivery.objects.filter(channel=channel, status__in=CLAIMABLE_DELIVERY_STATUSES)
         .exclude(_held_message_filter())
         .update(failure_message=_hold_message(reason), updated_at=timezone.now())
     )
+
+
+def _account_identity(platform: str, options: dict) -> str:
+    """What identifies the remote account (Page id, user id, ...) by the platform's flow; "" when any
+    target may replace the old one (webhook, feed) or the platform has no flow."""
+    try:
+        return get_connect_flow(platform).identity(options)
+    except UnknownPlatform:
+        return ""
 
 
 @transaction.atomic
@@ -96,8 +114,8 @@ def channel_connect(
         channel = Channel.objects.select_for_update().get(pk=channel.pk)
         if channel.department_id != department.pk or channel.platform != account.platform:
             raise ApplicationError(_("This channel belongs to another department or platform."))
-        old_identity = account_identity(channel.platform, channel.options)
-        new_identity = account_identity(account.platform, account.options)
+        old_identity = _account_identity(channel.platform, channel.options)
+        new_identity = _account_identity(account.platform, account.options)
         if old_identity and new_identity and old_identity != new_identity:
             raise ApplicationError(
                 _(
@@ -157,8 +175,6 @@ def channel_set_language(*, user: User, channel: Channel, language: str) -> Chan
     each post's main language). It counts only when the department publishes each language on its own
     channels; deliveries already made keep their language. Returns the channel. Raises ApplicationError
     when the user is not the department's admin or the department does not write in `language`."""
-    from scheduler.content import channel_language
-
     _require_admin(user=user, department_id=channel.department_id)
     channel = Channel.objects.select_for_update().select_related("department").get(pk=channel.pk)
     department_languages = channel.department.languages or ["en"]
@@ -216,12 +232,18 @@ def channel_test_connection(*, user: User, channel: Channel) -> tuple[Channel, C
     _require_admin(user=user, department_id=channel.department_id)
     if channel.status == ChannelStatus.DISABLED:
         return channel, ConnectionCheck(ok=False, message=_("This channel is disconnected; reconnect it first."))
+    adapter = None
     try:
-        check = adapter_for_channel(channel).check_connection()
+        adapter = adapter_for_channel(channel)
+        check = adapter.check_connection()
     except UnknownPlatform:
         check = ConnectionCheck(ok=False, message=_("No adapter is installed for this platform."))
     except AdapterError as error:
         check = ConnectionCheck(ok=False, message=error.message)
+    finally:
+        if adapter is not None:
+            # A renewed session (Bluesky) or the instance's limits (Mastodon) the check brought back.
+            channel_save_adapter_changes(channel=channel, adapter=adapter)
     return _apply_check(channel.pk, check), check
 
 
@@ -234,17 +256,6 @@ class RefreshReport:
     needs_reconnect: list[int] = field(default_factory=list)
     failed_for_now: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
-
-
-def _expires_at(credentials: dict) -> dt.datetime | None:
-    value = credentials.get("expires_at")
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def channel_refresh_token(*, channel_id: int) -> str:
@@ -280,7 +291,7 @@ def channel_refresh_token(*, channel_id: int) -> str:
             logger.exception("token refresh for channel %s failed unexpectedly", channel.pk)
             return "failed_for_now"
         channel.credentials = dict(new_credentials)
-        channel.token_expires_at = _expires_at(new_credentials) or channel.token_expires_at
+        channel.token_expires_at = parse_expires_at(new_credentials.get("expires_at")) or channel.token_expires_at
         channel.status_message = ""
         channel.save(update_fields=["credentials", "token_expires_at", "status_message", "updated_at"])
         audit_record(
@@ -312,25 +323,41 @@ def channels_refresh_expiring_tokens(
     return report
 
 
-# --- Mastodon app registrations -------------------------------------------------------------------------
+# --- OAuth app registrations per server (Mastodon instances) --------------------------------------------
 
 
-def mastodon_app_for(*, instance_url: str, redirect_uri: str) -> MastodonApp:
-    """Returns CivicPost's OAuth app on the instance, registering it the first time. Raises ConnectError."""
-    from scheduler.adapters.mastodon import SCOPES
+class InstanceAppRegistry:
+    """The connect flows' InstanceApps (scheduler/adapters/base.py): CivicPost's OAuth app on each server,
+    kept in connections.models.MastodonApp (client secret encrypted)."""
 
-    scopes = " ".join(SCOPES)
-    existing = MastodonApp.objects.filter(instance_url=instance_url, redirect_uri=redirect_uri, scopes=scopes).first()
-    if existing is not None and existing.client_id and existing.client_secret:
-        return existing
-    client_id, client_secret = mastodon_register(instance_url=instance_url, redirect_uri=redirect_uri)
-    if not client_id or not client_secret:
-        raise ConnectError(_("%(instance)s did not give CivicPost app keys.") % {"instance": instance_url})
-    secrets: dict[str, Any] = {"client_secret": client_secret}
-    app, _created = MastodonApp.objects.update_or_create(
-        instance_url=instance_url,
-        redirect_uri=redirect_uri,
-        scopes=scopes,
-        defaults={"client_id": client_id, "secrets": secrets},
-    )
-    return app
+    def get_or_register(
+        self, *, instance_url: str, redirect_uri: str, scopes: str, register: Callable[[], tuple[str, str]]
+    ) -> InstanceApp:
+        """Returns CivicPost's app on the server, calling `register()` the first time. Raises ConnectError."""
+        existing = MastodonApp.objects.filter(
+            instance_url=instance_url, redirect_uri=redirect_uri, scopes=scopes
+        ).first()
+        if existing is not None and existing.client_id and existing.client_secret:
+            return _instance_app(existing)
+        client_id, client_secret = register()
+        if not client_id or not client_secret:
+            raise ConnectError(_("%(instance)s did not give CivicPost app keys.") % {"instance": instance_url})
+        secrets: dict[str, Any] = {"client_secret": client_secret}
+        app, _created = MastodonApp.objects.update_or_create(
+            instance_url=instance_url,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+            defaults={"client_id": client_id, "secrets": secrets},
+        )
+        return _instance_app(app)
+
+    def get(self, app_id: Any) -> InstanceApp | None:
+        app = MastodonApp.objects.filter(pk=app_id).first() if app_id else None
+        return _instance_app(app) if app is not None else None
+
+
+def _instance_app(app: MastodonApp) -> InstanceApp:
+    return InstanceApp(id=app.pk, client_id=app.client_id, client_secret=app.client_secret)
+
+
+instance_apps = InstanceAppRegistry()

@@ -10,6 +10,7 @@ import secrets
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,20 +22,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import require_recent_auth
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
 from civicpost.languages import language_name
-from connections import flows, services
+from civicpost.reauth import require_recent_auth
+from civicpost.text import normalize_form_data
+from connections import services
 from connections.forms import (
-    PLATFORM_FORMS,
     ChannelLanguageForm,
     ChooseForm,
     PagePickForm,
     connectable_platform_choices,
 )
-from connections.models import MastodonApp
 from connections.selectors import (
     channel_get_for_admin,
     channel_get_for_member,
@@ -44,8 +44,11 @@ from connections.selectors import (
 from departments import rules
 from departments.models import Department
 from departments.selectors import user_is_department_admin
+from scheduler.adapters.base import AccountPick, ChannelAccount, ConnectedAccount, ConnectError, ConnectFlow
+from scheduler.adapters.oauth import new_state
+from scheduler.adapters.registry import UnknownPlatform, get_connect_flow
 from scheduler.content import channel_language
-from scheduler.models import Channel, ChannelStatus
+from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus
 
 PENDING_SESSION_KEY = "civicpost_connect_pending"
 META_SESSION_KEY = "civicpost_connect_meta"
@@ -104,9 +107,19 @@ def _platform_label(platform: str) -> str:
     return dict(connectable_platform_choices()).get(platform, platform)
 
 
-def _check_platform(platform: str) -> None:
+def _flow(platform: str) -> ConnectFlow:
+    """Returns the platform's connect flow (scheduler/adapters/<platform>/connect.py), or answers 404."""
     if platform not in dict(connectable_platform_choices()):
         raise Http404("No connection flow for this platform.")
+    try:
+        return get_connect_flow(platform)
+    except UnknownPlatform as error:
+        raise Http404("No connection flow for this platform.") from error
+
+
+def redirect_uri(platform: str) -> str:
+    """Returns the callback URL registered with the platform: SITE_URL + the callback path."""
+    return f"{settings.SITE_URL}{reverse('connections:callback', kwargs={'platform': platform})}"
 
 
 def _step_url(*, department: Department, platform: str, channel: Channel | None) -> str:
@@ -173,7 +186,7 @@ def connect_start(request: AuthenticatedHttpRequest) -> HttpResponse:
 def connect_platform(request: AuthenticatedHttpRequest, department_id: int, platform: str) -> HttpResponse:
     """Step 2, new channel: the platform's own form or sign-in."""
     department = department_get_for_admin(user=request.user, department_id=department_id)
-    _check_platform(platform)
+    _flow(platform)
     return _platform_step(request, department=department, platform=platform, channel=None)
 
 
@@ -183,59 +196,41 @@ def connect_platform(request: AuthenticatedHttpRequest, department_id: int, plat
 def channel_reconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """Step 2 again for an existing channel: same row, same scheduled posts."""
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
-    _check_platform(channel.platform)
+    _flow(channel.platform)
     return _platform_step(request, department=channel.department, platform=channel.platform, channel=channel)
 
 
 def _platform_step(
     request: AuthenticatedHttpRequest, *, department: Department, platform: str, channel: Channel | None
 ) -> HttpResponse:
-    form_class = PLATFORM_FORMS[platform]
-    initial: dict[str, Any] = {}
-    if platform == "feed":
-        initial["display_name"] = (
-            channel.display_name
-            if channel
-            else _("%(department)s news on the city website") % {"department": department.name}
+    flow = _flow(platform)
+    account = None
+    if channel is not None:
+        # What the form may show of the channel being reconnected: never its credentials.
+        account = ChannelAccount(
+            channel_id=channel.pk,
+            display_name=channel.display_name,
+            handle=channel.account_handle,
+            options=dict(channel.options),
         )
-    elif platform == "webhook" and channel is not None:
-        initial["display_name"] = channel.display_name
-        initial["payload_format"] = channel.options.get("format", "standard")
-    elif platform == "bluesky" and channel is not None:
-        initial["handle"] = channel.account_handle
-    elif platform == "mastodon" and channel is not None:
-        initial["instance_url"] = channel.options.get("instance_url", "")
-    form = form_class(request.POST if request.method == "POST" else None, initial=initial)
+    initial = flow.initial(department_name=department.name, channel=account)
+    data = request.POST if request.method == "POST" else None
+    if data is not None and flow.normalize_form_text:
+        data = normalize_form_data(data)
+    form = flow.form_class()(data, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            if platform in flows.OAUTH_PLATFORMS:
-                return _start_oauth(request, department=department, platform=platform, channel=channel, data=data)
-            if platform == "webhook":
-                account, secret = flows.webhook_account(
-                    url=data["url"], payload_format=data["payload_format"], display_name=data["display_name"]
-                )
-                saved = services.channel_connect(
-                    user=request.user, department=department, account=account, channel=channel
-                )
-                response = render(
-                    request,
-                    "connections/webhook_secret.html",
-                    {"channel": saved, "secret": secret, "reconnected": bool(channel)},
-                )
-                # The secret is on this page only: never cached, never shown again.
-                response["Cache-Control"] = "no-store"
-                return response
-            if platform == "bluesky":
-                account = flows.bluesky_connect(
-                    handle=data["handle"], app_password=data["app_password"], service_url=data.get("service_url", "")
-                )
-            else:
-                account = flows.feed_account(display_name=data["display_name"])
-            saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
+            if flow.kind == "oauth":
+                return _start_oauth(request, department=department, flow=flow, channel=channel, data=form.cleaned_data)
+            connected = flow.connect(form.cleaned_data)
+            saved = services.channel_connect(
+                user=request.user, department=department, account=connected, channel=channel
+            )
+            if connected.show_once_secret:
+                return _show_secret_once(request, saved, connected, reconnected=channel is not None)
             return _connected(request, saved, reconnected=channel is not None)
-        except flows.ConnectError as error:
-            field = {"webhook": "url", "mastodon": "instance_url", "bluesky": None}.get(platform)
+        except ConnectError as error:
+            field = flow.error_field
             form.add_error(field if field in form.fields else None, error.message)
         except ApplicationError as error:
             form.add_error(None, error.message)
@@ -248,35 +243,42 @@ def _platform_step(
             "platform": platform,
             "platform_label": _platform_label(platform),
             "channel": channel,
-            "is_oauth": platform in flows.OAUTH_PLATFORMS,
-            "redirect_uri": flows.redirect_uri(platform) if platform in flows.OAUTH_PLATFORMS else "",
+            "intro": flow.intro(label=_platform_label(platform), reconnecting=channel is not None),
+            "is_oauth": flow.kind == "oauth",
+            "redirect_uri": redirect_uri(platform) if flow.kind == "oauth" else "",
         },
     )
+
+
+def _show_secret_once(
+    request: AuthenticatedHttpRequest, channel: Channel, connected: ConnectedAccount, *, reconnected: bool
+) -> HttpResponse:
+    response = render(
+        request,
+        connected.show_once_template,
+        {"channel": channel, "secret": connected.show_once_secret, "reconnected": reconnected},
+    )
+    # The secret is on this page only: never cached, never shown again.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _start_oauth(
     request: AuthenticatedHttpRequest,
     *,
     department: Department,
-    platform: str,
+    flow: ConnectFlow,
     channel: Channel | None,
     data: dict[str, Any],
 ) -> HttpResponse:
-    state = flows.new_state()
-    if platform == "x":
-        start = flows.x_start(state=state)
-    elif platform in flows.META_PLATFORMS:
-        start = flows.meta_start(platform=platform, state=state)
-    elif platform == "threads":
-        start = flows.threads_start(state=state)
-    else:
-        start = flows.mastodon_start(state=state, instance_url=data["instance_url"], app_for=services.mastodon_app_for)
+    state = new_state()
+    start = flow.start(data, state=state, redirect_uri=redirect_uri(flow.platform), apps=services.instance_apps)
     _remember(
         request,
         state,
         PENDING_SESSION_KEY,
         {
-            "platform": platform,
+            "platform": flow.platform,
             "department_id": department.pk,
             "channel_id": channel.pk if channel else None,
             **start.pending,
@@ -290,7 +292,7 @@ def _start_oauth(
 @require_GET
 def oauth_callback(request: AuthenticatedHttpRequest, platform: str) -> HttpResponse:
     """Where the platform sends the admin back, with ?code=...&state=... (or ?error=...)."""
-    _check_platform(platform)
+    flow = _flow(platform)
     pending = _take_pending(request, state=request.GET.get("state", ""), platform=platform)
     if pending is None:
         return render(
@@ -319,9 +321,11 @@ def oauth_callback(request: AuthenticatedHttpRequest, platform: str) -> HttpResp
         )
         return redirect(back)
     try:
-        if platform in flows.META_PLATFORMS:
-            token = flows.meta_finish(platform=platform, code=code, pending=pending)
-            pick_id = flows.new_state()
+        finished = flow.finish(
+            code=code, pending=pending, redirect_uri=redirect_uri(platform), apps=services.instance_apps
+        )
+        if isinstance(finished, AccountPick):
+            pick_id = new_state()
             _remember(
                 request,
                 pick_id,
@@ -330,23 +334,13 @@ def oauth_callback(request: AuthenticatedHttpRequest, platform: str) -> HttpResp
                     "platform": platform,
                     "department_id": department.pk,
                     "channel_id": channel.pk if channel else None,
-                    # The user token only lists the admin's Pages; it is kept encrypted, for minutes.
-                    "token": encrypt_text(token.access_token),
+                    # The token only lists the accounts to pick from; it is kept encrypted, for minutes.
+                    "token": encrypt_text(finished.access_token),
                 },
             )
             return redirect("connections:pick", pick_id=pick_id)
-        if platform == "x":
-            account = flows.x_finish(code=code, pending=pending)
-        elif platform == "threads":
-            account = flows.threads_finish(code=code, pending=pending)
-        else:
-            app_id = pending.get("app_id")
-            app = MastodonApp.objects.filter(pk=app_id).first() if app_id is not None else None
-            if app is None:
-                raise flows.ConnectError(_("CivicPost's registration on that server was removed; start again."))
-            account = flows.mastodon_finish(code=code, pending=pending, app=app)
-        saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
-    except (flows.ConnectError, ApplicationError) as error:
+        saved = services.channel_connect(user=request.user, department=department, account=finished, channel=channel)
+    except (ConnectError, ApplicationError) as error:
         messages.error(request, error.message)
         return redirect(back)
     return _connected(request, saved, reconnected=channel is not None)
@@ -356,26 +350,28 @@ def oauth_callback(request: AuthenticatedHttpRequest, platform: str) -> HttpResp
 @login_required
 @require_http_methods(["GET", "POST"])
 def meta_pick(request: AuthenticatedHttpRequest, pick_id: str) -> HttpResponse:
-    """After Facebook Login: the admin picks the Page (or its Instagram account) for this channel."""
+    """After a sign-in that ends in an AccountPick (Facebook Login): the admin picks the account (the
+    Page, or its Instagram account) for this channel."""
     entry = _meta_entry(request, pick_id)
     department = department_get_for_admin(user=request.user, department_id=entry["department_id"])
     channel = (
         channel_get_for_admin(user=request.user, channel_id=entry["channel_id"]) if entry.get("channel_id") else None
     )
     platform = entry["platform"]
+    flow = _flow(platform)
     user_token = decrypt_text(entry["token"])
     back = _step_url(department=department, platform=platform, channel=channel)
     try:
-        choices = flows.meta_choices(platform=platform, user_token=user_token)
-    except flows.ConnectError as error:
+        choices = flow.choices(access_token=user_token)
+    except ConnectError as error:
         messages.error(request, error.message)
         return redirect(back)
     form = PagePickForm(request.POST if request.method == "POST" else None, choices=choices)
     if request.method == "POST" and form.is_valid():
         try:
-            account = flows.meta_account(platform=platform, user_token=user_token, page_id=form.cleaned_data["page"])
+            account = flow.picked(access_token=user_token, choice_id=form.cleaned_data["page"])
             saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
-        except (flows.ConnectError, ApplicationError) as error:
+        except (ConnectError, ApplicationError) as error:
             form.add_error(None, error.message)
         else:
             _forget_meta(request, pick_id)
@@ -409,7 +405,7 @@ def _channel_detail_context(
 ) -> dict:
     context = channel_status_context(channel)
     context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
-    context["waiting_count"] = channel.deliveries.filter(status__in=services.HOLDABLE_STATUSES).count()
+    context["waiting_count"] = channel.deliveries.filter(status__in=CLAIMABLE_DELIVERY_STATUSES).count()
     context["language_name"] = language_name(channel_language(channel)) if channel_language(channel) else ""
     context["language_form"] = language_form
     context["can_manage_department_settings"] = rules.can_manage_department_settings(

@@ -9,11 +9,12 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 
 from civicpost.languages import LANGUAGE_NAMES, language_name
 from civicpost.zones import default_zone
-from departments.models import CityRole, CityRoleName, Department, Membership, Role
+from departments.models import ApprovalStep, CityRole, CityRoleName, Department, Membership, Role
 
 _NO_CITY_ROLE = object()
 
@@ -37,7 +38,7 @@ def viewer_zone(*, user: User | AnonymousUser) -> zoneinfo.ZoneInfo:
 
 def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
     """Returns `viewer_zone` of the person making the request, worked out once per request: every time a page
-    shows is in this zone, with its offset (templates get it as `viewer_zone`, see civicpost.context_processors)."""
+    shows is in this zone, with its offset (templates get it as `viewer_zone`, see scheduler.context_processors)."""
     zone = getattr(request, "_civic_viewer_zone", None)
     if zone is None:
         zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
@@ -109,8 +110,6 @@ def department_ids_user_approves(*, user: User | AnonymousUser) -> set[int] | No
         return None
     ids = {m.department_id for m in memberships_for_user(user=user) if m.can_approve}
     if user.is_authenticated and user.is_active:
-        from governance.models import ApprovalStep
-
         ids |= set(ApprovalStep.objects.filter(users=user).values_list("department_id", flat=True))
     return ids
 
@@ -187,9 +186,6 @@ def _department_get_if_allowed(
     refusal: str,
 ) -> Department:
     """Http404 for a department the user may not know of; PermissionDenied(refusal) when `allowed` says no."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
-
     department = Department.objects.filter(pk=department_id).first()
     if department is None or not _department_known_to(user=user, department_id=department_id):
         raise Http404("No such department.")
@@ -201,7 +197,7 @@ def _department_get_if_allowed(
 def department_get_for_members(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose members the user manages. Raises Http404 (not theirs to know) or
     PermissionDenied (a member who is not its admin)."""
-    from departments.rules import can_manage_members
+    from departments.rules import can_manage_members  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -213,7 +209,7 @@ def department_get_for_members(*, user: User | AnonymousUser, department_id: int
 
 def department_get_for_policy(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose approval policy the user sets. Raises Http404 or PermissionDenied."""
-    from departments.rules import can_manage_approval_policy
+    from departments.rules import can_manage_approval_policy  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -234,7 +230,7 @@ def language_choices(*, department: Department | None = None) -> list[tuple[str,
 def department_get_for_settings(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose settings (languages, time zone...) the user changes. Raises Http404
     (not theirs to know) or PermissionDenied (a member who is not its admin, the IT admin)."""
-    from departments.rules import can_manage_department_settings
+    from departments.rules import can_manage_department_settings  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -247,7 +243,11 @@ def department_get_for_settings(*, user: User | AnonymousUser, department_id: in
 def departments_for_management(*, user: User | AnonymousUser) -> list[tuple[Department, bool, bool, bool]]:
     """Returns (department, manages members, sets policy, changes settings) for every department the user
     manages somehow."""
-    from departments.rules import can_manage_approval_policy, can_manage_department_settings, can_manage_members
+    from departments.rules import (  # departments.rules imports this module
+        can_manage_approval_policy,
+        can_manage_department_settings,
+        can_manage_members,
+    )
 
     if not user.is_authenticated or not user.is_active:
         return []
@@ -262,8 +262,6 @@ def departments_for_management(*, user: User | AnonymousUser) -> list[tuple[Depa
 
 
 def membership_get_for_manager(*, user: User | AnonymousUser, department: Department, membership_id: int) -> Membership:
-    from django.http import Http404
-
     membership = Membership.objects.select_related("user").filter(pk=membership_id, department=department).first()
     if membership is None:
         raise Http404("No such member.")

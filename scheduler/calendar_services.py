@@ -19,15 +19,19 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
+from civicpost.text import normalize_text
+from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
-from governance.approvals import approved_round_votes
-from governance.services import approval_renew_after_move
-from scheduler.blackouts import blackout_clearance, blackout_override_record
+from scheduler.approvals import approved_round_votes
+from scheduler.blackouts import approved_posts_inside, blackout_clearance, blackout_override_record
 from scheduler.calendar.filters import CalendarFilters, preference_is_valid
 from scheduler.calendar.ical import feed_token_hash
-from scheduler.models import CalendarFeedToken, CalendarPreference, Post, PostStatus
-from scheduler.services import EDITABLE_STATUSES, post_update
+from scheduler.models import EDITABLE_STATUSES, BlackoutPeriod, CalendarFeedToken, CalendarPreference, Post, PostStatus
+from scheduler.rules import user_can_manage_blackouts
+from scheduler.services import approval_renew_after_move, post_hold_for_blackout, post_update
 
 FEED_SECRET_BYTES = 32
 
@@ -76,6 +80,74 @@ def post_reschedule(*, post: Post, user: User, due_at: dt.datetime, override_rea
     # post_update recorded it for a post in the queue (before the approval above needed it); a draft's here.
     blackout_override_record(post=post, user=user, blackouts=overriding, reason=reason, previous_due_at=previous_due_at)
     return Post.objects.select_related("department").get(pk=post.pk)
+
+
+@transaction.atomic
+def blackout_create(
+    *,
+    user: User,
+    department: Department | None,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str,
+) -> BlackoutPeriod:
+    """Adds a blackout period and returns it. Raises ApplicationError when the person may not, or the
+    times are wrong.
+
+    Approved posts whose time falls inside it go back to the approval queue at once (their deliveries
+    withdrawn; approving them again needs an override reason: scheduler/blackouts.py). Their ids are in the
+    audit event and in the returned blackout's `held_post_ids`, for the page to say so."""
+    if not user_can_manage_blackouts(user=user, department_id=department.pk if department else None):
+        if department is None:
+            raise ApplicationError(_("Only the communications team can add a blackout for the whole city."))
+        raise ApplicationError(
+            _("Only admins of %(department)s can add its blackouts.") % {"department": department.name}
+        )
+    if ends_at <= starts_at:
+        raise ApplicationError(_("The blackout must end after it starts."))
+    reason = normalize_text(reason)
+    if not reason.strip():
+        raise ApplicationError(_("Say why nothing should go out, such as “Election quiet period”."))
+    blackout = BlackoutPeriod.objects.create(
+        department=department, starts_at=starts_at, ends_at=ends_at, reason=reason.strip(), created_by=user
+    )
+    held_post_ids = [
+        post.pk
+        for post in approved_posts_inside(blackout)
+        if post_hold_for_blackout(post=post, blackouts=[blackout], actor=user)
+    ]
+    audit_record(
+        action=AuditAction.BLACKOUT_CREATED,
+        actor=user,
+        department_id=department.pk if department else None,
+        target=blackout,
+        changes={
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": blackout.reason,
+            "held_posts": held_post_ids,
+        },
+    )
+    blackout.held_post_ids = held_post_ids
+    return blackout
+
+
+@transaction.atomic
+def blackout_delete(*, user: User, blackout: BlackoutPeriod) -> None:
+    if not user_can_manage_blackouts(user=user, department_id=blackout.department_id):
+        raise ApplicationError(_("You cannot remove this blackout."))
+    audit_record(
+        action=AuditAction.BLACKOUT_DELETED,
+        actor=user,
+        department_id=blackout.department_id,
+        target=blackout,
+        changes={
+            "starts_at": blackout.starts_at.isoformat(),
+            "ends_at": blackout.ends_at.isoformat(),
+            "reason": blackout.reason,
+        },
+    )
+    blackout.delete()
 
 
 def calendar_preference_load(*, user: User) -> CalendarFilters | None:

@@ -32,14 +32,11 @@ from civicpost.timelabels import date_label, time_label
 from departments.selectors import department_ids_user_approves, user_approves_everywhere, viewer_zone
 from scheduler.blackouts import (
     BlackoutRefused,
-    blackout_create,
-    blackout_delete,
     blackout_departments_for,
     blackout_get_for_manager,
     blackout_label,
     blackouts_upcoming,
 )
-from scheduler.calendar.access import user_can_manage_blackouts
 from scheduler.calendar.agenda import MAX_AGENDA_DAYS, calendar_agenda
 from scheduler.calendar.filters import CalendarFilters
 from scheduler.calendar.ical import feed_token_active, feed_user_for_secret, ical_feed
@@ -47,6 +44,8 @@ from scheduler.calendar.month import calendar_month
 from scheduler.calendar.week import calendar_week
 from scheduler.calendar_forms import BlackoutForm, RescheduleForm
 from scheduler.calendar_services import (
+    blackout_create,
+    blackout_delete,
     calendar_feed_token_create,
     calendar_feed_token_revoke,
     calendar_preference_load,
@@ -54,6 +53,7 @@ from scheduler.calendar_services import (
     post_reschedule,
 )
 from scheduler.models import PostStatus
+from scheduler.rules import user_can_manage_blackouts
 from scheduler.selectors import post_get_for_editing
 
 AGENDA_DEFAULT_DAYS = 14

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -23,8 +23,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from governance.notifications import notify_delivery_outcome
-from governance.selectors import held_deliveries_filter, held_delivery_ids
+from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -32,12 +31,14 @@ from scheduler.adapters.base import (
     Duplicate,
     OutcomeUnknown,
     PlatformAdapter,
+    PostContent,
     PublishError,
     PublishResult,
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.blackouts import posts_blocked_by_blackouts, posts_hold_for_blackouts
+from scheduler.blackouts import posts_blocked_by_blackouts
+from scheduler.media_fitting import media_fitter
 from scheduler.models import (
     ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED,
     ATTEMPT_SENDING,
@@ -53,7 +54,10 @@ from scheduler.models import (
     PostStatus,
     PublisherHeartbeat,
 )
-from scheduler.services import channel_content, content_hash, post_refresh_status
+from scheduler.notifications import notify_delivery_outcome
+from scheduler.selectors import held_deliveries_filter, held_delivery_ids
+from scheduler.services import post_refresh_status, posts_hold_for_blackouts
+from scheduler.snapshots import channel_content, content_hash
 
 logger = logging.getLogger(__name__)
 
@@ -214,27 +218,28 @@ def _enqueue_one(enqueue: Callable[[int], None], delivery_id: int) -> None:
 
 
 def channel_save_renewed_credentials(*, channel: Channel, adapter: PlatformAdapter) -> bool:
-    """Saves the credentials an adapter renewed during a call (even a failed one). Returns whether it did."""
-    if not adapter.updated_credentials:
-        return False
-    channel.credentials = adapter.updated_credentials
-    update_fields = ["credentials", "updated_at"]
-    expires_at = _parse_expiry(adapter.updated_credentials.get("expires_at"))
-    if expires_at is not None:
-        channel.token_expires_at = expires_at
-        update_fields.append("token_expires_at")
-    channel.save(update_fields=update_fields)
-    return True
+    """Saves what an adapter renewed (credentials) or learned (options) during a call, even a failed one,
+    under the channel's row lock. Returns whether it saved anything."""
+    return channel_save_adapter_changes(channel=channel, adapter=adapter)
 
 
-def _parse_expiry(value: object) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+def _content_for(delivery: Delivery, adapter: PlatformAdapter, content: PostContent) -> PostContent:
+    """What the adapter is handed for this delivery: the approved snapshot for its channel, who and where
+    (post, department, channel; the post's other channels only for adapters whose payload lists them), and
+    the media library's fitter on each attachment. Adapters read nothing from the database themselves."""
+    post = delivery.post
+    post_channels: tuple[tuple[str, str], ...] = ()
+    if adapter.names_post_channels:
+        post_channels = tuple((channel.platform, channel.display_name) for channel in post.channels.all())
+    return replace(
+        content,
+        post_id=post.pk,
+        department_slug=post.department.slug,
+        department_name=post.department.name,
+        channel_name=delivery.channel.display_name,
+        post_channels=post_channels,
+        media=tuple(replace(item, fitter=media_fitter) for item in content.media),
+    )
 
 
 # --- Worker -------------------------------------------------------------------------------------
@@ -256,7 +261,7 @@ def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
         try:
             delivery = (
                 Delivery.objects.select_for_update(of=("self",))
-                .select_related("post", "approval", "channel")
+                .select_related("post__department", "approval", "channel")
                 .get(pk=delivery_id)
             )
         except Delivery.DoesNotExist:
@@ -449,6 +454,7 @@ def delivery_publish(*, delivery_id: int) -> str | None:
     adapter = None
     try:
         adapter = adapter_for_channel(channel)
+        content = _content_for(delivery, adapter, content)
         result = adapter.publish(content, idempotency_key=str(delivery.idempotency_key))
     except RateLimited as error:
         _retry_or_fail(delivery, attempt, wait_seconds=error.retry_after, message=error.message, raw=error.raw)
@@ -514,7 +520,7 @@ def delivery_publish(*, delivery_id: int) -> str | None:
 def delivery_reconcile(*, delivery_id: int) -> str | None:
     """Decides one `unknown` delivery with the platform's help. Returns its new status."""
     delivery = (
-        Delivery.objects.select_related("channel", "approval", "post")
+        Delivery.objects.select_related("channel", "approval", "post__department")
         .filter(pk=delivery_id, status=DeliveryStatus.UNKNOWN)
         .first()
     )
@@ -539,7 +545,10 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         # Inside the try: a platform that can no longer be loaded cannot tell either.
         adapter = adapter_for_channel(delivery.channel)
         found = adapter.reconcile(
-            content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at, first_sent_at=first_sent_at
+            _content_for(delivery, adapter, content),
+            idempotency_key=str(delivery.idempotency_key),
+            sent_at=sent_at,
+            first_sent_at=first_sent_at,
         )
     except CheckAgainLater as error:
         if now < give_up_at:

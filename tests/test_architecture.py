@@ -213,10 +213,6 @@ def test_no_import_cycle_crosses_an_app_boundary(capsys: pytest.CaptureFixture[s
     assert cycles == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: x.py and mastodon.py still use django.db.transaction; adapters stop touching the database",
-)
 def test_adapters_import_no_django_db() -> None:
     """import-linter sees only `django` as a whole, so the adapters' `django.db` rule is checked here."""
     offenders = []

@@ -29,7 +29,6 @@ What this module does:
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import functools
 import hashlib
@@ -38,7 +37,6 @@ import json
 import logging
 import math
 import re
-import secrets
 import time
 import unicodedata
 import urllib.parse
@@ -48,7 +46,6 @@ from enum import StrEnum
 from typing import Any
 
 import requests
-import urllib3.exceptions
 from django.conf import settings
 from django.utils import timezone
 
@@ -62,7 +59,7 @@ from scheduler.adapters.base import (
     PublishResult,
     RateLimited,
 )
-from scheduler.adapters.http import http_session
+from scheduler.adapters.http import http_session, request_never_sent
 
 logger = logging.getLogger(__name__)
 
@@ -334,28 +331,10 @@ def classify(error: GraphError, *, usage: Usage, publishing: bool, label: str) -
     return PublishError(f"{label} rejected {what}: {detail}", permanent=True, code=code, raw=raw)
 
 
-def _nothing_was_sent(error: requests.RequestException) -> bool:
-    """True only when the connection was never made, so the request cannot have been applied."""
-    never_sent = (
-        requests.exceptions.ConnectTimeout,
-        # A malformed base URL (settings) fails before any connection is attempted.
-        requests.exceptions.MissingSchema,
-        requests.exceptions.InvalidSchema,
-        requests.exceptions.InvalidURL,
-    )
-    if isinstance(error, never_sent):
-        return True
-    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
-        reason = getattr(error.args[0], "reason", error.args[0])
-        # NameResolutionError and connection refused are NewConnectionError in urllib3 2.
-        return isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return False
-
-
 def transport_error(error: requests.RequestException, *, publishing: bool, label: str) -> AdapterError:
     # The exception text can contain the URL; keep only its type in what we store.
     kind = type(error).__name__
-    if _nothing_was_sent(error):
+    if request_never_sent(error):
         return PublishError(
             f"Could not connect to {label}; nothing was sent ({kind}).", permanent=False, code="connection"
         )
@@ -751,31 +730,6 @@ class OAuthToken:
 
     def expires_at_iso(self) -> str:
         return self.expires_at.isoformat() if self.expires_at else ""
-
-
-def new_oauth_state() -> str:
-    """Returns an unguessable `state` value; keep it in the session and compare it on the callback."""
-    return secrets.token_urlsafe(32)
-
-
-def pkce_pair() -> tuple[str, str]:
-    """Returns (code_verifier, code_challenge) for PKCE with S256 (RFC 7636)."""
-    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def parse_expires_at(value: Any) -> dt.datetime | None:
-    """Reads the `expires_at` we store in credentials (ISO 8601 text) back into an aware datetime."""
-    if isinstance(value, dt.datetime):
-        return value
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def expiry_message(expires_at: dt.datetime | None, *, now: dt.datetime | None = None) -> str:

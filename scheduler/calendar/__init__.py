@@ -2,9 +2,9 @@
 
 One module per concern: `filters` (what is shown, saved preferences), `posts` (the queries), `entries` (a
 post as the viewer sees it), `hints` (conflicts in words), `quiet` (quiet channels), `periods` with `month`,
-`week` and `agenda` (the view models), `ical` (the personal feed), `statuses`, and `access` (who may
-manage blackouts). Blackout periods themselves are scheduler/blackouts.py's; the pages are
-scheduler/calendar_views.py, the writes scheduler/calendar_services.py.
+`week` and `agenda` (the view models), `ical` (the personal feed) and `statuses`. Who may manage
+blackouts is scheduler.rules.user_can_manage_blackouts; blackout periods themselves are
+scheduler/blackouts.py's; the pages are scheduler/calendar_views.py, the writes scheduler/calendar_services.py.
 
 The builders run a fixed number of queries whatever the number of posts (at most 12; see
 tests/scheduler/test_calendar.py and bench/calendar_month.py):

@@ -16,6 +16,7 @@ from departments.selectors import (
 from scheduler.adapters.registry import platform_label
 from scheduler.calendar.hints import Hint, add_hints
 from scheduler.calendar.statuses import CALENDAR_STATUSES, EDITABLE_STATUSES, calendar_status
+from scheduler.hold_hints import add_hold_hints
 from scheduler.models import (
     BlackoutPeriod,
     Channel,
@@ -147,8 +148,6 @@ def calendar_entries(
             )
         )
     add_hints(entries, blackouts, zone, now)
-    # Crisis holds (governance): "Held: crisis hold by ..." on each post kept from going out.
-    from governance.calendar import add_hold_hints
-
+    # Crisis holds: "Held: crisis hold by ..." on each post kept from going out.
     add_hold_hints(entries, Hint, zone)
     return entries

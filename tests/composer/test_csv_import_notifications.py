@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from civicpost.timelabels import format_in_zone
 from composer.models import CsvImport, ImportStatus
+from composer.notifications import IMPORT_LISTED_POSTS
 from composer.tasks import import_csv
 from departments.models import Role
-from governance.notifications import IMPORT_LISTED_POSTS
 from scheduler.models import Post, PostStatus
 from tests.factories import MembershipFactory
 from tests.governance.city import City

@@ -20,7 +20,7 @@ from civicpost.exceptions import ApplicationError
 from departments.models import Role
 from departments.selectors import viewer_zone
 from scheduler import services
-from scheduler.blackouts import BlackoutRefused, blackout_create
+from scheduler.blackouts import BlackoutRefused
 from scheduler.calendar.entries import CalendarEntry
 from scheduler.calendar.filters import CalendarFilters
 from scheduler.calendar.month import calendar_month
@@ -28,6 +28,7 @@ from scheduler.calendar.posts import post_has_language
 from scheduler.calendar.quiet import quiet_channels
 from scheduler.calendar.week import calendar_week
 from scheduler.calendar_services import (
+    blackout_create,
     calendar_feed_token_create,
     calendar_feed_token_revoke,
     post_reschedule,
