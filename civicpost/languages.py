@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 # Names for the language codes departments use most; any other code is shown as it is.
@@ -28,3 +30,8 @@ def language_name(code: str) -> str:
     """Returns a language's English name for labels and messages ("es" -> "Spanish")."""
     names = {**dict(settings.LANGUAGES), **LANGUAGE_NAMES}
     return str(names.get(code, code))
+
+
+def channel_language(channel: Any) -> str:
+    """Returns the language a channel is set to (Channel.options["language"]), or "" for any language."""
+    return str((channel.options or {}).get("language", "") or "")

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
-from civicpost.languages import language_name
+from civicpost.languages import channel_language, language_name
 from civicpost.text import normalize_text
 from connections.models import MastodonApp
 from departments.models import Department
@@ -37,7 +37,6 @@ from scheduler.adapters.base import (
     parse_expires_at,
 )
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel, get_connect_flow
-from scheduler.content import channel_language
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus, Delivery
 
 logger = logging.getLogger(__name__)

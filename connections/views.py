@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
-from civicpost.languages import language_name
+from civicpost.languages import channel_language, language_name
 from civicpost.reauth import require_recent_auth
 from civicpost.text import normalize_form_data
 from connections import services
@@ -47,7 +47,6 @@ from departments.selectors import user_is_department_admin
 from scheduler.adapters.base import AccountPick, ChannelAccount, ConnectedAccount, ConnectError, ConnectFlow
 from scheduler.adapters.oauth import new_state
 from scheduler.adapters.registry import UnknownPlatform, get_connect_flow
-from scheduler.content import channel_language
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus
 
 PENDING_SESSION_KEY = "civicpost_connect_pending"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
-from civicpost.languages import language_name
+from civicpost.languages import channel_language, language_name
 from civicpost.reauth import require_recent_auth
 from departments import rules
 from departments.forms import CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
@@ -178,8 +178,6 @@ def _department_settings_save(request: AuthenticatedHttpRequest, department_id: 
 
 
 def _settings_context(request: AuthenticatedHttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
-    from scheduler.content import channel_language
-
     channels = [
         (channel, language_name(channel_language(channel)) if channel_language(channel) else "")
         for channel in department.channels.order_by("display_name")

@@ -11,13 +11,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from civicpost.languages import language_name
+from civicpost.languages import channel_language, language_name
 from departments.models import LanguagePublishing
-
-
-def channel_language(channel: Any) -> str:
-    """Returns the language a channel is set to (Channel.options["language"]), or "" for any language."""
-    return str((channel.options or {}).get("language", "") or "")
 
 
 def clean_channel_text(channel_text: dict[str, str] | None, channel_ids: Iterable[int]) -> dict[str, str]:

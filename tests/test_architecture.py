@@ -173,10 +173,6 @@ def test_function_imports_are_counted(capsys: pytest.CaptureFixture[str]) -> Non
     assert found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: the restructure removes most function-level imports and gives the rest a reason",
-)
 def test_every_import_inside_a_function_says_why() -> None:
     unexplained = [item for item in _all_function_imports() if not item.reason]
     assert not unexplained, "Imports inside functions need a one-line reason (a comment on the line or above):\n" + (
@@ -201,10 +197,6 @@ def test_a_reason_is_a_comment_on_the_line_or_above_and_noqa_is_not_one(tmp_path
     assert [(item.line, bool(item.reason)) for item in found] == [(3, True), (4, True), (7, False), (8, False)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12: apps still import each other both ways; flips to a pass when the restructure lands",
-)
 def test_no_import_cycle_crosses_an_app_boundary(capsys: pytest.CaptureFixture[str]) -> None:
     edges, _ = _app_edges()
     cycles = _cycles(edges)

@@ -8,8 +8,10 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from icalendar import Calendar, Event
 
 from scheduler.adapters.registry import platform_label
 from scheduler.blackouts import blackout_scope, blackouts_overlapping
@@ -82,9 +84,6 @@ ICAL_STATUS: dict[str, str] = {
 def ical_feed(*, user: User, now: dt.datetime | None = None) -> bytes:
     """Returns the person's calendar as iCalendar (RFC 5545) bytes: their visible posts, from a month ago
     to a year ahead, and the blackouts. Times are UTC instants; calendar apps show them in their zone."""
-    from django.urls import reverse
-    from icalendar import Calendar, Event
-
     now = now or timezone.now()
     calendar = Calendar()
     calendar.add("prodid", "-//CivicPost//Shared calendar//EN")
