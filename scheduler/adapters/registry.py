@@ -26,6 +26,7 @@ BUILT_IN_PLATFORMS: dict[str, str] = {
     "bluesky": "scheduler.adapters.bluesky",
     "webhook": "scheduler.adapters.webhook",
     "feed": "scheduler.adapters.feed",
+    "nextdoor": "scheduler.adapters.nextdoor",
     "sandbox": "scheduler.adapters.sandbox",
 }
 
