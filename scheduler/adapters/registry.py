@@ -27,6 +27,7 @@ BUILT_IN_PLATFORMS: dict[str, str] = {
     "webhook": "scheduler.adapters.webhook",
     "feed": "scheduler.adapters.feed",
     "nextdoor": "scheduler.adapters.nextdoor",
+    "email_bulletin": "scheduler.adapters.email_bulletin",
     "sandbox": "scheduler.adapters.sandbox",
 }
 
