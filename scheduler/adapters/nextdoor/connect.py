@@ -1,6 +1,6 @@
 """Connecting a Nextdoor public agency: the Nextdoor sign-in (OAuth 2.0 authorization code), the code exchanged
-at auth.nextdoor.com with CivicPost's client id and secret, then the admin picks where the channel posts: the
-agency's whole service area, or one neighbourhood group of it (one channel each, so a post can target it).
+at auth.nextdoor.com with CivicPost's client id and secret; the channel posts to the
+agency's whole service area, or one neighbourhood of it typed on the connect page (one channel each).
 https://developer.nextdoor.com/reference/sharing-get-authorization-code (calls in adapter.py)."""
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from scheduler.adapters.base import (
     AccountPick,
     AdapterError,
     BaseConnectFlow,
+    ChannelAccount,
     ConnectedAccount,
     ConnectError,
     ConnectFlow,
     InstanceApps,
     OAuthStart,
-    PageChoice,
 )
-from scheduler.adapters.forms import ConfirmForm
 from scheduler.adapters.http import http_session
 from scheduler.adapters.nextdoor import adapter as nextdoor
+from scheduler.adapters.nextdoor.forms import NextdoorForm
 from scheduler.adapters.oauth import require_settings, sign_in_intro
 
 NEXTDOOR_SETTINGS = ("CIVICPOST_NEXTDOOR_CLIENT_ID", "CIVICPOST_NEXTDOOR_CLIENT_SECRET")
@@ -78,15 +78,15 @@ class NextdoorConnectFlow(BaseConnectFlow):
     identity_keys = ("agency_id", "target")
 
     def form_class(self) -> type[forms.Form]:
-        return ConfirmForm
+        return NextdoorForm
+
+    def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
+        return {"neighbourhood": channel.options.get("neighbourhood", "")} if channel is not None else {}
 
     def intro(self, *, label: str, reconnecting: bool) -> list[str]:
         paragraphs = [
             sign_in_intro(label),
-            _(
-                "Sign in with the agency's Nextdoor account. You then choose where this channel posts: the whole "
-                "service area, or one neighbourhood of it."
-            ),
+            _("Sign in with the agency's Nextdoor account (Nextdoor for Public Agencies)."),
         ]
         if not all(getattr(settings, name, "") for name in NEXTDOOR_SETTINGS):
             paragraphs.append(
@@ -100,19 +100,54 @@ class NextdoorConnectFlow(BaseConnectFlow):
 
     def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
         require_settings(*NEXTDOOR_SETTINGS, product="Nextdoor")
-        return OAuthStart(authorization_url(redirect_uri=redirect_uri, state=state))
+        neighbourhood = str(data.get("neighbourhood") or "").strip()
+        return OAuthStart(authorization_url(redirect_uri=redirect_uri, state=state), {"neighbourhood": neighbourhood})
 
     def finish(
         self, *, code: str, pending: Mapping[str, Any], redirect_uri: str, apps: InstanceApps
     ) -> ConnectedAccount | AccountPick:
-        """Exchanges the code; the admin then picks the service area or a neighbourhood (choices, picked)."""
+        """Exchanges the code, refuses an account that is not a public agency, and finds the neighbourhood the
+        admin typed among the agency's (none typed: the whole service area)."""
         require_settings(*NEXTDOOR_SETTINGS, product="Nextdoor")
         token = exchange_code(code=code, redirect_uri=redirect_uri)
+        access_token = str(token["access_token"])
         expires_at = None
         if token.get("expires_in"):
             expires_at = timezone.now() + dt.timedelta(seconds=int(token["expires_in"]))
-        self._agency(str(token["access_token"]))  # refuse a neighbour account before asking anything
-        return AccountPick(access_token=str(token["access_token"]), expires_at=expires_at)
+        me = self._agency(access_token)
+        agency_name = str(me.get("agency_name") or me["agency_id"])
+        wanted = str(pending.get("neighbourhood") or "").strip()
+        group_ids: list[int] = []
+        display_name = agency_name
+        if wanted:
+            boundaries = self._boundaries(access_token)
+            chosen = next((b for b in boundaries if b["name"].casefold() == wanted.casefold()), None)
+            if chosen is None:
+                names = ", ".join(sorted(b["name"] for b in boundaries)) or _("none")
+                raise ConnectError(
+                    _("“%(name)s” is not a neighbourhood of the agency's service area. Nextdoor lists: %(names)s.")
+                    % {"name": wanted, "names": names}
+                )
+            group_ids = [int(chosen["group_id"])]
+            display_name = f"{agency_name} — {chosen['name']}"
+        return ConnectedAccount(
+            platform="nextdoor",
+            display_name=display_name,
+            account_handle=str(me.get("agency_url_at_nextdoor") or ""),
+            credentials={
+                "access_token": access_token,
+                "expires_at": expires_at.astimezone(dt.UTC).isoformat() if expires_at else "",
+                "nextdoor_user_id": str(me.get("id") or ""),
+            },
+            options={
+                "agency_id": str(me["agency_id"]),
+                "agency_name": agency_name,
+                "group_ids": group_ids,
+                "neighbourhood": display_name.split(" — ", 1)[1] if group_ids else "",
+                "target": str(group_ids[0]) if group_ids else WHOLE_AREA,
+            },
+            token_expires_at=expires_at,
+        )
 
     @staticmethod
     def _agency(access_token: str) -> dict[str, Any]:
@@ -139,38 +174,6 @@ class NextdoorConnectFlow(BaseConnectFlow):
             raise ConnectError(
                 _("Nextdoor would not list the agency's neighbourhoods: %(message)s") % {"message": error.message}
             ) from error
-
-    def choices(self, *, access_token: str) -> list[PageChoice]:
-        area = [PageChoice(id=WHOLE_AREA, name=_("The agency's whole service area"))]
-        return area + [
-            PageChoice(id=str(item["group_id"]), name=item["name"], detail=str(item.get("type") or ""))
-            for item in self._boundaries(access_token)
-        ]
-
-    def picked(self, *, access_token: str, choice_id: str) -> ConnectedAccount:
-        me = self._agency(access_token)
-        agency_name = str(me.get("agency_name") or me["agency_id"])
-        if choice_id == WHOLE_AREA:
-            group_ids: list[int] = []
-            display_name = agency_name
-        else:
-            chosen = {str(item["group_id"]): item for item in self._boundaries(access_token)}.get(str(choice_id))
-            if chosen is None:
-                raise ConnectError(_("That neighbourhood is not in the agency's service area. Pick one from the list."))
-            group_ids = [int(chosen["group_id"])]
-            display_name = f"{agency_name} — {chosen['name']}"
-        return ConnectedAccount(
-            platform="nextdoor",
-            display_name=display_name,
-            account_handle=str(me.get("agency_url_at_nextdoor") or ""),
-            credentials={"access_token": access_token, "nextdoor_user_id": str(me.get("id") or "")},
-            options={
-                "agency_id": str(me["agency_id"]),
-                "agency_name": agency_name,
-                "group_ids": group_ids,
-                "target": choice_id if group_ids else WHOLE_AREA,
-            },
-        )
 
 
 FLOW: ConnectFlow = NextdoorConnectFlow()

@@ -31,7 +31,7 @@ from scheduler.adapters.base import (
 from scheduler.adapters.nextdoor.adapter import NextdoorAdapter
 from scheduler.adapters.nextdoor.connect import FLOW
 from scheduler.adapters.registry import adapter_for_channel, get_connect_flow
-from scheduler.models import Delivery, DeliveryStatus
+from scheduler.models import Channel, Delivery, DeliveryStatus
 from tests.factories import ChannelFactory
 from tests.scheduler import DEFAULT_TEXT, approved_post, make_due, tick
 from tests.scheduler.adapters import meta_helpers
@@ -319,7 +319,9 @@ def test_the_code_is_exchanged_with_basic_auth_and_an_agency_account_is_required
     token_route = fake.post(TOKEN_URL, json=nd("token"))
     fake.get(ME, json=nd("me_agency"))
 
-    pick = FLOW.finish(code="nd-code", pending={}, redirect_uri="https://civicpost.city.example/cb/", apps=None)
+    account = FLOW.finish(
+        code="nd-code", pending={"neighbourhood": ""}, redirect_uri="https://civicpost.city.example/cb/", apps=None
+    )
 
     request = token_route.calls[0].request
     assert parse_qs(request.body) == {
@@ -328,8 +330,17 @@ def test_the_code_is_exchanged_with_basic_auth_and_an_agency_account_is_required
         "redirect_uri": ["https://civicpost.city.example/cb/"],
     }
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"nd-client-id:nd-client-secret").decode()
-    assert pick.access_token == TOKEN
-    assert pick.expires_at is not None and pick.expires_at > timezone.now() + dt.timedelta(days=364)
+    assert account.display_name == "City of Example Parks and Recreation"
+    assert account.credentials["access_token"] == TOKEN
+    assert account.options == {
+        "agency_id": "4102",
+        "agency_name": "City of Example Parks and Recreation",
+        "group_ids": [],
+        "neighbourhood": "",
+        "target": "all",
+    }
+    assert account.token_expires_at > timezone.now() + dt.timedelta(days=364)
+    assert calls_to(fake, "GET", "/external/api/partner/v1/agency/boundary/") == []
 
     fake.replace(responses.GET, ME, json=nd("me_neighbor"))
     with pytest.raises(ConnectError, match="not a public agency account"):
@@ -342,35 +353,55 @@ def test_a_refused_code_is_explained(fake, nextdoor_keys):
         FLOW.finish(code="stale", pending={}, redirect_uri="https://civicpost.city.example/cb/", apps=None)
 
 
-def test_the_admin_picks_the_whole_area_or_one_neighbourhood_across_pages(fake, nextdoor_keys):
+def boundaries(fake) -> None:
     first = matchers.query_param_matcher({"enable_pagination": "true"})
     second = matchers.query_param_matcher({"enable_pagination": "true", "after": "Y3Vyc29yMg"})
     fake.get(BOUNDARY, json=nd("boundary_page1"), match=[first])
     fake.get(BOUNDARY, json=nd("boundary_page2"), match=[second])
+
+
+def test_a_neighbourhood_is_found_across_the_boundary_pages(fake, nextdoor_keys):
+    fake.post(TOKEN_URL, json=nd("token"))
     fake.get(ME, json=nd("me_agency"))
+    boundaries(fake)
 
-    choices = FLOW.choices(access_token=TOKEN)
-    assert [(c.id, c.name) for c in choices] == [
-        ("all", "The agency's whole service area"),
-        ("51001", "Riverside"),
-        ("51002", "Old Town"),
-        ("51003", "Hillcrest"),
-    ]
-    assert query(calls_to(fake, "GET", "/external/api/partner/v1/agency/boundary/")[0]) == {"enable_pagination": "true"}
+    one = FLOW.finish(code="c", pending={"neighbourhood": "hillcrest"}, redirect_uri="https://x/cb/", apps=None)
 
-    whole = FLOW.picked(access_token=TOKEN, choice_id="all")
-    assert (whole.display_name, whole.options["group_ids"], whole.options["target"]) == (
-        "City of Example Parks and Recreation",
-        [],
-        "all",
-    )
-    assert whole.credentials["access_token"] == TOKEN
-    one = FLOW.picked(access_token=TOKEN, choice_id="51003")
     assert one.display_name == "City of Example Parks and Recreation — Hillcrest"
-    assert one.options["group_ids"] == [51003]
-    assert FLOW.identity(one.options) != FLOW.identity(whole.options)
-    with pytest.raises(ConnectError):
-        FLOW.picked(access_token=TOKEN, choice_id="99999")
+    assert (one.options["group_ids"], one.options["target"], one.options["neighbourhood"]) == (
+        [51003],
+        "51003",
+        "Hillcrest",
+    )
+    assert FLOW.identity(one.options) == "4102|51003"
+    with pytest.raises(ConnectError, match="Nextdoor lists: Hillcrest, Old Town, Riverside"):
+        FLOW.finish(code="c", pending={"neighbourhood": "Nowhere"}, redirect_uri="https://x/cb/", apps=None)
+
+
+def test_connecting_through_the_pages_keeps_the_token_encrypted(fake, nextdoor_keys, personas, client):
+    from departments.models import Role
+    from tests.connections import query_of, raw_column
+    from tests.factories import member
+
+    client.force_login(member("ada", personas.parks, Role.ADMIN))
+    url = reverse("connections:platform", kwargs={"department_id": personas.parks.pk, "platform": "nextdoor"})
+    response = client.post(url, {"neighbourhood": "Old Town"})
+    assert response.status_code == 302
+    state = query_of(response["Location"])["state"]
+    fake.post(TOKEN_URL, json=nd("token"))
+    fake.get(ME, json=nd("me_agency"))
+    boundaries(fake)
+
+    response = client.get(
+        reverse("connections:callback", kwargs={"platform": "nextdoor"}), {"code": "c", "state": state}
+    )
+
+    channel = Channel.objects.get(platform="nextdoor")
+    assert response["Location"] == reverse("connections:channel", kwargs={"channel_id": channel.pk})
+    assert channel.options["group_ids"] == [51002]
+    assert channel.credentials["access_token"] == TOKEN
+    assert TOKEN not in raw_column("scheduler_channel", "credentials", channel.pk)
+    assert TOKEN.encode() not in client.get(response["Location"]).content
 
 
 # --- Through the dispatcher ------------------------------------------------------------------------------
