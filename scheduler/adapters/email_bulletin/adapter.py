@@ -139,7 +139,13 @@ class EmailBulletinAdapter(PlatformAdapter):
         draft: Found | None = None
         if service.resumes_drafts:
             # A draft of this delivery left by a dropped answer is finished, never duplicated.
-            existing = service.find(bulletin, since=timezone.now() - dt.timedelta(days=7))
+            try:
+                existing = service.find(bulletin, since=timezone.now() - dt.timedelta(days=7))
+            except (ValueError, KeyError, TypeError) as error:
+                raise PublishError(
+                    f"{service.label} answered with something CivicPost could not read; nothing was sent.",
+                    permanent=False,
+                ) from error
             if existing is not None and existing.sent:
                 return self._result(existing)
             draft = existing
@@ -171,6 +177,8 @@ class EmailBulletinAdapter(PlatformAdapter):
             raise CheckAgainLater(
                 f"Could not check {service.label} yet: {error.message}", retry_after=error.retry_after
             ) from error
+        except (ValueError, KeyError, TypeError) as error:
+            raise CheckAgainLater(f"{service.label} answered with something CivicPost could not read.") from error
         except PublishError as error:
             if error.permanent:
                 raise OutcomeUnknown(f"Could not check {service.label} for the bulletin: {error.message}") from error
@@ -191,7 +199,7 @@ class EmailBulletinAdapter(PlatformAdapter):
             return ConnectionCheck(ok=True, message=f"Connected to {self.service().describe()}.")
         except AdapterError as error:
             return ConnectionCheck(ok=False, message=error.message)
-        except ValueError:
+        except (ValueError, KeyError, TypeError):
             return ConnectionCheck(
                 ok=False, message="The e-mail service answered with something CivicPost could not read."
             )

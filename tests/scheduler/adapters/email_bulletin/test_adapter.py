@@ -607,3 +607,18 @@ def test_a_bulletin_proved_absent_after_the_settle_time_is_sent_once_more(fake, 
 
     delivery.refresh_from_db()
     assert (delivery.status, delivery.remote_id) == (DeliveryStatus.PUBLISHED, "7895129")
+
+
+def test_an_unreadable_or_busy_lookup_means_looking_again_later(fake):
+    sent_at = dt.datetime.now(tz=dt.UTC) - dt.timedelta(minutes=5)
+    fake.get(f"{MC}/campaigns", body="<html>maintenance</html>")
+    with pytest.raises(CheckAgainLater):
+        adapter("mailchimp").reconcile(CONTENT, idempotency_key="k1", sent_at=sent_at)
+    fake.replace(responses.GET, f"{MC}/campaigns", json=fixture("mailchimp_error_429.json"), status=429)
+    with pytest.raises(CheckAgainLater):
+        adapter("mailchimp").reconcile(CONTENT, idempotency_key="k1", sent_at=sent_at)
+    fake.replace(responses.GET, f"{MC}/campaigns", body="<html>maintenance</html>")
+    with pytest.raises(PublishError) as raised:
+        adapter("mailchimp").publish(CONTENT, idempotency_key="k1")
+    assert raised.value.permanent is False
+    assert calls_to(fake, "POST", "/3.0/campaigns") == []
