@@ -22,6 +22,8 @@ louisville-metro, DfE) [3p]:
     GET .../topics/{CODE}.xml  -> <topic><code/><name/>...</topic>
     errors: <errors><code>GD-12015</code><error>Resource not available.</error></errors>; 401 bad login.
     Hosts: https://api.govdelivery.com (production), https://stage-api.govdelivery.com (staging).
+  Later (emergency posts): the same bulletin XML takes <urgent>true</urgent> (seen in alphagov's client), to be
+  sent when the emergency-post channel is built.
   Marker: an HTML comment at the top of the body. Reconcile reads the newest sent bulletins, opens those with our
   subject and looks for the marker. The list carries no send times, so absence is concluded from the newest
   RECONCILE_SCAN bulletins once the settle time has passed [assumption: a city sends fewer bulletins than that in
