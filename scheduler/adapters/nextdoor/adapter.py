@@ -33,7 +33,8 @@ Create a post — POST .../post/create/ (JSON) — https://developer.nextdoor.co
 Your posts — GET .../post/ ("the most recent posts of the account", https://developer.nextdoor.com/reference/
     get-your-posts) [3p]: items like the Post object of the data types page (body, creation_date, id, ...).
 Delete — DELETE .../post/?id=<post id> -> {"message": "Post deleted successfully"} [3p]
-    (https://developer.nextdoor.com/reference/delete-a-post).
+    (https://developer.nextdoor.com/reference/delete-a-post); "the post id as listed by Get your posts", which
+    may differ from the share id of the link: delete looks it up there first.
 
 Errors [docs: the Share API collection, https://documenter.gw.postman.com/view/metadata/2s93K1qKws]
     400 bad input            -> PublishError(permanent) with Nextdoor's error_description
@@ -328,8 +329,17 @@ class NextdoorAdapter(PlatformAdapter):
         return []
 
     def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        """DELETE .../post/?id=<post id>. We keep the share id; the delete names the post id that "Get your posts"
+        lists, so the post is looked up there by its share link first (the share id itself when it is not listed)."""
+        token = self.token
+        nextdoor_id = remote_id
+        for post in self._posts(call("GET", POSTS_PATH, token=token)):
+            link = str(post.get("share_link") or post.get("url") or "")
+            if link and share_id(link) == remote_id and post.get("id"):
+                nextdoor_id = str(post["id"])
+                break
         try:
-            call("DELETE", POSTS_PATH, token=self.token, params={"id": remote_id})
+            call("DELETE", POSTS_PATH, token=token, params={"id": nextdoor_id})
         except PublishError as error:
             if error.code == "nextdoor_404":
                 return  # already gone

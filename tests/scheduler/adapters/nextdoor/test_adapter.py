@@ -261,8 +261,17 @@ def test_a_page_of_only_newer_posts_needs_a_person_not_a_resend(fake):
     assert not isinstance(raised.value, CheckAgainLater)
 
 
-def test_delete_sends_the_post_id(fake):
+def test_delete_sends_the_post_id_listed_for_the_share_link(fake):
+    fake.get(POSTS, json=recent_posts(text=DEFAULT_TEXT, created=timezone.now()))
     route = fake.delete(POSTS, json=nd("deleted"))
+    NextdoorAdapter(account()).delete("Gk3xTqWbZ9pL")
+    assert query(route.calls[0]) == {"id": "551200901"}
+    assert route.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_delete_falls_back_to_the_share_id_and_a_gone_post_is_fine(fake):
+    fake.get(POSTS, json={"posts": []})
+    route = fake.delete(POSTS, json={"error": "not_found", "error_description": "Post not found."}, status=404)
     NextdoorAdapter(account()).delete("Gk3xTqWbZ9pL")
     assert query(route.calls[0]) == {"id": "Gk3xTqWbZ9pL"}
 
