@@ -193,6 +193,9 @@ CIVICPOST_META_APP_ID = env.str("CIVICPOST_META_APP_ID", default="")
 CIVICPOST_META_APP_SECRET = env.str("CIVICPOST_META_APP_SECRET", default="")
 CIVICPOST_THREADS_APP_ID = env.str("CIVICPOST_THREADS_APP_ID", default="")
 CIVICPOST_THREADS_APP_SECRET = env.str("CIVICPOST_THREADS_APP_SECRET", default="")
+# Nextdoor's Publish API for public agencies: client id and secret issued by Nextdoor after applying.
+CIVICPOST_NEXTDOOR_CLIENT_ID = env.str("CIVICPOST_NEXTDOOR_CLIENT_ID", default="")
+CIVICPOST_NEXTDOOR_CLIENT_SECRET = env.str("CIVICPOST_NEXTDOOR_CLIENT_SECRET", default="")
 # Sandbox behaviour for demos and tests: ok, fail, rate_limit, timeout, drop_response.
 CIVICPOST_SANDBOX_MODE = env.str("CIVICPOST_SANDBOX_MODE", default="ok")
 # Adapters import no app module (scheduler/adapters/): these name the app code they are handed instead.

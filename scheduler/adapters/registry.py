@@ -26,6 +26,8 @@ BUILT_IN_PLATFORMS: dict[str, str] = {
     "bluesky": "scheduler.adapters.bluesky",
     "webhook": "scheduler.adapters.webhook",
     "feed": "scheduler.adapters.feed",
+    "nextdoor": "scheduler.adapters.nextdoor",
+    "email_bulletin": "scheduler.adapters.email_bulletin",
     "sandbox": "scheduler.adapters.sandbox",
 }
 

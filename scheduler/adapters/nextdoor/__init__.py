@@ -1,0 +1,1 @@
+"""Nextdoor for public agencies: sending (adapter.py) and connecting (connect.py)."""
