@@ -24,6 +24,7 @@ BUILT_IN_PLATFORMS: dict[str, str] = {
     "threads": "scheduler.adapters.threads",
     "mastodon": "scheduler.adapters.mastodon",
     "bluesky": "scheduler.adapters.bluesky",
+    "linkedin": "scheduler.adapters.linkedin",
     "webhook": "scheduler.adapters.webhook",
     "feed": "scheduler.adapters.feed",
     "sandbox": "scheduler.adapters.sandbox",
