@@ -329,6 +329,15 @@ class LinkedInAdapter(PlatformAdapter):
         PublishError(permanent=False) when it cannot be reached."""
         refresh_token = self.account.credentials.get("refresh_token")
         if not refresh_token:
+            expires_at = parse_expires_at(self.account.credentials.get("expires_at"))
+            if expires_at is not None and expires_at > timezone.now():
+                # Refresh tokens are for approved partners only: the token still works until it runs out,
+                # so the periodic refresher must not mark the channel "needs reconnect" early.
+                raise PublishError(
+                    f"LinkedIn gives this app no refresh token; reconnect the Page before {expires_at:%Y-%m-%d}.",
+                    permanent=False,
+                    code="linkedin_no_refresh",
+                )
             raise AuthExpired("LinkedIn gave no refresh token; reconnect the Page.", code="linkedin_no_refresh")
         try:
             response = self.session.post(
