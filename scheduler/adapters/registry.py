@@ -25,6 +25,7 @@ BUILT_IN_PLATFORMS: dict[str, str] = {
     "mastodon": "scheduler.adapters.mastodon",
     "bluesky": "scheduler.adapters.bluesky",
     "linkedin": "scheduler.adapters.linkedin",
+    "youtube": "scheduler.adapters.youtube",
     "google_business": "scheduler.adapters.google_business",
     "webhook": "scheduler.adapters.webhook",
     "feed": "scheduler.adapters.feed",
