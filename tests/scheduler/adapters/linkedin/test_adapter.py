@@ -326,3 +326,49 @@ def test_a_dropped_answer_is_reconciled_without_a_second_post(fake, personas, li
     delivery.refresh_from_db()
     assert delivery.remote_id == SHARE
     assert len([c for c in fake.calls if c.request.method == "POST"]) == 1
+
+
+def test_two_images_become_a_multi_image_post(fake, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+    items = []
+    for number in (1, 2):
+        png = plain_image("PNG", (30 + number, 30))
+        items.append(
+            MediaItem(
+                url=f"https://city.example/media/{number}.png",
+                mime_type="image/png",
+                alt_text=f"Photo {number}",
+                path=default_storage.save(f"posts/{number}.png", ContentFile(png)),
+                width=30 + number,
+                height=30,
+                size_bytes=len(png),
+            )
+        )
+    first = fixture("image_initialized")
+    second = {
+        "value": {
+            **first["value"],
+            "uploadUrl": "https://www.linkedin.com/dms-uploads/two",
+            "image": "urn:li:image:TWO",
+        }
+    }
+    fake.post(f"{API}/rest/images?action=initializeUpload", json=first)
+    fake.post(f"{API}/rest/images?action=initializeUpload", json=second)
+    fake.put(first["value"]["uploadUrl"], status=201)
+    fake.put(second["value"]["uploadUrl"], status=201)
+    created(fake)
+
+    LinkedInAdapter(account()).publish(
+        PostContent(text="Two photos", link="https://city.example/a", media=tuple(items)), idempotency_key="k"
+    )
+
+    body = json.loads(fake.calls[-1].request.body)
+    assert body["commentary"] == "Two photos\n\nhttps://city.example/a"
+    assert body["content"] == {
+        "multiImage": {
+            "images": [
+                {"id": "urn:li:image:D4E10AQH4GJAjaFCkHQ", "altText": "Photo 1"},
+                {"id": "urn:li:image:TWO", "altText": "Photo 2"},
+            ]
+        }
+    }

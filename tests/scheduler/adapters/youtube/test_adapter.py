@@ -291,3 +291,18 @@ def test_an_approved_post_with_a_video_is_uploaded_once_through_the_dispatcher(f
     channel = Channel.objects.get(pk=channel.pk)
     assert channel.options["youtube_quota"]["uploads"] == 1
     assert channel.options["youtube_upload"]["uri"].startswith(SESSION_PREFIX)
+
+
+def test_delete_and_metrics_are_counted_against_the_quota(fake):
+    fake.mock.delete(f"{HOST}/youtube/v3/videos", status=204)
+    fake.mock.get(
+        f"{HOST}/youtube/v3/videos",
+        json={"items": [{"id": "vid1", "statistics": {"viewCount": "120", "likeCount": "8", "commentCount": "2"}}]},
+    )
+    yt = adapter()
+    yt.delete("vid1")
+    assert yt.fetch_metrics("vid1") == {"views": 120, "likes": 8, "replies": 2}
+    delete, metrics = fake.mock.calls
+    assert delete.request.url == f"{HOST}/youtube/v3/videos?id=vid1"
+    assert metrics.request.url == f"{HOST}/youtube/v3/videos?part=statistics&id=vid1"
+    assert yt.updated_options["youtube_quota"]["units"] == 51
