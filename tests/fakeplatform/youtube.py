@@ -42,6 +42,8 @@ class FakeYouTube:
     videos: list[dict[str, Any]] = field(default_factory=list)
     # Chunk PUTs (by their order, 1-based) to break after keeping this many of their bytes.
     break_chunks: dict[int, int] = field(default_factory=dict)
+    # Chunk PUTs to fail with an exception before anything of them arrives (a worker stopped by its time limit).
+    crash_chunks: dict[int, Exception] = field(default_factory=dict)
     chunk_puts: int = 0
     init_headers: list[dict[str, str]] = field(default_factory=list)
 
@@ -81,6 +83,8 @@ class FakeYouTube:
         if start != len(session.received) or total != session.total or len(data) != end - start + 1:
             return 400, {}, json.dumps({"error": {"code": 400, "message": "Range out of order"}})
         self.chunk_puts += 1
+        if self.chunk_puts in self.crash_chunks:
+            raise self.crash_chunks.pop(self.chunk_puts)
         keep = self.break_chunks.get(self.chunk_puts)
         session.received.extend(data if keep is None else data[:keep])
         if len(session.received) == session.total:

@@ -372,3 +372,15 @@ def test_two_images_become_a_multi_image_post(fake, settings, tmp_path):
             ]
         }
     }
+
+
+def test_without_a_refresh_token_the_periodic_refresher_is_told_to_wait_not_to_disconnect(fake):
+    adapter = LinkedInAdapter(account())
+    with pytest.raises(PublishError) as raised:
+        adapter.refresh_credentials()
+    assert (raised.value.permanent, raised.value.code) == (False, "linkedin_no_refresh")
+    assert "reconnect the Page before 2030-01-01" in raised.value.message
+    expired = LinkedInAdapter(account({"access_token": TOKEN, "expires_at": "2020-01-01T00:00:00+00:00"}))
+    with pytest.raises(AuthExpired):
+        expired.refresh_credentials()
+    assert len(fake.calls) == 0

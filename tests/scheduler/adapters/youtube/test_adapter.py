@@ -15,6 +15,7 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from scheduler import publishing
 from scheduler.adapters.base import (
     ChannelAccount,
     MediaItem,
@@ -28,7 +29,7 @@ from scheduler.adapters.youtube.adapter import CHUNK_QUANTUM, NEEDS_VIDEO, YouTu
 from scheduler.models import Channel, Delivery, DeliveryStatus
 from tests.factories import ChannelFactory
 from tests.fakeplatform.youtube import CHANNEL, HOST, SESSION_PREFIX, FakeYouTube
-from tests.scheduler import tick
+from tests.scheduler import make_due, tick
 from tests.scheduler.adapters.meta_helpers import approved_post_with_media
 
 pytestmark = pytest.mark.django_db
@@ -306,3 +307,34 @@ def test_delete_and_metrics_are_counted_against_the_quota(fake):
     assert delete.request.url == f"{HOST}/youtube/v3/videos?id=vid1"
     assert metrics.request.url == f"{HOST}/youtube/v3/videos?part=statistics&id=vid1"
     assert yt.updated_options["youtube_quota"]["units"] == 51
+
+
+def test_a_worker_stopped_mid_upload_resumes_the_same_session_on_the_next_attempt(fake, video, small_chunks, personas):
+    """The task's soft time limit (or any crash) stops the upload half-way: the session is saved on the
+    channel, reconcile proves no video exists yet, and the next attempt resumes it: one video."""
+    channel = ChannelFactory(
+        department=personas.parks,
+        platform="youtube",
+        display_name="Springfield City Hall",
+        credentials=dict(CREDENTIALS),
+        options={"channel_id": CHANNEL["id"]},
+    )
+    media = [{"url": video.url, "mime_type": "video/mp4", "path": video.path, "size_bytes": len(VIDEO_BYTES)}]
+    post = approved_post_with_media(
+        author=personas.alice, approver=personas.bob, channel=channel, text=TEXT, media=media
+    )
+    fake.crash_chunks = {3: RuntimeError("SoftTimeLimitExceeded")}
+
+    tick()
+    delivery = Delivery.objects.get(post=post)
+    assert delivery.status == DeliveryStatus.UNKNOWN
+    assert Channel.objects.get(pk=channel.pk).options["youtube_upload"]["uri"].startswith(SESSION_PREFIX)
+
+    assert publishing.delivery_reconcile(delivery_id=delivery.pk) == DeliveryStatus.SCHEDULED
+    make_due(post)
+    tick()
+
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PUBLISHED
+    assert len(fake.sessions) == 1 and len(fake.videos) == 1
+    assert fake.data_of(delivery.remote_id) == VIDEO_BYTES
