@@ -2,6 +2,8 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from departments import urls as departments_urls
+from governance import policy_urls
 from medialibrary import views as medialibrary_views
 
 admin.autodiscover()
@@ -21,9 +23,10 @@ urlpatterns = [
     path("health/", include("monitoring.urls")),
     path("media-library/", include("medialibrary.urls")),
     path("composer/", include("composer.urls")),
-    path("departments/", include("departments.urls")),
+    # The department pages and the approval-policy pages (governance) share /departments/ and its URL names.
+    path("departments/", include((departments_urls.urlpatterns + policy_urls.urlpatterns, "departments"))),
     path("governance/", include("governance.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("audittrail.urls")),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.
     path("media/<path:name>", medialibrary_views.public_file, name="media_file"),
     path("", include("scheduler.urls")),
