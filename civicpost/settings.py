@@ -196,6 +196,18 @@ CIVICPOST_THREADS_APP_SECRET = env.str("CIVICPOST_THREADS_APP_SECRET", default="
 # Nextdoor's Publish API for public agencies: client id and secret issued by Nextdoor after applying.
 CIVICPOST_NEXTDOOR_CLIENT_ID = env.str("CIVICPOST_NEXTDOOR_CLIENT_ID", default="")
 CIVICPOST_NEXTDOOR_CLIENT_SECRET = env.str("CIVICPOST_NEXTDOOR_CLIENT_SECRET", default="")
+# LinkedIn Pages (Community Management API, granted by LinkedIn on request). Every call names a monthly API
+# version (YYYYMM), each supported at least a year: https://learn.microsoft.com/en-us/linkedin/marketing/versioning
+CIVICPOST_LINKEDIN_CLIENT_ID = env.str("CIVICPOST_LINKEDIN_CLIENT_ID", default="")
+CIVICPOST_LINKEDIN_CLIENT_SECRET = env.str("CIVICPOST_LINKEDIN_CLIENT_SECRET", default="")
+CIVICPOST_LINKEDIN_API_VERSION = env.str("CIVICPOST_LINKEDIN_API_VERSION", default="202607")
+# One Google Cloud OAuth client for YouTube and Google Business Profile (scheduler/adapters/google/).
+CIVICPOST_GOOGLE_CLIENT_ID = env.str("CIVICPOST_GOOGLE_CLIENT_ID", default="")
+CIVICPOST_GOOGLE_CLIENT_SECRET = env.str("CIVICPOST_GOOGLE_CLIENT_SECRET", default="")
+# YouTube Data API daily quota CivicPost lets each channel use (reset at midnight Pacific Time): units for
+# every method but uploads, and videos.insert calls (their own bucket since 2026; see youtube/adapter.py).
+CIVICPOST_YOUTUBE_DAILY_QUOTA_UNITS = env.int("CIVICPOST_YOUTUBE_DAILY_QUOTA_UNITS", default=10000)
+CIVICPOST_YOUTUBE_DAILY_UPLOADS = env.int("CIVICPOST_YOUTUBE_DAILY_UPLOADS", default=100)
 # Sandbox behaviour for demos and tests: ok, fail, rate_limit, timeout, drop_response.
 CIVICPOST_SANDBOX_MODE = env.str("CIVICPOST_SANDBOX_MODE", default="ok")
 # Adapters import no app module (scheduler/adapters/): these name the app code they are handed instead.

@@ -1,0 +1,1 @@
+"""LinkedIn Page: sending (adapter.py) and connecting (connect.py) an organisation page."""
