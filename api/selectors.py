@@ -31,10 +31,14 @@ def channels_for_api(*, user: User) -> QuerySet[Channel]:
 
 def posts_for_api(*, user: User) -> QuerySet[Post]:
     """Posts the caller may see (scheduler.selectors.posts_visible_to), with what the API shows of each."""
-    return posts_visible_to(user=user).select_related("department", "author").prefetch_related(
-        "channels",
-        Prefetch("media_items", queryset=PostMedia.objects.select_related("asset").order_by("position", "id")),
-        Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("id")),
+    return (
+        posts_visible_to(user=user)
+        .select_related("department", "author")
+        .prefetch_related(
+            "channels",
+            Prefetch("media_items", queryset=PostMedia.objects.select_related("asset").order_by("position", "id")),
+            Prefetch("deliveries", queryset=Delivery.objects.select_related("channel").order_by("id")),
+        )
     )
 
 

@@ -55,9 +55,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description=_(
-        "Send the same key again (with the same body) to get the first response instead of a second create."
-    ),
+    description=_("Send the same key again (with the same body) to get the first response instead of a second create."),
 )
 
 
@@ -227,7 +225,9 @@ class PostViewSet(
         serializer.is_valid(raise_exception=True)
         try:
             post = services.post_submit(
-                post=post, user=request.user, blackout_override_reason=serializer.validated_data["blackout_override_reason"]
+                post=post,
+                user=request.user,
+                blackout_override_reason=serializer.validated_data["blackout_override_reason"],
             )
         except BlackoutRefused as refused:
             return application_error_response(refused, status_code=409)
@@ -320,4 +320,3 @@ class CalendarView(ApiViewMixin, GenericAPIView):
             "entries": list(posts),
         }
         return Response(CalendarSerializer(data, context={"request": request}).data)
-

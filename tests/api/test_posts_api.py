@@ -42,7 +42,9 @@ def test_an_editor_writes_submits_and_reads_the_status_of_a_post(city):
     media_id = upload.json()["id"]
 
     created = client.post(
-        "/api/v1/posts/", draft_body(city, media=[{"id": media_id, "alt_text": "Children at a splash pad"}]), format="json"
+        "/api/v1/posts/",
+        draft_body(city, media=[{"id": media_id, "alt_text": "Children at a splash pad"}]),
+        format="json",
     )
     assert created.status_code == 201, created.content
     post = created.json()
@@ -150,7 +152,15 @@ def test_a_channel_never_shows_its_credentials(city):
     for response in (listed, one):
         assert b"sandbox-secret-token" not in response.content
         assert b"credentials" not in response.content
-    assert set(one.json()) == {"id", "department", "platform", "platform_label", "display_name", "account_handle", "status"}
+    assert set(one.json()) == {
+        "id",
+        "department",
+        "platform",
+        "platform_label",
+        "display_name",
+        "account_handle",
+        "status",
+    }
     assert [c["id"] for c in listed.json()["results"]] == [city.parks_channel.pk]
 
 
@@ -163,11 +173,15 @@ def test_the_calendar_lists_visible_posts_of_a_date_range_and_links_the_ical_fee
     client = client_with(token_for(city.alice))
     post = client.post("/api/v1/posts/", draft_body(city, due_at=future(30)), format="json").json()
     today = timezone.now().date()
-    body = client.get("/api/v1/calendar/", {"start": today.isoformat(), "end": (today + dt.timedelta(days=3)).isoformat()})
+    body = client.get(
+        "/api/v1/calendar/", {"start": today.isoformat(), "end": (today + dt.timedelta(days=3)).isoformat()}
+    )
     assert body.status_code == 200, body.content
     assert [e["id"] for e in body.json()["entries"]] == [post["id"]]
     assert body.json()["ical_feed_settings"].endswith("/calendar/feed/")
-    carol = client_with(token_for(city.carol)).get("/api/v1/calendar/", {"start": today, "end": today + dt.timedelta(days=3)})
+    carol = client_with(token_for(city.carol)).get(
+        "/api/v1/calendar/", {"start": today, "end": today + dt.timedelta(days=3)}
+    )
     assert carol.json()["entries"] == []
     too_long = client.get("/api/v1/calendar/", {"start": today, "end": today + dt.timedelta(days=200)})
     assert too_long.status_code == 400 and too_long["Content-Type"] == PROBLEM

@@ -18,7 +18,11 @@ def test_the_committed_openapi_schema_matches_the_code(tmp_path):
     committed = SCHEMA.read_text() if SCHEMA.exists() else ""
     if fresh.read_text() != committed:
         diff = "".join(
-            list(difflib.unified_diff(committed.splitlines(True), fresh.read_text().splitlines(True), "committed", "code"))[:60]
+            list(
+                difflib.unified_diff(
+                    committed.splitlines(True), fresh.read_text().splitlines(True), "committed", "code"
+                )
+            )[:60]
         )
         raise AssertionError(f"docs/openapi.yaml is out of date with the API: run `make schema` and commit it.\n{diff}")
 
