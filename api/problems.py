@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -19,6 +21,7 @@ from civicpost.exceptions import ApplicationError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:civicpost:problem:"
+logger = logging.getLogger("civicpost.api")
 
 TITLES = {
     400: ("invalid-request", "The request is not valid."),
@@ -30,6 +33,7 @@ TITLES = {
     409: ("conflict", "The request conflicts with the current state."),
     415: ("unsupported-media-type", "This content type is not supported."),
     429: ("rate-limited", "Too many requests."),
+    500: ("server-error", "Something went wrong on our side."),
 }
 
 
@@ -100,7 +104,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is None:
-        return None
+        return _server_error(exc, context)
     code = response.status_code
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
@@ -116,6 +120,15 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response.data = body
     response.content_type = PROBLEM_CONTENT_TYPE
     return response
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """An unexpected error: logged with its traceback (and reported like any request exception, so the test
+    client still raises it), answered as a 500 problem that reveals nothing of it."""
+    request = context.get("request")
+    logger.error("API error: %s", exc, exc_info=exc)
+    got_request_exception.send(sender=None, request=getattr(request, "_request", request))
+    return problem_response(500, _("The request could not be completed. It was logged; try again later."))
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:

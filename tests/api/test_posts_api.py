@@ -270,3 +270,20 @@ def test_idempotency_key_replays_or_refuses(city, body_change):
         assert second["Idempotency-Replayed"] == "true"
         assert second["Location"] == first["Location"]
     assert Post.objects.filter(author=city.alice).count() == 1
+
+
+def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(city, monkeypatch):
+    from rest_framework.test import APIClient
+
+    import api.selectors
+
+    def broken(**kwargs):  # noqa: ANN003, ANN202
+        raise RuntimeError("database password is hunter2")
+
+    monkeypatch.setattr(api.selectors, "departments_for_api", broken)
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(city.alice)}")
+    response = client.get("/api/v1/departments/")
+    assert response.status_code == 500
+    assert response["Content-Type"] == PROBLEM
+    assert b"hunter2" not in response.content
