@@ -13,4 +13,5 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from api import schema  # noqa: F401 - registers the OpenAPI extension for the token authentication
+        # Registers the OpenAPI extension of the token authentication once the apps are loaded.
+        from api import schema  # noqa: F401

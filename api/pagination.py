@@ -4,7 +4,7 @@ from rest_framework.pagination import CursorPagination
 
 
 class IdCursorPagination(CursorPagination):
-    ordering = "-id"
+    ordering: str | tuple[str, ...] = "-id"
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

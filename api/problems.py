@@ -67,7 +67,7 @@ def problem_response(status_code: int, detail: str, *, kind: str | None = None, 
 def application_error_response(error: ApplicationError, *, status_code: int = 400) -> Response:
     """A business rule's refusal: 400 (`refused`) with every problem it gathered, or 409 for state conflicts."""
     kind = "refused" if status_code == 400 else None
-    extra = {"problems": error.problems}
+    extra: dict[str, Any] = {"problems": error.problems}
     if error.extra.get("needs_override") is not None:
         extra["needs_override"] = bool(error.extra["needs_override"])
     return problem_response(status_code, error.message, kind=kind, **extra)

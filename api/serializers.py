@@ -154,7 +154,7 @@ class PostUpdateSerializer(PostWriteSerializer):
     """A change: fields left out stay as they are. Moving a post waiting for approval or approved into a
     blackout needs `blackout_override_reason` from someone who may give one."""
 
-    department = None  # type: ignore[assignment]
+    department = None
     text = serializers.CharField(allow_blank=True, max_length=20000, required=False)
     due_at = serializers.DateTimeField(required=False)
     channels = serializers.ListField(child=serializers.IntegerField(), max_length=50, required=False)

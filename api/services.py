@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ class NewToken:
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser, name: str, scopes: Iterable[str], expires_in_days: int) -> NewToken:
+def api_token_create(*, user: User, name: str, scopes: Iterable[str], expires_in_days: int) -> NewToken:
     """Creates a token for `user`. Returns it with its secret text (never stored, shown once); raises
     ApplicationError for a missing name, no or unknown scopes, or an expiry outside 1..366 days."""
     name = name.strip()
@@ -61,7 +61,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str, scopes: Iterable[str]
     return NewToken(token=token, secret=secret)
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token: ApiToken) -> ApiToken:
+def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
     """Revokes one of `user`'s own tokens (again: no change). Raises ApplicationError for another's."""
     if token.user_id != user.pk:
         raise ApplicationError(_("You can only revoke your own tokens."))
@@ -133,9 +133,10 @@ def idempotent_create(
             record.save(update_fields=["status_code", "response_body", "response_headers"])
             return StoredResponse(status_code, body, headers, replayed=False)
     except IntegrityError:
-        record = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
-        if record is None:  # pragma: no cover - the other request rolled back between our INSERT and read
+        found = IdempotencyRecord.objects.filter(principal=principal, key=key).first()
+        if found is None:  # pragma: no cover - the other request rolled back between our INSERT and read
             raise
+        record = found
     if record.request_hash != request_hash or record.method != method or record.path != path[:500]:
         raise IdempotencyMismatch(
             _("This Idempotency-Key was already used for a different request. Use a new key for a new request.")
