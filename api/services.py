@@ -94,6 +94,9 @@ def api_token_record_use(*, token: ApiToken, ip_address: str | None) -> None:
 
 # --- Idempotency-Key ---------------------------------------------------------------------------------
 
+# How long a create's response is kept for retries with its Idempotency-Key (README "API").
+IDEMPOTENCY_KEY_LIFETIME = dt.timedelta(hours=24)
+
 
 class IdempotencyMismatch(ApplicationError):
     """The key was used before with a different request."""
@@ -142,3 +145,11 @@ def idempotent_create(
             _("This Idempotency-Key was already used for a different request. Use a new key for a new request.")
         )
     return StoredResponse(record.status_code, record.response_body, record.response_headers, replayed=True)
+
+
+def idempotency_records_prune(*, now: dt.datetime | None = None) -> int:
+    """Forgets the responses of creates older than IDEMPOTENCY_KEY_LIFETIME (a key may then be used anew).
+    Returns how many were removed."""
+    cutoff = (now or timezone.now()) - IDEMPOTENCY_KEY_LIFETIME
+    deleted, _per_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -140,3 +140,15 @@ def test_approving_is_not_an_api_action(city):
     response = bob.post(f"/api/v1/posts/{post.pk}/approve/", {}, format="json")
     assert response.status_code == 404
     assert response["Content-Type"] == PROBLEM
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(city):
+    from api.models import IdempotencyRecord
+    from api.services import idempotency_records_prune
+
+    client = client_with(token_for(city.alice))
+    client.post("/api/v1/posts/", {"department": 0}, format="json", HTTP_IDEMPOTENCY_KEY="invalid-is-not-kept")
+    assert not IdempotencyRecord.objects.exists()
+    IdempotencyRecord.objects.create(principal="token:1", key="old", method="POST", path="/", request_hash="x")
+    assert idempotency_records_prune() == 0
+    assert idempotency_records_prune(now=timezone.now() + dt.timedelta(hours=25)) == 1
