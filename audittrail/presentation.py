@@ -36,6 +36,8 @@ OTHER_ACTION_LABELS: dict[str, Any] = {
     "emergency.reviewed": gettext_lazy("Emergency post reviewed"),
     "media.uploaded": gettext_lazy("Media uploaded"),
     "media.deleted": gettext_lazy("Media deleted"),
+    "api.token_created": gettext_lazy("API token created"),
+    "api.token_revoked": gettext_lazy("API token revoked"),
     AUDIT_EXPORTED: gettext_lazy("Audit trail exported"),
 }
 
