@@ -21,7 +21,7 @@ from api import filters, selectors
 from api.conditional import run_idempotently, with_etag
 from api.models import TokenScope
 from api.pagination import DueCursorPagination
-from api.problems import Conflict, application_error_response
+from api.problems import Conflict, application_error_response, problem_response
 from api.serializers import (
     CalendarQuerySerializer,
     CalendarSerializer,
@@ -38,7 +38,7 @@ from api.serializers import (
 )
 from civicpost.exceptions import ApplicationError
 from medialibrary.selectors import media_for_user
-from medialibrary.services import media_upload
+from medialibrary.services import MediaAlreadyInLibrary, media_upload
 from scheduler import rules, services
 from scheduler.blackouts import BlackoutRefused
 from scheduler.models import CANCELLABLE_STATUSES, EDITABLE_STATUSES, SUBMITTABLE_STATUSES, Post
@@ -285,6 +285,9 @@ class MediaViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
                 asset = media_upload(
                     user=request.user, department=data["department"], upload=data["file"], alt_text=data["alt_text"]
                 )
+            except MediaAlreadyInLibrary as same:
+                # The library has this file: the caller should use that asset (its id is in `asset`).
+                return problem_response(409, same.message, kind="media-already-in-library", asset=same.asset.pk)
             except ApplicationError as error:
                 return application_error_response(error)
             response = Response(MediaAssetSerializer(asset).data, status=status.HTTP_201_CREATED)

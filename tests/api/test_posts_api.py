@@ -287,3 +287,12 @@ def test_an_unexpected_error_is_a_500_problem_that_reveals_nothing(city, monkeyp
     assert response.status_code == 500
     assert response["Content-Type"] == PROBLEM
     assert b"hunter2" not in response.content
+
+
+def test_uploading_the_same_file_again_is_a_409_naming_the_asset_to_use(city):
+    client = client_with(token_for(city.alice))
+    first = client.post("/api/v1/media/", {"department": city.parks.pk, "file": png_upload(), "alt_text": "Pool"})
+    again = client.post("/api/v1/media/", {"department": city.parks.pk, "file": png_upload(), "alt_text": "Pool"})
+    assert again.status_code == 409
+    assert again.json()["type"] == "urn:civicpost:problem:media-already-in-library"
+    assert again.json()["asset"] == first.json()["id"]
