@@ -296,3 +296,19 @@ def test_uploading_the_same_file_again_is_a_409_naming_the_asset_to_use(city):
     assert again.status_code == 409
     assert again.json()["type"] == "urn:civicpost:problem:media-already-in-library"
     assert again.json()["asset"] == first.json()["id"]
+
+
+def test_submitting_into_a_blackout_is_a_409_through_the_same_blackout_rule(city):
+    from scheduler.models import BlackoutPeriod
+
+    now = timezone.now()
+    BlackoutPeriod.objects.create(
+        department=city.parks, starts_at=now + dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=8), reason="Vote"
+    )
+    client = client_with(token_for(city.alice))
+    post = client.post("/api/v1/posts/", draft_body(city, due_at=future(4)), format="json").json()
+    refused = client.post(f"/api/v1/posts/{post['id']}/submit/", {}, format="json")
+    assert refused.status_code == 409, refused.content
+    assert refused["Content-Type"] == PROBLEM
+    assert refused.json()["needs_override"] is False  # an editor may not override; an approver could
+    assert Post.objects.get(pk=post["id"]).status == PostStatus.DRAFT
