@@ -12,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.selectors import channels_for_api, departments_for_api
+from civicpost.forms import DATE_OUT_OF_RANGE, MAX_DATE, MAX_ID, MIN_DATE
 from medialibrary.models import MediaAsset
 from medialibrary.selectors import media_for_user
 from scheduler.models import Channel, Delivery, Post, PostStatus
@@ -53,8 +54,20 @@ class DeliverySerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
+def _in_range(day: Any) -> None:
+    """Refuses a day outside 2000-2100 (civicpost.forms, as the pages do): a typing mistake, and beyond the
+    dates every time computation handles."""
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise serializers.ValidationError(DATE_OUT_OF_RANGE % {"first": MIN_DATE.year, "last": MAX_DATE.year})
+
+
+def Id(**kwargs: Any) -> serializers.IntegerField:  # noqa: N802 - reads as a field class
+    """A database id (1 to MAX_ID)."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
 class PostMediaSerializer(serializers.Serializer):
-    id = serializers.IntegerField(help_text=_("A media library file of the post's department (POST /api/v1/media/)."))
+    id = Id(help_text=_("A media library file of the post's department (POST /api/v1/media/)."))
     alt_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
@@ -123,11 +136,11 @@ class PostWriteSerializer(_CallerScopedMixin, serializers.Serializer):
     """A new draft. `channel_text` holds per-channel versions {channel id: text}; `media` the attached files
     in order, each with its alt text for this post."""
 
-    department = serializers.IntegerField(help_text=_("One of your departments (GET /api/v1/departments/)."))
+    department = Id(help_text=_("One of your departments (GET /api/v1/departments/)."))
     text = serializers.CharField(allow_blank=True, max_length=20000)
     link = serializers.URLField(required=False, allow_blank=True, default="", max_length=500)
     due_at = serializers.DateTimeField(help_text=_("When to publish (ISO 8601 with an offset)."))
-    channels = serializers.ListField(child=serializers.IntegerField(), max_length=50)
+    channels = serializers.ListField(child=Id(), max_length=50)
     channel_text = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
     media = PostMediaSerializer(many=True, required=False)
 
@@ -136,6 +149,10 @@ class PostWriteSerializer(_CallerScopedMixin, serializers.Serializer):
         if department is None:
             raise serializers.ValidationError(_("You are not a member of a department with this id."))
         return department
+
+    def validate_due_at(self, value: Any) -> Any:
+        _in_range(value.date())
+        return value
 
     def validate_channels(self, value: list[int]) -> list[Channel]:
         return self._channels(value)
@@ -157,7 +174,7 @@ class PostUpdateSerializer(PostWriteSerializer):
     department = None
     text = serializers.CharField(allow_blank=True, max_length=20000, required=False)
     due_at = serializers.DateTimeField(required=False)
-    channels = serializers.ListField(child=serializers.IntegerField(), max_length=50, required=False)
+    channels = serializers.ListField(child=Id(), max_length=50, required=False)
     blackout_override_reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
@@ -181,7 +198,7 @@ class MediaAssetSerializer(serializers.Serializer):
 
 
 class MediaUploadSerializer(serializers.Serializer):
-    department = serializers.IntegerField()
+    department = Id()
     file = serializers.FileField(help_text=_("An image (JPEG, PNG, GIF, WebP) or an MP4 video."))
     alt_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
@@ -195,6 +212,14 @@ class MediaUploadSerializer(serializers.Serializer):
 class CalendarQuerySerializer(serializers.Serializer):
     start = serializers.DateField(help_text=_("First day (inclusive), in UTC."))
     end = serializers.DateField(help_text=_("Last day (inclusive), in UTC; at most 92 days after start."))
+
+    def validate_start(self, value: Any) -> Any:
+        _in_range(value)
+        return value
+
+    def validate_end(self, value: Any) -> Any:
+        _in_range(value)
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] < attrs["start"]:
