@@ -4,6 +4,7 @@ credentials are one) never appears by itself. Writes are validated here only for
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.urls import reverse
@@ -54,6 +55,9 @@ class DeliverySerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})?")
+
+
 def _in_range(day: Any) -> None:
     """Refuses a day outside 2000-2100 (civicpost.forms, as the pages do): a typing mistake, and beyond the
     dates every time computation handles."""
@@ -71,6 +75,16 @@ class PostMediaSerializer(serializers.Serializer):
     alt_text = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
+class LanguageVersionSerializer(serializers.Serializer):
+    """Another language version of the post (the department's languages). A version goes out only once a
+    person confirms they wrote or checked it (`reviewed`)."""
+
+    text = serializers.CharField(allow_blank=True, max_length=20000)
+    channel_text = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    media_alt = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False, default=dict)
+    reviewed = serializers.BooleanField(default=False)
+
+
 class PostSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     department = serializers.IntegerField(source="department_id", read_only=True)
@@ -82,6 +96,7 @@ class PostSerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(read_only=True)
     channels = serializers.SerializerMethodField()
     channel_text = serializers.DictField(child=serializers.CharField(), read_only=True)
+    languages = serializers.DictField(child=LanguageVersionSerializer(), read_only=True)
     media = serializers.SerializerMethodField()
     deliveries = DeliverySerializer(many=True, read_only=True)
     is_emergency = serializers.BooleanField(read_only=True, default=False)
@@ -142,6 +157,11 @@ class PostWriteSerializer(_CallerScopedMixin, serializers.Serializer):
     due_at = serializers.DateTimeField(help_text=_("When to publish (ISO 8601 with an offset)."))
     channels = serializers.ListField(child=Id(), max_length=50)
     channel_text = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    languages = serializers.DictField(
+        child=LanguageVersionSerializer(),
+        required=False,
+        help_text=_('Other language versions {language code: version}, e.g. {"es": {"text": …, "reviewed": true}}.'),
+    )
     media = PostMediaSerializer(many=True, required=False)
 
     def validate_department(self, value: int) -> Any:
@@ -165,6 +185,15 @@ class PostWriteSerializer(_CallerScopedMixin, serializers.Serializer):
             if not key.isdigit():
                 raise serializers.ValidationError(_("Keys are channel ids."))
         return value
+
+    def validate_languages(self, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        for code, version in value.items():
+            if not LANGUAGE_CODE.fullmatch(code):
+                raise serializers.ValidationError(_("Keys are language codes, such as “es”."))
+            for field in ("channel_text", "media_alt"):
+                if not all(key.isdigit() for key in version.get(field, {})):
+                    raise serializers.ValidationError(_("Keys of %(field)s are ids.") % {"field": field})
+        return {code: dict(version) for code, version in value.items()}
 
 
 class PostUpdateSerializer(PostWriteSerializer):

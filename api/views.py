@@ -166,6 +166,7 @@ class PostViewSet(
                     channels=data["channels"],
                     due_at=data["due_at"],
                     channel_text=data.get("channel_text"),
+                    languages=data.get("languages"),
                     media=data.get("media"),
                 )
             except ApplicationError as error:
@@ -202,6 +203,7 @@ class PostViewSet(
                 channels=data.get("channels", list(post.channels.all())),
                 due_at=data.get("due_at", post.due_at),
                 channel_text=data.get("channel_text"),
+                languages=data.get("languages"),
                 media=data.get("media"),
                 blackout_override_reason=data.get("blackout_override_reason", ""),
             )

@@ -312,3 +312,20 @@ def test_submitting_into_a_blackout_is_a_409_through_the_same_blackout_rule(city
     assert refused["Content-Type"] == PROBLEM
     assert refused.json()["needs_override"] is False  # an editor may not override; an approver could
     assert Post.objects.get(pk=post["id"]).status == PostStatus.DRAFT
+
+
+def test_a_draft_carries_a_spanish_version_that_must_be_reviewed_before_submitting(city):
+    city.parks.languages = ["en", "es"]
+    city.parks.save()
+    client = client_with(token_for(city.alice))
+    spanish = {"es": {"text": "Las fuentes abren el sábado.", "reviewed": False}}
+    post = client.post("/api/v1/posts/", draft_body(city, languages=spanish), format="json").json()
+    assert post["languages"]["es"]["text"] == "Las fuentes abren el sábado."
+    refused = client.post(f"/api/v1/posts/{post['id']}/submit/", {}, format="json")
+    assert refused.status_code == 400
+    assert any("Spanish" in problem for problem in refused.json()["problems"])
+    reviewed = {"es": {"text": "Las fuentes abren el sábado.", "reviewed": True}}
+    assert client.patch(f"/api/v1/posts/{post['id']}/", {"languages": reviewed}, format="json").status_code == 200
+    assert client.post(f"/api/v1/posts/{post['id']}/submit/", {}, format="json").json()["status"] == "submitted"
+    bad = client.post("/api/v1/posts/", draft_body(city, languages={"Spanish!": {"text": "x"}}), format="json")
+    assert bad.status_code == 400 and "languages" in bad.json()["errors"]
