@@ -8,4 +8,5 @@ class AccountsConfig(AppConfig):
     verbose_name = "Sign-in and account security"
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401 - connects the signal receivers once the apps are loaded
+        # Connects the signal receivers once the apps are loaded.
+        from accounts import receivers  # noqa: F401

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
@@ -16,7 +17,7 @@ from medialibrary.models import PostMedia
 from scheduler.models import Channel, Delivery, Post
 from scheduler.selectors import channels_for_user, posts_visible_to
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def departments_for_api(*, user: User) -> QuerySet[Department]:

@@ -17,6 +17,7 @@ from api.models import TokenScope
 from api.selectors import api_token_get_for_user, api_tokens_for_user
 from api.services import api_token_create, api_token_revoke
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from civicpost.reauth import require_recent_auth
 
 EXPIRY_CHOICES = [("30", gettext_lazy("30 days")), ("90", gettext_lazy("90 days")), ("365", gettext_lazy("1 year"))]
@@ -55,7 +56,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 @require_recent_auth
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Creates a token and shows it on this response only (never stored, never shown again)."""
     form = TokenForm(request.POST)
     if not form.is_valid():
@@ -75,7 +76,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+def token_revoke(request: AuthenticatedHttpRequest, token_id: int) -> HttpResponse:
     token = api_token_get_for_user(user=request.user, token_id=token_id)
     api_token_revoke(user=request.user, token=token)
     messages.success(request, _("Token “%(name)s” revoked: it no longer works.") % {"name": token.name})

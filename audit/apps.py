@@ -10,4 +10,5 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit trail"
 
     def ready(self) -> None:
-        from audit import receivers  # noqa: F401 - connects the signal receivers once the apps are loaded
+        # Connects the signal receivers once the apps are loaded.
+        from audit import receivers  # noqa: F401

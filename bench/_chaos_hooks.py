@@ -108,12 +108,12 @@ def _register_missing_adapters() -> None:
     """Until the lead registers it, make the Mastodon adapter known to the registry (harness only)."""
     from scheduler.adapters import registry
 
-    if "mastodon" not in registry.BUILT_IN_ADAPTERS:
+    if "mastodon" not in registry.BUILT_IN_PLATFORMS:
         try:
-            import scheduler.adapters.mastodon  # noqa: F401
+            import scheduler.adapters.mastodon.adapter  # noqa: F401
         except ImportError:
             return
-        registry.BUILT_IN_ADAPTERS["mastodon"] = "scheduler.adapters.mastodon.MastodonAdapter"
+        registry.BUILT_IN_PLATFORMS["mastodon"] = "scheduler.adapters.mastodon"
         registry.adapter_classes.cache_clear()
 
 

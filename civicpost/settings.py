@@ -200,6 +200,10 @@ CIVICPOST_THREADS_APP_ID = env.str("CIVICPOST_THREADS_APP_ID", default="")
 CIVICPOST_THREADS_APP_SECRET = env.str("CIVICPOST_THREADS_APP_SECRET", default="")
 # Sandbox behaviour for demos and tests: ok, fail, rate_limit, timeout, drop_response.
 CIVICPOST_SANDBOX_MODE = env.str("CIVICPOST_SANDBOX_MODE", default="ok")
+# Adapters import no app module (scheduler/adapters/): these name the app code they are handed instead.
+# The media library's fitter for attached images, and where the Sandbox platform keeps its posts.
+CIVICPOST_MEDIA_FITTER = "scheduler.media_fitting.LibraryMediaFitter"
+CIVICPOST_SANDBOX_STORE = "scheduler.sandbox_store.DatabaseSandboxStore"
 
 # Comma-separated Fernet keys, newest first. Tokens are encrypted with the first one and can be
 # read with any; `manage.py rotate_keys` re-encrypts everything under the first.

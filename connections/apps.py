@@ -6,7 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ConnectionsConfig(AppConfig):
-    """Connecting a department's channels: OAuth flows, app passwords, webhook secrets, token refresh."""
+    """Connecting a department's channels: the connect pages, saving what a platform's flow returns,
+    per-server OAuth app registrations, connection checks and token refresh. Each platform's own flow and
+    forms are in scheduler/adapters/<platform>/ (connect.py, forms.py), found through the registry; the
+    views name no platform."""
 
     name = "connections"
     verbose_name = _("Channel connections")

@@ -3,14 +3,14 @@ channels. (The Channel model is scheduler's this round; its pages and these chec
 
 from __future__ import annotations
 
-from departments.rules import User, can_administer_department
+from departments.rules import AnyUser, can_administer_department
 from scheduler.models import Channel
 
 
-def can_connect_channel(user: User, department_id: int) -> bool:
+def can_connect_channel(user: AnyUser, department_id: int) -> bool:
     """Department admins connect, reconnect and disconnect their department's channels."""
     return can_administer_department(user, department_id)
 
 
-def can_manage_channel(user: User, channel: Channel) -> bool:
+def can_manage_channel(user: AnyUser, channel: Channel) -> bool:
     return can_connect_channel(user, channel.department_id)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -20,12 +22,20 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
-from connections.flows import ConnectedAccount, ConnectError, account_identity, mastodon_register
 from connections.models import MastodonApp
 from departments.models import Department
 from departments.selectors import user_is_department_admin
-from scheduler.adapters.base import AdapterError, AuthExpired, ConnectionCheck
-from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
+from scheduler.adapter_changes import channel_save_adapter_changes
+from scheduler.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    ConnectedAccount,
+    ConnectError,
+    ConnectionCheck,
+    InstanceApp,
+    parse_expires_at,
+)
+from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel, get_connect_flow
 from scheduler.content import channel_language, language_name
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus, Delivery
 
@@ -37,7 +47,7 @@ REFRESH_WINDOW = dt.timedelta(days=7)
 HELD_MESSAGE_PREFIX = "Waiting: the channel must be reconnected"
 
 
-def _require_admin(*, user: AbstractBaseUser, department_id: int) -> None:
+def _require_admin(*, user: User, department_id: int) -> None:
     if not user_is_department_admin(user=user, department_id=department_id):
         raise ApplicationError(_("Only a department admin can connect or change this department's channels."))
 
@@ -73,10 +83,19 @@ def _hold_pending_deliveries(*, channel: Channel, reason: str) -> int:
     )
 
 
+def _account_identity(platform: str, options: dict) -> str:
+    """What identifies the remote account (Page id, user id, ...) by the platform's flow; "" when any
+    target may replace the old one (webhook, feed) or the platform has no flow."""
+    try:
+        return get_connect_flow(platform).identity(options)
+    except UnknownPlatform:
+        return ""
+
+
 @transaction.atomic
 def channel_connect(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     account: ConnectedAccount,
     channel: Channel | None = None,
@@ -94,8 +113,8 @@ def channel_connect(
         channel = Channel.objects.select_for_update().get(pk=channel.pk)
         if channel.department_id != department.pk or channel.platform != account.platform:
             raise ApplicationError(_("This channel belongs to another department or platform."))
-        old_identity = account_identity(channel.platform, channel.options)
-        new_identity = account_identity(account.platform, account.options)
+        old_identity = _account_identity(channel.platform, channel.options)
+        new_identity = _account_identity(account.platform, account.options)
         if old_identity and new_identity and old_identity != new_identity:
             raise ApplicationError(
                 _(
@@ -127,7 +146,7 @@ def channel_connect(
 
 
 @transaction.atomic
-def channel_disconnect(*, user: AbstractBaseUser, channel: Channel) -> Channel:
+def channel_disconnect(*, user: User, channel: Channel) -> Channel:
     """Disables the channel and wipes its credentials. Waiting posts stay scheduled, with a message,
     until it is reconnected. Raises ApplicationError."""
     _require_admin(user=user, department_id=channel.department_id)
@@ -150,7 +169,7 @@ def channel_disconnect(*, user: AbstractBaseUser, channel: Channel) -> Channel:
 
 
 @transaction.atomic
-def channel_set_language(*, user: AbstractBaseUser, channel: Channel, language: str) -> Channel:
+def channel_set_language(*, user: User, channel: Channel, language: str) -> Channel:
     """Sets the language the channel publishes in (Channel.options["language"]; "" for none, so it gets
     each post's main language). It counts only when the department publishes each language on its own
     channels; deliveries already made keep their language. Returns the channel. Raises ApplicationError
@@ -206,18 +225,24 @@ def _apply_check(channel_id: int, check: ConnectionCheck) -> Channel:
     return channel
 
 
-def channel_test_connection(*, user: AbstractBaseUser, channel: Channel) -> tuple[Channel, ConnectionCheck]:
+def channel_test_connection(*, user: User, channel: Channel) -> tuple[Channel, ConnectionCheck]:
     """Asks the platform whether the stored credentials still work and records the answer on the channel.
     Returns (channel, check). Raises ApplicationError."""
     _require_admin(user=user, department_id=channel.department_id)
     if channel.status == ChannelStatus.DISABLED:
         return channel, ConnectionCheck(ok=False, message=_("This channel is disconnected; reconnect it first."))
+    adapter = None
     try:
-        check = adapter_for_channel(channel).check_connection()
+        adapter = adapter_for_channel(channel)
+        check = adapter.check_connection()
     except UnknownPlatform:
         check = ConnectionCheck(ok=False, message=_("No adapter is installed for this platform."))
     except AdapterError as error:
         check = ConnectionCheck(ok=False, message=error.message)
+    finally:
+        if adapter is not None:
+            # A renewed session (Bluesky) or the instance's limits (Mastodon) the check brought back.
+            channel_save_adapter_changes(channel=channel, adapter=adapter)
     return _apply_check(channel.pk, check), check
 
 
@@ -230,17 +255,6 @@ class RefreshReport:
     needs_reconnect: list[int] = field(default_factory=list)
     failed_for_now: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
-
-
-def _expires_at(credentials: dict) -> dt.datetime | None:
-    value = credentials.get("expires_at")
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def channel_refresh_token(*, channel_id: int) -> str:
@@ -276,7 +290,7 @@ def channel_refresh_token(*, channel_id: int) -> str:
             logger.exception("token refresh for channel %s failed unexpectedly", channel.pk)
             return "failed_for_now"
         channel.credentials = dict(new_credentials)
-        channel.token_expires_at = _expires_at(new_credentials) or channel.token_expires_at
+        channel.token_expires_at = parse_expires_at(new_credentials.get("expires_at")) or channel.token_expires_at
         channel.status_message = ""
         channel.save(update_fields=["credentials", "token_expires_at", "status_message", "updated_at"])
         audit_record(
@@ -308,24 +322,41 @@ def channels_refresh_expiring_tokens(
     return report
 
 
-# --- Mastodon app registrations -------------------------------------------------------------------------
+# --- OAuth app registrations per server (Mastodon instances) --------------------------------------------
 
 
-def mastodon_app_for(*, instance_url: str, redirect_uri: str) -> MastodonApp:
-    """Returns CivicPost's OAuth app on the instance, registering it the first time. Raises ConnectError."""
-    from scheduler.adapters.mastodon import SCOPES
+class InstanceAppRegistry:
+    """The connect flows' InstanceApps (scheduler/adapters/base.py): CivicPost's OAuth app on each server,
+    kept in connections.models.MastodonApp (client secret encrypted)."""
 
-    scopes = " ".join(SCOPES)
-    existing = MastodonApp.objects.filter(instance_url=instance_url, redirect_uri=redirect_uri, scopes=scopes).first()
-    if existing is not None and existing.client_id and existing.client_secret:
-        return existing
-    client_id, client_secret = mastodon_register(instance_url=instance_url, redirect_uri=redirect_uri)
-    if not client_id or not client_secret:
-        raise ConnectError(_("%(instance)s did not give CivicPost app keys.") % {"instance": instance_url})
-    app, _created = MastodonApp.objects.update_or_create(
-        instance_url=instance_url,
-        redirect_uri=redirect_uri,
-        scopes=scopes,
-        defaults={"client_id": client_id, "secrets": {"client_secret": client_secret}},
-    )
-    return app
+    def get_or_register(
+        self, *, instance_url: str, redirect_uri: str, scopes: str, register: Callable[[], tuple[str, str]]
+    ) -> InstanceApp:
+        """Returns CivicPost's app on the server, calling `register()` the first time. Raises ConnectError."""
+        existing = MastodonApp.objects.filter(
+            instance_url=instance_url, redirect_uri=redirect_uri, scopes=scopes
+        ).first()
+        if existing is not None and existing.client_id and existing.client_secret:
+            return _instance_app(existing)
+        client_id, client_secret = register()
+        if not client_id or not client_secret:
+            raise ConnectError(_("%(instance)s did not give CivicPost app keys.") % {"instance": instance_url})
+        secrets: dict[str, Any] = {"client_secret": client_secret}
+        app, _created = MastodonApp.objects.update_or_create(
+            instance_url=instance_url,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+            defaults={"client_id": client_id, "secrets": secrets},
+        )
+        return _instance_app(app)
+
+    def get(self, app_id: Any) -> InstanceApp | None:
+        app = MastodonApp.objects.filter(pk=app_id).first() if app_id else None
+        return _instance_app(app) if app is not None else None
+
+
+def _instance_app(app: MastodonApp) -> InstanceApp:
+    return InstanceApp(id=app.pk, client_id=app.client_id, client_secret=app.client_secret)
+
+
+instance_apps = InstanceAppRegistry()

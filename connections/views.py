@@ -10,10 +10,11 @@ import secrets
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,16 +24,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from civicpost.reauth import require_recent_auth
-from connections import flows, services
+from civicpost.text import normalize_form_data
+from connections import services
 from connections.forms import (
-    PLATFORM_FORMS,
     ChannelLanguageForm,
     ChooseForm,
     PagePickForm,
     connectable_platform_choices,
 )
-from connections.models import MastodonApp
 from connections.selectors import (
     channel_get_for_admin,
     channel_get_for_member,
@@ -42,6 +43,9 @@ from connections.selectors import (
 from departments import rules
 from departments.models import Department
 from departments.selectors import user_is_department_admin
+from scheduler.adapters.base import AccountPick, ChannelAccount, ConnectedAccount, ConnectError, ConnectFlow
+from scheduler.adapters.oauth import new_state
+from scheduler.adapters.registry import UnknownPlatform, get_connect_flow
 from scheduler.content import channel_language, language_name
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus
 
@@ -62,13 +66,13 @@ def _fresh(entries: dict[str, Any]) -> dict[str, Any]:
     return dict(newest)
 
 
-def _remember(request: HttpRequest, key: str, session_key: str, data: dict[str, Any]) -> None:
+def _remember(request: AuthenticatedHttpRequest, key: str, session_key: str, data: dict[str, Any]) -> None:
     entries = _fresh(request.session.get(session_key, {}))
     entries[key] = {**data, "created": time.time()}
     request.session[session_key] = _fresh(entries)
 
 
-def _take_pending(request: HttpRequest, *, state: str, platform: str) -> dict[str, Any] | None:
+def _take_pending(request: AuthenticatedHttpRequest, *, state: str, platform: str) -> dict[str, Any] | None:
     """Removes and returns the pending sign-in with this state, or None (unknown, expired, wrong platform)."""
     entries = _fresh(request.session.get(PENDING_SESSION_KEY, {}))
     match = None
@@ -82,14 +86,14 @@ def _take_pending(request: HttpRequest, *, state: str, platform: str) -> dict[st
     return match
 
 
-def _meta_entry(request: HttpRequest, pick_id: str) -> dict[str, Any]:
+def _meta_entry(request: AuthenticatedHttpRequest, pick_id: str) -> dict[str, Any]:
     entry = _fresh(request.session.get(META_SESSION_KEY, {})).get(pick_id)
     if entry is None:
         raise Http404("This sign-in has expired.")
     return entry
 
 
-def _forget_meta(request: HttpRequest, pick_id: str) -> None:
+def _forget_meta(request: AuthenticatedHttpRequest, pick_id: str) -> None:
     entries = _fresh(request.session.get(META_SESSION_KEY, {}))
     entries.pop(pick_id, None)
     request.session[META_SESSION_KEY] = entries
@@ -102,9 +106,19 @@ def _platform_label(platform: str) -> str:
     return dict(connectable_platform_choices()).get(platform, platform)
 
 
-def _check_platform(platform: str) -> None:
+def _flow(platform: str) -> ConnectFlow:
+    """Returns the platform's connect flow (scheduler/adapters/<platform>/connect.py), or answers 404."""
     if platform not in dict(connectable_platform_choices()):
         raise Http404("No connection flow for this platform.")
+    try:
+        return get_connect_flow(platform)
+    except UnknownPlatform as error:
+        raise Http404("No connection flow for this platform.") from error
+
+
+def redirect_uri(platform: str) -> str:
+    """Returns the callback URL registered with the platform: SITE_URL + the callback path."""
+    return f"{settings.SITE_URL}{reverse('connections:callback', kwargs={'platform': platform})}"
 
 
 def _step_url(*, department: Department, platform: str, channel: Channel | None) -> str:
@@ -129,7 +143,7 @@ def channel_status_context(channel: Channel) -> dict[str, Any]:
     }
 
 
-def _connected(request: HttpRequest, channel: Channel, *, reconnected: bool) -> HttpResponse:
+def _connected(request: AuthenticatedHttpRequest, channel: Channel, *, reconnected: bool) -> HttpResponse:
     if reconnected:
         messages.success(
             request,
@@ -146,7 +160,7 @@ def _connected(request: HttpRequest, channel: Channel, *, reconnected: bool) -> 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connect_start(request: HttpRequest) -> HttpResponse:
+def connect_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Step 1: which department, which platform."""
     departments = departments_user_admins(user=request.user)
     if not departments:
@@ -168,72 +182,54 @@ def connect_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_recent_auth
 @require_http_methods(["GET", "POST"])
-def connect_platform(request: HttpRequest, department_id: int, platform: str) -> HttpResponse:
+def connect_platform(request: AuthenticatedHttpRequest, department_id: int, platform: str) -> HttpResponse:
     """Step 2, new channel: the platform's own form or sign-in."""
     department = department_get_for_admin(user=request.user, department_id=department_id)
-    _check_platform(platform)
+    _flow(platform)
     return _platform_step(request, department=department, platform=platform, channel=None)
 
 
 @login_required
 @require_recent_auth
 @require_http_methods(["GET", "POST"])
-def channel_reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_reconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """Step 2 again for an existing channel: same row, same scheduled posts."""
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
-    _check_platform(channel.platform)
+    _flow(channel.platform)
     return _platform_step(request, department=channel.department, platform=channel.platform, channel=channel)
 
 
 def _platform_step(
-    request: HttpRequest, *, department: Department, platform: str, channel: Channel | None
+    request: AuthenticatedHttpRequest, *, department: Department, platform: str, channel: Channel | None
 ) -> HttpResponse:
-    form_class = PLATFORM_FORMS[platform]
-    initial: dict[str, Any] = {}
-    if platform == "feed":
-        initial["display_name"] = (
-            channel.display_name
-            if channel
-            else _("%(department)s news on the city website") % {"department": department.name}
+    flow = _flow(platform)
+    account = None
+    if channel is not None:
+        # What the form may show of the channel being reconnected: never its credentials.
+        account = ChannelAccount(
+            channel_id=channel.pk,
+            display_name=channel.display_name,
+            handle=channel.account_handle,
+            options=dict(channel.options),
         )
-    elif platform == "webhook" and channel is not None:
-        initial["display_name"] = channel.display_name
-        initial["payload_format"] = channel.options.get("format", "standard")
-    elif platform == "bluesky" and channel is not None:
-        initial["handle"] = channel.account_handle
-    elif platform == "mastodon" and channel is not None:
-        initial["instance_url"] = channel.options.get("instance_url", "")
-    form = form_class(request.POST if request.method == "POST" else None, initial=initial)
+    initial = flow.initial(department_name=department.name, channel=account)
+    data = request.POST if request.method == "POST" else None
+    if data is not None and flow.normalize_form_text:
+        data = normalize_form_data(data)
+    form = flow.form_class()(data, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            if platform in flows.OAUTH_PLATFORMS:
-                return _start_oauth(request, department=department, platform=platform, channel=channel, data=data)
-            if platform == "webhook":
-                account, secret = flows.webhook_account(
-                    url=data["url"], payload_format=data["payload_format"], display_name=data["display_name"]
-                )
-                saved = services.channel_connect(
-                    user=request.user, department=department, account=account, channel=channel
-                )
-                response = render(
-                    request,
-                    "connections/webhook_secret.html",
-                    {"channel": saved, "secret": secret, "reconnected": bool(channel)},
-                )
-                # The secret is on this page only: never cached, never shown again.
-                response["Cache-Control"] = "no-store"
-                return response
-            if platform == "bluesky":
-                account = flows.bluesky_connect(
-                    handle=data["handle"], app_password=data["app_password"], service_url=data.get("service_url", "")
-                )
-            else:
-                account = flows.feed_account(display_name=data["display_name"])
-            saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
+            if flow.kind == "oauth":
+                return _start_oauth(request, department=department, flow=flow, channel=channel, data=form.cleaned_data)
+            connected = flow.connect(form.cleaned_data)
+            saved = services.channel_connect(
+                user=request.user, department=department, account=connected, channel=channel
+            )
+            if connected.show_once_secret:
+                return _show_secret_once(request, saved, connected, reconnected=channel is not None)
             return _connected(request, saved, reconnected=channel is not None)
-        except flows.ConnectError as error:
-            field = {"webhook": "url", "mastodon": "instance_url", "bluesky": None}.get(platform)
+        except ConnectError as error:
+            field = flow.error_field
             form.add_error(field if field in form.fields else None, error.message)
         except ApplicationError as error:
             form.add_error(None, error.message)
@@ -246,30 +242,42 @@ def _platform_step(
             "platform": platform,
             "platform_label": _platform_label(platform),
             "channel": channel,
-            "is_oauth": platform in flows.OAUTH_PLATFORMS,
-            "redirect_uri": flows.redirect_uri(platform) if platform in flows.OAUTH_PLATFORMS else "",
+            "intro": flow.intro(label=_platform_label(platform), reconnecting=channel is not None),
+            "is_oauth": flow.kind == "oauth",
+            "redirect_uri": redirect_uri(platform) if flow.kind == "oauth" else "",
         },
     )
 
 
-def _start_oauth(
-    request: HttpRequest, *, department: Department, platform: str, channel: Channel | None, data: dict[str, Any]
+def _show_secret_once(
+    request: AuthenticatedHttpRequest, channel: Channel, connected: ConnectedAccount, *, reconnected: bool
 ) -> HttpResponse:
-    state = flows.new_state()
-    if platform == "x":
-        start = flows.x_start(state=state)
-    elif platform in flows.META_PLATFORMS:
-        start = flows.meta_start(platform=platform, state=state)
-    elif platform == "threads":
-        start = flows.threads_start(state=state)
-    else:
-        start = flows.mastodon_start(state=state, instance_url=data["instance_url"], app_for=services.mastodon_app_for)
+    response = render(
+        request,
+        connected.show_once_template,
+        {"channel": channel, "secret": connected.show_once_secret, "reconnected": reconnected},
+    )
+    # The secret is on this page only: never cached, never shown again.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _start_oauth(
+    request: AuthenticatedHttpRequest,
+    *,
+    department: Department,
+    flow: ConnectFlow,
+    channel: Channel | None,
+    data: dict[str, Any],
+) -> HttpResponse:
+    state = new_state()
+    start = flow.start(data, state=state, redirect_uri=redirect_uri(flow.platform), apps=services.instance_apps)
     _remember(
         request,
         state,
         PENDING_SESSION_KEY,
         {
-            "platform": platform,
+            "platform": flow.platform,
             "department_id": department.pk,
             "channel_id": channel.pk if channel else None,
             **start.pending,
@@ -281,9 +289,9 @@ def _start_oauth(
 @never_cache
 @login_required
 @require_GET
-def oauth_callback(request: HttpRequest, platform: str) -> HttpResponse:
+def oauth_callback(request: AuthenticatedHttpRequest, platform: str) -> HttpResponse:
     """Where the platform sends the admin back, with ?code=...&state=... (or ?error=...)."""
-    _check_platform(platform)
+    flow = _flow(platform)
     pending = _take_pending(request, state=request.GET.get("state", ""), platform=platform)
     if pending is None:
         return render(
@@ -312,9 +320,11 @@ def oauth_callback(request: HttpRequest, platform: str) -> HttpResponse:
         )
         return redirect(back)
     try:
-        if platform in flows.META_PLATFORMS:
-            token = flows.meta_finish(platform=platform, code=code, pending=pending)
-            pick_id = flows.new_state()
+        finished = flow.finish(
+            code=code, pending=pending, redirect_uri=redirect_uri(platform), apps=services.instance_apps
+        )
+        if isinstance(finished, AccountPick):
+            pick_id = new_state()
             _remember(
                 request,
                 pick_id,
@@ -323,22 +333,13 @@ def oauth_callback(request: HttpRequest, platform: str) -> HttpResponse:
                     "platform": platform,
                     "department_id": department.pk,
                     "channel_id": channel.pk if channel else None,
-                    # The user token only lists the admin's Pages; it is kept encrypted, for minutes.
-                    "token": encrypt_text(token.access_token),
+                    # The token only lists the accounts to pick from; it is kept encrypted, for minutes.
+                    "token": encrypt_text(finished.access_token),
                 },
             )
             return redirect("connections:pick", pick_id=pick_id)
-        if platform == "x":
-            account = flows.x_finish(code=code, pending=pending)
-        elif platform == "threads":
-            account = flows.threads_finish(code=code, pending=pending)
-        else:
-            app = MastodonApp.objects.filter(pk=pending.get("app_id")).first()
-            if app is None:
-                raise flows.ConnectError(_("CivicPost's registration on that server was removed; start again."))
-            account = flows.mastodon_finish(code=code, pending=pending, app=app)
-        saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
-    except (flows.ConnectError, ApplicationError) as error:
+        saved = services.channel_connect(user=request.user, department=department, account=finished, channel=channel)
+    except (ConnectError, ApplicationError) as error:
         messages.error(request, error.message)
         return redirect(back)
     return _connected(request, saved, reconnected=channel is not None)
@@ -347,27 +348,29 @@ def oauth_callback(request: HttpRequest, platform: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def meta_pick(request: HttpRequest, pick_id: str) -> HttpResponse:
-    """After Facebook Login: the admin picks the Page (or its Instagram account) for this channel."""
+def meta_pick(request: AuthenticatedHttpRequest, pick_id: str) -> HttpResponse:
+    """After a sign-in that ends in an AccountPick (Facebook Login): the admin picks the account (the
+    Page, or its Instagram account) for this channel."""
     entry = _meta_entry(request, pick_id)
     department = department_get_for_admin(user=request.user, department_id=entry["department_id"])
     channel = (
         channel_get_for_admin(user=request.user, channel_id=entry["channel_id"]) if entry.get("channel_id") else None
     )
     platform = entry["platform"]
+    flow = _flow(platform)
     user_token = decrypt_text(entry["token"])
     back = _step_url(department=department, platform=platform, channel=channel)
     try:
-        choices = flows.meta_choices(platform=platform, user_token=user_token)
-    except flows.ConnectError as error:
+        choices = flow.choices(access_token=user_token)
+    except ConnectError as error:
         messages.error(request, error.message)
         return redirect(back)
     form = PagePickForm(request.POST if request.method == "POST" else None, choices=choices)
     if request.method == "POST" and form.is_valid():
         try:
-            account = flows.meta_account(platform=platform, user_token=user_token, page_id=form.cleaned_data["page"])
+            account = flow.picked(access_token=user_token, choice_id=form.cleaned_data["page"])
             saved = services.channel_connect(user=request.user, department=department, account=account, channel=channel)
-        except (flows.ConnectError, ApplicationError) as error:
+        except (ConnectError, ApplicationError) as error:
             form.add_error(None, error.message)
         else:
             _forget_meta(request, pick_id)
@@ -389,14 +392,16 @@ def meta_pick(request: HttpRequest, pick_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_detail(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """The channel page: status, expiry, language, and (for the department's admins) the actions."""
     channel = channel_get_for_member(user=request.user, channel_id=channel_id)
     language_form = ChannelLanguageForm(department=channel.department, initial={"language": channel_language(channel)})
     return render(request, "connections/channel_detail.html", _channel_detail_context(request, channel, language_form))
 
 
-def _channel_detail_context(request: HttpRequest, channel: Channel, language_form: ChannelLanguageForm) -> dict:
+def _channel_detail_context(
+    request: AuthenticatedHttpRequest, channel: Channel, language_form: ChannelLanguageForm
+) -> dict:
     context = channel_status_context(channel)
     context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
     context["waiting_count"] = channel.deliveries.filter(status__in=CLAIMABLE_DELIVERY_STATUSES).count()
@@ -410,7 +415,7 @@ def _channel_detail_context(request: HttpRequest, channel: Channel, language_for
 
 @login_required
 @require_POST
-def channel_language_save(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_language_save(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """Sets the channel's language; a refused choice shows the channel page again with the message."""
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     form = ChannelLanguageForm(request.POST, department=channel.department)
@@ -430,7 +435,7 @@ def channel_language_save(request: HttpRequest, channel_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_test(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """Test connection: asks the platform; answers the status box alone to htmx, else redirects."""
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     try:
@@ -450,14 +455,14 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_disconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     # Who may is checked first (404 / 403), then the password is asked again, as for connecting.
     channel_get_for_admin(user=request.user, channel_id=channel_id)
     return _channel_disconnect(request, channel_id)
 
 
 @require_recent_auth
-def _channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+def _channel_disconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     try:
         channel = services.channel_disconnect(user=request.user, channel=channel)

@@ -18,7 +18,7 @@ views answer 403 or show no button). Each predicate takes the user first and nev
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from departments.selectors import (
     department_ids_for_user,
@@ -27,47 +27,47 @@ from departments.selectors import (
     user_is_it_admin,
 )
 
-User = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
-def signed_in(user: User) -> bool:
+def signed_in(user: AnyUser) -> bool:
     return bool(user.is_authenticated and user.is_active)
 
 
 # --- Departments ---------------------------------------------------------------------------------
 
 
-def can_administer_department(user: User, department_id: int) -> bool:
+def can_administer_department(user: AnyUser, department_id: int) -> bool:
     """A department admin of this department (they also connect its channels: connections.rules)."""
     return signed_in(user) and user_is_department_admin(user=user, department_id=department_id)
 
 
-def can_manage_members(user: User, department_id: int) -> bool:
+def can_manage_members(user: AnyUser, department_id: int) -> bool:
     """A department's admins manage its members and roles; the IT admin manages everyone's."""
     if not signed_in(user):
         return False
     return user_is_department_admin(user=user, department_id=department_id) or user_is_it_admin(user=user)
 
 
-def can_manage_city_roles(user: User) -> bool:
+def can_manage_city_roles(user: AnyUser) -> bool:
     """City-wide roles and the emergency permission: the IT admin (and Django superusers)."""
     return signed_in(user) and (user_is_it_admin(user=user) or bool(getattr(user, "is_superuser", False)))
 
 
-def can_manage_approval_policy(user: User, department_id: int) -> bool:
+def can_manage_approval_policy(user: AnyUser, department_id: int) -> bool:
     """The department's admins and the communications managers set a department's approval policy."""
     if not signed_in(user):
         return False
     return user_is_department_admin(user=user, department_id=department_id) or user_is_communications_manager(user=user)
 
 
-def can_manage_department_settings(user: User, department_id: int) -> bool:
+def can_manage_department_settings(user: AnyUser, department_id: int) -> bool:
     """A department's content settings (languages, where language versions go, plain-language target, time
     zone, series approval): its admins and the communications managers, like the approval policy."""
     return can_manage_approval_policy(user, department_id)
 
 
-def can_open_department_pages(user: User) -> bool:
+def can_open_department_pages(user: AnyUser) -> bool:
     """Whether the "People and policies" pages have something for the user: a department they administer,
     every department (IT admin: members; communications manager: policies) or the city-wide roles."""
     if not signed_in(user):
@@ -80,7 +80,7 @@ def can_open_department_pages(user: User) -> bool:
     )
 
 
-def can_view_audit(user: User, department_id: int | None = None) -> bool:
+def can_view_audit(user: AnyUser, department_id: int | None = None) -> bool:
     """The audit trail: a department admin for their department, the IT admin for everything.
     `department_id` None asks for the whole city's trail."""
     if not signed_in(user):
@@ -90,7 +90,7 @@ def can_view_audit(user: User, department_id: int | None = None) -> bool:
     return department_id is not None and user_is_department_admin(user=user, department_id=department_id)
 
 
-def can_view_publishing_status(user: User) -> bool:
+def can_view_publishing_status(user: AnyUser) -> bool:
     """The publishing status page (/health/status/: is the publisher running, what is late, which deliveries
     need a person; no post text): the IT admin, the communications managers and staff accounts."""
     if not signed_in(user):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -42,16 +42,14 @@ def user_find_by_email(*, email: str) -> Any:
     return user
 
 
-def _require_member_manager(*, actor: AbstractBaseUser, department: Department) -> None:
+def _require_member_manager(*, actor: User, department: Department) -> None:
     if not rules.can_manage_members(actor, department.pk):
         raise ApplicationError(
             _("Only admins of %(department)s or an IT admin can change its members.") % {"department": department}
         )
 
 
-def _audit_role(
-    *, actor: AbstractBaseUser, user: Any, department: Department | None, before: str, after: str, scope: str
-) -> None:
+def _audit_role(*, actor: User, user: Any, department: Department | None, before: str, after: str, scope: str) -> None:
     audit_record(
         action=AuditAction.ROLE_CHANGED,
         actor=actor,
@@ -62,7 +60,7 @@ def _audit_role(
 
 
 @transaction.atomic
-def membership_add(*, actor: AbstractBaseUser, department: Department, email: str, role: str) -> Membership:
+def membership_add(*, actor: User, department: Department, email: str, role: str) -> Membership:
     """Adds a person to the department with `role`. Raises ApplicationError when the actor may not, the
     address has no account or is the actor's own, the role is unknown or the person is a member already.
 
@@ -89,7 +87,7 @@ def membership_add(*, actor: AbstractBaseUser, department: Department, email: st
 
 
 @transaction.atomic
-def membership_change_role(*, actor: AbstractBaseUser, membership: Membership, role: str) -> Membership:
+def membership_change_role(*, actor: User, membership: Membership, role: str) -> Membership:
     """Gives a member another role in their department. Nobody changes their own role (another admin or
     the IT admin does), so nobody can lock themselves out or raise themselves up."""
     membership = Membership.objects.select_for_update().select_related("user", "department").get(pk=membership.pk)
@@ -116,7 +114,7 @@ def membership_change_role(*, actor: AbstractBaseUser, membership: Membership, r
 
 
 @transaction.atomic
-def membership_remove(*, actor: AbstractBaseUser, membership: Membership) -> None:
+def membership_remove(*, actor: User, membership: Membership) -> None:
     """Takes a person out of a department. Their posts and the department's channels stay (they belong to
     the department)."""
     membership = Membership.objects.select_for_update().select_related("user", "department").get(pk=membership.pk)
@@ -136,7 +134,7 @@ def membership_remove(*, actor: AbstractBaseUser, membership: Membership) -> Non
 
 
 @transaction.atomic
-def city_role_set(*, actor: AbstractBaseUser, email: str, role: str, can_post_emergency: bool) -> CityRole:
+def city_role_set(*, actor: User, email: str, role: str, can_post_emergency: bool) -> CityRole:
     """Sets a person's city-wide role ("" for none) and emergency permission. Only the IT admin (or a
     superuser) may, and never for themselves."""
     if not rules.can_manage_city_roles(actor):
@@ -161,7 +159,7 @@ def city_role_set(*, actor: AbstractBaseUser, email: str, role: str, can_post_em
 
 
 @transaction.atomic
-def city_role_remove(*, actor: AbstractBaseUser, city_role: CityRole) -> None:
+def city_role_remove(*, actor: User, city_role: CityRole) -> None:
     if not rules.can_manage_city_roles(actor):
         raise ApplicationError(_("Only the IT admin can change city-wide roles."))
     city_role = CityRole.objects.select_for_update().select_related("user").get(pk=city_role.pk)
@@ -233,7 +231,7 @@ def _refuse_removing_used_languages(*, department: Department, removed: list[str
 @transaction.atomic
 def department_settings_update(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     department: Department,
     languages: list[str],
     main_language: str,
@@ -310,7 +308,7 @@ def department_settings_update(
 AUDIT_POLICY_CHANGED = "policy.changed"
 
 
-def _require_policy_manager(*, user: AbstractBaseUser, department: Department) -> None:
+def _require_policy_manager(*, user: User, department: Department) -> None:
     if not rules.can_manage_approval_policy(user, department.pk):
         raise ApplicationError(
             _("Only admins of %(department)s can change its approval policy.") % {"department": department}
@@ -337,14 +335,14 @@ def _policy_snapshot(department: Department) -> list[dict[str, Any]]:
 @transaction.atomic
 def approval_step_add(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     name: str,
     mode: str = ApprovalMode.ANY,
     department_approvers: bool = False,
     department_admins: bool = False,
     communications_managers: bool = False,
-    users: Iterable[AbstractBaseUser] = (),
+    users: Iterable[User] = (),
 ) -> ApprovalStep:
     """Adds a step at the end of the department's policy. Raises ApplicationError when the person may not
     or the step names nobody."""
@@ -371,7 +369,7 @@ def approval_step_add(
 
 
 @transaction.atomic
-def approval_step_delete(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+def approval_step_delete(*, user: User, step: ApprovalStep) -> None:
     _require_policy_manager(user=user, department=step.department)
     before = _policy_snapshot(step.department)
     step.delete()
@@ -379,7 +377,7 @@ def approval_step_delete(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
 
 
 @transaction.atomic
-def approval_step_move_up(*, user: AbstractBaseUser, step: ApprovalStep) -> None:
+def approval_step_move_up(*, user: User, step: ApprovalStep) -> None:
     """Swaps the step with the one before it (the first step stays first)."""
     _require_policy_manager(user=user, department=step.department)
     before = _policy_snapshot(step.department)
@@ -394,7 +392,7 @@ def approval_step_move_up(*, user: AbstractBaseUser, step: ApprovalStep) -> None
     _audit_policy(user=user, department=step.department, before=before)
 
 
-def _audit_policy(*, user: AbstractBaseUser, department: Department, before: list[dict[str, Any]]) -> None:
+def _audit_policy(*, user: User, department: Department, before: list[dict[str, Any]]) -> None:
     audit_record(
         action=AUDIT_POLICY_CHANGED,
         actor=user,

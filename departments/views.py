@@ -4,14 +4,18 @@ a role, the approval policy or the settings asks for the password again (civicpo
 
 from __future__ import annotations
 
+from typing import cast
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from civicpost.reauth import require_recent_auth
 from departments import rules
 from departments.forms import CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
@@ -32,13 +36,13 @@ from departments.services import (
 )
 
 
-def _flash_error(request: HttpRequest, error: ApplicationError) -> None:
+def _flash_error(request: AuthenticatedHttpRequest, error: ApplicationError) -> None:
     messages.error(request, error.message)
 
 
 @login_required
 @require_GET
-def department_list(request: HttpRequest) -> HttpResponse:
+def department_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = departments_for_management(user=request.user)
     if not rows and not rules.can_manage_city_roles(request.user):
         raise Http404("Nothing to manage.")
@@ -54,7 +58,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def member_list(request: HttpRequest, department_id: int) -> HttpResponse:
+def member_list(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     memberships = list(Membership.objects.filter(department=department).select_related("user").order_by("user__email"))
     return render(
@@ -64,21 +68,21 @@ def member_list(request: HttpRequest, department_id: int) -> HttpResponse:
             "department": department,
             "memberships": memberships,
             "add_form": MemberAddForm(),
-            "role_choices": MemberRoleForm.base_fields["role"].choices,
+            "role_choices": cast(forms.ChoiceField, MemberRoleForm.base_fields["role"]).choices,
         },
     )
 
 
 @login_required
 @require_POST
-def member_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def member_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     # Who may is checked first (404 / 403), then the password is asked again.
     department_get_for_members(user=request.user, department_id=department_id)
     return _member_add(request, department_id)
 
 
 @require_recent_auth
-def _member_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def _member_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     form = MemberAddForm(request.POST)
     if form.is_valid():
@@ -95,14 +99,14 @@ def _member_add(request: HttpRequest, department_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def member_role(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     return _member_role(request, department_id, membership_id)
 
 
 @require_recent_auth
-def _member_role(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def _member_role(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     form = MemberRoleForm(request.POST)
@@ -118,14 +122,14 @@ def _member_role(request: HttpRequest, department_id: int, membership_id: int) -
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def member_remove(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     return _member_remove(request, department_id, membership_id)
 
 
 @require_recent_auth
-def _member_remove(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def _member_remove(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     try:
@@ -145,7 +149,7 @@ def _member_remove(request: HttpRequest, department_id: int, membership_id: int)
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def department_settings(request: HttpRequest, department_id: int) -> HttpResponse:
+def department_settings(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_settings(user=request.user, department_id=department_id)
     if request.method == "GET":
         form = DepartmentSettingsForm(department=department, initial=DepartmentSettingsForm.initial_for(department))
@@ -155,7 +159,7 @@ def department_settings(request: HttpRequest, department_id: int) -> HttpRespons
 
 
 @require_recent_auth
-def _department_settings_save(request: HttpRequest, department_id: int) -> HttpResponse:
+def _department_settings_save(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_settings(user=request.user, department_id=department_id)
     form = DepartmentSettingsForm(request.POST, department=department)
     if form.is_valid():
@@ -172,7 +176,7 @@ def _department_settings_save(request: HttpRequest, department_id: int) -> HttpR
     )
 
 
-def _settings_context(request: HttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
+def _settings_context(request: AuthenticatedHttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
     from scheduler.content import channel_language, language_name  # upward: moves to civicpost/ with item 4
 
     channels = [
@@ -190,14 +194,14 @@ def _settings_context(request: HttpRequest, department: Department, form: Depart
 # --- City-wide roles ------------------------------------------------------------------------------
 
 
-def _require_city_role_manager(request: HttpRequest) -> None:
+def _require_city_role_manager(request: AuthenticatedHttpRequest) -> None:
     if not rules.can_manage_city_roles(request.user):
         raise Http404("No such page.")
 
 
 @login_required
 @require_GET
-def city_roles(request: HttpRequest) -> HttpResponse:
+def city_roles(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_city_role_manager(request)
     roles = list(CityRole.objects.select_related("user").order_by("user__email"))
     return render(request, "departments/city_roles.html", {"city_roles": roles, "form": CityRoleForm()})
@@ -205,13 +209,13 @@ def city_roles(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def city_role_save(request: HttpRequest) -> HttpResponse:
+def city_role_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_city_role_manager(request)
     return _city_role_save(request)
 
 
 @require_recent_auth
-def _city_role_save(request: HttpRequest) -> HttpResponse:
+def _city_role_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CityRoleForm(request.POST)
     if form.is_valid():
         try:
@@ -227,13 +231,13 @@ def _city_role_save(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def city_role_delete(request: HttpRequest, city_role_id: int) -> HttpResponse:
+def city_role_delete(request: AuthenticatedHttpRequest, city_role_id: int) -> HttpResponse:
     _require_city_role_manager(request)
     return _city_role_delete(request, city_role_id)
 
 
 @require_recent_auth
-def _city_role_delete(request: HttpRequest, city_role_id: int) -> HttpResponse:
+def _city_role_delete(request: AuthenticatedHttpRequest, city_role_id: int) -> HttpResponse:
     city_role = CityRole.objects.select_related("user").filter(pk=city_role_id).first()
     if city_role is None:
         raise Http404("No such role.")

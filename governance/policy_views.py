@@ -13,8 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from civicpost.reauth import require_recent_auth
-from departments.models import ApprovalStep
+from departments.models import ApprovalStep, Department
 from departments.selectors import department_get_for_policy
 from departments.services import approval_step_add, approval_step_delete, approval_step_move_up
 from governance.forms import ApprovalStepForm
@@ -34,33 +35,33 @@ def _step_for(department_id: int, step_id: int) -> ApprovalStep:
 
 @login_required
 @require_GET
-def policy(request: HttpRequest, department_id: int) -> HttpResponse:
+def policy(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     return render(request, "governance/policy.html", _policy_context(department, ApprovalStepForm()))
 
 
-def _policy_context(department: object, form: ApprovalStepForm) -> dict:
+def _policy_context(department: Department, form: ApprovalStepForm) -> dict:
     steps = list(
         ApprovalStep.objects.filter(department=department).prefetch_related("users").order_by("position", "id")
     )
     return {
         "department": department,
         "steps": steps,
-        "effective": PolicyCache().policy(department.pk),  # type: ignore[attr-defined]
+        "effective": PolicyCache().policy(department.pk),
         "form": form,
     }
 
 
 @login_required
 @require_POST
-def policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     # Who approves is the heart of the policy: who may is checked first (404 / 403), then the password.
     department_get_for_policy(user=request.user, department_id=department_id)
     return _policy_step_add(request, department_id)
 
 
 @require_recent_auth
-def _policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def _policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     form = ApprovalStepForm(request.POST)
     if form.is_valid():
@@ -86,14 +87,14 @@ def _policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     _step_for(department.pk, step_id)
     return _policy_step_delete(request, department_id, step_id)
 
 
 @require_recent_auth
-def _policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def _policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     try:
         approval_step_delete(user=request.user, step=_step_for(department.pk, step_id))
@@ -106,14 +107,14 @@ def _policy_step_delete(request: HttpRequest, department_id: int, step_id: int) 
 
 @login_required
 @require_POST
-def policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     _step_for(department.pk, step_id)
     return _policy_step_up(request, department_id, step_id)
 
 
 @require_recent_auth
-def _policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def _policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     try:
         approval_step_move_up(user=request.user, step=_step_for(department.pk, step_id))

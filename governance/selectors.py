@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -11,10 +11,10 @@ from governance import rules
 from governance.models import EmergencyAlert, EmergencyPost, EmergencyTemplate
 from scheduler.models import CrisisHold, Post, PostHold
 
-User = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
-def crisis_hold_get_for_manager(*, user: User, hold_id: int) -> CrisisHold:
+def crisis_hold_get_for_manager(*, user: AnyUser, hold_id: int) -> CrisisHold:
     """Returns a crisis hold for someone who may switch holds; raises Http404 for anyone else."""
     if not rules.can_start_crisis_hold(user):
         raise Http404("No such crisis hold.")
@@ -36,7 +36,7 @@ def post_holds_open() -> list[PostHold]:
     )
 
 
-def post_hold_get_for_manager(*, user: User, hold_id: int) -> PostHold:
+def post_hold_get_for_manager(*, user: AnyUser, hold_id: int) -> PostHold:
     if not rules.can_release_post_hold(user):
         raise Http404("No such hold.")
     hold = PostHold.objects.select_related("post__department").filter(pk=hold_id).first()
@@ -52,7 +52,7 @@ def emergency_templates() -> list[EmergencyTemplate]:
     return list(EmergencyTemplate.objects.filter(is_active=True).order_by("position", "name"))
 
 
-def emergency_alerts_for_user(*, user: User, unreviewed_only: bool = False) -> QuerySet[EmergencyAlert]:
+def emergency_alerts_for_user(*, user: AnyUser, unreviewed_only: bool = False) -> QuerySet[EmergencyAlert]:
     """Emergency publications for the people who review, publish or audit them; others get 404."""
     if not rules.can_view_emergency_alerts(user):
         raise Http404("No such page.")
@@ -64,14 +64,14 @@ def emergency_alerts_for_user(*, user: User, unreviewed_only: bool = False) -> Q
     return queryset.order_by("-created_at", "-id")
 
 
-def emergency_alert_get(*, user: User, alert_id: int) -> EmergencyAlert:
+def emergency_alert_get(*, user: AnyUser, alert_id: int) -> EmergencyAlert:
     alert = emergency_alerts_for_user(user=user).filter(pk=alert_id).first()
     if alert is None:
         raise Http404("No such emergency post.")
     return alert
 
 
-def emergency_alert_get_for_review(*, user: User, alert_id: int) -> EmergencyAlert:
+def emergency_alert_get_for_review(*, user: AnyUser, alert_id: int) -> EmergencyAlert:
     alert = emergency_alert_get(user=user, alert_id=alert_id)
     if not rules.can_review_emergency(user):
         raise PermissionDenied("Only a communications manager reviews emergency posts.")

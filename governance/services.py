@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 
 from civicpost.exceptions import ApplicationError
@@ -29,9 +29,7 @@ from scheduler.services.holds import HoldEndReport
 __all__ = ["HoldEndReport", "crisis_hold_end", "crisis_hold_start", "post_hold_release"]
 
 
-def crisis_hold_start(
-    *, user: AbstractBaseUser, reason: str, departments: Iterable[Department] | None = None
-) -> CrisisHold:
+def crisis_hold_start(*, user: User, reason: str, departments: Iterable[Department] | None = None) -> CrisisHold:
     """Switches a crisis hold on (scheduler.services.holds.crisis_hold_start) for a communications manager
     or an IT admin. Raises ApplicationError when the person may not, or gives no reason."""
     if not rules.can_start_crisis_hold(user):
@@ -42,7 +40,7 @@ def crisis_hold_start(
 def crisis_hold_end(
     *,
     hold: CrisisHold,
-    user: AbstractBaseUser,
+    user: User,
     choice: str,
     per_post: dict[int, str] | None = None,
     reschedule_to: dt.datetime | None = None,
@@ -66,7 +64,7 @@ def crisis_hold_end(
 def post_hold_release(
     *,
     hold: PostHold,
-    user: AbstractBaseUser,
+    user: User,
     choice: str = ReleaseChoice.RELEASE,
     due_at: dt.datetime | None = None,
     blackout_override_reason: str = "",

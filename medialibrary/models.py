@@ -56,7 +56,7 @@ class MediaAsset(models.Model):
     @property
     def src(self) -> str:
         """The file's address on this site, for showing it on CivicPost's own pages."""
-        from django.core.files.storage import default_storage
+        from django.core.files.storage import default_storage  # storage settings are read at call time
 
         return default_storage.url(self.file_name)
 

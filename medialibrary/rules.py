@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from departments.rules import User, signed_in
+from departments.rules import AnyUser, signed_in
 from departments.selectors import user_can_edit_for
 from medialibrary.models import MediaAsset
 
 
-def can_delete_media(user: User, asset: MediaAsset) -> bool:
+def can_delete_media(user: AnyUser, asset: MediaAsset) -> bool:
     """The members of the asset's department (editors, approvers, admins) delete its library files; so does
     a communications manager, for a department they are a member of. A city-wide role alone (communications
     manager, viewer, IT admin) deletes no department's files. The service still refuses while a post uses

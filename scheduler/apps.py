@@ -13,9 +13,8 @@ class SchedulerConfig(AppConfig):
     verbose_name = "Scheduling and publishing"
 
     def ready(self) -> None:
-        # Registered here, not imported by departments: departments sits below scheduler.
-        from departments.services import language_use_checks
-        from scheduler.selectors import language_use_refusal
+        from departments.services import language_use_checks  # models are loaded only once apps are ready
+        from scheduler.selectors import language_use_refusal  # registered here: departments sits below us
 
         if language_use_refusal not in language_use_checks:
             language_use_checks.append(language_use_refusal)

@@ -32,7 +32,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -70,7 +70,7 @@ def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post, zone: 
 
 
 def _covered_ids(
-    *, post: Post, due_at: dt.datetime, blackouts: list[BlackoutPeriod], given_by: object = None
+    *, post: Post, due_at: dt.datetime, blackouts: list[BlackoutPeriod], given_by: User | None = None
 ) -> set[int]:
     overrides = BlackoutOverride.objects.filter(post_id=post.pk, due_at=due_at, blackout__in=blackouts)
     if given_by is not None:
@@ -81,7 +81,7 @@ def _covered_ids(
 def blackout_clearance(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     due_at: dt.datetime,
     override_reason: str = "",
     approving: bool = False,
@@ -134,7 +134,7 @@ def blackout_clearance(
 def blackout_override_record(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     blackouts: list[BlackoutPeriod],
     reason: str,
     previous_due_at: dt.datetime | None = None,
@@ -252,6 +252,6 @@ def approved_posts_inside(blackout: BlackoutPeriod) -> list[Post]:
     ).select_related("department")
     if blackout.department_id is not None:
         posts = posts.filter(department_id=blackout.department_id)
-    posts = list(posts.order_by("due_at", "id"))
-    emergency = emergency_post_ids(p.pk for p in posts)
-    return [post for post in posts if post.pk not in emergency]
+    found = list(posts.order_by("due_at", "id"))
+    emergency = emergency_post_ids(p.pk for p in found)
+    return [post for post in found if post.pk not in emergency]

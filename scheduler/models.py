@@ -1,5 +1,5 @@
 import uuid
-from typing import Any
+from typing import Any, Self, cast
 
 from django.conf import settings
 from django.db import models
@@ -50,6 +50,10 @@ class Channel(models.Model):
         return platform_label(self.platform)
 
 
+def _default_status(model: type[models.Model]) -> Any:
+    return cast(models.Field, model._meta.get_field("status")).default
+
+
 class StateGuardedQuerySet(models.QuerySet):
     """Refuses bulk writes of `status` outside the owners of the state (scheduler.state_guard)."""
 
@@ -65,7 +69,7 @@ class StateGuardedQuerySet(models.QuerySet):
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
         objs = list(objs)
-        default = self.model._meta.get_field("status").default
+        default = _default_status(self.model)
         if any(obj.status != default for obj in objs):
             check_state_write(self.model.__name__)
         return super().bulk_create(objs, *args, **kwargs)
@@ -76,6 +80,8 @@ class StateGuardedModel(models.Model):
     changes it (or creates the row in a status other than the default) asks check_state_write."""
 
     objects = StateGuardedQuerySet.as_manager()
+    status: Any  # the concrete model's field
+    _loaded_status: Any
 
     class Meta:
         abstract = True
@@ -83,7 +89,7 @@ class StateGuardedModel(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         if self._state.adding:
-            changed = self.status != self._meta.get_field("status").default
+            changed = self.status != _default_status(type(self))
         else:
             writes_status = update_fields is None or "status" in update_fields
             changed = writes_status and self.status != getattr(self, "_loaded_status", self.status)
@@ -93,8 +99,8 @@ class StateGuardedModel(models.Model):
         self._loaded_status = self.status
 
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Any:
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, *args: Any, **kwargs: Any) -> Self:
+        instance = super().from_db(*args, **kwargs)
         instance._loaded_status = instance.__dict__.get("status")
         return instance
 
@@ -113,6 +119,8 @@ class PostStatus(models.TextChoices):
 
 
 class Post(StateGuardedModel):
+    # Not a field: set on the rows scheduler.calendar reads for the calendar (its channels, sorted).
+    calendar_channels: list["Channel"]
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="posts")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
     text = models.TextField()
@@ -223,6 +231,9 @@ CITY_VISIBLE_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
 
 class Delivery(StateGuardedModel):
     """One approved post on one channel: the unit that is published exactly once."""
+
+    # Not a field: set by governance.selectors.mark_held_deliveries for pages that show statuses.
+    is_held: bool
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="deliveries")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
@@ -380,6 +391,9 @@ class BlackoutPeriod(models.Model):
     """A time when nothing should go out (an election quiet period, a day of mourning), for one department
     or, without a department, for the whole city. Scheduling into it needs an approver and a reason."""
 
+    # Not a field: set on the instance blackout_create returns (scheduler.calendar_services).
+    held_post_ids: list[int]
+
     department = models.ForeignKey(
         Department,
         null=True,
@@ -404,7 +418,7 @@ class BlackoutPeriod(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.department.name if self.department_id else _("Whole city")
+        scope = self.department.name if self.department is not None else _("Whole city")
         return f"{self.reason} ({scope})"
 
 

@@ -190,7 +190,7 @@ def notices_gathered() -> Iterator[list[_PostNotice]]:
 
 # --- Publishing outcomes --------------------------------------------------------------------------
 
-OUTCOME_SUBJECTS = {
+OUTCOME_SUBJECTS: dict[str, str] = {
     DeliveryStatus.FAILED: "Publishing failed on %(channel)s",
     DeliveryStatus.NEEDS_ATTENTION: "Needs attention on %(channel)s",
 }

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
@@ -28,12 +31,14 @@ from scheduler.adapters.base import (
     Duplicate,
     OutcomeUnknown,
     PlatformAdapter,
+    PostContent,
     PublishError,
     PublishResult,
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.blackouts import posts_blocked_by_blackouts
+from scheduler.media_fitting import media_fitter
 from scheduler.models import (
     ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED,
     ATTEMPT_SENDING,
@@ -59,7 +64,7 @@ logger = logging.getLogger(__name__)
 NOT_CONFIRMED_MESSAGE = "Sent, but not confirmed — check the account before posting again."
 
 
-def _db_now_plus(seconds: float) -> ExpressionWrapper:
+def _db_now_plus(seconds: float) -> ExpressionWrapper[Combinable]:
     return ExpressionWrapper(Now() + Value(dt.timedelta(seconds=seconds)), output_field=DateTimeField())
 
 
@@ -70,7 +75,7 @@ class TickReport:
     reconciled: int = 0
     claimed: list[int] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         report = asdict(self)
         report["claimed"] = len(self.claimed)
         return report
@@ -147,8 +152,8 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
             updated_at=timezone.now(),
         )
     if blacked_out:
-        held = posts_hold_for_blackouts(blacked_out)
-        logger.warning("posts %s held: inside a blackout with no override", held)
+        held_posts = posts_hold_for_blackouts(blacked_out)
+        logger.warning("posts %s held: inside a blackout with no override", held_posts)
     return claim_ids
 
 
@@ -213,27 +218,28 @@ def _enqueue_one(enqueue: Callable[[int], None], delivery_id: int) -> None:
 
 
 def channel_save_renewed_credentials(*, channel: Channel, adapter: PlatformAdapter) -> bool:
-    """Saves the credentials an adapter renewed during a call (even a failed one). Returns whether it did."""
-    if not adapter.updated_credentials:
-        return False
-    channel.credentials = adapter.updated_credentials
-    update_fields = ["credentials", "updated_at"]
-    expires_at = _parse_expiry(adapter.updated_credentials.get("expires_at"))
-    if expires_at is not None:
-        channel.token_expires_at = expires_at
-        update_fields.append("token_expires_at")
-    channel.save(update_fields=update_fields)
-    return True
+    """Saves what an adapter renewed (credentials) or learned (options) during a call, even a failed one,
+    under the channel's row lock. Returns whether it saved anything."""
+    return channel_save_adapter_changes(channel=channel, adapter=adapter)
 
 
-def _parse_expiry(value: object) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+def _content_for(delivery: Delivery, adapter: PlatformAdapter, content: PostContent) -> PostContent:
+    """What the adapter is handed for this delivery: the approved snapshot for its channel, who and where
+    (post, department, channel; the post's other channels only for adapters whose payload lists them), and
+    the media library's fitter on each attachment. Adapters read nothing from the database themselves."""
+    post = delivery.post
+    post_channels: tuple[tuple[str, str], ...] = ()
+    if adapter.names_post_channels:
+        post_channels = tuple((channel.platform, channel.display_name) for channel in post.channels.all())
+    return replace(
+        content,
+        post_id=post.pk,
+        department_slug=post.department.slug,
+        department_name=post.department.name,
+        channel_name=delivery.channel.display_name,
+        post_channels=post_channels,
+        media=tuple(replace(item, fitter=media_fitter) for item in content.media),
+    )
 
 
 # --- Worker -------------------------------------------------------------------------------------
@@ -255,7 +261,7 @@ def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
         try:
             delivery = (
                 Delivery.objects.select_for_update(of=("self",))
-                .select_related("post", "approval", "channel")
+                .select_related("post__department", "approval", "channel")
                 .get(pk=delivery_id)
             )
         except Delivery.DoesNotExist:
@@ -290,7 +296,7 @@ def _finish(
     message: str = "",
     result: PublishResult | None = None,
     next_attempt_at: dt.datetime | None = None,
-    raw: dict | None = None,
+    raw: dict[str, Any] | None = None,
 ) -> bool:
     """Records an outcome: the delivery's status, its attempt, the post's status and the audit event, in
     one transaction. Returns False if this attempt no longer owns the delivery (it is then left alone).
@@ -302,7 +308,7 @@ def _finish(
     older attempt answering while a newer one is in flight must not overwrite it: its own row is closed
     as `superseded`, keeping what it was told, and the delivery is not touched."""
     now = timezone.now()
-    changes: dict = {
+    changes: dict[str, Any] = {
         "status": status,
         "failure_message": message,
         "lease_expires_at": None,
@@ -334,7 +340,8 @@ def _finish(
                 post_refresh_status(post_id=delivery.post_id)
             _audit_outcome(delivery, status=status, message=message, result=result)
         else:
-            current = Delivery.objects.filter(pk=delivery.pk).values("attempts", "status").first() or {}
+            row = Delivery.objects.filter(pk=delivery.pk).values("attempts", "status").first()
+            current: Mapping[str, Any] = row or {}
             DeliveryAttempt.objects.filter(pk=attempt.pk).update(
                 outcome=ATTEMPT_SUPERSEDED,
                 message=_superseded_message(attempt, current, status=status, message=message),
@@ -354,7 +361,7 @@ def _finish(
     return bool(updated)
 
 
-def _superseded_message(attempt: DeliveryAttempt, current: dict, *, status: str, message: str) -> str:
+def _superseded_message(attempt: DeliveryAttempt, current: Mapping[str, Any], *, status: str, message: str) -> str:
     if current.get("attempts", 0) > attempt.number:
         why = _("Attempt %(newer)d had started before this answer came.") % {"newer": current["attempts"]}
     else:
@@ -365,7 +372,7 @@ def _superseded_message(attempt: DeliveryAttempt, current: dict, *, status: str,
     return " ".join(part for part in (why, answer, message) if part)
 
 
-AUDITED_OUTCOMES = {
+AUDITED_OUTCOMES: dict[str, AuditAction] = {
     DeliveryStatus.PUBLISHED: AuditAction.POST_PUBLISHED,
     DeliveryStatus.FAILED: AuditAction.POST_FAILED,
     DeliveryStatus.NEEDS_ATTENTION: AuditAction.POST_NEEDS_ATTENTION,
@@ -391,7 +398,7 @@ def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result
 
 
 def _retry_or_fail(
-    delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict
+    delivery: Delivery, attempt: DeliveryAttempt, *, wait_seconds: float, message: str, raw: dict[str, Any]
 ) -> None:
     if delivery.attempts >= settings.CIVICPOST_MAX_ATTEMPTS:
         if _an_earlier_attempt_may_have_arrived(delivery, attempt):
@@ -432,7 +439,7 @@ def _an_earlier_attempt_may_have_arrived(delivery: Delivery, current: DeliveryAt
 
 
 def retry_backoff_seconds(attempts: int) -> float:
-    return min(3600.0, 30.0 * (2 ** max(0, attempts - 1)))
+    return min(3600.0, 30.0 * (2.0 ** max(0, attempts - 1)))
 
 
 def delivery_publish(*, delivery_id: int) -> str | None:
@@ -447,6 +454,7 @@ def delivery_publish(*, delivery_id: int) -> str | None:
     adapter = None
     try:
         adapter = adapter_for_channel(channel)
+        content = _content_for(delivery, adapter, content)
         result = adapter.publish(content, idempotency_key=str(delivery.idempotency_key))
     except RateLimited as error:
         _retry_or_fail(delivery, attempt, wait_seconds=error.retry_after, message=error.message, raw=error.raw)
@@ -512,7 +520,7 @@ def delivery_publish(*, delivery_id: int) -> str | None:
 def delivery_reconcile(*, delivery_id: int) -> str | None:
     """Decides one `unknown` delivery with the platform's help. Returns its new status."""
     delivery = (
-        Delivery.objects.select_related("channel", "approval", "post")
+        Delivery.objects.select_related("channel", "approval", "post__department")
         .filter(pk=delivery_id, status=DeliveryStatus.UNKNOWN)
         .first()
     )
@@ -537,7 +545,10 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         # Inside the try: a platform that can no longer be loaded cannot tell either.
         adapter = adapter_for_channel(delivery.channel)
         found = adapter.reconcile(
-            content, idempotency_key=str(delivery.idempotency_key), sent_at=sent_at, first_sent_at=first_sent_at
+            _content_for(delivery, adapter, content),
+            idempotency_key=str(delivery.idempotency_key),
+            sent_at=sent_at,
+            first_sent_at=first_sent_at,
         )
     except CheckAgainLater as error:
         if now < give_up_at:
@@ -547,7 +558,7 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
             if adapter is not None:
                 channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
             return DeliveryStatus.UNKNOWN
-        changes = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
+        changes: dict[str, Any] = {"status": DeliveryStatus.NEEDS_ATTENTION, "failure_message": NOT_CONFIRMED_MESSAGE}
     except Exception as error:  # noqa: BLE001 - any failure means "cannot tell"
         if not isinstance(error, OutcomeUnknown):
             logger.warning("reconciling delivery %s failed: %s", delivery.pk, type(error).__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from departments.rules import User, signed_in
+from departments.rules import AnyUser, signed_in
 from departments.selectors import (
     user_can_approve_for,
     user_can_edit_for,
@@ -27,7 +27,7 @@ def post_is_emergency(post: Post) -> bool:
     return Post.objects.filter(pk=post.pk, emergency__isnull=False).exists()
 
 
-def can_view_post(user: User, post: Post) -> bool:
+def can_view_post(user: AnyUser, post: Post) -> bool:
     """Mirrors scheduler.selectors.posts_visible_to for one post."""
     if not signed_in(user):
         return False
@@ -42,7 +42,7 @@ def can_view_post(user: User, post: Post) -> bool:
     return post.status in CITY_VISIBLE_STATUSES
 
 
-def can_edit_post(user: User, post: Post) -> bool:
+def can_edit_post(user: AnyUser, post: Post) -> bool:
     """Members of the post's department edit it while it can still change; emergency posts are final."""
     return (
         signed_in(user)
@@ -52,7 +52,7 @@ def can_edit_post(user: User, post: Post) -> bool:
     )
 
 
-def can_submit_post(user: User, post: Post) -> bool:
+def can_submit_post(user: AnyUser, post: Post) -> bool:
     return (
         signed_in(user)
         and user_can_edit_for(user=user, department_id=post.department_id)
@@ -64,7 +64,7 @@ def approval_progress_for(post: Post) -> list[StepProgress]:
     return step_states(post)
 
 
-def approval_refusal(user: User, post: Post, progress: list[StepProgress] | None = None) -> str:
+def approval_refusal(user: AnyUser, post: Post, progress: list[StepProgress] | None = None) -> str:
     """Returns, in words, why `user` may not approve `post` now; "" when they may. Never the author, at
     any step; only someone named by the current step of the department's policy, once per version."""
     if not signed_in(user) or not user_can_approve_for(user=user, department_id=post.department_id):
@@ -73,11 +73,11 @@ def approval_refusal(user: User, post: Post, progress: list[StepProgress] | None
     return policy_refusal(user=user, post=post, progress=progress)
 
 
-def can_approve_post(user: User, post: Post, progress: list[StepProgress] | None = None) -> bool:
+def can_approve_post(user: AnyUser, post: Post, progress: list[StepProgress] | None = None) -> bool:
     return approval_refusal(user, post, progress) == ""
 
 
-def can_request_changes(user: User, post: Post, progress: list[StepProgress] | None = None) -> bool:
+def can_request_changes(user: AnyUser, post: Post, progress: list[StepProgress] | None = None) -> bool:
     """Anyone who may approve a step of the post that is not done yet may send it back to its author."""
     if not signed_in(user) or post.status != PostStatus.SUBMITTED or post.author_id == user.pk:
         return False
@@ -86,7 +86,7 @@ def can_request_changes(user: User, post: Post, progress: list[StepProgress] | N
     return user_may_review(user=user, progress=progress if progress is not None else approval_progress_for(post))
 
 
-def can_cancel_post(user: User, post: Post) -> bool:
+def can_cancel_post(user: AnyUser, post: Post) -> bool:
     if not signed_in(user) or post.status not in CANCELLABLE_STATUSES:
         return False
     return user_can_edit_for(user=user, department_id=post.department_id) or user_can_approve_for(
@@ -94,7 +94,7 @@ def can_cancel_post(user: User, post: Post) -> bool:
     )
 
 
-def can_override_blackout(user: User, department_id: int) -> bool:
+def can_override_blackout(user: AnyUser, department_id: int) -> bool:
     """Scheduling a post of the department into a blackout period, with a reason (scheduler/blackouts.py):
     its approvers and the communications managers, who approve for every department. Approving the post
     still follows the approval policy (an author never approves their own post)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from scheduler.models import (
     PostHold,
     PostStatus,
 )
-from scheduler.templatetags.civic_time import format_in_zone
+from scheduler.templatetags.civic_time import ZoneLike, format_in_zone
 
 
 def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
@@ -34,7 +34,7 @@ def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
     return queryset.annotate(is_emergency=Exists(Post.objects.filter(pk=OuterRef("pk"), emergency__isnull=False)))
 
 
-def post_department_ids_seen_in_every_state(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+def post_department_ids_seen_in_every_state(*, user: User | AnonymousUser) -> set[int] | None:
     """The departments whose posts the user sees in every state, drafts included (their own departments and
     those they approve for); None means every department (communications managers)."""
     if not user.is_authenticated or not user.is_active:
@@ -45,7 +45,7 @@ def post_department_ids_seen_in_every_state(*, user: AbstractBaseUser | Anonymou
     return department_ids_for_user(user=user) | approves
 
 
-def posts_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
+def posts_visible_to(*, user: User | AnonymousUser) -> QuerySet[Post]:
     """Own departments' posts in every state; other departments' only once approved.
     Communications managers (city role or communications team) see everything; viewers (city role) see
     every department's posts except drafts. Each post carries `is_emergency`."""
@@ -70,7 +70,7 @@ def _with_details(queryset: QuerySet[Post]) -> QuerySet[Post]:
     )
 
 
-def post_get_for_user(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_user(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post the user may see, or raises Http404 (never reveals that it exists)."""
     post = _with_details(posts_visible_to(user=user)).filter(pk=post_id).first()
     if post is None:
@@ -78,7 +78,7 @@ def post_get_for_user(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -
     return post
 
 
-def post_get_for_editing(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_editing(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post of one of the user's own departments, or raises Http404."""
     post = (
         _with_details(Post.objects.filter(department_id__in=department_ids_for_user(user=user)))
@@ -90,7 +90,7 @@ def post_get_for_editing(*, user: AbstractBaseUser | AnonymousUser, post_id: int
     return post
 
 
-def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_review(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post the user may approve, or raises Http404."""
     approves = department_ids_user_approves(user=user)
     queryset = Post.objects.all() if approves is None else Post.objects.filter(department_id__in=approves)
@@ -100,7 +100,7 @@ def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int)
     return post
 
 
-def posts_awaiting_approval(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
+def posts_awaiting_approval(*, user: User) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
     now, without their own (nobody approves their own post) or those they already approved."""
     approves = department_ids_user_approves(user=user)
@@ -117,7 +117,7 @@ def channels_for_department_ids(*, department_ids: set[int]) -> QuerySet[Channel
     return Channel.objects.filter(department_id__in=department_ids).select_related("department")
 
 
-def channels_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
+def channels_for_user(*, user: User | AnonymousUser) -> QuerySet[Channel]:
     """Channels of the user's own departments (the ones they may post to)."""
     return channels_for_department_ids(department_ids=department_ids_for_user(user=user))
 
@@ -137,7 +137,8 @@ def active_crisis_holds() -> list[CrisisHold]:
 def _not_emergency() -> Exists:
     """Deliveries of posts that are not emergency posts (governance's EmergencyPost, read through
     `Post.emergency` so that scheduler imports nothing above it)."""
-    return ~Exists(Post.objects.filter(pk=OuterRef("post_id"), emergency__isnull=False))
+    # Exists.__invert__ returns a negated Exists; django-stubs says NegatedExpression.
+    return ~Exists(Post.objects.filter(pk=OuterRef("post_id"), emergency__isnull=False))  # type: ignore[return-value]
 
 
 def held_deliveries_filter(holds: list[CrisisHold] | None = None) -> Q | None:
@@ -195,7 +196,7 @@ def posts_held_by_crisis(hold: CrisisHold) -> QuerySet[Post]:
     )
 
 
-def _crisis_message(hold: CrisisHold, zone: object) -> str:
+def _crisis_message(hold: CrisisHold, zone: ZoneLike) -> str:
     name = hold.started_by.get_full_name() or hold.started_by.email
     return _("Held: crisis hold by %(name)s since %(when)s (%(reason)s). It will not go out until the hold ends.") % {
         "name": name,
@@ -227,9 +228,9 @@ def hold_messages_for_posts(posts: Iterable[Post], *, zone: zoneinfo.ZoneInfo | 
                 "when": format_in_zone(hold.created_at, shown_in),
             }
             continue
-        for hold in holds:
-            if hold.city_wide or any(d.pk == post.department_id for d in hold.departments.all()):
-                messages[post.pk] = _crisis_message(hold, shown_in)
+        for crisis in holds:
+            if crisis.city_wide or any(d.pk == post.department_id for d in crisis.departments.all()):
+                messages[post.pk] = _crisis_message(crisis, shown_in)
                 break
     return messages
 

@@ -7,6 +7,7 @@ The stack is looked at only when a status actually changes, so ordinary saves co
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from types import FrameType
@@ -24,12 +25,21 @@ class StateWriteRefused(RuntimeError):
     """Post or Delivery state written outside scheduler/services/ and scheduler/publishing.py."""
 
 
+@functools.cache
+def _project_file(co_filename: str) -> str:
+    """The absolute path when `co_filename` is project code other than the models' machinery, else ""."""
+    name = os.path.abspath(co_filename)
+    outside = not name.startswith(_ROOT + os.sep) or any(
+        part in name for part in (f"{os.sep}site-packages{os.sep}", f"{os.sep}.venv{os.sep}")
+    )
+    return "" if outside or name in _MACHINERY else name
+
+
 def _asker(frame: FrameType | None) -> str:
     """The file of the nearest project frame that is not the models' own machinery ("" when none is)."""
     while frame is not None:
-        name = os.path.abspath(frame.f_code.co_filename)
-        in_project = name.startswith(_ROOT + os.sep) and f"{os.sep}site-packages{os.sep}" not in name
-        if in_project and f"{os.sep}.venv{os.sep}" not in name and name not in _MACHINERY:
+        name = _project_file(frame.f_code.co_filename)
+        if name:
             return name
         frame = frame.f_back
     return ""

@@ -254,9 +254,9 @@ def test_lock_files_pin_every_dependency_of_pyproject(lock_file: str, extra: str
 
 
 def test_every_built_in_platform_is_listed_in_the_readme() -> None:
-    from scheduler.adapters.registry import BUILT_IN_ADAPTERS, get_adapter_class
+    from scheduler.adapters.registry import BUILT_IN_PLATFORMS, get_adapter_class
 
     readme = (ROOT / "README.md").read_text()
     platforms = readme.split("## Platforms", 1)[1].split("\n### ", 1)[0]
-    missing = [name for name in BUILT_IN_ADAPTERS if f"**{get_adapter_class(name).label}**" not in platforms]
+    missing = [name for name in BUILT_IN_PLATFORMS if f"**{get_adapter_class(name).label}**" not in platforms]
     assert not missing, f"List these platforms in README.md, 'Platforms': {missing}"

@@ -1,16 +1,24 @@
-"""The contract every platform adapter implements, and the one error vocabulary they all speak.
+"""The contract every platform adapter implements, the one error vocabulary they all speak, and the
+contract of each platform's connect flow (`ConnectFlow`).
 
 The publishing service only ever sees these types: a platform's quirks (length counting, escaping,
-media rules, its error codes) stay inside its own module.
+media rules, its error codes) stay inside its own package. The boundary holds both ways: an adapter
+touches no database and imports no app module. What it needs comes in (PostContent, ChannelAccount, the
+attempt times of reconcile, the media fitter); what it changes goes out (`updated_credentials`,
+`updated_options`), and the caller saves it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+
+if TYPE_CHECKING:
+    from django import forms
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,40 @@ class MediaItem:
     width: int | None = None
     height: int | None = None
     size_bytes: int | None = None
+    # Fits this stored file to a platform's limits (the caller's media library does it). None: the media
+    # fitter configured in CIVICPOST_MEDIA_FITTER (scheduler/adapters/media.py).
+    fitter: MediaFitter | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class FittedImage:
+    """An image's bytes within one platform's limits."""
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+
+
+class MediaFitter(Protocol):
+    """What adapters need from the media library: fitted bytes for platforms that take uploads, and a
+    fitted copy's public address for platforms that download. Errors: FileNotFoundError (missing file),
+    OSError (storage hiccup), MediaDoesNotFit (cannot be made to fit, or unreadable)."""
+
+    def fit(self, item: MediaItem, limits: ImageLimits) -> FittedImage: ...
+
+    def rendition_url(self, item: MediaItem, limits: ImageLimits, *, platform: str) -> str: ...
+
+    def open(self, item: MediaItem) -> IO[bytes]: ...
+
+
+class MediaDoesNotFit(Exception):
+    """Raised by a MediaFitter. `too_large`: the image cannot be made small enough; else it is unreadable."""
+
+    def __init__(self, message: str, *, too_large: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.too_large = too_large
 
 
 @dataclass(frozen=True)
@@ -37,6 +79,17 @@ class ImageLimits:
     # Width / height, inclusive; None: any shape.
     aspect_range: tuple[Fraction, Fraction] | None = None
 
+    def fits_shape(self, width: int, height: int) -> bool:
+        """True when an image of this size needs no scaling or padding for these limits."""
+        if self.max_side is not None and max(width, height) > self.max_side:
+            return False
+        if self.max_pixels is not None and width * height > self.max_pixels:
+            return False
+        if self.aspect_range is not None:
+            lowest, highest = self.aspect_range
+            return lowest <= Fraction(width, height) <= highest
+        return True
+
 
 @dataclass(frozen=True)
 class PostContent:
@@ -46,6 +99,14 @@ class PostContent:
     link: str = ""
     media: tuple[MediaItem, ...] = ()
     language: str = "en"
+    # Who and where, for platforms whose payload names them (the webhook's `post` object). Filled by
+    # publishing from the delivery; empty when there is no post behind the content (a connection test).
+    post_id: int | None = None
+    department_slug: str = ""
+    department_name: str = ""
+    channel_name: str = ""
+    # (platform, display name) of every channel the post goes to.
+    post_channels: tuple[tuple[str, str], ...] = ()
 
     def text_with_link(self) -> str:
         if not self.link or self.link in self.text:
@@ -166,16 +227,31 @@ class PlatformAdapter(ABC):
     label: ClassVar[str]
     supports_delete: ClassVar[bool] = True
     supports_metrics: ClassVar[bool] = True
-    max_media: ClassVar[int] = 4
+    max_media: int = 4  # per class; Mastodon sets it per instance from the server's limits
     requires_alt_text: ClassVar[bool] = True
     # None: the platform gets the stored file as it is (links in a payload, the city feed).
     image_limits: ClassVar[ImageLimits | None] = None
+    # True: PostContent.post_channels is filled (one more query per delivery, so only where it is sent).
+    names_post_channels: ClassVar[bool] = False
 
     def __init__(self, account: ChannelAccount) -> None:
         self.account = account
         # Set by adapters whose platform renewed a token or session during a call: the complete new
         # credentials, which the caller must save (X rotates its refresh token on every renewal).
         self.updated_credentials: dict[str, Any] | None = None
+        # Set by adapters that learned something about the account worth keeping (Mastodon's instance
+        # limits): only the changed keys, which the caller merges into the channel's options.
+        self.updated_options: dict[str, Any] | None = None
+
+    def _renewed_credentials(self, changes: Mapping[str, Any]) -> None:
+        """Keeps renewed credentials in memory for the rest of this call and hands them to the caller."""
+        self.account.credentials.update(changes)
+        self.updated_credentials = dict(self.account.credentials)
+
+    def _learned_options(self, changes: Mapping[str, Any]) -> None:
+        """Keeps changed options in memory and hands the changed keys to the caller."""
+        self.account.options.update(changes)
+        self.updated_options = {**(self.updated_options or {}), **changes}
 
     @abstractmethod
     def text_length(self, content: PostContent) -> TextLength:
@@ -224,7 +300,8 @@ class PlatformAdapter(ABC):
         is unclear (None: the same as sent_at). Both come from publishing: adapters never read the database."""
         raise OutcomeUnknown(f"{self.label} gives no way to check whether the post arrived.")
 
-    def delete(self, remote_id: str) -> None:
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        """Removes a published post (`post_id`: CivicPost's post, for platforms whose event names it)."""
         raise PublishError(f"{self.label} does not let apps delete posts.", permanent=True)
 
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
@@ -233,3 +310,208 @@ class PlatformAdapter(ABC):
     @abstractmethod
     def check_connection(self) -> ConnectionCheck:
         """Returns whether the stored credentials still work."""
+
+
+def parse_expires_at(value: Any) -> dt.datetime | None:
+    """Reads an expiry as stored in credentials (ISO 8601 text; a datetime; a Unix timestamp) into an aware
+    datetime (UTC when it carries no zone). Returns None when there is none or it cannot be read."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# --- Connecting a channel ---------------------------------------------------------------------------
+
+
+class ConnectError(Exception):
+    """Connecting did not work; `message` says why in plain words for the admin (never a secret)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """What a finished flow hands to connections.services.channel_connect to save on a Channel (the
+    credentials are encrypted by the model field, never kept in allauth's SocialToken)."""
+
+    platform: str
+    display_name: str
+    account_handle: str = ""
+    credentials: dict[str, Any] = field(default_factory=dict, repr=False)
+    options: dict[str, Any] = field(default_factory=dict)
+    token_expires_at: dt.datetime | None = None
+    # A secret CivicPost made for the account and must show the admin once (the webhook signing secret),
+    # and the page that shows it (with how to use it).
+    show_once_secret: str = field(default="", repr=False)
+    show_once_template: str = ""
+
+
+@dataclass(frozen=True)
+class OAuthStart:
+    """Where to send the admin, and what the callback will need (kept in the session, never logged)."""
+
+    authorize_url: str
+    pending: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class AccountPick:
+    """The sign-in worked but the admin must pick which account to connect (Meta: which Page). The token
+    only lists the choices; the caller keeps it encrypted, for minutes."""
+
+    access_token: str = field(repr=False)
+    expires_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class PageChoice:
+    """A Facebook Page (or the Instagram account linked to it) the admin may pick."""
+
+    id: str
+    name: str
+    detail: str = ""
+    usable: bool = True
+
+
+@dataclass(frozen=True)
+class InstanceApp:
+    """CivicPost's OAuth app registration on one server (a Mastodon instance)."""
+
+    id: int
+    client_id: str
+    client_secret: str = field(repr=False)
+
+
+class InstanceApps(Protocol):
+    """Where registrations per server are kept; the caller (connections) provides it."""
+
+    def get_or_register(
+        self, *, instance_url: str, redirect_uri: str, scopes: str, register: Callable[[], tuple[str, str]]
+    ) -> InstanceApp:
+        """Returns the stored registration, calling `register()` -> (client_id, client_secret) the first time.
+        Raises ConnectError."""
+        ...
+
+    def get(self, app_id: Any) -> InstanceApp | None: ...
+
+
+ConnectKind = Literal["oauth", "form"]
+
+
+class ConnectFlow(Protocol):
+    """How a department admin connects one platform's account: the flow lives beside the adapter
+    (scheduler/adapters/<platform>/connect.py) and the connections app runs every flow the same way.
+
+    `kind` "form": the form's data is enough (`connect`). `kind` "oauth": the admin is sent to
+    `start(...).authorize_url` and comes back with a code (`finish`); `finish` may return an AccountPick,
+    then the admin picks one of `choices` and `picked` gives the account."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def kind(self) -> ConnectKind: ...
+
+    @property
+    def error_field(self) -> str | None:
+        """Which form field a ConnectError belongs to (None: the whole form)."""
+        ...
+
+    @property
+    def normalize_form_text(self) -> bool:
+        """Normalise typed text (NFC, line ends) before the form cleans it; never for forms with secrets."""
+        ...
+
+    @property
+    def identity_keys(self) -> tuple[str, ...]:
+        """The option keys that identify the remote account: a reconnect must not move a channel to another."""
+        ...
+
+    def form_class(self) -> type[forms.Form]:
+        """Returns the form of the connect page (imported only when a page needs it)."""
+        ...
+
+    def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
+        """Returns the form's initial data (`channel`: the channel being reconnected, without credentials)."""
+        ...
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        """Returns the paragraphs the connect page shows above the form, translated, as plain text."""
+        ...
+
+    def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
+        """kind "form": returns the account for the cleaned form data. Raises ConnectError."""
+        ...
+
+    def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
+        """kind "oauth": returns where to send the admin. Raises ConnectError."""
+        ...
+
+    def finish(
+        self, *, code: str, pending: Mapping[str, Any], redirect_uri: str, apps: InstanceApps
+    ) -> ConnectedAccount | AccountPick:
+        """kind "oauth": exchanges the callback's code. Raises ConnectError."""
+        ...
+
+    def choices(self, *, access_token: str) -> list[PageChoice]:
+        """After an AccountPick: the accounts to pick from. Raises ConnectError."""
+        ...
+
+    def picked(self, *, access_token: str, choice_id: str) -> ConnectedAccount:
+        """After an AccountPick: the account picked (looked up again, never taken from the form)."""
+        ...
+
+    def identity(self, options: Mapping[str, Any]) -> str:
+        """Returns what identifies the remote account (from `identity_keys`), or "" when nothing does."""
+        ...
+
+
+class BaseConnectFlow:
+    """Defaults for ConnectFlow: a flow overrides what its kind uses."""
+
+    platform: str
+    kind: ConnectKind = "form"
+    error_field: str | None = None
+    normalize_form_text: bool = False
+    identity_keys: tuple[str, ...] = ()
+
+    def form_class(self) -> type[forms.Form]:
+        raise NotImplementedError
+
+    def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
+        return {}
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return []
+
+    def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
+        raise ConnectError(f"{self.platform} is connected by signing in on the platform.")
+
+    def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
+        raise ConnectError(f"{self.platform} is connected with a form, not a sign-in.")
+
+    def finish(
+        self, *, code: str, pending: Mapping[str, Any], redirect_uri: str, apps: InstanceApps
+    ) -> ConnectedAccount | AccountPick:
+        raise ConnectError(f"{self.platform} is connected with a form, not a sign-in.")
+
+    def choices(self, *, access_token: str) -> list[PageChoice]:
+        return []
+
+    def picked(self, *, access_token: str, choice_id: str) -> ConnectedAccount:
+        raise ConnectError(f"{self.platform} has no accounts to pick from.")
+
+    def identity(self, options: Mapping[str, Any]) -> str:
+        """Returns what identifies the remote account, or "" where any target may replace the old one."""
+        values = [str(options.get(key) or "") for key in self.identity_keys]
+        return "|".join(values) if any(values) else ""

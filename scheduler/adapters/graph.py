@@ -29,15 +29,14 @@ What this module does:
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import math
 import re
-import secrets
 import time
 import unicodedata
 import urllib.parse
@@ -47,7 +46,6 @@ from enum import StrEnum
 from typing import Any
 
 import requests
-import urllib3.exceptions
 from django.conf import settings
 from django.utils import timezone
 
@@ -61,7 +59,7 @@ from scheduler.adapters.base import (
     PublishResult,
     RateLimited,
 )
-from scheduler.adapters.http import http_session
+from scheduler.adapters.http import http_session, request_never_sent
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +88,8 @@ RECONCILE_MAX_PAGES = 10
 
 def graph_api_version() -> str:
     """Returns the pinned Graph API version for Facebook and Instagram, e.g. "v27.0"."""
-    return settings.CIVICPOST_GRAPH_API_VERSION
+    version: str = settings.CIVICPOST_GRAPH_API_VERSION
+    return version
 
 
 def appsecret_proof(access_token: str, app_secret: str) -> str:
@@ -332,28 +331,10 @@ def classify(error: GraphError, *, usage: Usage, publishing: bool, label: str) -
     return PublishError(f"{label} rejected {what}: {detail}", permanent=True, code=code, raw=raw)
 
 
-def _nothing_was_sent(error: requests.RequestException) -> bool:
-    """True only when the connection was never made, so the request cannot have been applied."""
-    never_sent = (
-        requests.exceptions.ConnectTimeout,
-        # A malformed base URL (settings) fails before any connection is attempted.
-        requests.exceptions.MissingSchema,
-        requests.exceptions.InvalidSchema,
-        requests.exceptions.InvalidURL,
-    )
-    if isinstance(error, never_sent):
-        return True
-    if isinstance(error, requests.exceptions.ConnectionError) and error.args:
-        reason = getattr(error.args[0], "reason", error.args[0])
-        # NameResolutionError and connection refused are NewConnectionError in urllib3 2.
-        return isinstance(reason, urllib3.exceptions.NewConnectionError)
-    return False
-
-
 def transport_error(error: requests.RequestException, *, publishing: bool, label: str) -> AdapterError:
     # The exception text can contain the URL; keep only its type in what we store.
     kind = type(error).__name__
-    if _nothing_was_sent(error):
+    if request_never_sent(error):
         return PublishError(
             f"Could not connect to {label}; nothing was sent ({kind}).", permanent=False, code="connection"
         )
@@ -456,12 +437,12 @@ class GraphClient:
                 label=self.label,
             )
         if response.status_code >= 400 or not isinstance(body, dict):
-            error = GraphError(
+            failure = GraphError(
                 code=None, subcode=None, message=f"HTTP {response.status_code}", http_status=response.status_code
             )
             if response.status_code < 400:  # a 2xx that is not JSON: we cannot tell what happened
-                error = GraphError(code=None, subcode=None, message="unreadable answer", http_status=502)
-            raise classify(error, usage=usage, publishing=publishing, label=self.label)
+                failure = GraphError(code=None, subcode=None, message="unreadable answer", http_status=502)
+            raise classify(failure, usage=usage, publishing=publishing, label=self.label)
         return body
 
 
@@ -649,7 +630,7 @@ def window_items(
             return Listing(items=items, complete=True, pages=pages)
         if pages >= max_pages:
             return Listing(items=items, complete=False, pages=pages)
-        body = _read_listing_page(lambda url=str(next_url): client.get_next(url))
+        body = _read_listing_page(functools.partial(client.get_next, str(next_url)))
         pages += 1
 
 
@@ -749,31 +730,6 @@ class OAuthToken:
 
     def expires_at_iso(self) -> str:
         return self.expires_at.isoformat() if self.expires_at else ""
-
-
-def new_oauth_state() -> str:
-    """Returns an unguessable `state` value; keep it in the session and compare it on the callback."""
-    return secrets.token_urlsafe(32)
-
-
-def pkce_pair() -> tuple[str, str]:
-    """Returns (code_verifier, code_challenge) for PKCE with S256 (RFC 7636)."""
-    verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def parse_expires_at(value: Any) -> dt.datetime | None:
-    """Reads the `expires_at` we store in credentials (ISO 8601 text) back into an aware datetime."""
-    if isinstance(value, dt.datetime):
-        return value
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def expiry_message(expires_at: dt.datetime | None, *, now: dt.datetime | None = None) -> str:

@@ -7,9 +7,12 @@ the httpx form (atproto)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import requests
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 USER_AGENT = "CivicPost/1.0 (+https://github.com/civicpost; municipal social media publisher)"
 
@@ -38,7 +41,7 @@ class TimeoutSession(requests.Session):
     def default_timeout(self) -> float | tuple[float, float]:
         return self.fixed_timeout or http_timeout()
 
-    def request(self, method: str, url: str, **kwargs):  # type: ignore[override]
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         return super().request(method, url, **kwargs)
@@ -51,3 +54,19 @@ def http_session(timeout: float | tuple[float, float] | None = None) -> TimeoutS
 def platform_base_url(platform: str, default: str) -> str:
     """Base URL of a platform's API; tests and demos point it at a local fake through settings."""
     return settings.CIVICPOST_PLATFORM_URLS.get(platform, default).rstrip("/")
+
+
+def request_never_sent(error: requests.RequestException) -> bool:
+    """True when the request provably never left (connection refused, DNS failure, TLS or connect timeout,
+    a proxy refusal, a malformed URL from the settings): resending it cannot post twice. Anything else (a
+    read timeout, a connection reset) may have reached the platform. The one test every adapter uses."""
+    if isinstance(error, requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
+    if isinstance(error, requests.ConnectionError):
+        reason = error.args[0] if error.args else None
+        if isinstance(reason, MaxRetryError):
+            reason = reason.reason
+        return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+    return isinstance(
+        error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema | requests.exceptions.InvalidSchema
+    )

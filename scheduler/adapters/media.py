@@ -1,5 +1,9 @@
 """Attached media as each platform receives it: images made to fit the adapter's ImageLimits at publish
-time (medialibrary.services does the fitting), video exactly as stored.
+time, video exactly as stored.
+
+The fitting itself is the media library's: the caller hands it in as each MediaItem's `fitter` (publishing
+does), else the MediaFitter named by the CIVICPOST_MEDIA_FITTER setting is used (adapters called directly:
+the shell, tests). This package imports no app module either way.
 
 Platforms that take uploaded bytes (X, Bluesky, Mastodon) get `image_for_upload`; platforms that download
 from a URL (Facebook, Instagram, Threads) get `media_url_for`, which points at a fitted copy when the
@@ -12,25 +16,34 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from functools import cache
+from typing import IO, cast
 
-from django.core.files.storage import default_storage
+from django.conf import settings
+from django.utils.module_loading import import_string
 
-from civicpost.exceptions import ApplicationError
-from medialibrary.services import (
-    IMAGE_EXTENSIONS,
-    IMAGE_FORMATS,
-    FitLimits,
-    ImageDoesNotFit,
-    media_fit_for_platform,
-    media_public_url,
-    media_rendition_for_platform,
+from scheduler.adapters.base import (
+    ImageLimits,
+    MediaDoesNotFit,
+    MediaFitter,
+    MediaItem,
+    PlatformAdapter,
+    PublishError,
 )
-from scheduler.adapters.base import ImageLimits, MediaItem, PlatformAdapter, PublishError
 
 MISSING_FILE = "The attached file is missing from CivicPost's media storage."
 STORAGE_FAILED = "CivicPost's media storage could not be read; will try again."
-EXTENSION_FOR_MIME = {mime: IMAGE_EXTENSIONS[image_format] for image_format, mime in IMAGE_FORMATS.items()}
+EXTENSION_FOR_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+@cache
+def _configured_fitter() -> MediaFitter:
+    return cast(MediaFitter, import_string(settings.CIVICPOST_MEDIA_FITTER)())
+
+
+def fitter_for(item: MediaItem) -> MediaFitter:
+    """Returns the item's own fitter, else the configured one."""
+    return item.fitter if item.fitter is not None else _configured_fitter()
 
 
 @dataclass(frozen=True)
@@ -44,16 +57,6 @@ class UploadImage:
 
 def is_image(item: MediaItem) -> bool:
     return item.mime_type.startswith("image/")
-
-
-def _fit_limits(limits: ImageLimits) -> FitLimits:
-    return FitLimits(
-        max_bytes=limits.max_bytes,
-        max_side=limits.max_side,
-        max_pixels=limits.max_pixels,
-        mime_types=limits.mime_types,
-        aspect_range=limits.aspect_range,
-    )
 
 
 def _size_label(size: int) -> str:
@@ -84,12 +87,12 @@ def _as_publish_errors(label: str = "", limits: ImageLimits | None = None) -> It
         raise PublishError(MISSING_FILE, permanent=True, code="media_missing") from error
     except OSError as error:
         raise PublishError(STORAGE_FAILED, permanent=False, code="media_storage") from error
-    except ImageDoesNotFit as error:
+    except MediaDoesNotFit as error:
+        if not error.too_large:
+            raise PublishError(error.message, permanent=True, code="media_unreadable") from error
         if limits is None:
             raise PublishError(error.message, permanent=True, code="image_too_large") from error
         raise _does_not_fit(label, limits) from error
-    except ApplicationError as error:
-        raise PublishError(error.message, permanent=True, code="media_unreadable") from error
 
 
 def image_for_upload(item: MediaItem, limits: ImageLimits, *, label: str) -> UploadImage:
@@ -97,7 +100,7 @@ def image_for_upload(item: MediaItem, limits: ImageLimits, *, label: str) -> Upl
     PublishError: permanent when the file is missing, unreadable or cannot be made small enough."""
     _require_path(item)
     with _as_publish_errors(label, limits):
-        fitted = media_fit_for_platform(item, limits=_fit_limits(limits))
+        fitted = fitter_for(item).fit(item, limits)
     stem = item.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "image"
     return UploadImage(
         data=fitted.data,
@@ -112,7 +115,7 @@ def open_stored(item: MediaItem) -> IO[bytes]:
     """Opens a stored file (video) to send it as it is. The caller closes it. Raises PublishError."""
     _require_path(item)
     with _as_publish_errors():
-        return default_storage.open(item.path, "rb")
+        return fitter_for(item).open(item)
 
 
 def _known_to_fit(item: MediaItem, limits: ImageLimits) -> bool:
@@ -122,7 +125,7 @@ def _known_to_fit(item: MediaItem, limits: ImageLimits) -> bool:
     return (
         item.mime_type in limits.mime_types
         and item.size_bytes <= limits.max_bytes
-        and _fit_limits(limits).fits_shape(item.width, item.height)
+        and limits.fits_shape(item.width, item.height)
     )
 
 
@@ -132,8 +135,7 @@ def media_url_for(item: MediaItem, limits: ImageLimits | None, *, platform: str,
     if limits is None or not is_image(item) or not item.path or _known_to_fit(item, limits):
         return item.url
     with _as_publish_errors(label, limits):
-        name = media_rendition_for_platform(item, platform=platform, limits=_fit_limits(limits))
-    return item.url if name == item.path else media_public_url(name)
+        return fitter_for(item).rendition_url(item, limits, platform=platform)
 
 
 def media_urls_for(adapter: PlatformAdapter, media: Sequence[MediaItem]) -> list[str]:

@@ -27,7 +27,7 @@ import ipaddress
 import socket
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpcore
 import httpx
@@ -144,7 +144,7 @@ def resolve_addresses(host: str, port: int, *, loopback_only: bool = False) -> l
     return addresses
 
 
-def _split(url: str) -> tuple[str, str, int, Any]:
+def _split(url: str) -> tuple[str, str, int, SplitResult]:
     """Returns (scheme, host, port, parts) after the checks that need no DNS. Raises UnsafeURL."""
     url = (url or "").strip()
     if not url:
@@ -190,14 +190,15 @@ class _GuardedConnectionMixin:
     _dns_host: str
     port: int
 
-    def _new_conn(self):  # noqa: ANN202 - urllib3's signature
+    def _new_conn(self) -> socket.socket:
         host = self._dns_host
         addresses = resolve_addresses(host, self.port, loopback_only=self.loopback_only)
         last_error: Exception | None = None
         for ip in addresses:
             self._dns_host = str(ip)
             try:
-                return super()._new_conn()  # type: ignore[misc]
+                connection: socket.socket = super()._new_conn()  # type: ignore[misc]  # a mixin: urllib3's class follows
+                return connection
             except (NewConnectionError, ConnectTimeoutError) as error:
                 last_error = error
             finally:
@@ -282,7 +283,7 @@ class GuardedSession(TimeoutSession):
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         # Called for the first request and again for every redirect hop.
         _split(request.url or "")
         return super().send(request, **kwargs)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -59,9 +59,7 @@ from scheduler.templatetags.civic_time import format_in_zone
 
 
 @transaction.atomic
-def post_hold_for_blackout(
-    *, post: Post, blackouts: list[BlackoutPeriod], actor: AbstractBaseUser | None = None
-) -> bool:
+def post_hold_for_blackout(*, post: Post, blackouts: list[BlackoutPeriod], actor: User | None = None) -> bool:
     """Stops an approved post from going out inside `blackouts`: its pending deliveries are withdrawn and
     it goes back to the approval queue (where approving it needs an override reason), with a PostReview
     and an audit event that say why; its step's approvers are told. If part of it is published already,
@@ -109,7 +107,10 @@ def post_hold_for_blackout(
         )
         return True
     pending.update(status=DeliveryStatus.CANCELLED, failure_message=message, lease_expires_at=None, updated_at=now)
-    reviewer = actor or _blackout_author(blackouts) or post.current_approval.approved_by
+    reviewer = actor or _blackout_author(blackouts)
+    if reviewer is None:
+        assert post.current_approval is not None  # nosec B101  # an approved post has its approval (type narrowing)
+        reviewer = post.current_approval.approved_by
     post.status = PostStatus.SUBMITTED
     post.current_approval = None
     post.submitted_at = now
@@ -128,7 +129,7 @@ def post_hold_for_blackout(
     return True
 
 
-def _blackout_author(blackouts: list[BlackoutPeriod]) -> AbstractBaseUser | None:
+def _blackout_author(blackouts: list[BlackoutPeriod]) -> User | None:
     return next((b.created_by for b in blackouts if b.created_by_id is not None), None)
 
 
@@ -155,9 +156,7 @@ AUDIT_HOLD_RESCHEDULED = "hold.rescheduled"
 
 
 @transaction.atomic
-def crisis_hold_start(
-    *, user: AbstractBaseUser, reason: str, departments: Iterable[Department] | None = None
-) -> CrisisHold:
+def crisis_hold_start(*, user: User, reason: str, departments: Iterable[Department] | None = None) -> CrisisHold:
     """Switches a crisis hold on, city-wide (no departments) or for `departments`, and returns it.
 
     Every scheduled non-emergency delivery in scope is held from this commit on: the in-scope rows are
@@ -216,7 +215,7 @@ class HoldEndReport:
 def crisis_hold_end(
     *,
     hold: CrisisHold,
-    user: AbstractBaseUser,
+    user: User,
     choice: str,
     per_post: dict[int, str] | None = None,
     reschedule_to: dt.datetime | None = None,
@@ -263,6 +262,7 @@ def crisis_hold_end(
             _post_hold_keep(post=post, crisis=hold, user=user)
             report.kept.append(post.pk)
         elif decision == ReleaseChoice.RESCHEDULE:
+            assert reschedule_to is not None  # nosec B101  # checked above (type narrowing)
             try:
                 moved = post_move_after_hold(
                     post=post, user=user, due_at=reschedule_to, blackout_override_reason=blackout_override_reason
@@ -309,7 +309,7 @@ def _has_finished_deliveries(post: Post) -> bool:
     return post.deliveries.filter(status__in=FINISHED_DELIVERY_STATUSES).exists()
 
 
-def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: AbstractBaseUser) -> PostHold:
+def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: User) -> PostHold:
     existing = PostHold.objects.filter(post=post, released_at__isnull=True).first()
     if existing is not None:
         return existing
@@ -324,9 +324,7 @@ def _post_hold_keep(*, post: Post, crisis: CrisisHold | None, user: AbstractBase
 
 
 @transaction.atomic
-def post_move_after_hold(
-    *, post: Post, user: AbstractBaseUser, due_at: dt.datetime, blackout_override_reason: str = ""
-) -> bool:
+def post_move_after_hold(*, post: Post, user: User, due_at: dt.datetime, blackout_override_reason: str = "") -> bool:
     """Moves a held, approved post to `due_at`: its pending deliveries are withdrawn and it goes back for
     approval. When `user` approves for the post's department and did not write it, the approval is renewed
     by the calendar's rule (approval_renew_after_move: the earlier steps' votes carried over, `user`'s vote
@@ -392,7 +390,7 @@ def post_move_after_hold(
 def post_hold_release(
     *,
     hold: PostHold,
-    user: AbstractBaseUser,
+    user: User,
     choice: str = ReleaseChoice.RELEASE,
     due_at: dt.datetime | None = None,
     blackout_override_reason: str = "",
@@ -414,6 +412,7 @@ def post_hold_release(
     hold.released_by = user
     hold.save(update_fields=["released_at", "released_by"])
     if choice == ReleaseChoice.RESCHEDULE:
+        assert due_at is not None  # nosec B101  # checked above (type narrowing)
         post_move_after_hold(
             post=hold.post, user=user, due_at=due_at, blackout_override_reason=blackout_override_reason
         )
@@ -432,7 +431,7 @@ def post_hold_release(
 
 def post_emergency_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     channels: list[Channel],
     link: str,
@@ -455,7 +454,7 @@ def post_emergency_create(
     return post
 
 
-def post_emergency_approve(*, post: Post, user: AbstractBaseUser, comment: str, now: dt.datetime) -> PostApproval:
+def post_emergency_approve(*, post: Post, user: User, comment: str, now: dt.datetime) -> PostApproval:
     """Approves an emergency post at once (its author is the authorised official: no policy applies) and
     schedules its deliveries for now. Returns the approval."""
     content = approval_content_for(post)
@@ -472,7 +471,7 @@ def post_emergency_approve(*, post: Post, user: AbstractBaseUser, comment: str, 
 
 def post_follow_up_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     channels: list[Channel],
     link: str,
@@ -493,7 +492,7 @@ def post_follow_up_create(
     return post
 
 
-def post_follow_up_submit(*, post: Post, user: AbstractBaseUser, now: dt.datetime) -> None:
+def post_follow_up_submit(*, post: Post, user: User, now: dt.datetime) -> None:
     """Sends the follow-up for approval (its problems were checked by the caller) and tells the approvers."""
     post.status = PostStatus.SUBMITTED
     post.submitted_at = now

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -68,7 +68,7 @@ def _check_channels(*, department: Department, channels: Iterable[Channel]) -> l
     return channels
 
 
-def _require_editor(*, post: Post, user: AbstractBaseUser) -> None:
+def _require_editor(*, post: Post, user: User) -> None:
     if not user_can_edit_for(user=user, department_id=post.department_id):
         raise ApplicationError(
             _("Only members of %(department)s can change this post.") % {"department": post.department}
@@ -100,7 +100,7 @@ def _withdraw_pending_deliveries(*, post: Post, reason: str, refuse_if_finished:
 @transaction.atomic
 def post_create(
     *,
-    author: AbstractBaseUser,
+    author: User,
     department: Department,
     text: str,
     link: str = "",
@@ -148,7 +148,7 @@ def post_create(
 def post_update(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     text: str,
     link: str,
     channels: Iterable[Channel],
@@ -220,7 +220,7 @@ def post_update(
 @transaction.atomic
 def post_save(
     *,
-    user: AbstractBaseUser,
+    user: User,
     post: Post | None = None,
     submit: bool = False,
     blackout_override_reason: str = "",
@@ -283,7 +283,7 @@ def _unchanged(
 
 
 def post_version_record(
-    *, post: Post, user: AbstractBaseUser | None, content: dict[str, Any], autosaved: bool = False
+    *, post: Post, user: User | None, content: dict[str, Any], autosaved: bool = False
 ) -> PostVersion:
     """Keeps `content` (an approval_content_for snapshot) as the post's next version. Returns the new
     version, or the latest one when it already holds exactly this content."""
@@ -361,7 +361,7 @@ def post_problems(*, post: Post, now: dt.datetime | None = None, require_future:
 
 
 @transaction.atomic
-def post_cancel(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Post:
+def post_cancel(*, post: Post, user: User, comment: str = "") -> Post:
     """Stops a post. Deliveries already published stay published; the rest never go out."""
     comment = normalize_text(comment)
     post = Post.objects.select_for_update().get(pk=post.pk)

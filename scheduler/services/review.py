@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -44,7 +44,7 @@ AUDIT_VOTES_CARRIED = "post.votes_carried"
 
 
 @transaction.atomic
-def post_submit(*, post: Post, user: AbstractBaseUser, blackout_override_reason: str = "") -> Post:
+def post_submit(*, post: Post, user: User, blackout_override_reason: str = "") -> Post:
     """Sends a draft for approval. Raises ApplicationError with every problem; BlackoutRefused (with the
     other problems too) when its time is inside a blackout no override covers, unless `user` may override
     it and gives `blackout_override_reason` (scheduler/blackouts.py)."""
@@ -74,7 +74,7 @@ def post_submit(*, post: Post, user: AbstractBaseUser, blackout_override_reason:
 
 @transaction.atomic
 def post_approve(
-    *, post: Post, user: AbstractBaseUser, comment: str = "", blackout_override_reason: str = ""
+    *, post: Post, user: User, comment: str = "", blackout_override_reason: str = ""
 ) -> PostApproval | None:
     """Records `user`'s approval at the current step of the department's approval policy
     (scheduler/approvals.py). When it completes the last step, freezes the post's content as approved,
@@ -114,7 +114,7 @@ def post_approve(
 
 
 def post_approval_create(
-    *, post: Post, user: AbstractBaseUser, content: dict[str, Any], comment: str, now: dt.datetime
+    *, post: Post, user: User, content: dict[str, Any], comment: str, now: dt.datetime
 ) -> PostApproval:
     """Freezes `content` as the approved post and schedules its deliveries (the post must be locked and
     its policy complete: post_approve, or an emergency post by an authorised official). Returns it."""
@@ -153,7 +153,7 @@ def post_approval_create(
 
 
 @transaction.atomic
-def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) -> Post:
+def post_request_changes(*, post: Post, user: User, comment: str) -> Post:
     comment = normalize_text(comment)
     post = Post.objects.select_for_update().get(pk=post.pk)
     if not user_can_approve_for(user=user, department_id=post.department_id):
@@ -179,7 +179,7 @@ def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) ->
 
 
 def approval_vote_record(
-    *, post: Post, user: AbstractBaseUser, content: dict[str, Any], progress: list[StepProgress], comment: str = ""
+    *, post: Post, user: User, content: dict[str, Any], progress: list[StepProgress], comment: str = ""
 ) -> bool:
     """Records `user`'s approval of the locked, submitted `post` at its current step (the caller checked
     scheduler.rules.approval_refusal). Returns True when that completes the post's whole policy."""
@@ -215,7 +215,7 @@ def approval_vote_record(
 def approval_renew_after_move(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     approved_votes: list[ApprovalVote],
     moved_from: dt.datetime,
     comment: str = "",
@@ -279,7 +279,9 @@ def approval_renew_after_move(
         notify_post_submitted(post=post)
         return None
     approval = post_approve(post=post, user=user, comment=comment or _("Moved on the calendar by an approver."))
-    if approval is None and current_step(step_states(post)).number == waiting.number:
+    still_waiting = current_step(step_states(post))
+    # Not approved means a step still waits; the check keeps mypy and a policy edited meanwhile both happy.
+    if approval is None and still_waiting is not None and still_waiting.number == waiting.number:
         # Still the same ("all") step: its other approvers decide again on the new time.
         notify_post_submitted(post=post)
     return approval

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
 from scheduler.adapters.base import AuthExpired
-from scheduler.adapters.feed import FeedAdapter
+from scheduler.adapters.feed.adapter import FeedAdapter
 from scheduler.models import Channel, ChannelStatus, DeliveryStatus
 from tests.connections import query_of, raw_column
 from tests.factories import ChannelFactory

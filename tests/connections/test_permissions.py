@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from civicpost.exceptions import ApplicationError
 from connections import services
-from connections.flows import feed_account
+from scheduler.adapters.feed.connect import FLOW as feed_flow
 from scheduler.models import Channel, ChannelStatus
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,9 @@ def test_approver_sees_the_channel_page_but_not_its_actions(people, client):
 
 def test_the_services_refuse_non_admins_too(people):
     with pytest.raises(ApplicationError):
-        services.channel_connect(user=people.bob, department=people.parks, account=feed_account(display_name="x"))
+        services.channel_connect(
+            user=people.bob, department=people.parks, account=feed_flow.connect({"display_name": "x"})
+        )
     with pytest.raises(ApplicationError):
         services.channel_disconnect(user=people.lena, channel=people.parks_channel)
     with pytest.raises(ApplicationError):

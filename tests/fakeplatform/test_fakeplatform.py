@@ -385,7 +385,7 @@ def account(**values):  # noqa: ANN003, ANN201
 @pytest.mark.django_db
 def test_mastodon_adapter_publishes_once_per_key_and_replays_after_a_dropped_answer(fake, adapter_settings) -> None:  # noqa: ANN001
     from scheduler.adapters.base import OutcomeUnknown, PostContent
-    from scheduler.adapters.mastodon import MastodonAdapter
+    from scheduler.adapters.mastodon.adapter import MastodonAdapter
 
     adapter = MastodonAdapter(
         account(credentials={"access_token": "t"}, options={"instance_url": fake.url, "max_characters": 500})
@@ -406,7 +406,7 @@ def test_x_adapter_publishes_and_reconciles_a_dropped_answer(fake, adapter_setti
     from django.utils import timezone
 
     from scheduler.adapters.base import Duplicate, OutcomeUnknown, PostContent
-    from scheduler.adapters.x import XAdapter
+    from scheduler.adapters.x.adapter import XAdapter
 
     adapter = XAdapter(
         account(credentials={"access_token": "77-tok", "access_token_secret": "s", "x_user_id": "77", "username": "p"})
@@ -431,7 +431,7 @@ def test_facebook_adapter_publishes_and_reconciles_a_dropped_answer(fake, adapte
     from django.utils import timezone
 
     from scheduler.adapters.base import OutcomeUnknown, PostContent
-    from scheduler.adapters.facebook import FacebookPageAdapter
+    from scheduler.adapters.facebook.adapter import FacebookPageAdapter
 
     adapter = FacebookPageAdapter(account(credentials={"page_access_token": "pt"}, options={"page_id": "555"}))
     published = adapter.publish(PostContent(text="Parade today"), idempotency_key="k1")
@@ -771,7 +771,7 @@ def test_bluesky_adapter_signs_in_publishes_and_settles_a_dropped_answer_on_the_
     from django.utils import timezone
 
     from scheduler.adapters.base import OutcomeUnknown, PostContent
-    from scheduler.adapters.bluesky import BlueskyAdapter, record_key_for
+    from scheduler.adapters.bluesky.adapter import BlueskyAdapter, record_key_for
 
     adapter = BlueskyAdapter(
         account(
@@ -818,7 +818,7 @@ def test_bluesky_adapter_signs_in_again_with_the_did_after_the_handle_changed(fa
     """Issue 11 item 17: the session had ended and the account had been renamed; signing in with the stored
     handle answered 401 although the app password was valid."""
     from scheduler.adapters.base import PostContent
-    from scheduler.adapters.bluesky import BlueskyAdapter, connect_with_app_password
+    from scheduler.adapters.bluesky.adapter import BlueskyAdapter, connect_with_app_password
 
     credentials = connect_with_app_password(HANDLE, APP_PASSWORD, fake.url)
     did = fake.bluesky_change_handle(HANDLE, "parks.springfield.gov")
@@ -839,8 +839,8 @@ def test_instagram_and_threads_adapters_publish_and_reconcile_a_dropped_publish(
     from django.utils import timezone
 
     from scheduler.adapters.base import MediaItem, OutcomeUnknown, PostContent
-    from scheduler.adapters.instagram import InstagramAdapter
-    from scheduler.adapters.threads import ThreadsAdapter
+    from scheduler.adapters.instagram.adapter import InstagramAdapter
+    from scheduler.adapters.threads.adapter import ThreadsAdapter
 
     photo = MediaItem(url="https://city.example/media/pool.jpg", mime_type="image/jpeg", alt_text="An empty pool")
     instagram = InstagramAdapter(account(credentials={"access_token": "ig-t"}, options={"ig_user_id": "1784"}))
@@ -868,7 +868,7 @@ def test_webhook_adapter_resends_with_the_same_id_after_a_drop_and_the_receiver_
     fake, adapter_settings
 ) -> None:  # noqa: ANN001
     from scheduler.adapters.base import OutcomeUnknown, PostContent
-    from scheduler.adapters.webhook import WebhookAdapter
+    from scheduler.adapters.webhook.adapter import WebhookAdapter
 
     url = fake.url + fake.add_webhook_receiver("cms", WEBHOOK_SECRET)
     adapter = WebhookAdapter(account(credentials={"secret": WEBHOOK_SECRET}, options={"url": url}))

@@ -69,7 +69,7 @@ def account(**values: Any) -> ChannelAccount:
 
 
 def mastodon(fake: FakePlatform) -> PlatformAdapter:
-    from scheduler.adapters.mastodon import MastodonAdapter
+    from scheduler.adapters.mastodon.adapter import MastodonAdapter
 
     return MastodonAdapter(
         account(credentials={"access_token": "t"}, options={"instance_url": fake.url, "max_characters": 500})
@@ -77,33 +77,33 @@ def mastodon(fake: FakePlatform) -> PlatformAdapter:
 
 
 def x(fake: FakePlatform) -> PlatformAdapter:
-    from scheduler.adapters.x import XAdapter
+    from scheduler.adapters.x.adapter import XAdapter
 
     credentials = {"access_token": "77-tok", "access_token_secret": "s", "x_user_id": "77", "username": "p"}
     return XAdapter(account(credentials=credentials))
 
 
 def facebook(fake: FakePlatform) -> PlatformAdapter:
-    from scheduler.adapters.facebook import FacebookPageAdapter
+    from scheduler.adapters.facebook.adapter import FacebookPageAdapter
 
     return FacebookPageAdapter(account(credentials={"page_access_token": "pt"}, options={"page_id": "555"}))
 
 
 def instagram(fake: FakePlatform) -> PlatformAdapter:
-    from scheduler.adapters.instagram import InstagramAdapter
+    from scheduler.adapters.instagram.adapter import InstagramAdapter
 
     return InstagramAdapter(account(credentials={"access_token": "ig-t"}, options={"ig_user_id": "1784"}))
 
 
 def threads(fake: FakePlatform) -> PlatformAdapter:
-    from scheduler.adapters.threads import ThreadsAdapter
+    from scheduler.adapters.threads.adapter import ThreadsAdapter
 
     user = _numeric_id("threads:th-t")
     return ThreadsAdapter(account(credentials={"access_token": "th-t"}, options={"threads_user_id": user}))
 
 
 def bluesky(fake: FakePlatform) -> PlatformAdapter:
-    from scheduler.adapters.bluesky import BlueskyAdapter
+    from scheduler.adapters.bluesky.adapter import BlueskyAdapter
 
     return BlueskyAdapter(
         account(
@@ -115,7 +115,7 @@ def bluesky(fake: FakePlatform) -> PlatformAdapter:
 
 
 def webhook(fake: FakePlatform) -> PlatformAdapter:
-    from scheduler.adapters.webhook import WebhookAdapter
+    from scheduler.adapters.webhook.adapter import WebhookAdapter
 
     url = fake.url + fake.add_webhook_receiver("cms", WEBHOOK_SECRET)
     return WebhookAdapter(account(credentials={"secret": WEBHOOK_SECRET}, options={"url": url}))
@@ -179,7 +179,7 @@ def _mastodon_instance_limits(fake: FakePlatform) -> None:
 
 
 def _mastodon_register_app(fake: FakePlatform) -> None:
-    from scheduler.adapters.mastodon import register_app
+    from scheduler.adapters.mastodon.adapter import register_app
 
     register_app(fake.url, "https://civicpost.example/callback")
 
@@ -193,15 +193,17 @@ def _facebook_check(fake: FakePlatform) -> None:
 
 
 def _threads_profile(fake: FakePlatform) -> None:
-    from scheduler.adapters.threads import profile
+    from scheduler.adapters.threads.adapter import profile
 
     profile(access_token="th-t")
 
 
 def _x_connect_flow(fake: FakePlatform) -> None:
-    from connections import flows
+    from connections.services import instance_apps
+    from connections.views import redirect_uri
+    from scheduler.adapters.x.connect import FLOW
 
-    flows.x_finish(code="c", pending={"code_verifier": "v"})
+    FLOW.finish(code="c", pending={"code_verifier": "v"}, redirect_uri=redirect_uri("x"), apps=instance_apps)
 
 
 def _pwned_password_check(fake: FakePlatform) -> None:
@@ -245,7 +247,7 @@ def test_every_requests_client_sends_the_configured_connect_and_read_timeouts(
 
 
 def test_the_bluesky_client_sends_the_configured_timeouts(fake, timeout_settings) -> None:  # noqa: ANN001
-    from scheduler.adapters.bluesky import ConnectFailed, connect_with_app_password
+    from scheduler.adapters.bluesky.adapter import ConnectFailed, connect_with_app_password
 
     with respx.mock(assert_all_called=False) as router:
         login = router.post(url__regex=r".*/xrpc/com.atproto.server.createSession").mock(

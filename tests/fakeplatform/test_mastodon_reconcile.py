@@ -13,9 +13,9 @@ import pytest
 from django.utils import timezone
 
 from scheduler import publishing
-from scheduler.adapters import mastodon as mastodon_module
 from scheduler.adapters.base import ChannelAccount, CheckAgainLater, OutcomeUnknown, PostContent
-from scheduler.adapters.mastodon import MastodonAdapter, instance_cache_key
+from scheduler.adapters.mastodon import adapter as mastodon_module
+from scheduler.adapters.mastodon.adapter import MastodonAdapter, instance_cache_key
 from scheduler.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from scheduler.tasks import enqueue_publish
 from tests.factories import ChannelFactory

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from scheduler.adapters import facebook, x
 from scheduler.adapters.base import ChannelAccount, CheckAgainLater, OutcomeUnknown, PlatformAdapter, PostContent
-from scheduler.adapters.facebook import FacebookPageAdapter
+from scheduler.adapters.facebook import adapter as facebook
+from scheduler.adapters.facebook.adapter import FacebookPageAdapter
 from scheduler.adapters.http import TimeoutSession
-from scheduler.adapters.x import XAdapter
+from scheduler.adapters.x import adapter as x
+from scheduler.adapters.x.adapter import XAdapter
 from tests.fakeplatform import FakePlatform
 from tests.fakeplatform.server import _iso_z
 

@@ -19,8 +19,9 @@ from django.utils import timezone
 
 from departments.models import Department
 from feeds.models import RemovedFeedEntry
+from feeds.services import feed_entry_delete
 from scheduler.adapters.base import ChannelAccount, PostContent
-from scheduler.adapters.feed import FeedAdapter, feed_entry_id, idempotency_key_from_entry_id
+from scheduler.adapters.feed.adapter import FeedAdapter, feed_entry_id, idempotency_key_from_entry_id
 from scheduler.adapters.registry import adapter_for_channel, get_adapter_class
 from scheduler.models import Delivery, DeliveryStatus, PostApproval, PostStatus
 from scheduler.snapshots import content_hash
@@ -419,8 +420,8 @@ def test_deleting_an_entry_removes_it_from_the_feeds_and_its_page_answers_410(fe
     delivery = feed_delivery(post)
     etag = client.get("/feeds/parks/atom.xml").headers["ETag"]
 
-    adapter_for_channel(feeds.parks_feed).delete(delivery.remote_id)
-    adapter_for_channel(feeds.parks_feed).delete(delivery.remote_id)  # twice is harmless
+    feed_entry_delete(channel=feeds.parks_feed, remote_id=delivery.remote_id)
+    feed_entry_delete(channel=feeds.parks_feed, remote_id=delivery.remote_id)  # twice is harmless
 
     assert RemovedFeedEntry.objects.filter(delivery=delivery).count() == 1
     assert client.get(delivery.permalink).status_code == 410

@@ -27,8 +27,8 @@ from PIL import Image
 
 from medialibrary.services import media_upload
 from scheduler import publishing, services
-from scheduler.adapters.bluesky import record_key_for
-from scheduler.adapters.feed import feed_entry_id
+from scheduler.adapters.bluesky.adapter import record_key_for
+from scheduler.adapters.feed.adapter import feed_entry_id
 from scheduler.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus, Post, PostStatus
 from scheduler.tasks import publish_delivery
 from tests.factories import ChannelFactory

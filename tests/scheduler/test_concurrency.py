@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from civicpost.exceptions import ApplicationError
 from scheduler import publishing, services
-from scheduler.adapters.sandbox import SandboxAdapter
+from scheduler.adapters.sandbox.adapter import SandboxAdapter
 from scheduler.models import (
     PENDING_DELIVERY_STATUSES,
     Delivery,

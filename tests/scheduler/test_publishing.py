@@ -12,7 +12,7 @@ from django.utils import timezone
 from scheduler import publishing, services
 from scheduler.adapters import registry
 from scheduler.adapters.base import AuthExpired
-from scheduler.adapters.sandbox import SandboxAdapter
+from scheduler.adapters.sandbox.adapter import SandboxAdapter
 from scheduler.models import (
     Channel,
     ChannelStatus,

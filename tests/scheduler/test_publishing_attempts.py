@@ -6,7 +6,7 @@ import pytest
 from scheduler import publishing, services
 from scheduler.adapters import registry
 from scheduler.adapters.base import PublishResult
-from scheduler.adapters.sandbox import SandboxAdapter
+from scheduler.adapters.sandbox.adapter import SandboxAdapter
 from scheduler.models import Delivery, DeliveryAttempt, DeliveryStatus, SandboxPost
 from tests.scheduler import approved_post, expire_lease, make_due, tick
 

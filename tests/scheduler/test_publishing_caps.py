@@ -45,6 +45,8 @@ def test_reconcile_out_of_attempts_asks_a_person_instead_of_failing(due_delivery
     due_delivery.status = DeliveryStatus.UNKNOWN
     due_delivery.save()
     monkeypatch.setattr(
-        "scheduler.adapters.sandbox.SandboxAdapter.reconcile", lambda self, content, **kwargs: None, raising=False
+        "scheduler.adapters.sandbox.adapter.SandboxAdapter.reconcile",
+        lambda self, content, **kwargs: None,
+        raising=False,
     )
     assert publishing.delivery_reconcile(delivery_id=due_delivery.pk) == DeliveryStatus.NEEDS_ATTENTION

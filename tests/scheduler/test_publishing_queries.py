@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from audit.models import AuditAction, AuditEvent
 from scheduler import publishing
 from scheduler.adapters import registry
-from scheduler.adapters.sandbox import SandboxAdapter
+from scheduler.adapters.sandbox.adapter import SandboxAdapter
 from scheduler.models import Delivery, DeliveryAttempt, DeliveryStatus, PostStatus, SandboxPost
 from scheduler.tasks import publish_delivery
 from tests.factories import ChannelFactory

@@ -3,9 +3,9 @@ machine (issue 12): scheduler/services/ (posts, review, holds) and scheduler/pub
 
 Two checks. The models refuse it at run time (scheduler.state_guard: the code asking for a change of status
 must be one of the owners; tests and factories may set rows up in a status). And a static check over the
-project's code (tests, benchmarks and migrations excepted): outside the owners, no assignment `x.status = PostStatus.…/DeliveryStatus.…`,
-no `status=` keyword in a create/update call that names a post or delivery status, and no `.update(status=…)`
-on a queryset of posts or deliveries, whatever the value."""
+project's code (tests, benchmarks and migrations excepted): outside the owners, no assignment
+`x.status = PostStatus.…/DeliveryStatus.…`, no `status=` keyword in a create/update call that names a post
+or delivery status, and no `.update(status=…)` on a queryset of posts or deliveries, whatever the value."""
 
 from __future__ import annotations
 

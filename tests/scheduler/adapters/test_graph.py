@@ -16,7 +16,7 @@ import urllib3.exceptions
 
 from scheduler.adapters import graph
 from scheduler.adapters.base import AuthExpired, Duplicate, OutcomeUnknown, PublishError, RateLimited
-from scheduler.adapters.facebook import facebook_client
+from scheduler.adapters.facebook.adapter import facebook_client
 from scheduler.adapters.graph import (
     ERROR_RULES,
     GraphClient,
@@ -28,9 +28,9 @@ from scheduler.adapters.graph import (
     find_sent_item,
     normalise_text,
     parse_graph_time,
-    pkce_pair,
     wait_for_container,
 )
+from scheduler.adapters.oauth import new_state, pkce_pair
 from tests.scheduler.adapters import meta_helpers
 from tests.scheduler.adapters.meta_helpers import fixture, form, path, query
 
@@ -438,8 +438,8 @@ def test_pkce_uses_s256_over_a_long_random_verifier():
 
 
 def test_state_values_are_unguessable_and_unique():
-    assert graph.new_oauth_state() != graph.new_oauth_state()
-    assert len(graph.new_oauth_state()) >= 40
+    assert new_state() != new_state()
+    assert len(new_state()) >= 40
 
 
 def test_token_answers_become_an_expiry_time():

@@ -25,20 +25,20 @@ from PIL import Image
 from medialibrary.services import media_upload
 from scheduler import services
 from scheduler.adapters.base import ChannelAccount, ImageLimits, MediaItem, PostContent, PublishError
-from scheduler.adapters.bluesky import MAX_IMAGE_BYTES as BLUESKY_MAX_BYTES
-from scheduler.adapters.facebook import FACEBOOK_MAX_IMAGE_BYTES, FacebookPageAdapter
-from scheduler.adapters.instagram import INSTAGRAM_MAX_IMAGE_BYTES, InstagramAdapter
-from scheduler.adapters.mastodon import MastodonAdapter, instance_cache_key
+from scheduler.adapters.bluesky.adapter import MAX_IMAGE_BYTES as BLUESKY_MAX_BYTES
+from scheduler.adapters.facebook.adapter import FACEBOOK_MAX_IMAGE_BYTES, FacebookPageAdapter
+from scheduler.adapters.instagram.adapter import INSTAGRAM_MAX_IMAGE_BYTES, InstagramAdapter
+from scheduler.adapters.mastodon.adapter import MastodonAdapter, instance_cache_key
 from scheduler.adapters.media import image_for_upload
-from scheduler.adapters.threads import THREADS_MAX_IMAGE_BYTES, ThreadsAdapter
-from scheduler.adapters.x import MAX_IMAGE_BYTES as X_MAX_BYTES
-from scheduler.adapters.x import XAdapter
+from scheduler.adapters.threads.adapter import THREADS_MAX_IMAGE_BYTES, ThreadsAdapter
+from scheduler.adapters.x.adapter import MAX_IMAGE_BYTES as X_MAX_BYTES
+from scheduler.adapters.x.adapter import XAdapter
 from scheduler.models import Delivery, DeliveryStatus
 from tests.factories import ChannelFactory
 from tests.medialibrary.helpers import mp4_bytes, upload
 from tests.scheduler import make_due, tick
 from tests.scheduler.adapters import meta_helpers
-from tests.scheduler.adapters import test_bluesky as bluesky_tests
+from tests.scheduler.adapters.bluesky import test_adapter as bluesky_tests
 from tests.scheduler.adapters.media_helpers import noisy_image, opened, plain_image, store_media, stored_item
 from tests.scheduler.adapters.meta_helpers import calls_to, fixture, form
 

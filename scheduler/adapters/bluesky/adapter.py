@@ -1,0 +1,576 @@
+"""Bluesky, through the atproto SDK (https://atproto.blue), signed in with an app password.
+
+What a Bluesky channel stores
+-----------------------------
+channel.credentials (encrypted):
+    handle          e.g. "parks.city.example"
+    did             e.g. "did:plc:..." (the repository we write to)
+    app_password    created in Bluesky Settings -> Privacy and security -> App passwords (never the main password)
+    session_string  atproto's exported session (handle, did, access JWT, refresh JWT, PDS endpoint)
+channel.options (plain):
+    pds_url         the account's PDS or entryway; defaults to CIVICPOST_PLATFORM_URLS["bluesky"] or
+                    https://bsky.social. Typed by an admin, so it passes the SSRF guard.
+
+Signing in (com.atproto.server.createSession) is limited to 30 per 5 minutes and 300 per day per
+account (https://docs.bsky.app/docs/advanced-guides/rate-limits), so we never sign in per post: the
+session string is cached in the channel's encrypted credentials and the SDK refreshes it
+(com.atproto.server.refreshSession) when the access token is near its end; every new or refreshed
+session is written back. Only when the session cannot be refreshed do we sign in again with the
+stored app password. `connect_with_app_password` is the first sign-in, for the connection flow.
+
+Exactly once
+------------
+Bluesky has no idempotency key, but a client may choose the record key (rkey) of a new record
+(https://docs.bsky.app/docs/api/com-atproto-repo-create-record). Each delivery's rkey is derived
+from its idempotency key (`record_key_for`), so every retry writes to the same address, and
+`reconcile` asks com.atproto.repo.getRecord whether that address holds our post: found -> published;
+RecordNotFound -> safe to send again (same rkey); anything else -> a person checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+import regex
+from atproto_client import Client, models
+from atproto_client.client.session import Session, SessionEvent
+from atproto_client.exceptions import (
+    BadRequestError,
+    LoginRequiredError,
+    NetworkError,
+    RateLimitExceededError,
+    RequestErrorBase,
+    RequestException,
+    UnauthorizedError,
+)
+from atproto_client.models.common import XrpcError
+from atproto_client.models.utils import get_model_as_dict
+from atproto_client.request import Request
+from atproto_core.exceptions import AtProtocolError
+from atproto_core.uri import AtUri
+from atproto_server.exceptions import InvalidTokenError
+from django.utils import timezone
+from pydantic import ValidationError
+
+from scheduler.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    CheckAgainLater,
+    ConnectionCheck,
+    ImageLimits,
+    OutcomeUnknown,
+    PlatformAdapter,
+    PostContent,
+    Problem,
+    PublishError,
+    PublishResult,
+    RateLimited,
+    TextLength,
+)
+from scheduler.adapters.http import USER_AGENT, httpx_timeout, platform_base_url
+from scheduler.adapters.media import UploadImage, image_for_upload
+from scheduler.adapters.ssrf import (
+    ResponseTooLarge,
+    UnsafeURL,
+    check_public_url,
+    guarded_httpx_transport,
+)
+
+# The SDK can log request details at DEBUG (shared/platforms.md §1.5).
+for _name in ("atproto_client", "httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(max(logging.INFO, logging.getLogger(_name).level))
+
+T = TypeVar("T")
+
+DEFAULT_PDS_URL = "https://bsky.social"
+DEFAULT_WEB_URL = "https://bsky.app"
+POST_COLLECTION = "app.bsky.feed.post"
+
+# app.bsky.feed.post: text maxGraphemes 300, maxLength 3000 (UTF-8 bytes)
+# (https://github.com/bluesky-social/atproto/blob/main/lexicons/app/bsky/feed/post.json)
+MAX_GRAPHEMES = 300
+MAX_TEXT_BYTES = 3000
+MAX_IMAGES = 4
+# app.bsky.embed.images: "May be up to 2 MB, formerly limited to 1 MB" (lexicon maxSize 2000000).
+MAX_IMAGE_BYTES = 2_000_000
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
+DEFAULT_RATE_LIMIT_WAIT_SECONDS = 60.0
+
+# https://docs.bsky.app/docs/advanced-guides/rate-limits and the XRPC error names of the lexicons
+TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
+APP_PASSWORD_RE = re.compile(r"[a-z0-9]{4}(?:-[a-z0-9]{4}){3}")
+
+
+# --- Text and record keys -----------------------------------------------------------------------
+
+
+def bluesky_graphemes(text: str) -> int:
+    """Returns the number of grapheme clusters (UAX #29, via `regex`'s \\X): Bluesky's unit for the 300 limit."""
+    return len(regex.findall(r"\X", text))
+
+
+_TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
+_TID_EPOCH_US = 1_672_531_200_000_000  # 2023-01-01T00:00:00Z
+_TID_SPAN_US = 365 * 24 * 3600 * 1_000_000
+
+
+def record_key_for(idempotency_key: str) -> str:
+    """Returns the record key (a TID, 13 base32-sortable characters) for a delivery, derived from its
+    idempotency key, so every retry of that delivery addresses the same record.
+
+    app.bsky.feed.post records use TID keys (https://atproto.com/specs/record-key#record-key-type-tid).
+    A TID is 1 zero bit, 53 bits of microseconds and a 10-bit clock id
+    (https://atproto.com/specs/tid); here both parts come from a hash of the key, with the time part
+    in 2023. Nothing we know of reads meaning into a post's key time (feeds sort by createdAt and
+    indexing time); verify on a live account."""
+    digest = hashlib.sha256(f"civicpost:bluesky:{idempotency_key}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big")
+    timestamp_us = _TID_EPOCH_US + (number >> 10) % _TID_SPAN_US
+    value = (timestamp_us << 10) | (number & 0x3FF)
+    return "".join(_TID_ALPHABET[(value >> (5 * shift)) & 31] for shift in reversed(range(13)))
+
+
+def _error_name(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    content = getattr(response, "content", None)
+    return content.error if isinstance(content, XrpcError) else ""
+
+
+def _error_message(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    content = getattr(response, "content", None)
+    if isinstance(content, XrpcError):
+        message: str = content.message or content.error
+        return message
+    return str(error)
+
+
+def _status(error: BaseException) -> int | None:
+    response = getattr(error, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _is_token_error(error: BaseException) -> bool:
+    """The access token was refused (expired or revoked), or the client had no usable session."""
+    if isinstance(error, LoginRequiredError | InvalidTokenError):
+        return True
+    return isinstance(error, UnauthorizedError | BadRequestError) and _error_name(error) in TOKEN_ERRORS
+
+
+def _failed_before_sending(error: BaseException) -> bool:
+    """True when the connection never opened (refused, DNS failure, connect timeout): nothing was sent."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, httpx.ConnectError | httpx.ConnectTimeout):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _find_unsafe(error: BaseException) -> UnsafeURL | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, UnsafeURL):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def map_error(error: BaseException, *, sent: bool) -> AdapterError:
+    """Maps an atproto failure onto the shared vocabulary. `sent` says whether the call may have
+    created the post (only createRecord)."""
+    if isinstance(error, AdapterError):
+        return error
+    unsafe = _find_unsafe(error)
+    if unsafe is not None:
+        return PublishError(f"The Bluesky server address cannot be used: {unsafe.message}", permanent=True)
+    name, message, status = _error_name(error), _error_message(error), _status(error)
+    if isinstance(error, RateLimitExceededError):
+        # 429 RateLimitExceeded with ratelimit-reset (epoch seconds) / retry-after
+        # (https://docs.bsky.app/docs/advanced-guides/rate-limits).
+        wait = error.retry_after
+        if wait is None and error.reset_at is not None:
+            wait = (error.reset_at - dt.datetime.now(dt.UTC)).total_seconds()
+        return RateLimited(
+            "Bluesky asked us to slow down; the post will be sent when the limit resets.",
+            retry_after=wait if wait and wait > 0 else DEFAULT_RATE_LIMIT_WAIT_SECONDS,
+            code=name or "RateLimitExceeded",
+        )
+    if _is_token_error(error) or isinstance(error, UnauthorizedError):
+        # 401/403 AuthenticationRequired (wrong or revoked app password), ExpiredToken/InvalidToken after a
+        # failed refresh, AccountTakedown... (https://docs.bsky.app/docs/api/com-atproto-server-create-session).
+        return AuthExpired(
+            f"Bluesky no longer accepts CivicPost's sign-in for this account ({name or status or 'no session'}); "
+            "a department admin must reconnect it with a new app password.",
+            code=name,
+        )
+    if isinstance(error, BadRequestError):
+        # 400 InvalidRequest and other named errors: the PDS rejected this record; it will again.
+        # (https://docs.bsky.app/docs/api/com-atproto-repo-create-record)
+        return PublishError(f"Bluesky rejected the post: {message}", permanent=True, code=name)
+    if isinstance(error, NetworkError) and error.response is not None:
+        # atproto raises NetworkError for 409, 413 and 502 answers.
+        if status == 413:
+            return PublishError("Bluesky refused an attachment as too large.", permanent=True, code="413")
+        if sent:
+            return OutcomeUnknown(f"Bluesky answered {status}; checking whether the post arrived.", code=str(status))
+        return PublishError(f"Bluesky answered {status}; will try again.", permanent=False, code=str(status))
+    if isinstance(error, NetworkError):  # transport failure, InvokeTimeoutError included
+        if _failed_before_sending(error):
+            return PublishError("Could not connect to Bluesky; nothing was sent.", permanent=False)
+        if sent:
+            return OutcomeUnknown("Bluesky did not answer in time; checking whether the post arrived.")
+        return PublishError("The connection to Bluesky failed; will try again.", permanent=False)
+    if isinstance(error, RequestException) and status is not None:
+        if status >= 500:
+            # A 5xx after createRecord may still have written the record (the reference PDS even answers
+            # 500 for an rkey that already exists: bluesky-social/atproto#3718), so it is reconciled.
+            if sent:
+                return OutcomeUnknown(f"Bluesky answered {status}; checking whether the post arrived.", code=name)
+            return PublishError(f"Bluesky answered {status}; will try again.", permanent=False, code=name)
+        return PublishError(f"Bluesky rejected the request ({status}): {message}", permanent=True, code=name)
+    if isinstance(error, ResponseTooLarge):
+        if sent:
+            return OutcomeUnknown("Bluesky sent an oversized answer; checking whether the post arrived.")
+        return PublishError("Bluesky sent an oversized answer.", permanent=True)
+    if isinstance(error, ValidationError | ValueError):
+        # Our record failed the SDK's lexicon model before anything was sent.
+        return PublishError(f"The post could not be prepared for Bluesky: {error}", permanent=True)
+    if sent:
+        return OutcomeUnknown(f"Unexpected answer from Bluesky ({type(error).__name__}); checking before resending.")
+    return PublishError(f"Unexpected answer from Bluesky ({type(error).__name__}).", permanent=False)
+
+
+def _new_client(base_url: str) -> Client:
+    request = Request(
+        transport=guarded_httpx_transport(),
+        timeout=httpx_timeout(),
+        trust_env=False,
+    )
+    client = Client(base_url=base_url, request=request)
+    client.request.add_additional_header("User-Agent", USER_AGENT)
+    return client
+
+
+def _default_pds_url() -> str:
+    return platform_base_url("bluesky", DEFAULT_PDS_URL)
+
+
+def _web_url() -> str:
+    return platform_base_url("bluesky_web", DEFAULT_WEB_URL)
+
+
+class ConnectFailed(AdapterError):
+    """Connecting a Bluesky account did not work; the message says why in plain words."""
+
+
+# --- The adapter --------------------------------------------------------------------------------
+
+
+class BlueskyAdapter(PlatformAdapter):
+    platform = "bluesky"
+    label = "Bluesky"
+    max_media = MAX_IMAGES
+    # Larger images are scaled down and re-compressed at publish time (scheduler/adapters/media.py).
+    image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES)
+
+    # --- session ---
+
+    @property
+    def pds_url(self) -> str:
+        """The channel's PDS, checked by the SSRF guard. Raises UnsafeURL."""
+        return check_public_url(self.account.options.get("pds_url") or _default_pds_url())
+
+    @property
+    def did(self) -> str:
+        did: str = self.account.credentials.get("did", "")
+        return did
+
+    @property
+    def handle(self) -> str:
+        return self.account.credentials.get("handle") or self.account.handle.lstrip("@")
+
+    def _store_credentials(self, changes: dict[str, Any]) -> None:
+        """Keeps a new session in memory and hands it out in `updated_credentials`: every caller saves it
+        (publishing, the connection check), because a refreshed session replaces the old refresh token."""
+        self._renewed_credentials(changes)
+
+    def _on_session_change(self, event: SessionEvent, session: Session) -> None:
+        if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
+            self._store_credentials({"session_string": session.encode(), "did": session.did, "handle": session.handle})
+
+    def _open_session(self, client: Client) -> None:
+        """Gives the client the cached session (refreshed first if it is near its end), or signs in with
+        the app password when there is no usable session."""
+        client.on_session_change(self._on_session_change)
+        session_string = self.account.credentials.get("session_string")
+        if session_string:
+            try:
+                client.login(session_string=session_string, fetch_bsky_profile=False)
+                # Refresh here, before the real call, rather than inside it (as the SDK would), so that a
+                # failed refresh can never be mistaken for a failed post.
+                if client._should_refresh_session():
+                    client._refresh_and_set_session()
+                return
+            except (ValueError, AtProtocolError) as error:
+                # An unreadable or expired session: sign in again below. Anything else is for the caller.
+                if isinstance(error, RequestErrorBase) and not (
+                    _is_token_error(error) or isinstance(error, UnauthorizedError)
+                ):
+                    raise
+        self._sign_in(client)
+
+    def _sign_in(self, client: Client) -> None:
+        app_password = self.account.credentials.get("app_password")
+        # The DID, not the handle: a handle can be changed by its owner at any time and the old one then names
+        # nobody (createSession answers 401), while the DID stays the account's for good. createSession takes
+        # either as `identifier` (https://docs.bsky.app/docs/api/com-atproto-server-create-session).
+        identifier = self.did or self.handle
+        if not (identifier and app_password):
+            raise AuthExpired("This Bluesky channel has no app password; a department admin must connect it.")
+        # com.atproto.server.createSession: limited to 30 per 5 minutes per account, hence the cache.
+        client.login(identifier, app_password, fetch_bsky_profile=False)
+
+    def _renew(self, client: Client) -> None:
+        """After the PDS refused the access token: refresh the session once, else sign in again."""
+        try:
+            # No public refresh in atproto 0.0.73; this is what Client._invoke calls before expiry.
+            client._refresh_and_set_session()
+            return
+        except Exception as error:  # noqa: BLE001 - any failure means "sign in again"
+            if not (_is_token_error(error) or isinstance(error, UnauthorizedError | BadRequestError)):
+                raise
+        self._sign_in(client)
+
+    def _run(self, operation: Callable[[Client], T], *, sent: bool) -> T:
+        """Runs `operation` with a signed-in client; maps failures onto the shared vocabulary.
+
+        A refused token (ExpiredToken / InvalidToken) means the PDS did not act on the request, so the
+        session is renewed once and the operation retried once; refused again -> AuthExpired."""
+        try:
+            client = _new_client(self.pds_url)
+        except UnsafeURL as error:
+            raise PublishError(f"The Bluesky server address cannot be used: {error.message}", permanent=True) from error
+        try:
+            return self._run_with(client, operation, sent=sent)
+        finally:
+            client.request.close()
+
+    def _run_with(self, client: Client, operation: Callable[[Client], T], *, sent: bool) -> T:
+        try:
+            self._open_session(client)
+        except Exception as error:  # noqa: BLE001 - mapped
+            raise map_error(error, sent=False) from error
+        try:
+            return operation(client)
+        except Exception as error:  # noqa: BLE001 - mapped
+            if not _is_token_error(error):
+                raise map_error(error, sent=sent) from error
+        try:
+            self._renew(client)
+        except Exception as error:  # noqa: BLE001 - mapped
+            raise map_error(error, sent=False) from error
+        try:
+            return operation(client)
+        except Exception as error:  # noqa: BLE001 - mapped
+            if _is_token_error(error):
+                raise AuthExpired(
+                    "Bluesky refused CivicPost's session right after renewing it; "
+                    "a department admin must reconnect the channel.",
+                    code=_error_name(error),
+                ) from error
+            raise map_error(error, sent=sent) from error
+
+    # --- contract ---
+
+    def text_length(self, content: PostContent) -> TextLength:
+        return TextLength(used=bluesky_graphemes(content.text_with_link()), limit=MAX_GRAPHEMES)
+
+    def validate(self, content: PostContent) -> list[Problem]:
+        problems = super().validate(content)
+        size = len(content.text_with_link().encode("utf-8"))
+        if size > MAX_TEXT_BYTES:
+            problems.append(Problem(f"Bluesky allows {MAX_TEXT_BYTES} bytes of text; this post has {size}."))
+        for item in content.media:
+            if item.mime_type not in IMAGE_TYPES:
+                problems.append(
+                    Problem("CivicPost sends only images (JPEG, PNG, WebP, GIF) to Bluesky for now.", "media")
+                )
+        return problems
+
+    def _record(self, client: Client, content: PostContent, images: list[UploadImage]) -> models.AppBskyFeedPost.Record:
+        """Builds the post record: facets (links, mentions resolved to DIDs, hashtags; UTF-8 byte
+        offsets), uploaded images with alt text, language."""
+        text = content.text_with_link()
+        # Links and hashtags are found offline; @handles are resolved with com.atproto.identity.resolveHandle
+        # (https://docs.bsky.app/docs/advanced-guides/post-richtext). Unresolvable mentions stay plain text.
+        facets = client.detect_facets(text)
+        embed = None
+        if images:
+            embedded = []
+            for item, image in zip(content.media, images, strict=True):
+                # https://docs.bsky.app/docs/api/com-atproto-repo-upload-blob
+                upload = client.com.atproto.repo.upload_blob(image.data, headers={"Content-Type": image.mime_type})
+                aspect = models.AppBskyEmbedDefs.AspectRatio(width=image.width, height=image.height)
+                embedded.append(
+                    models.AppBskyEmbedImages.Image(alt=item.alt_text, image=upload.blob, aspect_ratio=aspect)
+                )
+            embed = models.AppBskyEmbedImages.Main(images=embedded)
+        created_at = timezone.now().astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return models.AppBskyFeedPost.Record(
+            created_at=created_at,
+            text=text,
+            facets=facets or None,
+            embed=embed,
+            langs=[content.language] if content.language else None,
+        )
+
+    def _result(self, uri: str, cid: str, rkey: str, record: Any) -> PublishResult:
+        handle = self.handle or AtUri.from_str(uri).host
+        return PublishResult(
+            remote_id=uri,
+            permalink=f"{_web_url()}/profile/{handle}/post/{rkey}",
+            raw={"uri": uri, "cid": cid, "rkey": rkey, "record": get_model_as_dict(record) if record else None},
+        )
+
+    def _lookup(self, client: Client, rkey: str) -> PublishResult | None:
+        """com.atproto.repo.getRecord for our rkey: the post, or None on RecordNotFound
+        (https://docs.bsky.app/docs/api/com-atproto-repo-get-record)."""
+        try:
+            found = client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(
+                    repo=self.did or self.handle, collection=POST_COLLECTION, rkey=rkey
+                )
+            )
+        except BadRequestError as error:
+            if _error_name(error) == "RecordNotFound":
+                return None
+            raise
+        return self._result(found.uri, found.cid or "", rkey, found.value)
+
+    def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        rkey = record_key_for(idempotency_key)
+        if any(item.mime_type not in IMAGE_TYPES for item in content.media):
+            raise PublishError("CivicPost sends only images (JPEG, PNG, WebP, GIF) to Bluesky for now.", permanent=True)
+        images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
+        record = self._run(lambda client: self._record(client, content, images), sent=False)
+
+        def create(client: Client) -> PublishResult:
+            repo = self.did or self.handle
+            try:
+                # com.atproto.repo.createRecord with our own rkey
+                # (https://docs.bsky.app/docs/api/com-atproto-repo-create-record)
+                created = client.app.bsky.feed.post.create(repo, record, rkey=rkey)
+            except (BadRequestError, NetworkError, RequestException) as error:
+                # A record at our rkey already exists: an earlier attempt arrived. The newer PDS names
+                # the error (bluesky-social/atproto#4728); read the record to report it.
+                if _error_name(error) == "RecordAlreadyExists" or _status(error) == 409:
+                    existing = self._lookup(client, rkey)
+                    if existing is not None:
+                        return existing
+                raise
+            return self._result(created.uri, created.cid, rkey, record)
+
+        return self._run(create, sent=True)
+
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
+        rkey = record_key_for(idempotency_key)
+        try:
+            return self._run(lambda client: self._lookup(client, rkey), sent=False)
+        except RateLimited as error:
+            raise CheckAgainLater(
+                f"Could not check Bluesky yet: {error.message}", retry_after=error.retry_after
+            ) from error
+        except PublishError as error:
+            if not error.permanent:  # timeout, connection failure, 5xx: look again shortly
+                raise CheckAgainLater(f"Could not check Bluesky yet: {error.message}", retry_after=60.0) from error
+            raise OutcomeUnknown(f"Could not check Bluesky for the post: {error.message}") from error
+        except AdapterError as error:
+            raise OutcomeUnknown(f"Could not check Bluesky for the post: {error.message}") from error
+
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        # com.atproto.repo.deleteRecord: "Delete a record, or ensure it doesn't exist."
+        self._run(lambda client: client.delete_post(remote_id), sent=False)
+
+    def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        # app.bsky.feed.getPosts (https://docs.bsky.app/docs/api/app-bsky-feed-get-posts)
+        response = self._run(lambda client: client.get_posts([remote_id]), sent=False)
+        if not response.posts:
+            return {}
+        post = response.posts[0]
+        return {
+            "likes": post.like_count or 0,
+            "shares": post.repost_count or 0,
+            "replies": post.reply_count or 0,
+            "quotes": post.quote_count or 0,
+        }
+
+    def check_connection(self) -> ConnectionCheck:
+        """Reads the account's profile (app.bsky.actor.getProfile). App passwords do not expire, and the
+        session renews itself, so there is no expiry to report."""
+        try:
+            profile = self._run(
+                lambda client: client.app.bsky.actor.get_profile(
+                    models.AppBskyActorGetProfile.Params(actor=self.did or self.handle)
+                ),
+                sent=False,
+            )
+        except AdapterError as error:
+            return ConnectionCheck(ok=False, message=error.message)
+        return ConnectionCheck(ok=True, message=f"Connected as @{profile.handle}.")
+
+
+# --- Connecting an account (called by the channel connection flow) ----------------------------------
+
+
+def connect_with_app_password(handle: str, app_password: str, pds_url: str | None = None) -> dict[str, Any]:
+    """Signs in once with an app password and returns the channel credentials dict
+    (handle, did, app_password, session_string). The caller stores `pds_url` (if not the default) in
+    options["pds_url"]. Raises UnsafeURL for an address we may not connect to, or ConnectFailed."""
+    app_password = app_password.strip()
+    if not APP_PASSWORD_RE.fullmatch(app_password):
+        raise ConnectFailed(
+            "Use an app password (Bluesky Settings, Privacy and security, App passwords), "
+            "not the account's main password. It looks like xxxx-xxxx-xxxx-xxxx."
+        )
+    client = _new_client(check_public_url(pds_url or _default_pds_url()))
+    try:
+        client.login(handle.strip().lstrip("@"), app_password, fetch_bsky_profile=False)
+        session = Session.decode(client.export_session_string())
+    except Exception as error:  # noqa: BLE001 - every failure becomes a plain message
+        mapped = map_error(error, sent=False)
+        if isinstance(mapped, AuthExpired):
+            raise ConnectFailed("Bluesky did not accept this handle and app password.") from error
+        if isinstance(mapped, RateLimited):
+            raise ConnectFailed(
+                "Bluesky has seen too many sign-ins for this account; try again in a few minutes."
+            ) from error
+        unsafe = _find_unsafe(error)
+        if unsafe is not None:
+            raise unsafe from error
+        raise ConnectFailed(f"Could not sign in to Bluesky: {mapped.message}") from error
+    finally:
+        client.request.close()
+    return {
+        "handle": session.handle,
+        "did": session.did,
+        "app_password": app_password,
+        "session_string": session.encode(),
+    }

@@ -1,0 +1,413 @@
+"""Facebook Pages, through CivicPost's own Graph API client (scheduler/adapters/graph.py).
+
+Not facebook-sdk: frozen since 2018, it rejects every current Graph API version ("v27.0" fails its
+`^\\d\\.\\d{1,2}$` check) and only accepts versions that expired years ago; see graph.py.
+
+Channel layout:
+    credentials (encrypted): {"page_access_token": "<Page token from /me/accounts, or a system-user token>"}
+    options:                 {"page_id": "<numeric Page id>", "page_name": "<shown in CivicPost>"}
+Page tokens obtained from a long-lived user token do not expire; they die when the connecting person
+changes password, loses the Page role or removes the app (then every call answers code 190 and the
+channel is marked "needs reconnect").
+
+Requests (https://developers.facebook.com/docs/pages-api/posts), base {host}/{CIVICPOST_GRAPH_API_VERSION}:
+    text / link   POST /{page-id}/feed  message, link                       -> {"id": "<page-id>_<post-id>"}
+    photos        POST /{page-id}/photos url, published=false, alt_text_custom (each photo), then
+                  POST /{page-id}/feed  message, attached_media[i]={"media_fbid": "<photo-id>"}
+    permalink     GET  /{post-id}?fields=permalink_url      (fallback https://www.facebook.com/<post-id>)
+    reconcile     GET  /{page-id}/feed?fields=id,message,created_time,permalink_url&since=<sent_at - 2 min>
+                  &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages)
+    delete        DELETE /{post-id}                                       -> {"success": true}
+    metrics       GET  /{post-id}?fields=shares,reactions.summary(total_count).limit(0),comments.summary(...)
+    connection    GET  /me?fields=id,name  (a Page token's /me is the Page) + GET /debug_token for the expiry
+
+Connecting (Facebook Login, https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow,
+with PKCE per https://developers.facebook.com/docs/facebook-login/guides/advanced/oidc-token):
+    authorization_url() -> exchange_code() -> exchange_long_lived_user_token() -> list_pages() -> store one
+    page's PageAccount.channel_fields().
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from scheduler.adapters.base import (
+    AdapterError,
+    ConnectionCheck,
+    Duplicate,
+    ImageLimits,
+    OutcomeUnknown,
+    PlatformAdapter,
+    PostContent,
+    Problem,
+    PublishError,
+    PublishResult,
+    TextLength,
+)
+from scheduler.adapters.graph import (
+    DEFAULT_GRAPH_HOST,
+    RECONCILE_LOOKBACK,
+    RECONCILE_PAGE_LIMIT,
+    GraphClient,
+    Listing,
+    OAuthToken,
+    expiry_message,
+    find_sent_item,
+    graph_api_version,
+    not_found_yet,
+    reconcile_window,
+    window_incomplete,
+    window_items,
+)
+from scheduler.adapters.http import platform_base_url
+from scheduler.adapters.media import is_image, media_urls_for
+
+# ~63,206 characters per Page post (shared/platforms.md §0, [k]); counted in Unicode code points.
+FACEBOOK_TEXT_LIMIT = 63206
+FACEBOOK_MAX_PHOTOS = 10
+FACEBOOK_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
+# Page photos "should be less than 4 MB" (Graph API Photo reference [k]); Facebook downloads them from
+# `url`, so larger or other images get a fitted copy at publish time (scheduler/adapters/media.py).
+FACEBOOK_MAX_IMAGE_BYTES = 4_000_000
+FACEBOOK_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
+FACEBOOK_DIALOG_HOST = "https://www.facebook.com"
+METRICS_FIELDS = "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+
+
+def facebook_client(access_token: str = "", *, session: requests.Session | None = None) -> GraphClient:  # nosec B107  # no token yet
+    """A Graph client for graph.facebook.com (or the fake named in CIVICPOST_PLATFORM_URLS["facebook"])."""
+    return GraphClient(
+        base_url=platform_base_url("facebook", DEFAULT_GRAPH_HOST),
+        version=graph_api_version(),
+        access_token=access_token,
+        app_secret=settings.CIVICPOST_META_APP_SECRET,
+        label="Facebook",
+        session=session,
+    )
+
+
+def post_permalink_fallback(post_id: str) -> str:
+    return f"https://www.facebook.com/{post_id}"
+
+
+class FacebookPageAdapter(PlatformAdapter):
+    platform = "facebook"
+    label = "Facebook Page"
+    max_media = FACEBOOK_MAX_PHOTOS
+    requires_alt_text = True
+    image_limits = ImageLimits(max_bytes=FACEBOOK_MAX_IMAGE_BYTES, mime_types=FACEBOOK_IMAGE_TYPES)
+    # How long after sending a post must be visible in the Page feed before "not there" is believed.
+    reconcile_settle_seconds: ClassVar[float] = 120.0
+
+    @property
+    def page_id(self) -> str:
+        return str(self.account.options.get("page_id") or "")
+
+    def _client(self) -> GraphClient:
+        return facebook_client(self.account.credentials.get("page_access_token", ""))
+
+    @staticmethod
+    def _message(content: PostContent) -> str:
+        # With photos the link cannot be a link card, so it goes into the text.
+        return content.text_with_link() if content.media else content.text
+
+    def text_length(self, content: PostContent) -> TextLength:
+        return TextLength(used=len(self._message(content)), limit=FACEBOOK_TEXT_LIMIT)
+
+    def validate(self, content: PostContent) -> list[Problem]:
+        problems = super().validate(content)
+        if not content.text.strip() and not content.media:
+            problems.append(Problem("Write the text of the post."))
+        for item in content.media:
+            if not is_image(item):
+                problems.append(Problem("Facebook posts from CivicPost can carry images only (no video).", "media"))
+            if not item.url.startswith("https://"):
+                problems.append(Problem("Facebook fetches images from a public https:// address.", "media"))
+        return problems
+
+    def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        """Publishes to the Page. Returns the "<page-id>_<post-id>" id and the permalink."""
+        client = self._client()
+        data: dict[str, Any] = {"message": self._message(content)}
+        if content.media:
+            urls = media_urls_for(self, content.media)
+            # Unpublished photos are invisible until attached, so failures here are safe to retry.
+            for index, (item, url) in enumerate(zip(content.media, urls, strict=True)):
+                photo = client.post(
+                    f"{self.page_id}/photos",
+                    {"url": url, "published": "false", "alt_text_custom": item.alt_text or None},
+                )
+                data[f"attached_media[{index}]"] = json.dumps({"media_fbid": str(photo["id"])})
+        elif content.link:
+            data["link"] = content.link
+        try:
+            body = client.post(f"{self.page_id}/feed", data, publishing=True)
+        except Duplicate as error:
+            raise Duplicate(
+                error.message, existing=self._find_duplicate(client, content), code=error.code, raw=error.raw
+            ) from None
+        post_id = str(body.get("id") or "")
+        if not post_id:
+            raise OutcomeUnknown("Facebook answered without a post id; checking the Page feed.", raw=body)
+        return PublishResult(remote_id=post_id, permalink=self._permalink(client, post_id), raw=body)
+
+    def _permalink(self, client: GraphClient, post_id: str) -> str:
+        # The post is live whatever happens here: a failed lookup must not turn success into failure.
+        try:
+            body = client.get(post_id, {"fields": "permalink_url"})
+        except AdapterError:
+            return post_permalink_fallback(post_id)
+        return str(body.get("permalink_url") or post_permalink_fallback(post_id))
+
+    def _recent_posts(self, client: GraphClient, *, since: int, until: int) -> Listing:
+        """The Page's posts created between `since` and `until` (Unix seconds), every page up to the cap."""
+        return window_items(
+            client,
+            f"{self.page_id}/feed",
+            {
+                "fields": "id,message,created_time,permalink_url",
+                "since": since,
+                "until": until,
+                "limit": RECONCILE_PAGE_LIMIT,
+            },
+            since=dt.datetime.fromtimestamp(since, dt.UTC),
+            time_field="created_time",
+        )
+
+    def _as_result(self, item: Mapping[str, Any]) -> PublishResult:
+        post_id = str(item["id"])
+        return PublishResult(
+            remote_id=post_id, permalink=item.get("permalink_url") or post_permalink_fallback(post_id), raw=dict(item)
+        )
+
+    def _find_duplicate(self, client: GraphClient, content: PostContent) -> PublishResult | None:
+        """After code 506: the earlier post with this text, if the Page shows it in the last day."""
+        now = timezone.now()
+        sent_at = now - dt.timedelta(days=1)
+        try:
+            listing = self._recent_posts(
+                client, since=int((sent_at - RECONCILE_LOOKBACK).timestamp()), until=int(now.timestamp()) + 1
+            )
+        except AdapterError:
+            return None
+        item = find_sent_item(
+            listing.items,
+            text_field="message",
+            time_field="created_time",
+            expected_text=self._message(content),
+            sent_at=sent_at,
+        )
+        return self._as_result(item) if item else None
+
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
+        """Looks for our text in the Page feed from shortly before `sent_at` to shortly after it, every page.
+
+        Returns the post when found; None only when the whole window was read, the post is not in it and the
+        settle time has passed; raises CheckAgainLater when it is too early to tell or the feed read hit a
+        passing failure, OutcomeUnknown when the window holds more pages than CivicPost reads, another
+        AdapterError when the feed cannot be read at all."""
+        client = self._client()
+        now = timezone.now()
+        since, until = reconcile_window(sent_at, now=now)
+        listing = self._recent_posts(client, since=since, until=until)
+        item = find_sent_item(
+            listing.items,
+            text_field="message",
+            time_field="created_time",
+            expected_text=self._message(content),
+            sent_at=sent_at,
+        )
+        if item:
+            return self._as_result(item)
+        if not listing.complete:
+            raise window_incomplete(label="Facebook", pages=listing.pages)
+        not_found_yet(label="Facebook", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
+        return None
+
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        body = self._client().delete(remote_id)
+        if not body.get("success"):
+            raise PublishError("Facebook did not confirm the deletion.", permanent=True, raw=body)
+
+    def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        body = self._client().get(remote_id, {"fields": METRICS_FIELDS})
+        return {
+            "likes": int(((body.get("reactions") or {}).get("summary") or {}).get("total_count") or 0),
+            "replies": int(((body.get("comments") or {}).get("summary") or {}).get("total_count") or 0),
+            "shares": int((body.get("shares") or {}).get("count") or 0),
+        }
+
+    def check_connection(self) -> ConnectionCheck:
+        token = self.account.credentials.get("page_access_token", "")
+        if not token:
+            return ConnectionCheck(ok=False, message="No Page token is stored; connect the Page again.")
+        try:
+            me = facebook_client(token).get("me", {"fields": "id,name"})
+        except AdapterError as error:
+            return ConnectionCheck(ok=False, message=error.message)
+        if self.page_id and str(me.get("id")) != self.page_id:
+            return ConnectionCheck(
+                ok=False, message=f"The stored token belongs to {me.get('name') or me.get('id')}, not to this Page."
+            )
+        expires_at = None
+        if settings.CIVICPOST_META_APP_ID and settings.CIVICPOST_META_APP_SECRET:
+            try:
+                expires_at = token_expiry(debug_token(input_token=token))
+            except AdapterError:
+                expires_at = None
+        return ConnectionCheck(ok=True, message=expiry_message(expires_at), expires_at=expires_at)
+
+
+# --- Connecting a Page (pure functions for the connection views) -------------------------------------
+
+
+def authorization_url(
+    *,
+    redirect_uri: str,
+    state: str,
+    code_challenge: str,
+    scopes: Sequence[str] = FACEBOOK_SCOPES,
+    app_id: str | None = None,
+) -> str:
+    """Returns the Facebook Login dialog URL (authorization code flow with PKCE S256).
+
+    Keep `state` and the PKCE verifier (scheduler/adapters/oauth.py pkce_pair()) in the session; compare
+    `state` on return."""
+    query = {
+        "client_id": app_id or settings.CIVICPOST_META_APP_ID,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "response_type": "code",
+        "scope": ",".join(scopes),
+        "code_challenge": code_challenge,
+        "code_challenge_method": "S256",
+    }
+    return f"{FACEBOOK_DIALOG_HOST}/{graph_api_version()}/dialog/oauth?{urlencode(query)}"
+
+
+def exchange_code(
+    *,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str,
+    app_id: str | None = None,
+    app_secret: str | None = None,
+    session: requests.Session | None = None,
+) -> OAuthToken:
+    """Returns the short-lived user token for the code from the dialog. Raises AdapterError."""
+    body = facebook_client(session=session).get(
+        "oauth/access_token",
+        {
+            "client_id": app_id or settings.CIVICPOST_META_APP_ID,
+            "client_secret": app_secret or settings.CIVICPOST_META_APP_SECRET,
+            "redirect_uri": redirect_uri,
+            "code": code,
+            "code_verifier": code_verifier,
+        },
+    )
+    return OAuthToken.from_body(body)
+
+
+def exchange_long_lived_user_token(
+    *,
+    user_token: str,
+    app_id: str | None = None,
+    app_secret: str | None = None,
+    session: requests.Session | None = None,
+) -> OAuthToken:
+    """Returns a ~60-day user token; Page tokens read with it do not expire. Raises AdapterError."""
+    body = facebook_client(session=session).get(
+        "oauth/access_token",
+        {
+            "grant_type": "fb_exchange_token",
+            "client_id": app_id or settings.CIVICPOST_META_APP_ID,
+            "client_secret": app_secret or settings.CIVICPOST_META_APP_SECRET,
+            "fb_exchange_token": user_token,
+        },
+    )
+    return OAuthToken.from_body(body)
+
+
+@dataclass(frozen=True)
+class PageAccount:
+    id: str
+    name: str
+    access_token: str
+    tasks: tuple[str, ...] = ()
+
+    @property
+    def can_publish(self) -> bool:
+        return "CREATE_CONTENT" in self.tasks or "MANAGE" in self.tasks
+
+    def channel_fields(self) -> dict[str, Any]:
+        """What a Channel stores for this Page (credentials are encrypted by the model field)."""
+        return {
+            "platform": "facebook",
+            "display_name": self.name,
+            "credentials": {"page_access_token": self.access_token},
+            "options": {"page_id": self.id, "page_name": self.name},
+        }
+
+
+def list_pages(*, user_token: str, session: requests.Session | None = None, max_pages: int = 10) -> list[PageAccount]:
+    """Returns the Pages the person can act on, each with its Page token (GET /me/accounts)."""
+    client = facebook_client(user_token, session=session)
+    pages: list[PageAccount] = []
+    after = None
+    for _ in range(max_pages):
+        body = client.get("me/accounts", {"fields": "id,name,access_token,tasks", "limit": 100, "after": after})
+        for item in body.get("data") or []:
+            pages.append(
+                PageAccount(
+                    id=str(item["id"]),
+                    name=str(item.get("name") or ""),
+                    access_token=str(item.get("access_token") or ""),
+                    tasks=tuple(item.get("tasks") or ()),
+                )
+            )
+        paging = body.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        if not paging.get("next") or not after:
+            break
+    return pages
+
+
+def debug_token(
+    *,
+    input_token: str,
+    app_id: str | None = None,
+    app_secret: str | None = None,
+    session: requests.Session | None = None,
+) -> dict[str, Any]:
+    """Returns the `data` of GET /debug_token (validity, scopes, expires_at) using the app token."""
+    app_token = f"{app_id or settings.CIVICPOST_META_APP_ID}|{app_secret or settings.CIVICPOST_META_APP_SECRET}"
+    client = GraphClient(
+        base_url=platform_base_url("facebook", DEFAULT_GRAPH_HOST),
+        version=graph_api_version(),
+        access_token=app_token,
+        label="Facebook",
+        session=session,
+    )
+    return dict(client.get("debug_token", {"input_token": input_token}).get("data") or {})
+
+
+def token_expiry(debug_data: dict[str, Any]) -> dt.datetime | None:
+    """Returns when a token expires according to debug_token (None: never, as for Page tokens)."""
+    expires_at = int(debug_data.get("expires_at") or 0)
+    return dt.datetime.fromtimestamp(expires_at, tz=dt.UTC) if expires_at else None

@@ -1,0 +1,1 @@
+"""City website feed: sending (adapter.py), connecting (connect.py) and its connect forms (forms.py)."""

@@ -1,0 +1,1 @@
+"""Instagram: sending (adapter.py), connecting (connect.py) and its connect forms (forms.py)."""

@@ -1,0 +1,340 @@
+"""Instagram professional accounts: container -> status FINISHED -> media_publish, through graph.py's client.
+
+Channel layout:
+    credentials (encrypted): {"access_token": "<token>", "expires_at": "<ISO 8601, Instagram-Login tokens only>"}
+    options:                 {"ig_user_id": "<IG user id>", "flavour": "facebook_login" | "instagram_login",
+                              "username": "<handle>", "page_id": "<linked Facebook Page, facebook_login only>"}
+Flavours (https://developers.facebook.com/docs/instagram-platform/overview):
+    facebook_login   host graph.facebook.com (setting key "instagram"); the account is linked to a Page and the
+                     token is the Page token found while connecting that Page (instagram_account_for_page()).
+    instagram_login  host graph.instagram.com (setting key "instagram_login"); 60-day token, renewed with
+                     refresh_credentials() (GET /refresh_access_token?grant_type=ig_refresh_token).
+
+Requests (https://developers.facebook.com/docs/instagram-platform/content-publishing), base {host}/{version}:
+    container     POST /{ig-user-id}/media  image_url, caption, alt_text | media_type=REELS, video_url, caption
+                  carousel: children with is_carousel_item=true, then media_type=CAROUSEL, children=<ids>
+    status        GET  /{container-id}?fields=status_code,status   IN_PROGRESS -> FINISHED | ERROR | EXPIRED
+    publish       POST /{ig-user-id}/media_publish  creation_id                       -> {"id": "<media-id>"}
+    permalink     GET  /{media-id}?fields=permalink
+    reconcile     GET  /{ig-user-id}/media?fields=id,caption,timestamp,permalink&since=<sent_at - 2 min>
+                  &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages;
+                  reading stops once a page reaches media older than the window)
+    metrics       GET  /{media-id}?fields=like_count,comments_count
+Rules: a public https media URL is required (Meta downloads it) and text-only posts are impossible;
+caption <= 2,200 characters, <= 30 hashtags, <= 20 @mentions. The API cannot delete feed media.
+Status polling is bounded (about 15 s, graph.CONTAINER_POLL_INTERVALS): a container still processing after
+that fails the attempt as retryable, which is safe because media_publish was never called.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from scheduler.adapters.base import (
+    AdapterError,
+    ConnectionCheck,
+    ImageLimits,
+    MediaItem,
+    PlatformAdapter,
+    PostContent,
+    Problem,
+    PublishError,
+    PublishResult,
+    TextLength,
+    parse_expires_at,
+)
+from scheduler.adapters.graph import (
+    DEFAULT_GRAPH_HOST,
+    ContainerApi,
+    GraphClient,
+    OAuthToken,
+    expiry_message,
+    graph_api_version,
+    publish_container,
+    reconcile_media_listing,
+)
+from scheduler.adapters.http import platform_base_url
+from scheduler.adapters.media import is_image, media_urls_for
+
+INSTAGRAM_CAPTION_LIMIT = 2200
+INSTAGRAM_MAX_HASHTAGS = 30
+INSTAGRAM_MAX_MENTIONS = 20
+INSTAGRAM_MAX_MEDIA = 10  # carousel items
+# JPEG only, under 8 MiB (error 2207004), width / height from 4:5 to 1.91:1 (shared/platforms.md §4.2).
+# Other images get a fitted copy at publish time: converted, scaled, and padded with white bars (never
+# cropped, so no part of a flyer or a face is cut off, and the alt text still describes all of it).
+INSTAGRAM_IMAGE_TYPES = ("image/jpeg",)
+INSTAGRAM_MAX_IMAGE_BYTES = 8 * 1024 * 1024
+INSTAGRAM_ASPECT_RANGE = (Fraction(4, 5), Fraction(191, 100))
+INSTAGRAM_VIDEO_TYPES = ("video/mp4", "video/quicktime")
+INSTAGRAM_LOGIN_HOST = "https://graph.instagram.com"
+FACEBOOK_LOGIN = "facebook_login"
+INSTAGRAM_LOGIN = "instagram_login"
+# Facebook Login scopes for publishing to the Instagram account linked to a Page.
+INSTAGRAM_SCOPES = ("instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement")
+
+INSTAGRAM_CONTAINERS = ContainerApi(
+    status_fields="status_code,status",
+    status_field="status_code",
+    details_field="status",
+    subject="the media",
+    remote_id_name="media id",
+    expired_message="Instagram let the media container expire; a new one is made on the next attempt.",
+    in_progress_message="Instagram is still processing the media; CivicPost will try again shortly.",
+)
+
+_HASHTAG = re.compile(r"(?<![\w&])#\w+")
+_MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+
+
+def count_hashtags(text: str) -> int:
+    return len(_HASHTAG.findall(text))
+
+
+def count_mentions(text: str) -> int:
+    return len(_MENTION.findall(text))
+
+
+def instagram_client(  # nosec B107  # empty default: no token yet
+    access_token: str = "", *, flavour: str = FACEBOOK_LOGIN, session: requests.Session | None = None
+) -> GraphClient:
+    if flavour == INSTAGRAM_LOGIN:
+        # Instagram-Login tokens come from the Instagram app, whose secret is not the Meta app's.
+        return GraphClient(
+            base_url=platform_base_url("instagram_login", INSTAGRAM_LOGIN_HOST),
+            version=graph_api_version(),
+            access_token=access_token,
+            label="Instagram",
+            session=session,
+        )
+    return GraphClient(
+        base_url=platform_base_url("instagram", DEFAULT_GRAPH_HOST),
+        version=graph_api_version(),
+        access_token=access_token,
+        app_secret=settings.CIVICPOST_META_APP_SECRET,
+        label="Instagram",
+        session=session,
+    )
+
+
+def _is_video(item: MediaItem) -> bool:
+    return item.mime_type.startswith("video/")
+
+
+class InstagramAdapter(PlatformAdapter):
+    platform = "instagram"
+    label = "Instagram"
+    supports_delete = False
+    max_media = INSTAGRAM_MAX_MEDIA
+    requires_alt_text = True
+    image_limits = ImageLimits(
+        max_bytes=INSTAGRAM_MAX_IMAGE_BYTES, mime_types=INSTAGRAM_IMAGE_TYPES, aspect_range=INSTAGRAM_ASPECT_RANGE
+    )
+    reconcile_settle_seconds: ClassVar[float] = 120.0
+
+    @property
+    def ig_user_id(self) -> str:
+        return str(self.account.options.get("ig_user_id") or "")
+
+    @property
+    def flavour(self) -> str:
+        return self.account.options.get("flavour") or FACEBOOK_LOGIN
+
+    def _client(self) -> GraphClient:
+        return instagram_client(self.account.credentials.get("access_token", ""), flavour=self.flavour)
+
+    @staticmethod
+    def _caption(content: PostContent) -> str:
+        # Links in captions are not clickable, but the address should still be there to read.
+        return content.text_with_link()
+
+    def text_length(self, content: PostContent) -> TextLength:
+        return TextLength(used=len(self._caption(content)), limit=INSTAGRAM_CAPTION_LIMIT)
+
+    def validate(self, content: PostContent) -> list[Problem]:
+        problems = super().validate(content)
+        caption = self._caption(content)
+        if not content.media:
+            problems.append(
+                Problem("Instagram needs at least one image or video; text-only posts are not possible.", "media")
+            )
+        for item in content.media:
+            if not item.url.startswith("https://"):
+                problems.append(
+                    Problem("Instagram downloads media from a public https:// address; this file has none.", "media")
+                )
+            if not is_image(item) and item.mime_type not in INSTAGRAM_VIDEO_TYPES:
+                problems.append(Problem("Instagram takes images and MP4 or MOV videos.", "media"))
+        hashtags = count_hashtags(caption)
+        if hashtags > INSTAGRAM_MAX_HASHTAGS:
+            problems.append(Problem(f"Instagram allows {INSTAGRAM_MAX_HASHTAGS} hashtags; this post has {hashtags}."))
+        mentions = count_mentions(caption)
+        if mentions > INSTAGRAM_MAX_MENTIONS:
+            problems.append(Problem(f"Instagram allows {INSTAGRAM_MAX_MENTIONS} @mentions; this post has {mentions}."))
+        return problems
+
+    # --- publishing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _media_fields(item: MediaItem, url: str, *, in_carousel: bool) -> dict[str, Any]:
+        if _is_video(item):
+            return {"media_type": "VIDEO" if in_carousel else "REELS", "video_url": url}
+        return {"image_url": url, "alt_text": item.alt_text or None}
+
+    def _create_container(self, client: GraphClient, content: PostContent) -> str:
+        caption = self._caption(content)
+        urls = media_urls_for(self, content.media)
+        if len(content.media) == 1:
+            body = client.post(
+                f"{self.ig_user_id}/media",
+                {**self._media_fields(content.media[0], urls[0], in_carousel=False), "caption": caption},
+            )
+            return str(body["id"])
+        children = [
+            str(
+                client.post(
+                    f"{self.ig_user_id}/media",
+                    {**self._media_fields(item, url, in_carousel=True), "is_carousel_item": "true"},
+                )["id"]
+            )
+            for item, url in zip(content.media, urls, strict=True)
+        ]
+        body = client.post(
+            f"{self.ig_user_id}/media", {"media_type": "CAROUSEL", "children": ",".join(children), "caption": caption}
+        )
+        return str(body["id"])
+
+    def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        """Creates the container, waits (briefly) for it, publishes it. Returns the media id and permalink."""
+        if not content.media:
+            raise PublishError("Instagram needs at least one image or video.", permanent=True, code="no_media")
+        client = self._client()
+        return publish_container(
+            client,
+            INSTAGRAM_CONTAINERS,
+            create=lambda: self._create_container(client, content),
+            publish_path=f"{self.ig_user_id}/media_publish",
+        )
+
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
+        """Looks for our caption among the account's media (no idempotency key): graph.reconcile_media_listing."""
+        return reconcile_media_listing(
+            self._client(),
+            path=f"{self.ig_user_id}/media",
+            text_field="caption",
+            expected_text=self._caption(content),
+            sent_at=sent_at,
+            label="Instagram",
+            settle_seconds=self.reconcile_settle_seconds,
+        )
+
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        # https://developers.facebook.com/docs/instagram-platform/reference/instagram-media: no DELETE on feed media.
+        raise PublishError(
+            "Instagram does not let apps delete posts; delete it in the Instagram app.",
+            permanent=True,
+            code="no_delete",
+        )
+
+    def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        body = self._client().get(remote_id, {"fields": "like_count,comments_count"})
+        return {"likes": int(body.get("like_count") or 0), "replies": int(body.get("comments_count") or 0)}
+
+    def check_connection(self) -> ConnectionCheck:
+        token = self.account.credentials.get("access_token", "")
+        if not token:
+            return ConnectionCheck(ok=False, message="No Instagram token is stored; connect the account again.")
+        expires_at = parse_expires_at(self.account.credentials.get("expires_at"))
+        if expires_at and expires_at <= timezone.now():
+            return ConnectionCheck(ok=False, message=expiry_message(expires_at), expires_at=expires_at)
+        try:
+            body = self._client().get(self.ig_user_id or "me", {"fields": "id,username"})
+        except AdapterError as error:
+            return ConnectionCheck(ok=False, message=error.message, expires_at=expires_at)
+        if self.ig_user_id and str(body.get("id")) != self.ig_user_id:
+            return ConnectionCheck(ok=False, message="The stored token belongs to another Instagram account.")
+        return ConnectionCheck(ok=True, message=expiry_message(expires_at), expires_at=expires_at)
+
+    @property
+    def refresh_credentials(self) -> Callable[[], dict[str, Any]] | None:
+        """The token refresher for Instagram-Login channels; None for Facebook-Login ones, whose Page token
+        does not expire (so the periodic refresh, which looks this attribute up, skips them)."""
+        return self._refresh_instagram_login if self.flavour == INSTAGRAM_LOGIN else None
+
+    def _refresh_instagram_login(self) -> dict[str, Any]:
+        """Returns the credentials with a renewed token (60 more days) and its `expires_at` (ISO 8601).
+
+        Raises AuthExpired when Instagram refuses (the token expired: reconnect)."""
+        credentials = dict(self.account.credentials)
+        token = refresh_instagram_login_token(access_token=credentials.get("access_token", ""))
+        return {**credentials, "access_token": token.access_token, "expires_at": token.expires_at_iso()}
+
+
+# --- Connecting (pure functions for the connection views) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstagramAccount:
+    id: str
+    username: str
+
+    def channel_fields(self, *, access_token: str, page_id: str = "", expires_at: str = "") -> dict[str, Any]:
+        """What a Channel stores for this account, Facebook-Login flavour (credentials get encrypted)."""
+        credentials = {"access_token": access_token, **({"expires_at": expires_at} if expires_at else {})}
+        return {
+            "platform": "instagram",
+            "display_name": f"@{self.username}" if self.username else self.id,
+            "account_handle": self.username,
+            "credentials": credentials,
+            "options": {
+                "ig_user_id": self.id,
+                "flavour": FACEBOOK_LOGIN,
+                "username": self.username,
+                "page_id": page_id,
+            },
+        }
+
+
+def instagram_account_for_page(
+    *, page_id: str, page_token: str, session: requests.Session | None = None
+) -> InstagramAccount | None:
+    """Returns the Instagram professional account linked to a Page, or None when there is none.
+
+    GET /{page-id}?fields=instagram_business_account{id,username}"""
+    body = instagram_client(page_token, session=session).get(
+        page_id, {"fields": "instagram_business_account{id,username}"}
+    )
+    account = body.get("instagram_business_account")
+    if not account:
+        return None
+    return InstagramAccount(id=str(account["id"]), username=str(account.get("username") or ""))
+
+
+def refresh_instagram_login_token(*, access_token: str, session: requests.Session | None = None) -> OAuthToken:
+    """Returns a renewed Instagram-Login token (valid 60 more days; the old one must be >= 24 h old).
+
+    https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token"""
+    client = GraphClient(
+        base_url=platform_base_url("instagram_login", INSTAGRAM_LOGIN_HOST),
+        version="",
+        label="Instagram",
+        session=session,
+    )
+    body = client.get("refresh_access_token", {"grant_type": "ig_refresh_token", "access_token": access_token})
+    return OAuthToken.from_body(body)

@@ -1,0 +1,746 @@
+"""Mastodon, through Mastodon.py (https://mastodonpy.readthedocs.io/), one instance per channel.
+
+What a Mastodon channel stores
+------------------------------
+channel.credentials (encrypted):
+    access_token   the account's OAuth token (scopes in SCOPES). Mastodon tokens do not expire;
+                   they stop working when revoked, which we see as a 401.
+    account_id, acct, scopes   written by `exchange_code`, for display only.
+channel.options (plain):
+    instance_url        e.g. "https://mastodon.social" (typed by an admin, so it passes the SSRF guard
+                        every time a client is built)
+    max_characters      the instance's limit, stored once known (configuration.statuses.max_characters)
+    instance_limits     the rest of the instance's limits (characters per URL, media count, sizes, pixels)
+    visibility          "public" (default), "unlisted", "private"
+    mastodon_version    optional; assumed 4.0.0 so Mastodon.py never probes the instance before a call
+
+An OAuth app is registered once per instance (`register_app`), and its client_id / client_secret are
+kept per instance by the connection flow (not by this module). The flow is:
+`register_app` -> send the admin to `authorization_url` -> `exchange_code` returns the credentials.
+
+Exactly once
+------------
+Every status is sent with `Idempotency-Key: <delivery key>`. Mastodon keeps the key for one hour and
+answers a repeat with the original status
+(https://docs.joinmastodon.org/methods/statuses/#create, "Idempotency-Key"), but not every server that
+speaks this API honours the header (older Mastodon, other software), and there a replay is a second post.
+So a timeout or a 5xx after sending is reported as OutcomeUnknown and `reconcile` looks for the status on
+the account (GET /api/v1/accounts/:id/statuses, newest first, page after page through the Link header /
+max_id) from just before the first attempt that may have arrived: the status whose exact text is ours
+(GET /api/v1/statuses/:id/source) is the delivery's. Only when the whole window was read, the status is
+not in it and the settle time has passed does it answer "resend" (None).
+Media uploads are not idempotent: a replay may leave an unattached upload behind, which Mastodon
+removes by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterator
+from typing import Any
+
+import regex
+import requests
+import urllib3.exceptions
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from mastodon import (
+    Mastodon,
+    MastodonAPIError,
+    MastodonError,
+    MastodonIllegalArgumentError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+    MastodonVersionError,
+)
+from mastodon.errors import MastodonIOError
+
+from scheduler.adapters.base import (
+    AdapterError,
+    AuthExpired,
+    CheckAgainLater,
+    ConnectionCheck,
+    ImageLimits,
+    MediaItem,
+    OutcomeUnknown,
+    PlatformAdapter,
+    PostContent,
+    Problem,
+    PublishError,
+    PublishResult,
+    RateLimited,
+    TextLength,
+)
+from scheduler.adapters.http import USER_AGENT, http_timeout
+from scheduler.adapters.media import UploadImage, image_for_upload, is_image, open_stored
+from scheduler.adapters.ssrf import (
+    ResponseTooLarge,
+    UnsafeURL,
+    check_public_url,
+    guarded_session,
+)
+
+# Mastodon.py and requests can log request details at DEBUG (shared/platforms.md §1.5).
+logging.getLogger("mastodon").setLevel(max(logging.INFO, logging.getLogger("mastodon").level))
+
+APP_NAME = "CivicPost"
+# https://docs.joinmastodon.org/api/oauth-scopes/ - read:accounts for verify_credentials.
+SCOPES = ["read:accounts", "read:statuses", "write:statuses", "write:media"]
+ASSUMED_MASTODON_VERSION = "4.0.0"
+
+# https://docs.joinmastodon.org/methods/instance/#v2 (configuration.statuses / media_attachments)
+DEFAULT_LIMITS: dict[str, int] = {
+    "max_characters": 500,
+    "characters_reserved_per_url": 23,
+    "max_media_attachments": 4,
+    "description_limit": 1500,
+    "image_size_limit": 16 * 1024 * 1024,
+    # width x height; 33,177,600 (7680 x 4320) since Mastodon 4.0, the value in the docs' example.
+    "image_matrix_limit": 33_177_600,
+    "video_size_limit": 99 * 1024 * 1024,
+}
+# What every Mastodon version takes; larger or other images are fitted at publish time.
+MASTODON_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+INSTANCE_CACHE_SECONDS = 60 * 60
+INSTANCE_FAILURE_CACHE_SECONDS = 5 * 60
+
+# Reconcile reads the account's statuses from RECONCILE_LOOKBACK before the first attempt that may have arrived
+# (clocks differ) to RECONCILE_MARGIN after the latest one, RECONCILE_PAGE_SIZE a page (the maximum of
+# GET /api/v1/accounts/:id/statuses, https://docs.joinmastodon.org/methods/accounts/#statuses), at most
+# RECONCILE_MAX_PAGES pages; it says "absent" only when the window was read whole and RECONCILE_SETTLE has passed
+# since the latest send (a request stuck in the instance's queue may still create the status).
+RECONCILE_LOOKBACK = dt.timedelta(minutes=2)
+RECONCILE_MARGIN = dt.timedelta(minutes=10)
+RECONCILE_SETTLE = dt.timedelta(minutes=2)
+RECONCILE_PAGE_SIZE = 40
+RECONCILE_MAX_PAGES = 10
+# Default wait when a 429 comes without a usable X-RateLimit-Reset (limits run in 5-minute windows:
+# https://docs.joinmastodon.org/api/rate-limits/).
+DEFAULT_RATE_LIMIT_WAIT_SECONDS = 300.0
+# POST /api/v2/media answers 202 with url null while the file is processed
+# (https://docs.joinmastodon.org/methods/media/#v2); we wait a little, never long, in a worker.
+MEDIA_POLL_ATTEMPTS = 10
+MEDIA_POLL_INTERVAL_SECONDS = 1.0
+
+# --- Text length ----------------------------------------------------------------------------------
+# Mastodon counts grapheme clusters after replacing every URL by 23 characters and every remote
+# mention @user@domain by @user:
+# https://github.com/mastodon/mastodon/blob/main/app/validators/status_length_validator.rb
+# https://docs.joinmastodon.org/user/posting/ ("links count as 23 characters")
+
+# Mastodon only shortens URLs written with their protocol (extract_url_without_protocol: false).
+_URL_RE = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
+_URL_TRAILING = ".,:;!?'\""
+# Account::MENTION_RE: @username, optionally followed by @domain.
+_MENTION_RE = re.compile(r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(@[\w]+(?:[.-]+[\w]+)*)?", re.IGNORECASE)
+
+
+def _graphemes(text: str) -> int:
+    # `regex` implements grapheme clusters (\X, UAX #29) with current Unicode data; `re` has no \X.
+    return len(regex.findall(r"\X", text))
+
+
+def _trim_url(url: str) -> str:
+    while url and url[-1] in _URL_TRAILING:
+        url = url[:-1]
+    while url.endswith(")") and url.count("(") < url.count(")"):
+        url = url[:-1]
+    return url
+
+
+def mastodon_text_length(text: str, *, characters_per_url: int = 23) -> int:
+    """Returns the length Mastodon's StatusLengthValidator sees: graphemes, URLs as 23, @user@domain as @user."""
+    placeholder = "x" * characters_per_url
+
+    def shorten_url(match: re.Match[str]) -> str:
+        url = _trim_url(match.group(0))
+        return placeholder + match.group(0)[len(url) :]
+
+    countable = _URL_RE.sub(shorten_url, text)
+    countable = _MENTION_RE.sub(lambda match: "@" + match.group(1), countable)
+    return _graphemes(countable)
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    """Mastodon.py returns dict subclasses holding datetimes; the attempt log stores JSON."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """Walks an exception, its causes and contexts, and the errors wrapped inside requests/urllib3 errors."""
+    seen: set[int] = set()
+    stack: list[BaseException] = [error]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for linked in (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args):
+            if isinstance(linked, BaseException):
+                stack.append(linked)
+
+
+def _failed_before_sending(error: BaseException) -> bool:
+    """True when the connection never opened (refused, DNS, connect timeout, TLS handshake): nothing was sent."""
+    return any(
+        isinstance(
+            cause,
+            urllib3.exceptions.NewConnectionError  # includes NameResolutionError
+            | urllib3.exceptions.ConnectTimeoutError
+            | requests.exceptions.ConnectTimeout
+            | requests.exceptions.SSLError,
+        )
+        for cause in _causes(error)
+    )
+
+
+def _find(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    return next((cause for cause in _causes(error) if isinstance(cause, kind)), None)
+
+
+def _api_error_parts(error: MastodonAPIError) -> tuple[int | None, str]:
+    """Mastodon.py error args are ('Mastodon API returned error', status, reason, error_text)."""
+    status = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], int) else None
+    message = error.args[3] if len(error.args) > 3 and error.args[3] else ""
+    if not message and len(error.args) > 2:
+        message = str(error.args[2])
+    return status, str(message or error)
+
+
+def _exact(text: str) -> str:
+    """The text as Mastodon stores it, for an exact comparison: NFC, Unix newlines, no outer whitespace."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n")).strip()
+
+
+def _html_to_text(content: str) -> str:
+    """A status's rendered HTML back to text: paragraphs and <br> to newlines, tags dropped (Mastodon keeps a
+    shortened link's full address in invisible spans, so it comes back whole), entities unescaped."""
+    text = re.sub(r"<br\s*/?>", "\n", content or "", flags=re.IGNORECASE)
+    text = re.sub(r"</p>\s*<p[^>]*>", "\n\n", text, flags=re.IGNORECASE)
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def _loose(text: str) -> str:
+    """What survives Mastodon's rendering of our text: no whitespace, and @user@domain shown as @user."""
+    text = _MENTION_RE.sub(lambda match: "@" + match.group(1), unicodedata.normalize("NFC", text))
+    return re.sub(r"\s+", "", text)
+
+
+def _created_at(status: dict[str, Any]) -> dt.datetime | None:
+    value = status.get("created_at")
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    return None
+
+
+def instance_cache_key(instance_url: str) -> str:
+    """The Django cache key of an instance's limits (one entry per instance, shared by its channels)."""
+    return "civicpost:mastodon:instance:" + hashlib.sha256(instance_url.encode()).hexdigest()
+
+
+class ConnectFailed(AdapterError):
+    """Connecting a Mastodon account did not work; the message says why in plain words."""
+
+
+# --- The adapter --------------------------------------------------------------------------------
+
+
+class MastodonAdapter(PlatformAdapter):
+    platform = "mastodon"
+    label = "Mastodon"
+    # Mastodon's defaults; current_image_limits() uses the instance's own figures.
+    image_limits = ImageLimits(
+        max_bytes=DEFAULT_LIMITS["image_size_limit"],
+        max_pixels=DEFAULT_LIMITS["image_matrix_limit"],
+        mime_types=MASTODON_IMAGE_TYPES,
+    )
+
+    # --- client ---
+
+    @property
+    def instance_url(self) -> str:
+        """The channel's instance, checked by the SSRF guard. Raises UnsafeURL."""
+        return check_public_url(self.account.options.get("instance_url", ""))
+
+    def _api(self) -> Mastodon:
+        token = self.account.credentials.get("access_token")
+        if not token:
+            raise AuthExpired("This Mastodon channel has no access token yet; a department admin must connect it.")
+        try:
+            instance_url = self.instance_url
+        except UnsafeURL as error:
+            raise PublishError(
+                f"The Mastodon instance address cannot be used: {error.message}", permanent=True
+            ) from error
+        return Mastodon(
+            access_token=token,
+            api_base_url=instance_url,
+            # Mastodon.py's default "wait" would sleep inside the worker (shared/platforms.md §1.2).
+            ratelimit_method="throw",
+            request_timeout=http_timeout(),  # type: ignore[arg-type]  # Mastodon.py says float; requests takes the pair
+            mastodon_version=self.account.options.get("mastodon_version") or ASSUMED_MASTODON_VERSION,
+            version_check_mode="created",
+            session=guarded_session(http_timeout()),
+            user_agent=USER_AGENT,
+        )
+
+    # --- instance limits ---
+
+    def _stored_limits(self) -> dict[str, int] | None:
+        options = self.account.options
+        if not options.get("max_characters"):
+            return None
+        return {
+            **DEFAULT_LIMITS,
+            **options.get("instance_limits", {}),
+            "max_characters": int(options["max_characters"]),
+        }
+
+    def instance_limits(self, *, refresh: bool = False) -> dict[str, int]:
+        """Returns the instance's limits: from Django's cache (one hour per instance), else the copy stored
+        in the channel's options, else GET /api/v2/instance; Mastodon's defaults if all of that fails."""
+        try:
+            instance_url = self.instance_url
+        except UnsafeURL:
+            return self._stored_limits() or dict(DEFAULT_LIMITS)
+        cache_key = instance_cache_key(instance_url)
+        if not refresh:
+            cached: dict[str, int] | None = cache.get(cache_key)
+            if cached:
+                return cached
+            stored = self._stored_limits()
+            if stored:
+                return stored
+        try:
+            limits = _fetch_instance_limits(instance_url)
+        except (requests.RequestException, UnsafeURL, ResponseTooLarge, ValueError, KeyError, TypeError) as error:
+            logging.getLogger(__name__).info("could not read limits of %s: %s", instance_url, type(error).__name__)
+            limits = self._stored_limits() or dict(DEFAULT_LIMITS)
+            cache.set(cache_key, limits, INSTANCE_FAILURE_CACHE_SECONDS)
+            return limits
+        cache.set(cache_key, limits, INSTANCE_CACHE_SECONDS)
+        self._remember_limits(limits)
+        return limits
+
+    def _remember_limits(self, limits: dict[str, int]) -> None:
+        changes = {
+            "max_characters": limits["max_characters"],
+            "instance_limits": {key: value for key, value in limits.items() if key != "max_characters"},
+        }
+        if all(self.account.options.get(key) == value for key, value in changes.items()):
+            return
+        # Handed out in `updated_options`: publishing and the connection check merge them into the channel.
+        self._learned_options(changes)
+
+    def current_image_limits(self) -> ImageLimits:
+        limits = {**DEFAULT_LIMITS, **self.instance_limits()}  # a cached copy may predate a key
+        return ImageLimits(
+            max_bytes=limits["image_size_limit"],
+            max_pixels=limits["image_matrix_limit"],
+            mime_types=MASTODON_IMAGE_TYPES,
+        )
+
+    # --- contract ---
+
+    def text_length(self, content: PostContent) -> TextLength:
+        limits = self.instance_limits()
+        used = mastodon_text_length(content.text_with_link(), characters_per_url=limits["characters_reserved_per_url"])
+        return TextLength(used=used, limit=limits["max_characters"])
+
+    def validate(self, content: PostContent) -> list[Problem]:
+        limits = self.instance_limits()
+        self.max_media = limits["max_media_attachments"]
+        problems = super().validate(content)
+        for item in content.media:
+            kind = item.mime_type.split("/", 1)[0]
+            if kind not in ("image", "video", "audio"):
+                problems.append(Problem(f"Mastodon cannot attach files of type {item.mime_type}.", "media"))
+                continue
+            if len(item.alt_text) > limits["description_limit"]:
+                problems.append(
+                    Problem(f"Mastodon allows {limits['description_limit']} characters of alt text per image.", "media")
+                )
+            # Images are fitted to the instance's limits at publish time; video is sent as it is.
+            size_limit = limits["video_size_limit"]
+            if kind != "image" and item.size_bytes and item.size_bytes > size_limit:
+                problems.append(Problem(f"This instance takes files up to {size_limit // (1024 * 1024)} MB.", "media"))
+        return problems
+
+    def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        api = self._api()
+        images: list[UploadImage | None] = [None] * len(content.media)
+        if any(is_image(item) for item in content.media):
+            limits = self.current_image_limits()
+            images = [
+                image_for_upload(item, limits, label=self.label) if is_image(item) else None for item in content.media
+            ]
+        media_ids = [self._upload(api, item, image) for item, image in zip(content.media, images, strict=True)]
+        try:
+            # https://docs.joinmastodon.org/methods/statuses/#create
+            status = api.status_post(
+                content.text_with_link(),
+                media_ids=media_ids or None,
+                visibility=self.account.options.get("visibility") or "public",
+                language=content.language or None,
+                idempotency_key=idempotency_key,
+            )
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=True) from error
+        return PublishResult(
+            remote_id=str(status["id"]), permalink=status.get("url") or status.get("uri") or "", raw=_jsonable(status)
+        )
+
+    def _upload(self, api: Mastodon, item: MediaItem, image: UploadImage | None) -> str:
+        """Uploads one attachment with its alt text: `image` (fitted bytes) for an image, else the stored
+        file as it is. Returns its id once Mastodon has processed it."""
+        try:
+            # https://docs.joinmastodon.org/methods/media/#v2
+            if image is not None:
+                attachment = api.media_post(
+                    image.data, mime_type=image.mime_type, description=item.alt_text or None, file_name=image.file_name
+                )
+            else:
+                with open_stored(item) as stored:
+                    attachment = api.media_post(stored, mime_type=item.mime_type, description=item.alt_text or None)
+            for _ in range(MEDIA_POLL_ATTEMPTS):
+                if attachment.get("url"):
+                    return str(attachment["id"])
+                time.sleep(MEDIA_POLL_INTERVAL_SECONDS)
+                # GET /api/v1/media/:id answers 206 until processing is done.
+                attachment = api.media(attachment["id"])
+            if attachment.get("url"):
+                return str(attachment["id"])
+        except (MastodonError, UnsafeURL, ResponseTooLarge, requests.RequestException, OSError) as error:
+            # The status was not created yet, whatever happened to the upload.
+            raise self._map_error(error, api=api, sent=False) from error
+        raise PublishError("Mastodon is still processing an attachment; will try again shortly.", permanent=False)
+
+    def reconcile(
+        self,
+        content: PostContent,
+        *,
+        idempotency_key: str,
+        sent_at: dt.datetime,
+        first_sent_at: dt.datetime | None = None,
+    ) -> PublishResult | None:
+        """Looks for the status on the account, whether or not the server honours Idempotency-Key.
+
+        Reads GET /api/v1/accounts/:id/statuses newest first, page after page (Link rel="next", else max_id),
+        until a page reaches back before the first attempt that may have arrived (`first_sent_at`, else
+        `sent_at`); a status created in the window whose exact text is ours is the delivery's.
+
+        Returns it if found; None only when the whole window was read and RECONCILE_SETTLE has passed since
+        `sent_at`; raises CheckAgainLater when it is too early to tell or the instance passingly failed, and
+        OutcomeUnknown when it cannot tell (no text to match, a window busier than RECONCILE_MAX_PAGES pages,
+        the account cannot be read)."""
+        expected = content.text_with_link()
+        if not _exact(expected):
+            raise OutcomeUnknown("A post without text cannot be recognised on the account; check it by hand.")
+        now = timezone.now()
+        earliest = min(first_sent_at or sent_at, sent_at)
+        since, until = earliest - RECONCILE_LOOKBACK, sent_at + RECONCILE_MARGIN
+        api = None
+        try:
+            api = self._api()
+            found = self._find_status(api, expected, since=since, until=until)
+        except AdapterError as error:
+            raise self._lookup_failed(error) from error
+        except (MastodonError, UnsafeURL, ResponseTooLarge, requests.RequestException) as error:
+            raise self._lookup_failed(self._map_error(error, api=api, sent=False)) from error
+        if found is not None:
+            return PublishResult(
+                remote_id=str(found["id"]), permalink=found.get("url") or found.get("uri") or "", raw=_jsonable(found)
+            )
+        remaining = (RECONCILE_SETTLE - (now - sent_at)).total_seconds()
+        if remaining > 0:
+            raise CheckAgainLater(
+                "Mastodon does not show the post yet, but it was sent moments ago; it may still appear.",
+                retry_after=max(15.0, remaining),
+            )
+        return None
+
+    @staticmethod
+    def _lookup_failed(error: AdapterError) -> OutcomeUnknown:
+        if isinstance(error, OutcomeUnknown):
+            return error
+        if isinstance(error, RateLimited):
+            return CheckAgainLater(f"Could not check Mastodon yet: {error.message}", retry_after=error.retry_after)
+        if isinstance(error, PublishError) and not error.permanent:
+            return CheckAgainLater(f"Could not check Mastodon yet: {error.message}", retry_after=60.0)
+        return OutcomeUnknown(f"Could not check Mastodon for the post: {error.message}")
+
+    def _find_status(
+        self, api: Mastodon, expected: str, *, since: dt.datetime, until: dt.datetime
+    ) -> dict[str, Any] | None:
+        """The oldest status of the account created between `since` and `until` whose text is `expected`."""
+        account_id = self.account.credentials.get("account_id")
+        if not account_id:
+            # https://docs.joinmastodon.org/methods/accounts/#verify_credentials
+            account_id = api.account_verify_credentials()["id"]
+        # https://docs.joinmastodon.org/methods/accounts/#statuses (newest first; Link header for the next page)
+        page = api.account_statuses(account_id, exclude_reblogs=True, limit=RECONCILE_PAGE_SIZE)
+        matches: list[dict[str, Any]] = []
+        for number in range(1, RECONCILE_MAX_PAGES + 1):
+            statuses = list(page or [])
+            for status in statuses:
+                created = _created_at(status)
+                if created is not None and since <= created <= until and self._is_ours(api, status, expected):
+                    matches.append(status)
+            oldest = _created_at(statuses[-1]) if statuses else None
+            if not statuses or (oldest is not None and oldest < since):
+                return min(matches, key=lambda status: _created_at(status) or since) if matches else None
+            if number == RECONCILE_MAX_PAGES:
+                break
+            following = api.fetch_next(page) if getattr(page, "_pagination_next", None) else None
+            if following is None:
+                # No Link header (some servers send none): ask for what is older than the last status.
+                following = api.account_statuses(
+                    account_id, exclude_reblogs=True, limit=RECONCILE_PAGE_SIZE, max_id=statuses[-1]["id"]
+                )
+            page = following
+        if matches:
+            return min(matches, key=lambda status: _created_at(status) or since)
+        raise OutcomeUnknown(
+            f"Mastodon shows more posts around the send time than CivicPost reads ({RECONCILE_MAX_PAGES} pages) "
+            "and the post is not among them: sent, but not confirmed — check the account before posting again.",
+            code="reconcile_window_too_busy",
+        )
+
+    @staticmethod
+    def _is_ours(api: Mastodon, status: dict[str, Any], expected: str) -> bool:
+        """True when the status's text is exactly `expected`. The listing gives only rendered HTML, so a status
+        that could be ours is confirmed with its source text (GET /api/v1/statuses/:id/source, Mastodon 3.5+,
+        https://docs.joinmastodon.org/methods/statuses/#source); a server without that endpoint is judged on
+        the rendered text."""
+        if status.get("reblog") or _loose(_html_to_text(status.get("content") or "")) != _loose(expected):
+            return False
+        try:
+            source = api.status_source(status["id"])
+        except (MastodonNotFoundError, MastodonVersionError):
+            return True
+        except MastodonAPIError as error:
+            if _api_error_parts(error)[0] in (404, 405, 501):
+                return True
+            raise
+        return _exact(str(source.get("text") or "")) == _exact(expected)
+
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        api = self._api()
+        try:
+            # https://docs.joinmastodon.org/methods/statuses/#delete
+            api.status_delete(remote_id)
+        except MastodonNotFoundError:
+            return  # already gone
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=False) from error
+
+    def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        api = self._api()
+        try:
+            # https://docs.joinmastodon.org/methods/statuses/#get (Status entity counters)
+            status = api.status(remote_id)
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=False) from error
+        metrics = {
+            "likes": int(status.get("favourites_count") or 0),
+            "shares": int(status.get("reblogs_count") or 0),
+            "replies": int(status.get("replies_count") or 0),
+        }
+        if status.get("quotes_count") is not None:
+            metrics["quotes"] = int(status["quotes_count"])
+        return metrics
+
+    def check_connection(self) -> ConnectionCheck:
+        try:
+            api = self._api()
+            # https://docs.joinmastodon.org/methods/accounts/#verify_credentials
+            account = api.account_verify_credentials()
+        except AdapterError as error:
+            return ConnectionCheck(ok=False, message=error.message)
+        except MastodonUnauthorizedError:
+            return ConnectionCheck(
+                ok=False, message="Mastodon no longer accepts CivicPost's access; a department admin must reconnect."
+            )
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            mapped = self._map_error(error, api=None, sent=False)
+            return ConnectionCheck(ok=False, message=mapped.message)
+        self.instance_limits(refresh=True)
+        host = self.instance_url.split("://", 1)[-1]
+        return ConnectionCheck(ok=True, message=f"Connected as @{account.get('acct', '')} on {host}.")
+
+    # --- errors ---
+
+    def _map_error(self, error: BaseException, *, api: Mastodon | None, sent: bool) -> AdapterError:
+        """Maps a Mastodon.py failure onto the shared vocabulary. `sent` says whether the status itself
+        may have been created by this call (only status_post)."""
+        unsafe = _find(error, UnsafeURL)
+        if isinstance(unsafe, UnsafeURL):
+            return PublishError(f"The Mastodon instance address cannot be used: {unsafe.message}", permanent=True)
+        if isinstance(error, MastodonRatelimitError):
+            # 429 in "throw" mode; the reset time (ISO 8601 in X-RateLimit-Reset) is parsed by Mastodon.py
+            # into api.ratelimit_reset (https://docs.joinmastodon.org/api/rate-limits/).
+            reset = getattr(api, "ratelimit_reset", None) if api is not None else None
+            wait = (reset - time.time()) if reset else 0.0
+            return RateLimited(
+                "Mastodon asked us to slow down; the post will be sent when the limit resets.",
+                retry_after=wait if wait > 0 else DEFAULT_RATE_LIMIT_WAIT_SECONDS,
+            )
+        if isinstance(error, MastodonUnauthorizedError):
+            # 401: the token was revoked or the app removed (https://docs.joinmastodon.org/methods/statuses/#create).
+            return AuthExpired(
+                "Mastodon no longer accepts CivicPost's access to this account; a department admin must reconnect it."
+            )
+        if isinstance(error, MastodonServerError):
+            status, message = _api_error_parts(error)
+            # 5xx: Mastodon documents none of them as "not applied"; the request may have been processed
+            # before the proxy gave up, so it is unknown, and replaying with the same key is safe.
+            if sent:
+                return OutcomeUnknown(f"Mastodon answered with a server error ({status}); checking before resending.")
+            return PublishError(f"Mastodon answered with a server error ({status}): {message}", permanent=False)
+        if isinstance(error, MastodonNetworkError | ResponseTooLarge):
+            if _failed_before_sending(error):
+                # Connection refused / DNS / connect timeout: nothing reached Mastodon.
+                return PublishError("Could not connect to the Mastodon instance; nothing was sent.", permanent=False)
+            if sent:
+                # Read timeout or dropped connection after the request went out.
+                return OutcomeUnknown("The Mastodon instance did not answer in time; checking before resending.")
+            return PublishError("The connection to the Mastodon instance failed; will try again.", permanent=False)
+        if isinstance(error, MastodonAPIError):
+            status, message = _api_error_parts(error)
+            if status == 403:
+                # Suspended account or a missing scope: the token works but may not post
+                # (https://docs.joinmastodon.org/methods/statuses/#create, 403).
+                return AuthExpired(f"Mastodon refused this account the permission to post: {message}")
+            # 422 and other 4xx: the instance rejected this request with its own words
+            # (https://docs.joinmastodon.org/methods/statuses/#create, 422 "Validation failed").
+            return PublishError(f"Mastodon rejected the post: {message}", permanent=True, code=str(status or ""))
+        if isinstance(error, MastodonVersionError | MastodonIllegalArgumentError | MastodonIOError | OSError):
+            return PublishError(f"The post could not be prepared for Mastodon: {error}", permanent=True)
+        if sent:
+            return OutcomeUnknown(
+                f"Unexpected answer from Mastodon ({type(error).__name__}); checking before resending."
+            )
+        return PublishError(f"Unexpected answer from Mastodon ({type(error).__name__}).", permanent=False)
+
+
+def _fetch_instance_limits(instance_url: str) -> dict[str, int]:
+    """GET /api/v2/instance (https://docs.joinmastodon.org/methods/instance/#v2), falling back to v1
+    for servers without it. Raises requests / guard errors, or KeyError/ValueError on an odd answer."""
+    with guarded_session(max_bytes=2 * 1024 * 1024) as session:
+        response = session.get(f"{instance_url}/api/v2/instance")
+        if response.status_code == 404:
+            response = session.get(f"{instance_url}/api/v1/instance")
+        response.raise_for_status()
+        data = response.json()
+    configuration = data.get("configuration") or {}
+    statuses = configuration.get("statuses") or {}
+    media = configuration.get("media_attachments") or {}
+    limits = dict(DEFAULT_LIMITS)
+    for key, source in (
+        ("max_characters", statuses),
+        ("characters_reserved_per_url", statuses),
+        ("max_media_attachments", statuses),
+        ("description_limit", media),
+        ("image_size_limit", media),
+        ("image_matrix_limit", media),
+        ("video_size_limit", media),
+    ):
+        if isinstance(source.get(key), int) and source[key] > 0:
+            limits[key] = source[key]
+    return limits
+
+
+# --- Connecting an account (called by the channel connection flow) ----------------------------------
+
+
+def register_app(instance_url: str, redirect_uri: str) -> tuple[str, str]:
+    """Registers CivicPost as an OAuth app on an instance (once per instance; store the result per instance).
+
+    Returns (client_id, client_secret). Raises UnsafeURL for an address we may not connect to, or
+    ConnectFailed (https://docs.joinmastodon.org/methods/apps/#create)."""
+    url = check_public_url(instance_url)
+    try:
+        client_id, client_secret = Mastodon.create_app(
+            APP_NAME,
+            scopes=SCOPES,
+            redirect_uris=redirect_uri,
+            website=settings.SITE_URL,
+            api_base_url=url,
+            request_timeout=http_timeout(),  # type: ignore[arg-type]  # Mastodon.py says float; requests takes the pair
+            session=guarded_session(http_timeout(), max_bytes=1024 * 1024),
+            user_agent=USER_AGENT,
+        )
+    except (MastodonError, KeyError, TypeError, ValueError) as error:
+        unsafe = _find(error, UnsafeURL)
+        if isinstance(unsafe, UnsafeURL):
+            raise unsafe from error
+        raise ConnectFailed(f"{url} did not accept CivicPost as an app. Is it a Mastodon server?") from error
+    return client_id, client_secret
+
+
+def _oauth_client(instance_url: str, client_id: str, client_secret: str) -> Mastodon:
+    return Mastodon(
+        client_id=client_id,
+        client_secret=client_secret,
+        api_base_url=check_public_url(instance_url),
+        ratelimit_method="throw",
+        request_timeout=http_timeout(),  # type: ignore[arg-type]  # Mastodon.py says float; requests takes the pair
+        mastodon_version=ASSUMED_MASTODON_VERSION,
+        version_check_mode="created",
+        session=guarded_session(http_timeout(), max_bytes=1024 * 1024),
+        user_agent=USER_AGENT,
+    )
+
+
+def authorization_url(instance_url: str, client_id: str, client_secret: str, redirect_uri: str, state: str) -> str:
+    """Returns the instance's page where an admin grants CivicPost access
+    (https://docs.joinmastodon.org/methods/oauth/#authorize)."""
+    api = _oauth_client(instance_url, client_id, client_secret)
+    return api.auth_request_url(
+        redirect_uris=redirect_uri,
+        scopes=SCOPES,
+        state=state,
+        force_login=True,
+        allow_http=settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS,
+    )
+
+
+def exchange_code(
+    instance_url: str, client_id: str, client_secret: str, code: str, redirect_uri: str
+) -> dict[str, Any]:
+    """Exchanges the OAuth code for a token (https://docs.joinmastodon.org/methods/oauth/#token) and reads
+    the account. Returns the channel credentials dict; the caller stores options["instance_url"].
+    Raises UnsafeURL or ConnectFailed."""
+    api = _oauth_client(instance_url, client_id, client_secret)
+    try:
+        token = api.log_in(
+            code=code, redirect_uri=redirect_uri, scopes=SCOPES, allow_http=settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS
+        )
+        account = api.account_verify_credentials()
+    except MastodonError as error:
+        unsafe = _find(error, UnsafeURL)
+        if isinstance(unsafe, UnsafeURL):
+            raise unsafe from error
+        raise ConnectFailed("Mastodon did not accept the sign-in; please try connecting again.") from error
+    return {"access_token": token, "account_id": str(account["id"]), "acct": account["acct"], "scopes": SCOPES}

@@ -1,0 +1,128 @@
+"""The built-in Sandbox platform: publishes into CivicPost's own database and shows the result on
+the sandbox timeline page, so the whole loop works without API keys.
+
+Its behaviour can be changed for demos and tests, per channel (`options["mode"]`) or for every
+sandbox channel (setting CIVICPOST_SANDBOX_MODE):
+  ok             publish normally
+  fail           the platform rejects the post (permanent failure with a message)
+  rate_limit     the platform answers "too many requests, retry in 60 s"
+  down           the connection is refused before anything is sent (safe to retry)
+  timeout        the request times out: nobody knows whether it arrived
+  drop_response  the post is stored, then the answer is lost on the way back
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Protocol, cast
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.module_loading import import_string
+
+from scheduler.adapters.base import (
+    ConnectionCheck,
+    OutcomeUnknown,
+    PlatformAdapter,
+    PostContent,
+    PublishError,
+    PublishResult,
+    RateLimited,
+    TextLength,
+)
+
+SANDBOX_TEXT_LIMIT = 500
+SANDBOX_MODES = ("ok", "fail", "rate_limit", "down", "timeout", "drop_response")
+
+
+@dataclass(frozen=True)
+class SandboxRecord:
+    id: int
+    created_at: dt.datetime
+
+
+class SandboxStore(Protocol):
+    """The Sandbox's "platform": CivicPost's own SandboxPost table (scheduler.sandbox_store), named by the
+    CIVICPOST_SANDBOX_STORE setting, so this adapter touches no database itself."""
+
+    def save(
+        self,
+        *,
+        channel_id: int,
+        idempotency_key: str,
+        text: str,
+        link: str,
+        language: str,
+        media: list[dict[str, Any]],
+    ) -> SandboxRecord:
+        """Stores the post once per (channel, key); the same key again returns the stored one."""
+        ...
+
+    def delete(self, *, channel_id: int, remote_id: str) -> None: ...
+
+
+@cache
+def sandbox_store() -> SandboxStore:
+    return cast(SandboxStore, import_string(settings.CIVICPOST_SANDBOX_STORE)())
+
+
+class SandboxAdapter(PlatformAdapter):
+    platform = "sandbox"
+    label = "Sandbox"
+
+    @property
+    def mode(self) -> str:
+        mode: str = self.account.options.get("mode") or settings.CIVICPOST_SANDBOX_MODE
+        return mode
+
+    def text_length(self, content: PostContent) -> TextLength:
+        return TextLength(used=len(content.text_with_link()), limit=SANDBOX_TEXT_LIMIT)
+
+    def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        mode = self.mode
+        if mode == "fail":
+            raise PublishError("The sandbox rejected this post (demonstration of a platform refusal).", permanent=True)
+        if mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        if mode == "down":
+            raise PublishError("Could not connect to the sandbox; nothing was sent.", permanent=False)
+        if mode == "timeout":
+            raise OutcomeUnknown("The sandbox did not answer in time.")
+        sandbox_post = sandbox_store().save(
+            channel_id=self.account.channel_id,
+            idempotency_key=idempotency_key,
+            text=content.text,
+            link=content.link,
+            language=content.language,
+            media=[
+                {
+                    "url": item.url,
+                    "mime_type": item.mime_type,
+                    "alt_text": item.alt_text,
+                    "path": item.path,
+                    "width": item.width,
+                    "height": item.height,
+                }
+                for item in content.media
+            ],
+        )
+        if mode == "drop_response":
+            raise OutcomeUnknown("The connection to the sandbox dropped before it answered.")
+        return PublishResult(
+            remote_id=str(sandbox_post.id),
+            permalink=f"{settings.SITE_URL}{reverse('scheduler:sandbox_timeline')}#sandbox-post-{sandbox_post.id}",
+            raw={"id": sandbox_post.id, "created_at": sandbox_post.created_at.isoformat()},
+        )
+
+    def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
+        sandbox_store().delete(channel_id=self.account.channel_id, remote_id=remote_id)
+
+    def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        return {"likes": 0, "shares": 0, "replies": 0}
+
+    def check_connection(self) -> ConnectionCheck:
+        if self.mode == "down":
+            return ConnectionCheck(ok=False, message="The sandbox is not reachable.")
+        return ConnectionCheck(ok=True, message="The sandbox is always connected.")

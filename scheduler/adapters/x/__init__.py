@@ -1,0 +1,1 @@
+"""X: sending (adapter.py), connecting (connect.py) and its connect forms (forms.py)."""

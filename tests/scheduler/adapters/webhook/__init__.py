@@ -1,0 +1,1 @@
+"""Tests of scheduler/adapters/webhook/."""
