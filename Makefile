@@ -14,7 +14,7 @@ PUBLISH_INTERVAL ?= 5
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k publishing -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint check-deploy bench audit migrate seed lock clean
+.PHONY: help run test lint schema check-deploy bench audit migrate seed lock clean
 
 help:
 	@echo "make run            install, migrate, load the demo city, serve http://$(HOST):$(PORT) and publish (Ctrl-C stops)"
@@ -25,6 +25,7 @@ help:
 	@echo "make audit          pip-audit of the locked dependencies (needs an online vulnerability database)"
 	@echo "make migrate        apply database migrations"
 	@echo "make seed           load the demo city (DEBUG only)"
+	@echo "make schema         regenerate the API's OpenAPI schema, docs/openapi.yaml (CI fails when it is stale)"
 	@echo "make lock           re-compile requirements/*.txt from pyproject.toml (LOCK_ARGS=--upgrade to update)"
 	@echo "make clean          remove .venv, node_modules and caches (keeps .env and db.sqlite3)"
 
@@ -86,6 +87,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/python -m mypy
 
 # Production-like settings (HTTPS, HSTS, secure cookies, a real secret key): every warning fails.
+# The committed OpenAPI schema of /api/v1/; tests/api/test_schema.py fails when the code no longer matches it.
+schema: $(VENV)/.installed-base
+	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+	@echo "Wrote docs/openapi.yaml"
+
 check-deploy: $(VENV)/.installed-base node_modules/.package-lock.json
 	DJANGO_DEBUG=false \
 	DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \

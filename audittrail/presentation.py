@@ -25,6 +25,8 @@ from civicpost.timelabels import date_label, utc_offset_label
 OTHER_ACTION_LABELS: dict[str, Any] = {
     "media.uploaded": gettext_lazy("Media uploaded"),
     "media.deleted": gettext_lazy("Media deleted"),
+    "api.token_created": gettext_lazy("API token created"),
+    "api.token_revoked": gettext_lazy("API token revoked"),
 }
 
 # The objects events are recorded on (AuditEvent.target_type is the model's label).

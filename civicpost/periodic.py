@@ -25,6 +25,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("refresh expiring channel tokens", "connections.refresh_expiring_tokens", 3600),
     # Hourly; sends each approver's daily digest once the digest hour has come (once per person per day).
     PeriodicJob("send the daily approval digest", "governance.tasks.send_approval_digest", 3600),
+    # The API keeps each create's response for retries with its Idempotency-Key for a day.
+    PeriodicJob("forget old API idempotency keys", "api.tasks.prune_idempotency_records", 3600),
 )
 
 

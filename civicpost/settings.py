@@ -57,6 +57,11 @@ INSTALLED_APPS = [
     "composer",
     "governance",
     "demo",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -416,4 +421,58 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
         "urllib3": {"level": "INFO"},
     },
+}
+
+
+# --- The REST API (api/, README "API"): personal tokens and the session, problem-details errors, cursor pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so that an unauthenticated request answers 401 with `WWW-Authenticate: Bearer`.
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "api.permissions.HasTokenScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerTokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Requests per minute (or "/hour", "/day") one API token may make; a signed-in browser counts per person.
+CIVICPOST_API_RATE_LIMIT = env.str("CIVICPOST_API_RATE_LIMIT", default="300/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CivicPost API",
+    "DESCRIPTION": (
+        "Drafts, submissions and delivery status for the city's own systems. Authenticate with a personal API "
+        "token (Account & security → API tokens): `Authorization: Bearer cpt_…`. Errors are RFC 9457 problem "
+        "details (application/problem+json). Approving a post stays a signed-in browser action with two-step "
+        "verification."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN, and within the site's CSP.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PostStatusEnum": "scheduler.models.PostStatus",
+        "DeliveryStatusEnum": "scheduler.models.DeliveryStatus",
+        "ChannelStatusEnum": "scheduler.models.ChannelStatus",
+    },
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "apiToken": {"type": "http", "scheme": "bearer", "description": "A personal API token (cpt_…)."}
+        }
+    },
+    "SECURITY": [{"apiToken": []}],
+    "AUTHENTICATION_WHITELIST": ["api.authentication.ApiTokenAuthentication"],
 }

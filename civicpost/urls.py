@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from api.urls import token_urlpatterns as api_token_urlpatterns
 from composer import urls as composer_urls
 from departments import urls as departments_urls
 from governance import policy_urls
@@ -17,6 +18,9 @@ handler403 = "civicpost.errors.permission_denied"
 handler404 = "civicpost.errors.page_not_found"
 
 urlpatterns = [
+    # The REST API for the city's own systems (api/; README "API"), and its tokens on the account page.
+    path("api/", include("api.urls")),
+    path("accounts/security/api-tokens/", include((api_token_urlpatterns, "api_tokens"))),
     path("accounts/security/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -7,8 +7,10 @@ redirected (302), or a form the person may send but filled wrongly (400). Each P
 that is rolled back, so one request never changes the world of the next.
 
 Every route is covered: a new URL without a row in EXPECTED fails `test_every_url_has_a_row`. Excluded:
-allauth's own account pages, the Django admin (behind allauth's login; see tests/accounts), static files
-and the health endpoint (public by design, tests/monitoring; its status page is in the matrix).
+allauth's own account pages, the Django admin (behind allauth's login; see tests/accounts), static files,
+the health endpoint (public by design, tests/monitoring; its status page is in the matrix) and the REST API
+under /api/, whose own matrix (tests/api/test_api_permissions.py) walks the same URL conf and answers 401,
+not a redirect to the sign-in page.
 
 Run with CIVICPOST_REQUIRE_MFA False and CIVICPOST_REQUIRE_REAUTH False (tests/settings.py), so that a
 permitted request is not turned into a redirect to MFA set-up or the password prompt.
@@ -42,7 +44,7 @@ CITY_WIDE_ROLES = ("communications_manager", "viewer", "it_admin")
 MEMBER_ROLES = ("editor", "approver", "department_admin")
 SIGNED_IN = tuple(r for r in ROLES if r != "anonymous")
 
-EXCLUDED_PREFIXES = ("admin/", "accounts/", "health/", "static/")
+EXCLUDED_PREFIXES = ("admin/", "accounts/", "health/", "static/", "api/")
 INCLUDED_PREFIXES = ("accounts/security/", "health/status/")
 
 # --- The expected allows --------------------------------------------------------------------------
@@ -78,6 +80,11 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # --- Account & security: every signed-in person's own page.
     ("accounts:security", "GET"): ANY_SIGNED_IN,
     ("accounts:mfa_required", "GET"): ANY_SIGNED_IN,
+    # Personal API tokens (api app): each person's own; revoking an unknown token is 404 for everyone
+    # (revoking another person's token: tests/api/test_tokens.py).
+    ("api_tokens:token_list", "GET"): ANY_SIGNED_IN,
+    ("api_tokens:token_create", "POST"): ANY_SIGNED_IN,  # an empty form is refused (400)
+    ("api_tokens:token_revoke", "POST"): NOBODY,
     # --- Publishing status (is the publisher running, what is late; no post text): the IT admin and the
     # communications managers (and staff accounts, tests/monitoring).
     ("monitoring:status", "GET"): COMMS | IT,
@@ -359,6 +366,7 @@ class World:
             "key": lambda: uuid.uuid4(),
             "secret": lambda: "no-such-secret",
             "name": lambda: scope.objects["asset"].file_name,
+            "token_id": lambda: 999_999_999,
         }
         return {name: values[name]() for name in route_kwargs}
 
