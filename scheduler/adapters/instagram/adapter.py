@@ -253,8 +253,17 @@ class InstagramAdapter(PlatformAdapter):
         )
 
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+        """`GET /{ig-media-id}?fields=like_count,comments_count`: one request per post (the default batch).
+        Views and shares need the insights edge (a second request per post): not read yet, so not reported."""
         body = self._client().get(remote_id, {"fields": "like_count,comments_count"})
         return {"likes": int(body.get("like_count") or 0), "replies": int(body.get("comments_count") or 0)}
+
+    def fetch_followers(self) -> int | None:
+        """`GET /{ig-user-id}?fields=followers_count`."""
+        ig_user_id = str(self.account.options.get("ig_user_id") or "")
+        body = self._client().get(ig_user_id, {"fields": "followers_count"})
+        value = body.get("followers_count")
+        return int(value) if value is not None else None
 
     def check_connection(self) -> ConnectionCheck:
         token = self.account.credentials.get("access_token", "")

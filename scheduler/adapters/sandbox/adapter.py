@@ -14,6 +14,7 @@ sandbox channel (setting CIVICPOST_SANDBOX_MODE):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, cast
@@ -119,8 +120,26 @@ class SandboxAdapter(PlatformAdapter):
     def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         sandbox_store().delete(channel_id=self.account.channel_id, remote_id=remote_id)
 
+    # The Sandbox reads any number of posts "in one request", like a platform with a large batch.
+    metrics_batch_size = 100
+
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
-        return {"likes": 0, "shares": 0, "replies": 0}
+        """Deterministic figures per post (the same post always reports the same numbers), so the demo and
+        tests have something to show. No quotes: the sandbox shows how "not reported" looks."""
+        if self.mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        seed = int.from_bytes(hashlib.sha256(f"{self.account.channel_id}:{remote_id}".encode()).digest()[:8], "big")
+        views = 200 + seed % 1800
+        return {
+            "views": views,
+            "likes": views // (8 + seed % 7),
+            "shares": views // (40 + seed % 23),
+            "replies": views // (60 + seed % 31),
+            "clicks": views // (15 + seed % 11),
+        }
+
+    def fetch_followers(self) -> int | None:
+        return 1000 + self.account.channel_id * 37
 
     def check_connection(self) -> ConnectionCheck:
         if self.mode == "down":
