@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from celery import current_app
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("refresh expiring channel tokens", "connections.refresh_expiring_tokens", 3600),
     # Hourly; sends each approver's daily digest once the digest hour has come (once per person per day).
     PeriodicJob("send the daily approval digest", "governance.tasks.send_approval_digest", 3600),
+    # Metric snapshots at their ages, follower counts once a day, removal notices (analytics).
+    PeriodicJob("collect post metrics", "analytics.tasks.collect_metrics", settings.CIVICPOST_METRICS_INTERVAL_SECONDS),
 )
 
 

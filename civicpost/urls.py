@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from analytics import views as analytics_views
 from medialibrary import views as medialibrary_views
 
 admin.autodiscover()
@@ -24,6 +25,9 @@ urlpatterns = [
     path("departments/", include("departments.urls")),
     path("governance/", include("governance.urls")),
     path("audit/", include("audit.urls")),
+    path("analytics/", include("analytics.urls")),
+    # Short links in posts (analytics): public, counted, no personal data stored.
+    path("l/<slug:code>", analytics_views.short_link_redirect, name="short_link"),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.
     path("media/<path:name>", medialibrary_views.public_file, name="media_file"),
     path("", include("scheduler.urls")),

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
 
+from analytics.shortlinks import short_link_preview
 from composer.hints import Hint, accessibility_hints
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot
 from scheduler.adapters.base import PostContent
@@ -122,6 +123,10 @@ def composer_feedback(form: PostForm) -> Feedback:
     for channel, language in delivery_targets(content=content, channels=channels, publishing=publishing):
         label = channel.display_name if language == main else f"{channel.display_name} ({language_name(language)})"
         post_content = channel_content(content, channel, language)
+        # Counted as sent: with the department's short links, each link is /l/<code> on the city's domain.
+        post_content = short_link_preview(
+            post_content, department_id=getattr(department, "pk", None), platform=channel.platform
+        )
         try:
             adapter = adapter_for_channel(channel)
         except UnknownPlatform:

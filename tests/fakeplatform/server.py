@@ -349,10 +349,22 @@ class FakePlatform:
         self._initial_receivers = dict(webhook_receivers or {})
         self.webhook_receivers: dict[str, str] = dict(self._initial_receivers)
         self.webhook_ids: dict[tuple[str, str], str] = {}
+        # Metric counts a test sets per post (`set_metrics`), and every platform request seen (method, path?query).
+        self.metrics: dict[tuple[str, str], dict[str, int]] = {}
+        self.request_log: list[tuple[str, str]] = []
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
         self._thread: threading.Thread | None = None
+
+    def set_metrics(self, platform: str, remote_id: str, **counts: int) -> None:
+        """Makes the post report these counts (platform names: like_count, favourites_count, likeCount...)."""
+        with self._lock:
+            self.metrics[(platform, remote_id)] = dict(counts)
+
+    def metrics_of(self, platform: str, remote_id: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self.metrics.get((platform, remote_id), {}))
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -582,6 +594,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(404, {"error": f"The fake platform has no route for {method} {path}"})
                 return
             self.fake.count(f"{platform}:requests")
+            with self.fake._lock:
+                self.fake.request_log.append((method, self.path))
             latency = float(self.fake.setting(platform, "latency_ms"))
             jitter = float(self.fake.setting(platform, "latency_jitter_ms"))
             if latency or jitter:
@@ -658,7 +672,7 @@ class _Handler(BaseHTTPRequestHandler):
             return "bluesky"
         if path.startswith("/hooks/"):
             return "webhook"
-        if re.match(r"^/v\d+\.\d+/", path):
+        if re.match(r"^/v\d+\.\d+(/|$)", path):
             return self._graph_platform_of(path)
         return None
 
@@ -891,6 +905,7 @@ class _Handler(BaseHTTPRequestHandler):
             "replies_count": 0,
             "reblogs_count": 0,
             "favourites_count": 0,
+            **self.fake.metrics_of("mastodon", entry.remote_id),
             "edited_at": None,
             "favourited": False,
             "reblogged": False,
@@ -1001,6 +1016,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {**self._mastodon_account(account), "source": {"privacy": "public", "language": "en"}})
         elif path == "/api/v1/statuses" and method == "POST":
             self._mastodon_post_status(account, outcome)
+        elif path == "/api/v1/statuses" and method == "GET":
+            # Mastodon 4.3+: GET /api/v1/statuses?id[]=1&id[]=2; ids it cannot show are left out.
+            ids = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("id[]", [])
+            found = [self.fake.ledger.get("mastodon", status_id) for status_id in ids]
+            self._json(200, [self._status_json(e) for e in found if e is not None and not e.deleted])
         elif (match := re.fullmatch(r"/api/v1/statuses/(\d+)", path)) and method in ("GET", "DELETE"):
             entry = self.fake.ledger.get("mastodon", match[1])
             if entry is None or entry.deleted:
@@ -1129,6 +1149,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "quote_count": 0,
                 "bookmark_count": 0,
                 "impression_count": 0,
+                **self.fake.metrics_of("x", entry.remote_id),
             }
         return data
 
@@ -1287,6 +1308,14 @@ class _Handler(BaseHTTPRequestHandler):
             data["permalink_url"] = f"https://www.facebook.com/{page_id}/posts/{post_id}"
         if "link" in wanted and entry.link:
             data["link"] = entry.link
+        counts = self.fake.metrics_of("facebook", entry.remote_id)
+        if "shares" in wanted:
+            # Graph leaves `shares` out of a post nobody shared.
+            if counts.get("shares"):
+                data["shares"] = {"count": counts["shares"]}
+        for edge in ("reactions", "comments"):
+            if any(field.startswith(f"{edge}.summary") for field in wanted):
+                data[edge] = {"data": [], "summary": {"total_count": counts.get(edge, 0)}}
         return data
 
     def _facebook(self, method: str, path: str) -> None:
@@ -1310,7 +1339,17 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.split("/")[2:]  # drop "" and the version
         if len(parts) == 2 and parts[0].isdigit():
             self.fake.facebook_token_pages.setdefault(token, parts[0])
-        if parts == ["me"] and method == "GET":
+        if parts == [] and method == "GET" and "ids" in self.query:
+            # Multiple-ids read: {"<id>": {...}, ...}; one unknown id fails the whole request (code 100).
+            answer = {}
+            for object_id in filter(None, self.query["ids"].split(",")):
+                entry = self.fake.ledger.get("facebook", object_id)
+                if entry is None or entry.deleted:
+                    self._fb_error(400, 100, f"(#100) Some of the aliases you requested do not exist: {object_id}")
+                    return
+                answer[object_id] = self._fb_post_json(entry, wanted)
+            self._json(200, answer)
+        elif parts == ["me"] and method == "GET":
             page_id = self.fake.facebook_token_pages.get(token) or _numeric_id(f"facebook:{token}")
             self._json(200, {"id": page_id, "name": f"Fake page {page_id}"})
         elif parts == ["me", "accounts"] and method == "GET":
@@ -1884,6 +1923,7 @@ class _Handler(BaseHTTPRequestHandler):
             "repostCount": 0,
             "likeCount": 0,
             "quoteCount": 0,
+            **self.fake.metrics_of("bluesky", entry.remote_id),
             "indexedAt": entry.received_iso,
             "labels": [],
         }

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from analytics import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("posts/<int:post_id>/figures/", views.post_figures, name="post_figures"),
+]

@@ -1,0 +1,241 @@
+"""Each platform's metrics batch against the fake platform server: the exact requests (batch sizes, fields),
+the figures read, what is "not reported", deleted posts, partial answers and 429s."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+
+from scheduler.adapters.base import ChannelAccount, MetricsReading, RateLimited, Removed
+from scheduler.adapters.bluesky.adapter import BlueskyAdapter
+from scheduler.adapters.facebook.adapter import METRICS_FIELDS, FacebookPageAdapter
+from scheduler.adapters.mastodon.adapter import MastodonAdapter
+from scheduler.adapters.sandbox.adapter import SandboxAdapter
+from scheduler.adapters.x.adapter import XAdapter
+from tests.fakeplatform import FakePlatform
+
+pytestmark = pytest.mark.django_db
+
+HANDLE = "parks.city.example"
+APP_PASSWORD = "abcd-efgh-ijkl-mnop"
+
+
+@pytest.fixture
+def fake():
+    with FakePlatform(seed=13) as server:
+        yield server
+
+
+@pytest.fixture
+def fake_settings(fake: FakePlatform, settings):  # noqa: ANN001, ANN201
+    settings.CIVICPOST_PLATFORM_URLS = {"x": fake.url, "facebook": fake.url}
+    settings.CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True
+    settings.CIVICPOST_X_CONSUMER_KEY = "ck"
+    settings.CIVICPOST_X_CONSUMER_SECRET = "cs"
+    settings.CIVICPOST_HTTP_TIMEOUT_SECONDS = 2
+    return settings
+
+
+def account(**values) -> ChannelAccount:  # noqa: ANN003
+    return ChannelAccount(channel_id=3, display_name="Parks", **values)
+
+
+def reads(fake: FakePlatform, path_start: str) -> list[dict[str, list[str]]]:
+    """The query of each GET whose path starts with `path_start`."""
+    found = []
+    for method, full in fake.request_log:
+        parts = urllib.parse.urlsplit(full)
+        if method == "GET" and parts.path.startswith(path_start):
+            found.append(urllib.parse.parse_qs(parts.query))
+    return found
+
+
+def add_tweets(fake: FakePlatform, count: int) -> list[str]:
+    ids = [str(1_900_000_000_000 + n) for n in range(count)]
+    for tweet_id in ids:
+        fake.ledger.add(platform="x", account="77", remote_id=tweet_id, text=f"Post {tweet_id}")
+    return ids
+
+
+def x_adapter() -> XAdapter:
+    return XAdapter(
+        account(credentials={"access_token": "77-tok", "access_token_secret": "s", "x_user_id": "77", "username": "p"})
+    )
+
+
+# --- X ------------------------------------------------------------------------------------------------
+
+
+def test_x_reads_100_posts_per_request_with_public_metrics_only(fake, fake_settings):
+    ids = add_tweets(fake, 150)
+    fake.set_metrics("x", ids[0], like_count=12, retweet_count=3, reply_count=1, quote_count=2, impression_count=450)
+    adapter = x_adapter()
+
+    first = adapter.fetch_metrics_batch(ids[:150])
+    second = adapter.fetch_metrics_batch(ids[100:])
+
+    queries = reads(fake, "/2/tweets")
+    assert [q["ids"][0].split(",") for q in queries] == [ids[:100], ids[100:]]
+    assert all(q["tweet.fields"] == ["public_metrics"] for q in queries)
+    assert len(first) == 100 and len(second) == 50
+    reading = first[ids[0]]
+    assert isinstance(reading, MetricsReading)
+    assert reading.counts == {"likes": 12, "shares": 3, "replies": 1, "quotes": 2, "views": 450}
+    assert reading.not_reported == ("clicks",)
+    assert reading.raw["public_metrics"]["like_count"] == 12
+
+
+def test_x_marks_a_deleted_post_removed_and_reads_the_rest(fake, fake_settings):
+    ids = add_tweets(fake, 3)
+    fake.ledger.delete("x", ids[1])
+
+    readings = x_adapter().fetch_metrics_batch(ids)
+
+    assert isinstance(readings[ids[0]], MetricsReading)
+    assert isinstance(readings[ids[1]], Removed)
+    assert "Could not find" in readings[ids[1]].reason
+    assert isinstance(readings[ids[2]], MetricsReading)
+
+
+def test_x_429_is_a_rate_limit_with_the_reset_time(fake, fake_settings):
+    ids = add_tweets(fake, 2)
+    fake.configure(platform="x", faults_on_reads=True, script=["rate_limit"], rate_limit_reset_seconds=120)
+
+    with pytest.raises(RateLimited) as raised:
+        x_adapter().fetch_metrics_batch(ids)
+    assert 100 <= raised.value.retry_after <= 125
+
+
+# --- Bluesky ------------------------------------------------------------------------------------------
+
+
+def bluesky_adapter(fake: FakePlatform) -> BlueskyAdapter:
+    return BlueskyAdapter(
+        account(
+            handle=f"@{HANDLE}",
+            credentials={"handle": HANDLE, "app_password": APP_PASSWORD},
+            options={"pds_url": fake.url},
+        )
+    )
+
+
+def add_bluesky_posts(fake: FakePlatform, count: int) -> list[str]:
+    from tests.fakeplatform.server import bluesky_did
+
+    did = bluesky_did(HANDLE)
+    uris = [f"at://{did}/app.bsky.feed.post/3kpost{n:04d}" for n in range(count)]
+    for uri in uris:
+        fake.ledger.add(
+            platform="bluesky",
+            account=did,
+            remote_id=uri,
+            text="Trail open",
+            extra={
+                "cid": "bafyreib2rxk3rh6kzwq",
+                "handle": HANDLE,
+                "record": {"$type": "app.bsky.feed.post", "text": "Trail open", "createdAt": "2026-12-01T10:00:00Z"},
+            },
+        )
+    return uris
+
+
+def test_bluesky_reads_25_uris_per_get_posts_and_a_missing_uri_is_removed(fake, fake_settings):
+    uris = add_bluesky_posts(fake, 30)
+    fake.set_metrics("bluesky", uris[0], likeCount=9, repostCount=2, replyCount=1, quoteCount=1)
+    fake.ledger.delete("bluesky", uris[1])
+    adapter = bluesky_adapter(fake)
+
+    first = adapter.fetch_metrics_batch(uris)
+    second = adapter.fetch_metrics_batch(uris[25:])
+
+    queries = reads(fake, "/xrpc/app.bsky.feed.getPosts")
+    assert [q["uris"] for q in queries] == [uris[:25], uris[25:]]
+    assert first[uris[0]] == MetricsReading(
+        counts={"likes": 9, "shares": 2, "replies": 1, "quotes": 1},
+        raw={"uri": uris[0], "cid": "bafyreib2rxk3rh6kzwq", "likes": 9, "shares": 2, "replies": 1, "quotes": 1},
+    )
+    assert first[uris[0]].not_reported == ("views", "clicks")
+    assert isinstance(first[uris[1]], Removed)
+    assert len(second) == 5
+
+
+# --- Mastodon -----------------------------------------------------------------------------------------
+
+
+def mastodon_adapter(fake: FakePlatform, version: str) -> MastodonAdapter:
+    return MastodonAdapter(
+        account(
+            credentials={"access_token": "t"},
+            options={"instance_url": fake.url, "max_characters": 500, "mastodon_version": version},
+        )
+    )
+
+
+def add_statuses(fake: FakePlatform, count: int) -> list[str]:
+    ids = [str(110_000_000_000 + n) for n in range(count)]
+    for status_id in ids:
+        fake.ledger.add(platform="mastodon", account="1", remote_id=status_id, text="Pools open")
+    return ids
+
+
+def test_mastodon_43_reads_statuses_by_id_in_one_request(fake, fake_settings):
+    ids = add_statuses(fake, 3)
+    fake.set_metrics("mastodon", ids[0], favourites_count=5, reblogs_count=4, replies_count=3)
+    fake.ledger.delete("mastodon", ids[2])
+
+    readings = mastodon_adapter(fake, "4.3.0").fetch_metrics_batch(ids)
+
+    assert [q["id[]"] for q in reads(fake, "/api/v1/statuses")] == [ids]
+    assert readings[ids[0]].counts == {"likes": 5, "shares": 4, "replies": 3}
+    assert readings[ids[0]].not_reported == ("quotes", "views", "clicks")
+    assert isinstance(readings[ids[2]], Removed)
+
+
+def test_an_older_mastodon_is_read_one_status_at_a_time_and_404_is_removed(fake, fake_settings):
+    ids = add_statuses(fake, 2)
+    fake.ledger.delete("mastodon", ids[1])
+    adapter = mastodon_adapter(fake, "4.2.0")
+
+    readings = adapter.fetch_metrics_batch(ids)
+
+    assert adapter.metrics_batch_size == 1
+    paths = [urllib.parse.urlsplit(full).path for method, full in fake.request_log if method == "GET"]
+    assert paths == [f"/api/v1/statuses/{ids[0]}", f"/api/v1/statuses/{ids[1]}"]
+    assert isinstance(readings[ids[0]], MetricsReading)
+    assert isinstance(readings[ids[1]], Removed)
+
+
+# --- Facebook -----------------------------------------------------------------------------------------
+
+
+def test_facebook_reads_posts_with_ids_and_falls_back_to_one_by_one_when_one_is_gone(fake, fake_settings):
+    ids = [f"555_{n}" for n in range(3)]
+    for post_id in ids:
+        fake.ledger.add(platform="facebook", account="555", remote_id=post_id, text="Parade")
+    fake.set_metrics("facebook", ids[0], reactions=7, comments=2, shares=1)
+    adapter = FacebookPageAdapter(account(credentials={"page_access_token": "pt"}, options={"page_id": "555"}))
+
+    readings = adapter.fetch_metrics_batch(ids)
+    assert [q["ids"] for q in reads(fake, "/v")] == [[",".join(ids)]]
+    assert reads(fake, "/v")[0]["fields"] == [METRICS_FIELDS]
+    assert readings[ids[0]].counts == {"likes": 7, "replies": 2, "shares": 1}
+    assert readings[ids[0]].not_reported == ("quotes", "views", "clicks")
+
+    fake.request_log.clear()
+    fake.ledger.delete("facebook", ids[1])
+    readings = adapter.fetch_metrics_batch(ids)
+    assert len(fake.request_log) == 1 + 3  # the failed batch, then one read per post
+    assert isinstance(readings[ids[1]], Removed)
+    assert isinstance(readings[ids[2]], MetricsReading)
+
+
+# --- Sandbox ------------------------------------------------------------------------------------------
+
+
+def test_the_sandbox_reports_the_same_figures_for_the_same_post():
+    adapter = SandboxAdapter(account())
+    first = adapter.fetch_metrics_batch(["41", "42"])
+    assert first == adapter.fetch_metrics_batch(["41", "42"])
+    assert first["41"].counts["views"] > 0
+    assert first["41"].not_reported == ("quotes",)
