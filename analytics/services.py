@@ -45,6 +45,8 @@ from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
+LAST_AGE_SLACK = dt.timedelta(days=7)
+
 
 @dataclass
 class CollectionReport:
@@ -78,8 +80,8 @@ def _due_deliveries(now: dt.datetime) -> dict[int, list[tuple[Delivery, tuple[st
     ages = metric_ages()
     if not ages:
         return {}
-    # A day of slack past the oldest age, so a pass that was late still takes the last snapshot.
-    oldest = now - dt.timedelta(seconds=ages[-1][1]) - dt.timedelta(days=1)
+    # A week of slack past the oldest age, so a collector that was stopped still takes the last snapshot.
+    oldest = now - dt.timedelta(seconds=ages[-1][1]) - LAST_AGE_SLACK
     deliveries = (
         Delivery.objects.filter(
             status=DeliveryStatus.PUBLISHED,

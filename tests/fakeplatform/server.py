@@ -1309,10 +1309,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "link" in wanted and entry.link:
             data["link"] = entry.link
         counts = self.fake.metrics_of("facebook", entry.remote_id)
-        if "shares" in wanted:
-            # Graph leaves `shares` out of a post nobody shared.
-            if counts.get("shares"):
-                data["shares"] = {"count": counts["shares"]}
+        # Graph leaves `shares` out of a post nobody shared.
+        if "shares" in wanted and counts.get("shares"):
+            data["shares"] = {"count": counts["shares"]}
         for edge in ("reactions", "comments"):
             if any(field.startswith(f"{edge}.summary") for field in wanted):
                 data[edge] = {"data": [], "summary": {"total_count": counts.get(edge, 0)}}

@@ -25,12 +25,14 @@ from django.utils.module_loading import import_string
 
 from scheduler.adapters.base import (
     ConnectionCheck,
+    MetricsReading,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
     PublishError,
     PublishResult,
     RateLimited,
+    Removed,
     TextLength,
 )
 
@@ -62,6 +64,10 @@ class SandboxStore(Protocol):
         ...
 
     def delete(self, *, channel_id: int, remote_id: str) -> None: ...
+
+    def live_ids(self, *, channel_id: int, remote_ids: list[str]) -> set[str]:
+        """The ids among `remote_ids` still on the sandbox timeline."""
+        ...
 
 
 @cache
@@ -137,6 +143,20 @@ class SandboxAdapter(PlatformAdapter):
             "replies": views // (60 + seed % 31),
             "clicks": views // (15 + seed % 11),
         }
+
+    def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
+        """Like a real batch: posts deleted from the sandbox timeline come back Removed."""
+        if self.mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        live = sandbox_store().live_ids(channel_id=self.account.channel_id, remote_ids=remote_ids)
+        readings: dict[str, MetricsReading | Removed] = {}
+        for remote_id in remote_ids:
+            if remote_id in live:
+                counts = self.fetch_metrics(remote_id)
+                readings[remote_id] = MetricsReading(counts=counts, raw={"id": remote_id, **counts})
+            else:
+                readings[remote_id] = Removed(reason="The post is no longer on the sandbox timeline.")
+        return readings
 
     def fetch_followers(self) -> int | None:
         return 1000 + self.account.channel_id * 37
