@@ -230,6 +230,57 @@ def test_facebook_reads_posts_with_ids_and_falls_back_to_one_by_one_when_one_is_
     assert isinstance(readings[ids[2]], MetricsReading)
 
 
+# --- Instagram and Threads: one request per post (no batch read documented) --------------------------
+
+
+@pytest.fixture
+def meta_settings(fake: FakePlatform, fake_settings, monkeypatch):  # noqa: ANN001, ANN201
+    from scheduler.adapters import graph as graph_module
+
+    fake_settings.CIVICPOST_PLATFORM_URLS = {"instagram": f"{fake.url}/instagram", "threads": f"{fake.url}/threads"}
+    monkeypatch.setattr(graph_module, "_sleep", lambda seconds: None)
+    return fake_settings
+
+
+def test_instagram_and_threads_read_each_post_and_a_post_gone_in_the_app_is_removed(fake, meta_settings):
+    from scheduler.adapters.base import MediaItem, PostContent
+    from scheduler.adapters.instagram.adapter import InstagramAdapter
+    from scheduler.adapters.threads.adapter import INSIGHT_METRICS, ThreadsAdapter
+    from tests.fakeplatform.server import _numeric_id
+
+    photo = MediaItem(url="https://city.example/media/pool.jpg", mime_type="image/jpeg", alt_text="An empty pool")
+    instagram = InstagramAdapter(account(credentials={"access_token": "ig-t"}, options={"ig_user_id": "1784"}))
+    threads = ThreadsAdapter(
+        account(credentials={"access_token": "th-t"}, options={"threads_user_id": _numeric_id("threads:th-t")})
+    )
+    ig = [
+        instagram.publish(PostContent(text=f"Pool {n}", media=(photo,)), idempotency_key=f"i{n}").remote_id
+        for n in range(2)
+    ]
+    th = [threads.publish(PostContent(text=f"Pool {n}"), idempotency_key=f"t{n}").remote_id for n in range(2)]
+    fake.set_metrics("instagram", ig[0], like_count=8, comments_count=2)
+    fake.set_metrics("threads", th[0], views=300, likes=9, replies=2, reposts=1, quotes=1, shares=4)
+    fake.ledger.delete("instagram", ig[1])  # deleted in the app: the API cannot delete Instagram media
+    fake.ledger.delete("threads", th[1])
+    fake.request_log.clear()
+
+    ig_readings = instagram.fetch_metrics_batch(ig)
+    th_readings = threads.fetch_metrics_batch(th)
+
+    gets = [urllib.parse.urlsplit(full) for method, full in fake.request_log if method == "GET"]
+    assert [(g.path.rsplit("/", 1)[-1], urllib.parse.parse_qs(g.query).get("fields")) for g in gets[:2]] == [
+        (ig[0], ["like_count,comments_count"]),
+        (ig[1], ["like_count,comments_count"]),
+    ]
+    assert [urllib.parse.parse_qs(g.query)["metric"] for g in gets[2:]] == [[",".join(INSIGHT_METRICS)]] * 2
+    assert ig_readings[ig[0]].counts == {"likes": 8, "replies": 2}
+    assert ig_readings[ig[0]].not_reported == ("shares", "quotes", "views", "clicks")
+    assert th_readings[th[0]].counts == {"views": 300, "likes": 9, "replies": 2, "shares": 1, "quotes": 1}
+    assert th_readings[th[0]].raw["shares"] == 4
+    assert isinstance(ig_readings[ig[1]], Removed)
+    assert isinstance(th_readings[th[1]], Removed)
+
+
 # --- Sandbox ------------------------------------------------------------------------------------------
 
 

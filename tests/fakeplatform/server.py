@@ -1478,11 +1478,17 @@ class _Handler(BaseHTTPRequestHandler):
                 self._graph_missing(method, parts[0])
                 return
             metrics = [m for m in self.query.get("metric", "").split(",") if m]
+            values = self.fake.metrics_of(platform, parts[0])
             self._json(
                 200,
                 {
                     "data": [
-                        {"name": m, "period": "lifetime", "values": [{"value": 0}], "id": f"{parts[0]}/insights/{m}"}
+                        {
+                            "name": m,
+                            "period": "lifetime",
+                            "values": [{"value": values.get(m, 0)}],
+                            "id": f"{parts[0]}/insights/{m}",
+                        }
                         for m in metrics
                     ]
                 },
@@ -1632,6 +1638,7 @@ class _Handler(BaseHTTPRequestHandler):
             "media_url": first.get("image_url") or first.get("video_url") or "",
             "like_count": 0,
             "comments_count": 0,
+            **self.fake.metrics_of(platform, entry.remote_id),
         }
         return {"id": entry.remote_id, **{k: v for k, v in known.items() if k in (wanted or {"id"})}}
 
