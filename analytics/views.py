@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics.selectors import post_figures_for_user, short_link_target
 from analytics.services import short_link_count_click
+from analytics.shortlinks import short_links_enabled, short_links_set
+from departments.selectors import department_get_for_settings
 
 # Known bots, crawlers and link-preview fetchers (platforms fetch every link to build its card, which is not
 # a resident's click). A documented pattern instead of a dependency: the generic words cover most crawlers
@@ -43,6 +47,24 @@ def short_link_redirect(request: HttpRequest, code: str) -> HttpResponse:
     response["Referrer-Policy"] = "no-referrer-when-downgrade"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def department_short_links(request: HttpRequest, department_id: int) -> HttpResponse:
+    """A department's short-link switch (the department's admins and communications managers, as for its
+    other settings)."""
+    department = department_get_for_settings(user=request.user, department_id=department_id)
+    if request.method == "POST":
+        enabled = request.POST.get("enabled") == "on"
+        short_links_set(department_id=department.pk, enabled=enabled)
+        if enabled:
+            messages.success(request, _("Links in posts published from now on go through short links."))
+        else:
+            messages.success(request, _("Links in posts published from now on are sent as written."))
+        return redirect("analytics:department_short_links", department_id=department.pk)
+    context = {"department": department, "enabled": short_links_enabled(department_id=department.pk)}
+    return render(request, "analytics/department_short_links.html", context)
 
 
 @login_required

@@ -182,6 +182,8 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # Analytics: a post's figures go with the post page; a short link is public (unknown code: 404 for all).
     ("analytics:post_figures", "GET"): MEMBERS | COMMS | VIEWER,
     ("short_link", "GET"): NOBODY,
+    ("analytics:department_short_links", "GET"): ADMINS | COMMS,
+    ("analytics:department_short_links", "POST"): ADMINS | COMMS,
     ("scheduler:post_versions", "GET"): MEMBERS | COMMS | VIEWER,
     ("scheduler:post_version_compare", "GET"): MEMBERS | COMMS | VIEWER,
     # A draft: only its department's members change it.

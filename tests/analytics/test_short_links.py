@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 from django.db.models import ProtectedError
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from analytics.models import ShortLink
-from analytics.shortlinks import short_link_preview, short_links_set
+from analytics.shortlinks import short_link_preview, short_links_enabled, short_links_set
 from analytics.views import is_bot
 from scheduler.adapters.base import ChannelAccount, PostContent
 from scheduler.adapters.registry import get_adapter_class
@@ -160,3 +161,20 @@ def test_the_composer_counts_the_short_links_length(personas, settings):
     counted = short_link_preview(content, department_id=personas.parks.pk, platform="sandbox")
     assert counted.text == "Splash pads open. https://civicpost.city.example/l/xxxxxxxx"
     assert adapter.text_length(counted).used == len(counted.text) < adapter.text_length(content).used
+
+
+def test_a_department_admin_turns_short_links_on_and_an_editor_cannot(personas, client):
+    from departments.models import Role
+    from tests.factories import member
+
+    priya = member("priya", personas.parks, Role.ADMIN)
+    url = reverse("analytics:department_short_links", args=[personas.parks.pk])
+    client.force_login(personas.alice)
+    assert client.post(url, {"enabled": "on"}).status_code == 403
+    assert not short_links_enabled(department_id=personas.parks.pk)
+    client.force_login(priya)
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"enabled": "on"}).status_code == 302
+    assert short_links_enabled(department_id=personas.parks.pk)
+    client.post(url, {})
+    assert not short_links_enabled(department_id=personas.parks.pk)
