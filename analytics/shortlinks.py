@@ -81,17 +81,25 @@ def _replace_urls(text: str, replacement: dict[str, str]) -> str:
 
 def delivery_content_with_short_links(delivery: Delivery, content: PostContent) -> PostContent:
     """What the delivery sends with every link (the link field and links in the text) replaced by its short
-    link, when the department turned short links on. Unchanged otherwise."""
+    link. Decided once, at the delivery's first attempt: a delivery that already has short links always uses
+    them (a retry or a reconcile must send and look for the same text, even if the switch changed since), and
+    one first sent without them stays without. Unchanged where the department did not turn short links on."""
     if delivery.channel.platform in UNSHORTENED_PLATFORMS:
         return content
-    if not short_links_enabled(department_id=delivery.post.department_id):
-        return content
+    existing = dict(ShortLink.objects.filter(delivery=delivery).values_list("original_url", "code"))
+    if not existing:
+        first_attempt = delivery.status == "sending" and delivery.attempts <= 1
+        if not first_attempt or not short_links_enabled(department_id=delivery.post.department_id):
+            return content
     urls = dict.fromkeys(_URL.findall(content.text))
     if content.link:
         urls[content.link] = None
     if not urls:
         return content
-    replacement = {url: short_url(short_link_for(delivery=delivery, url=url).code) for url in urls}
+    replacement = {
+        url: short_url(existing[url] if url in existing else short_link_for(delivery=delivery, url=url).code)
+        for url in urls
+    }
     return replace(
         content,
         text=_replace_urls(content.text, replacement),

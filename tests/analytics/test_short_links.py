@@ -178,3 +178,26 @@ def test_a_department_admin_turns_short_links_on_and_an_editor_cannot(personas, 
     assert short_links_enabled(department_id=personas.parks.pk)
     client.post(url, {})
     assert not short_links_enabled(department_id=personas.parks.pk)
+
+
+def test_a_retry_or_reconcile_sends_the_same_short_links_even_after_the_switch_changed(personas):
+    from analytics.shortlinks import delivery_content_with_short_links
+
+    short_links_set(department_id=personas.parks.pk, enabled=True)
+    delivery = publish_with_link(personas)
+    sent = SandboxPost.objects.get(pk=delivery.remote_id)
+    short_links_set(department_id=personas.parks.pk, enabled=False)
+    delivery.refresh_from_db()
+    again = delivery_content_with_short_links(delivery, PostContent(text="Splash pads open Saturday.", link=LINK))
+    assert again.link == sent.link
+    assert ShortLink.objects.filter(delivery=delivery).count() == 1
+
+
+def test_a_delivery_first_sent_without_short_links_stays_without(personas):
+    from analytics.shortlinks import delivery_content_with_short_links
+
+    delivery = publish_with_link(personas)
+    short_links_set(department_id=personas.parks.pk, enabled=True)
+    delivery.refresh_from_db()
+    content = PostContent(text="Splash pads open Saturday.", link=LINK)
+    assert delivery_content_with_short_links(delivery, content) == content
