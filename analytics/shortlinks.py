@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 
 from analytics.models import ShortLink, ShortLinkSetting
 from scheduler.adapters.base import PostContent
+from scheduler.models import DeliveryStatus
 
 if TYPE_CHECKING:
     from scheduler.models import Delivery
@@ -84,18 +85,19 @@ def delivery_content_with_short_links(delivery: Delivery, content: PostContent) 
     link. Decided once, at the delivery's first attempt: a delivery that already has short links always uses
     them (a retry or a reconcile must send and look for the same text, even if the switch changed since), and
     one first sent without them stays without. Unchanged where the department did not turn short links on."""
-    if delivery.channel.platform in UNSHORTENED_PLATFORMS:
-        return content
-    existing = dict(ShortLink.objects.filter(delivery=delivery).values_list("original_url", "code"))
-    if not existing:
-        first_attempt = delivery.status == "sending" and delivery.attempts <= 1
-        if not first_attempt or not short_links_enabled(department_id=delivery.post.department_id):
-            return content
     urls = dict.fromkeys(_URL.findall(content.text))
     if content.link:
         urls[content.link] = None
-    if not urls:
-        return content
+    if not urls or delivery.channel.platform in UNSHORTENED_PLATFORMS:
+        return content  # no query for a post without links (the publish path's query budget)
+    if delivery.status == DeliveryStatus.SENDING and delivery.attempts <= 1:
+        existing: dict[str, str] = {}  # the first attempt: no links can exist yet
+        if not short_links_enabled(department_id=delivery.post.department_id):
+            return content
+    else:
+        existing = dict(ShortLink.objects.filter(delivery=delivery).values_list("original_url", "code"))
+        if not existing:
+            return content
     replacement = {
         url: short_url(existing[url] if url in existing else short_link_for(delivery=delivery, url=url).code)
         for url in urls
