@@ -276,3 +276,26 @@ def test_figures_follow_the_post_pages_permissions(personas, client):
     assert client.get(reverse("analytics:post_figures", args=[submitted.pk])).status_code == 200
     client.logout()
     assert client.get(reverse("analytics:post_figures", args=[submitted.pk])).status_code == 302
+
+
+def test_a_snapshot_keeps_the_short_link_clicks_of_its_time(personas, client):
+    from analytics.models import ShortLink
+    from analytics.shortlinks import short_links_set
+
+    short_links_set(department_id=personas.parks.pk, enabled=True)
+    with time_machine.travel(START, tick=False) as clock:
+        post = approved_post(
+            author=personas.alice,
+            approver=personas.bob,
+            channels=[personas.parks_channel],
+            text="Pools open.",
+            link="https://parks.city.example/pools",
+        )
+        make_due(post)
+        tick()
+        link = ShortLink.objects.get(delivery__post=post)
+        for _ in range(3):
+            client.get(f"/l/{link.code}", headers={"user-agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"})
+        clock.shift(dt.timedelta(hours=2))
+        services.metrics_collect_pass()
+    assert MetricSnapshot.objects.get(delivery__post=post).link_clicks == 3
