@@ -5,7 +5,7 @@ found removed on a platform, the per-pass collection state of each channel (rate
 read usage per department and month, and CivicPost's own short links (`/l/<code>`) with their click counts
 and the per-department switch that turns them on.
 
-May import: departments (models, selectors), scheduler (models, selectors, the adapter contract and
+May import: departments (models, selectors), audit (services), scheduler (models, selectors, the adapter contract and
 registry, adapter_changes), civicpost helpers. Nothing below imports analytics: publishing reaches the short
 links only through the CIVICPOST_DELIVERY_CONTENT_FILTERS setting. Imports no other app's views, forms or
 templates (it sits above scheduler, beside the web layers)."""

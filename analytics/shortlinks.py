@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from analytics.models import ShortLink, ShortLinkSetting
+from audit.models import AuditAction
+from audit.services import audit_record
 from scheduler.adapters.base import PostContent
 from scheduler.models import DeliveryStatus
 
@@ -35,9 +37,19 @@ def short_links_enabled(*, department_id: int) -> bool:
     return ShortLinkSetting.objects.filter(department_id=department_id, enabled=True).exists()
 
 
-def short_links_set(*, department_id: int, enabled: bool) -> None:
-    """Turns the department's short links on or off (applies to deliveries published from now on)."""
+@transaction.atomic
+def short_links_set(*, department_id: int, enabled: bool, actor: Any = None) -> None:
+    """Turns the department's short links on or off (applies to deliveries first sent from now on), with an
+    audit event when it changes."""
+    before = short_links_enabled(department_id=department_id)
     ShortLinkSetting.objects.update_or_create(department_id=department_id, defaults={"enabled": enabled})
+    if before != enabled:
+        audit_record(
+            action=AuditAction.DEPARTMENT_SETTINGS_CHANGED,
+            actor=actor,
+            department_id=department_id,
+            changes={"short_links": {"before": before, "after": enabled}},
+        )
 
 
 def short_url(code: str) -> str:

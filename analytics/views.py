@@ -57,7 +57,7 @@ def department_short_links(request: HttpRequest, department_id: int) -> HttpResp
     department = department_get_for_settings(user=request.user, department_id=department_id)
     if request.method == "POST":
         enabled = request.POST.get("enabled") == "on"
-        short_links_set(department_id=department.pk, enabled=enabled)
+        short_links_set(department_id=department.pk, enabled=enabled, actor=request.user)
         if enabled:
             messages.success(request, _("Links in posts published from now on go through short links."))
         else:

@@ -178,6 +178,13 @@ def test_a_department_admin_turns_short_links_on_and_an_editor_cannot(personas, 
     assert short_links_enabled(department_id=personas.parks.pk)
     client.post(url, {})
     assert not short_links_enabled(department_id=personas.parks.pk)
+    from audit.models import AuditEvent
+
+    events = AuditEvent.objects.filter(department_id=personas.parks.pk, action="department.settings_changed")
+    assert [(e.actor, e.changes) for e in events.order_by("pk")] == [
+        (priya, {"short_links": {"before": False, "after": True}}),
+        (priya, {"short_links": {"before": True, "after": False}}),
+    ]
 
 
 def test_a_retry_or_reconcile_sends_the_same_short_links_even_after_the_switch_changed(personas):
