@@ -264,6 +264,12 @@ def followers_collect_daily(*, now: dt.datetime, report: CollectionReport | None
     )
     for channel in channels:
         adapter: PlatformAdapter = adapter_for_channel(channel)
+        if adapter.metrics_reads_are_paid:
+            # A billed read (X): within the department's monthly budget, and counted in it.
+            used = paid_reads_used(department_id=channel.department_id, platform=channel.platform, now=now)
+            if used >= settings.CIVICPOST_X_MONTHLY_READ_BUDGET:
+                continue
+            _count_paid_read(department_id=channel.department_id, platform=channel.platform, now=now)
         try:
             followers = adapter.fetch_followers()
         except RateLimited as error:

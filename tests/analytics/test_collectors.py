@@ -107,6 +107,13 @@ def test_x_429_is_a_rate_limit_with_the_reset_time(fake, fake_settings):
     assert 100 <= raised.value.retry_after <= 125
 
 
+def test_x_followers_come_from_users_me_public_metrics(fake, fake_settings):
+    fake.set_metrics("x", "user:77", followers_count=4321)
+    assert x_adapter().fetch_followers() == 4321
+    [query] = reads(fake, "/2/users/me")
+    assert query["user.fields"] == ["public_metrics"]
+
+
 # --- Bluesky ------------------------------------------------------------------------------------------
 
 

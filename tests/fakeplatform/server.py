@@ -1228,7 +1228,11 @@ class _Handler(BaseHTTPRequestHandler):
                 payload["errors"] = errors
             self._json(200, payload)
         elif path == "/2/users/me" and method == "GET":
-            self._json(200, {"data": {"id": user_id, "name": f"Fake user {user_id}", "username": f"fake{user_id}"}})
+            me: dict[str, Any] = {"id": user_id, "name": f"Fake user {user_id}", "username": f"fake{user_id}"}
+            if "public_metrics" in self.query.get("user.fields", ""):
+                followers = self.fake.metrics_of("x", f"user:{user_id}").get("followers_count", 0)
+                me["public_metrics"] = {"followers_count": followers, "following_count": 0, "tweet_count": 0}
+            self._json(200, {"data": me})
         elif (match := re.fullmatch(r"/2/users/(\d+)/tweets", path)) and method == "GET":
             self._x_user_tweets(match[1], fields)
         elif path.startswith("/2/media/upload") and method in ("POST", "GET"):

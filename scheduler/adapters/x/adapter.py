@@ -572,6 +572,15 @@ class XAdapter(PlatformAdapter):
                 readings[remote_id] = Removed(reason=str(error.get("detail") or error.get("title") or ""), raw=error)
         return readings
 
+    def fetch_followers(self) -> int | None:
+        """`GET /2/users/me?user.fields=public_metrics` (one billed read): followers_count."""
+        response = self._call(
+            lambda client: client.get_me(user_fields=["public_metrics"], user_auth=self._user_auth), creates_post=False
+        )
+        metrics = (response.data.public_metrics if response.data else None) or {}
+        value = metrics.get("followers_count")
+        return int(value) if value is not None else None
+
     def check_connection(self) -> ConnectionCheck:
         try:
             response = self._call(lambda client: client.get_me(user_auth=self._user_auth), creates_post=False)
