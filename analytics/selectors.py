@@ -96,7 +96,7 @@ def post_figures_for_user(
                     FigureRow(
                         age=snapshot.age,
                         taken_at=snapshot.taken_at,
-                        cells=[(METRIC_LABELS[name], getattr(snapshot, name)) for name in METRIC_FIELDS],
+                        cells=[(str(METRIC_LABELS[name]), getattr(snapshot, name)) for name in METRIC_FIELDS],
                         link_clicks=snapshot.link_clicks,
                     )
                     for snapshot in delivery.metric_snapshots.all()
@@ -122,7 +122,10 @@ def post_figures_for_user(
             for platform in paid_platforms
         ]
     return PostFigures(
-        post=post, metric_labels=[METRIC_LABELS[name] for name in METRIC_FIELDS], channels=channels, budgets=budgets
+        post=post,
+        metric_labels=[str(METRIC_LABELS[name]) for name in METRIC_FIELDS],
+        channels=channels,
+        budgets=budgets,
     )
 
 

@@ -95,8 +95,8 @@ def _due_deliveries(now: dt.datetime) -> dict[int, list[tuple[Delivery, tuple[st
         .order_by("published_at", "pk")
     )
     taken: dict[int, set[str]] = defaultdict(set)
-    for delivery_id, age in MetricSnapshot.objects.filter(delivery__in=deliveries).values_list("delivery_id", "age"):
-        taken[delivery_id].add(age)
+    for delivery_id, label in MetricSnapshot.objects.filter(delivery__in=deliveries).values_list("delivery_id", "age"):
+        taken[delivery_id].add(label)
     by_channel: dict[int, list[tuple[Delivery, tuple[str, int]]]] = defaultdict(list)
     for delivery in deliveries:
         assert delivery.published_at is not None  # noqa: S101 - filtered above

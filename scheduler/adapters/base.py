@@ -333,7 +333,8 @@ class PlatformAdapter(ABC):
         return {}
 
     # How many posts one metrics request reads (X 100, Bluesky 25, Facebook 50; 1: one request per post).
-    metrics_batch_size: ClassVar[int] = 1
+    # Per class; Mastodon decides per instance (its batch read needs Mastodon 4.3).
+    metrics_batch_size: int = 1
     # True where every read is billed (X): analytics counts these requests against a monthly budget.
     metrics_reads_are_paid: ClassVar[bool] = False
 
