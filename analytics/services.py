@@ -40,7 +40,7 @@ from scheduler.adapters.base import (
     RateLimited,
     Removed,
 )
-from scheduler.adapters.registry import adapter_for_channel
+from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
@@ -112,7 +112,10 @@ def metrics_collect_pass(*, now: dt.datetime | None = None) -> CollectionReport:
     now = now or timezone.now()
     report = CollectionReport()
     for items in _due_deliveries(now).values():
-        _collect_channel(items, now=now, report=report)
+        try:
+            _collect_channel(items, now=now, report=report)
+        except Exception:  # noqa: BLE001 - one channel's unexpected failure must not stop the others
+            logger.exception("metrics of channel %s not collected", items[0][0].channel_id)
     followers_collect_daily(now=now, report=report)
     removals_notify_pending(now=now)
     return report
@@ -263,7 +266,10 @@ def followers_collect_daily(*, now: dt.datetime, report: CollectionReport | None
         .exclude(collection_state__paused_until__gt=now)
     )
     for channel in channels:
-        adapter: PlatformAdapter = adapter_for_channel(channel)
+        try:
+            adapter: PlatformAdapter = adapter_for_channel(channel)
+        except UnknownPlatform:
+            continue
         if adapter.metrics_reads_are_paid:
             # A billed read (X): within the department's monthly budget, and counted in it.
             used = paid_reads_used(department_id=channel.department_id, platform=channel.platform, now=now)

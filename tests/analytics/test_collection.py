@@ -299,3 +299,22 @@ def test_a_snapshot_keeps_the_short_link_clicks_of_its_time(personas, client):
         clock.shift(dt.timedelta(hours=2))
         services.metrics_collect_pass()
     assert MetricSnapshot.objects.get(delivery__post=post).link_clicks == 3
+
+
+def test_one_channels_unexpected_failure_does_not_stop_the_others(personas, monkeypatch):
+    library_post = approved_post(author=personas.carol, approver=personas.dana, channels=[personas.library_channel])
+    original = SandboxAdapter.fetch_metrics_batch
+
+    def broken_for_parks(self, ids):  # noqa: ANN001, ANN202
+        if self.account.channel_id == personas.parks_channel.pk:
+            raise KeyError("a parsing bug")
+        return original(self, ids)
+
+    monkeypatch.setattr(SandboxAdapter, "fetch_metrics_batch", broken_for_parks)
+    with time_machine.travel(START, tick=False) as clock:
+        publish(personas)
+        make_due(library_post)
+        tick()
+        clock.shift(dt.timedelta(hours=2))
+        services.metrics_collect_pass()
+    assert list(MetricSnapshot.objects.values_list("delivery__channel", flat=True)) == [personas.library_channel.pk]
