@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -56,6 +57,13 @@ class CollectionReport:
     requests: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # per platform
     paused_channels: list[int] = field(default_factory=list)
     over_budget_channels: list[int] = field(default_factory=list)
+    out_of_time: bool = False
+    deadline: float | None = None  # time.monotonic() after which no new request is sent
+
+    def time_is_up(self) -> bool:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.out_of_time = True
+        return self.out_of_time
 
 
 def month_start(now: dt.datetime) -> dt.date:
@@ -106,11 +114,13 @@ def _due_deliveries(now: dt.datetime) -> dict[int, list[tuple[Delivery, tuple[st
     return by_channel
 
 
-def metrics_collect_pass(*, now: dt.datetime | None = None) -> CollectionReport:
+def metrics_collect_pass(*, now: dt.datetime | None = None, seconds: float | None = None) -> CollectionReport:
     """Takes every due snapshot it may this pass, reads follower counts not yet read today, and tells the
-    department admins about removals noticed. Returns what it did."""
+    department admins about removals noticed. `seconds`: sends no new platform request after that long (the
+    rest waits for the next pass, so a pass stays within the task's time limit). Returns what it did."""
     now = now or timezone.now()
     report = CollectionReport()
+    report.deadline = None if seconds is None else time.monotonic() + seconds
     for items in _due_deliveries(now).values():
         try:
             _collect_channel(items, now=now, report=report)
@@ -147,6 +157,8 @@ def _collect_channel(
     paused_until = None
     try:
         for start in range(0, len(remote_ids), batch_size):
+            if report.time_is_up():
+                break
             if budget <= 0:
                 report.over_budget_channels.append(channel.pk)
                 break
@@ -266,6 +278,8 @@ def followers_collect_daily(*, now: dt.datetime, report: CollectionReport | None
         .exclude(collection_state__paused_until__gt=now)
     )
     for channel in channels:
+        if report is not None and report.time_is_up():
+            break
         try:
             adapter: PlatformAdapter = adapter_for_channel(channel)
         except UnknownPlatform:

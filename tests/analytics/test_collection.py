@@ -318,3 +318,13 @@ def test_one_channels_unexpected_failure_does_not_stop_the_others(personas, monk
         clock.shift(dt.timedelta(hours=2))
         services.metrics_collect_pass()
     assert list(MetricSnapshot.objects.values_list("delivery__channel", flat=True)) == [personas.library_channel.pk]
+
+
+def test_a_pass_sends_no_request_after_its_time_is_up_and_the_next_pass_goes_on(personas):
+    with time_machine.travel(START, tick=False) as clock:
+        publish(personas)
+        clock.shift(dt.timedelta(hours=2))
+        report = services.metrics_collect_pass(seconds=0)
+        assert (report.out_of_time, report.snapshots, FollowerSnapshot.objects.count()) == (True, 0, 0)
+        report = services.metrics_collect_pass(seconds=60)
+    assert (report.out_of_time, report.snapshots, FollowerSnapshot.objects.count()) == (False, 1, 2)
