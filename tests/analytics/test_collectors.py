@@ -265,7 +265,7 @@ def test_instagram_and_threads_read_each_post_and_a_post_gone_in_the_app_is_remo
         for n in range(2)
     ]
     th = [threads.publish(PostContent(text=f"Pool {n}"), idempotency_key=f"t{n}").remote_id for n in range(2)]
-    fake.set_metrics("instagram", ig[0], like_count=8, comments_count=2)
+    fake.set_metrics("instagram", ig[0], like_count=8, comments_count=2, views=120, shares=3)
     fake.set_metrics("threads", th[0], views=300, likes=9, replies=2, reposts=1, quotes=1, shares=4)
     fake.ledger.delete("instagram", ig[1])  # deleted in the app: the API cannot delete Instagram media
     fake.ledger.delete("threads", th[1])
@@ -276,16 +276,32 @@ def test_instagram_and_threads_read_each_post_and_a_post_gone_in_the_app_is_remo
 
     gets = [urllib.parse.urlsplit(full) for method, full in fake.request_log if method == "GET"]
     assert [(g.path.rsplit("/", 1)[-1], urllib.parse.parse_qs(g.query).get("fields")) for g in gets[:2]] == [
-        (ig[0], ["like_count,comments_count"]),
-        (ig[1], ["like_count,comments_count"]),
+        (ig[0], ["like_count,comments_count,insights.metric(views,shares)"]),
+        (ig[1], ["like_count,comments_count,insights.metric(views,shares)"]),
     ]
     assert [urllib.parse.parse_qs(g.query)["metric"] for g in gets[2:]] == [[",".join(INSIGHT_METRICS)]] * 2
-    assert ig_readings[ig[0]].counts == {"likes": 8, "replies": 2}
-    assert ig_readings[ig[0]].not_reported == ("shares", "quotes", "views", "clicks")
+    assert ig_readings[ig[0]].counts == {"likes": 8, "replies": 2, "views": 120, "shares": 3}
+    assert ig_readings[ig[0]].not_reported == ("quotes", "clicks")
     assert th_readings[th[0]].counts == {"views": 300, "likes": 9, "replies": 2, "shares": 1, "quotes": 1}
     assert th_readings[th[0]].raw["shares"] == 4
     assert isinstance(ig_readings[ig[1]], Removed)
     assert isinstance(th_readings[th[1]], Removed)
+
+
+def test_instagram_without_the_insights_permission_reads_the_counts_alone(fake, meta_settings):
+    from scheduler.adapters.base import MediaItem, PostContent
+    from scheduler.adapters.instagram.adapter import InstagramAdapter
+
+    photo = MediaItem(url="https://city.example/media/pool.jpg", mime_type="image/jpeg", alt_text="An empty pool")
+    instagram = InstagramAdapter(account(credentials={"access_token": "ig-t"}, options={"ig_user_id": "1784"}))
+    media_id = instagram.publish(PostContent(text="Pool", media=(photo,)), idempotency_key="i").remote_id
+    fake.set_metrics("instagram", media_id, like_count=8, comments_count=2, views=120)
+    fake.no_insights_tokens.add("ig-t")
+
+    reading = instagram.fetch_metrics_batch([media_id])[media_id]
+
+    assert reading.counts == {"likes": 8, "replies": 2}
+    assert reading.not_reported == ("shares", "quotes", "views", "clicks")
 
 
 # --- Sandbox ------------------------------------------------------------------------------------------

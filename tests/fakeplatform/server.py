@@ -160,6 +160,20 @@ def _fb_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+def _graph_fields(text: str) -> list[str]:
+    """Splits a Graph `fields` value at top-level commas: `a,insights.metric(x,y)` -> two fields."""
+    found, depth, current = [], 0, ""
+    for char in text:
+        if char == "," and depth == 0:
+            found.append(current)
+            current = ""
+            continue
+        depth += (char == "(") - (char == ")")
+        current += char
+    found.append(current)
+    return [item for item in found if item]
+
+
 def _numeric_id(text: str) -> str:
     return str(int(hashlib.sha256(text.encode()).hexdigest()[:12], 16))
 
@@ -351,6 +365,8 @@ class FakePlatform:
         self.webhook_ids: dict[tuple[str, str], str] = {}
         # Metric counts a test sets per post (`set_metrics`), and every platform request seen (method, path?query).
         self.metrics: dict[tuple[str, str], dict[str, int]] = {}
+        # Tokens whose app lacks the insights permission (Graph answers code 10 when insights are asked for).
+        self.no_insights_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
@@ -1464,7 +1480,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.split("/")[2:]  # drop "" and the version
         if parts and parts[0] == "me":
             parts[0] = _numeric_id(f"{platform}:{token}")
-        wanted = set(filter(None, self.query.get("fields", "").split(",")))
+        wanted = set(_graph_fields(self.query.get("fields", "")))
+        if any(field.startswith("insights") for field in wanted) and token in self.fake.no_insights_tokens:
+            self._fb_error(403, 10, "(#10) Application does not have permission for this action")
+            return
         if len(parts) == 2 and parts[1] == spec["create"] and method == "POST":
             self._container_create(platform, parts[0], fields)
         elif len(parts) == 2 and parts[1] == spec["create"] and method == "GET":
@@ -1644,7 +1663,18 @@ class _Handler(BaseHTTPRequestHandler):
             "comments_count": 0,
             **self.fake.metrics_of(platform, entry.remote_id),
         }
-        return {"id": entry.remote_id, **{k: v for k, v in known.items() if k in (wanted or {"id"})}}
+        data = {"id": entry.remote_id, **{k: v for k, v in known.items() if k in (wanted or {"id"})}}
+        for wanted_field in wanted:
+            # Field expansion of the insights edge: insights.metric(views,shares)
+            if match := re.fullmatch(r"insights\.metric\(([^)]*)\)", wanted_field):
+                data["insights"] = {
+                    "data": [
+                        {"name": m, "period": "lifetime", "values": [{"value": known.get(m, 0)}]}
+                        for m in match[1].split(",")
+                        if m
+                    ]
+                }
+        return data
 
     def _graph_object(self, platform: str, object_id: str, wanted: set[str]) -> None:
         container = self.fake.containers.get(object_id)
