@@ -213,6 +213,26 @@ def test_an_older_mastodon_is_read_one_status_at_a_time_and_404_is_removed(fake,
     assert isinstance(readings[ids[1]], Removed)
 
 
+@pytest.mark.parametrize("platform", ["mastodon", "bluesky", "facebook"])
+def test_a_429_on_a_metrics_read_is_a_rate_limit(fake, fake_settings, platform):
+    if platform == "mastodon":
+        ids, adapter = add_statuses(fake, 2), mastodon_adapter(fake, "4.3.0")
+    elif platform == "bluesky":
+        adapter = bluesky_adapter(fake)
+        adapter.check_connection()  # signs in before the fault is set
+        ids = add_bluesky_posts(fake, 2)
+    else:
+        ids = ["555_1", "555_2"]
+        for post_id in ids:
+            fake.ledger.add(platform="facebook", account="555", remote_id=post_id, text="Parade")
+        adapter = FacebookPageAdapter(account(credentials={"page_access_token": "pt"}, options={"page_id": "555"}))
+    fake.configure(platform=platform, faults_on_reads=True, script=["rate_limit"], rate_limit_reset_seconds=300)
+
+    with pytest.raises(RateLimited) as raised:
+        adapter.fetch_metrics_batch(ids)
+    assert raised.value.retry_after >= 60
+
+
 # --- Facebook -----------------------------------------------------------------------------------------
 
 
