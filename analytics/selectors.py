@@ -11,7 +11,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import METRIC_FIELDS, MetricSnapshot, PaidReadUsage, RemoteRemoval, ShortLink
+from analytics.models import METRIC_FIELDS, FollowerSnapshot, MetricSnapshot, PaidReadUsage, RemoteRemoval, ShortLink
 from analytics.services import month_start
 from scheduler.adapters.registry import get_adapter_class
 from scheduler.models import Delivery, DeliveryStatus, Post
@@ -48,6 +48,8 @@ class ChannelFigures:
     rows: list[FigureRow] = field(default_factory=list)
     removal: RemoteRemoval | None = None
     link_clicks_now: int | None = None
+    # The channel's latest follower count (None: none read yet, or the platform reports none).
+    followers: int | None = None
 
 
 @dataclass
@@ -86,6 +88,7 @@ def post_figures_for_user(
         )
         .order_by("channel__display_name", "pk")
     )
+    followers = _latest_followers(channel_ids={delivery.channel_id for delivery in deliveries})
     channels = []
     for delivery in deliveries:
         links = list(delivery.short_links.all())
@@ -103,6 +106,7 @@ def post_figures_for_user(
                 ],
                 removal=getattr(delivery, "remote_removal", None),
                 link_clicks_now=sum(link.clicks for link in links) if links else None,
+                followers=followers.get(delivery.channel_id),
             )
         )
     paid_platforms = sorted({d.channel.platform for d in deliveries if _reads_are_paid(d.channel.platform)})
@@ -127,6 +131,21 @@ def post_figures_for_user(
         channels=channels,
         budgets=budgets,
     )
+
+
+def _latest_followers(*, channel_ids: set[int]) -> dict[int, int]:
+    """Each channel's latest reported follower count, in one query."""
+    if not channel_ids:
+        return {}
+    rows = (
+        FollowerSnapshot.objects.filter(channel_id__in=channel_ids, followers__isnull=False)
+        .order_by("channel_id", "-day")
+        .values_list("channel_id", "followers")
+    )
+    latest: dict[int, int] = {}
+    for channel_id, count in rows:
+        latest.setdefault(channel_id, count)
+    return latest
 
 
 def _reads_are_paid(platform: str) -> bool:

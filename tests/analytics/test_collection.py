@@ -242,6 +242,7 @@ def test_the_post_page_shows_each_channels_figures_with_not_reported(personas, c
     assert "Parks on Sandbox" in page
     assert page.count("not reported") == 2  # quotes, at 1h and at 24h
     assert f">{snapshot.views}<" in page
+    assert f"{1000 + personas.parks_channel.pk * 37} followers" in page
 
 
 def test_the_figures_page_runs_the_same_number_of_queries_whatever_the_channels_and_snapshots(personas, client):
