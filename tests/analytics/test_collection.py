@@ -329,3 +329,18 @@ def test_a_pass_sends_no_request_after_its_time_is_up_and_the_next_pass_goes_on(
         assert (report.out_of_time, report.snapshots, FollowerSnapshot.objects.count()) == (True, 0, 0)
         report = services.metrics_collect_pass(seconds=60)
     assert (report.out_of_time, report.snapshots, FollowerSnapshot.objects.count()) == (False, 1, 2)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_database_refuses_to_change_a_snapshot(personas):
+    from django.db import DatabaseError, transaction
+
+    with time_machine.travel(START, tick=False) as clock:
+        [delivery] = publish(personas)
+        clock.shift(dt.timedelta(hours=2))
+        services.metrics_collect_pass()
+    snapshot = MetricSnapshot.objects.get(delivery=delivery)
+    for sql in ("UPDATE analytics_metricsnapshot SET likes = 0", "DELETE FROM analytics_metricsnapshot"):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    assert MetricSnapshot.objects.get(pk=snapshot.pk).likes == snapshot.likes
