@@ -121,6 +121,13 @@ def delivery_content_with_short_links(delivery: Delivery, content: PostContent) 
     )
 
 
+def short_link_length(*, department_id: int | None) -> int | None:
+    """How many characters each link takes when the department sends links through short links, else None."""
+    if department_id is None or not short_links_enabled(department_id=department_id):
+        return None
+    return len(short_url("x" * CODE_LENGTH))
+
+
 def short_link_preview(content: PostContent, *, department_id: int | None, platform: str) -> PostContent:
     """The content as the composer should count it: links replaced by a short link of the real length."""
     if department_id is None or platform in UNSHORTENED_PLATFORMS:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
 
-from analytics.shortlinks import short_link_preview
+from analytics.shortlinks import short_link_length, short_link_preview
 from composer.hints import Hint, accessibility_hints
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot
 from scheduler.adapters.base import PostContent
@@ -77,6 +77,8 @@ class Feedback:
     grade: float | None
     grade_target: int
     gate_problems: list[str]
+    # The length every link is counted at when the department sends links through short links (else None).
+    short_link_length: int | None = None
 
 
 def _value(form: PostForm, name: str, default: Any = "") -> Any:
@@ -163,4 +165,5 @@ def composer_feedback(form: PostForm) -> Feedback:
         grade=grade,
         grade_target=target,
         gate_problems=media_gate_problems(content.get("media", [])),
+        short_link_length=short_link_length(department_id=getattr(department, "pk", None)),
     )

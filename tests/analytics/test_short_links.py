@@ -208,3 +208,21 @@ def test_a_delivery_first_sent_without_short_links_stays_without(personas):
     delivery.refresh_from_db()
     content = PostContent(text="Splash pads open Saturday.", link=LINK)
     assert delivery_content_with_short_links(delivery, content) == content
+
+
+def test_each_platforms_counter_counts_and_names_the_short_links_length(personas, client, settings):
+    from tests.scheduler.test_composer import check, compose_data, counts
+
+    settings.SITE_URL = "https://civicpost.city.example"
+    client.force_login(personas.alice)
+    text = "Pools open https://www.example.gov/parks/summer-programs/splash-pads-and-pools-open-saturday"
+    data = compose_data(personas, text=text, channels=[personas.parks_channel.pk])
+    html = check(client, data)
+    assert counts(html)["Parks on Sandbox"].startswith(f"{len(text)} / ")
+    assert "counted as short links" not in html
+
+    short_links_set(department_id=personas.parks.pk, enabled=True)
+    html = check(client, data)
+    short = len("https://civicpost.city.example/l/") + 8
+    assert counts(html)["Parks on Sandbox"].startswith(f"{len('Pools open ') + short} / ")
+    assert f"Links are counted as short links of {short} characters." in html
