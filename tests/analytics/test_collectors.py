@@ -233,6 +233,20 @@ def test_a_429_on_a_metrics_read_is_a_rate_limit(fake, fake_settings, platform):
     assert raised.value.retry_after >= 60
 
 
+def test_mastodon_bluesky_and_facebook_followers(fake, fake_settings):
+    from tests.fakeplatform.server import _numeric_id, bluesky_did
+
+    fake.set_metrics("mastodon", f"user:{_numeric_id('mastodon:t')}", followers_count=310)
+    fake.set_metrics("bluesky", f"user:{bluesky_did(HANDLE)}", followersCount=95)
+    fake.set_metrics("facebook", "user:555", followers_count=12000)
+    facebook = FacebookPageAdapter(account(credentials={"page_access_token": "pt"}, options={"page_id": "555"}))
+
+    assert mastodon_adapter(fake, "4.3.0").fetch_followers() == 310
+    assert bluesky_adapter(fake).fetch_followers() == 95
+    assert facebook.fetch_followers() == 12000
+    assert reads(fake, "/v")[-1]["fields"] == ["followers_count"]
+
+
 # --- Facebook -----------------------------------------------------------------------------------------
 
 
@@ -306,6 +320,23 @@ def test_instagram_and_threads_read_each_post_and_a_post_gone_in_the_app_is_remo
     assert th_readings[th[0]].raw["shares"] == 4
     assert isinstance(ig_readings[ig[1]], Removed)
     assert isinstance(th_readings[th[1]], Removed)
+
+
+def test_instagram_and_threads_followers(fake, meta_settings):
+    from scheduler.adapters.instagram.adapter import InstagramAdapter
+    from scheduler.adapters.threads.adapter import ThreadsAdapter
+    from tests.fakeplatform.server import _numeric_id
+
+    threads_user = _numeric_id("threads:th-t")
+    fake.set_metrics("threads", f"user:{threads_user}", followers_count=640)
+    threads = ThreadsAdapter(account(credentials={"access_token": "th-t"}, options={"threads_user_id": threads_user}))
+    assert threads.fetch_followers() == 640
+    [query] = reads(fake, "/threads/v1.0/")
+    assert query == {"metric": ["followers_count"]}
+    fake.set_metrics("instagram", "user:1784", followers_count=2900)
+    instagram = InstagramAdapter(account(credentials={"access_token": "ig-t"}, options={"ig_user_id": "1784"}))
+    assert instagram.fetch_followers() == 2900
+    assert reads(fake, "/instagram/v")[-1]["fields"] == ["followers_count"]
 
 
 def test_instagram_without_the_insights_permission_reads_the_counts_alone(fake, meta_settings):

@@ -896,7 +896,7 @@ class _Handler(BaseHTTPRequestHandler):
             "avatar_static": f"{self._base()}/avatars/original/missing.png",
             "header": f"{self._base()}/headers/original/missing.png",
             "header_static": f"{self._base()}/headers/original/missing.png",
-            "followers_count": 0,
+            "followers_count": self.fake.metrics_of("mastodon", f"user:{account_id}").get("followers_count", 0),
             "following_count": 0,
             "statuses_count": len(self.fake.ledger.find(platform="mastodon", account=account_id)),
             "last_status_at": None,
@@ -1396,7 +1396,10 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._json(200, self._fb_post_json(entry, wanted))
         elif len(parts) == 1 and method == "GET":
-            self._json(200, {"id": parts[0], "name": f"Fake page {parts[0]}"})
+            page: dict[str, Any] = {"id": parts[0], "name": f"Fake page {parts[0]}"}
+            if "followers_count" in wanted:
+                page["followers_count"] = self.fake.metrics_of("facebook", f"user:{parts[0]}").get("followers_count", 0)
+            self._json(200, page)
         else:
             self._fb_error(400, 100, "Unknown path components")
 
@@ -1495,6 +1498,12 @@ class _Handler(BaseHTTPRequestHandler):
             used = sum(1 for e in self.fake.ledger.find(platform=platform, account=parts[0]) if e.received_at > day_ago)
             config = {"quota_total": spec["quota_total"], "quota_duration": 86400}
             self._json(200, {"data": [{"quota_usage": used, "config": config}]})
+        elif len(parts) == 2 and parts[1] == "threads_insights" and method == "GET":
+            followers = self.fake.metrics_of(platform, f"user:{parts[0]}").get("followers_count", 0)
+            self._json(
+                200,
+                {"data": [{"name": "followers_count", "period": "day", "total_value": {"value": followers}}]},
+            )
         elif len(parts) == 2 and parts[1] == "insights" and method == "GET":
             entry = self.fake.ledger.get(platform, parts[0])
             if entry is None or entry.deleted:
@@ -1698,7 +1707,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, self._graph_media_json(platform, entry, wanted))
             return
         # Anything else is a user (the account's own id, or /me).
-        self._json(200, {"id": object_id, "username": f"fake{object_id}"})
+        user: dict[str, Any] = {"id": object_id, "username": f"fake{object_id}"}
+        if "followers_count" in wanted:
+            user["followers_count"] = self.fake.metrics_of(platform, f"user:{object_id}").get("followers_count", 0)
+        self._json(200, user)
 
     def _container_listing(self, platform: str, user: str, wanted: set[str]) -> None:
         entries = sorted(self.fake.ledger.find(platform=platform, account=user), key=lambda e: -e.seq)
@@ -1847,7 +1859,14 @@ class _Handler(BaseHTTPRequestHandler):
             posts = len(self.fake.ledger.find(platform="bluesky", account=actor_did))
             self._json(
                 200,
-                {"did": actor_did, "handle": handle, "displayName": handle, "postsCount": posts, "labels": []},
+                {
+                    "did": actor_did,
+                    "handle": handle,
+                    "displayName": handle,
+                    "postsCount": posts,
+                    "followersCount": self.fake.metrics_of("bluesky", f"user:{actor_did}").get("followersCount", 0),
+                    "labels": [],
+                },
             )
         elif nsid == "app.bsky.feed.getPosts" and method == "GET":
             uris = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("uris", [])

@@ -547,8 +547,8 @@ class BlueskyAdapter(PlatformAdapter):
 
     def fetch_followers(self) -> int | None:
         """app.bsky.actor.getProfile: followersCount."""
-        handle = self.account.handle or self.account.credentials.get("handle", "")
-        profile = self._run(lambda client: client.get_profile(handle), sent=False)
+        # The DID survives a change of handle; `_run` signs in first, which stores it.
+        profile = self._run(lambda client: client.get_profile(self.did or self.handle), sent=False)
         return int(profile.followers_count or 0)
 
     def check_connection(self) -> ConnectionCheck:

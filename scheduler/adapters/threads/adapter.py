@@ -267,6 +267,15 @@ class ThreadsAdapter(PlatformAdapter):
             metrics[str(entry.get("name"))] = int(value or 0)
         return metrics
 
+    def fetch_followers(self) -> int | None:
+        """`GET /{threads-user-id}/threads_insights?metric=followers_count` (threads_manage_insights) [k]."""
+        body = self._client().get(f"{self.threads_user_id}/threads_insights", {"metric": "followers_count"})
+        for entry in body.get("data") or []:
+            if entry.get("name") == "followers_count":
+                value = (entry.get("total_value") or {}).get("value")
+                return int(value) if value is not None else None
+        return None
+
     def check_connection(self) -> ConnectionCheck:
         token = self.account.credentials.get("access_token", "")
         if not token:
