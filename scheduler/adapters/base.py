@@ -337,20 +337,23 @@ class PlatformAdapter(ABC):
     metrics_batch_size: int = 1
     # True where every read is billed (X): analytics counts these requests against a monthly budget.
     metrics_reads_are_paid: ClassVar[bool] = False
+    # The error codes (AdapterError.code) of fetch_metrics that mean "this post is no longer there" (deleted,
+    # or hidden from us). Any other permanent error is a problem with the reading, never taken for a removal.
+    metrics_gone_codes: ClassVar[frozenset[str]] = frozenset()
 
     def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
         """Reads up to `metrics_batch_size` posts in one request where the platform allows it. Returns a
         reading or Removed for each id it could read (an id left out was not answered: ask again later).
         Raises RateLimited (stop this channel for this pass), AuthExpired or PublishError.
 
-        The default makes one fetch_metrics call per id; a PublishError(permanent) on one id means the
-        platform no longer has the post."""
+        The default makes one fetch_metrics call per id; an error whose code is in `metrics_gone_codes`
+        means the platform no longer has that post."""
         readings: dict[str, MetricsReading | Removed] = {}
         for remote_id in remote_ids:
             try:
                 counts = self.fetch_metrics(remote_id)
             except PublishError as error:
-                if not error.permanent:
+                if not (error.permanent and error.code in self.metrics_gone_codes):
                     raise
                 readings[remote_id] = Removed(reason=error.message, raw=error.raw)
                 continue

@@ -364,3 +364,22 @@ def test_the_sandbox_reports_the_same_figures_for_the_same_post():
     assert first == adapter.fetch_metrics("41")
     assert first["views"] > 0
     assert "quotes" not in first
+
+
+@pytest.mark.parametrize(
+    ("code", "removed"), [("graph:100/33", True), ("graph:100", False), ("graph:190", False), ("", False)]
+)
+def test_only_a_missing_post_is_taken_for_a_removal(code, removed):
+    from scheduler.adapters.base import PublishError
+    from scheduler.adapters.threads.adapter import ThreadsAdapter
+
+    class Refusing(ThreadsAdapter):
+        def fetch_metrics(self, remote_id: str) -> dict[str, int]:
+            raise PublishError("Threads refused the read.", permanent=True, code=code)
+
+    adapter = Refusing(account(credentials={"access_token": "th-t"}, options={"threads_user_id": "1"}))
+    if removed:
+        assert isinstance(adapter.fetch_metrics_batch(["m1"])["m1"], Removed)
+    else:
+        with pytest.raises(PublishError):
+            adapter.fetch_metrics_batch(["m1"])

@@ -57,6 +57,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
+    OBJECT_GONE_CODES,
     RECONCILE_LOOKBACK,
     RECONCILE_PAGE_LIMIT,
     GraphClient,
@@ -253,6 +254,7 @@ class FacebookPageAdapter(PlatformAdapter):
     # Graph `?ids=` reads up to 50 objects in one request (https://developers.facebook.com/docs/graph-api/
     # using-graph-api#multiple-ids-read-requests).
     metrics_batch_size = 50
+    metrics_gone_codes = OBJECT_GONE_CODES
 
     def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
         """One `GET /?ids=a,b&fields=shares,reactions.summary…,comments.summary…` (platforms.md §3). The

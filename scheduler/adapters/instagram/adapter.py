@@ -55,6 +55,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
+    OBJECT_GONE_CODES,
     ContainerApi,
     GraphClient,
     OAuthToken,
@@ -138,6 +139,7 @@ class InstagramAdapter(PlatformAdapter):
     platform = "instagram"
     label = "Instagram"
     supports_delete = False
+    metrics_gone_codes = OBJECT_GONE_CODES
     max_media = INSTAGRAM_MAX_MEDIA
     requires_alt_text = True
     image_limits = ImageLimits(

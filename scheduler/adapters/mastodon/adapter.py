@@ -279,6 +279,9 @@ class MastodonAdapter(PlatformAdapter):
         mime_types=MASTODON_IMAGE_TYPES,
     )
 
+    # 404 on GET /api/v1/statuses/:id: deleted, or no longer visible to this account.
+    metrics_gone_codes = frozenset({"404"})
+
     def __init__(self, account: ChannelAccount) -> None:
         super().__init__(account)
         # GET /api/v1/statuses?id[]= (Mastodon 4.3+): 20 ids a request, a conservative figure [k]; older

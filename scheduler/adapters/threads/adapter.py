@@ -52,6 +52,7 @@ from scheduler.adapters.base import (
     parse_expires_at,
 )
 from scheduler.adapters.graph import (
+    OBJECT_GONE_CODES,
     ContainerApi,
     GraphClient,
     OAuthToken,
@@ -169,6 +170,7 @@ class ThreadsAdapter(PlatformAdapter):
     platform = "threads"
     label = "Threads"
     max_media = THREADS_MAX_MEDIA
+    metrics_gone_codes = OBJECT_GONE_CODES
     requires_alt_text = True
     image_limits = ImageLimits(
         max_bytes=THREADS_MAX_IMAGE_BYTES, mime_types=THREADS_IMAGE_TYPES, aspect_range=THREADS_ASPECT_RANGE

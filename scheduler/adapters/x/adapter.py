@@ -189,6 +189,7 @@ class XAdapter(PlatformAdapter):
     # GET /2/tweets?ids= takes up to 100 ids (https://docs.x.com/x-api/posts/get-posts-by-ids).
     metrics_batch_size = 100
     metrics_reads_are_paid = True
+    metrics_gone_codes = frozenset({"x_not_found"})
 
     def __init__(self, account: ChannelAccount) -> None:
         super().__init__(account)
