@@ -38,6 +38,7 @@ from scheduler.adapters.base import (
     AdapterError,
     MetricsReading,
     PlatformAdapter,
+    PublishError,
     RateLimited,
     Removed,
 )
@@ -175,7 +176,15 @@ def _collect_channel(
             report.requests[channel.platform] += 1
             if adapter.metrics_reads_are_paid:
                 _count_paid_read(department_id=channel.department_id, platform=channel.platform, now=now)
-            readings = adapter.fetch_metrics_batch(chunk)
+            try:
+                readings = adapter.fetch_metrics_batch(chunk)
+            except PublishError as error:
+                if not error.permanent:
+                    raise  # the platform is having trouble: leave the channel alone until the next pass
+                # One batch refused (a permanent answer about these posts): record it, read the next batch.
+                problem = error.message
+                logger.warning("metrics of channel %s: a batch was not read: %s", channel.pk, error.message)
+                continue
             for remote_id, reading in readings.items():
                 if remote_id not in by_remote_id:
                     continue

@@ -344,3 +344,28 @@ def test_on_postgresql_the_database_refuses_to_change_a_snapshot(personas):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql)
     assert MetricSnapshot.objects.get(pk=snapshot.pk).likes == snapshot.likes
+
+
+def test_a_refused_batch_is_recorded_and_the_next_batch_is_still_read(personas, monkeypatch):
+    from scheduler.adapters.base import PublishError
+
+    monkeypatch.setattr(SandboxAdapter, "metrics_batch_size", 1)
+    original = SandboxAdapter.fetch_metrics_batch
+    refused = []
+
+    def refuse_the_first(self, ids):  # noqa: ANN001, ANN202
+        if not refused:
+            refused.append(ids)
+            raise PublishError("The sandbox refused this read.", permanent=True, code="bad_request")
+        return original(self, ids)
+
+    monkeypatch.setattr(SandboxAdapter, "fetch_metrics_batch", refuse_the_first)
+    with time_machine.travel(START, tick=False) as clock:
+        publish(personas, count=2)
+        clock.shift(dt.timedelta(hours=2))
+        report = services.metrics_collect_pass()
+    assert report.snapshots == 1
+    assert not RemoteRemoval.objects.exists()
+    assert ChannelCollectionState.objects.get(channel=personas.parks_channel).last_problem == (
+        "The sandbox refused this read."
+    )
