@@ -5,10 +5,11 @@ found removed on a platform, the per-pass collection state of each channel (rate
 read usage per department and month, and CivicPost's own short links (`/l/<code>`) with their click counts
 and the per-department switch that turns them on.
 
-May import: departments (models, selectors), audit (services), scheduler (models, selectors, the adapter contract and
-registry, adapter_changes), civicpost helpers. Nothing below imports analytics: publishing reaches the short
-links only through the CIVICPOST_DELIVERY_CONTENT_FILTERS setting. Imports no other app's views, forms or
-templates (it sits above scheduler, beside the web layers)."""
+May import: departments (models, selectors), audit (the recorder), scheduler (models, selectors, the adapter
+contract and registry, adapter_changes), civicpost helpers; never another app's views, forms, template tags or
+URLs. It sits above scheduler and below composer (whose counter uses `shortlinks.short_link_preview`); nothing
+at or below scheduler imports it: publishing reaches the short links only through the
+CIVICPOST_DELIVERY_CONTENT_FILTERS setting, which the composition root (civicpost/settings.py) fills."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _

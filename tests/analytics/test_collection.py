@@ -369,3 +369,16 @@ def test_a_refused_batch_is_recorded_and_the_next_batch_is_still_read(personas, 
     assert ChannelCollectionState.objects.get(channel=personas.parks_channel).last_problem == (
         "The sandbox refused this read."
     )
+
+
+def test_the_ages_setting_is_checked(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from analytics.ages import metric_ages, parse_age
+
+    assert [parse_age(label) for label in ("90m", "1h", "24h", "7d")] == [5400, 3600, 86400, 604800]
+    settings.CIVICPOST_METRICS_AGES = ["7d", "1h", " 24h "]
+    assert metric_ages() == [("1h", 3600), ("24h", 86400), ("7d", 604800)]
+    for wrong in ("0h", "1w", "h", "1.5h"):
+        with pytest.raises(ImproperlyConfigured):
+            parse_age(wrong)
