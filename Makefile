@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run            install, migrate, load the demo city, serve http://$(HOST):$(PORT) and publish (Ctrl-C stops)"
 	@echo "make test           install the dev dependencies and run the whole test suite"
-	@echo "make lint           ruff (lint + format check) and bandit"
+	@echo "make lint           ruff (lint + format check), bandit, import-linter contracts and mypy"
 	@echo "make check-deploy   Django's deployment checks under production-like settings"
 	@echo "make bench          run the benchmarks in bench/"
 	@echo "make audit          pip-audit of the locked dependencies (needs an online vulnerability database)"
@@ -81,6 +81,9 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet -c pyproject.toml -r . -ll
+	$(BIN)/lint-imports
+# `python -m` puts the project root on sys.path: the django-stubs plugin imports tests.settings.
+	$(BIN)/python -m mypy
 
 # Production-like settings (HTTPS, HSTS, secure cookies, a real secret key): every warning fails.
 check-deploy: $(VENV)/.installed-base node_modules/.package-lock.json
@@ -128,5 +131,5 @@ lock: $(VENV)/.installed-dev
 	$(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements/dev.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache .mypy_cache test-results htmlcov .coverage
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache .mypy_cache .import_linter_cache test-results htmlcov .coverage
 	find . -name __pycache__ -type d -prune -not -path "./node_modules/*" -exec rm -rf {} +

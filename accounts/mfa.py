@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from allauth.account.internal.flows.login import get_authentication_records
 from allauth.mfa.models import Authenticator
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
 
 from departments.models import Role
@@ -19,7 +18,7 @@ CITY_ROLES_REQUIRING_MFA = frozenset({"communications_manager", "it_admin"})
 SECOND_FACTOR_TYPES = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 
-def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_requires_mfa(*, user: User | AnonymousUser) -> bool:
     """Returns True for staff, superusers, anyone who approves or administers a department, anyone who can
     approve anything at all (a person named in a step of a department's approval policy approves for it
     without any approver role), and the city-wide roles that act everywhere: the communications manager,
@@ -39,7 +38,7 @@ def user_requires_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
     return approves is None or bool(approves)
 
 
-def user_has_mfa(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_has_mfa(*, user: User | AnonymousUser) -> bool:
     """Returns True when the user has an authenticator app or a security key."""
     if not user.is_authenticated:
         return False

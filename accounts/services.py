@@ -7,7 +7,7 @@ from importlib import import_module
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 DB_SESSION_ENGINES = ("django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db")
 
 
-def email_address_mark_verified(*, user: AbstractBaseUser, email: str) -> EmailAddress:
+def email_address_mark_verified(*, user: User, email: str) -> EmailAddress:
     """Records `email` as a verified address of `user` (creating it, primary when the user has none).
     Returns the address."""
     address = EmailAddress.objects.filter(user=user, email__iexact=email).first()
@@ -34,7 +34,7 @@ def _session_store_class() -> type:
 
 
 @transaction.atomic
-def user_sessions_end_all(*, user: AbstractBaseUser) -> int:
+def user_sessions_end_all(*, user: User) -> int:
     """Signs `user` out everywhere: ends every session allauth tracks for them and, with a database session
     engine, every other stored session that belongs to them. Returns how many sessions were ended.
 

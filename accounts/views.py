@@ -6,23 +6,24 @@ from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.mfa import user_has_mfa, user_requires_mfa
 from civicpost.forms import safe_next_path
+from civicpost.http import AuthenticatedHttpRequest
 
 
-def _safe_next(request: HttpRequest) -> str:
+def _safe_next(request: AuthenticatedHttpRequest) -> str:
     """The `next` path to go back to, or "" (only ever a path on this site: see safe_next_path)."""
     return safe_next_path(request, request.GET.get("next"))
 
 
 @login_required
 @require_GET
-def security(request: HttpRequest) -> HttpResponse:
+def security(request: AuthenticatedHttpRequest) -> HttpResponse:
     """What protects the account, and links to change it."""
     user = request.user
     types = set(Authenticator.objects.filter(user_id=user.pk).values_list("type", flat=True))
@@ -42,7 +43,7 @@ def security(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def mfa_required(request: HttpRequest) -> HttpResponse:
+def mfa_required(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Where MFARequiredMiddleware sends approvers and admins who have no second step yet."""
     next_url = _safe_next(request)
     if user_has_mfa(user=request.user):

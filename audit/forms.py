@@ -3,7 +3,7 @@ exported as it is. Dates are days in the viewer's zone."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -14,10 +14,13 @@ from audit.selectors import AuditFilters
 from civicpost import forms as civic_forms
 from departments.models import Department
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 DATE_INPUT = {"type": "date"}
 
 
-def _date_field(label: str) -> civic_forms.DateField:
+def _date_field(label: StrOrPromise) -> civic_forms.DateField:
     return civic_forms.DateField(
         label=label,
         required=False,
@@ -71,11 +74,12 @@ class AuditFilterForm(forms.Form):
         self.all_departments = all_departments
         everything = _("All events") if all_departments else _("All my departments")
         self.fields["department"].widget.choices = [("", everything)] + [(d.pk, d.name) for d in departments]
-        self.fields["action"].choices = [("", _("Any action"))] + action_choices()
-        self.fields["target_type"].choices = [("", _("Any object"))] + target_type_choices()
+        cast(forms.ChoiceField, self.fields["action"]).choices = [("", _("Any action"))] + action_choices()
+        cast(forms.ChoiceField, self.fields["target_type"]).choices = [("", _("Any object"))] + target_type_choices()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", _("The end date is before the start date."))

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from django.apps import apps
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
@@ -44,7 +44,7 @@ class AuditFilters:
         return {name: str(value) for name, value in asdict(self).items() if value not in (None, "")}
 
 
-def audit_department_scope(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+def audit_department_scope(*, user: User | AnonymousUser) -> set[int] | None:
     """None when the user reads every event; otherwise the departments whose events they read (maybe none)."""
     if rules.can_view_audit(user):
         return None
@@ -55,12 +55,12 @@ def audit_department_scope(*, user: AbstractBaseUser | AnonymousUser) -> set[int
     }
 
 
-def user_may_open_audit_trail(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_may_open_audit_trail(*, user: User | AnonymousUser) -> bool:
     scope = audit_department_scope(user=user)
     return scope is None or bool(scope)
 
 
-def audit_scope_for_reader(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+def audit_scope_for_reader(*, user: User | AnonymousUser) -> set[int] | None:
     """audit_department_scope for someone who opens the audit trail; raises PermissionDenied if it is empty."""
     scope = audit_department_scope(user=user)
     if scope is not None and not scope:
@@ -68,7 +68,7 @@ def audit_scope_for_reader(*, user: AbstractBaseUser | AnonymousUser) -> set[int
     return scope
 
 
-def audit_departments_for_filter(*, user: AbstractBaseUser | AnonymousUser, scope: set[int] | None) -> list[Department]:
+def audit_departments_for_filter(*, user: User | AnonymousUser, scope: set[int] | None) -> list[Department]:
     """The departments the filter offers: every one to the IT admin, the administered ones otherwise."""
     if scope is None:
         return list(Department.objects.order_by("name"))
@@ -77,7 +77,7 @@ def audit_departments_for_filter(*, user: AbstractBaseUser | AnonymousUser, scop
     )
 
 
-def audit_events_for_user(*, user: AbstractBaseUser | AnonymousUser, filters: AuditFilters) -> QuerySet[AuditEvent]:
+def audit_events_for_user(*, user: User | AnonymousUser, filters: AuditFilters) -> QuerySet[AuditEvent]:
     """Returns the events the user may read that match `filters`, newest first, with their departments.
     Raises PermissionDenied (no audit trail for this user) or Http404 (a department outside their scope)."""
     scope = audit_scope_for_reader(user=user)
@@ -110,7 +110,7 @@ def audit_events_for_user(*, user: AbstractBaseUser | AnonymousUser, filters: Au
     return events.order_by("-occurred_at", "-id")
 
 
-def _post_content_readable(*, user: AbstractBaseUser | AnonymousUser) -> Q:
+def _post_content_readable(*, user: User | AnonymousUser) -> Q:
     """Events whose content the user may read: any event not about a post, and those about a post they may
     see (posts_visible_to) or, for a post that is gone, of a department whose drafts they see."""
     every_state = post_department_ids_seen_in_every_state(user=user)
@@ -122,7 +122,7 @@ def _post_content_readable(*, user: AbstractBaseUser | AnonymousUser) -> Q:
     return ~Q(target_type=POST) | Exists(visible) | (Q(department_id__in=sorted(every_state)) & ~Exists(exists))
 
 
-def audit_names_for_events(*, user: AbstractBaseUser | AnonymousUser, events: Iterable[AuditEvent]) -> AuditNames:
+def audit_names_for_events(*, user: User | AnonymousUser, events: Iterable[AuditEvent]) -> AuditNames:
     """Returns the names of every object `events` refer to (their targets and the ids in their changes), in
     one query per model whatever the number of events, and which of them `user` may open: a post they may
     see (scheduler.selectors.posts_visible_to, as the post page), a channel of one of their departments

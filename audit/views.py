@@ -107,7 +107,7 @@ def _csv_lines(
 @login_required
 @require_GET
 @never_cache
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form, scope = _filter_form(request)
     zone = viewer_zone(user=request.user)
     if not form.is_valid():

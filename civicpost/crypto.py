@@ -2,7 +2,7 @@
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -52,7 +52,15 @@ def rotate_token(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
 
 
-class EncryptedJSONField(models.TextField):
+if TYPE_CHECKING:
+    # For django-stubs: the attribute holds a dict, not the TextField's str (Django's fields are not
+    # subscriptable at run time).
+    _DictTextField = models.TextField[dict[str, Any], dict[str, Any]]
+else:
+    _DictTextField = models.TextField
+
+
+class EncryptedJSONField(_DictTextField):
     """A JSON object stored as one Fernet token; the database never holds it in clear."""
 
     def from_db_value(self, value: str | None, expression: object, connection: object) -> Any:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -70,7 +70,7 @@ def _channel_key(channel: Channel, channels: list[Channel]) -> str:
     return name
 
 
-def csv_example_for_user(*, user: AbstractBaseUser) -> str:
+def csv_example_for_user(*, user: User) -> str:
     """Returns an example CSV file made from the person's own department and channels, with dates in the
     coming days (in the department's zone), so that importing it unchanged works. The second row asks
     for approval only when it would pass every check; otherwise it is a draft too. Returns the
@@ -187,7 +187,7 @@ def _parse_offset(value: str) -> dt.timedelta | None:
 class _Lookup:
     """Departments and channels the person may use, read once for the whole file."""
 
-    def __init__(self, user: AbstractBaseUser) -> None:
+    def __init__(self, user: User) -> None:
         self.departments = departments_user_can_post_for(user=user)
         by_key: dict[str, Department] = {}
         for department in self.departments:
@@ -367,7 +367,7 @@ def _due_at(row: ImportRow, department: Department, naive: dt.datetime, now: dt.
     return due_at
 
 
-def csv_preview(*, user: AbstractBaseUser, text: str) -> ImportPreview:
+def csv_preview(*, user: User, text: str) -> ImportPreview:
     """Reads a decoded CSV file and returns every row with its problems. Saves nothing."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -417,13 +417,13 @@ def csv_preview(*, user: AbstractBaseUser, text: str) -> ImportPreview:
     return ImportPreview(rows=rows, file_problems=file_problems)
 
 
-def csv_import_store(*, user: AbstractBaseUser, file_name: str, data: bytes) -> CsvImport:
+def csv_import_store(*, user: User, file_name: str, data: bytes) -> CsvImport:
     """Keeps an uploaded file (decoded) for its preview. Raises ApplicationError for a file that is not
     UTF-8 or too large."""
     return CsvImport.objects.create(uploaded_by=user, file_name=file_name[:255], content=csv_decode(data))
 
 
-def csv_import_queue(*, user: AbstractBaseUser, upload: CsvImport) -> CsvImport:
+def csv_import_queue(*, user: User, upload: CsvImport) -> CsvImport:
     """Asks for the good rows of a checked file to be imported (by a task, after this transaction).
     Returns the upload; raises ApplicationError if it was imported (or asked for) already."""
     from composer.tasks import import_csv
@@ -464,6 +464,7 @@ def csv_import_run(*, upload_id: int) -> CsvImport | None:
     # Each approver is told once about the file, not once per submitted row.
     with notifications_for_import(upload=upload):
         for row in preview.good_rows:
+            assert row.department is not None and row.due_at is not None  # nosec B101  # a good row has both
             try:
                 with transaction.atomic():
                     post = post_create(

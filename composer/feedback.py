@@ -9,7 +9,6 @@ counts and validates scheduler.services.channel_content(...), exactly as post_pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from django.core.files.storage import default_storage
 
 from analytics.shortlinks import short_link_length, short_link_preview
 from composer.hints import Hint, accessibility_hints
+from medialibrary.models import MediaAsset
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
@@ -26,6 +26,14 @@ from scheduler.services import channel_content
 
 # Platforms whose posts show a card for the first link instead of the bare address.
 LINK_CARD_PLATFORMS = {"facebook", "mastodon", "bluesky", "threads", "x"}
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """A file chosen in the form and its alt text, as media_snapshot reads a PostMedia row."""
+
+    asset: MediaAsset
+    alt_text: str
 
 
 @dataclass
@@ -105,7 +113,7 @@ def draft_content(form: PostForm) -> tuple[dict[str, Any], list[Any]]:
         content["channel_text"] = channel_text
     media = form.media_value()
     if media:
-        content["media"] = media_snapshot(SimpleNamespace(asset=asset, alt_text=alt) for asset, alt in media)
+        content["media"] = media_snapshot(_Chosen(asset=asset, alt_text=alt) for asset, alt in media)
     languages = form.languages_value()
     if languages:
         content["languages"] = languages_snapshot(

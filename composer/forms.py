@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -54,7 +54,7 @@ class _DepartmentChannelsMixin:
     fields: dict[str, Any]
     add_error: Any
 
-    def _limit(self, user: AbstractBaseUser, department: Department | None = None) -> None:
+    def _limit(self, user: User, department: Department | None = None) -> None:
         departments = departments_user_can_post_for(user=user)
         if "department" in self.fields:
             field = self.fields["department"]
@@ -105,7 +105,7 @@ class PostTemplateForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.
         error_messages=CHANNEL_ERRORS,
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, template: PostTemplate | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, user: User, template: PostTemplate | None = None, **kwargs: Any):
         if template is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "name": template.name,
@@ -120,7 +120,8 @@ class PostTemplateForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.
         self._limit(user, template.department if template else None)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         department = self.template.department if self.template else cleaned.get("department")
         self._check_channels(department, cleaned.get("channels"))
         return cleaned
@@ -139,7 +140,7 @@ class TemplateUseForm(NormalizedTextFormMixin, LocalTimeMixin, _DepartmentChanne
     publish_time = publish_time_field()
     fold = fold_field()
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, template: PostTemplate, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, template: PostTemplate, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"channels": template.channel_ids})
         super().__init__(*args, **kwargs)
         self.template = template
@@ -158,7 +159,8 @@ class TemplateUseForm(NormalizedTextFormMixin, LocalTimeMixin, _DepartmentChanne
         return [self[f"value_{name}"] for name in self.placeholders]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self._check_channels(self.template.department, cleaned.get("channels"))
         date, time = cleaned.get("publish_date"), cleaned.get("publish_time")
         if date is not None and time is not None:
@@ -218,14 +220,15 @@ class SeriesForm(NormalizedTextFormMixin, _DepartmentChannelsMixin, forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["start_date"].label = _("First date")
         self.fields["local_time"].label = _("Time")
         self._limit(user)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         self._check_channels(cleaned.get("department"), cleaned.get("channels"))
         if not self.errors and cleaned.get("until") is None and cleaned.get("count") is None:
             self.add_error("until", _("Say when the series ends: a last date or a number of posts."))

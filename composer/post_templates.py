@@ -9,7 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
@@ -44,7 +44,7 @@ def placeholder_label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def _require_member(user: AbstractBaseUser, department: Department) -> None:
+def _require_member(user: User, department: Department) -> None:
     if not user_can_edit_for(user=user, department_id=department.pk):
         raise ApplicationError(_("You are not a member of %(department)s.") % {"department": department})
 
@@ -52,7 +52,7 @@ def _require_member(user: AbstractBaseUser, department: Department) -> None:
 @transaction.atomic
 def post_template_save(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     name: str,
     text: str,
@@ -80,14 +80,14 @@ def post_template_save(
     return template
 
 
-def post_template_delete(*, user: AbstractBaseUser, template: PostTemplate) -> None:
+def post_template_delete(*, user: User, template: PostTemplate) -> None:
     _require_member(user, template.department)
     template.delete()
 
 
 def post_from_template(
     *,
-    user: AbstractBaseUser,
+    user: User,
     template: PostTemplate,
     values: dict[str, str],
     channels: Iterable[Channel],

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dateutil.rrule import MONTHLY, WEEKLY, rrule
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -112,7 +112,7 @@ def occurrences(
 @transaction.atomic
 def series_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     text: str,
     link: str,
@@ -201,7 +201,7 @@ def occurrence_blackouts(*, department: Department, due_ats: list[dt.datetime]) 
 
 
 @transaction.atomic
-def series_submit(*, series: RecurringSeries, user: AbstractBaseUser) -> int:
+def series_submit(*, series: RecurringSeries, user: User) -> int:
     """Submits every draft of the series. Returns how many; raises ApplicationError (nothing submitted)
     with the problems of every post, such as each one whose time is inside a blackout."""
     count = 0
@@ -221,7 +221,7 @@ def series_submit(*, series: RecurringSeries, user: AbstractBaseUser) -> int:
 
 @transaction.atomic
 def series_approve(
-    *, series: RecurringSeries, user: AbstractBaseUser, comment: str = "", blackout_override_reason: str = ""
+    *, series: RecurringSeries, user: User, comment: str = "", blackout_override_reason: str = ""
 ) -> int:
     """Records `user`'s approval on every submitted post of a series approved as a whole, each through
     post_approve: a vote at the post's current step of the department's approval policy, tied to that

@@ -6,13 +6,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from composer.csv_import import MAX_ROWS, csv_example_for_user, csv_import_queue, csv_import_store, csv_preview
 from composer.forms import CsvUploadForm, PostTemplateForm, SeriesForm, TemplateUseForm
 from composer.models import CsvImport, ImportStatus
@@ -35,7 +36,7 @@ from scheduler.models import Post, PostStatus
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def template_list(request: HttpRequest) -> HttpResponse:
+def template_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PostTemplateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
@@ -58,7 +59,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
+def template_edit(request: AuthenticatedHttpRequest, template_id: int) -> HttpResponse:
     template = template_get_for_user(user=request.user, template_id=template_id)
     form = PostTemplateForm(request.POST or None, user=request.user, template=template)
     if request.method == "POST" and form.is_valid():
@@ -82,7 +83,7 @@ def template_edit(request: HttpRequest, template_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
+def template_delete(request: AuthenticatedHttpRequest, template_id: int) -> HttpResponse:
     template = template_get_for_user(user=request.user, template_id=template_id)
     post_template_delete(user=request.user, template=template)
     messages.success(request, _("The template was deleted. Posts made from it stay as they are."))
@@ -91,7 +92,7 @@ def template_delete(request: HttpRequest, template_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def template_use(request: HttpRequest, template_id: int) -> HttpResponse:
+def template_use(request: AuthenticatedHttpRequest, template_id: int) -> HttpResponse:
     template = template_get_for_user(user=request.user, template_id=template_id)
     form = TemplateUseForm(request.POST or None, user=request.user, template=template)
     if request.method == "POST" and form.is_valid() and form.cleaned_data.get("due_at"):
@@ -116,7 +117,7 @@ def template_use(request: HttpRequest, template_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def series_new(request: HttpRequest) -> HttpResponse:
+def series_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = SeriesForm(request.POST or None, user=request.user)
     planned = []
     planned_blackouts: list[str] = []
@@ -188,7 +189,7 @@ def series_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
+def series_detail(request: AuthenticatedHttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
     links = list(series.occurrences.select_related("post").order_by("sequence"))
     is_member = user_can_edit_for(user=request.user, department_id=series.department_id)
@@ -214,7 +215,7 @@ def series_detail(request: HttpRequest, series_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def series_submit_view(request: HttpRequest, series_id: int) -> HttpResponse:
+def series_submit_view(request: AuthenticatedHttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
     if not user_can_edit_for(user=request.user, department_id=series.department_id):
         raise PermissionDenied("Only the department's members submit its series.")  # a deny is a 403
@@ -230,7 +231,7 @@ def series_submit_view(request: HttpRequest, series_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
+def series_approve_view(request: AuthenticatedHttpRequest, series_id: int) -> HttpResponse:
     series = series_get_for_user(user=request.user, series_id=series_id)
     if not user_can_approve_for(user=request.user, department_id=series.department_id):
         raise PermissionDenied("Only the department's approvers approve its series.")  # a deny is a 403
@@ -238,7 +239,7 @@ def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))  # ErrorList yields the messages as text
         return redirect("composer:series_detail", series_id=series.pk)
     try:
         count = series_approve(
@@ -263,7 +264,7 @@ def series_approve_view(request: HttpRequest, series_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_upload(request: HttpRequest) -> HttpResponse:
+def import_upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CsvUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -278,7 +279,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def import_preview(request: HttpRequest, import_id: int) -> HttpResponse:
+def import_preview(request: AuthenticatedHttpRequest, import_id: int) -> HttpResponse:
     """The file's check (nothing saved); POST imports its good rows; then the result, as it comes."""
     upload = import_get_for_user(user=request.user, import_id=import_id)
     if request.method == "POST":
@@ -293,7 +294,7 @@ def import_preview(request: HttpRequest, import_id: int) -> HttpResponse:
     return render(request, "composer/import_preview.html", {"upload": upload, "preview": preview})
 
 
-def _import_result(request: HttpRequest, upload: CsvImport) -> HttpResponse:
+def _import_result(request: AuthenticatedHttpRequest, upload: CsvImport) -> HttpResponse:
     post_ids = upload.result.get("post_ids", [])
     posts = list(Post.objects.filter(pk__in=post_ids[:200]).select_related("department").order_by("due_at", "id"))
     context = {"upload": upload, "posts": posts, "more": max(0, len(post_ids) - len(posts))}
@@ -303,7 +304,7 @@ def _import_result(request: HttpRequest, upload: CsvImport) -> HttpResponse:
 
 @login_required
 @require_GET
-def import_example(request: HttpRequest) -> HttpResponse:
+def import_example(request: AuthenticatedHttpRequest) -> HttpResponse:
     """An example file made from the person's own channels and the coming days: it imports unchanged."""
     response = HttpResponse(csv_example_for_user(user=request.user), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="civicpost-import-example.csv"'

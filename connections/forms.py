@@ -4,6 +4,8 @@ and never echoed back."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -27,9 +29,11 @@ class ChooseForm(forms.Form):
 
     def __init__(self, *args, departments: list[Department], **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = Department.objects.filter(pk__in=[d.pk for d in departments])
+        cast("forms.ModelChoiceField[Department]", self.fields["department"]).queryset = Department.objects.filter(
+            pk__in=[d.pk for d in departments]
+        )
         self.fields["department"].help_text = _("The channel will belong to this department, not to you.")
-        self.fields["platform"].choices = connectable_platform_choices()
+        cast(forms.ChoiceField, self.fields["platform"]).choices = connectable_platform_choices()
 
 
 class PagePickForm(forms.Form):
@@ -37,7 +41,7 @@ class PagePickForm(forms.Form):
 
     def __init__(self, *args, choices: list[PageChoice], **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
-        self.fields["page"].choices = [
+        cast(forms.ChoiceField, self.fields["page"]).choices = [
             (c.id, f"{c.name} — {c.detail}" if c.detail else c.name) for c in choices if c.usable
         ]
 
@@ -57,6 +61,6 @@ class ChannelLanguageForm(forms.Form):
         from scheduler.content import language_name
 
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = [("", _("Not set (the main language of each post)"))] + [
-            (code, language_name(code)) for code in department.languages or ["en"]
-        ]
+        cast(forms.ChoiceField, self.fields["language"]).choices = [
+            ("", _("Not set (the main language of each post)"))
+        ] + [(code, language_name(code)) for code in department.languages or ["en"]]

@@ -5,7 +5,7 @@ department who is not its admin gets 403 (they can see the channel list, but not
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -15,12 +15,12 @@ from departments.selectors import department_ids_for_user, memberships_for_user
 from scheduler.models import Channel
 
 
-def departments_user_admins(*, user: AbstractBaseUser | AnonymousUser) -> list[Department]:
+def departments_user_admins(*, user: User | AnonymousUser) -> list[Department]:
     """Departments whose channels the user may connect (Membership role "admin")."""
     return [m.department for m in memberships_for_user(user=user) if m.role == Role.ADMIN]
 
 
-def department_get_for_admin(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+def department_get_for_admin(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department if the user is its admin. Raises Http404 (not a member) or PermissionDenied."""
     if department_id not in department_ids_for_user(user=user):
         raise Http404("No such department.")
@@ -29,7 +29,7 @@ def department_get_for_admin(*, user: AbstractBaseUser | AnonymousUser, departme
     return Department.objects.get(pk=department_id)
 
 
-def channel_get_for_member(*, user: AbstractBaseUser | AnonymousUser, channel_id: int) -> Channel:
+def channel_get_for_member(*, user: User | AnonymousUser, channel_id: int) -> Channel:
     """Returns a channel of one of the user's departments, or raises Http404."""
     channel = (
         Channel.objects.select_related("department", "connected_by")
@@ -41,7 +41,7 @@ def channel_get_for_member(*, user: AbstractBaseUser | AnonymousUser, channel_id
     return channel
 
 
-def channel_get_for_admin(*, user: AbstractBaseUser | AnonymousUser, channel_id: int) -> Channel:
+def channel_get_for_admin(*, user: User | AnonymousUser, channel_id: int) -> Channel:
     """Returns a channel the user may change. Raises Http404 (not their department) or PermissionDenied."""
     channel = channel_get_for_member(user=user, channel_id=channel_id)
     if not can_manage_channel(user, channel):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -47,7 +47,7 @@ HELD_MESSAGE_PREFIX = "Waiting: the channel must be reconnected"
 HOLDABLE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
 
 
-def _require_admin(*, user: AbstractBaseUser, department_id: int) -> None:
+def _require_admin(*, user: User, department_id: int) -> None:
     if not user_is_department_admin(user=user, department_id=department_id):
         raise ApplicationError(_("Only a department admin can connect or change this department's channels."))
 
@@ -95,7 +95,7 @@ def _account_identity(platform: str, options: dict) -> str:
 @transaction.atomic
 def channel_connect(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     account: ConnectedAccount,
     channel: Channel | None = None,
@@ -146,7 +146,7 @@ def channel_connect(
 
 
 @transaction.atomic
-def channel_disconnect(*, user: AbstractBaseUser, channel: Channel) -> Channel:
+def channel_disconnect(*, user: User, channel: Channel) -> Channel:
     """Disables the channel and wipes its credentials. Waiting posts stay scheduled, with a message,
     until it is reconnected. Raises ApplicationError."""
     _require_admin(user=user, department_id=channel.department_id)
@@ -169,7 +169,7 @@ def channel_disconnect(*, user: AbstractBaseUser, channel: Channel) -> Channel:
 
 
 @transaction.atomic
-def channel_set_language(*, user: AbstractBaseUser, channel: Channel, language: str) -> Channel:
+def channel_set_language(*, user: User, channel: Channel, language: str) -> Channel:
     """Sets the language the channel publishes in (Channel.options["language"]; "" for none, so it gets
     each post's main language). It counts only when the department publishes each language on its own
     channels; deliveries already made keep their language. Returns the channel. Raises ApplicationError
@@ -227,7 +227,7 @@ def _apply_check(channel_id: int, check: ConnectionCheck) -> Channel:
     return channel
 
 
-def channel_test_connection(*, user: AbstractBaseUser, channel: Channel) -> tuple[Channel, ConnectionCheck]:
+def channel_test_connection(*, user: User, channel: Channel) -> tuple[Channel, ConnectionCheck]:
     """Asks the platform whether the stored credentials still work and records the answer on the channel.
     Returns (channel, check). Raises ApplicationError."""
     _require_admin(user=user, department_id=channel.department_id)
@@ -343,11 +343,12 @@ class InstanceAppRegistry:
         client_id, client_secret = register()
         if not client_id or not client_secret:
             raise ConnectError(_("%(instance)s did not give CivicPost app keys.") % {"instance": instance_url})
+        secrets: dict[str, Any] = {"client_secret": client_secret}
         app, _created = MastodonApp.objects.update_or_create(
             instance_url=instance_url,
             redirect_uri=redirect_uri,
             scopes=scopes,
-            defaults={"client_id": client_id, "secrets": {"client_secret": client_secret}},
+            defaults={"client_id": client_id, "secrets": secrets},
         )
         return _instance_app(app)
 

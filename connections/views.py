@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.reauth import require_recent_auth
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from civicpost.text import normalize_form_data
 from connections import services
 from connections.forms import (
@@ -65,13 +66,13 @@ def _fresh(entries: dict[str, Any]) -> dict[str, Any]:
     return dict(newest)
 
 
-def _remember(request: HttpRequest, key: str, session_key: str, data: dict[str, Any]) -> None:
+def _remember(request: AuthenticatedHttpRequest, key: str, session_key: str, data: dict[str, Any]) -> None:
     entries = _fresh(request.session.get(session_key, {}))
     entries[key] = {**data, "created": time.time()}
     request.session[session_key] = _fresh(entries)
 
 
-def _take_pending(request: HttpRequest, *, state: str, platform: str) -> dict[str, Any] | None:
+def _take_pending(request: AuthenticatedHttpRequest, *, state: str, platform: str) -> dict[str, Any] | None:
     """Removes and returns the pending sign-in with this state, or None (unknown, expired, wrong platform)."""
     entries = _fresh(request.session.get(PENDING_SESSION_KEY, {}))
     match = None
@@ -85,14 +86,14 @@ def _take_pending(request: HttpRequest, *, state: str, platform: str) -> dict[st
     return match
 
 
-def _meta_entry(request: HttpRequest, pick_id: str) -> dict[str, Any]:
+def _meta_entry(request: AuthenticatedHttpRequest, pick_id: str) -> dict[str, Any]:
     entry = _fresh(request.session.get(META_SESSION_KEY, {})).get(pick_id)
     if entry is None:
         raise Http404("This sign-in has expired.")
     return entry
 
 
-def _forget_meta(request: HttpRequest, pick_id: str) -> None:
+def _forget_meta(request: AuthenticatedHttpRequest, pick_id: str) -> None:
     entries = _fresh(request.session.get(META_SESSION_KEY, {}))
     entries.pop(pick_id, None)
     request.session[META_SESSION_KEY] = entries
@@ -142,7 +143,7 @@ def channel_status_context(channel: Channel) -> dict[str, Any]:
     }
 
 
-def _connected(request: HttpRequest, channel: Channel, *, reconnected: bool) -> HttpResponse:
+def _connected(request: AuthenticatedHttpRequest, channel: Channel, *, reconnected: bool) -> HttpResponse:
     if reconnected:
         messages.success(
             request,
@@ -159,7 +160,7 @@ def _connected(request: HttpRequest, channel: Channel, *, reconnected: bool) -> 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connect_start(request: HttpRequest) -> HttpResponse:
+def connect_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Step 1: which department, which platform."""
     departments = departments_user_admins(user=request.user)
     if not departments:
@@ -181,7 +182,7 @@ def connect_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_recent_auth
 @require_http_methods(["GET", "POST"])
-def connect_platform(request: HttpRequest, department_id: int, platform: str) -> HttpResponse:
+def connect_platform(request: AuthenticatedHttpRequest, department_id: int, platform: str) -> HttpResponse:
     """Step 2, new channel: the platform's own form or sign-in."""
     department = department_get_for_admin(user=request.user, department_id=department_id)
     _flow(platform)
@@ -191,7 +192,7 @@ def connect_platform(request: HttpRequest, department_id: int, platform: str) ->
 @login_required
 @require_recent_auth
 @require_http_methods(["GET", "POST"])
-def channel_reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_reconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """Step 2 again for an existing channel: same row, same scheduled posts."""
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     _flow(channel.platform)
@@ -199,7 +200,7 @@ def channel_reconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 
 def _platform_step(
-    request: HttpRequest, *, department: Department, platform: str, channel: Channel | None
+    request: AuthenticatedHttpRequest, *, department: Department, platform: str, channel: Channel | None
 ) -> HttpResponse:
     flow = _flow(platform)
     account = None
@@ -241,6 +242,7 @@ def _platform_step(
             "platform": platform,
             "platform_label": _platform_label(platform),
             "channel": channel,
+            "intro": flow.intro(label=_platform_label(platform), reconnecting=channel is not None),
             "is_oauth": flow.kind == "oauth",
             "redirect_uri": redirect_uri(platform) if flow.kind == "oauth" else "",
         },
@@ -248,7 +250,7 @@ def _platform_step(
 
 
 def _show_secret_once(
-    request: HttpRequest, channel: Channel, connected: ConnectedAccount, *, reconnected: bool
+    request: AuthenticatedHttpRequest, channel: Channel, connected: ConnectedAccount, *, reconnected: bool
 ) -> HttpResponse:
     response = render(
         request,
@@ -261,7 +263,12 @@ def _show_secret_once(
 
 
 def _start_oauth(
-    request: HttpRequest, *, department: Department, flow: ConnectFlow, channel: Channel | None, data: dict[str, Any]
+    request: AuthenticatedHttpRequest,
+    *,
+    department: Department,
+    flow: ConnectFlow,
+    channel: Channel | None,
+    data: dict[str, Any],
 ) -> HttpResponse:
     state = new_state()
     start = flow.start(data, state=state, redirect_uri=redirect_uri(flow.platform), apps=services.instance_apps)
@@ -282,7 +289,7 @@ def _start_oauth(
 @never_cache
 @login_required
 @require_GET
-def oauth_callback(request: HttpRequest, platform: str) -> HttpResponse:
+def oauth_callback(request: AuthenticatedHttpRequest, platform: str) -> HttpResponse:
     """Where the platform sends the admin back, with ?code=...&state=... (or ?error=...)."""
     flow = _flow(platform)
     pending = _take_pending(request, state=request.GET.get("state", ""), platform=platform)
@@ -341,7 +348,7 @@ def oauth_callback(request: HttpRequest, platform: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def meta_pick(request: HttpRequest, pick_id: str) -> HttpResponse:
+def meta_pick(request: AuthenticatedHttpRequest, pick_id: str) -> HttpResponse:
     """After a sign-in that ends in an AccountPick (Facebook Login): the admin picks the account (the
     Page, or its Instagram account) for this channel."""
     entry = _meta_entry(request, pick_id)
@@ -385,14 +392,16 @@ def meta_pick(request: HttpRequest, pick_id: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def channel_detail(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_detail(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """The channel page: status, expiry, language, and (for the department's admins) the actions."""
     channel = channel_get_for_member(user=request.user, channel_id=channel_id)
     language_form = ChannelLanguageForm(department=channel.department, initial={"language": channel_language(channel)})
     return render(request, "connections/channel_detail.html", _channel_detail_context(request, channel, language_form))
 
 
-def _channel_detail_context(request: HttpRequest, channel: Channel, language_form: ChannelLanguageForm) -> dict:
+def _channel_detail_context(
+    request: AuthenticatedHttpRequest, channel: Channel, language_form: ChannelLanguageForm
+) -> dict:
     context = channel_status_context(channel)
     context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
     context["waiting_count"] = channel.deliveries.filter(status__in=services.HOLDABLE_STATUSES).count()
@@ -406,7 +415,7 @@ def _channel_detail_context(request: HttpRequest, channel: Channel, language_for
 
 @login_required
 @require_POST
-def channel_language_save(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_language_save(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """Sets the channel's language; a refused choice shows the channel page again with the message."""
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     form = ChannelLanguageForm(request.POST, department=channel.department)
@@ -426,7 +435,7 @@ def channel_language_save(request: HttpRequest, channel_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_test(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     """Test connection: asks the platform; answers the status box alone to htmx, else redirects."""
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     try:
@@ -446,14 +455,14 @@ def channel_test(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+def channel_disconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     # Who may is checked first (404 / 403), then the password is asked again, as for connecting.
     channel_get_for_admin(user=request.user, channel_id=channel_id)
     return _channel_disconnect(request, channel_id)
 
 
 @require_recent_auth
-def _channel_disconnect(request: HttpRequest, channel_id: int) -> HttpResponse:
+def _channel_disconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
     channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     try:
         channel = services.channel_disconnect(user=request.user, channel=channel)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -68,7 +68,8 @@ class ApprovalStepForm(forms.Form):
         return users
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         named = data.get("user_emails") or []
         if (
             not (
@@ -144,9 +145,11 @@ class DepartmentSettingsForm(forms.Form):
     def __init__(self, *args: Any, department: Department, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices = language_choices(department=department)
-        self.fields["languages"].choices = [(code, name) for code, name in choices if code != ALWAYS_LANGUAGE]
-        self.fields["main_language"].choices = choices
-        self.fields["time_zone"].choices = time_zone_choices()
+        cast(forms.ChoiceField, self.fields["languages"]).choices = [
+            (code, name) for code, name in choices if code != ALWAYS_LANGUAGE
+        ]
+        cast(forms.ChoiceField, self.fields["main_language"]).choices = choices
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = time_zone_choices()
 
     @staticmethod
     def initial_for(department: Department) -> dict[str, Any]:

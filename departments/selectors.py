@@ -4,85 +4,85 @@ these reads are in departments/rules.py)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
 
 _NO_CITY_ROLE = object()
 
 
-def memberships_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[Membership]:
+def memberships_for_user(*, user: User | AnonymousUser) -> list[Membership]:
     """Returns the user's memberships with their departments (cached on the user object)."""
     if not user.is_authenticated or not user.is_active:
         return []
-    cached = getattr(user, "_civicpost_memberships", None)
+    cached: list[Membership] | None = getattr(user, "_civicpost_memberships", None)
     if cached is None:
         cached = list(Membership.objects.filter(user=user).select_related("department"))
-        user._civicpost_memberships = cached  # type: ignore[union-attr]
+        user._civicpost_memberships = cached  # type: ignore[attr-defined]  # a cache on this user object
     return cached
 
 
-def city_role_for_user(*, user: AbstractBaseUser | AnonymousUser) -> CityRole | None:
+def city_role_for_user(*, user: User | AnonymousUser) -> CityRole | None:
     """Returns the user's city-wide role row, or None (cached on the user object)."""
     if not user.is_authenticated or not user.is_active:
         return None
-    cached = getattr(user, "_civicpost_city_role", None)
+    cached: CityRole | object | None = getattr(user, "_civicpost_city_role", None)
     if cached is None:
         cached = CityRole.objects.filter(user=user).first() or _NO_CITY_ROLE
-        user._civicpost_city_role = cached  # type: ignore[union-attr]
-    return None if cached is _NO_CITY_ROLE else cached
+        user._civicpost_city_role = cached  # type: ignore[attr-defined]  # a cache on this user object
+    return None if cached is _NO_CITY_ROLE else cast(CityRole | None, cached)
 
 
-def forget_cached_roles(user: AbstractBaseUser) -> None:
+def forget_cached_roles(user: User) -> None:
     """Drops the memberships and city role cached on this user object (after a role change)."""
     for name in ("_civicpost_memberships", "_civicpost_city_role"):
         if hasattr(user, name):
             delattr(user, name)
 
 
-def _has_city_role(user: AbstractBaseUser | AnonymousUser, role: str) -> bool:
+def _has_city_role(user: User | AnonymousUser, role: str) -> bool:
     city_role = city_role_for_user(user=user)
     return city_role is not None and city_role.role == role
 
 
-def user_is_communications_manager(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_is_communications_manager(*, user: User | AnonymousUser) -> bool:
     """A communications manager by city role, or an approver / admin of the communications team."""
     return _has_city_role(user, CityRoleName.COMMUNICATIONS_MANAGER) or any(
         m.can_approve_everywhere for m in memberships_for_user(user=user)
     )
 
 
-def user_is_viewer(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_is_viewer(*, user: User | AnonymousUser) -> bool:
     return _has_city_role(user, CityRoleName.VIEWER)
 
 
-def user_is_it_admin(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_is_it_admin(*, user: User | AnonymousUser) -> bool:
     return _has_city_role(user, CityRoleName.IT_ADMIN)
 
 
-def user_can_post_emergency(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_can_post_emergency(*, user: User | AnonymousUser) -> bool:
     city_role = city_role_for_user(user=user)
     return city_role is not None and city_role.can_post_emergency
 
 
-def user_approves_everywhere(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_approves_everywhere(*, user: User | AnonymousUser) -> bool:
     return user_is_communications_manager(user=user)
 
 
-def user_sees_every_department(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_sees_every_department(*, user: User | AnonymousUser) -> bool:
     """Communications managers and viewers read the posts of every department."""
     return user_is_communications_manager(user=user) or user_is_viewer(user=user)
 
 
-def department_ids_for_user(*, user: AbstractBaseUser | AnonymousUser) -> set[int]:
+def department_ids_for_user(*, user: User | AnonymousUser) -> set[int]:
     """Departments whose drafts and channels the user may work with."""
     return {m.department_id for m in memberships_for_user(user=user)}
 
 
-def department_ids_user_approves(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+def department_ids_user_approves(*, user: User | AnonymousUser) -> set[int] | None:
     """Departments the user may approve for (at some step of their approval policy); None means every
     department. A person named in a department's approval policy approves for it without being a member."""
     if user_approves_everywhere(user=user):
@@ -95,24 +95,24 @@ def department_ids_user_approves(*, user: AbstractBaseUser | AnonymousUser) -> s
     return ids
 
 
-def department_ids_user_administers(*, user: AbstractBaseUser | AnonymousUser) -> set[int]:
+def department_ids_user_administers(*, user: User | AnonymousUser) -> set[int]:
     return {m.department_id for m in memberships_for_user(user=user) if m.role == Role.ADMIN}
 
 
-def user_can_approve_for(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> bool:
+def user_can_approve_for(*, user: User | AnonymousUser, department_id: int) -> bool:
     approves = department_ids_user_approves(user=user)
     return approves is None or department_id in approves
 
 
-def user_can_edit_for(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> bool:
+def user_can_edit_for(*, user: User | AnonymousUser, department_id: int) -> bool:
     return department_id in department_ids_for_user(user=user)
 
 
-def user_is_department_admin(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> bool:
+def user_is_department_admin(*, user: User | AnonymousUser, department_id: int) -> bool:
     return any(m.department_id == department_id and m.role == Role.ADMIN for m in memberships_for_user(user=user))
 
 
-def departments_user_can_post_for(*, user: AbstractBaseUser | AnonymousUser) -> list[Department]:
+def departments_user_can_post_for(*, user: User | AnonymousUser) -> list[Department]:
     return [m.department for m in memberships_for_user(user=user)]
 
 
@@ -149,7 +149,7 @@ def department_admin_emails(*, department_id: int) -> list[str]:
 # --- Pages of the departments app -----------------------------------------------------------------
 
 
-def _department_known_to(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> bool:
+def _department_known_to(*, user: User | AnonymousUser, department_id: int) -> bool:
     """Whether the user may learn that the department exists on a management page: its members, the IT
     admin and the communications managers (everyone else gets 404)."""
     return (
@@ -161,7 +161,7 @@ def _department_known_to(*, user: AbstractBaseUser | AnonymousUser, department_i
 
 def _department_get_if_allowed(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     department_id: int,
     allowed: Callable[[Any, int], bool],
     refusal: str,
@@ -178,7 +178,7 @@ def _department_get_if_allowed(
     return department
 
 
-def department_get_for_members(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+def department_get_for_members(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose members the user manages. Raises Http404 (not theirs to know) or
     PermissionDenied (a member who is not its admin)."""
     from departments.rules import can_manage_members
@@ -191,7 +191,7 @@ def department_get_for_members(*, user: AbstractBaseUser | AnonymousUser, depart
     )
 
 
-def department_get_for_policy(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+def department_get_for_policy(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose approval policy the user sets. Raises Http404 or PermissionDenied."""
     from departments.rules import can_manage_approval_policy
 
@@ -213,7 +213,7 @@ def language_choices(*, department: Department | None = None) -> list[tuple[str,
     return [(code, language_name(code)) for code in ["en", *others]]
 
 
-def department_get_for_settings(*, user: AbstractBaseUser | AnonymousUser, department_id: int) -> Department:
+def department_get_for_settings(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose settings (languages, time zone...) the user changes. Raises Http404
     (not theirs to know) or PermissionDenied (a member who is not its admin, the IT admin)."""
     from departments.rules import can_manage_department_settings
@@ -226,7 +226,7 @@ def department_get_for_settings(*, user: AbstractBaseUser | AnonymousUser, depar
     )
 
 
-def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> list[tuple[Department, bool, bool, bool]]:
+def departments_for_management(*, user: User | AnonymousUser) -> list[tuple[Department, bool, bool, bool]]:
     """Returns (department, manages members, sets policy, changes settings) for every department the user
     manages somehow."""
     from departments.rules import can_manage_approval_policy, can_manage_department_settings, can_manage_members
@@ -243,9 +243,7 @@ def departments_for_management(*, user: AbstractBaseUser | AnonymousUser) -> lis
     return rows
 
 
-def membership_get_for_manager(
-    *, user: AbstractBaseUser | AnonymousUser, department: Department, membership_id: int
-) -> Membership:
+def membership_get_for_manager(*, user: User | AnonymousUser, department: Department, membership_id: int) -> Membership:
     from django.http import Http404
 
     membership = Membership.objects.select_related("user").filter(pk=membership_id, department=department).first()

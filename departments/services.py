@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -30,16 +30,14 @@ def user_find_by_email(*, email: str) -> Any:
     return user
 
 
-def _require_member_manager(*, actor: AbstractBaseUser, department: Department) -> None:
+def _require_member_manager(*, actor: User, department: Department) -> None:
     if not rules.can_manage_members(actor, department.pk):
         raise ApplicationError(
             _("Only admins of %(department)s or an IT admin can change its members.") % {"department": department}
         )
 
 
-def _audit_role(
-    *, actor: AbstractBaseUser, user: Any, department: Department | None, before: str, after: str, scope: str
-) -> None:
+def _audit_role(*, actor: User, user: Any, department: Department | None, before: str, after: str, scope: str) -> None:
     audit_record(
         action=AuditAction.ROLE_CHANGED,
         actor=actor,
@@ -50,7 +48,7 @@ def _audit_role(
 
 
 @transaction.atomic
-def membership_add(*, actor: AbstractBaseUser, department: Department, email: str, role: str) -> Membership:
+def membership_add(*, actor: User, department: Department, email: str, role: str) -> Membership:
     """Adds a person to the department with `role`. Raises ApplicationError when the actor may not, the
     address has no account or is the actor's own, the role is unknown or the person is a member already.
 
@@ -77,7 +75,7 @@ def membership_add(*, actor: AbstractBaseUser, department: Department, email: st
 
 
 @transaction.atomic
-def membership_change_role(*, actor: AbstractBaseUser, membership: Membership, role: str) -> Membership:
+def membership_change_role(*, actor: User, membership: Membership, role: str) -> Membership:
     """Gives a member another role in their department. Nobody changes their own role (another admin or
     the IT admin does), so nobody can lock themselves out or raise themselves up."""
     membership = Membership.objects.select_for_update().select_related("user", "department").get(pk=membership.pk)
@@ -104,7 +102,7 @@ def membership_change_role(*, actor: AbstractBaseUser, membership: Membership, r
 
 
 @transaction.atomic
-def membership_remove(*, actor: AbstractBaseUser, membership: Membership) -> None:
+def membership_remove(*, actor: User, membership: Membership) -> None:
     """Takes a person out of a department. Their posts and the department's channels stay (they belong to
     the department)."""
     membership = Membership.objects.select_for_update().select_related("user", "department").get(pk=membership.pk)
@@ -124,7 +122,7 @@ def membership_remove(*, actor: AbstractBaseUser, membership: Membership) -> Non
 
 
 @transaction.atomic
-def city_role_set(*, actor: AbstractBaseUser, email: str, role: str, can_post_emergency: bool) -> CityRole:
+def city_role_set(*, actor: User, email: str, role: str, can_post_emergency: bool) -> CityRole:
     """Sets a person's city-wide role ("" for none) and emergency permission. Only the IT admin (or a
     superuser) may, and never for themselves."""
     if not rules.can_manage_city_roles(actor):
@@ -149,7 +147,7 @@ def city_role_set(*, actor: AbstractBaseUser, email: str, role: str, can_post_em
 
 
 @transaction.atomic
-def city_role_remove(*, actor: AbstractBaseUser, city_role: CityRole) -> None:
+def city_role_remove(*, actor: User, city_role: CityRole) -> None:
     if not rules.can_manage_city_roles(actor):
         raise ApplicationError(_("Only the IT admin can change city-wide roles."))
     city_role = CityRole.objects.select_for_update().select_related("user").get(pk=city_role.pk)
@@ -244,7 +242,7 @@ def _refuse_removing_used_languages(*, department: Department, removed: list[str
 @transaction.atomic
 def department_settings_update(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     department: Department,
     languages: list[str],
     main_language: str,

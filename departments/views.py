@@ -4,15 +4,19 @@ a role, the approval policy or the settings asks for the password again (account
 
 from __future__ import annotations
 
+from typing import cast
+
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from departments import rules
 from departments.forms import ApprovalStepForm, CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
 from departments.models import CityRole, Department, Membership
@@ -36,13 +40,13 @@ from governance.models import ApprovalStep
 from governance.services import approval_step_add, approval_step_delete, approval_step_move_up
 
 
-def _flash_error(request: HttpRequest, error: ApplicationError) -> None:
+def _flash_error(request: AuthenticatedHttpRequest, error: ApplicationError) -> None:
     messages.error(request, error.message)
 
 
 @login_required
 @require_GET
-def department_list(request: HttpRequest) -> HttpResponse:
+def department_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     rows = departments_for_management(user=request.user)
     if not rows and not rules.can_manage_city_roles(request.user):
         raise Http404("Nothing to manage.")
@@ -58,7 +62,7 @@ def department_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def member_list(request: HttpRequest, department_id: int) -> HttpResponse:
+def member_list(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     memberships = list(Membership.objects.filter(department=department).select_related("user").order_by("user__email"))
     return render(
@@ -68,21 +72,21 @@ def member_list(request: HttpRequest, department_id: int) -> HttpResponse:
             "department": department,
             "memberships": memberships,
             "add_form": MemberAddForm(),
-            "role_choices": MemberRoleForm.base_fields["role"].choices,
+            "role_choices": cast(forms.ChoiceField, MemberRoleForm.base_fields["role"]).choices,
         },
     )
 
 
 @login_required
 @require_POST
-def member_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def member_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     # Who may is checked first (404 / 403), then the password is asked again.
     department_get_for_members(user=request.user, department_id=department_id)
     return _member_add(request, department_id)
 
 
 @require_recent_auth
-def _member_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def _member_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     form = MemberAddForm(request.POST)
     if form.is_valid():
@@ -99,14 +103,14 @@ def _member_add(request: HttpRequest, department_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def member_role(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     return _member_role(request, department_id, membership_id)
 
 
 @require_recent_auth
-def _member_role(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def _member_role(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     form = MemberRoleForm(request.POST)
@@ -122,14 +126,14 @@ def _member_role(request: HttpRequest, department_id: int, membership_id: int) -
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def member_remove(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     return _member_remove(request, department_id, membership_id)
 
 
 @require_recent_auth
-def _member_remove(request: HttpRequest, department_id: int, membership_id: int) -> HttpResponse:
+def _member_remove(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
     department = department_get_for_members(user=request.user, department_id=department_id)
     membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
     try:
@@ -153,33 +157,33 @@ def _step_for(department_id: int, step_id: int) -> ApprovalStep:
 
 @login_required
 @require_GET
-def policy(request: HttpRequest, department_id: int) -> HttpResponse:
+def policy(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     return render(request, "departments/policy.html", _policy_context(department, ApprovalStepForm()))
 
 
-def _policy_context(department: object, form: ApprovalStepForm) -> dict:
+def _policy_context(department: Department, form: ApprovalStepForm) -> dict:
     steps = list(
         ApprovalStep.objects.filter(department=department).prefetch_related("users").order_by("position", "id")
     )
     return {
         "department": department,
         "steps": steps,
-        "effective": PolicyCache().policy(department.pk),  # type: ignore[attr-defined]
+        "effective": PolicyCache().policy(department.pk),
         "form": form,
     }
 
 
 @login_required
 @require_POST
-def policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     # Who approves is the heart of the policy: who may is checked first (404 / 403), then the password.
     department_get_for_policy(user=request.user, department_id=department_id)
     return _policy_step_add(request, department_id)
 
 
 @require_recent_auth
-def _policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
+def _policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     form = ApprovalStepForm(request.POST)
     if form.is_valid():
@@ -205,14 +209,14 @@ def _policy_step_add(request: HttpRequest, department_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     _step_for(department.pk, step_id)
     return _policy_step_delete(request, department_id, step_id)
 
 
 @require_recent_auth
-def _policy_step_delete(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def _policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     try:
         approval_step_delete(user=request.user, step=_step_for(department.pk, step_id))
@@ -225,14 +229,14 @@ def _policy_step_delete(request: HttpRequest, department_id: int, step_id: int) 
 
 @login_required
 @require_POST
-def policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     _step_for(department.pk, step_id)
     return _policy_step_up(request, department_id, step_id)
 
 
 @require_recent_auth
-def _policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> HttpResponse:
+def _policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
     department = department_get_for_policy(user=request.user, department_id=department_id)
     try:
         approval_step_move_up(user=request.user, step=_step_for(department.pk, step_id))
@@ -246,7 +250,7 @@ def _policy_step_up(request: HttpRequest, department_id: int, step_id: int) -> H
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def department_settings(request: HttpRequest, department_id: int) -> HttpResponse:
+def department_settings(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_settings(user=request.user, department_id=department_id)
     if request.method == "GET":
         form = DepartmentSettingsForm(department=department, initial=DepartmentSettingsForm.initial_for(department))
@@ -256,7 +260,7 @@ def department_settings(request: HttpRequest, department_id: int) -> HttpRespons
 
 
 @require_recent_auth
-def _department_settings_save(request: HttpRequest, department_id: int) -> HttpResponse:
+def _department_settings_save(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
     department = department_get_for_settings(user=request.user, department_id=department_id)
     form = DepartmentSettingsForm(request.POST, department=department)
     if form.is_valid():
@@ -273,7 +277,7 @@ def _department_settings_save(request: HttpRequest, department_id: int) -> HttpR
     )
 
 
-def _settings_context(request: HttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
+def _settings_context(request: AuthenticatedHttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
     from scheduler.content import channel_language, language_name
 
     channels = [
@@ -291,14 +295,14 @@ def _settings_context(request: HttpRequest, department: Department, form: Depart
 # --- City-wide roles ------------------------------------------------------------------------------
 
 
-def _require_city_role_manager(request: HttpRequest) -> None:
+def _require_city_role_manager(request: AuthenticatedHttpRequest) -> None:
     if not rules.can_manage_city_roles(request.user):
         raise Http404("No such page.")
 
 
 @login_required
 @require_GET
-def city_roles(request: HttpRequest) -> HttpResponse:
+def city_roles(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_city_role_manager(request)
     roles = list(CityRole.objects.select_related("user").order_by("user__email"))
     return render(request, "departments/city_roles.html", {"city_roles": roles, "form": CityRoleForm()})
@@ -306,13 +310,13 @@ def city_roles(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def city_role_save(request: HttpRequest) -> HttpResponse:
+def city_role_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require_city_role_manager(request)
     return _city_role_save(request)
 
 
 @require_recent_auth
-def _city_role_save(request: HttpRequest) -> HttpResponse:
+def _city_role_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CityRoleForm(request.POST)
     if form.is_valid():
         try:
@@ -328,13 +332,13 @@ def _city_role_save(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def city_role_delete(request: HttpRequest, city_role_id: int) -> HttpResponse:
+def city_role_delete(request: AuthenticatedHttpRequest, city_role_id: int) -> HttpResponse:
     _require_city_role_manager(request)
     return _city_role_delete(request, city_role_id)
 
 
 @require_recent_auth
-def _city_role_delete(request: HttpRequest, city_role_id: int) -> HttpResponse:
+def _city_role_delete(request: AuthenticatedHttpRequest, city_role_id: int) -> HttpResponse:
     city_role = CityRole.objects.select_related("user").filter(pk=city_role_id).first()
     if city_role is None:
         raise Http404("No such role.")

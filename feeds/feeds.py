@@ -57,6 +57,12 @@ def first_image(delivery: Delivery) -> dict[str, Any] | None:
     return next((m for m in entry_media(delivery) if str(m.get("mime_type", "")).startswith("image/")), None)
 
 
+def _published_at(item: Delivery) -> dt.datetime:
+    # Feeds list published deliveries only (published_at__isnull=False, feeds.selectors).
+    assert item.published_at is not None  # nosec B101  # type narrowing
+    return item.published_at.astimezone(dt.UTC)
+
+
 class _XmlSafeText:
     """Feed generator mixin: every text that goes into the XML passes normalize_text first.
 
@@ -66,7 +72,7 @@ class _XmlSafeText:
     in the one place both formats build their XML from, keeps every field of every entry safe."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*normalize_text_tree(args), **normalize_text_tree(kwargs))  # type: ignore[call-arg]
+        super().__init__(*normalize_text_tree(args), **normalize_text_tree(kwargs))
 
     def add_item(self, *args: Any, **kwargs: Any) -> None:
         super().add_item(*normalize_text_tree(args), **normalize_text_tree(kwargs))  # type: ignore[misc]
@@ -103,7 +109,7 @@ class PublishedPostsFeed(Feed):
     def language(self) -> str:  # type: ignore[override]
         return settings.LANGUAGE_CODE
 
-    def get_object(self, request: HttpRequest, department_slug: str | None = None) -> FeedScope:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, department_slug: str | None = None) -> FeedScope:
         department = feed_department_get(slug=department_slug) if department_slug else None
         return FeedScope(department=department, path=request.path)
 
@@ -168,10 +174,10 @@ class PublishedPostsFeed(Feed):
     item_guid_is_permalink = False
 
     def item_pubdate(self, item: Delivery) -> dt.datetime:
-        return item.published_at.astimezone(dt.UTC)
+        return _published_at(item)
 
     def item_updateddate(self, item: Delivery) -> dt.datetime:
-        return item.published_at.astimezone(dt.UTC)
+        return _published_at(item)
 
     def item_author_name(self, item: Delivery) -> str:
         return item.post.department.name

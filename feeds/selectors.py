@@ -87,9 +87,10 @@ def feed_version(*, department: Department | None, variant: str, limit: int = FE
     last_removed = removals.aggregate(latest=Max("removed_at"))["latest"]
     digest = hashlib.sha256(variant.encode())
     for delivery_id, published_at, updated_at in rows:
+        assert published_at is not None  # nosec B101  # published_at__isnull=False above (type narrowing)
         digest.update(f"|{delivery_id}:{published_at.isoformat()}:{updated_at.isoformat()}".encode())
     digest.update(f"|removed:{last_removed.isoformat() if last_removed else ''}".encode())
-    candidates = [published_at for _, published_at, _ in rows]
+    candidates = [published_at for _, published_at, _ in rows if published_at is not None]
     if last_removed is not None:
         candidates.append(last_removed)
     return FeedVersion(etag=digest.hexdigest()[:32], last_modified=max(candidates) if candidates else None)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -327,7 +327,7 @@ def approval_progress(post: Post) -> list[StepProgress]:
     return progress
 
 
-def approval_refusal(*, user: AbstractBaseUser | AnonymousUser, post: Post, progress: list[StepProgress]) -> str:
+def approval_refusal(*, user: User | AnonymousUser, post: Post, progress: list[StepProgress]) -> str:
     """Returns why `user` may not approve the post at its current step now ("" when they may)."""
     if post.status != PostStatus.SUBMITTED:
         return _("Only posts waiting for approval can be approved.")
@@ -352,12 +352,12 @@ def approval_refusal(*, user: AbstractBaseUser | AnonymousUser, post: Post, prog
     return ""
 
 
-def user_may_review(*, user: AbstractBaseUser | AnonymousUser, progress: list[StepProgress]) -> bool:
+def user_may_review(*, user: User | AnonymousUser, progress: list[StepProgress]) -> bool:
     """Whether `user` may send the post back for changes: they may approve a step that is not done yet."""
     return any(user.pk in item.approver_ids for item in progress if item.state != "done")
 
 
-def posts_user_can_approve_now(*, user: AbstractBaseUser | AnonymousUser, posts: Iterable[Post]) -> list[Post]:
+def posts_user_can_approve_now(*, user: User | AnonymousUser, posts: Iterable[Post]) -> list[Post]:
     """Returns those of `posts` (submitted ones) that wait for `user`'s approval at their current step."""
     posts = [p for p in posts if p.status == PostStatus.SUBMITTED and p.author_id != user.pk]
     if not posts:
@@ -398,7 +398,7 @@ def approved_round_votes(post: Post) -> list[ApprovalVote]:
 
 
 def last_step_user_may_approve(
-    *, user: AbstractBaseUser, post: Post, kept_votes: Iterable[ApprovalVote], cache: PolicyCache | None = None
+    *, user: User, post: Post, kept_votes: Iterable[ApprovalVote], cache: PolicyCache | None = None
 ) -> int | None:
     """Returns the number of the last step of the post's policy that `user` could approve if the
     `kept_votes` of the steps before it still counted: named by the step, not the post's author, and not

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -119,7 +119,7 @@ def _by_department(channels: Iterable[Channel]) -> dict[int, list[Channel]]:
 @transaction.atomic
 def emergency_publish(
     *,
-    user: AbstractBaseUser,
+    user: User,
     channels: Iterable[Channel],
     versions: Iterable[LanguageVersion],
     link: str = "",
@@ -197,7 +197,7 @@ def emergency_publish(
         # Nothing may be half-published: the whole transaction is undone.
         raise ApplicationError(" ".join(problems), extra={"problems": problems})
 
-    if follow_ups:
+    if follow_ups and follow_up_at is not None:  # checked above: follow-ups need a time
         for department_channels in _by_department(channels).values():
             department = department_channels[0].department
             follow_up = Post.objects.create(
@@ -246,7 +246,7 @@ def _ring_dispatcher() -> None:
 
 
 @transaction.atomic
-def emergency_review(*, alert: EmergencyAlert, user: AbstractBaseUser, notes: str = "") -> EmergencyReview:
+def emergency_review(*, alert: EmergencyAlert, user: User, notes: str = "") -> EmergencyReview:
     """Records the communications manager's review of an emergency publication. Raises ApplicationError
     when the person may not review or it was reviewed already."""
     if not rules.can_review_emergency(user):

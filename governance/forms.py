@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -80,7 +80,8 @@ class _TimeFields(forms.Form):
         self.fields["new_time"].help_text = _zone_hint(zone)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         try:
             data["new_due_at"] = local_moment(data.get("new_date"), data.get("new_time"), self.zone)
         except forms.ValidationError as error:
@@ -163,11 +164,16 @@ class PostHoldReleaseForm(_RescheduleFields):
 # --- Emergency posts ------------------------------------------------------------------------------
 
 
+class _ChannelsField(civic_forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Channel) -> str:
+        return f"{obj.department.name}: {obj.display_name} ({obj.platform_label})"
+
+
 class EmergencyForm(NormalizedTextFormMixin, _TimeFields):
     """Text per language (the city's languages), channels of every department, and an optional "all
     clear" follow-up submitted for approval."""
 
-    channels = civic_forms.ModelMultipleChoiceField(
+    channels = _ChannelsField(
         label=gettext_lazy("Channels"),
         queryset=Channel.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -178,14 +184,11 @@ class EmergencyForm(NormalizedTextFormMixin, _TimeFields):
     def __init__(self, *args: Any, template: EmergencyTemplate | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.template = template
-        self.fields["channels"].queryset = (
+        cast(_ChannelsField, self.fields["channels"]).queryset = (
             Channel.objects.filter(status=ChannelStatus.CONNECTED)
             .select_related("department")
             .defer("credentials")
             .order_by("department__name", "display_name")
-        )
-        self.fields["channels"].label_from_instance = lambda c: (
-            f"{c.department.name}: {c.display_name} ({c.platform_label})"
         )
         for code, _name in settings.LANGUAGES:
             main = code == self.main_language

@@ -339,7 +339,7 @@ def _send_import_notices(*, upload: CsvImport, notices: list[_PostNotice]) -> No
 
 # --- Publishing outcomes --------------------------------------------------------------------------
 
-OUTCOME_SUBJECTS = {
+OUTCOME_SUBJECTS: dict[str, str] = {
     DeliveryStatus.FAILED: "Publishing failed on %(channel)s",
     DeliveryStatus.NEEDS_ATTENTION: "Needs attention on %(channel)s",
 }

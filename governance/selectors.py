@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from departments import rules
 from governance.models import CrisisHold, EmergencyAlert, EmergencyPost, EmergencyTemplate, PostHold
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Delivery, Post, PostStatus
-from scheduler.templatetags.civic_time import format_in_zone
+from scheduler.templatetags.civic_time import ZoneLike, format_in_zone
 
-User = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
 def active_crisis_holds() -> list[CrisisHold]:
@@ -29,7 +29,8 @@ def active_crisis_holds() -> list[CrisisHold]:
 
 
 def _not_emergency() -> Exists:
-    return ~Exists(EmergencyPost.objects.filter(post_id=OuterRef("post_id")))
+    # Exists.__invert__ returns a negated Exists; django-stubs says NegatedExpression.
+    return ~Exists(EmergencyPost.objects.filter(post_id=OuterRef("post_id")))  # type: ignore[return-value]
 
 
 def held_deliveries_filter(holds: list[CrisisHold] | None = None) -> Q | None:
@@ -87,7 +88,7 @@ def posts_held_by_crisis(hold: CrisisHold) -> QuerySet[Post]:
     )
 
 
-def _crisis_message(hold: CrisisHold, zone: object) -> str:
+def _crisis_message(hold: CrisisHold, zone: ZoneLike) -> str:
     name = hold.started_by.get_full_name() or hold.started_by.email
     return _("Held: crisis hold by %(name)s since %(when)s (%(reason)s). It will not go out until the hold ends.") % {
         "name": name,
@@ -119,14 +120,14 @@ def hold_messages_for_posts(posts: Iterable[Post], *, zone: zoneinfo.ZoneInfo | 
                 "when": format_in_zone(hold.created_at, shown_in),
             }
             continue
-        for hold in holds:
-            if hold.city_wide or any(d.pk == post.department_id for d in hold.departments.all()):
-                messages[post.pk] = _crisis_message(hold, shown_in)
+        for crisis in holds:
+            if crisis.city_wide or any(d.pk == post.department_id for d in crisis.departments.all()):
+                messages[post.pk] = _crisis_message(crisis, shown_in)
                 break
     return messages
 
 
-def crisis_hold_get_for_manager(*, user: User, hold_id: int) -> CrisisHold:
+def crisis_hold_get_for_manager(*, user: AnyUser, hold_id: int) -> CrisisHold:
     """Returns a crisis hold for someone who may switch holds; raises Http404 for anyone else."""
     if not rules.can_start_crisis_hold(user):
         raise Http404("No such crisis hold.")
@@ -148,7 +149,7 @@ def post_holds_open() -> list[PostHold]:
     )
 
 
-def post_hold_get_for_manager(*, user: User, hold_id: int) -> PostHold:
+def post_hold_get_for_manager(*, user: AnyUser, hold_id: int) -> PostHold:
     if not rules.can_release_post_hold(user):
         raise Http404("No such hold.")
     hold = PostHold.objects.select_related("post__department").filter(pk=hold_id).first()
@@ -164,7 +165,7 @@ def emergency_templates() -> list[EmergencyTemplate]:
     return list(EmergencyTemplate.objects.filter(is_active=True).order_by("position", "name"))
 
 
-def emergency_alerts_for_user(*, user: User, unreviewed_only: bool = False) -> QuerySet[EmergencyAlert]:
+def emergency_alerts_for_user(*, user: AnyUser, unreviewed_only: bool = False) -> QuerySet[EmergencyAlert]:
     """Emergency publications for the people who review, publish or audit them; others get 404."""
     if not rules.can_view_emergency_alerts(user):
         raise Http404("No such page.")
@@ -176,14 +177,14 @@ def emergency_alerts_for_user(*, user: User, unreviewed_only: bool = False) -> Q
     return queryset.order_by("-created_at", "-id")
 
 
-def emergency_alert_get(*, user: User, alert_id: int) -> EmergencyAlert:
+def emergency_alert_get(*, user: AnyUser, alert_id: int) -> EmergencyAlert:
     alert = emergency_alerts_for_user(user=user).filter(pk=alert_id).first()
     if alert is None:
         raise Http404("No such emergency post.")
     return alert
 
 
-def emergency_alert_get_for_review(*, user: User, alert_id: int) -> EmergencyAlert:
+def emergency_alert_get_for_review(*, user: AnyUser, alert_id: int) -> EmergencyAlert:
     alert = emergency_alert_get(user=user, alert_id=alert_id)
     if not rules.can_review_emergency(user):
         raise PermissionDenied("Only a communications manager reviews emergency posts.")

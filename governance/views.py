@@ -8,13 +8,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.validators import slug_re
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from departments import rules
 from governance.emergency import LanguageVersion, emergency_publish, emergency_review
 from governance.forms import CrisisEndForm, CrisisStartForm, EmergencyForm, EmergencyReviewForm, PostHoldReleaseForm
@@ -46,13 +47,13 @@ def _require(allowed: bool) -> None:
 
 @login_required
 @require_GET
-def crisis(request: HttpRequest) -> HttpResponse:
+def crisis(request: AuthenticatedHttpRequest) -> HttpResponse:
     _require(rules.can_start_crisis_hold(request.user))
     return _render_crisis(request, CrisisStartForm())
 
 
 def _render_crisis(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     form: CrisisStartForm,
     status: int = 200,
     refused_release: tuple[int, PostHoldReleaseForm] | None = None,
@@ -81,7 +82,7 @@ def _render_crisis(
     )
 
 
-def _release_form(request: HttpRequest, hold: PostHold, data: object = None) -> PostHoldReleaseForm:
+def _release_form(request: AuthenticatedHttpRequest, hold: PostHold, data: object = None) -> PostHoldReleaseForm:
     return PostHoldReleaseForm(
         data,
         zone=viewer_zone(user=request.user),
@@ -92,14 +93,14 @@ def _release_form(request: HttpRequest, hold: PostHold, data: object = None) -> 
 
 @login_required
 @require_POST
-def crisis_start(request: HttpRequest) -> HttpResponse:
+def crisis_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Who may is checked first (404), then the password is asked again; the form is sent on afterwards.
     _require(rules.can_start_crisis_hold(request.user))
     return _crisis_start(request)
 
 
 @require_recent_auth
-def _crisis_start(request: HttpRequest) -> HttpResponse:
+def _crisis_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CrisisStartForm(request.POST)
     if form.is_valid():
         try:
@@ -116,7 +117,7 @@ def _crisis_start(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
+def crisis_end(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     if request.method == "POST":
         # Reading what the hold keeps needs no password; switching it off does (who may is checked first).
         crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
@@ -125,11 +126,11 @@ def crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
 
 
 @require_recent_auth
-def _crisis_end_save(request: HttpRequest, hold_id: int) -> HttpResponse:
+def _crisis_end_save(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     return _crisis_end(request, hold_id)
 
 
-def _crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
+def _crisis_end(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     hold = crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
     if not hold.is_active:
         messages.info(request, _("This crisis hold has already been switched off."))
@@ -173,14 +174,14 @@ def _crisis_end(request: HttpRequest, hold_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
+def post_hold_release_view(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     # Releasing a held post can send it at once: who may first (404), then the password again.
     post_hold_get_for_manager(user=request.user, hold_id=hold_id)
     return _post_hold_release(request, hold_id)
 
 
 @require_recent_auth
-def _post_hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
+def _post_hold_release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
     hold = post_hold_get_for_manager(user=request.user, hold_id=hold_id)
     form = _release_form(request, hold, data=request.POST)
     if form.is_valid():
@@ -208,14 +209,14 @@ def _post_hold_release(request: HttpRequest, hold_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def emergency_create(request: HttpRequest) -> HttpResponse:
+def emergency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Who may is checked first (404), then the password is asked again: only officials are asked.
     _require(rules.can_post_emergency(request.user))
     return _emergency_create(request)
 
 
 @require_recent_auth
-def _emergency_create(request: HttpRequest) -> HttpResponse:
+def _emergency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     slug = request.POST.get("template") or request.GET.get("template") or ""
     # Only a slug is looked up: other characters (a NUL byte breaks a PostgreSQL query) name no template.
     template = EmergencyTemplate.objects.filter(slug=slug, is_active=True).first() if slug_re.fullmatch(slug) else None
@@ -249,7 +250,7 @@ def _emergency_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def emergency_list(request: HttpRequest) -> HttpResponse:
+def emergency_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     alerts = emergency_alerts_for_user(user=request.user)
     unreviewed = [a for a in alerts if not hasattr(a, "review")]
     return render(
@@ -265,12 +266,14 @@ def emergency_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def emergency_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
+def emergency_detail(request: AuthenticatedHttpRequest, alert_id: int) -> HttpResponse:
     alert = emergency_alert_get(user=request.user, alert_id=alert_id)
     return _render_detail(request, alert, EmergencyReviewForm())
 
 
-def _render_detail(request: HttpRequest, alert: object, form: EmergencyReviewForm, status: int = 200) -> HttpResponse:
+def _render_detail(
+    request: AuthenticatedHttpRequest, alert: object, form: EmergencyReviewForm, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "governance/emergency_detail.html",
@@ -286,7 +289,7 @@ def _render_detail(request: HttpRequest, alert: object, form: EmergencyReviewFor
 
 @login_required
 @require_POST
-def emergency_review_view(request: HttpRequest, alert_id: int) -> HttpResponse:
+def emergency_review_view(request: AuthenticatedHttpRequest, alert_id: int) -> HttpResponse:
     alert = emergency_alert_get_for_review(user=request.user, alert_id=alert_id)
     form = EmergencyReviewForm(request.POST)
     if form.is_valid():

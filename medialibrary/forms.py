@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils.translation import gettext_lazy
 
 from civicpost import forms as civic_forms
@@ -43,10 +43,10 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
         label=gettext_lazy("Transcript for a video"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args: Any, user: AbstractBaseUser, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         departments = departments_user_can_post_for(user=user)
-        field = self.fields["department"]
+        field = cast("forms.ModelChoiceField[Department]", self.fields["department"])
         field.queryset = Department.objects.filter(pk__in=[d.pk for d in departments])
         if len(departments) == 1:
             field.empty_label = None

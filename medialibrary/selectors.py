@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -14,13 +14,13 @@ from departments.selectors import department_ids_for_user
 from medialibrary.models import MediaAsset, PostMedia
 
 
-def media_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[MediaAsset]:
+def media_for_user(*, user: User | AnonymousUser) -> QuerySet[MediaAsset]:
     return MediaAsset.objects.filter(department_id__in=department_ids_for_user(user=user)).select_related(
         "department", "uploaded_by"
     )
 
 
-def media_get_for_user(*, user: AbstractBaseUser | AnonymousUser, asset_id: int) -> MediaAsset:
+def media_get_for_user(*, user: User | AnonymousUser, asset_id: int) -> MediaAsset:
     """Returns an asset of one of the user's departments, or raises Http404."""
     asset = media_for_user(user=user).filter(pk=asset_id).first()
     if asset is None:
@@ -28,7 +28,7 @@ def media_get_for_user(*, user: AbstractBaseUser | AnonymousUser, asset_id: int)
     return asset
 
 
-def media_get_for_delete(*, user: AbstractBaseUser | AnonymousUser, asset_id: int) -> MediaAsset:
+def media_get_for_delete(*, user: User | AnonymousUser, asset_id: int) -> MediaAsset:
     """Returns an asset the user may delete (departments.rules.can_delete_media). Raises Http404 for an
     asset of another department, PermissionDenied for one they see but may not delete."""
     asset = media_get_for_user(user=user, asset_id=asset_id)

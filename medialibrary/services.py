@@ -29,10 +29,10 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -438,7 +438,7 @@ def captions_clean(data: bytes, *, file_name: str) -> tuple[bytes, str]:
 # --- Services -------------------------------------------------------------------------------------
 
 
-def _require_member(*, user: AbstractBaseUser, department: Department) -> None:
+def _require_member(*, user: User, department: Department) -> None:
     if not user_can_edit_for(user=user, department_id=department.pk):
         raise ApplicationError(
             _("Only members of %(department)s can add to its media library.") % {"department": department}
@@ -500,7 +500,7 @@ def _same_file(*, department: Department, sha256: str) -> MediaAsset | None:
 @transaction.atomic
 def media_upload(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department,
     upload: UploadedFile,
     alt_text: str = "",
@@ -580,7 +580,7 @@ def media_upload(
 @transaction.atomic
 def media_update(
     *,
-    user: AbstractBaseUser,
+    user: User,
     asset: MediaAsset,
     alt_text: str,
     transcript: str = "",
@@ -628,7 +628,7 @@ def media_in_use_refusal(*, asset: MediaAsset, posts: Sequence[Any]) -> str:
 
 
 @transaction.atomic
-def media_asset_delete(*, asset: MediaAsset, actor: AbstractBaseUser | None = None) -> None:
+def media_asset_delete(*, asset: MediaAsset, actor: User | None = None) -> None:
     """Removes an asset from the library and, once that commits, its files from storage (media_files_delete:
     the file, its captions and every platform-fitted copy of it). Raises ApplicationError (saying which posts,
     with their ids in `extra["post_ids"]`) while a post still attaches it. Who may delete is the caller's
@@ -697,7 +697,16 @@ def post_media_set(*, post: Any, items: Iterable[tuple[MediaAsset, str]]) -> Non
             MediaAsset.objects.filter(pk=asset.pk, alt_text="").update(alt_text=alt_text.strip())
 
 
-def media_snapshot(items: Iterable[PostMedia]) -> list[dict[str, Any]]:
+class MediaChoice(Protocol):
+    """A file chosen for a post and its alt text: a PostMedia row, or the composer's unsaved choice."""
+
+    @property
+    def asset(self) -> MediaAsset: ...
+    @property
+    def alt_text(self) -> str: ...
+
+
+def media_snapshot(items: Iterable[MediaChoice]) -> list[dict[str, Any]]:
     """Returns the approval snapshot's `media` list: what publishing sends, in order.
 
     Keys: url (absolute public address), path (storage name, for adapters that upload the bytes),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from departments import rules
 from medialibrary.forms import AssetForm, UploadForm
 from medialibrary.models import MediaAsset
@@ -32,7 +33,7 @@ PAGE_SIZE = 60
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def library(request: HttpRequest) -> HttpResponse:
+def library(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     existing = None  # the library's copy of a file uploaded again, offered instead
     if request.method == "POST" and form.is_valid():
@@ -61,7 +62,7 @@ def library(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
+def asset_edit(request: AuthenticatedHttpRequest, asset_id: int) -> HttpResponse:
     asset = media_get_for_user(user=request.user, asset_id=asset_id)
     initial = {"alt_text": asset.alt_text, "transcript": asset.transcript}
     form = AssetForm(request.POST or None, request.FILES or None, initial=initial)
@@ -86,7 +87,7 @@ def asset_edit(request: HttpRequest, asset_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def asset_delete(request: HttpRequest, asset_id: int) -> HttpResponse:
+def asset_delete(request: AuthenticatedHttpRequest, asset_id: int) -> HttpResponse:
     """GET: what deleting means, or which posts keep the file; POST: deletes it (the service refuses, and
     the page says why, while a post uses it)."""
     asset = media_get_for_delete(user=request.user, asset_id=asset_id)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from departments import rules
 from scheduler.models import Delivery, DeliveryStatus
 
 
-def user_can_see_publishing_status(*, user: AbstractBaseUser | AnonymousUser) -> bool:
+def user_can_see_publishing_status(*, user: User | AnonymousUser) -> bool:
     """The IT admin, the communications managers and staff users see the city-wide publishing status
     (departments.rules.can_view_publishing_status)."""
     return rules.can_view_publishing_status(user)

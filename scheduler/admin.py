@@ -26,12 +26,15 @@ class ChannelAdmin(admin.ModelAdmin):
     readonly_fields = ["connected_by", "created_at", "updated_at"]
 
 
+DELIVERY_INLINE_FIELDS = ("channel", "status", "due_at", "attempts", "permalink", "failure_message")
+
+
 class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ["channel", "status", "due_at", "attempts", "permalink", "failure_message"]
-    readonly_fields = fields
+    fields = DELIVERY_INLINE_FIELDS
+    readonly_fields = DELIVERY_INLINE_FIELDS
 
     def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
         return False

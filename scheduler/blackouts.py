@@ -32,7 +32,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -74,7 +74,7 @@ def blackouts_message(*, blackouts: Iterable[BlackoutPeriod], post: Post, zone: 
 
 
 def _covered_ids(
-    *, post: Post, due_at: dt.datetime, blackouts: list[BlackoutPeriod], given_by: object = None
+    *, post: Post, due_at: dt.datetime, blackouts: list[BlackoutPeriod], given_by: User | None = None
 ) -> set[int]:
     overrides = BlackoutOverride.objects.filter(post_id=post.pk, due_at=due_at, blackout__in=blackouts)
     if given_by is not None:
@@ -85,7 +85,7 @@ def _covered_ids(
 def blackout_clearance(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     due_at: dt.datetime,
     override_reason: str = "",
     approving: bool = False,
@@ -138,7 +138,7 @@ def blackout_clearance(
 def blackout_override_record(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     blackouts: list[BlackoutPeriod],
     reason: str,
     previous_due_at: dt.datetime | None = None,
@@ -256,15 +256,13 @@ def approved_posts_inside(blackout: BlackoutPeriod) -> list[Post]:
     ).select_related("department")
     if blackout.department_id is not None:
         posts = posts.filter(department_id=blackout.department_id)
-    posts = list(posts.order_by("due_at", "id"))
-    emergency = _emergency_post_ids(p.pk for p in posts)
-    return [post for post in posts if post.pk not in emergency]
+    found = list(posts.order_by("due_at", "id"))
+    emergency = _emergency_post_ids(p.pk for p in found)
+    return [post for post in found if post.pk not in emergency]
 
 
 @transaction.atomic
-def post_hold_for_blackout(
-    *, post: Post, blackouts: list[BlackoutPeriod], actor: AbstractBaseUser | None = None
-) -> bool:
+def post_hold_for_blackout(*, post: Post, blackouts: list[BlackoutPeriod], actor: User | None = None) -> bool:
     """Stops an approved post from going out inside `blackouts`: its pending deliveries are withdrawn and
     it goes back to the approval queue (where approving it needs an override reason), with a PostReview
     and an audit event that say why; its step's approvers are told. If part of it is published already,
@@ -315,7 +313,10 @@ def post_hold_for_blackout(
         )
         return True
     pending.update(status=DeliveryStatus.CANCELLED, failure_message=message, lease_expires_at=None, updated_at=now)
-    reviewer = actor or _blackout_author(blackouts) or post.current_approval.approved_by
+    reviewer = actor or _blackout_author(blackouts)
+    if reviewer is None:
+        assert post.current_approval is not None  # nosec B101  # an approved post has its approval (type narrowing)
+        reviewer = post.current_approval.approved_by
     post.status = PostStatus.SUBMITTED
     post.current_approval = None
     post.submitted_at = now
@@ -334,7 +335,7 @@ def post_hold_for_blackout(
     return True
 
 
-def _blackout_author(blackouts: list[BlackoutPeriod]) -> AbstractBaseUser | None:
+def _blackout_author(blackouts: list[BlackoutPeriod]) -> User | None:
     return next((b.created_by for b in blackouts if b.created_by_id is not None), None)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest
 from django.utils import timezone
@@ -256,7 +256,7 @@ def default_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(str(Department._meta.get_field("time_zone").default))
 
 
-def viewer_zone(*, user: AbstractBaseUser | AnonymousUser) -> zoneinfo.ZoneInfo:
+def viewer_zone(*, user: User | AnonymousUser) -> zoneinfo.ZoneInfo:
     """The zone a person sees the calendar in: their first department's (the city's default otherwise)."""
     memberships = memberships_for_user(user=user)
     return memberships[0].department.zone if memberships else default_zone()
@@ -268,7 +268,7 @@ def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
     zone = getattr(request, "_civic_viewer_zone", None)
     if zone is None:
         zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
-        request._civic_viewer_zone = zone  # noqa: SLF001
+        request._civic_viewer_zone = zone  # type: ignore[attr-defined]  # noqa: SLF001  # a cache on this request
     return zone
 
 
@@ -528,7 +528,7 @@ def _channels_by_id() -> dict[int, Channel]:
 
 def _calendar_posts(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     start: dt.datetime,
     end: dt.datetime,
     with_cancelled: bool,
@@ -543,7 +543,7 @@ def _calendar_posts(
         post_id=OuterRef("pk"), status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
     )
     columns = [*POST_COLUMNS, *DEPARTMENT_COLUMNS, *(["language"] if post_has_language() else [])]
-    posts = list(
+    posts: list[Post] = list(
         base.select_related("department").only(*columns).annotate(has_failure=Exists(failed)).order_by("due_at", "id")
     )
     # The channels of these posts through a subquery (no list of thousands of ids as parameters).
@@ -583,7 +583,7 @@ def blackouts_at(*, department_id: int, when: dt.datetime) -> list[BlackoutPerio
 
 
 def blackout_scope(blackout: BlackoutPeriod) -> str:
-    return blackout.department.name if blackout.department_id else _("whole city")
+    return blackout.department.name if blackout.department is not None else _("whole city")
 
 
 def blackout_label(blackout: BlackoutPeriod, zone: zoneinfo.ZoneInfo) -> str:
@@ -692,7 +692,7 @@ def _add_hints(
 
 def _entries_for(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     posts: list[Post],
     zone: zoneinfo.ZoneInfo,
     blackouts: list[BlackoutPeriod],
@@ -751,7 +751,7 @@ def _entries_for(
     return entries
 
 
-def filter_options(*, user: AbstractBaseUser | AnonymousUser, channels: list[Channel] | None = None) -> FilterOptions:
+def filter_options(*, user: User | AnonymousUser, channels: list[Channel] | None = None) -> FilterOptions:
     """The choices of the filter form (two queries, three without `channels`)."""
     if channels is None:
         channels = list(_channels_by_id().values())
@@ -775,7 +775,7 @@ def filter_options(*, user: AbstractBaseUser | AnonymousUser, channels: list[Cha
 
 def quiet_channels(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     days: int | None = None,
     filters: CalendarFilters | None = None,
     now: dt.datetime | None = None,
@@ -816,7 +816,7 @@ def quiet_channels(
 
 def _period(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     first_day: dt.date,
     last_day: dt.date,
     filters: CalendarFilters,
@@ -876,7 +876,7 @@ def _base_fields(period: CalendarPeriod) -> dict[str, Any]:
 
 def calendar_month(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     year: int,
     month: int,
     filters: CalendarFilters | None = None,
@@ -913,7 +913,7 @@ def hour_label(hour: int) -> str:
 
 def calendar_week(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     day: dt.date,
     filters: CalendarFilters | None = None,
     now: dt.datetime | None = None,
@@ -936,7 +936,7 @@ def calendar_week(
 
 def calendar_agenda(
     *,
-    user: AbstractBaseUser | AnonymousUser,
+    user: User | AnonymousUser,
     first_day: dt.date,
     days: int = 14,
     filters: CalendarFilters | None = None,
@@ -959,7 +959,7 @@ def calendar_agenda(
 # --- Preferences, feed tokens, blackouts -------------------------------------------------------------
 
 
-def calendar_preference_get(*, user: AbstractBaseUser) -> CalendarFilters | None:
+def calendar_preference_get(*, user: User) -> CalendarFilters | None:
     """Returns the person's saved filters, or None when they never chose any or when what is stored no
     longer validates (saved by an older version, or a value that is not an id): see `preference_is_valid`."""
     preference = CalendarPreference.objects.filter(user=user).first()
@@ -980,7 +980,7 @@ def feed_token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def feed_user_for_secret(*, secret: str) -> AbstractBaseUser:
+def feed_user_for_secret(*, secret: str) -> User:
     """Returns the active user of a live feed token, or raises Http404 (revoked, unknown, inactive)."""
     token = (
         CalendarFeedToken.objects.filter(token_hash=feed_token_hash(secret), revoked_at__isnull=True)
@@ -992,11 +992,11 @@ def feed_user_for_secret(*, secret: str) -> AbstractBaseUser:
     return token.user
 
 
-def feed_token_active(*, user: AbstractBaseUser) -> CalendarFeedToken | None:
+def feed_token_active(*, user: User) -> CalendarFeedToken | None:
     return CalendarFeedToken.objects.filter(user=user, revoked_at__isnull=True).first()
 
 
-def feed_posts(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> list[Post]:
+def feed_posts(*, user: User, now: dt.datetime | None = None) -> list[Post]:
     """The posts of a person's iCal feed: what they may see, from a month ago to a year ahead."""
     now = now or timezone.now()
     return _calendar_posts(
@@ -1015,7 +1015,7 @@ def feed_blackouts(*, now: dt.datetime | None = None) -> list[BlackoutPeriod]:
     )
 
 
-def user_can_manage_blackouts(*, user: AbstractBaseUser | AnonymousUser, department_id: int | None) -> bool:
+def user_can_manage_blackouts(*, user: User | AnonymousUser, department_id: int | None) -> bool:
     """City-wide blackouts: communications-team approvers and admins. A department's: its admins (and the
     communications team)."""
     if user_approves_everywhere(user=user):
@@ -1025,7 +1025,7 @@ def user_can_manage_blackouts(*, user: AbstractBaseUser | AnonymousUser, departm
     return user_is_department_admin(user=user, department_id=department_id)
 
 
-def blackout_departments_for(*, user: AbstractBaseUser | AnonymousUser) -> list[Department]:
+def blackout_departments_for(*, user: User | AnonymousUser) -> list[Department]:
     """Departments whose blackouts the person may manage."""
     if user_approves_everywhere(user=user):
         return list(Department.objects.order_by("name"))
@@ -1044,7 +1044,7 @@ def blackouts_upcoming(*, now: dt.datetime | None = None) -> list[BlackoutPeriod
     )
 
 
-def blackout_get_for_manager(*, user: AbstractBaseUser | AnonymousUser, blackout_id: int) -> BlackoutPeriod:
+def blackout_get_for_manager(*, user: User | AnonymousUser, blackout_id: int) -> BlackoutPeriod:
     blackout = BlackoutPeriod.objects.select_related("department").filter(pk=blackout_id).first()
     if blackout is None or not user_can_manage_blackouts(user=user, department_id=blackout.department_id):
         raise Http404("No such blackout.")
@@ -1054,7 +1054,7 @@ def blackout_get_for_manager(*, user: AbstractBaseUser | AnonymousUser, blackout
 # --- iCal feed ----------------------------------------------------------------------------------------
 
 FEED_EVENT_MINUTES = 15
-ICAL_STATUS = {
+ICAL_STATUS: dict[str, str] = {
     PostStatus.DRAFT: "TENTATIVE",
     PostStatus.SUBMITTED: "TENTATIVE",
     PostStatus.CHANGES_REQUESTED: "TENTATIVE",
@@ -1063,7 +1063,7 @@ ICAL_STATUS = {
 }
 
 
-def ical_feed(*, user: AbstractBaseUser, now: dt.datetime | None = None) -> bytes:
+def ical_feed(*, user: User, now: dt.datetime | None = None) -> bytes:
     """Returns the person's calendar as iCalendar (RFC 5545) bytes: their visible posts, from a month ago
     to a year ahead, and the blackouts. Times are UTC instants; calendar apps show them in their zone."""
     from django.urls import reverse

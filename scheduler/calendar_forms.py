@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext as _
@@ -84,7 +84,8 @@ class RescheduleForm(forms.Form):
         self.zone = zone
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         due_at = local_instant(
             self, date_field="date", time_field="time", zone=self.zone, fold=cleaned.get("fold") or ""
         )
@@ -142,12 +143,13 @@ class BlackoutForm(NormalizedTextFormMixin, forms.Form):
         self.departments = {str(d.pk): d for d in departments}
         choices = [(CITY_WIDE, _("The whole city"))] if city_wide else []
         choices += [(str(d.pk), d.name) for d in departments]
-        self.fields["department"].choices = choices
+        cast(forms.ChoiceField, self.fields["department"]).choices = choices
         # "" is the whole city, so the field may be empty only for those who may add city-wide blackouts.
         self.fields["department"].required = not city_wide
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         starts_at = local_instant(self, date_field="start_date", time_field="start_time", zone=self.zone)
         ends_at = local_instant(self, date_field="end_date", time_field="end_time", zone=self.zone)
         if starts_at and ends_at and ends_at <= starts_at:

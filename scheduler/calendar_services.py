@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,7 +50,7 @@ FEED_SECRET_BYTES = 32
 
 
 @transaction.atomic
-def post_reschedule(*, post: Post, user: AbstractBaseUser, due_at: dt.datetime, override_reason: str = "") -> Post:
+def post_reschedule(*, post: Post, user: User, due_at: dt.datetime, override_reason: str = "") -> Post:
     """Moves a post to `due_at` (aware) and returns it, re-read.
 
     Raises ApplicationError when the person may not edit the post's department, the post can no longer
@@ -98,7 +98,7 @@ def post_reschedule(*, post: Post, user: AbstractBaseUser, due_at: dt.datetime, 
 @transaction.atomic
 def blackout_create(
     *,
-    user: AbstractBaseUser,
+    user: User,
     department: Department | None,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
@@ -141,12 +141,12 @@ def blackout_create(
             "held_posts": held_post_ids,
         },
     )
-    blackout.held_post_ids = held_post_ids  # type: ignore[attr-defined]
+    blackout.held_post_ids = held_post_ids
     return blackout
 
 
 @transaction.atomic
-def blackout_delete(*, user: AbstractBaseUser, blackout: BlackoutPeriod) -> None:
+def blackout_delete(*, user: User, blackout: BlackoutPeriod) -> None:
     if not user_can_manage_blackouts(user=user, department_id=blackout.department_id):
         raise ApplicationError(_("You cannot remove this blackout."))
     audit_record(
@@ -163,7 +163,7 @@ def blackout_delete(*, user: AbstractBaseUser, blackout: BlackoutPeriod) -> None
     blackout.delete()
 
 
-def calendar_preference_load(*, user: AbstractBaseUser) -> CalendarFilters | None:
+def calendar_preference_load(*, user: User) -> CalendarFilters | None:
     """Returns the person's saved filters, or None when they never chose any. Saved filters that no longer
     validate (`preference_is_valid`) are deleted and None is returned, so that a bad value saved once cannot
     send every later visit to a failing page."""
@@ -176,7 +176,7 @@ def calendar_preference_load(*, user: AbstractBaseUser) -> CalendarFilters | Non
     return CalendarFilters.from_dict(preference.filters)
 
 
-def calendar_preference_save(*, user: AbstractBaseUser, filters: CalendarFilters) -> None:
+def calendar_preference_save(*, user: User, filters: CalendarFilters) -> None:
     """Remembers the person's calendar filters (only writes when they changed)."""
     data = filters.as_dict()
     preference, created = CalendarPreference.objects.get_or_create(user=user, defaults={"filters": data})
@@ -186,7 +186,7 @@ def calendar_preference_save(*, user: AbstractBaseUser, filters: CalendarFilters
 
 
 @transaction.atomic
-def calendar_feed_token_create(*, user: AbstractBaseUser) -> str:
+def calendar_feed_token_create(*, user: User) -> str:
     """Revokes the person's feed addresses and returns the secret of a new one (stored only as a hash)."""
     calendar_feed_token_revoke(user=user)
     secret = secrets.token_urlsafe(FEED_SECRET_BYTES)
@@ -194,6 +194,6 @@ def calendar_feed_token_create(*, user: AbstractBaseUser) -> str:
     return secret
 
 
-def calendar_feed_token_revoke(*, user: AbstractBaseUser) -> int:
+def calendar_feed_token_revoke(*, user: User) -> int:
     """Stops every feed address of the person; returns how many were live."""
     return CalendarFeedToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())

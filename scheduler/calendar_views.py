@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from civicpost.exceptions import ApplicationError
 from civicpost.forms import MAX_DATE, MIN_DATE, parse_date, safe_next_path
+from civicpost.http import AuthenticatedHttpRequest
 from departments.selectors import department_ids_user_approves, user_approves_everywhere
 from scheduler.calendar import (
     MAX_AGENDA_DAYS,
@@ -75,7 +76,7 @@ def _parse_month(value: str | None) -> tuple[int, int] | None:
     return (year, month) if 1 <= month <= 12 and MIN_DATE.year <= year <= MAX_DATE.year else None
 
 
-def _filters_or_redirect(request: HttpRequest) -> CalendarFilters | HttpResponse:
+def _filters_or_redirect(request: AuthenticatedHttpRequest) -> CalendarFilters | HttpResponse:
     """Returns the filters the address asks for, or a redirect to the saved ones. Nothing is saved here:
     `_remember` saves the filters once the page was built with them, so a link that fails is never kept."""
     saved = calendar_preference_load(user=request.user)
@@ -89,7 +90,7 @@ def _filters_or_redirect(request: HttpRequest) -> CalendarFilters | HttpResponse
     return CalendarFilters.from_query(request.GET)
 
 
-def _remember(request: HttpRequest, filters: CalendarFilters) -> None:
+def _remember(request: AuthenticatedHttpRequest, filters: CalendarFilters) -> None:
     """Saves the filters as the person's preference, once the page was built with them. Only what
     CalendarFilters kept is saved (malformed values are dropped on the way in), never the raw address."""
     if CalendarFilters.present_in(request.GET):
@@ -102,7 +103,7 @@ def _url(name: str, filters: CalendarFilters, **params: Any) -> str:
 
 
 def _render(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     *,
     view: str,
     data: Any,
@@ -136,7 +137,7 @@ def _render(
 
 @login_required
 @require_GET
-def calendar_month_view(request: HttpRequest) -> HttpResponse:
+def calendar_month_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters_or_redirect(request)
     if isinstance(filters, HttpResponse):
         return filters
@@ -156,7 +157,7 @@ def calendar_month_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def calendar_week_view(request: HttpRequest) -> HttpResponse:
+def calendar_week_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters_or_redirect(request)
     if isinstance(filters, HttpResponse):
         return filters
@@ -175,7 +176,7 @@ def calendar_week_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def calendar_agenda_view(request: HttpRequest) -> HttpResponse:
+def calendar_agenda_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = _filters_or_redirect(request)
     if isinstance(filters, HttpResponse):
         return filters
@@ -199,18 +200,18 @@ def calendar_agenda_view(request: HttpRequest) -> HttpResponse:
 # --- Reschedule -----------------------------------------------------------------------------------
 
 
-def _wants_json(request: HttpRequest) -> bool:
+def _wants_json(request: AuthenticatedHttpRequest) -> bool:
     return bool(request.htmx) or "application/json" in request.headers.get("Accept", "")
 
 
-def _back(request: HttpRequest) -> HttpResponse:
+def _back(request: AuthenticatedHttpRequest) -> HttpResponse:
     target = safe_next_path(request, request.POST.get("next")) or reverse("scheduler:calendar_month")
     return HttpResponseRedirect(target)
 
 
 @login_required
 @require_POST
-def calendar_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
+def calendar_reschedule(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     """Moves a post (drag and drop, or the Move form). Answers JSON to the calendar's script
     ({ok, message, needs_override, status, status_label}) and redirects with a message otherwise."""
     post = post_get_for_editing(user=request.user, post_id=post_id)
@@ -246,7 +247,7 @@ def calendar_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
 
 
 def _reschedule_answer(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     *,
     ok: bool,
     message: str,
@@ -280,7 +281,7 @@ def calendar_feed(request: HttpRequest, secret: str) -> HttpResponse:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
+def calendar_feed_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Create (or replace) and revoke the person's secret feed address. The address is shown once."""
     secret_url = ""  # nosec B105  # empty until a feed address is created
     if request.method == "POST":
@@ -303,7 +304,7 @@ def calendar_feed_settings(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def blackout_list(request: HttpRequest) -> HttpResponse:
+def blackout_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Current and coming blackouts for everyone; a form for those who may add them."""
     zone = viewer_zone(user=request.user)
     departments = blackout_departments_for(user=request.user)
@@ -353,7 +354,7 @@ def blackout_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def blackout_delete_view(request: HttpRequest, blackout_id: int) -> HttpResponseBase:
+def blackout_delete_view(request: AuthenticatedHttpRequest, blackout_id: int) -> HttpResponseBase:
     blackout = blackout_get_for_manager(user=request.user, blackout_id=blackout_id)
     try:
         blackout_delete(user=request.user, blackout=blackout)

@@ -9,12 +9,13 @@ expired; autosave keeps drafts on the server every few seconds.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from composer.feedback import composer_feedback
 from departments.models import Department
 from medialibrary.models import MediaAsset
@@ -81,7 +83,7 @@ def _urls(post: Post | None) -> dict[str, str]:
 
 
 def render_composer(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     form: PostForm,
     post: Post | None,
     *,
@@ -105,7 +107,7 @@ def render_composer(
     return render(request, "scheduler/post_form.html", context, status=status)
 
 
-def _as_data(initial: dict[str, Any]) -> QueryDict:
+def _as_data(initial: Mapping[str, Any]) -> QueryDict:
     """Returns a form's initial values as posted data, to check an unchanged post the same way."""
     data = QueryDict(mutable=True)
     for key, value in initial.items():
@@ -124,7 +126,7 @@ def _as_data(initial: dict[str, Any]) -> QueryDict:
     return data
 
 
-def _chosen_department(request: HttpRequest, data: QueryDict, post: Post | None) -> Department | None:
+def _chosen_department(request: AuthenticatedHttpRequest, data: QueryDict, post: Post | None) -> Department | None:
     if post is not None:
         return post.department
     form = PostForm(data, user=request.user, lenient=True)
@@ -132,7 +134,7 @@ def _chosen_department(request: HttpRequest, data: QueryDict, post: Post | None)
 
 
 def _apply_media_action(
-    request: HttpRequest, data: QueryDict, post: Post | None, action: str
+    request: AuthenticatedHttpRequest, data: QueryDict, post: Post | None, action: str
 ) -> tuple[list[int], str, str, str]:
     """Applies one media button (upload, attach from the library, remove, move up or down) to what was
     posted. Returns (media ids in order, notice, id of the field to focus, upload error)."""
@@ -185,17 +187,17 @@ def _apply_media_action(
         return ids, _("What you typed earlier is back in the form. Save it to keep it."), "id_text", ""
     if verb == "attach":
         pick = data.get("library_pick", "")
-        asset = (
+        picked = (
             MediaAsset.objects.filter(pk=int(pick), department=department).first()
             if pick.isdigit() and department
             else None
         )
-        if asset is None:
+        if picked is None:
             return ids, _("Choose a file from the media library first."), "id_library_pick", ""
-        if asset.pk not in ids:
-            ids.append(asset.pk)
-            data.setdefault(f"alt_{asset.pk}", asset.alt_text)
-        return ids, _("%(file)s was added.") % {"file": asset.original_name}, f"id_alt_{asset.pk}", ""
+        if picked.pk not in ids:
+            ids.append(picked.pk)
+            data.setdefault(f"alt_{picked.pk}", picked.alt_text)
+        return ids, _("%(file)s was added.") % {"file": picked.original_name}, f"id_alt_{picked.pk}", ""
     if argument.isdigit() and int(argument) in ids:
         pk = int(argument)
         index = ids.index(pk)
@@ -216,7 +218,7 @@ def _apply_media_action(
     return ids, "", "", ""
 
 
-def _remember_autosaved_draft(request: HttpRequest, draft_key: str, post: Post) -> None:
+def _remember_autosaved_draft(request: AuthenticatedHttpRequest, draft_key: str, post: Post) -> None:
     """Notes which draft an autosave of a new post made, for the page's draft key (its last 20)."""
     if not draft_key:
         return
@@ -225,7 +227,7 @@ def _remember_autosaved_draft(request: HttpRequest, draft_key: str, post: Post) 
     request.session[AUTOSAVED_DRAFTS_SESSION_KEY] = dict(list(drafts.items())[-20:])
 
 
-def _autosaved_draft(request: HttpRequest, data: QueryDict) -> Post | None:
+def _autosaved_draft(request: AuthenticatedHttpRequest, data: QueryDict) -> Post | None:
     """Returns the draft an earlier autosave of this same new-post page made, if it may still be edited:
     a save that overtakes the page's switch to that draft (or a second autosave) must not make another."""
     post_id = request.session.get(AUTOSAVED_DRAFTS_SESSION_KEY, {}).get(data.get("draft_key", ""))
@@ -238,7 +240,7 @@ def _autosaved_draft(request: HttpRequest, data: QueryDict) -> Post | None:
     return post if post.status in AUTOSAVE_STATUSES else None
 
 
-def compose(request: HttpRequest, post: Post | None) -> HttpResponse:
+def compose(request: AuthenticatedHttpRequest, post: Post | None) -> HttpResponse:
     """The compose and edit page: GET shows the form; POST adds media or saves (and submits)."""
     if request.method != "POST":
         return render_composer(request, PostForm(user=request.user, post=post), post)
@@ -318,13 +320,13 @@ def compose(request: HttpRequest, post: Post | None) -> HttpResponse:
 # --- Live check and autosave ------------------------------------------------------------------------
 
 
-def _post_or_none(request: HttpRequest, post_id: int | None) -> Post | None:
+def _post_or_none(request: AuthenticatedHttpRequest, post_id: int | None) -> Post | None:
     return post_get_for_editing(user=request.user, post_id=post_id) if post_id is not None else None
 
 
 @login_required
 @require_POST
-def post_check(request: HttpRequest, post_id: int | None = None) -> HttpResponse:
+def post_check(request: AuthenticatedHttpRequest, post_id: int | None = None) -> HttpResponse:
     """The live feedback partial: length per channel (and language), problems, hints, previews."""
     post = _post_or_none(request, post_id)
     form = PostForm(request.POST, user=request.user, post=post, lenient=True)
@@ -332,7 +334,9 @@ def post_check(request: HttpRequest, post_id: int | None = None) -> HttpResponse
     return render(request, "scheduler/_composer_feedback.html", {"feedback": composer_feedback(form), "form": form})
 
 
-def _autosave_reply(request: HttpRequest, message: str, *, state: str, post: Post | None = None) -> HttpResponse:
+def _autosave_reply(
+    request: AuthenticatedHttpRequest, message: str, *, state: str, post: Post | None = None
+) -> HttpResponse:
     response = render(request, "scheduler/_autosave_status.html", {"message": message, "state": state})
     if post is not None:
         response["X-Civic-Post-Id"] = str(post.pk)
@@ -349,7 +353,7 @@ def _saved_message(post: Post) -> str:
 
 @login_required
 @require_POST
-def post_autosave(request: HttpRequest, post_id: int | None = None) -> HttpResponse:
+def post_autosave(request: AuthenticatedHttpRequest, post_id: int | None = None) -> HttpResponse:
     """Saves a draft without leaving the page. The first autosave of a new post creates the draft and
     answers with its addresses (X-Civic-Edit-Url ...), so the page keeps editing that draft."""
     post = _post_or_none(request, post_id)
@@ -400,7 +404,7 @@ def post_autosave(request: HttpRequest, post_id: int | None = None) -> HttpRespo
 
 @login_required
 @require_GET
-def post_versions(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_versions(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_user(user=request.user, post_id=post_id)
     versions = list(post.versions.select_related("saved_by").order_by("-number"))
     approved_ids = set(post.approvals.exclude(version=None).values_list("version_id", flat=True))
@@ -420,7 +424,7 @@ def _version_number(value: str | None, default: int) -> int:
 
 @login_required
 @require_GET
-def post_version_compare(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_version_compare(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_user(user=request.user, post_id=post_id)
     versions = {v.number: v for v in post.versions.select_related("saved_by")}
     if not versions:
@@ -444,7 +448,7 @@ def post_version_compare(request: HttpRequest, post_id: int) -> HttpResponse:
     return render(request, "scheduler/post_version_compare.html", context)
 
 
-def post_edit_redirect_if_locked(request: HttpRequest, post: Post) -> HttpResponse | None:
+def post_edit_redirect_if_locked(request: AuthenticatedHttpRequest, post: Post) -> HttpResponse | None:
     if post.status not in EDITABLE_STATUSES:
         messages.error(
             request,

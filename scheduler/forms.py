@@ -11,10 +11,10 @@ import datetime as dt
 import uuid
 import zoneinfo
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -29,6 +29,9 @@ from scheduler.content import language_name
 from scheduler.models import Channel, Post
 from scheduler.selectors import channels_for_user
 from scheduler.templatetags.civic_time import clock_label, date_label, utc_offset_label
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 EARLIER = "earlier"
 LATER = "later"
@@ -116,7 +119,7 @@ def fold_field() -> forms.ChoiceField:
     )
 
 
-def post_link_field(*, help_text: str = "") -> forms.URLField:
+def post_link_field(*, help_text: StrOrPromise = "") -> forms.URLField:
     """The optional web address shared with a post; a bare host is read as https."""
     return forms.URLField(
         label=gettext_lazy("Link (optional)"),
@@ -208,7 +211,10 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     `lang_<code>_channel_<channel id>`, `lang_<code>_alt_<asset id>`). `lenient` relaxes what a live
     check or an autosave needs (no text, channel or time required yet; a past time is kept)."""
 
-    department = civic_forms.ModelChoiceField(
+    # The instance attribute is the department the post is for (set in __init__); the form metaclass
+    # moves the declared field below into base_fields, which mypy cannot see.
+    department: Department | None
+    department = civic_forms.ModelChoiceField(  # type: ignore[assignment]  # see above
         queryset=Department.objects.none(),
         label=gettext_lazy("Department"),
         widget=DepartmentSelect(attrs={"data-department-select": ""}),
@@ -276,7 +282,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
         data: Any = None,
         files: Any = None,
         *,
-        user: AbstractBaseUser,
+        user: User,
         post: Post | None = None,
         media_ids: list[int] | None = None,
         lenient: bool = False,
@@ -298,7 +304,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
             self.fixed_department: Department | None = post.department
         else:
             self.fixed_department = None
-            department_field = self.fields["department"]
+            department_field = cast("forms.ModelChoiceField[Department]", self.fields["department"])
             department_field.queryset = Department.objects.filter(pk__in=[d.pk for d in departments])
             if len(departments) == 1:
                 department_field.empty_label = None
@@ -545,7 +551,8 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
             self._offer_fold(naive, department.zone)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         department = self.fixed_department or cleaned.get("department")
         if department is None:
             return cleaned

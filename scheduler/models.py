@@ -57,6 +57,9 @@ class PostStatus(models.TextChoices):
 
 
 class Post(models.Model):
+    # Not a field: set on the rows scheduler.calendar reads for the calendar (its channels, sorted).
+    calendar_channels: list["Channel"]
+
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="posts")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
     text = models.TextField()
@@ -157,6 +160,9 @@ CLAIMABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WA
 
 class Delivery(models.Model):
     """One approved post on one channel: the unit that is published exactly once."""
+
+    # Not a field: set by governance.selectors.mark_held_deliveries for pages that show statuses.
+    is_held: bool
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="deliveries")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
@@ -314,6 +320,9 @@ class BlackoutPeriod(models.Model):
     """A time when nothing should go out (an election quiet period, a day of mourning), for one department
     or, without a department, for the whole city. Scheduling into it needs an approver and a reason."""
 
+    # Not a field: set on the instance blackout_create returns (scheduler.calendar_services).
+    held_post_ids: list[int]
+
     department = models.ForeignKey(
         Department,
         null=True,
@@ -338,7 +347,7 @@ class BlackoutPeriod(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.department.name if self.department_id else _("Whole city")
+        scope = self.department.name if self.department is not None else _("Whole city")
         return f"{self.reason} ({scope})"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 
@@ -20,7 +20,7 @@ def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
     return queryset.annotate(is_emergency=Exists(EmergencyPost.objects.filter(post_id=OuterRef("pk"))))
 
 
-def post_department_ids_seen_in_every_state(*, user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
+def post_department_ids_seen_in_every_state(*, user: User | AnonymousUser) -> set[int] | None:
     """The departments whose posts the user sees in every state, drafts included (their own departments and
     those they approve for); None means every department (communications managers)."""
     if not user.is_authenticated or not user.is_active:
@@ -31,7 +31,7 @@ def post_department_ids_seen_in_every_state(*, user: AbstractBaseUser | Anonymou
     return department_ids_for_user(user=user) | approves
 
 
-def posts_visible_to(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
+def posts_visible_to(*, user: User | AnonymousUser) -> QuerySet[Post]:
     """Own departments' posts in every state; other departments' only once approved.
     Communications managers (city role or communications team) see everything; viewers (city role) see
     every department's posts except drafts. Each post carries `is_emergency`."""
@@ -56,7 +56,7 @@ def _with_details(queryset: QuerySet[Post]) -> QuerySet[Post]:
     )
 
 
-def post_get_for_user(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_user(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post the user may see, or raises Http404 (never reveals that it exists)."""
     post = _with_details(posts_visible_to(user=user)).filter(pk=post_id).first()
     if post is None:
@@ -64,7 +64,7 @@ def post_get_for_user(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -
     return post
 
 
-def post_get_for_editing(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_editing(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post of one of the user's own departments, or raises Http404."""
     post = (
         _with_details(Post.objects.filter(department_id__in=department_ids_for_user(user=user)))
@@ -76,7 +76,7 @@ def post_get_for_editing(*, user: AbstractBaseUser | AnonymousUser, post_id: int
     return post
 
 
-def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int) -> Post:
+def post_get_for_review(*, user: User | AnonymousUser, post_id: int) -> Post:
     """Returns a post the user may approve, or raises Http404."""
     approves = department_ids_user_approves(user=user)
     queryset = Post.objects.all() if approves is None else Post.objects.filter(department_id__in=approves)
@@ -86,7 +86,7 @@ def post_get_for_review(*, user: AbstractBaseUser | AnonymousUser, post_id: int)
     return post
 
 
-def posts_awaiting_approval(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Post]:
+def posts_awaiting_approval(*, user: User) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
     now, without their own (nobody approves their own post) or those they already approved."""
     from governance.approvals import posts_user_can_approve_now
@@ -105,6 +105,6 @@ def channels_for_department_ids(*, department_ids: set[int]) -> QuerySet[Channel
     return Channel.objects.filter(department_id__in=department_ids).select_related("department")
 
 
-def channels_for_user(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Channel]:
+def channels_for_user(*, user: User | AnonymousUser) -> QuerySet[Channel]:
     """Channels of the user's own departments (the ones they may post to)."""
     return channels_for_department_ids(department_ids=department_ids_for_user(user=user))

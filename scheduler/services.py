@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -138,7 +138,7 @@ def _check_channels(*, department: Department, channels: Iterable[Channel]) -> l
     return channels
 
 
-def _require_editor(*, post: Post, user: AbstractBaseUser) -> None:
+def _require_editor(*, post: Post, user: User) -> None:
     if not user_can_edit_for(user=user, department_id=post.department_id):
         raise ApplicationError(
             _("Only members of %(department)s can change this post.") % {"department": post.department}
@@ -170,7 +170,7 @@ def _withdraw_pending_deliveries(*, post: Post, reason: str, refuse_if_finished:
 @transaction.atomic
 def post_create(
     *,
-    author: AbstractBaseUser,
+    author: User,
     department: Department,
     text: str,
     link: str = "",
@@ -218,7 +218,7 @@ def post_create(
 def post_update(
     *,
     post: Post,
-    user: AbstractBaseUser,
+    user: User,
     text: str,
     link: str,
     channels: Iterable[Channel],
@@ -330,7 +330,7 @@ def _unchanged(
 
 
 def post_version_record(
-    *, post: Post, user: AbstractBaseUser | None, content: dict[str, Any], autosaved: bool = False
+    *, post: Post, user: User | None, content: dict[str, Any], autosaved: bool = False
 ) -> PostVersion:
     """Keeps `content` (an approval_content_for snapshot) as the post's next version. Returns the new
     version, or the latest one when it already holds exactly this content."""
@@ -408,7 +408,7 @@ def post_problems(*, post: Post, now: dt.datetime | None = None, require_future:
 
 
 @transaction.atomic
-def post_submit(*, post: Post, user: AbstractBaseUser, blackout_override_reason: str = "") -> Post:
+def post_submit(*, post: Post, user: User, blackout_override_reason: str = "") -> Post:
     """Sends a draft for approval. Raises ApplicationError with every problem; BlackoutRefused (with the
     other problems too) when its time is inside a blackout no override covers, unless `user` may override
     it and gives `blackout_override_reason` (scheduler/blackouts.py)."""
@@ -440,7 +440,7 @@ def post_submit(*, post: Post, user: AbstractBaseUser, blackout_override_reason:
 
 @transaction.atomic
 def post_approve(
-    *, post: Post, user: AbstractBaseUser, comment: str = "", blackout_override_reason: str = ""
+    *, post: Post, user: User, comment: str = "", blackout_override_reason: str = ""
 ) -> PostApproval | None:
     """Records `user`'s approval at the current step of the department's approval policy
     (governance/approvals.py). When it completes the last step, freezes the post's content as approved,
@@ -484,7 +484,7 @@ def post_approve(
 
 
 def post_approval_create(
-    *, post: Post, user: AbstractBaseUser, content: dict[str, Any], comment: str, now: dt.datetime
+    *, post: Post, user: User, content: dict[str, Any], comment: str, now: dt.datetime
 ) -> PostApproval:
     """Freezes `content` as the approved post and schedules its deliveries (the post must be locked and
     its policy complete: post_approve, or an emergency post by an authorised official). Returns it."""
@@ -523,7 +523,7 @@ def post_approval_create(
 
 
 @transaction.atomic
-def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) -> Post:
+def post_request_changes(*, post: Post, user: User, comment: str) -> Post:
     from departments.rules import can_request_changes
     from governance.notifications import notify_changes_requested
 
@@ -552,7 +552,7 @@ def post_request_changes(*, post: Post, user: AbstractBaseUser, comment: str) ->
 
 
 @transaction.atomic
-def post_cancel(*, post: Post, user: AbstractBaseUser, comment: str = "") -> Post:
+def post_cancel(*, post: Post, user: User, comment: str = "") -> Post:
     """Stops a post. Deliveries already published stay published; the rest never go out."""
     comment = normalize_text(comment)
     post = Post.objects.select_for_update().get(pk=post.pk)

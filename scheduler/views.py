@@ -8,14 +8,16 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicpost.exceptions import ApplicationError
+from civicpost.http import AuthenticatedHttpRequest
 from departments.models import Role
 from departments.selectors import (
     department_ids_for_user,
@@ -62,7 +64,7 @@ class PostActions:
     is_approver: bool
 
 
-def _actions_for(*, user: object, post: Post) -> PostActions:
+def _actions_for(*, user: User, post: Post) -> PostActions:
     from departments import rules
 
     member = user_can_edit_for(user=user, department_id=post.department_id)
@@ -108,11 +110,11 @@ def _delivery_context(post: Post) -> dict:
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     visible = _with_deliveries(posts_visible_to(user=request.user))
     own_ids = department_ids_for_user(user=request.user)
     own = visible.filter(department_id__in=own_ids)
-    groups = [
+    queries = [
         ("drafts", _("Drafts"), own.filter(status=PostStatus.DRAFT).order_by("due_at", "id")),
         ("changes", _("Changes requested"), own.filter(status=PostStatus.CHANGES_REQUESTED).order_by("due_at", "id")),
         ("waiting", _("Waiting for approval"), own.filter(status=PostStatus.SUBMITTED).order_by("due_at", "id")),
@@ -128,7 +130,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .exclude(department_id__in=own_ids)
         .order_by("-due_at", "-id")[:RECENT_LIMIT]
     )
-    groups = [(key, title, list(posts)) for key, title, posts in groups]
+    groups = [(key, title, list(posts)) for key, title, posts in queries]
     other_posts = list(others)
     mark_held_deliveries(
         d for posts in [*(g[2] for g in groups), other_posts] for p in posts for d in p.deliveries.all()
@@ -145,7 +147,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def post_create_view(request: HttpRequest) -> HttpResponse:
+def post_create_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not department_ids_for_user(user=request.user):
         # A deny is a 403 (tests/test_permission_matrix.py); the menu offers "New post" to members only.
         raise PermissionDenied(_("You are not a member of any department yet. Ask an administrator to add you."))
@@ -154,7 +156,7 @@ def post_create_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_edit(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_editing(user=request.user, post_id=post_id)
     return composer_views.post_edit_redirect_if_locked(request, post) or composer_views.compose(request, post)
 
@@ -163,7 +165,7 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
 
 
 def _render_detail(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     post: Post,
     *,
     review_form: ReviewForm | None = None,
@@ -195,13 +197,13 @@ def _post_blackouts_message(post: Post, *, zone: zoneinfo.ZoneInfo) -> str:
 
 @login_required
 @require_GET
-def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_detail(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     return _render_detail(request, post_get_for_user(user=request.user, post_id=post_id))
 
 
 @login_required
 @require_GET
-def post_deliveries(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_deliveries(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     """The delivery table alone; the post page polls it with htmx while anything is pending."""
     post = post_get_for_user(user=request.user, post_id=post_id)
     return render(request, "scheduler/_delivery_table.html", _delivery_context(post))
@@ -209,7 +211,7 @@ def post_deliveries(request: HttpRequest, post_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_submit_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     post = post_get_for_editing(user=request.user, post_id=post_id)
     try:
         post_submit(post=post, user=request.user)
@@ -230,7 +232,7 @@ def post_submit_view(request: HttpRequest, post_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_approve_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     from departments import rules
 
     post = post_get_for_review(user=request.user, post_id=post_id)
@@ -263,7 +265,7 @@ def post_approve_view(request: HttpRequest, post_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_request_changes_view(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_request_changes_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     from departments import rules
 
     post = post_get_for_review(user=request.user, post_id=post_id)
@@ -284,7 +286,7 @@ def post_request_changes_view(request: HttpRequest, post_id: int) -> HttpRespons
 
 @login_required
 @require_POST
-def post_cancel_view(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_cancel_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     # Members of the department and its approvers may cancel; anyone else gets a 404.
     try:
         post = post_get_for_editing(user=request.user, post_id=post_id)
@@ -307,14 +309,14 @@ def post_cancel_view(request: HttpRequest, post_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def approval_queue(request: HttpRequest) -> HttpResponse:
+def approval_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
     posts = posts_awaiting_approval(user=request.user)
     return render(request, "scheduler/approval_queue.html", {"posts": list(posts)})
 
 
 @login_required
 @require_GET
-def channel_list(request: HttpRequest) -> HttpResponse:
+def channel_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     channels = channels_for_user(user=request.user).order_by("department__name", "display_name")
     admin_department_ids = {m.department_id for m in memberships_for_user(user=request.user) if m.role == Role.ADMIN}
     return render(
@@ -326,6 +328,6 @@ def channel_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def sandbox_timeline(request: HttpRequest) -> HttpResponse:
+def sandbox_timeline(request: AuthenticatedHttpRequest) -> HttpResponse:
     posts = SandboxPost.objects.select_related("channel__department").order_by("-created_at", "-id")[:200]
     return render(request, "scheduler/sandbox_timeline.html", {"sandbox_posts": posts})

@@ -36,7 +36,7 @@ def governance_nav(context: template.Context) -> dict[str, Any]:
 def crisis_banner(context: template.Context) -> dict[str, Any]:
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    if request is None or user is None or not user.is_authenticated:
         return {"holds": []}
     return {
         "holds": active_crisis_holds(),

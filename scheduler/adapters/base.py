@@ -487,14 +487,26 @@ class ConnectFlow(Protocol):
     `start(...).authorize_url` and comes back with a code (`finish`); `finish` may return an AccountPick,
     then the admin picks one of `choices` and `picked` gives the account."""
 
-    platform: str
-    kind: ConnectKind
-    # Which form field a ConnectError belongs to (None: the whole form).
-    error_field: str | None
-    # Normalise typed text (NFC, line ends) before the form cleans it; never for forms with secrets.
-    normalize_form_text: bool
-    # The option keys that identify the remote account: reconnecting must not move a channel to another one.
-    identity_keys: tuple[str, ...]
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def kind(self) -> ConnectKind: ...
+
+    @property
+    def error_field(self) -> str | None:
+        """Which form field a ConnectError belongs to (None: the whole form)."""
+        ...
+
+    @property
+    def normalize_form_text(self) -> bool:
+        """Normalise typed text (NFC, line ends) before the form cleans it; never for forms with secrets."""
+        ...
+
+    @property
+    def identity_keys(self) -> tuple[str, ...]:
+        """The option keys that identify the remote account: a reconnect must not move a channel to another."""
+        ...
 
     def form_class(self) -> type[forms.Form]:
         """Returns the form of the connect page (imported only when a page needs it)."""
@@ -502,6 +514,10 @@ class ConnectFlow(Protocol):
 
     def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
         """Returns the form's initial data (`channel`: the channel being reconnected, without credentials)."""
+        ...
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        """Returns the paragraphs the connect page shows above the form, translated, as plain text."""
         ...
 
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
@@ -534,17 +550,20 @@ class ConnectFlow(Protocol):
 class BaseConnectFlow:
     """Defaults for ConnectFlow: a flow overrides what its kind uses."""
 
-    platform: ClassVar[str]
-    kind: ClassVar[ConnectKind] = "form"
-    error_field: ClassVar[str | None] = None
-    normalize_form_text: ClassVar[bool] = False
-    identity_keys: ClassVar[tuple[str, ...]] = ()
+    platform: str
+    kind: ConnectKind = "form"
+    error_field: str | None = None
+    normalize_form_text: bool = False
+    identity_keys: tuple[str, ...] = ()
 
     def form_class(self) -> type[forms.Form]:
         raise NotImplementedError
 
     def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
         return {}
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return []
 
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         raise ConnectError(f"{self.platform} is connected by signing in on the platform.")

@@ -29,6 +29,14 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
+def sign_in_intro(label: str) -> str:
+    """The connect page's first paragraph for platforms where the admin signs in on the platform's page."""
+    return _(
+        "You will sign in on %(platform)s's own page and allow CivicPost to publish. CivicPost never sees "
+        "the account's password."
+    ) % {"platform": label}
+
+
 def require_settings(*names: str, product: str) -> None:
     """Raises ConnectError when CivicPost's app on the platform is not configured (a setting is empty)."""
     if not all(getattr(settings, name, "") for name in names):

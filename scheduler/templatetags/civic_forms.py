@@ -53,7 +53,7 @@ def usa_widget(bound_field: BoundField, extra_class: str = "", describedby: str 
         classes.append("usa-input--error")
     if extra_class:
         classes.append(extra_class)
-    attrs = {"class": " ".join(classes)}
+    attrs: dict[str, str | bool] = {"class": " ".join(classes)}
     description = " ".join(filter(None, [describedby, described_by(bound_field)]))
     if description:
         attrs["aria-describedby"] = description
@@ -74,7 +74,10 @@ def usa_choice(choice: BoundWidget, bound_field: BoundField) -> SafeString:
     if choice.data["attrs"].get("checked"):
         attrs["checked"] = True  # last, where Django puts it
     context = {"widget": {**choice.data, "attrs": attrs, "wrap_label": False}}
-    return choice.parent_widget._render(choice.template_name, context, choice.renderer)  # noqa: SLF001
+    # Widget._render is Django's (forms/widgets.py); django-stubs does not declare it.
+    return choice.parent_widget._render(  # type: ignore[attr-defined]  # noqa: SLF001
+        choice.template_name, context, choice.renderer
+    )
 
 
 @register.filter

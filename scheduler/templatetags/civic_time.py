@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from typing import Protocol
 
 from django import template
 
@@ -32,7 +33,15 @@ def date_label(value: dt.datetime | dt.date) -> str:
     return f"{value:%a}, {value:%b} {value.day}, {value.year}"
 
 
-def _zone(zone_or_department: object) -> zoneinfo.ZoneInfo:
+class _HasTimeZone(Protocol):
+    time_zone: str
+
+
+# None or "": a template rendered without a request has no `viewer_zone`.
+ZoneLike = zoneinfo.ZoneInfo | str | _HasTimeZone | None
+
+
+def _zone(zone_or_department: ZoneLike) -> zoneinfo.ZoneInfo:
     if not zone_or_department:  # a template rendered without a request has no `viewer_zone`
         from scheduler.calendar import default_zone
 
@@ -44,14 +53,14 @@ def _zone(zone_or_department: object) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(zone_or_department.time_zone)  # a Department
 
 
-def format_in_zone(value: dt.datetime, zone_or_department: object) -> str:
+def format_in_zone(value: dt.datetime, zone_or_department: ZoneLike) -> str:
     """Returns "Sat, Dec 5, 2026, 10:00 AM CST (UTC−06:00)" for an aware datetime."""
     local = value.astimezone(_zone(zone_or_department))
     return f"{date_label(local)}, {clock_label(local)} {local.tzname()} ({utc_offset_label(local)})"
 
 
 @register.filter
-def in_zone(value: dt.datetime | None, zone_or_department: object) -> str:
+def in_zone(value: dt.datetime | None, zone_or_department: ZoneLike) -> str:
     """`{{ post.due_at|in_zone:viewer_zone }}`: pages show every time in the viewer's zone (the context
     processor gives `viewer_zone`); emails and public feeds, which have no viewer, pass a department."""
     if value is None:

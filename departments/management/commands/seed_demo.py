@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.test.utils import override_settings
@@ -157,7 +157,7 @@ class Command(BaseCommand):
             departments[spec.slug] = department
         return departments
 
-    def _users(self, departments: dict[str, Department], password: str) -> dict[str, AbstractBaseUser]:
+    def _users(self, departments: dict[str, Department], password: str) -> dict[str, User]:
         user_model = get_user_model()
         users = {}
         for spec in USERS:
@@ -175,21 +175,25 @@ class Command(BaseCommand):
                 user=user, department=departments[spec.department], defaults={"role": spec.role}
             )
             users[spec.username] = user
-        for spec in CITY_USERS:
+        for city_spec in CITY_USERS:
             user, _ = user_model.objects.get_or_create(
-                username=spec.username,
-                defaults={"email": spec.email, "first_name": spec.first_name, "last_name": spec.last_name},
+                username=city_spec.username,
+                defaults={
+                    "email": city_spec.email,
+                    "first_name": city_spec.first_name,
+                    "last_name": city_spec.last_name,
+                },
             )
             user.set_password(password)
             user.is_active = True
             user.save()
             EmailAddress.objects.update_or_create(
-                user=user, email=spec.email, defaults={"verified": True, "primary": True}
+                user=user, email=city_spec.email, defaults={"verified": True, "primary": True}
             )
             CityRole.objects.update_or_create(
-                user=user, defaults={"role": spec.role, "can_post_emergency": spec.can_post_emergency}
+                user=user, defaults={"role": city_spec.role, "can_post_emergency": city_spec.can_post_emergency}
             )
-            users[spec.username] = user
+            users[city_spec.username] = user
         # Fresh objects: the permission helpers cache memberships on the user instance.
         return {name: user_model.objects.get(pk=user.pk) for name, user in users.items()}
 
@@ -208,7 +212,7 @@ class Command(BaseCommand):
     def _posts(
         self,
         departments: dict[str, Department],
-        users: dict[str, AbstractBaseUser],
+        users: dict[str, User],
         channels: dict[str, Channel],
         *,
         publish_in: dt.timedelta,

@@ -8,8 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
 
-from scheduler.adapters.base import AdapterError, BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectError
+from scheduler.adapters.base import (
+    AdapterError,
+    BaseConnectFlow,
+    ChannelAccount,
+    ConnectedAccount,
+    ConnectError,
+    ConnectFlow,
+)
 from scheduler.adapters.bluesky import adapter as bluesky
 from scheduler.adapters.bluesky.forms import BlueskyForm
 from scheduler.adapters.oauth import check_instance_url
@@ -26,6 +34,14 @@ class BlueskyConnectFlow(BaseConnectFlow):
 
     def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
         return {"handle": channel.handle} if channel is not None else {}
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [
+            _(
+                "Bluesky uses an app password: a separate password for CivicPost that you can revoke at any time "
+                "without changing the account's own password."
+            )
+        ]
 
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         """Signs in once with the app password to prove it works. Raises ConnectError."""
@@ -49,4 +65,4 @@ class BlueskyConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = BlueskyConnectFlow()
+FLOW: ConnectFlow = BlueskyConnectFlow()

@@ -19,6 +19,7 @@ from scheduler.adapters.base import (
     BaseConnectFlow,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
     PageChoice,
@@ -26,7 +27,7 @@ from scheduler.adapters.base import (
 from scheduler.adapters.facebook import adapter as facebook
 from scheduler.adapters.facebook.adapter import PageAccount
 from scheduler.adapters.forms import ConfirmForm
-from scheduler.adapters.oauth import pkce_pair, require_settings
+from scheduler.adapters.oauth import pkce_pair, require_settings, sign_in_intro
 
 META_SETTINGS = ("CIVICPOST_META_APP_ID", "CIVICPOST_META_APP_SECRET")
 
@@ -84,6 +85,15 @@ class FacebookConnectFlow(MetaConnectFlow):
     scopes = facebook.FACEBOOK_SCOPES
     identity_keys = ("page_id",)
 
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [
+            sign_in_intro(label),
+            _(
+                "After signing in you choose which Facebook Page this channel publishes to. You need the “Create "
+                "content” task on that Page."
+            ),
+        ]
+
     def choices(self, *, access_token: str) -> list[PageChoice]:
         """Returns the admin's Pages; those they cannot publish on are shown but not offered."""
         choices = []
@@ -107,4 +117,4 @@ class FacebookConnectFlow(MetaConnectFlow):
         )
 
 
-FLOW = FacebookConnectFlow()
+FLOW: ConnectFlow = FacebookConnectFlow()

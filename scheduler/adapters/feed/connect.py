@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
-from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount
+from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectFlow
 from scheduler.adapters.feed.forms import FeedForm
 
 
@@ -25,8 +25,16 @@ class FeedConnectFlow(BaseConnectFlow):
             return {"display_name": channel.display_name}
         return {"display_name": _("%(department)s news on the city website") % {"department": department_name}}
 
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [
+            _(
+                "Posts published to this channel appear in your department's RSS and Atom feeds and on the city's "
+                "public announcement pages. There is nothing to sign in to."
+            )
+        ]
+
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         return ConnectedAccount(platform="feed", display_name=data["display_name"])
 
 
-FLOW = FeedConnectFlow()
+FLOW: ConnectFlow = FeedConnectFlow()

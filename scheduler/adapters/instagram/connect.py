@@ -6,15 +6,25 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from scheduler.adapters.base import AdapterError, ConnectedAccount, ConnectError, PageChoice
+from scheduler.adapters.base import AdapterError, ConnectedAccount, ConnectError, ConnectFlow, PageChoice
 from scheduler.adapters.facebook.connect import MetaConnectFlow
 from scheduler.adapters.instagram import adapter as instagram
+from scheduler.adapters.oauth import sign_in_intro
 
 
 class InstagramConnectFlow(MetaConnectFlow):
     platform = "instagram"
     scopes = instagram.INSTAGRAM_SCOPES
     identity_keys = ("ig_user_id",)
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [
+            sign_in_intro(label),
+            _(
+                "The Instagram account must be a professional (business or creator) account linked to a Facebook "
+                "Page you manage. After signing in with Facebook you choose it from a list."
+            ),
+        ]
 
     def choices(self, *, access_token: str) -> list[PageChoice]:
         """Returns the Instagram account linked to each Page (Pages without one are shown, not offered)."""
@@ -60,4 +70,4 @@ class InstagramConnectFlow(MetaConnectFlow):
         )
 
 
-FLOW = InstagramConnectFlow()
+FLOW: ConnectFlow = InstagramConnectFlow()

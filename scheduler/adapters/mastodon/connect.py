@@ -18,6 +18,7 @@ from scheduler.adapters.base import (
     ChannelAccount,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
 )
@@ -48,6 +49,14 @@ class MastodonConnectFlow(BaseConnectFlow):
 
     def initial(self, *, department_name: str, channel: ChannelAccount | None) -> dict[str, Any]:
         return {"instance_url": channel.options.get("instance_url", "")} if channel is not None else {}
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [
+            _(
+                "Type the address of the Mastodon server the account is on. You will then sign in on that server "
+                "and allow CivicPost to publish."
+            )
+        ]
 
     def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
         instance_url = check_instance_url(data["instance_url"])
@@ -93,4 +102,4 @@ class MastodonConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = MastodonConnectFlow()
+FLOW: ConnectFlow = MastodonConnectFlow()

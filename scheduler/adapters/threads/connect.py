@@ -16,11 +16,12 @@ from scheduler.adapters.base import (
     BaseConnectFlow,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
 )
 from scheduler.adapters.forms import ConfirmForm
-from scheduler.adapters.oauth import require_settings
+from scheduler.adapters.oauth import require_settings, sign_in_intro
 from scheduler.adapters.threads import adapter as threads
 
 THREADS_SETTINGS = ("CIVICPOST_THREADS_APP_ID", "CIVICPOST_THREADS_APP_SECRET")
@@ -33,6 +34,12 @@ class ThreadsConnectFlow(BaseConnectFlow):
 
     def form_class(self) -> type[forms.Form]:
         return ConfirmForm
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [
+            sign_in_intro(label),
+            _("Threads sign-ins last 60 days. CivicPost renews them automatically before they run out."),
+        ]
 
     def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
         require_settings(*THREADS_SETTINGS, product="Threads")
@@ -61,4 +68,4 @@ class ThreadsConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = ThreadsConnectFlow()
+FLOW: ConnectFlow = ThreadsConnectFlow()

@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
+from django.utils.translation import gettext as _
 
-from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectError
+from scheduler.adapters.base import BaseConnectFlow, ChannelAccount, ConnectedAccount, ConnectError, ConnectFlow
 from scheduler.adapters.ssrf import UnsafeURL, check_public_url
 from scheduler.adapters.webhook.adapter import generate_secret
 from scheduler.adapters.webhook.forms import WebhookForm
@@ -28,6 +29,18 @@ class WebhookConnectFlow(BaseConnectFlow):
         if channel is None:
             return {}
         return {"display_name": channel.display_name, "payload_format": channel.options.get("format", "standard")}
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        paragraphs = [
+            _(
+                "A webhook sends each published post to another system: the city website's CMS, an alerting tool, "
+                "Slack, Discord or Microsoft Teams. CivicPost signs every message so the receiver can check it came "
+                "from us."
+            )
+        ]
+        if reconnecting:
+            paragraphs.append(_("Reconnecting creates a new signing secret: update the receiver with it."))
+        return paragraphs
 
     def connect(self, data: Mapping[str, Any]) -> ConnectedAccount:
         """Returns the account with its new signing secret (to show once). Raises ConnectError for an
@@ -50,4 +63,4 @@ class WebhookConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = WebhookConnectFlow()
+FLOW: ConnectFlow = WebhookConnectFlow()

@@ -19,12 +19,13 @@ from scheduler.adapters.base import (
     BaseConnectFlow,
     ConnectedAccount,
     ConnectError,
+    ConnectFlow,
     InstanceApps,
     OAuthStart,
 )
 from scheduler.adapters.forms import ConfirmForm
 from scheduler.adapters.http import http_session, platform_base_url
-from scheduler.adapters.oauth import pkce_pair, require_settings
+from scheduler.adapters.oauth import pkce_pair, require_settings, sign_in_intro
 
 X_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 X_API_HOST = "https://api.x.com"
@@ -48,6 +49,9 @@ class XConnectFlow(BaseConnectFlow):
 
     def form_class(self) -> type[forms.Form]:
         return ConfirmForm
+
+    def intro(self, *, label: str, reconnecting: bool) -> list[str]:
+        return [sign_in_intro(label)]
 
     def start(self, data: Mapping[str, Any], *, state: str, redirect_uri: str, apps: InstanceApps) -> OAuthStart:
         require_settings("CIVICPOST_X_CLIENT_ID", product="X")
@@ -119,4 +123,4 @@ class XConnectFlow(BaseConnectFlow):
         )
 
 
-FLOW = XConnectFlow()
+FLOW: ConnectFlow = XConnectFlow()
