@@ -33,7 +33,7 @@ def user_requires_mfa(*, user: User | AnonymousUser) -> bool:
     city_role = getattr(user, "city_role", None)
     if city_role is not None and (city_role.role in CITY_ROLES_REQUIRING_MFA or city_role.can_post_emergency):
         return True
-    # The same answer the approval rules use (departments.rules.approval_refusal): None is "everywhere".
+    # The same answer the approval rules use (scheduler.rules.approval_refusal): None is "everywhere".
     approves = department_ids_user_approves(user=user)
     return approves is None or bool(approves)
 

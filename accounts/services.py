@@ -39,14 +39,14 @@ def user_sessions_end_all(*, user: User) -> int:
     engine, every other stored session that belongs to them. Returns how many sessions were ended.
 
     Their posts, approvals and their departments' channels are not touched: those belong to the city."""
-    from allauth.usersessions.models import UserSession
+    from allauth.usersessions.models import UserSession  # models load only once the apps are ready
 
     ended = 0
     for tracked in UserSession.objects.filter(user_id=user.pk):
         tracked.end()
         ended += 1
     if settings.SESSION_ENGINE in DB_SESSION_ENGINES:
-        from django.contrib.sessions.models import Session
+        from django.contrib.sessions.models import Session  # only with a database session engine installed
 
         store_class = _session_store_class()
         user_id = str(user.pk)

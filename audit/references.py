@@ -1,6 +1,6 @@
 """The objects an audit event refers to by id (its target, and ids inside `changes` such as a post's
-channel_ids), and the names they read as. Pure: audit.selectors.audit_names_for_events loads the rows (one
-query per model for a whole page), audit.presentation writes "Parks Mastodon (@parks) #3" or "#7 (deleted)"."""
+channel_ids), and the names they read as. Pure: audittrail.selectors.audit_names_for_events loads the rows (one
+query per model for a whole page), audittrail.presentation writes "Parks Mastodon (@parks) #3" or "#7 (deleted)"."""
 
 from __future__ import annotations
 
@@ -20,6 +20,27 @@ USER = "auth.user"
 CRISIS_HOLD = "governance.crisishold"
 EMERGENCY_ALERT = "governance.emergencyalert"
 NAMED_MODELS = (POST, CHANNEL, BLACKOUT, MEDIA, DEPARTMENT, USER, CRISIS_HOLD, EMERGENCY_ALERT)
+
+# Models that moved to another app (issue 12) keep the label the trail has always stored for them, so old
+# and new events about them read, filter and link the same: {label the trail stores: where the model is now}.
+MOVED_MODELS = {
+    "governance.crisishold": "scheduler.crisishold",
+    "governance.posthold": "scheduler.posthold",
+    "governance.approvalvote": "scheduler.approvalvote",
+    "governance.approvalstep": "departments.approvalstep",
+}
+_STORED_LABEL = {current: stored for stored, current in MOVED_MODELS.items()}
+
+
+def stored_label(model_label: str) -> str:
+    """The label the trail stores for a model ("governance.crisishold" for scheduler.CrisisHold)."""
+    return _STORED_LABEL.get(model_label, model_label)
+
+
+def model_label(stored: str) -> str:
+    """The label to look a stored label up with (apps.get_model): where the model lives now."""
+    return MOVED_MODELS.get(stored, stored)
+
 
 # Keys of `changes` whose values are ids of one model: an id, a list of ids, {"before": …, "after": …} of
 # those, a dict keyed by ids ({"3": "text for channel 3"}), or dicts whose "id" is one ("blackouts").

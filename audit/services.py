@@ -6,6 +6,7 @@ from django.db import models
 
 from audit.context import current_origin
 from audit.models import AuditEvent
+from audit.references import stored_label
 
 
 def audit_record(
@@ -25,7 +26,7 @@ def audit_record(
         actor_label=(getattr(actor, "email", "") or str(actor)) if is_user else "system",
         action=action,
         department_id=department_id,
-        target_type=target._meta.label_lower if target is not None else "",
+        target_type=stored_label(target._meta.label_lower) if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         ip_address=origin.ip_address if origin else None,
         user_agent=origin.user_agent if origin else "",

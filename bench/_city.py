@@ -167,7 +167,7 @@ def bulk_approved_deliveries(*, city: City, count: int, due_at: dt.datetime, tag
     from django.utils import timezone
 
     from scheduler.models import Delivery, Post, PostApproval, PostStatus
-    from scheduler.services import approval_content_for, content_hash
+    from scheduler.snapshots import approval_content_for, content_hash
 
     rng = random.Random(seed)  # noqa: S311
     made = 0

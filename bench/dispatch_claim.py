@@ -56,7 +56,7 @@ def fill(*, rows: int, due: int) -> dict[str, int]:
 
     from bench._city import create_city
     from scheduler.models import Delivery, Post, PostApproval
-    from scheduler.services import content_hash
+    from scheduler.snapshots import content_hash
 
     city = create_city(fake_url="http://127.0.0.1:9")
     departments = city.departments

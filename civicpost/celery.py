@@ -13,9 +13,9 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def add_dispatcher_schedule(sender: Celery, **_kwargs: object) -> None:
-    from django.conf import settings
+    from django.conf import settings  # read once Celery has finalized: Django is configured by then
 
-    from civicpost.periodic import PERIODIC_JOBS
+    from civicpost.periodic import PERIODIC_JOBS  # the job list imports the apps' tasks: after finalize
 
     sender.add_periodic_task(
         float(settings.CIVICPOST_DISPATCH_INTERVAL_SECONDS),

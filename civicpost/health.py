@@ -114,7 +114,7 @@ def broker_state() -> str:
     redis_url = getattr(settings, "REDIS_URL", "")
     if not redis_url or settings.CELERY_TASK_ALWAYS_EAGER:
         return "embedded"
-    import redis
+    import redis  # only with a broker configured; the embedded mode has no Redis client to load
 
     try:
         client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
@@ -141,6 +141,7 @@ def database_ok() -> bool:
 
 def health_report(*, now: dt.datetime | None = None) -> HealthReport:
     """Returns the publishing health: last tick, due and overdue deliveries, attention counts."""
+    # The composition root's health view reads the publisher's rows; imported when asked, not at start-up.
     from scheduler.models import (
         CLAIMABLE_DELIVERY_STATUSES,
         ChannelStatus,
@@ -177,7 +178,7 @@ def health_report(*, now: dt.datetime | None = None) -> HealthReport:
         # channel page; it is not a stalled publisher.
         waiting = claimable.filter(channel__status=ChannelStatus.CONNECTED)
         # A crisis hold (governance) keeps deliveries back on purpose too: not a stalled publisher.
-        from governance.selectors import held_deliveries_filter
+        from scheduler.selectors import held_deliveries_filter
 
         held = held_deliveries_filter()
         if held is not None:

@@ -50,12 +50,14 @@ INSTALLED_APPS = [
     "feeds",
     "connections",
     "audit",
+    "audittrail",
     "monitoring",
     "accounts",
     "medialibrary",
     "composer",
     "governance",
     "analytics",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -92,7 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "civicpost.context_processors.navigation",
+                "scheduler.context_processors.navigation",
             ],
         },
     },
@@ -254,7 +256,7 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 CIVICPOST_REQUIRE_MFA = env.bool("CIVICPOST_REQUIRE_MFA", default=True)
 # A sign-in through the city's identity provider follows that provider's own MFA policy.
 CIVICPOST_MFA_TRUST_SSO = env.bool("CIVICPOST_MFA_TRUST_SSO", default=True)
-# accounts.reauth.require_recent_auth: the password again before connecting or disconnecting a channel,
+# civicpost.reauth.require_recent_auth: the password again before connecting or disconnecting a channel,
 # changing roles, the approval policy or a department's settings, switching a crisis hold on or off,
 # releasing a held post or an emergency post, unless the user signed in within ACCOUNT_REAUTHENTICATION_TIMEOUT.
 CIVICPOST_REQUIRE_REAUTH = True

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from analytics import views as analytics_views
+from departments import urls as departments_urls
+from governance import policy_urls
 from medialibrary import views as medialibrary_views
 
 admin.autodiscover()
@@ -22,9 +24,10 @@ urlpatterns = [
     path("health/", include("monitoring.urls")),
     path("media-library/", include("medialibrary.urls")),
     path("composer/", include("composer.urls")),
-    path("departments/", include("departments.urls")),
+    # The department pages and the approval-policy pages (governance) share /departments/ and its URL names.
+    path("departments/", include((departments_urls.urlpatterns + policy_urls.urlpatterns, "departments"))),
     path("governance/", include("governance.urls")),
-    path("audit/", include("audit.urls")),
+    path("audit/", include("audittrail.urls")),
     path("analytics/", include("analytics.urls")),
     # Short links in posts (analytics): public, counted, no personal data stored.
     path("l/<slug:code>", analytics_views.short_link_redirect, name="short_link"),

@@ -1,3 +1,6 @@
+"""Recurring series, CSV import, post templates, composer hints and the one-message-per-series/import
+e-mails. Imports scheduler, medialibrary, departments, audit and civicpost."""
+
 from django.apps import AppConfig
 
 

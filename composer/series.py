@@ -31,12 +31,14 @@ from django.utils.translation import gettext as _
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
 from composer.models import Adjustment, Frequency, RecurringSeries, SeriesPost
+from composer.notifications import notifications_for_series
 from departments.models import Department, SeriesApproval
 from departments.selectors import user_can_approve_for, user_can_edit_for
-from governance.notifications import notifications_for_series
+from scheduler.approvals import posts_user_can_approve_now
 from scheduler.blackouts import BlackoutRefused, blackouts_between, blackouts_covering, blackouts_in_words
 from scheduler.forms import LocalTime, classify_local_time
 from scheduler.models import Channel, PostStatus
+from scheduler.rules import approval_refusal
 from scheduler.services import post_approve, post_create, post_submit
 
 MAX_OCCURRENCES = 104  # two years of weekly posts
@@ -232,9 +234,6 @@ def series_approve(
     step). All or nothing: raises ApplicationError, and records no vote, when the person may not approve one
     of them at its current step (their own series, a step that names someone else, a step they already
     approved, a post edited on its own that waits at another step), saying which posts and why."""
-    from departments.rules import approval_refusal
-    from governance.approvals import posts_user_can_approve_now
-
     if series.approval_mode != SeriesApproval.SERIES:
         raise ApplicationError(_("This department approves each post of a series on its own."))
     if not user_can_approve_for(user=user, department_id=series.department_id):

@@ -27,7 +27,7 @@ from composer.selectors import (
 )
 from composer.series import occurrence_blackouts, occurrences, series_approve, series_create, series_submit
 from departments.selectors import user_can_approve_for, user_can_edit_for
-from governance.approvals import posts_user_can_approve_now
+from scheduler.approvals import posts_user_can_approve_now
 from scheduler.forms import ReviewForm
 from scheduler.models import Post, PostStatus
 

@@ -1,3 +1,6 @@
+"""Channel pages and connect flows (the Channel model stays in scheduler this round); channel permission
+checks (connections.rules). Imports scheduler, departments, audit, accounts and civicpost."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -13,6 +13,7 @@ from civicpost import forms as civic_forms
 from departments.models import Department
 from scheduler.adapters.base import PageChoice
 from scheduler.adapters.registry import adapter_classes, connectable_platforms
+from scheduler.content import language_name
 
 
 def connectable_platform_choices() -> list[tuple[str, str]]:
@@ -58,8 +59,6 @@ class ChannelLanguageForm(forms.Form):
     )
 
     def __init__(self, *args, department: Department, **kwargs) -> None:  # noqa: ANN002, ANN003
-        from scheduler.content import language_name
-
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["language"]).choices = [
             ("", _("Not set (the main language of each post)"))

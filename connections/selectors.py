@@ -9,8 +9,8 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from connections.rules import can_connect_channel, can_manage_channel
 from departments.models import Department, Role
-from departments.rules import can_connect_channel, can_manage_channel
 from departments.selectors import department_ids_for_user, memberships_for_user
 from scheduler.models import Channel
 

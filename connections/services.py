@@ -36,7 +36,8 @@ from scheduler.adapters.base import (
     parse_expires_at,
 )
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel, get_connect_flow
-from scheduler.models import Channel, ChannelStatus, Delivery, DeliveryStatus
+from scheduler.content import channel_language, language_name
+from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus, Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,6 @@ REFRESH_WINDOW = dt.timedelta(days=7)
 # The words scheduler.publishing writes on a delivery it holds because the channel needs reconnecting
 # (English, and as translated for the current language).
 HELD_MESSAGE_PREFIX = "Waiting: the channel must be reconnected"
-HOLDABLE_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
 
 
 def _require_admin(*, user: User, department_id: int) -> None:
@@ -68,7 +68,7 @@ def deliveries_release_held(*, channel: Channel) -> int:
     """Clears the 'must be reconnected' message on the channel's waiting deliveries (they go out at the
     next dispatcher tick). Returns how many."""
     return (
-        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        Delivery.objects.filter(channel=channel, status__in=CLAIMABLE_DELIVERY_STATUSES)
         .filter(_held_message_filter())
         .update(failure_message="", updated_at=timezone.now())
     )
@@ -77,7 +77,7 @@ def deliveries_release_held(*, channel: Channel) -> int:
 def _hold_pending_deliveries(*, channel: Channel, reason: str) -> int:
     """Writes on each waiting delivery why it waits, so the department sees it on the post."""
     return (
-        Delivery.objects.filter(channel=channel, status__in=HOLDABLE_STATUSES)
+        Delivery.objects.filter(channel=channel, status__in=CLAIMABLE_DELIVERY_STATUSES)
         .exclude(_held_message_filter())
         .update(failure_message=_hold_message(reason), updated_at=timezone.now())
     )
@@ -174,8 +174,6 @@ def channel_set_language(*, user: User, channel: Channel, language: str) -> Chan
     each post's main language). It counts only when the department publishes each language on its own
     channels; deliveries already made keep their language. Returns the channel. Raises ApplicationError
     when the user is not the department's admin or the department does not write in `language`."""
-    from scheduler.content import channel_language, language_name
-
     _require_admin(user=user, department_id=channel.department_id)
     channel = Channel.objects.select_for_update().select_related("department").get(pk=channel.pk)
     department_languages = channel.department.languages or ["en"]

@@ -22,10 +22,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import require_recent_auth
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
+from civicpost.reauth import require_recent_auth
 from civicpost.text import normalize_form_data
 from connections import services
 from connections.forms import (
@@ -47,7 +47,7 @@ from scheduler.adapters.base import AccountPick, ChannelAccount, ConnectedAccoun
 from scheduler.adapters.oauth import new_state
 from scheduler.adapters.registry import UnknownPlatform, get_connect_flow
 from scheduler.content import channel_language, language_name
-from scheduler.models import Channel, ChannelStatus
+from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, Channel, ChannelStatus
 
 PENDING_SESSION_KEY = "civicpost_connect_pending"
 META_SESSION_KEY = "civicpost_connect_meta"
@@ -404,7 +404,7 @@ def _channel_detail_context(
 ) -> dict:
     context = channel_status_context(channel)
     context["can_manage"] = user_is_department_admin(user=request.user, department_id=channel.department_id)
-    context["waiting_count"] = channel.deliveries.filter(status__in=services.HOLDABLE_STATUSES).count()
+    context["waiting_count"] = channel.deliveries.filter(status__in=CLAIMABLE_DELIVERY_STATUSES).count()
     context["language_name"] = language_name(channel_language(channel)) if channel_language(channel) else ""
     context["language_form"] = language_form
     context["can_manage_department_settings"] = rules.can_manage_department_settings(

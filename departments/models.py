@@ -127,3 +127,40 @@ class CityRole(models.Model):
     def __str__(self) -> str:
         label = self.get_role_display() if self.role else _("No city-wide role")
         return f"{self.user} — {label}{' (emergency posts)' if self.can_post_emergency else ''}"
+
+
+# --- Approval policies (table named governance_approvalstep since it moved from governance) ---------
+
+
+class ApprovalMode(models.TextChoices):
+    ANY = "any", _("Any one of them")
+    ALL = "all", _("All of them")
+
+
+class ApprovalStep(models.Model):
+    """One step of a department's approval policy. Steps run in `position` order; a department without
+    steps has the default policy: one step, any one approver of the department or communications manager.
+
+    The approvers of a step are everyone the ticked sources name, never the post's author, and never
+    someone who already approved the post at an earlier step (each step is another person's decision)."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="approval_steps")
+    position = models.PositiveSmallIntegerField(default=1)
+    name = models.CharField(max_length=100, help_text=_("Shown on the post, such as “Department review”."))
+    mode = models.CharField(max_length=8, choices=ApprovalMode.choices, default=ApprovalMode.ANY)
+    department_approvers = models.BooleanField(
+        default=True, verbose_name=_("Approvers of the department (and its admins)")
+    )
+    department_admins = models.BooleanField(default=False, verbose_name=_("Admins of the department"))
+    communications_managers = models.BooleanField(default=False, verbose_name=_("Communications managers"))
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("Named people")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "governance_approvalstep"
+        ordering = ["department__name", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.department}: {self.position}. {self.name}"

@@ -8,8 +8,10 @@ from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 
-from departments.models import CityRole, CityRoleName, Department, Membership, Role
+from departments.models import ApprovalStep, CityRole, CityRoleName, Department, Membership, Role
 
 _NO_CITY_ROLE = object()
 
@@ -89,8 +91,6 @@ def department_ids_user_approves(*, user: User | AnonymousUser) -> set[int] | No
         return None
     ids = {m.department_id for m in memberships_for_user(user=user) if m.can_approve}
     if user.is_authenticated and user.is_active:
-        from governance.models import ApprovalStep
-
         ids |= set(ApprovalStep.objects.filter(users=user).values_list("department_id", flat=True))
     return ids
 
@@ -167,9 +167,6 @@ def _department_get_if_allowed(
     refusal: str,
 ) -> Department:
     """Http404 for a department the user may not know of; PermissionDenied(refusal) when `allowed` says no."""
-    from django.core.exceptions import PermissionDenied
-    from django.http import Http404
-
     department = Department.objects.filter(pk=department_id).first()
     if department is None or not _department_known_to(user=user, department_id=department_id):
         raise Http404("No such department.")
@@ -181,7 +178,7 @@ def _department_get_if_allowed(
 def department_get_for_members(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose members the user manages. Raises Http404 (not theirs to know) or
     PermissionDenied (a member who is not its admin)."""
-    from departments.rules import can_manage_members
+    from departments.rules import can_manage_members  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -193,7 +190,7 @@ def department_get_for_members(*, user: User | AnonymousUser, department_id: int
 
 def department_get_for_policy(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose approval policy the user sets. Raises Http404 or PermissionDenied."""
-    from departments.rules import can_manage_approval_policy
+    from departments.rules import can_manage_approval_policy  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -206,7 +203,7 @@ def department_get_for_policy(*, user: User | AnonymousUser, department_id: int)
 def language_choices(*, department: Department | None = None) -> list[tuple[str, str]]:
     """Returns (code, name) for every language a department may write in: English first, then the
     languages CivicPost has names for, by name, then any other code the department already lists."""
-    from scheduler.content import LANGUAGE_NAMES, language_name
+    from scheduler.content import LANGUAGE_NAMES, language_name  # upward: moves to civicpost/ (item 4)
 
     codes = set(LANGUAGE_NAMES) | set(department.languages or [] if department else [])
     others = sorted(codes - {"en"}, key=lambda code: (code not in LANGUAGE_NAMES, language_name(code)))
@@ -216,7 +213,7 @@ def language_choices(*, department: Department | None = None) -> list[tuple[str,
 def department_get_for_settings(*, user: User | AnonymousUser, department_id: int) -> Department:
     """Returns the department whose settings (languages, time zone...) the user changes. Raises Http404
     (not theirs to know) or PermissionDenied (a member who is not its admin, the IT admin)."""
-    from departments.rules import can_manage_department_settings
+    from departments.rules import can_manage_department_settings  # departments.rules imports this module
 
     return _department_get_if_allowed(
         user=user,
@@ -229,7 +226,11 @@ def department_get_for_settings(*, user: User | AnonymousUser, department_id: in
 def departments_for_management(*, user: User | AnonymousUser) -> list[tuple[Department, bool, bool, bool]]:
     """Returns (department, manages members, sets policy, changes settings) for every department the user
     manages somehow."""
-    from departments.rules import can_manage_approval_policy, can_manage_department_settings, can_manage_members
+    from departments.rules import (  # departments.rules imports this module
+        can_manage_approval_policy,
+        can_manage_department_settings,
+        can_manage_members,
+    )
 
     if not user.is_authenticated or not user.is_active:
         return []
@@ -244,8 +245,6 @@ def departments_for_management(*, user: User | AnonymousUser) -> list[tuple[Depa
 
 
 def membership_get_for_manager(*, user: User | AnonymousUser, department: Department, membership_id: int) -> Membership:
-    from django.http import Http404
-
     membership = Membership.objects.select_related("user").filter(pk=membership_id, department=department).first()
     if membership is None:
         raise Http404("No such member.")

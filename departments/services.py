@@ -4,21 +4,33 @@ after; department.settings_changed with each setting before and after)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from audit.models import AuditAction
 from audit.services import audit_record, field_changes
 from civicpost.exceptions import ApplicationError
 from departments import rules
-from departments.models import CityRole, CityRoleName, Department, Membership, Role
-from departments.selectors import forget_cached_roles
+from departments.models import (
+    ApprovalMode,
+    ApprovalStep,
+    CityRole,
+    CityRoleName,
+    Department,
+    LanguagePublishing,
+    Membership,
+    Role,
+    SeriesApproval,
+    validate_time_zone,
+)
+from departments.selectors import forget_cached_roles, language_choices
 
 
 def user_find_by_email(*, email: str) -> Any:
@@ -198,45 +210,22 @@ def _languages_in_order(*, languages: list[str], main_language: str) -> list[str
     return ordered
 
 
+# Apps that keep rows written in a language register a check here (scheduler.apps: posts not yet out and
+# channels set to the language), so that departments imports no app above it. Each takes the department and
+# a language code and returns why it cannot be removed ("" when it can).
+LanguageUseCheck = Callable[[Department, str], str]
+language_use_checks: list[LanguageUseCheck] = []
+
+
 def _refuse_removing_used_languages(*, department: Department, removed: list[str]) -> None:
     """Raises ApplicationError when a post that has not gone out yet, or a channel, uses a language the
-    department would stop writing in (the post could no longer be submitted; the channel would get nothing)."""
-    from django.db.models import Q
-
-    from scheduler.content import language_name
-    from scheduler.models import Channel, Post, PostStatus
-
+    department would stop writing in (the post could no longer be submitted; the channel would get nothing):
+    the registered language_use_checks say."""
     for code in removed:
-        name = language_name(code)
-        # A published or cancelled post keeps the language it had; every other one may still be submitted.
-        pending = (
-            Post.objects.filter(department=department)
-            .exclude(status__in=(PostStatus.PUBLISHED, PostStatus.CANCELLED))
-            .filter(Q(language=code) | Q(languages__has_key=code))
-            .count()
-        )
-        if pending:
-            raise _settings_refusal(
-                ngettext(
-                    "%(count)d post that has not gone out yet is written in %(language)s or has a %(language)s "
-                    "version. Remove %(language)s from it, or wait until it is published, then remove it here.",
-                    "%(count)d posts that have not gone out yet are written in %(language)s or have a %(language)s "
-                    "version. Remove %(language)s from them, or wait until they are published, then remove it "
-                    "here.",
-                    pending,
-                )
-                % {"count": pending, "language": name},
-                "languages",
-            )
-        channels = list(
-            Channel.objects.filter(department=department, options__language=code).values_list("display_name", flat=True)
-        )
-        if channels:
-            raise _settings_refusal(
-                _("These channels are set to %(language)s: %(channels)s. Set them to another language first.")
-                % {"language": name, "channels": ", ".join(sorted(channels))},
-                "languages",
-            )
+        for check in language_use_checks:
+            refusal = check(department, code)
+            if refusal:
+                raise _settings_refusal(refusal, "languages")
 
 
 @transaction.atomic
@@ -257,9 +246,6 @@ def department_settings_update(
 
     Returns the department. Raises ApplicationError (with extra["field"] naming the setting) when the actor
     may not, a value is unknown, or a removed language is still used by a post not yet out or a channel."""
-    from departments.models import LanguagePublishing, SeriesApproval, validate_time_zone
-    from departments.selectors import language_choices
-
     department = Department.objects.select_for_update().get(pk=department.pk)
     if not rules.can_manage_department_settings(actor, department.pk):
         raise ApplicationError(
@@ -314,3 +300,103 @@ def department_settings_update(
             changes=changes,
         )
     return department
+
+
+# --- Approval policies (a department's ApprovalStep rows; evaluated by scheduler.approvals) ----------
+
+# Stored as it is, beside audit.models.AuditAction.
+AUDIT_POLICY_CHANGED = "policy.changed"
+
+
+def _require_policy_manager(*, user: User, department: Department) -> None:
+    if not rules.can_manage_approval_policy(user, department.pk):
+        raise ApplicationError(
+            _("Only admins of %(department)s can change its approval policy.") % {"department": department}
+        )
+
+
+def _policy_snapshot(department: Department) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": step.position,
+            "name": step.name,
+            "mode": step.mode,
+            "department_approvers": step.department_approvers,
+            "department_admins": step.department_admins,
+            "communications_managers": step.communications_managers,
+            "users": sorted(user.pk for user in step.users.all()),
+        }
+        for step in ApprovalStep.objects.filter(department=department)
+        .prefetch_related("users")
+        .order_by("position", "id")
+    ]
+
+
+@transaction.atomic
+def approval_step_add(
+    *,
+    user: User,
+    department: Department,
+    name: str,
+    mode: str = ApprovalMode.ANY,
+    department_approvers: bool = False,
+    department_admins: bool = False,
+    communications_managers: bool = False,
+    users: Iterable[User] = (),
+) -> ApprovalStep:
+    """Adds a step at the end of the department's policy. Raises ApplicationError when the person may not
+    or the step names nobody."""
+    _require_policy_manager(user=user, department=department)
+    users = list(users)
+    if not (department_approvers or department_admins or communications_managers or users):
+        raise ApplicationError(_("Say who approves this step."))
+    if mode not in ApprovalMode.values:
+        raise ApplicationError(_("Choose whether any one or all of them must approve."))
+    before = _policy_snapshot(department)
+    last = ApprovalStep.objects.filter(department=department).aggregate(last=Max("position"))["last"] or 0
+    step = ApprovalStep.objects.create(
+        department=department,
+        position=last + 1,
+        name=name.strip() or _("Step %(number)s") % {"number": last + 1},
+        mode=mode,
+        department_approvers=department_approvers,
+        department_admins=department_admins,
+        communications_managers=communications_managers,
+    )
+    step.users.set(users)
+    _audit_policy(user=user, department=department, before=before)
+    return step
+
+
+@transaction.atomic
+def approval_step_delete(*, user: User, step: ApprovalStep) -> None:
+    _require_policy_manager(user=user, department=step.department)
+    before = _policy_snapshot(step.department)
+    step.delete()
+    _audit_policy(user=user, department=step.department, before=before)
+
+
+@transaction.atomic
+def approval_step_move_up(*, user: User, step: ApprovalStep) -> None:
+    """Swaps the step with the one before it (the first step stays first)."""
+    _require_policy_manager(user=user, department=step.department)
+    before = _policy_snapshot(step.department)
+    steps = list(ApprovalStep.objects.select_for_update().filter(department=step.department).order_by("position", "id"))
+    index = next(i for i, s in enumerate(steps) if s.pk == step.pk)
+    if index == 0:
+        return
+    steps[index - 1], steps[index] = steps[index], steps[index - 1]
+    for position, row in enumerate(steps, start=1):
+        if row.position != position:
+            ApprovalStep.objects.filter(pk=row.pk).update(position=position)
+    _audit_policy(user=user, department=step.department, before=before)
+
+
+def _audit_policy(*, user: User, department: Department, before: list[dict[str, Any]]) -> None:
+    audit_record(
+        action=AUDIT_POLICY_CHANGED,
+        actor=user,
+        department_id=department.pk,
+        target=department,
+        changes={"steps": {"before": before, "after": _policy_snapshot(department)}},
+    )

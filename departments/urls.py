@@ -4,7 +4,7 @@ from departments import views
 
 app_name = "departments"
 
-# Mounted at /departments/.
+# Mounted at /departments/, with the approval-policy pages of governance.policy_urls (civicpost/urls.py).
 urlpatterns = [
     path("", views.department_list, name="list"),
     path("<int:department_id>/members/", views.member_list, name="members"),
@@ -12,10 +12,6 @@ urlpatterns = [
     path("<int:department_id>/members/<int:membership_id>/role/", views.member_role, name="member_role"),
     path("<int:department_id>/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
     path("<int:department_id>/settings/", views.department_settings, name="settings"),
-    path("<int:department_id>/policy/", views.policy, name="policy"),
-    path("<int:department_id>/policy/steps/add/", views.policy_step_add, name="policy_step_add"),
-    path("<int:department_id>/policy/steps/<int:step_id>/delete/", views.policy_step_delete, name="policy_step_delete"),
-    path("<int:department_id>/policy/steps/<int:step_id>/up/", views.policy_step_up, name="policy_step_up"),
     path("city-roles/", views.city_roles, name="city_roles"),
     path("city-roles/save/", views.city_role_save, name="city_role_save"),
     path("city-roles/<int:city_role_id>/remove/", views.city_role_delete, name="city_role_delete"),

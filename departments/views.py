@@ -1,6 +1,6 @@
 """Pages for people and roles: a department's members (its admins, the IT admin), its approval policy and
 settings (its admins, the communications managers) and the city-wide roles (the IT admin). Every change of
-a role, the approval policy or the settings asks for the password again (accounts.reauth.require_recent_auth)."""
+a role, the approval policy or the settings asks for the password again (civicpost.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
+from civicpost.reauth import require_recent_auth
 from departments import rules
-from departments.forms import ApprovalStepForm, CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
+from departments.forms import CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
 from departments.models import CityRole, Department, Membership
 from departments.selectors import (
     department_get_for_members,
-    department_get_for_policy,
     department_get_for_settings,
     departments_for_management,
     membership_get_for_manager,
@@ -35,9 +34,6 @@ from departments.services import (
     membership_change_role,
     membership_remove,
 )
-from governance.approvals import PolicyCache
-from governance.models import ApprovalStep
-from governance.services import approval_step_add, approval_step_delete, approval_step_move_up
 
 
 def _flash_error(request: AuthenticatedHttpRequest, error: ApplicationError) -> None:
@@ -148,103 +144,6 @@ def _member_remove(request: AuthenticatedHttpRequest, department_id: int, member
 # --- Approval policy ------------------------------------------------------------------------------
 
 
-def _step_for(department_id: int, step_id: int) -> ApprovalStep:
-    step = ApprovalStep.objects.select_related("department").filter(pk=step_id, department_id=department_id).first()
-    if step is None:
-        raise Http404("No such step.")
-    return step
-
-
-@login_required
-@require_GET
-def policy(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    return render(request, "departments/policy.html", _policy_context(department, ApprovalStepForm()))
-
-
-def _policy_context(department: Department, form: ApprovalStepForm) -> dict:
-    steps = list(
-        ApprovalStep.objects.filter(department=department).prefetch_related("users").order_by("position", "id")
-    )
-    return {
-        "department": department,
-        "steps": steps,
-        "effective": PolicyCache().policy(department.pk),
-        "form": form,
-    }
-
-
-@login_required
-@require_POST
-def policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    # Who approves is the heart of the policy: who may is checked first (404 / 403), then the password.
-    department_get_for_policy(user=request.user, department_id=department_id)
-    return _policy_step_add(request, department_id)
-
-
-@require_recent_auth
-def _policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    form = ApprovalStepForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            approval_step_add(
-                user=request.user,
-                department=department,
-                name=data["name"],
-                mode=data["mode"],
-                department_approvers=data["department_approvers"],
-                department_admins=data["department_admins"],
-                communications_managers=data["communications_managers"],
-                users=data["user_emails"],
-            )
-        except ApplicationError as error:
-            form.add_error(None, error.message)
-        else:
-            messages.success(request, _("The step was added to the approval policy."))
-            return redirect("departments:policy", department_id=department.pk)
-    return render(request, "departments/policy.html", _policy_context(department, form), status=400)
-
-
-@login_required
-@require_POST
-def policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    _step_for(department.pk, step_id)
-    return _policy_step_delete(request, department_id, step_id)
-
-
-@require_recent_auth
-def _policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    try:
-        approval_step_delete(user=request.user, step=_step_for(department.pk, step_id))
-    except ApplicationError as error:
-        _flash_error(request, error)
-    else:
-        messages.success(request, _("The step was removed from the approval policy."))
-    return redirect("departments:policy", department_id=department.pk)
-
-
-@login_required
-@require_POST
-def policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    _step_for(department.pk, step_id)
-    return _policy_step_up(request, department_id, step_id)
-
-
-@require_recent_auth
-def _policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    try:
-        approval_step_move_up(user=request.user, step=_step_for(department.pk, step_id))
-    except ApplicationError as error:
-        _flash_error(request, error)
-    return redirect("departments:policy", department_id=department.pk)
-
-
 # --- Department settings --------------------------------------------------------------------------
 
 
@@ -278,7 +177,7 @@ def _department_settings_save(request: AuthenticatedHttpRequest, department_id: 
 
 
 def _settings_context(request: AuthenticatedHttpRequest, department: Department, form: DepartmentSettingsForm) -> dict:
-    from scheduler.content import channel_language, language_name
+    from scheduler.content import channel_language, language_name  # upward: moves to civicpost/ with item 4
 
     channels = [
         (channel, language_name(channel_language(channel)) if channel_language(channel) else "")
@@ -288,7 +187,7 @@ def _settings_context(request: AuthenticatedHttpRequest, department: Department,
         "department": department,
         "form": form,
         "channels": channels,
-        "can_open_channels": rules.can_connect_channel(request.user, department.pk),
+        "can_open_channels": rules.can_administer_department(request.user, department.pk),
     }
 
 

@@ -1,3 +1,5 @@
+"""Public RSS/Atom feeds of published posts. Imports scheduler, departments and civicpost."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

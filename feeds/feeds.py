@@ -25,7 +25,7 @@ from departments.models import Department
 from feeds.selectors import feed_deliveries, feed_department_get
 from scheduler.adapters.feed.adapter import feed_entry_id, public_post_url
 from scheduler.models import Delivery
-from scheduler.services import channel_content
+from scheduler.snapshots import channel_content
 
 TITLE_LENGTH = 60
 

@@ -23,7 +23,7 @@ from feeds.selectors import (
     feed_entry_was_removed,
     feed_version,
 )
-from scheduler.services import channel_content
+from scheduler.snapshots import channel_content
 
 PAGE_SIZE = 20
 

@@ -1,15 +1,8 @@
 from django.contrib import admin
 
-from governance.models import (
-    ApprovalStep,
-    ApprovalVote,
-    CrisisHold,
-    EmergencyAlert,
-    EmergencyPost,
-    EmergencyReview,
-    EmergencyTemplate,
-    PostHold,
-)
+from departments.models import ApprovalStep
+from governance.models import EmergencyAlert, EmergencyPost, EmergencyReview, EmergencyTemplate
+from scheduler.models import ApprovalVote, CrisisHold, PostHold
 
 
 @admin.register(EmergencyTemplate)

@@ -1,3 +1,7 @@
+"""Crisis-hold, per-post-hold and emergency pages and their orchestration (permission checks in
+governance.rules, then scheduler.services.holds), emergency alerts and templates, the approval-policy pages
+and the daily approval digest. Imports scheduler, departments, audit, accounts (reauth) and civicpost."""
+
 from django.apps import AppConfig
 
 

@@ -19,6 +19,7 @@ What `emergency_publish` does, in one transaction:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,15 +30,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.models import AuditAction
-from audit.services import audit_record, field_changes
+from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
-from departments import rules
+from governance import rules
 from governance.models import EmergencyAlert, EmergencyPost, EmergencyReview, EmergencyTemplate
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.content import language_name, target_problems
-from scheduler.models import Channel, ChannelStatus, Post, PostReview, PostStatus, ReviewAction
+from scheduler.models import Channel, ChannelStatus, Post
+from scheduler.services import post_problems
+from scheduler.services.holds import (
+    post_emergency_approve,
+    post_emergency_create,
+    post_follow_up_create,
+    post_follow_up_submit,
+)
+from scheduler.snapshots import approval_content_for, channel_content
+from scheduler.tasks import dispatch_due_deliveries
 
 AUDIT_EMERGENCY_PUBLISHED = "emergency.published"
 AUDIT_EMERGENCY_REVIEWED = "emergency.reviewed"
@@ -91,8 +100,6 @@ def _post_fields(versions: list[LanguageVersion]) -> dict[str, object]:
 def _channel_problems(post: Post, channels: list[Channel]) -> list[str]:
     """Why the post cannot go to these channels: a disconnected channel, a platform's own rules (length,
     ...) for each language version, a language channel without its version."""
-    from scheduler.services import approval_content_for, channel_content
-
     content = approval_content_for(post)
     problems: list[str] = []
     for channel in channels:
@@ -132,9 +139,6 @@ def emergency_publish(
     Raises ApplicationError (with extra["problems"]) when the person is not an authorised official, no
     channel or text is given, a template's [bracketed] parts are left, a channel is disconnected or a
     platform refuses the text; nothing is written then."""
-    from governance.notifications import notify_post_submitted
-    from scheduler.services import approval_content_for, post_approval_create, post_problems
-
     if not rules.can_post_emergency(user):
         raise ApplicationError(_("Only authorised officials can publish emergency posts."))
     channels = list(Channel.objects.filter(pk__in=[c.pk for c in channels]).select_related("department"))
@@ -160,30 +164,19 @@ def emergency_publish(
     posts: list[Post] = []
     for department_channels in _by_department(channels).values():
         department = department_channels[0].department
-        post = Post.objects.create(
+        post = post_emergency_create(
+            user=user,
             department=department,
-            author=user,
+            channels=department_channels,
             link=link,
-            due_at=now,
-            status=PostStatus.SUBMITTED,
-            submitted_at=now,
-            **_post_fields(versions),
+            now=now,
+            fields=_post_fields(versions),
         )
-        post.channels.set(department_channels)
         problems.extend(_channel_problems(post, department_channels))
         if problems:
             continue
         EmergencyPost.objects.create(alert=alert, post=post, language=post.language)
-        content = approval_content_for(post)
-        audit_record(
-            action=AuditAction.POST_CREATED,
-            actor=user,
-            department_id=department.pk,
-            target=post,
-            changes=field_changes({}, content),
-        )
-        PostReview.objects.create(post=post, actor=user, action=ReviewAction.SUBMITTED, comment=comment)
-        post_approval_create(post=post, user=user, content=content, comment=comment, now=now)
+        post_emergency_approve(post=post, user=user, comment=comment, now=now)
         audit_record(
             action=AUDIT_EMERGENCY_PUBLISHED,
             actor=user,
@@ -200,17 +193,13 @@ def emergency_publish(
     if follow_ups and follow_up_at is not None:  # checked above: follow-ups need a time
         for department_channels in _by_department(channels).values():
             department = department_channels[0].department
-            follow_up = Post.objects.create(
-                department=department, author=user, link=link, due_at=follow_up_at, **_post_fields(follow_ups)
-            )
-            follow_up.channels.set(department_channels)
-            audit_record(
-                action=AuditAction.POST_CREATED,
-                actor=user,
-                department_id=department.pk,
-                target=follow_up,
-                changes=field_changes({}, approval_content_for(follow_up)),
-                message=_("“All clear” follow-up of an emergency post."),
+            follow_up = post_follow_up_create(
+                user=user,
+                department=department,
+                channels=department_channels,
+                link=link,
+                due_at=follow_up_at,
+                fields=_post_fields(follow_ups),
             )
             follow_up_problems = post_problems(post=follow_up, now=now)
             if follow_up_problems:
@@ -218,15 +207,8 @@ def emergency_publish(
                     _("The “all clear” follow-up: %(problems)s") % {"problems": " ".join(follow_up_problems)},
                     extra={"problems": follow_up_problems},
                 )
-            follow_up.status = PostStatus.SUBMITTED
-            follow_up.submitted_at = now
-            follow_up.save(update_fields=["status", "submitted_at", "updated_at"])
-            PostReview.objects.create(
-                post=follow_up, actor=user, action=ReviewAction.SUBMITTED, comment=_("“All clear” follow-up.")
-            )
-            audit_record(action=AuditAction.POST_SUBMITTED, actor=user, department_id=department.pk, target=follow_up)
+            post_follow_up_submit(post=follow_up, user=user, now=now)
             alert.follow_up_posts.add(follow_up)
-            notify_post_submitted(post=follow_up)
 
     transaction.on_commit(_ring_dispatcher)
     return alert
@@ -235,13 +217,9 @@ def emergency_publish(
 def _ring_dispatcher() -> None:
     """Asks the dispatcher to run now rather than at its next tick. Losing this message only costs the
     wait until that tick: the deliveries are in the database, due now."""
-    from scheduler.tasks import dispatch_due_deliveries
-
     try:
         dispatch_due_deliveries.delay()
     except Exception:  # noqa: BLE001 - the dispatcher's own schedule picks them up
-        import logging
-
         logging.getLogger(__name__).exception("could not ring the dispatcher for an emergency post")
 
 

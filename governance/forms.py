@@ -6,22 +6,24 @@ time that does not exist or happens twice (a daylight-saving change) is refused 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
-from departments.models import Department
-from governance.models import EmergencyTemplate, ReleaseChoice
+from departments.models import ApprovalMode, Department
+from governance.models import EmergencyTemplate
 from scheduler.blackouts import BlackoutRefused
 from scheduler.content import language_name
 from scheduler.forms import LocalTime, blackout_override_field, classify_local_time, post_link_field
-from scheduler.models import Channel, ChannelStatus
+from scheduler.models import Channel, ChannelStatus, ReleaseChoice
 from scheduler.templatetags.civic_time import utc_offset_label
 
 SAME_AS_ALL = ""
@@ -91,7 +93,7 @@ class _TimeFields(forms.Form):
 
 class _RescheduleFields(_TimeFields):
     """A new time, and the reason for a time inside a blackout for those who may override one (the view
-    says who: departments.rules.can_override_blackout; the services decide)."""
+    says who: scheduler.rules.can_override_blackout; the services decide)."""
 
     blackout_override_reason = blackout_override_field()
 
@@ -234,3 +236,48 @@ class EmergencyReviewForm(NormalizedTextFormMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=gettext_lazy("Such as “Right call; the wording could name the cross streets.”"),
     )
+
+
+class ApprovalStepForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Name of the step"), max_length=100, help_text=gettext_lazy("Such as “Department review”.")
+    )
+    mode = forms.ChoiceField(
+        label=gettext_lazy("Who must approve"), choices=ApprovalMode.choices, widget=forms.RadioSelect, initial="any"
+    )
+    department_approvers = forms.BooleanField(label=gettext_lazy("Approvers of the department"), required=False)
+    department_admins = forms.BooleanField(label=gettext_lazy("Admins of the department"), required=False)
+    communications_managers = forms.BooleanField(label=gettext_lazy("Communications managers"), required=False)
+    user_emails = forms.CharField(
+        label=gettext_lazy("Named people"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy("Email addresses of their accounts, separated by commas or new lines."),
+    )
+
+    def clean_user_emails(self) -> list[Any]:
+        emails = [e for e in re.split(r"[\s,;]+", self.cleaned_data["user_emails"]) if e]
+        users = list(get_user_model().objects.filter(email__in=emails, is_active=True))
+        found = {u.email.lower() for u in users}
+        missing = [e for e in emails if e.lower() not in found]
+        if missing:
+            raise forms.ValidationError(
+                _("No active account has these addresses: %(emails)s") % {"emails": ", ".join(missing)}
+            )
+        return users
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        named = data.get("user_emails") or []
+        if (
+            not (
+                data.get("department_approvers")
+                or data.get("department_admins")
+                or data.get("communications_managers")
+                or named
+            )
+            and "user_emails" not in self.errors
+        ):
+            raise forms.ValidationError(_("Say who approves this step."))
+        return data

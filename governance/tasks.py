@@ -2,11 +2,11 @@
 
 from celery import shared_task
 
-from governance import notifications
+from governance import digest
 
 
 @shared_task(name="governance.tasks.send_approval_digest", ignore_result=True)
 def send_approval_digest() -> None:
     """Runs every hour; sends the day's digests once the digest hour has come (once per person per day)."""
-    if notifications.digest_due():
-        notifications.approval_digest_send(day=notifications.digest_day())
+    if digest.digest_due():
+        digest.approval_digest_send(day=digest.digest_day())

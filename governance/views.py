@@ -1,7 +1,7 @@
 """Pages of governance: crisis holds (communications managers and IT admins), emergency posts (authorised
 officials) and their review (communications managers). Anyone else gets 404. Switching a crisis hold on or
 off, releasing a held post and publishing an emergency post ask for the password again
-(accounts.reauth.require_recent_auth)."""
+(civicpost.reauth.require_recent_auth)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import require_recent_auth
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
-from departments import rules
+from civicpost.reauth import require_recent_auth
+from governance import rules
 from governance.emergency import LanguageVersion, emergency_publish, emergency_review
 from governance.forms import CrisisEndForm, CrisisStartForm, EmergencyForm, EmergencyReviewForm, PostHoldReleaseForm
-from governance.models import EmergencyTemplate, PostHold
+from governance.models import EmergencyTemplate
 from governance.selectors import (
-    active_crisis_holds,
     crisis_hold_get_for_manager,
     crisis_holds_recent,
     emergency_alert_get,
@@ -30,11 +29,13 @@ from governance.selectors import (
     emergency_templates,
     post_hold_get_for_manager,
     post_holds_open,
-    posts_held_by_crisis,
 )
 from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
+from scheduler import rules as post_rules
 from scheduler.blackouts import BlackoutRefused
 from scheduler.calendar import viewer_zone
+from scheduler.models import PostHold
+from scheduler.selectors import active_crisis_holds, posts_held_by_crisis
 
 
 def _require(allowed: bool) -> None:
@@ -87,7 +88,7 @@ def _release_form(request: AuthenticatedHttpRequest, hold: PostHold, data: objec
         data,
         zone=viewer_zone(user=request.user),
         auto_id=f"id_hold{hold.pk}_%s",  # one form per held post on the page: ids of their own
-        may_override_blackout=rules.can_override_blackout(request.user, hold.post.department_id),
+        may_override_blackout=post_rules.can_override_blackout(request.user, hold.post.department_id),
     )
 
 
@@ -136,7 +137,9 @@ def _crisis_end(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse
         messages.info(request, _("This crisis hold has already been switched off."))
         return redirect("governance:crisis")
     posts = list(posts_held_by_crisis(hold))
-    may_override = any(rules.can_override_blackout(request.user, d) for d in {post.department_id for post in posts})
+    may_override = any(
+        post_rules.can_override_blackout(request.user, d) for d in {post.department_id for post in posts}
+    )
     form = CrisisEndForm(
         request.POST or None, posts=posts, zone=viewer_zone(user=request.user), may_override_blackout=may_override
     )

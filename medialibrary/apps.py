@@ -1,3 +1,6 @@
+"""The media library: files, their cleaning and storage, and who may delete them (medialibrary.rules).
+Imports departments, audit and civicpost (and scheduler's time labels until they move to civicpost/)."""
+
 from django.apps import AppConfig
 
 

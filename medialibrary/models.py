@@ -56,19 +56,19 @@ class MediaAsset(models.Model):
     @property
     def src(self) -> str:
         """The file's address on this site, for showing it on CivicPost's own pages."""
-        from django.core.files.storage import default_storage
+        from django.core.files.storage import default_storage  # storage settings are read at call time
 
         return default_storage.url(self.file_name)
 
     @property
     def url(self) -> str:
-        from medialibrary.services import media_public_url
+        from medialibrary.services import media_public_url  # services imports these models
 
         return media_public_url(self.file_name)
 
     @property
     def captions_url(self) -> str:
-        from medialibrary.services import media_public_url
+        from medialibrary.services import media_public_url  # services imports these models
 
         return media_public_url(self.captions_name) if self.captions_name else ""
 

@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from departments import rules
 from departments.selectors import department_ids_for_user
+from medialibrary import rules
 from medialibrary.models import MediaAsset, PostMedia
 
 
@@ -29,7 +29,7 @@ def media_get_for_user(*, user: User | AnonymousUser, asset_id: int) -> MediaAss
 
 
 def media_get_for_delete(*, user: User | AnonymousUser, asset_id: int) -> MediaAsset:
-    """Returns an asset the user may delete (departments.rules.can_delete_media). Raises Http404 for an
+    """Returns an asset the user may delete (medialibrary.rules.can_delete_media). Raises Http404 for an
     asset of another department, PermissionDenied for one they see but may not delete."""
     asset = media_get_for_user(user=user, asset_id=asset_id)
     if not rules.can_delete_media(user, asset):

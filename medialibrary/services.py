@@ -632,7 +632,7 @@ def media_asset_delete(*, asset: MediaAsset, actor: User | None = None) -> None:
     """Removes an asset from the library and, once that commits, its files from storage (media_files_delete:
     the file, its captions and every platform-fitted copy of it). Raises ApplicationError (saying which posts,
     with their ids in `extra["post_ids"]`) while a post still attaches it. Who may delete is the caller's
-    check: the library pages ask departments.rules.can_delete_media (medialibrary.selectors
+    check: the library pages ask medialibrary.rules.can_delete_media (medialibrary.selectors
     .media_get_for_delete); the Django admin lets staff delete."""
     asset = MediaAsset.objects.select_for_update().get(pk=asset.pk)
     posts = media_asset_posts(asset=asset)

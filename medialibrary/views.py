@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
-from departments import rules
+from medialibrary import rules
 from medialibrary.forms import AssetForm, UploadForm
 from medialibrary.models import MediaAsset
 from medialibrary.selectors import media_asset_posts, media_for_user, media_get_for_delete, media_get_for_user

@@ -1,3 +1,5 @@
+"""Health and the overdue-delivery alerts. Imports scheduler, departments and civicpost."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from departments.models import Membership, Role
 from monitoring.models import OverdueAlert
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, ChannelStatus, Delivery
+from scheduler.selectors import held_deliveries_filter
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,6 @@ def _message(delivery: Delivery, *, now: dt.datetime) -> tuple[str, str]:
 
 def overdue_deliveries_without_alert(*, now: dt.datetime, limit: int = ALERT_BATCH):  # noqa: ANN201
     """Returns deliveries overdue by more than CIVICPOST_OVERDUE_ALERT_MINUTES that nobody was told about."""
-    from governance.selectors import held_deliveries_filter
-
     cutoff = now - dt.timedelta(minutes=settings.CIVICPOST_OVERDUE_ALERT_MINUTES)
     # Held by a crisis hold (governance): late on purpose, and the admins know; alerted if still late after.
     held = held_deliveries_filter()

@@ -2,7 +2,7 @@
 in one. Blackouts themselves are added and removed in scheduler/calendar_services.py.
 
 The rule: a post may not be scheduled into a blackout of its department or of the whole city, unless a
-person who may override it (departments.rules.can_override_blackout: the department's approvers and the
+person who may override it (scheduler.rules.can_override_blackout: the department's approvers and the
 communications managers) gives a reason. Each such decision is a BlackoutOverride row (one per blackout, for
 the post's time) and a `post.blackout_override` event in the audit trail. It is checked by
 `blackout_clearance`, called by every service that gives a post its time or puts it in the queue:
@@ -33,7 +33,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,16 +40,13 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
-from departments import rules
+from scheduler import rules
 from scheduler.calendar import blackout_applies, blackout_label, blackout_scope, blackouts_at
 from scheduler.models import (
     BlackoutOverride,
     BlackoutPeriod,
-    DeliveryStatus,
     Post,
-    PostReview,
     PostStatus,
-    ReviewAction,
 )
 from scheduler.templatetags.civic_time import format_in_zone
 
@@ -206,10 +202,10 @@ def _in_force(*, now: dt.datetime) -> list[BlackoutPeriod]:
     )
 
 
-def _emergency_post_ids(post_ids: Iterable[int]) -> set[int]:
-    from governance.models import EmergencyPost
-
-    return set(EmergencyPost.objects.filter(post_id__in=list(post_ids)).values_list("post_id", flat=True))
+def emergency_post_ids(post_ids: Iterable[int]) -> set[int]:
+    """Which of these posts are emergency posts (governance's EmergencyPost, read through `Post.emergency`
+    so that scheduler imports nothing above it): they bypass blackouts and crisis holds."""
+    return set(Post.objects.filter(pk__in=list(post_ids), emergency__isnull=False).values_list("pk", flat=True))
 
 
 def posts_blocked_by_blackouts(
@@ -232,7 +228,7 @@ def posts_blocked_by_blackouts(
             caught[post.pk] = (post, covering)
     if not caught:
         return {}
-    emergency = _emergency_post_ids(caught)
+    emergency = emergency_post_ids(caught)
     covered: dict[int, set[tuple[int, dt.datetime]]] = defaultdict(set)
     for post_id, blackout_id, due_at in BlackoutOverride.objects.filter(
         post_id__in=list(caught), blackout__in=in_force
@@ -257,94 +253,5 @@ def approved_posts_inside(blackout: BlackoutPeriod) -> list[Post]:
     if blackout.department_id is not None:
         posts = posts.filter(department_id=blackout.department_id)
     found = list(posts.order_by("due_at", "id"))
-    emergency = _emergency_post_ids(p.pk for p in found)
+    emergency = emergency_post_ids(p.pk for p in found)
     return [post for post in found if post.pk not in emergency]
-
-
-@transaction.atomic
-def post_hold_for_blackout(*, post: Post, blackouts: list[BlackoutPeriod], actor: User | None = None) -> bool:
-    """Stops an approved post from going out inside `blackouts`: its pending deliveries are withdrawn and
-    it goes back to the approval queue (where approving it needs an override reason), with a PostReview
-    and an audit event that say why; its step's approvers are told. If part of it is published already,
-    its remaining deliveries are marked "needs attention" instead (approving it again would send the
-    published part twice). Returns whether it held the post; False when it is no longer approved, is an
-    emergency post, or a delivery is being sent right now (the dispatcher tries again next round).
-
-    `actor`: who caused the hold (the person adding a blackout); None for the dispatcher, which records
-    the blackout's author, or else the post's approver, as the PostReview's actor."""
-    from governance.notifications import notify_post_submitted
-    from scheduler.services import FINISHED_DELIVERY_STATUSES, WITHDRAWABLE_DELIVERY_STATUSES, post_refresh_status
-
-    post = Post.objects.select_for_update(of=("self",)).select_related("department").get(pk=post.pk)
-    if post.status != PostStatus.APPROVED or not blackouts or _emergency_post_ids([post.pk]):
-        return False
-    statuses = set(post.deliveries.select_for_update().values_list("status", flat=True))
-    if statuses & {DeliveryStatus.SENDING, DeliveryStatus.UNKNOWN}:
-        return False
-    message = _(
-        "Not sent: %(when)s is inside a blackout: %(blackouts)s. It needs approval again: an approver may "
-        "approve it with a reason for publishing in the blackout, or move it to another time."
-    ) % {
-        "when": format_in_zone(post.due_at, post.department),
-        "blackouts": blackouts_message(blackouts=blackouts, post=post),
-    }
-    now = timezone.now()
-    pending = post.deliveries.filter(status__in=WITHDRAWABLE_DELIVERY_STATUSES)
-    changes = {
-        "blackouts": [{"id": b.pk, "reason": b.reason, "scope": blackout_scope(b)} for b in blackouts],
-        "deliveries": sorted(pending.values_list("pk", flat=True)),
-    }
-    if statuses & set(FINISHED_DELIVERY_STATUSES):
-        partly = _("Part of this post is published already, so it cannot be approved again.")
-        pending.update(
-            status=DeliveryStatus.NEEDS_ATTENTION,
-            failure_message=f"{message} {partly}",
-            lease_expires_at=None,
-            updated_at=now,
-        )
-        post_refresh_status(post_id=post.pk)
-        audit_record(
-            action=AUDIT_BLACKOUT_HELD,
-            actor=actor,
-            department_id=post.department_id,
-            target=post,
-            changes={**changes, "needs_attention": True},
-            message=message,
-        )
-        return True
-    pending.update(status=DeliveryStatus.CANCELLED, failure_message=message, lease_expires_at=None, updated_at=now)
-    reviewer = actor or _blackout_author(blackouts)
-    if reviewer is None:
-        assert post.current_approval is not None  # nosec B101  # an approved post has its approval (type narrowing)
-        reviewer = post.current_approval.approved_by
-    post.status = PostStatus.SUBMITTED
-    post.current_approval = None
-    post.submitted_at = now
-    post.save(update_fields=["status", "current_approval", "submitted_at", "updated_at"])
-    # A new review event starts a new round of approval: the old votes no longer count.
-    PostReview.objects.create(post=post, actor=reviewer, action=ReviewAction.BLACKOUT_HELD, comment=message)
-    audit_record(
-        action=AUDIT_BLACKOUT_HELD,
-        actor=actor,
-        department_id=post.department_id,
-        target=post,
-        changes=changes,
-        message=message,
-    )
-    notify_post_submitted(post=post)
-    return True
-
-
-def _blackout_author(blackouts: list[BlackoutPeriod]) -> User | None:
-    return next((b.created_by for b in blackouts if b.created_by_id is not None), None)
-
-
-def posts_hold_for_blackouts(blocked: dict[int, list[BlackoutPeriod]]) -> list[int]:
-    """Holds each post of `blocked` ({post id: blackouts}, from posts_blocked_by_blackouts), each in its
-    own transaction (post row first, then its deliveries, as every service locks them). Returns the ids
-    of those held."""
-    held = []
-    for post in Post.objects.filter(pk__in=list(blocked)).order_by("pk"):
-        if post_hold_for_blackout(post=post, blackouts=blocked[post.pk]):
-            held.append(post.pk)
-    return held

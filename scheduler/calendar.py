@@ -47,6 +47,7 @@ from departments.selectors import (
     user_is_department_admin,
 )
 from scheduler.adapters.registry import platform_label
+from scheduler.hold_hints import add_hold_hints
 from scheduler.models import (
     BlackoutPeriod,
     CalendarFeedToken,
@@ -264,7 +265,7 @@ def viewer_zone(*, user: User | AnonymousUser) -> zoneinfo.ZoneInfo:
 
 def viewer_zone_for_request(request: HttpRequest) -> zoneinfo.ZoneInfo:
     """`viewer_zone` of the person making the request, worked out once per request: every time a page shows
-    is in this zone, with its offset (templates get it as `viewer_zone`, see civicpost.context_processors)."""
+    is in this zone, with its offset (templates get it as `viewer_zone`, see scheduler.context_processors)."""
     zone = getattr(request, "_civic_viewer_zone", None)
     if zone is None:
         zone = viewer_zone(user=getattr(request, "user", None) or AnonymousUser())
@@ -744,9 +745,7 @@ def _entries_for(
             )
         )
     _add_hints(entries, blackouts, zone, now)
-    # Crisis holds (governance): "Held: crisis hold by ..." on each post kept from going out.
-    from governance.calendar import add_hold_hints
-
+    # Crisis holds: "Held: crisis hold by ..." on each post kept from going out.
     add_hold_hints(entries, Hint, zone)
     return entries
 

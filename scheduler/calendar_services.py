@@ -25,20 +25,14 @@ from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
-from governance.approvals import approved_round_votes
-from governance.services import approval_renew_after_move
+from scheduler.approvals import approved_round_votes
 from scheduler.blackouts import (
     BlackoutRefused as BlackoutRefused,  # raised by post_reschedule; the calendar's views catch it from here
 )
-from scheduler.blackouts import (
-    approved_posts_inside,
-    blackout_clearance,
-    blackout_override_record,
-    post_hold_for_blackout,
-)
+from scheduler.blackouts import approved_posts_inside, blackout_clearance, blackout_override_record
 from scheduler.calendar import CalendarFilters, feed_token_hash, preference_is_valid, user_can_manage_blackouts
-from scheduler.models import BlackoutPeriod, CalendarFeedToken, CalendarPreference, Post, PostStatus
-from scheduler.services import EDITABLE_STATUSES, post_update
+from scheduler.models import EDITABLE_STATUSES, BlackoutPeriod, CalendarFeedToken, CalendarPreference, Post, PostStatus
+from scheduler.services import approval_renew_after_move, post_hold_for_blackout, post_update
 
 # Audit actions of the calendar. They are not (yet) among audit.models.AuditAction's choices, which would
 # need a migration of the audit app; the trail stores them as they are.

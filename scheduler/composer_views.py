@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -31,9 +30,9 @@ from medialibrary.services import ALT_TEXT_REQUIRED, MediaAlreadyInLibrary, medi
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.calendar import viewer_zone_for_request
 from scheduler.forms import PostForm
-from scheduler.models import Post, PostStatus, PostVersion
+from scheduler.models import EDITABLE_STATUSES, Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
-from scheduler.services import EDITABLE_STATUSES, post_create, post_submit, post_update
+from scheduler.services import post_create, post_save, post_update
 from scheduler.templatetags.civic_time import clock_label
 from scheduler.versions import version_comparison
 
@@ -268,18 +267,13 @@ def compose(request: AuthenticatedHttpRequest, post: Post | None) -> HttpRespons
         override_reason = form.cleaned_data.get("blackout_override_reason", "")
         try:
             # Save and submit together, or not at all: a refused submission leaves no stray draft.
-            with transaction.atomic():
-                if post is None:
-                    post = post_create(author=request.user, **form.service_arguments())
-                else:
-                    post = post_update(
-                        post=post,
-                        user=request.user,
-                        blackout_override_reason=override_reason,
-                        **form.service_arguments(),
-                    )
-                if submit:
-                    post_submit(post=post, user=request.user, blackout_override_reason=override_reason)
+            post = post_save(
+                user=request.user,
+                post=post,
+                submit=submit,
+                blackout_override_reason=override_reason,
+                **form.service_arguments(),
+            )
         except BlackoutRefused as error:
             # Said at the time fields; the override field is on the page for those who may use it.
             problems = error.problems

@@ -21,10 +21,10 @@ from django.utils.translation import gettext_lazy
 
 from civicpost import forms as civic_forms
 from civicpost.text import NormalizedTextFormMixin
-from departments import rules
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 from medialibrary.models import MediaAsset
+from scheduler import rules
 from scheduler.content import language_name
 from scheduler.models import Channel, Post
 from scheduler.selectors import channels_for_user

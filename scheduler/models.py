@@ -1,12 +1,15 @@
 import uuid
+from typing import Any, Self, cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicpost.crypto import EncryptedJSONField
 from departments.models import Department
+from scheduler.state_guard import check_state_write
 
 
 class ChannelStatus(models.TextChoices):
@@ -42,9 +45,68 @@ class Channel(models.Model):
 
     @property
     def platform_label(self) -> str:
-        from scheduler.adapters.registry import platform_label
+        from scheduler.adapters.registry import platform_label  # the registry loads every adapter: not at start-up
 
         return platform_label(self.platform)
+
+
+def _default_status(model: type[models.Model]) -> Any:
+    return cast(models.Field, model._meta.get_field("status")).default
+
+
+class StateGuardedQuerySet(models.QuerySet):
+    """Refuses bulk writes of `status` outside the owners of the state (scheduler.state_guard)."""
+
+    def update(self, **kwargs: Any) -> int:
+        if "status" in kwargs:
+            check_state_write(self.model.__name__)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        if "status" in fields:
+            check_state_write(self.model.__name__)
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        default = _default_status(self.model)
+        if any(obj.status != default for obj in objs):
+            check_state_write(self.model.__name__)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class StateGuardedModel(models.Model):
+    """A model whose `status` only the owners of the state change (scheduler.state_guard): a save that
+    changes it (or creates the row in a status other than the default) asks check_state_write."""
+
+    objects = StateGuardedQuerySet.as_manager()
+    status: Any  # the concrete model's field
+    _loaded_status: Any
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if self._state.adding:
+            changed = self.status != _default_status(type(self))
+        else:
+            writes_status = update_fields is None or "status" in update_fields
+            changed = writes_status and self.status != getattr(self, "_loaded_status", self.status)
+        if changed:
+            check_state_write(type(self).__name__)
+        super().save(*args, **kwargs)
+        self._loaded_status = self.status
+
+    @classmethod
+    def from_db(cls, *args: Any, **kwargs: Any) -> Self:
+        instance = super().from_db(*args, **kwargs)
+        instance._loaded_status = instance.__dict__.get("status")
+        return instance
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._loaded_status = self.__dict__.get("status")
 
 
 class PostStatus(models.TextChoices):
@@ -56,10 +118,9 @@ class PostStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-class Post(models.Model):
+class Post(StateGuardedModel):
     # Not a field: set on the rows scheduler.calendar reads for the calendar (its channels, sorted).
     calendar_channels: list["Channel"]
-
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="posts")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts")
     text = models.TextField()
@@ -156,9 +217,19 @@ PENDING_DELIVERY_STATUSES = (
     DeliveryStatus.UNKNOWN,
 )
 CLAIMABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.RETRY_WAIT)
+# Deliveries that have not contacted the platform yet can be withdrawn without risk.
+WITHDRAWABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.RETRY_WAIT)
+FINISHED_DELIVERY_STATUSES = (DeliveryStatus.PUBLISHED, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
+# Posts a person may still edit (an approved one goes back for approval) or cancel.
+EDITABLE_STATUSES = (PostStatus.DRAFT, PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED)
+CANCELLABLE_STATUSES = EDITABLE_STATUSES
+# Posts their author may send for approval.
+SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
+# Posts every signed-in member of the city may see, whatever their department.
+CITY_VISIBLE_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
 
 
-class Delivery(models.Model):
+class Delivery(StateGuardedModel):
     """One approved post on one channel: the unit that is published exactly once."""
 
     # Not a field: set by governance.selectors.mark_held_deliveries for pages that show statuses.
@@ -297,7 +368,7 @@ class SandboxPost(models.Model):
     @property
     def language_label(self) -> str:
         """Returns the name of the post's language ("Spanish"), or "" for posts stored before it was kept."""
-        from scheduler.content import language_name
+        from scheduler.content import language_name  # content imports these models
 
         return language_name(self.language) if self.language else ""
 
@@ -429,3 +500,96 @@ class PostVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Version {self.number} of post {self.post_id}"
+
+
+# --- Approval votes and holds (tables named governance_* since they moved from governance) ----------
+
+
+class ApprovalVote(models.Model):
+    """One person's approval at one step of a post's policy. Append-only.
+
+    A vote counts only for the exact content it was cast on (`content_hash`) and the exact round of review
+    (`round_key`, scheduler.approvals.post_round_keys: the post's latest review event and latest saved
+    version). Every edit, request for changes and new submission starts a new round: earlier votes then no
+    longer count (they stay, as history). A key, not a timestamp, so that it changes under a frozen clock too."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="approval_votes")
+    step_number = models.PositiveSmallIntegerField()
+    step_name = models.CharField(max_length=100)
+    voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    content_hash = models.CharField(max_length=64)
+    round_key = models.CharField(max_length=40)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "governance_approvalvote"
+        ordering = ["post_id", "step_number", "created_at", "id"]
+        constraints = [
+            # One decision per person per version of a post, whatever the step.
+            models.UniqueConstraint(fields=["post", "voter", "round_key"], name="one_vote_per_person_and_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"Vote of {self.voter_id} on post {self.post_id}, step {self.step_number}"
+
+
+class ReleaseChoice(models.TextChoices):
+    RELEASE = "release", _("Release: send as scheduled (posts whose time passed go out now)")
+    RESCHEDULE = "reschedule", _("Reschedule to a new time")
+    KEEP = "keep", _("Keep held until someone releases it")
+
+
+class CrisisHold(models.Model):
+    """While on, no scheduled delivery in scope goes out (emergency posts excepted). Nothing is cancelled
+    or marked sent: the deliveries stay scheduled and the dispatcher passes over them."""
+
+    city_wide = models.BooleanField(default=True)
+    departments = models.ManyToManyField(Department, blank=True, related_name="+")
+    reason = models.TextField()
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What was chosen for the held posts when it ended ("mixed" when chosen post by post).
+    release_choice = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        db_table = "governance_crisishold"
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["ended_at"], name="crisis_hold_active_idx")]
+
+    def __str__(self) -> str:
+        return f"Crisis hold {self.pk} ({'on' if self.is_active else 'ended'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+
+class PostHold(models.Model):
+    """A hold on one post that outlives a crisis hold (“keep held”), until someone releases it."""
+
+    post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="holds")
+    crisis = models.ForeignKey(CrisisHold, null=True, blank=True, on_delete=models.PROTECT, related_name="post_holds")
+    reason = models.TextField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        db_table = "governance_posthold"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["post"], condition=models.Q(released_at__isnull=True), name="one_open_hold_per_post"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold on post {self.post_id} ({'released' if self.released_at else 'held'})"

@@ -24,8 +24,6 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from governance.notifications import notify_delivery_outcome
-from governance.selectors import held_deliveries_filter, held_delivery_ids
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AdapterError,
@@ -40,7 +38,7 @@ from scheduler.adapters.base import (
     RateLimited,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.blackouts import posts_blocked_by_blackouts, posts_hold_for_blackouts
+from scheduler.blackouts import posts_blocked_by_blackouts
 from scheduler.media_fitting import media_fitter
 from scheduler.models import (
     ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED,
@@ -57,7 +55,10 @@ from scheduler.models import (
     PostStatus,
     PublisherHeartbeat,
 )
-from scheduler.services import channel_content, content_hash, post_refresh_status
+from scheduler.notifications import notify_delivery_outcome
+from scheduler.selectors import held_deliveries_filter, held_delivery_ids
+from scheduler.services import post_refresh_status, posts_hold_for_blackouts
+from scheduler.snapshots import channel_content, content_hash
 
 logger = logging.getLogger(__name__)
 

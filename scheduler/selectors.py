@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from departments.models import Department
 from departments.selectors import department_ids_for_user, department_ids_user_approves, user_is_viewer
-from scheduler.models import Channel, Delivery, Post, PostStatus
-
-# Posts every signed-in member of the city may see, whatever their department: the calendar is shared.
-CITY_VISIBLE_STATUSES = (PostStatus.APPROVED, PostStatus.PUBLISHED)
+from scheduler.approvals import posts_user_can_approve_now
+from scheduler.content import language_name
+from scheduler.models import (
+    CITY_VISIBLE_STATUSES,
+    CLAIMABLE_DELIVERY_STATUSES,
+    Channel,
+    CrisisHold,
+    Delivery,
+    Post,
+    PostHold,
+    PostStatus,
+)
+from scheduler.templatetags.civic_time import ZoneLike, format_in_zone
 
 
 def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
-    """Adds `is_emergency` to each post (governance.models.EmergencyPost), for the "emergency" badges."""
-    from governance.models import EmergencyPost
-
-    return queryset.annotate(is_emergency=Exists(EmergencyPost.objects.filter(post_id=OuterRef("pk"))))
+    """Adds `is_emergency` to each post, for the "emergency" badges. The marker is governance's
+    EmergencyPost, read through its relation (`Post.emergency`) so that scheduler imports nothing above it."""
+    return queryset.annotate(is_emergency=Exists(Post.objects.filter(pk=OuterRef("pk"), emergency__isnull=False)))
 
 
 def post_department_ids_seen_in_every_state(*, user: User | AnonymousUser) -> set[int] | None:
@@ -89,8 +103,6 @@ def post_get_for_review(*, user: User | AnonymousUser, post_id: int) -> Post:
 def posts_awaiting_approval(*, user: User) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
     now, without their own (nobody approves their own post) or those they already approved."""
-    from governance.approvals import posts_user_can_approve_now
-
     approves = department_ids_user_approves(user=user)
     if approves is not None and not approves:
         return Post.objects.none()
@@ -108,3 +120,150 @@ def channels_for_department_ids(*, department_ids: set[int]) -> QuerySet[Channel
 def channels_for_user(*, user: User | AnonymousUser) -> QuerySet[Channel]:
     """Channels of the user's own departments (the ones they may post to)."""
     return channels_for_department_ids(department_ids=department_ids_for_user(user=user))
+
+
+# --- Holds: what crisis holds and per-post holds keep from going out (the dispatcher, pages, health) ---
+
+
+def active_crisis_holds() -> list[CrisisHold]:
+    return list(
+        CrisisHold.objects.filter(ended_at__isnull=True)
+        .select_related("started_by")
+        .prefetch_related("departments")
+        .order_by("started_at", "id")
+    )
+
+
+def _not_emergency() -> Exists:
+    """Deliveries of posts that are not emergency posts (governance's EmergencyPost, read through
+    `Post.emergency` so that scheduler imports nothing above it)."""
+    # Exists.__invert__ returns a negated Exists; django-stubs says NegatedExpression.
+    return ~Exists(Post.objects.filter(pk=OuterRef("post_id"), emergency__isnull=False))  # type: ignore[return-value]
+
+
+def held_deliveries_filter(holds: list[CrisisHold] | None = None) -> Q | None:
+    """Returns a Q matching the deliveries held right now (None when nothing can be): those of a post
+    with an open PostHold, and, while a crisis hold is on, the non-emergency ones in its scope.
+    The dispatcher excludes them when it claims due deliveries (one query for the holds)."""
+    holds = active_crisis_holds() if holds is None else holds
+    held = Q(Exists(PostHold.objects.filter(post_id=OuterRef("post_id"), released_at__isnull=True)))
+    if any(hold.city_wide for hold in holds):
+        return held | Q(_not_emergency())
+    department_ids = {d.pk for hold in holds for d in hold.departments.all()}
+    if department_ids:
+        return held | (Q(post__department_id__in=department_ids) & Q(_not_emergency()))
+    return held
+
+
+def held_delivery_ids(delivery_ids: list[int]) -> set[int]:
+    """Returns which of these deliveries are held right now (fresh reads of the holds, for the dispatcher's
+    second look once it has locked its rows)."""
+    if not delivery_ids:
+        return set()
+    held = held_deliveries_filter()
+    if held is None:
+        return set()
+    return set(Delivery.objects.filter(pk__in=delivery_ids).filter(held).values_list("pk", flat=True))
+
+
+def mark_held_deliveries(deliveries: Iterable[Delivery]) -> None:
+    """Sets `is_held` on each delivery (True when a crisis hold or a post hold keeps it back now), for pages
+    that show delivery statuses. Two queries whatever the number of deliveries, none when none can be held."""
+    deliveries = list(deliveries)
+    held = held_delivery_ids([d.pk for d in deliveries if d.status in CLAIMABLE_DELIVERY_STATUSES])
+    for delivery in deliveries:
+        delivery.is_held = delivery.pk in held
+
+
+def deliveries_in_hold_scope(hold: CrisisHold) -> QuerySet[Delivery]:
+    """Every non-emergency delivery the crisis hold covers, whatever its state."""
+    queryset = Delivery.objects.filter(_not_emergency())
+    if not hold.city_wide:
+        queryset = queryset.filter(post__department__in=hold.departments.all())
+    return queryset
+
+
+def posts_held_by_crisis(hold: CrisisHold) -> QuerySet[Post]:
+    """Approved posts with a delivery the hold is holding (waiting to go out), without the ones already
+    kept on hold post by post: what switching the hold off must decide about."""
+    waiting = deliveries_in_hold_scope(hold).filter(status__in=CLAIMABLE_DELIVERY_STATUSES)
+    kept = PostHold.objects.filter(post_id=OuterRef("pk"), released_at__isnull=True)
+    return (
+        Post.objects.filter(status=PostStatus.APPROVED, pk__in=waiting.values("post_id"))
+        .exclude(Exists(kept))
+        .select_related("department", "author")
+        .order_by("due_at", "id")
+    )
+
+
+def _crisis_message(hold: CrisisHold, zone: ZoneLike) -> str:
+    name = hold.started_by.get_full_name() or hold.started_by.email
+    return _("Held: crisis hold by %(name)s since %(when)s (%(reason)s). It will not go out until the hold ends.") % {
+        "name": name,
+        "when": format_in_zone(hold.started_at, zone),
+        "reason": hold.reason,
+    }
+
+
+def hold_messages_for_posts(posts: Iterable[Post], *, zone: zoneinfo.ZoneInfo | None = None) -> dict[int, str]:
+    """Returns {post id: "Held: ..."} for the posts whose deliveries are held now (approved, not emergency
+    posts), times in `zone` (the viewer's; each post's department's when not given). Three queries whatever
+    the number of posts."""
+    posts = [p for p in posts if p.status == PostStatus.APPROVED]
+    if not posts:
+        return {}
+    ids = [p.pk for p in posts]
+    emergency = set(Post.objects.filter(pk__in=ids, emergency__isnull=False).values_list("pk", flat=True))
+    kept = {h.post_id: h for h in PostHold.objects.filter(post_id__in=ids, released_at__isnull=True)}
+    holds = active_crisis_holds()
+    messages: dict[int, str] = {}
+    for post in posts:
+        if post.pk in emergency:
+            continue
+        shown_in = zone or post.department.zone
+        if post.pk in kept:
+            hold = kept[post.pk]
+            messages[post.pk] = _("Held: %(reason)s Held since %(when)s, until someone releases it.") % {
+                "reason": hold.reason,
+                "when": format_in_zone(hold.created_at, shown_in),
+            }
+            continue
+        for crisis in holds:
+            if crisis.city_wide or any(d.pk == post.department_id for d in crisis.departments.all()):
+                messages[post.pk] = _crisis_message(crisis, shown_in)
+                break
+    return messages
+
+
+# --- Languages still in use (departments.services.language_use_checks; registered in scheduler.apps) ----
+
+
+def language_use_refusal(department: Department, code: str) -> str:
+    """Returns why `department` cannot stop writing in language `code` ("" when it can): a post that has not
+    gone out yet is written in it or has a version in it (it could no longer be submitted), or a channel is
+    set to it (it would get nothing). A published or cancelled post keeps the language it had."""
+    name = language_name(code)
+    pending = (
+        Post.objects.filter(department=department)
+        .exclude(status__in=(PostStatus.PUBLISHED, PostStatus.CANCELLED))
+        .filter(Q(language=code) | Q(languages__has_key=code))
+        .count()
+    )
+    if pending:
+        return ngettext(
+            "%(count)d post that has not gone out yet is written in %(language)s or has a %(language)s "
+            "version. Remove %(language)s from it, or wait until it is published, then remove it here.",
+            "%(count)d posts that have not gone out yet are written in %(language)s or have a %(language)s "
+            "version. Remove %(language)s from them, or wait until they are published, then remove it "
+            "here.",
+            pending,
+        ) % {"count": pending, "language": name}
+    channels = list(
+        Channel.objects.filter(department=department, options__language=code).values_list("display_name", flat=True)
+    )
+    if channels:
+        return _("These channels are set to %(language)s: %(channels)s. Set them to another language first.") % {
+            "language": name,
+            "channels": ", ".join(sorted(channels)),
+        }
+    return ""

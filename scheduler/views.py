@@ -25,29 +25,22 @@ from departments.selectors import (
     user_can_approve_for,
     user_can_edit_for,
 )
-from governance.selectors import mark_held_deliveries
-from scheduler import composer_views
+from scheduler import composer_views, rules
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.calendar import viewer_zone_for_request
 from scheduler.forms import CancelForm, ReviewForm
-from scheduler.models import Delivery, Post, PostStatus, SandboxPost
+from scheduler.models import CITY_VISIBLE_STATUSES, Delivery, Post, PostStatus, SandboxPost
 from scheduler.selectors import (
-    CITY_VISIBLE_STATUSES,
     channels_for_user,
+    mark_held_deliveries,
     post_get_for_editing,
     post_get_for_review,
     post_get_for_user,
     posts_awaiting_approval,
     posts_visible_to,
 )
-from scheduler.services import (
-    post_approve,
-    post_cancel,
-    post_request_changes,
-    post_submit,
-)
+from scheduler.services import post_approve, post_cancel, post_request_changes, post_submit
 
-SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 RECENT_LIMIT = 25
 
 
@@ -65,8 +58,6 @@ class PostActions:
 
 
 def _actions_for(*, user: User, post: Post) -> PostActions:
-    from departments import rules
-
     member = user_can_edit_for(user=user, department_id=post.department_id)
     approver = user_can_approve_for(user=user, department_id=post.department_id)
     is_author = post.author_id == user.pk
@@ -74,7 +65,7 @@ def _actions_for(*, user: User, post: Post) -> PostActions:
         edit=rules.can_edit_post(user, post),
         submit=rules.can_submit_post(user, post),
         cancel=rules.can_cancel_post(user, post),
-        # The approval policy's current step decides (departments.rules / governance.approvals).
+        # The approval policy's current step decides (scheduler.rules / scheduler.approvals).
         review=rules.can_approve_post(user, post),
         is_member=member,
         is_author=is_author,
@@ -233,8 +224,6 @@ def post_submit_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpRes
 @login_required
 @require_POST
 def post_approve_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
-    from departments import rules
-
     post = post_get_for_review(user=request.user, post_id=post_id)
     form = ReviewForm(request.POST)
     if post.status == PostStatus.SUBMITTED and not rules.can_approve_post(request.user, post):
@@ -266,8 +255,6 @@ def post_approve_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpRe
 @login_required
 @require_POST
 def post_request_changes_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
-    from departments import rules
-
     post = post_get_for_review(user=request.user, post_id=post_id)
     form = ReviewForm(request.POST, require_comment=True)
     if post.status == PostStatus.SUBMITTED and not rules.can_request_changes(request.user, post):

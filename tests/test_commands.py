@@ -14,7 +14,7 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from departments.management.commands.seed_demo import DEMO_PASSWORD, USERS
+from demo.management.commands.seed_demo import DEMO_PASSWORD, USERS
 from departments.models import Department, Membership, Role
 from scheduler.models import Channel, Delivery, DeliveryStatus, Post, PostStatus, SandboxPost
 from tests.factories import ChannelFactory, DepartmentFactory

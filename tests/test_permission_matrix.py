@@ -29,10 +29,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from departments.models import Role
+from departments.models import ApprovalStep, Role
 from governance.emergency import LanguageVersion, emergency_publish
-from governance.models import ApprovalStep, CrisisHold, PostHold
-from scheduler.models import BlackoutPeriod
+from scheduler.models import BlackoutPeriod, CrisisHold, PostHold
 from tests.factories import ChannelFactory, member
 from tests.governance.city import City
 from tests.scheduler import approved_post, draft_post, submitted_post
@@ -113,7 +112,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("medialibrary:library", "POST"): ANY_SIGNED_IN,
     ("medialibrary:asset_edit", "GET"): MEMBERS,
     ("medialibrary:asset_edit", "POST"): MEMBERS,
-    # Deleting a library file (departments.rules.can_delete_media): its department's members only; a
+    # Deleting a library file (medialibrary.rules.can_delete_media): its department's members only; a
     # city-wide role alone sees no department's library (404).
     ("medialibrary:asset_delete", "GET"): MEMBERS,
     ("medialibrary:asset_delete", "POST"): MEMBERS,

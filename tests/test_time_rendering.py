@@ -1,5 +1,5 @@
 """One rule for the times people read: the viewer's department zone, with its offset, everywhere
-(`{{ moment|in_zone:viewer_zone }}`, viewer_zone from civicpost.context_processors). Emails and the public
+(`{{ moment|in_zone:viewer_zone }}`, viewer_zone from scheduler.context_processors). Emails and the public
 feeds have no viewer: they show the department's zone, with its offset. Nothing is shown in bare UTC or
 through Django's own date filters (which would use the server's TIME_ZONE)."""
 

@@ -7,10 +7,13 @@ from typing import Any
 
 from django import template
 
-from departments import rules
-from governance.approvals import approval_progress
-from governance.selectors import active_crisis_holds, emergency_alert_for_post, hold_messages_for_posts
+from departments import rules as department_rules
+from governance import rules
+from governance.selectors import emergency_alert_for_post
+from scheduler import rules as post_rules
+from scheduler.approvals import approval_progress
 from scheduler.calendar import viewer_zone_for_request
+from scheduler.selectors import active_crisis_holds, hold_messages_for_posts
 
 register = template.Library()
 
@@ -27,8 +30,8 @@ def governance_nav(context: template.Context) -> dict[str, Any]:
         "can_crisis": rules.can_start_crisis_hold(user),
         "can_emergency": rules.can_post_emergency(user),
         "can_see_emergencies": rules.can_view_emergency_alerts(user),
-        "can_manage": rules.can_open_department_pages(user),
-        "can_see_status": rules.can_view_publishing_status(user),
+        "can_manage": department_rules.can_open_department_pages(user),
+        "can_see_status": department_rules.can_view_publishing_status(user),
     }
 
 
@@ -58,7 +61,7 @@ def governance_post_panel(context: template.Context, post: Any) -> dict[str, Any
         "show_steps": post.status in ("submitted", "approved", "published") or len(progress) > 1,
         "multi_step": len(progress) > 1,
         "hold_message": hold_messages_for_posts([post], zone=zone).get(post.pk, ""),
-        "alert": emergency_alert_for_post(post) if rules.post_is_emergency(post) else None,
+        "alert": emergency_alert_for_post(post) if post_rules.post_is_emergency(post) else None,
         "user": user,
         "viewer_zone": zone,
     }
@@ -66,4 +69,4 @@ def governance_post_panel(context: template.Context, post: Any) -> dict[str, Any
 
 @register.filter
 def is_emergency(post: Any) -> bool:
-    return rules.post_is_emergency(post)
+    return post_rules.post_is_emergency(post)

@@ -43,7 +43,7 @@ ZoneLike = zoneinfo.ZoneInfo | str | _HasTimeZone | None
 
 def _zone(zone_or_department: ZoneLike) -> zoneinfo.ZoneInfo:
     if not zone_or_department:  # a template rendered without a request has no `viewer_zone`
-        from scheduler.calendar import default_zone
+        from scheduler.calendar import default_zone  # calendar imports these tags; zones move to civicpost/ (item 4)
 
         return default_zone()
     if isinstance(zone_or_department, zoneinfo.ZoneInfo):

@@ -259,7 +259,7 @@ def test_a_person_named_in_an_approval_step_without_any_approver_role_must_use_m
     """Carol edits for the Library; a Parks step names her, so she approves Parks posts: a stolen password
     must not be enough for that either."""
     from accounts.mfa import user_requires_mfa
-    from governance.models import ApprovalStep
+    from departments.models import ApprovalStep
 
     assert signed_in(personas.carol).get("/").status_code == 200
     nobody = UserFactory(username="outside")  # no department, no city-wide role

@@ -1,4 +1,4 @@
-"""Re-authentication before sensitive actions (accounts.reauth.require_recent_auth), applied to connecting
+"""Re-authentication before sensitive actions (civicpost.reauth.require_recent_auth), applied to connecting
 and reconnecting a channel: a sign-in within five minutes is enough, otherwise the password again, and a
 form that was interrupted is sent on afterwards."""
 

@@ -1,4 +1,4 @@
-"""Every sensitive action asks for the password again after five minutes (accounts.reauth.require_recent_auth):
+"""Every sensitive action asks for the password again after five minutes (civicpost.reauth.require_recent_auth):
 the approval policy, a department's settings, disconnecting a channel, switching a crisis hold on and off and
 releasing a held post — as connecting a channel, changing roles and an emergency post already did. Who may
 is checked first (a stranger gets 404/403, never the password prompt), and the form is sent on afterwards."""
@@ -12,8 +12,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from governance.models import ApprovalStep, CrisisHold, PostHold
-from scheduler.models import ChannelStatus
+from departments.models import ApprovalStep
+from scheduler.models import ChannelStatus, CrisisHold, PostHold
 from tests.accounts.conftest import new_browser, sign_in
 from tests.factories import PASSWORD
 from tests.governance.city import city  # noqa: F401 - the fixture

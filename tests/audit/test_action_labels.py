@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from audit.models import AuditAction
-from audit.presentation import OTHER_ACTION_LABELS, action_choices
+from audittrail.presentation import OTHER_ACTION_LABELS, action_choices
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("accounts", "audit", "composer", "connections", "departments", "governance", "medialibrary", "scheduler")

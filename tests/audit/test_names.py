@@ -20,8 +20,8 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
 from departments.models import Membership, Role
-from departments.services import membership_change_role
-from governance.services import approval_step_add, crisis_hold_start
+from departments.services import approval_step_add, membership_change_role
+from governance.services import crisis_hold_start
 from medialibrary.models import MediaAsset
 from medialibrary.services import media_asset_delete
 from scheduler import services

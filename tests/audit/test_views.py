@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
-from audit.presentation import AUDIT_EXPORTED, csv_safe, user_agent_summary
 from audit.services import audit_record
+from audittrail.presentation import AUDIT_EXPORTED, csv_safe, user_agent_summary
 from departments.models import Role
 from scheduler import services
 from tests.factories import member

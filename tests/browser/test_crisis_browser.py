@@ -9,10 +9,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from governance.models import CrisisHold, PostHold, ReleaseChoice
 from governance.services import crisis_hold_end, crisis_hold_start
 from scheduler.calendar import viewer_zone
-from scheduler.models import BlackoutOverride, BlackoutPeriod, Post, PostStatus
+from scheduler.models import BlackoutOverride, BlackoutPeriod, CrisisHold, Post, PostHold, PostStatus, ReleaseChoice
 from tests.browser.test_calendar_browser import sign_in_as
 from tests.governance.city import City
 from tests.scheduler import approved_post

@@ -11,9 +11,9 @@ from django.core import mail
 from django.utils import timezone
 
 from composer.models import CsvImport, ImportStatus
+from composer.notifications import IMPORT_LISTED_POSTS
 from composer.tasks import import_csv
 from departments.models import Role
-from governance.notifications import IMPORT_LISTED_POSTS
 from scheduler.models import Post, PostStatus
 from scheduler.templatetags.civic_time import format_in_zone
 from tests.factories import MembershipFactory

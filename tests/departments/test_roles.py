@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEvent
 from civicpost.exceptions import ApplicationError
+from connections import rules as channel_rules
 from departments import rules
 from departments.models import CityRole, CityRoleName, Membership, Role
 from departments.selectors import department_ids_user_approves, user_approves_everywhere
@@ -20,6 +21,8 @@ from departments.services import (
     membership_change_role,
     membership_remove,
 )
+from governance import rules as governance_rules
+from scheduler import rules as post_rules
 from scheduler import selectors, services
 from scheduler.models import PostStatus
 from tests.accounts.conftest import new_browser, sign_in
@@ -44,8 +47,13 @@ def visible(user) -> set[str]:  # noqa: ANN001
 def test_a_viewer_reads_every_department_but_drafts_and_does_nothing(city, posts, client):
     assert visible(city.vera) == {"Parks waiting", "Parks ok", "Library wait"}
     for post in posts.values():
-        assert rules.can_view_post(city.vera, post) is (post.status != PostStatus.DRAFT)
-        for may in (rules.can_edit_post, rules.can_submit_post, rules.can_approve_post, rules.can_cancel_post):
+        assert post_rules.can_view_post(city.vera, post) is (post.status != PostStatus.DRAFT)
+        for may in (
+            post_rules.can_edit_post,
+            post_rules.can_submit_post,
+            post_rules.can_approve_post,
+            post_rules.can_cancel_post,
+        ):
             assert may(city.vera, post) is False
     assert list(selectors.posts_awaiting_approval(user=city.vera)) == []
     with pytest.raises(ApplicationError):
@@ -66,17 +74,17 @@ def test_an_it_admin_manages_people_and_security_but_sees_no_more_content_than_a
     assert rules.can_manage_members(city.ivan, city.parks.pk) and rules.can_manage_members(city.ivan, city.library.pk)
     assert rules.can_manage_city_roles(city.ivan)
     assert rules.can_view_audit(city.ivan) and rules.can_view_audit(city.ivan, city.parks.pk)
-    assert rules.can_start_crisis_hold(city.ivan)
-    assert not rules.can_approve_post(city.ivan, posts["submitted"])
+    assert governance_rules.can_start_crisis_hold(city.ivan)
+    assert not post_rules.can_approve_post(city.ivan, posts["submitted"])
     assert not rules.can_manage_approval_policy(city.ivan, city.parks.pk)
-    assert not rules.can_connect_channel(city.ivan, city.parks.pk)
+    assert not channel_rules.can_connect_channel(city.ivan, city.parks.pk)
 
 
 def test_a_communications_manager_by_city_role_sees_and_approves_everything(city, posts):
     assert user_approves_everywhere(user=city.max)
     assert visible(city.max) == {p.text for p in posts.values()}
     assert set(selectors.posts_awaiting_approval(user=city.max)) == {posts["submitted"], posts["library_submitted"]}
-    assert rules.can_start_crisis_hold(city.max) and rules.can_review_emergency(city.max)
+    assert governance_rules.can_start_crisis_hold(city.max) and governance_rules.can_review_emergency(city.max)
     assert not rules.can_manage_city_roles(city.max)
 
 
@@ -89,17 +97,17 @@ def test_department_admins_see_their_own_audit_trail_only(city):
 
 
 def test_the_emergency_permission_is_per_person(city):
-    assert rules.can_post_emergency(city.olga)
+    assert governance_rules.can_post_emergency(city.olga)
     for person in (city.alice, city.bob, city.pat, city.dana, city.max, city.ivan, city.vera):
-        assert not rules.can_post_emergency(person)
+        assert not governance_rules.can_post_emergency(person)
 
 
 def test_an_inactive_account_may_do_nothing(city, posts):
     city.max.is_active = False
     city.max.save()
     assert not user_approves_everywhere(user=city.max)
-    assert not rules.can_start_crisis_hold(city.max)
-    assert not rules.can_view_post(city.max, posts["approved"])
+    assert not governance_rules.can_start_crisis_hold(city.max)
+    assert not post_rules.can_view_post(city.max, posts["approved"])
 
 
 def test_department_admins_manage_their_members_and_every_change_is_audited(city):
@@ -138,7 +146,7 @@ def test_nobody_else_changes_members_and_nobody_changes_their_own_role(city):
 
 def test_only_the_it_admin_sets_city_wide_roles_never_their_own(city):
     city_role = city_role_set(actor=city.ivan, email="bob@city.example", role="", can_post_emergency=True)
-    assert rules.can_post_emergency(city.bob.__class__.objects.get(pk=city.bob.pk))
+    assert governance_rules.can_post_emergency(city.bob.__class__.objects.get(pk=city.bob.pk))
     event = AuditEvent.objects.get(action=AuditAction.ROLE_CHANGED, target_id=str(city.bob.pk))
     assert event.changes == {
         "user": "bob@city.example",
@@ -216,8 +224,8 @@ def test_the_it_admin_cannot_make_themselves_an_approver_and_approve(city, posts
             membership_add(actor=city.ivan, department=city.parks, email="IVAN@city.example", role=role)
     assert not Membership.objects.filter(user=city.ivan).exists()
     ivan = city.ivan.__class__.objects.get(pk=city.ivan.pk)
-    assert not rules.can_approve_post(ivan, posts["submitted"])
-    assert not rules.can_view_post(ivan, posts["draft"])
+    assert not post_rules.can_approve_post(ivan, posts["submitted"])
+    assert not post_rules.can_view_post(ivan, posts["draft"])
     # Through the page too: refused with the reason, nothing written.
     browser = new_browser()
     browser.force_login(city.ivan)
@@ -267,4 +275,4 @@ def test_the_django_admin_shows_roles_but_never_changes_them(city, client):
     assert (membership.user, membership.role) == (city.bob, Role.APPROVER)
     assert not Membership.objects.filter(user=root).exists()
     # Nor does it name anyone in an approval step (a named person approves for the department).
-    assert client.get(reverse("admin:governance_approvalstep_add")).status_code == 403
+    assert client.get(reverse("admin:departments_approvalstep_add")).status_code == 403

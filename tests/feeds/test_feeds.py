@@ -24,7 +24,7 @@ from scheduler.adapters.base import ChannelAccount, PostContent
 from scheduler.adapters.feed.adapter import FeedAdapter, feed_entry_id, idempotency_key_from_entry_id
 from scheduler.adapters.registry import adapter_for_channel, get_adapter_class
 from scheduler.models import Delivery, DeliveryStatus, PostApproval, PostStatus
-from scheduler.services import content_hash
+from scheduler.snapshots import content_hash
 from tests.factories import ChannelFactory, PostFactory
 from tests.scheduler import approved_post, make_due, submitted_post, tick
 

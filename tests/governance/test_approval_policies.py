@@ -5,12 +5,11 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from civicpost.exceptions import ApplicationError
-from departments.models import Role
-from governance.approvals import approval_progress, current_step
-from governance.models import ApprovalMode, ApprovalStep, ApprovalVote
-from governance.services import approval_step_add, approval_step_delete, approval_step_move_up
+from departments.models import ApprovalMode, ApprovalStep, Role
+from departments.services import approval_step_add, approval_step_delete, approval_step_move_up
 from scheduler import selectors, services
-from scheduler.models import DeliveryStatus, PostStatus
+from scheduler.approvals import approval_progress, current_step
+from scheduler.models import ApprovalVote, DeliveryStatus, PostStatus
 from tests.factories import ChannelFactory, member
 from tests.scheduler import submitted_post
 

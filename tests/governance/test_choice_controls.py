@@ -13,8 +13,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from composer.models import PostTemplate
+from departments.services import approval_step_add
 from governance.emergency import LanguageVersion, emergency_publish
-from governance.services import approval_step_add, crisis_hold_start
+from governance.services import crisis_hold_start
 from scheduler.adapters.registry import connectable_platforms, get_connect_flow
 from tests.scheduler import approved_post
 

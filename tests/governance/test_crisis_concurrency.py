@@ -11,10 +11,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from governance.models import CrisisHold, ReleaseChoice
 from governance.services import crisis_hold_end, crisis_hold_start
 from scheduler import publishing
-from scheduler.models import Delivery, DeliveryAttempt, DeliveryStatus
+from scheduler.models import CrisisHold, Delivery, DeliveryAttempt, DeliveryStatus, ReleaseChoice
 from tests.governance.city import City
 from tests.scheduler import approved_post, make_due
 from tests.scheduler.test_concurrency import _in_threads, platform_calls  # noqa: F401 - the fixture

@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEvent
 from civicpost.exceptions import ApplicationError
-from governance.models import CrisisHold, PostHold, ReleaseChoice
 from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
 from scheduler import publishing
-from scheduler.models import Delivery, DeliveryStatus, PostStatus, SandboxPost
+from scheduler.models import CrisisHold, Delivery, DeliveryStatus, PostHold, PostStatus, ReleaseChoice, SandboxPost
 from tests.factories import ChannelFactory
 from tests.scheduler import approved_post, make_due, make_retry_due, set_mode, tick
 

@@ -14,13 +14,23 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from civicpost.exceptions import ApplicationError
-from governance.approvals import approval_progress, current_step
-from governance.models import ApprovalVote, CrisisHold, PostHold, ReleaseChoice
-from governance.services import approval_step_add, crisis_hold_end, crisis_hold_start, post_hold_release
+from departments.services import approval_step_add
+from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
 from scheduler import services
+from scheduler.approvals import approval_progress, current_step
 from scheduler.blackouts import BlackoutRefused
 from scheduler.calendar import viewer_zone
-from scheduler.models import BlackoutOverride, BlackoutPeriod, DeliveryStatus, Post, PostStatus
+from scheduler.models import (
+    ApprovalVote,
+    BlackoutOverride,
+    BlackoutPeriod,
+    CrisisHold,
+    DeliveryStatus,
+    Post,
+    PostHold,
+    PostStatus,
+    ReleaseChoice,
+)
 from tests.scheduler import approved_post, submitted_post
 
 

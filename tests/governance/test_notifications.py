@@ -8,12 +8,13 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from departments.models import Role
-from governance.models import ApprovalDigestLog, ApprovalMode
-from governance.notifications import approval_digest_send, digest_due, notify_delivery_outcome
-from governance.services import approval_step_add
+from departments.models import ApprovalMode, Role
+from departments.services import approval_step_add
+from governance.digest import approval_digest_send, digest_due
+from governance.models import ApprovalDigestLog
 from scheduler import services
 from scheduler.models import Delivery, DeliveryStatus
+from scheduler.notifications import notify_delivery_outcome
 from tests.factories import member
 from tests.scheduler import approved_post, make_due, set_mode, submitted_post, tick
 

@@ -14,13 +14,12 @@ from audit.models import AuditEvent
 from civicpost.exceptions import ApplicationError
 from composer.models import Frequency, RecurringSeries
 from composer.series import series_approve, series_create
-from departments.models import SeriesApproval
-from governance.approvals import approval_progress, current_step, post_round_key
-from governance.models import ApprovalMode, ApprovalVote
-from governance.services import approval_step_add
+from departments.models import ApprovalMode, SeriesApproval
+from departments.services import approval_step_add
 from scheduler import services
+from scheduler.approvals import approval_progress, current_step, post_round_key
 from scheduler.calendar_services import post_reschedule
-from scheduler.models import DeliveryStatus, Post, PostApproval, PostStatus
+from scheduler.models import ApprovalVote, DeliveryStatus, Post, PostApproval, PostStatus
 from tests.scheduler import submitted_post
 
 

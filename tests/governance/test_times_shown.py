@@ -7,8 +7,9 @@ from django.test import Client
 from django.urls import reverse
 
 from governance.emergency import LanguageVersion, emergency_publish
-from governance.models import CrisisHold, EmergencyAlert
+from governance.models import EmergencyAlert
 from governance.services import crisis_hold_start
+from scheduler.models import CrisisHold
 from tests.scheduler import approved_post
 
 MINUS = "\N{MINUS SIGN}"

@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from civicpost.exceptions import ApplicationError
-from departments import rules
-from medialibrary import services
+from medialibrary import rules, services
 from medialibrary.models import MediaAsset
 from scheduler.models import Post
 from scheduler.services import post_create

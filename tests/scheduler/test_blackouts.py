@@ -22,11 +22,11 @@ from composer.csv_import import csv_import_queue, csv_import_run, csv_preview
 from composer.models import CsvImport, Frequency, RecurringSeries
 from composer.series import series_approve, series_create, series_submit
 from departments.models import SeriesApproval
-from governance.models import ApprovalVote
 from scheduler import services
 from scheduler.blackouts import AUDIT_BLACKOUT_HELD, BlackoutRefused
 from scheduler.calendar_services import blackout_create, post_reschedule
 from scheduler.models import (
+    ApprovalVote,
     BlackoutOverride,
     BlackoutPeriod,
     Delivery,
@@ -198,7 +198,7 @@ def test_a_department_blackout_does_not_touch_other_departments(personas, frozen
 
 
 def test_who_may_schedule_into_a_blackout_for_each_role(city):  # noqa: ANN001, F811
-    from departments import rules
+    from scheduler import rules
 
     parks, library = city.parks.pk, city.library.pk
     may = {

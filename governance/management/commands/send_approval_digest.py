@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from governance.notifications import approval_digest_send, digest_day
+from governance.digest import approval_digest_send, digest_day
 
 
 class Command(BaseCommand):

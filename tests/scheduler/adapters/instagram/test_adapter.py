@@ -30,7 +30,7 @@ from scheduler.adapters.instagram.adapter import (
 )
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.models import ChannelStatus, Delivery, DeliveryStatus
-from scheduler.services import channel_content
+from scheduler.snapshots import channel_content
 from tests.factories import ChannelFactory
 from tests.scheduler import approved_post, make_due, tick
 from tests.scheduler.adapters import meta_helpers

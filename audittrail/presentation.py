@@ -1,6 +1,6 @@
 """How an audit event reads on the page and in the CSV file: the action in words, the object, where it came
 from, and what changed (before / after) as text, with the objects it refers to by id named ("Parks Mastodon
-(@parks) #3"). Pure functions of the stored row and an AuditNames lookup (audit.selectors
+(@parks) #3"). Pure functions of the stored row and an AuditNames lookup (audittrail.selectors
 .audit_names_for_events, one query per model for a page): no queries."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from audit.models import AuditAction, AuditEvent
-from audit.references import CHANNEL, NO_NAMES, POST, AuditNames, map_references, target_ref
+from audit.references import CHANNEL, NO_NAMES, POST, AuditNames, map_references, model_label, target_ref
 from scheduler.templatetags.civic_time import date_label, utc_offset_label
 
 AUDIT_EXPORTED = "audit.exported"
@@ -76,7 +76,7 @@ def target_type_label(target_type: str) -> str:
     if not target_type:
         return ""
     try:
-        model = apps.get_model(target_type)
+        model = apps.get_model(model_label(target_type))
     except (LookupError, ValueError):
         return target_type
     return str(model._meta.verbose_name).capitalize()

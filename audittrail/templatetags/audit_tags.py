@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from audit.selectors import user_may_open_audit_trail
+from audittrail.selectors import user_may_open_audit_trail
 
 register = template.Library()
 

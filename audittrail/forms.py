@@ -9,8 +9,8 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from audit.presentation import action_choices, target_type_choices
-from audit.selectors import AuditFilters
+from audittrail.presentation import action_choices, target_type_choices
+from audittrail.selectors import AuditFilters
 from civicpost import forms as civic_forms
 from departments.models import Department
 

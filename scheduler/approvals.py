@@ -1,4 +1,5 @@
-"""Approval policies: who may approve a post at which step, and how far its approval has come.
+"""Approval policies, evaluated (read only): who may approve a post at which step, and how far its approval
+has come. The policy rows are departments.models.ApprovalStep; the writes are scheduler.services.review.
 
 A department's policy is its ApprovalStep rows in order; without rows it is the default policy, one step
 that any one approver of the department (or its admin) or any communications manager completes, which is
@@ -11,7 +12,7 @@ how CivicPost approved before policies existed. For each step:
 - it is *complete* when any one approver approved it ("any") or every approver did ("all"; a step with
   nobody left to approve never completes and says so).
 
-Votes (governance.models.ApprovalVote) count only for the round of review and the content they were cast
+Votes (scheduler.models.ApprovalVote) count only for the round of review and the content they were cast
 on: the same round key (post_round_keys) and the same content hash. Any edit, request for changes or new
 submission starts a new round, so earlier votes stop counting without being deleted (they stay as history).
 """
@@ -29,10 +30,10 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from departments.models import Role
+from departments.models import ApprovalMode, ApprovalStep, Membership, Role
 from departments.selectors import communications_manager_ids
-from governance.models import ApprovalMode, ApprovalStep, ApprovalVote
-from scheduler.models import Post, PostStatus
+from scheduler.models import ApprovalVote, Post, PostReview, PostStatus, PostVersion
+from scheduler.snapshots import approval_content_for, content_hash
 
 DEFAULT_STEP_NAME = gettext_lazy("Approval")
 
@@ -119,8 +120,6 @@ class PolicyCache:
             rows[row.department_id].append(row)
         for department_id in missing:
             self._policies[department_id] = _steps_from_rows(rows.get(department_id, [])) or default_policy()
-        from departments.models import Membership
-
         members: dict[int, dict[str, set[int]]] = {d: {"approvers": set(), "admins": set()} for d in missing}
         for department_id, user_id, role in Membership.objects.filter(
             department_id__in=missing, user__is_active=True
@@ -137,8 +136,6 @@ class PolicyCache:
         return self._members[department_id]
 
     def _load_members(self, department_id: int) -> None:
-        from departments.models import Membership
-
         found: dict[str, set[int]] = {"approvers": set(), "admins": set()}
         for user_id, role in Membership.objects.filter(department_id=department_id, user__is_active=True).values_list(
             "user_id", "role"
@@ -217,8 +214,6 @@ def post_round_keys(post_ids: Iterable[int]) -> dict[int, str]:
     """Returns {post id: round key}: the post's latest review event (submission, request for changes,
     return after an edit, ...) and the number of its latest saved version. Any edit, request for changes or
     new submission changes it, even under a frozen clock. Two queries for any number of posts."""
-    from scheduler.models import PostReview, PostVersion
-
     ids = list(post_ids)
     reviews = dict(
         PostReview.objects.filter(post_id__in=ids)
@@ -242,8 +237,6 @@ def post_round_key(post: Post) -> str:
 
 
 def post_content_hash(post: Post) -> str:
-    from scheduler.services import approval_content_for, content_hash
-
     return content_hash(approval_content_for(post))
 
 

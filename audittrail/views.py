@@ -17,18 +17,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from audit.forms import AuditFilterForm
 from audit.models import AuditEvent
-from audit.presentation import AUDIT_EXPORTED, CSV_HEADER, AuditRow, audit_row, csv_cells
 from audit.references import AuditNames
-from audit.selectors import (
+from audit.services import audit_record
+from audittrail.forms import AuditFilterForm
+from audittrail.presentation import AUDIT_EXPORTED, CSV_HEADER, AuditRow, audit_row, csv_cells
+from audittrail.selectors import (
     PAGE_SIZE,
     audit_departments_for_filter,
     audit_events_for_user,
     audit_names_for_events,
     audit_scope_for_reader,
 )
-from audit.services import audit_record
 from scheduler.calendar import viewer_zone
 
 

@@ -9,9 +9,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from governance.models import PostHold
-from governance.selectors import active_crisis_holds
-from scheduler.models import PostStatus
+from scheduler.models import PostHold, PostStatus
+from scheduler.selectors import active_crisis_holds
 from scheduler.templatetags.civic_time import format_in_zone
 
 

@@ -1,15 +1,19 @@
+"""The header every page shows (memberships, the approval queue count) and the zone pages show times in.
+Here, not in civicpost/, because it reads departments and posts: the core imports no feature app."""
+
 from functools import partial
 
 from django.http import HttpRequest
 
 from departments.selectors import memberships_for_user
+from scheduler.calendar import viewer_zone_for_request
+from scheduler.selectors import posts_awaiting_approval
 
 
 def navigation(request: HttpRequest) -> dict:
     """Returns what the header needs: the user's memberships, whether they approve, and the queue size; and
     `viewer_zone`, the one zone every page shows times in (`{{ moment|in_zone:viewer_zone }}`): the viewer's
     department's. It is worked out only when a page shows a time (templates call it), once per request."""
-    from scheduler.calendar import viewer_zone_for_request
 
     zone = {"viewer_zone": partial(viewer_zone_for_request, request)}
     user = getattr(request, "user", None)
@@ -24,7 +28,5 @@ def navigation(request: HttpRequest) -> dict:
         "nav_can_post": bool(memberships),
     }
     if can_approve:
-        from scheduler.selectors import posts_awaiting_approval
-
         context["nav_approval_count"] = posts_awaiting_approval(user=user).order_by().count()
     return context

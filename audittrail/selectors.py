@@ -17,7 +17,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
-from audit.references import CHANNEL, MEDIA, NAME_OF, POST, AuditNames, Ref, event_references
+from audit.references import CHANNEL, MEDIA, NAME_OF, POST, AuditNames, Ref, event_references, model_label
 from departments import rules
 from departments.models import Department
 from departments.selectors import department_ids_for_user, memberships_for_user
@@ -127,7 +127,7 @@ def audit_names_for_events(*, user: User | AnonymousUser, events: Iterable[Audit
     one query per model whatever the number of events, and which of them `user` may open: a post they may
     see (scheduler.selectors.posts_visible_to, as the post page), a channel of one of their departments
     (as connections.selectors.channel_get_for_member). A post they may not see is not named (its name is
-    its text), and the events about it show that its content changed, not what (audit.presentation)."""
+    its text), and the events about it show that its content changed, not what (audittrail.presentation)."""
     wanted: dict[str, set[int]] = {}
     media_paths: set[str] = set()
     for ref in event_references(events):
@@ -143,7 +143,7 @@ def audit_names_for_events(*, user: User | AnonymousUser, events: Iterable[Audit
     openable: set[Ref] = set()
     hidden_posts: set[Ref] = set()
     for label, ids in sorted(wanted.items()):
-        rows = apps.get_model(label)._default_manager.filter(
+        rows = apps.get_model(model_label(label))._default_manager.filter(
             Q(pk__in=sorted(ids)) | Q(file_name__in=sorted(media_paths)) if label == MEDIA else Q(pk__in=sorted(ids))
         )
         if label == POST:

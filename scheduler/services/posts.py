@@ -1,10 +1,10 @@
-"""Every change to a post goes through one of these functions; each owns one transition."""
+"""Writing a post: create, update (an approved post goes back for approval), save-and-submit in one call
+(post_save), versions, cancel, and marking it finished once its deliveries are done. With .review and .holds
+(and scheduler.publishing, the delivery state machine) the only code that writes Post and Delivery state."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,20 +21,22 @@ from civicpost.text import normalize_text, normalize_text_tree
 from departments.models import Department
 from departments.selectors import user_can_approve_for, user_can_edit_for
 from medialibrary.models import MediaAsset
-from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot, post_media_set
-from scheduler.adapters.base import MediaItem, PostContent, Problem
+from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, post_media_set
+from scheduler.adapters.base import Problem
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.blackouts import BlackoutRefused, blackout_clearance, blackout_override_record
+from scheduler.blackouts import blackout_clearance, blackout_override_record
 from scheduler.content import (
-    clean_channel_text,
     delivery_targets,
     language_name,
     language_version_problems,
-    languages_snapshot,
     target_problems,
 )
 from scheduler.models import (
+    CANCELLABLE_STATUSES,
+    EDITABLE_STATUSES,
+    FINISHED_DELIVERY_STATUSES,
     PENDING_DELIVERY_STATUSES,
+    WITHDRAWABLE_DELIVERY_STATUSES,
     BlackoutPeriod,
     Channel,
     ChannelStatus,
@@ -47,79 +49,7 @@ from scheduler.models import (
     PostVersion,
     ReviewAction,
 )
-
-EDITABLE_STATUSES = (PostStatus.DRAFT, PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED)
-CANCELLABLE_STATUSES = EDITABLE_STATUSES
-# Deliveries that have not contacted the platform yet can be withdrawn without risk.
-WITHDRAWABLE_DELIVERY_STATUSES = (DeliveryStatus.SCHEDULED, DeliveryStatus.CLAIMED, DeliveryStatus.RETRY_WAIT)
-FINISHED_DELIVERY_STATUSES = (DeliveryStatus.PUBLISHED, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
-
-
-def approval_content_for(post: Post) -> dict[str, Any]:
-    """Returns the canonical content of a post as it would be approved (also used for the hash).
-
-    The composer's keys appear only when they carry something: `language` (when not "en"),
-    `channel_text` {channel id: text}, `media` (see medialibrary.services.media_snapshot) and
-    `languages` {code: {"text", "channel_text", "media_alt"}}. A plain post's snapshot, and its hash,
-    are what they were before the composer."""
-    channel_ids = sorted(channel.pk for channel in post.channels.all())
-    content: dict[str, Any] = {
-        "text": post.text,
-        "link": post.link,
-        "due_at": post.due_at.astimezone(dt.UTC).isoformat(),
-        "channel_ids": channel_ids,
-    }
-    if post.language and post.language != "en":
-        content["language"] = post.language
-    channel_text = clean_channel_text(post.channel_text, channel_ids)
-    if channel_text:
-        content["channel_text"] = channel_text
-    media_items = list(post.media_items.select_related("asset").order_by("position", "id")) if post.pk else []
-    if media_items:
-        content["media"] = media_snapshot(media_items)
-    if post.languages:
-        content["languages"] = languages_snapshot(
-            post.languages, channel_ids=channel_ids, media_asset_ids=[item.asset_id for item in media_items]
-        )
-    return content
-
-
-def content_hash(content: dict[str, Any]) -> str:
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def channel_content(approval_content: dict[str, Any], channel: Channel, language: str | None = None) -> PostContent:
-    """Returns what one channel receives, built only from an approved (or to-be-approved) snapshot.
-
-    `language` picks a language version (a Delivery's `language`); None, "" or the main language give the
-    main text. Raises LookupError if the snapshot has no such version (nothing is ever sent in its place)."""
-    main = approval_content.get("language", "en")
-    alt_texts: list[str] = []
-    if language and language != main:
-        version = approval_content.get("languages", {}).get(language)
-        if version is None:
-            raise LookupError(f"The approved post has no {language!r} version.")
-        text = version.get("channel_text", {}).get(str(channel.pk)) or version["text"]
-        alt_texts = list(version.get("media_alt") or [])
-    else:
-        language = main
-        text = approval_content.get("channel_text", {}).get(str(channel.pk)) or approval_content["text"]
-    media = []
-    for index, item in enumerate(approval_content.get("media", [])):
-        alt_text = alt_texts[index] if index < len(alt_texts) and alt_texts[index] else item.get("alt_text", "")
-        media.append(
-            MediaItem(
-                url=item["url"],
-                mime_type=item.get("mime_type", ""),
-                alt_text=alt_text,
-                path=item.get("path", ""),
-                width=item.get("width"),
-                height=item.get("height"),
-                size_bytes=item.get("size_bytes"),
-            )
-        )
-    return PostContent(text=text, link=approval_content.get("link", ""), language=language, media=tuple(media))
+from scheduler.snapshots import approval_content_for, channel_content, content_hash
 
 
 def deliveries_to_create(post: Post, approval: PostApproval) -> list[tuple[Channel, str]]:
@@ -287,6 +217,29 @@ def post_update(
     return post
 
 
+@transaction.atomic
+def post_save(
+    *,
+    user: User,
+    post: Post | None = None,
+    submit: bool = False,
+    blackout_override_reason: str = "",
+    **fields: Any,
+) -> Post:
+    """Creates (`post` None: post_create, `fields` with its `department`) or updates (post_update) a post
+    and, with `submit`, sends it for approval (review.post_submit) in the same transaction: a refused
+    submission leaves no stray draft and no half-saved edit. Returns the post; raises what those raise."""
+    from scheduler.services.review import post_submit  # review imports this module: resolved at call time
+
+    if post is None:
+        post = post_create(author=user, **fields)
+    else:
+        post = post_update(post=post, user=user, blackout_override_reason=blackout_override_reason, **fields)
+    if submit:
+        post_submit(post=post, user=user, blackout_override_reason=blackout_override_reason)
+    return post
+
+
 def _normalized(
     text: str,
     link: str,
@@ -405,150 +358,6 @@ def post_problems(*, post: Post, now: dt.datetime | None = None, require_future:
             if message not in problems:
                 problems.append(message)
     return problems
-
-
-@transaction.atomic
-def post_submit(*, post: Post, user: User, blackout_override_reason: str = "") -> Post:
-    """Sends a draft for approval. Raises ApplicationError with every problem; BlackoutRefused (with the
-    other problems too) when its time is inside a blackout no override covers, unless `user` may override
-    it and gives `blackout_override_reason` (scheduler/blackouts.py)."""
-    post = Post.objects.select_for_update().get(pk=post.pk)
-    _require_editor(post=post, user=user)
-    if post.status not in (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED):
-        raise ApplicationError(_("Only drafts and posts with requested changes can be submitted."))
-    problems = post_problems(post=post)
-    try:
-        overriding = blackout_clearance(
-            post=post, user=user, due_at=post.due_at, override_reason=blackout_override_reason
-        )
-    except BlackoutRefused as refused:
-        every = [refused.message, *problems]
-        raise BlackoutRefused(" ".join(every), extra={**refused.extra, "problems": every}) from None
-    if problems:
-        raise ApplicationError(" ".join(problems), extra={"problems": problems})
-    blackout_override_record(post=post, user=user, blackouts=overriding, reason=blackout_override_reason)
-    post.status = PostStatus.SUBMITTED
-    post.submitted_at = timezone.now()
-    post.save(update_fields=["status", "submitted_at", "updated_at"])
-    PostReview.objects.create(post=post, actor=user, action=ReviewAction.SUBMITTED)
-    audit_record(action=AuditAction.POST_SUBMITTED, actor=user, department_id=post.department_id, target=post)
-    from governance.notifications import notify_post_submitted
-
-    notify_post_submitted(post=post)
-    return post
-
-
-@transaction.atomic
-def post_approve(
-    *, post: Post, user: User, comment: str = "", blackout_override_reason: str = ""
-) -> PostApproval | None:
-    """Records `user`'s approval at the current step of the department's approval policy
-    (governance/approvals.py). When it completes the last step, freezes the post's content as approved,
-    schedules its deliveries and returns the PostApproval; otherwise returns None (the next step waits).
-
-    Raises ApplicationError when the user does not approve for the department, wrote the post, is not named
-    by the current step, already approved this version of the post, or the post has problems;
-    BlackoutRefused when it would go out inside a blackout and the user gives no `blackout_override_reason`
-    (nor gave one for this time before: scheduler/blackouts.py)."""
-    from departments.rules import approval_progress_for, approval_refusal
-    from governance.notifications import notify_post_approved
-    from governance.services import approval_vote_record
-
-    comment = normalize_text(comment)
-    blackout_override_reason = normalize_text(blackout_override_reason)
-    post = Post.objects.select_for_update().get(pk=post.pk)
-    if not user_can_approve_for(user=user, department_id=post.department_id):
-        raise ApplicationError(_("You cannot approve posts of %(department)s.") % {"department": post.department})
-    if post.author_id == user.pk:
-        raise ApplicationError(_("Nobody approves their own post; another approver must review it."))
-    if post.status != PostStatus.SUBMITTED:
-        raise ApplicationError(_("Only posts waiting for approval can be approved."))
-    progress = approval_progress_for(post)
-    refusal = approval_refusal(user, post, progress)
-    if refusal:
-        raise ApplicationError(refusal)
-    now = timezone.now()
-    problems = post_problems(post=post, now=now, require_future=False)
-    if problems:
-        raise ApplicationError(" ".join(problems), extra={"problems": problems})
-    overriding = blackout_clearance(
-        post=post, user=user, due_at=post.due_at, override_reason=blackout_override_reason, approving=True
-    )
-    blackout_override_record(post=post, user=user, blackouts=overriding, reason=blackout_override_reason)
-    content = approval_content_for(post)
-    if not approval_vote_record(post=post, user=user, content=content, progress=progress, comment=comment):
-        return None
-    approval = post_approval_create(post=post, user=user, content=content, comment=comment, now=now)
-    notify_post_approved(post=post, approval=approval)
-    return approval
-
-
-def post_approval_create(
-    *, post: Post, user: User, content: dict[str, Any], comment: str, now: dt.datetime
-) -> PostApproval:
-    """Freezes `content` as the approved post and schedules its deliveries (the post must be locked and
-    its policy complete: post_approve, or an emergency post by an authorised official). Returns it."""
-    approval = PostApproval.objects.create(
-        post=post,
-        content=content,
-        content_hash=content_hash(content),
-        approved_by=user,
-        approved_at=now,
-        version=post_version_for_approval(post=post, content=content),
-    )
-    post.status = PostStatus.APPROVED
-    post.current_approval = approval
-    post.save(update_fields=["status", "current_approval", "updated_at"])
-    Delivery.objects.bulk_create(
-        Delivery(
-            post=post,
-            channel=channel,
-            language=language,
-            approval=approval,
-            due_at=post.due_at,
-            next_attempt_at=post.due_at,
-        )
-        for channel, language in deliveries_to_create(post, approval)
-    )
-    PostReview.objects.create(post=post, actor=user, action=ReviewAction.APPROVED, comment=comment)
-    audit_record(
-        action=AuditAction.POST_APPROVED,
-        actor=user,
-        department_id=post.department_id,
-        target=post,
-        changes={"content_hash": approval.content_hash},
-        message=comment,
-    )
-    return approval
-
-
-@transaction.atomic
-def post_request_changes(*, post: Post, user: User, comment: str) -> Post:
-    from departments.rules import can_request_changes
-    from governance.notifications import notify_changes_requested
-
-    comment = normalize_text(comment)
-    post = Post.objects.select_for_update().get(pk=post.pk)
-    if not user_can_approve_for(user=user, department_id=post.department_id):
-        raise ApplicationError(_("You cannot review posts of %(department)s.") % {"department": post.department})
-    if post.status != PostStatus.SUBMITTED:
-        raise ApplicationError(_("Only posts waiting for approval can be sent back."))
-    if not can_request_changes(user, post):
-        raise ApplicationError(_("Only the approvers of a step still to come can send this post back."))
-    if not comment.strip():
-        raise ApplicationError(_("Say what should change, so the author knows what to fix."))
-    post.status = PostStatus.CHANGES_REQUESTED
-    post.save(update_fields=["status", "updated_at"])
-    PostReview.objects.create(post=post, actor=user, action=ReviewAction.CHANGES_REQUESTED, comment=comment.strip())
-    audit_record(
-        action=AuditAction.POST_CHANGES_REQUESTED,
-        actor=user,
-        department_id=post.department_id,
-        target=post,
-        message=comment.strip(),
-    )
-    notify_changes_requested(post=post, reviewer=user, comment=comment.strip())
-    return post
 
 
 @transaction.atomic

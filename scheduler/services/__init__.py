@@ -1,0 +1,84 @@
+"""The only writers of Post and Delivery state (with scheduler.publishing, the delivery state machine that
+claims, sends and records outcomes): posts (create, update, save-and-submit, cancel, versions), review
+(submit, approve step by step, request changes, renew after a move), holds (blackouts, crisis holds, per-post
+holds, the post side of an emergency publish). tests/scheduler/test_state_writers.py keeps it so.
+
+Re-exports the public names, so `from scheduler.services import post_submit` keeps working."""
+
+from scheduler.models import (
+    CANCELLABLE_STATUSES,
+    EDITABLE_STATUSES,
+    FINISHED_DELIVERY_STATUSES,
+    WITHDRAWABLE_DELIVERY_STATUSES,
+)
+from scheduler.services.holds import (
+    AUDIT_HOLD_KEPT,
+    AUDIT_HOLD_RELEASED,
+    AUDIT_HOLD_RESCHEDULED,
+    HoldEndReport,
+    crisis_hold_end,
+    crisis_hold_start,
+    post_hold_for_blackout,
+    post_hold_release,
+    post_move_after_hold,
+    posts_hold_for_blackouts,
+)
+from scheduler.services.posts import (
+    deliveries_to_create,
+    post_cancel,
+    post_create,
+    post_problems,
+    post_refresh_status,
+    post_save,
+    post_update,
+    post_version_for_approval,
+    post_version_record,
+)
+from scheduler.services.review import (
+    AUDIT_STEP_APPROVED,
+    AUDIT_VOTES_CARRIED,
+    approval_renew_after_move,
+    approval_vote_record,
+    post_approval_create,
+    post_approve,
+    post_request_changes,
+    post_submit,
+)
+from scheduler.snapshots import approval_content_for, channel_content, content_hash
+
+__all__ = [
+    "AUDIT_HOLD_KEPT",
+    "AUDIT_HOLD_RELEASED",
+    "AUDIT_HOLD_RESCHEDULED",
+    "AUDIT_STEP_APPROVED",
+    "AUDIT_VOTES_CARRIED",
+    "CANCELLABLE_STATUSES",
+    "EDITABLE_STATUSES",
+    "FINISHED_DELIVERY_STATUSES",
+    "WITHDRAWABLE_DELIVERY_STATUSES",
+    "HoldEndReport",
+    "approval_content_for",
+    "approval_renew_after_move",
+    "approval_vote_record",
+    "channel_content",
+    "content_hash",
+    "crisis_hold_end",
+    "crisis_hold_start",
+    "deliveries_to_create",
+    "post_approval_create",
+    "post_approve",
+    "post_cancel",
+    "post_create",
+    "post_hold_for_blackout",
+    "post_hold_release",
+    "post_move_after_hold",
+    "post_problems",
+    "post_refresh_status",
+    "post_request_changes",
+    "post_save",
+    "post_submit",
+    "post_update",
+    "post_version_for_approval",
+    "post_version_record",
+    "posts_hold_for_blackouts",
+]

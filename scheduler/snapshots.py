@@ -1,0 +1,81 @@
+"""Snapshots of a post's content, pure: what an approver approves (approval_content_for), its hash, and what
+one channel receives from an approved snapshot (channel_content). Reads the post and its rows; writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+from medialibrary.services import media_snapshot
+from scheduler.adapters.base import MediaItem, PostContent
+from scheduler.content import clean_channel_text, languages_snapshot
+from scheduler.models import Channel, Post
+
+
+def approval_content_for(post: Post) -> dict[str, Any]:
+    """Returns the canonical content of a post as it would be approved (also used for the hash).
+
+    The composer's keys appear only when they carry something: `language` (when not "en"),
+    `channel_text` {channel id: text}, `media` (see medialibrary.services.media_snapshot) and
+    `languages` {code: {"text", "channel_text", "media_alt"}}. A plain post's snapshot, and its hash,
+    are what they were before the composer."""
+    channel_ids = sorted(channel.pk for channel in post.channels.all())
+    content: dict[str, Any] = {
+        "text": post.text,
+        "link": post.link,
+        "due_at": post.due_at.astimezone(dt.UTC).isoformat(),
+        "channel_ids": channel_ids,
+    }
+    if post.language and post.language != "en":
+        content["language"] = post.language
+    channel_text = clean_channel_text(post.channel_text, channel_ids)
+    if channel_text:
+        content["channel_text"] = channel_text
+    media_items = list(post.media_items.select_related("asset").order_by("position", "id")) if post.pk else []
+    if media_items:
+        content["media"] = media_snapshot(media_items)
+    if post.languages:
+        content["languages"] = languages_snapshot(
+            post.languages, channel_ids=channel_ids, media_asset_ids=[item.asset_id for item in media_items]
+        )
+    return content
+
+
+def content_hash(content: dict[str, Any]) -> str:
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def channel_content(approval_content: dict[str, Any], channel: Channel, language: str | None = None) -> PostContent:
+    """Returns what one channel receives, built only from an approved (or to-be-approved) snapshot.
+
+    `language` picks a language version (a Delivery's `language`); None, "" or the main language give the
+    main text. Raises LookupError if the snapshot has no such version (nothing is ever sent in its place)."""
+    main = approval_content.get("language", "en")
+    alt_texts: list[str] = []
+    if language and language != main:
+        version = approval_content.get("languages", {}).get(language)
+        if version is None:
+            raise LookupError(f"The approved post has no {language!r} version.")
+        text = version.get("channel_text", {}).get(str(channel.pk)) or version["text"]
+        alt_texts = list(version.get("media_alt") or [])
+    else:
+        language = main
+        text = approval_content.get("channel_text", {}).get(str(channel.pk)) or approval_content["text"]
+    media = []
+    for index, item in enumerate(approval_content.get("media", [])):
+        alt_text = alt_texts[index] if index < len(alt_texts) and alt_texts[index] else item.get("alt_text", "")
+        media.append(
+            MediaItem(
+                url=item["url"],
+                mime_type=item.get("mime_type", ""),
+                alt_text=alt_text,
+                path=item.get("path", ""),
+                width=item.get("width"),
+                height=item.get("height"),
+                size_bytes=item.get("size_bytes"),
+            )
+        )
+    return PostContent(text=text, link=approval_content.get("link", ""), language=language, media=tuple(media))
