@@ -18,7 +18,7 @@ from scheduler.models import Delivery, DeliveryStatus, Post
 from scheduler.selectors import post_get_for_user
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
 
 METRIC_LABELS = {
@@ -72,7 +72,7 @@ class PostFigures:
 
 
 def post_figures_for_user(
-    *, user: AbstractBaseUser | AnonymousUser, post_id: int, now: dt.datetime | None = None
+    *, user: User | AnonymousUser, post_id: int, now: dt.datetime | None = None
 ) -> PostFigures:
     """Each published delivery's snapshots (youngest age first), its removal and short-link clicks, and the
     department's paid-read budgets of the platforms involved. Raises Http404 when the user may not see the
@@ -144,7 +144,8 @@ def _latest_followers(*, channel_ids: set[int]) -> dict[int, int]:
     )
     latest: dict[int, int] = {}
     for channel_id, count in rows:
-        latest.setdefault(channel_id, count)
+        if count is not None:
+            latest.setdefault(channel_id, count)
     return latest
 
 
