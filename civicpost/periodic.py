@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 
 from celery import current_app
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("send the daily approval digest", "governance.tasks.send_approval_digest", 3600),
     # The API keeps each create's response for retries with its Idempotency-Key for a day.
     PeriodicJob("forget old API idempotency keys", "api.tasks.prune_idempotency_records", 3600),
+    # Metric snapshots at their ages, follower counts once a day, removal notices (analytics).
+    PeriodicJob("collect post metrics", "analytics.tasks.collect_metrics", settings.CIVICPOST_METRICS_INTERVAL_SECONDS),
 )
 
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "medialibrary",
     "composer",
     "governance",
+    "analytics",
     "demo",
     "rest_framework",
     "django_filters",
@@ -183,6 +184,17 @@ CIVICPOST_OVERDUE_ALERT_MINUTES = env.int("CIVICPOST_OVERDUE_ALERT_MINUTES", def
 CIVICPOST_HTTP_TIMEOUT_SECONDS = env.float("CIVICPOST_HTTP_TIMEOUT_SECONDS", default=10.0)
 CIVICPOST_HTTP_CONNECT_TIMEOUT_SECONDS = env.float("CIVICPOST_HTTP_CONNECT_TIMEOUT_SECONDS", default=5.0)
 CIVICPOST_PLATFORM_URLS: dict[str, str] = env.dict("CIVICPOST_PLATFORM_URLS", default={})
+
+# Analytics (issue 13): the ages at which each published delivery's metrics are read, how often the
+# collector runs, how many platform requests one channel may use per pass, and X's paid reads per
+# department per calendar month.
+CIVICPOST_METRICS_AGES: list[str] = env.list("CIVICPOST_METRICS_AGES", default=["1h", "24h", "7d", "30d"])
+CIVICPOST_METRICS_INTERVAL_SECONDS = env.int("CIVICPOST_METRICS_INTERVAL_SECONDS", default=600)
+CIVICPOST_METRICS_REQUESTS_PER_CHANNEL = env.int("CIVICPOST_METRICS_REQUESTS_PER_CHANNEL", default=20)
+CIVICPOST_X_MONTHLY_READ_BUDGET = env.int("CIVICPOST_X_MONTHLY_READ_BUDGET", default=500)
+# Applied by publishing to what each delivery sends (dotted paths; f(delivery, content) -> content). The
+# composition root wires analytics' short links in here, so scheduler never imports analytics.
+CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = ["analytics.shortlinks.delivery_content_with_short_links"]
 # User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
 # demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
 CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = env.bool("CIVICPOST_ALLOW_LOOPBACK_PLATFORMS", default=False)

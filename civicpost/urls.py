@@ -2,6 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from analytics import views as analytics_views
 from api.urls import token_urlpatterns as api_token_urlpatterns
 from composer import urls as composer_urls
 from departments import urls as departments_urls
@@ -33,6 +34,9 @@ urlpatterns = [
     path("departments/", include((departments_urls.urlpatterns + policy_urls.urlpatterns, "departments"))),
     path("governance/", include("governance.urls")),
     path("audit/", include("audittrail.urls")),
+    path("analytics/", include("analytics.urls")),
+    # Short links in posts (analytics): public, counted, no personal data stored.
+    path("l/<slug:code>", analytics_views.short_link_redirect, name="short_link"),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.
     path("media/<path:name>", medialibrary_views.public_file, name="media_file"),
     # Posts, approvals and the calendar, with the composer's post pages under the same "scheduler:" names.

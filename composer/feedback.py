@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
 
+from analytics.shortlinks import short_link_length, short_link_preview
 from civicpost.languages import language_name
 from composer.compose_forms import PostForm
 from composer.hints import Hint, accessibility_hints
@@ -85,6 +86,8 @@ class Feedback:
     grade: float | None
     grade_target: int
     gate_problems: list[str]
+    # The length every link is counted at when the department sends links through short links (else None).
+    short_link_length: int | None = None
 
 
 def _value(form: PostForm, name: str, default: Any = "") -> Any:
@@ -131,6 +134,10 @@ def composer_feedback(form: PostForm) -> Feedback:
     for channel, language in delivery_targets(content=content, channels=channels, publishing=publishing):
         label = channel.display_name if language == main else f"{channel.display_name} ({language_name(language)})"
         post_content = channel_content(content, channel, language)
+        # Counted as sent: with the department's short links, each link is /l/<code> on the city's domain.
+        post_content = short_link_preview(
+            post_content, department_id=getattr(department, "pk", None), platform=channel.platform
+        )
         try:
             adapter = adapter_for_channel(channel)
         except UnknownPlatform:
@@ -167,4 +174,5 @@ def composer_feedback(form: PostForm) -> Feedback:
         grade=grade,
         grade_target=target,
         gate_problems=media_gate_problems(content.get("media", [])),
+        short_link_length=short_link_length(department_id=getattr(department, "pk", None)),
     )

@@ -19,6 +19,7 @@ from django.db.models import DateTimeField, ExpressionWrapper, F, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
@@ -231,7 +232,7 @@ def _content_for(delivery: Delivery, adapter: PlatformAdapter, content: PostCont
     post_channels: tuple[tuple[str, str], ...] = ()
     if adapter.names_post_channels:
         post_channels = tuple((channel.platform, channel.display_name) for channel in post.channels.all())
-    return replace(
+    content = replace(
         content,
         post_id=post.pk,
         department_slug=post.department.slug,
@@ -240,6 +241,10 @@ def _content_for(delivery: Delivery, adapter: PlatformAdapter, content: PostCont
         post_channels=post_channels,
         media=tuple(replace(item, fitter=media_fitter) for item in content.media),
     )
+    # Layers above scheduler change what is sent without scheduler importing them (analytics' short links).
+    for dotted_path in settings.CIVICPOST_DELIVERY_CONTENT_FILTERS:
+        content = import_string(dotted_path)(delivery, content)
+    return content
 
 
 # --- Worker -------------------------------------------------------------------------------------

@@ -42,3 +42,8 @@ class DatabaseSandboxStore:
 
     def delete(self, *, channel_id: int, remote_id: str) -> None:
         SandboxPost.objects.filter(channel_id=channel_id, pk=remote_id).delete()
+
+    def live_ids(self, *, channel_id: int, remote_ids: list[str]) -> set[str]:
+        numeric = [int(remote_id) for remote_id in remote_ids if remote_id.isdigit()]
+        found = SandboxPost.objects.filter(channel_id=channel_id, pk__in=numeric).values_list("pk", flat=True)
+        return {str(pk) for pk in found}

@@ -185,6 +185,11 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # A submitted post: its department's members, approvers everywhere, viewers.
     ("scheduler:post_detail", "GET"): MEMBERS | COMMS | VIEWER,
     ("scheduler:post_deliveries", "GET"): MEMBERS | COMMS | VIEWER,
+    # Analytics: a post's figures go with the post page; a short link is public (unknown code: 404 for all).
+    ("analytics:post_figures", "GET"): MEMBERS | COMMS | VIEWER,
+    ("short_link", "GET"): NOBODY,
+    ("analytics:department_short_links", "GET"): ADMINS | COMMS,
+    ("analytics:department_short_links", "POST"): ADMINS | COMMS,
     ("scheduler:post_versions", "GET"): MEMBERS | COMMS | VIEWER,
     ("scheduler:post_version_compare", "GET"): MEMBERS | COMMS | VIEWER,
     # A draft: only its department's members change it.
@@ -365,6 +370,7 @@ class World:
             "import_id": lambda: scope.objects["import"].pk,
             "key": lambda: uuid.uuid4(),
             "secret": lambda: "no-such-secret",
+            "code": lambda: "no-such-code",
             "name": lambda: scope.objects["asset"].file_name,
             "token_id": lambda: 999_999_999,
         }

@@ -132,6 +132,31 @@ class PublishResult:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+# The metrics CivicPost compares across platforms (analytics.MetricSnapshot has one column each).
+METRIC_NAMES: tuple[str, ...] = ("likes", "shares", "replies", "quotes", "views", "clicks")
+
+
+@dataclass(frozen=True)
+class MetricsReading:
+    """One post's figures as the platform reported them. `counts` holds only what the platform reports
+    (a missing key is "not reported", never 0); `raw` is the platform's answer for this post."""
+
+    counts: dict[str, int]
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def not_reported(self) -> tuple[str, ...]:
+        return tuple(name for name in METRIC_NAMES if name not in self.counts)
+
+
+@dataclass(frozen=True)
+class Removed:
+    """The platform no longer shows this post (deleted or hidden) when its metrics were read."""
+
+    reason: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Problem:
     """A reason the post cannot go to this platform as written, in plain words."""
@@ -307,9 +332,55 @@ class PlatformAdapter(ABC):
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
         return {}
 
+    # How many posts one metrics request reads (X 100, Bluesky 25, Facebook 50; 1: one request per post).
+    # Per class; Mastodon decides per instance (its batch read needs Mastodon 4.3).
+    metrics_batch_size: int = 1
+    # True where every read is billed (X): analytics counts these requests against a monthly budget.
+    metrics_reads_are_paid: ClassVar[bool] = False
+    # The error codes (AdapterError.code) of fetch_metrics that mean "this post is no longer there" (deleted,
+    # or hidden from us). Any other permanent error is a problem with the reading, never taken for a removal.
+    metrics_gone_codes: ClassVar[frozenset[str]] = frozenset()
+
+    def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
+        """Reads up to `metrics_batch_size` posts in one request where the platform allows it. Returns a
+        reading or Removed for each id it could read (an id left out was not answered: ask again later).
+        Raises RateLimited (stop this channel for this pass), AuthExpired or PublishError.
+
+        The default makes one fetch_metrics call per id; an error whose code is in `metrics_gone_codes`
+        means the platform no longer has that post."""
+        readings: dict[str, MetricsReading | Removed] = {}
+        for remote_id in remote_ids:
+            try:
+                counts = self.fetch_metrics(remote_id)
+            except PublishError as error:
+                if not (error.permanent and error.code in self.metrics_gone_codes):
+                    raise
+                readings[remote_id] = Removed(reason=error.message, raw=error.raw)
+                continue
+            readings[remote_id] = MetricsReading(counts=_comparable(counts), raw=dict(counts))
+        return readings
+
+    def fetch_followers(self) -> int | None:
+        """Returns the account's follower count, or None where the platform does not report it."""
+        return None
+
     @abstractmethod
     def check_connection(self) -> ConnectionCheck:
         """Returns whether the stored credentials still work."""
+
+
+# Platform-specific names mapped onto METRIC_NAMES (X calls views "impressions").
+_METRIC_ALIASES = {"impressions": "views", "reposts": "shares", "comments": "replies"}
+
+
+def _comparable(counts: Mapping[str, int]) -> dict[str, int]:
+    """The counts under CivicPost's metric names; names outside METRIC_NAMES are dropped (kept in raw)."""
+    result: dict[str, int] = {}
+    for name, value in counts.items():
+        key = _METRIC_ALIASES.get(name, name)
+        if key in METRIC_NAMES and key not in result:
+            result[key] = int(value)
+    return result
 
 
 def parse_expires_at(value: Any) -> dt.datetime | None:

@@ -253,6 +253,9 @@ ERROR_RULES: tuple[Rule, ...] = (
     Rule(Kind.REJECTED, ERROR_HANDLING_DOC, codes=_codes(100), why="invalid parameter"),
 )
 UNCLASSIFIED_RATE_LIMIT_WAIT = 900.0
+# Code 100, subcode 33: "Object with ID ... does not exist, cannot be loaded due to missing permissions"
+# (ERROR_HANDLING_DOC): a post deleted, or hidden from this token. What a metrics read takes for a removal.
+OBJECT_GONE_CODES = frozenset({"graph:100/33"})
 
 
 def rule_for(error: GraphError) -> Rule | None:

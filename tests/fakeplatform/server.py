@@ -160,6 +160,20 @@ def _fb_time(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+def _graph_fields(text: str) -> list[str]:
+    """Splits a Graph `fields` value at top-level commas: `a,insights.metric(x,y)` -> two fields."""
+    found, depth, current = [], 0, ""
+    for char in text:
+        if char == "," and depth == 0:
+            found.append(current)
+            current = ""
+            continue
+        depth += (char == "(") - (char == ")")
+        current += char
+    found.append(current)
+    return [item for item in found if item]
+
+
 def _numeric_id(text: str) -> str:
     return str(int(hashlib.sha256(text.encode()).hexdigest()[:12], 16))
 
@@ -349,10 +363,24 @@ class FakePlatform:
         self._initial_receivers = dict(webhook_receivers or {})
         self.webhook_receivers: dict[str, str] = dict(self._initial_receivers)
         self.webhook_ids: dict[tuple[str, str], str] = {}
+        # Metric counts a test sets per post (`set_metrics`), and every platform request seen (method, path?query).
+        self.metrics: dict[tuple[str, str], dict[str, int]] = {}
+        # Tokens whose app lacks the insights permission (Graph answers code 10 when insights are asked for).
+        self.no_insights_tokens: set[str] = set()
+        self.request_log: list[tuple[str, str]] = []
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
         self._thread: threading.Thread | None = None
+
+    def set_metrics(self, platform: str, remote_id: str, **counts: int) -> None:
+        """Makes the post report these counts (platform names: like_count, favourites_count, likeCount...)."""
+        with self._lock:
+            self.metrics[(platform, remote_id)] = dict(counts)
+
+    def metrics_of(self, platform: str, remote_id: str) -> dict[str, int]:
+        with self._lock:
+            return dict(self.metrics.get((platform, remote_id), {}))
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -582,6 +610,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(404, {"error": f"The fake platform has no route for {method} {path}"})
                 return
             self.fake.count(f"{platform}:requests")
+            with self.fake._lock:
+                self.fake.request_log.append((method, self.path))
             latency = float(self.fake.setting(platform, "latency_ms"))
             jitter = float(self.fake.setting(platform, "latency_jitter_ms"))
             if latency or jitter:
@@ -658,7 +688,7 @@ class _Handler(BaseHTTPRequestHandler):
             return "bluesky"
         if path.startswith("/hooks/"):
             return "webhook"
-        if re.match(r"^/v\d+\.\d+/", path):
+        if re.match(r"^/v\d+\.\d+(/|$)", path):
             return self._graph_platform_of(path)
         return None
 
@@ -866,7 +896,7 @@ class _Handler(BaseHTTPRequestHandler):
             "avatar_static": f"{self._base()}/avatars/original/missing.png",
             "header": f"{self._base()}/headers/original/missing.png",
             "header_static": f"{self._base()}/headers/original/missing.png",
-            "followers_count": 0,
+            "followers_count": self.fake.metrics_of("mastodon", f"user:{account_id}").get("followers_count", 0),
             "following_count": 0,
             "statuses_count": len(self.fake.ledger.find(platform="mastodon", account=account_id)),
             "last_status_at": None,
@@ -891,6 +921,7 @@ class _Handler(BaseHTTPRequestHandler):
             "replies_count": 0,
             "reblogs_count": 0,
             "favourites_count": 0,
+            **self.fake.metrics_of("mastodon", entry.remote_id),
             "edited_at": None,
             "favourited": False,
             "reblogged": False,
@@ -1001,6 +1032,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, {**self._mastodon_account(account), "source": {"privacy": "public", "language": "en"}})
         elif path == "/api/v1/statuses" and method == "POST":
             self._mastodon_post_status(account, outcome)
+        elif path == "/api/v1/statuses" and method == "GET":
+            # Mastodon 4.3+: GET /api/v1/statuses?id[]=1&id[]=2; ids it cannot show are left out.
+            ids = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("id[]", [])
+            found = [self.fake.ledger.get("mastodon", status_id) for status_id in ids]
+            self._json(200, [self._status_json(e) for e in found if e is not None and not e.deleted])
         elif (match := re.fullmatch(r"/api/v1/statuses/(\d+)", path)) and method in ("GET", "DELETE"):
             entry = self.fake.ledger.get("mastodon", match[1])
             if entry is None or entry.deleted:
@@ -1129,6 +1165,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "quote_count": 0,
                 "bookmark_count": 0,
                 "impression_count": 0,
+                **self.fake.metrics_of("x", entry.remote_id),
             }
         return data
 
@@ -1207,7 +1244,11 @@ class _Handler(BaseHTTPRequestHandler):
                 payload["errors"] = errors
             self._json(200, payload)
         elif path == "/2/users/me" and method == "GET":
-            self._json(200, {"data": {"id": user_id, "name": f"Fake user {user_id}", "username": f"fake{user_id}"}})
+            me: dict[str, Any] = {"id": user_id, "name": f"Fake user {user_id}", "username": f"fake{user_id}"}
+            if "public_metrics" in self.query.get("user.fields", ""):
+                followers = self.fake.metrics_of("x", f"user:{user_id}").get("followers_count", 0)
+                me["public_metrics"] = {"followers_count": followers, "following_count": 0, "tweet_count": 0}
+            self._json(200, {"data": me})
         elif (match := re.fullmatch(r"/2/users/(\d+)/tweets", path)) and method == "GET":
             self._x_user_tweets(match[1], fields)
         elif path.startswith("/2/media/upload") and method in ("POST", "GET"):
@@ -1287,6 +1328,13 @@ class _Handler(BaseHTTPRequestHandler):
             data["permalink_url"] = f"https://www.facebook.com/{page_id}/posts/{post_id}"
         if "link" in wanted and entry.link:
             data["link"] = entry.link
+        counts = self.fake.metrics_of("facebook", entry.remote_id)
+        # Graph leaves `shares` out of a post nobody shared.
+        if "shares" in wanted and counts.get("shares"):
+            data["shares"] = {"count": counts["shares"]}
+        for edge in ("reactions", "comments"):
+            if any(field.startswith(f"{edge}.summary") for field in wanted):
+                data[edge] = {"data": [], "summary": {"total_count": counts.get(edge, 0)}}
         return data
 
     def _facebook(self, method: str, path: str) -> None:
@@ -1310,7 +1358,17 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.split("/")[2:]  # drop "" and the version
         if len(parts) == 2 and parts[0].isdigit():
             self.fake.facebook_token_pages.setdefault(token, parts[0])
-        if parts == ["me"] and method == "GET":
+        if parts == [] and method == "GET" and "ids" in self.query:
+            # Multiple-ids read: {"<id>": {...}, ...}; one unknown id fails the whole request (code 100).
+            answer = {}
+            for object_id in filter(None, self.query["ids"].split(",")):
+                entry = self.fake.ledger.get("facebook", object_id)
+                if entry is None or entry.deleted:
+                    self._fb_error(400, 100, f"(#100) Some of the aliases you requested do not exist: {object_id}")
+                    return
+                answer[object_id] = self._fb_post_json(entry, wanted)
+            self._json(200, answer)
+        elif parts == ["me"] and method == "GET":
             page_id = self.fake.facebook_token_pages.get(token) or _numeric_id(f"facebook:{token}")
             self._json(200, {"id": page_id, "name": f"Fake page {page_id}"})
         elif parts == ["me", "accounts"] and method == "GET":
@@ -1338,7 +1396,10 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._json(200, self._fb_post_json(entry, wanted))
         elif len(parts) == 1 and method == "GET":
-            self._json(200, {"id": parts[0], "name": f"Fake page {parts[0]}"})
+            page: dict[str, Any] = {"id": parts[0], "name": f"Fake page {parts[0]}"}
+            if "followers_count" in wanted:
+                page["followers_count"] = self.fake.metrics_of("facebook", f"user:{parts[0]}").get("followers_count", 0)
+            self._json(200, page)
         else:
             self._fb_error(400, 100, "Unknown path components")
 
@@ -1422,7 +1483,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.split("/")[2:]  # drop "" and the version
         if parts and parts[0] == "me":
             parts[0] = _numeric_id(f"{platform}:{token}")
-        wanted = set(filter(None, self.query.get("fields", "").split(",")))
+        wanted = set(_graph_fields(self.query.get("fields", "")))
+        if any(field.startswith("insights") for field in wanted) and token in self.fake.no_insights_tokens:
+            self._fb_error(403, 10, "(#10) Application does not have permission for this action")
+            return
         if len(parts) == 2 and parts[1] == spec["create"] and method == "POST":
             self._container_create(platform, parts[0], fields)
         elif len(parts) == 2 and parts[1] == spec["create"] and method == "GET":
@@ -1434,17 +1498,29 @@ class _Handler(BaseHTTPRequestHandler):
             used = sum(1 for e in self.fake.ledger.find(platform=platform, account=parts[0]) if e.received_at > day_ago)
             config = {"quota_total": spec["quota_total"], "quota_duration": 86400}
             self._json(200, {"data": [{"quota_usage": used, "config": config}]})
+        elif len(parts) == 2 and parts[1] == "threads_insights" and method == "GET":
+            followers = self.fake.metrics_of(platform, f"user:{parts[0]}").get("followers_count", 0)
+            self._json(
+                200,
+                {"data": [{"name": "followers_count", "period": "day", "total_value": {"value": followers}}]},
+            )
         elif len(parts) == 2 and parts[1] == "insights" and method == "GET":
             entry = self.fake.ledger.get(platform, parts[0])
             if entry is None or entry.deleted:
                 self._graph_missing(method, parts[0])
                 return
             metrics = [m for m in self.query.get("metric", "").split(",") if m]
+            values = self.fake.metrics_of(platform, parts[0])
             self._json(
                 200,
                 {
                     "data": [
-                        {"name": m, "period": "lifetime", "values": [{"value": 0}], "id": f"{parts[0]}/insights/{m}"}
+                        {
+                            "name": m,
+                            "period": "lifetime",
+                            "values": [{"value": values.get(m, 0)}],
+                            "id": f"{parts[0]}/insights/{m}",
+                        }
                         for m in metrics
                     ]
                 },
@@ -1594,8 +1670,20 @@ class _Handler(BaseHTTPRequestHandler):
             "media_url": first.get("image_url") or first.get("video_url") or "",
             "like_count": 0,
             "comments_count": 0,
+            **self.fake.metrics_of(platform, entry.remote_id),
         }
-        return {"id": entry.remote_id, **{k: v for k, v in known.items() if k in (wanted or {"id"})}}
+        data = {"id": entry.remote_id, **{k: v for k, v in known.items() if k in (wanted or {"id"})}}
+        for wanted_field in wanted:
+            # Field expansion of the insights edge: insights.metric(views,shares)
+            if match := re.fullmatch(r"insights\.metric\(([^)]*)\)", wanted_field):
+                data["insights"] = {
+                    "data": [
+                        {"name": m, "period": "lifetime", "values": [{"value": known.get(m, 0)}]}
+                        for m in match[1].split(",")
+                        if m
+                    ]
+                }
+        return data
 
     def _graph_object(self, platform: str, object_id: str, wanted: set[str]) -> None:
         container = self.fake.containers.get(object_id)
@@ -1619,7 +1707,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, self._graph_media_json(platform, entry, wanted))
             return
         # Anything else is a user (the account's own id, or /me).
-        self._json(200, {"id": object_id, "username": f"fake{object_id}"})
+        user: dict[str, Any] = {"id": object_id, "username": f"fake{object_id}"}
+        if "followers_count" in wanted:
+            user["followers_count"] = self.fake.metrics_of(platform, f"user:{object_id}").get("followers_count", 0)
+        self._json(200, user)
 
     def _container_listing(self, platform: str, user: str, wanted: set[str]) -> None:
         entries = sorted(self.fake.ledger.find(platform=platform, account=user), key=lambda e: -e.seq)
@@ -1768,7 +1859,14 @@ class _Handler(BaseHTTPRequestHandler):
             posts = len(self.fake.ledger.find(platform="bluesky", account=actor_did))
             self._json(
                 200,
-                {"did": actor_did, "handle": handle, "displayName": handle, "postsCount": posts, "labels": []},
+                {
+                    "did": actor_did,
+                    "handle": handle,
+                    "displayName": handle,
+                    "postsCount": posts,
+                    "followersCount": self.fake.metrics_of("bluesky", f"user:{actor_did}").get("followersCount", 0),
+                    "labels": [],
+                },
             )
         elif nsid == "app.bsky.feed.getPosts" and method == "GET":
             uris = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("uris", [])
@@ -1884,6 +1982,7 @@ class _Handler(BaseHTTPRequestHandler):
             "repostCount": 0,
             "likeCount": 0,
             "quoteCount": 0,
+            **self.fake.metrics_of("bluesky", entry.remote_id),
             "indexedAt": entry.received_iso,
             "labels": [],
         }

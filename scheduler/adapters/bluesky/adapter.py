@@ -64,6 +64,7 @@ from scheduler.adapters.base import (
     CheckAgainLater,
     ConnectionCheck,
     ImageLimits,
+    MetricsReading,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -71,6 +72,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     RateLimited,
+    Removed,
     TextLength,
 )
 from scheduler.adapters.http import USER_AGENT, httpx_timeout, platform_base_url
@@ -521,6 +523,33 @@ class BlueskyAdapter(PlatformAdapter):
             "replies": post.reply_count or 0,
             "quotes": post.quote_count or 0,
         }
+
+    # app.bsky.feed.getPosts takes up to 25 URIs (https://docs.bsky.app/docs/api/app-bsky-feed-get-posts).
+    metrics_batch_size = 25
+
+    def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
+        """One getPosts call for up to 25 URIs. A URI missing from the answer is deleted or hidden (the
+        AppView leaves out posts it will not show). Bluesky reports no views or clicks."""
+        uris = remote_ids[: self.metrics_batch_size]
+        response = self._run(lambda client: client.get_posts(uris), sent=False)
+        readings: dict[str, MetricsReading | Removed] = {}
+        for post in response.posts:
+            counts = {
+                "likes": int(post.like_count or 0),
+                "shares": int(post.repost_count or 0),
+                "replies": int(post.reply_count or 0),
+                "quotes": int(post.quote_count or 0),
+            }
+            readings[post.uri] = MetricsReading(counts=counts, raw={"uri": post.uri, "cid": post.cid, **counts})
+        for uri in uris:
+            readings.setdefault(uri, Removed(reason="Bluesky no longer shows this post."))
+        return readings
+
+    def fetch_followers(self) -> int | None:
+        """app.bsky.actor.getProfile: followersCount."""
+        # The DID survives a change of handle; `_run` signs in first, which stores it.
+        profile = self._run(lambda client: client.get_profile(self.did or self.handle), sent=False)
+        return int(profile.followers_count or 0)
 
     def check_connection(self) -> ConnectionCheck:
         """Reads the account's profile (app.bsky.actor.getProfile). App passwords do not expire, and the

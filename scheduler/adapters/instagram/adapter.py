@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from scheduler.adapters.base import (
     AdapterError,
+    AuthExpired,
     ConnectionCheck,
     ImageLimits,
     MediaItem,
@@ -54,6 +55,7 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
+    OBJECT_GONE_CODES,
     ContainerApi,
     GraphClient,
     OAuthToken,
@@ -77,6 +79,9 @@ INSTAGRAM_MAX_IMAGE_BYTES = 8 * 1024 * 1024
 INSTAGRAM_ASPECT_RANGE = (Fraction(4, 5), Fraction(191, 100))
 INSTAGRAM_VIDEO_TYPES = ("video/mp4", "video/quicktime")
 INSTAGRAM_LOGIN_HOST = "https://graph.instagram.com"
+# Metrics: counts on the media object, and its insights through field expansion (platforms.md §4.2).
+MEDIA_COUNT_FIELDS = "like_count,comments_count"
+INSIGHT_METRICS = "views,shares"
 FACEBOOK_LOGIN = "facebook_login"
 INSTAGRAM_LOGIN = "instagram_login"
 # Facebook Login scopes for publishing to the Instagram account linked to a Page.
@@ -134,6 +139,7 @@ class InstagramAdapter(PlatformAdapter):
     platform = "instagram"
     label = "Instagram"
     supports_delete = False
+    metrics_gone_codes = OBJECT_GONE_CODES
     max_media = INSTAGRAM_MAX_MEDIA
     requires_alt_text = True
     image_limits = ImageLimits(
@@ -253,8 +259,33 @@ class InstagramAdapter(PlatformAdapter):
         )
 
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
-        body = self._client().get(remote_id, {"fields": "like_count,comments_count"})
-        return {"likes": int(body.get("like_count") or 0), "replies": int(body.get("comments_count") or 0)}
+        """One `GET /{ig-media-id}?fields=like_count,comments_count,insights.metric(views,shares)` per post: the
+        counts plus the media insights through field expansion (platforms.md §4.2; the insights metric names
+        are [k], check them against the pinned Graph version). Without the insights permission (Graph codes
+        10 / 200-299) the counts are read alone and views and shares are not reported."""
+        client = self._client()
+        try:
+            body = client.get(remote_id, {"fields": f"{MEDIA_COUNT_FIELDS},insights.metric({INSIGHT_METRICS})"})
+        except AuthExpired as error:
+            if not _missing_permission(error):
+                raise
+            body = client.get(remote_id, {"fields": MEDIA_COUNT_FIELDS})
+        counts = {"likes": int(body.get("like_count") or 0), "replies": int(body.get("comments_count") or 0)}
+        for entry in (body.get("insights") or {}).get("data") or []:
+            values = entry.get("values") or []
+            value = (entry.get("total_value") or {}).get("value")
+            if value is None and values:
+                value = values[0].get("value")
+            if entry.get("name") in ("views", "shares") and value is not None:
+                counts[str(entry["name"])] = int(value)
+        return counts
+
+    def fetch_followers(self) -> int | None:
+        """`GET /{ig-user-id}?fields=followers_count`."""
+        ig_user_id = str(self.account.options.get("ig_user_id") or "")
+        body = self._client().get(ig_user_id, {"fields": "followers_count"})
+        value = body.get("followers_count")
+        return int(value) if value is not None else None
 
     def check_connection(self) -> ConnectionCheck:
         token = self.account.credentials.get("access_token", "")
@@ -338,3 +369,9 @@ def refresh_instagram_login_token(*, access_token: str, session: requests.Sessio
     )
     body = client.get("refresh_access_token", {"grant_type": "ig_refresh_token", "access_token": access_token})
     return OAuthToken.from_body(body)
+
+
+def _missing_permission(error: AuthExpired) -> bool:
+    """True for Graph's "permission not granted" codes (10, 200-299), as opposed to a dead token."""
+    code = error.code.removeprefix("graph:").split("/")[0].split(".")[0]
+    return code.isdigit() and (int(code) == 10 or 200 <= int(code) < 300)

@@ -14,6 +14,7 @@ sandbox channel (setting CIVICPOST_SANDBOX_MODE):
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol, cast
@@ -24,12 +25,14 @@ from django.utils.module_loading import import_string
 
 from scheduler.adapters.base import (
     ConnectionCheck,
+    MetricsReading,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
     PublishError,
     PublishResult,
     RateLimited,
+    Removed,
     TextLength,
 )
 
@@ -61,6 +64,10 @@ class SandboxStore(Protocol):
         ...
 
     def delete(self, *, channel_id: int, remote_id: str) -> None: ...
+
+    def live_ids(self, *, channel_id: int, remote_ids: list[str]) -> set[str]:
+        """The ids among `remote_ids` still on the sandbox timeline."""
+        ...
 
 
 @cache
@@ -119,8 +126,40 @@ class SandboxAdapter(PlatformAdapter):
     def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         sandbox_store().delete(channel_id=self.account.channel_id, remote_id=remote_id)
 
+    # The Sandbox reads any number of posts "in one request", like a platform with a large batch.
+    metrics_batch_size = 100
+
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
-        return {"likes": 0, "shares": 0, "replies": 0}
+        """Deterministic figures per post (the same post always reports the same numbers), so the demo and
+        tests have something to show. No quotes: the sandbox shows how "not reported" looks."""
+        if self.mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        seed = int.from_bytes(hashlib.sha256(f"{self.account.channel_id}:{remote_id}".encode()).digest()[:8], "big")
+        views = 200 + seed % 1800
+        return {
+            "views": views,
+            "likes": views // (8 + seed % 7),
+            "shares": views // (40 + seed % 23),
+            "replies": views // (60 + seed % 31),
+            "clicks": views // (15 + seed % 11),
+        }
+
+    def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
+        """Like a real batch: posts deleted from the sandbox timeline come back Removed."""
+        if self.mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        live = sandbox_store().live_ids(channel_id=self.account.channel_id, remote_ids=remote_ids)
+        readings: dict[str, MetricsReading | Removed] = {}
+        for remote_id in remote_ids:
+            if remote_id in live:
+                counts = self.fetch_metrics(remote_id)
+                readings[remote_id] = MetricsReading(counts=counts, raw={"id": remote_id, **counts})
+            else:
+                readings[remote_id] = Removed(reason="The post is no longer on the sandbox timeline.")
+        return readings
+
+    def fetch_followers(self) -> int | None:
+        return 1000 + self.account.channel_id * 37
 
     def check_connection(self) -> ConnectionCheck:
         if self.mode == "down":

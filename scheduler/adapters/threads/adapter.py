@@ -52,6 +52,7 @@ from scheduler.adapters.base import (
     parse_expires_at,
 )
 from scheduler.adapters.graph import (
+    OBJECT_GONE_CODES,
     ContainerApi,
     GraphClient,
     OAuthToken,
@@ -169,6 +170,7 @@ class ThreadsAdapter(PlatformAdapter):
     platform = "threads"
     label = "Threads"
     max_media = THREADS_MAX_MEDIA
+    metrics_gone_codes = OBJECT_GONE_CODES
     requires_alt_text = True
     image_limits = ImageLimits(
         max_bytes=THREADS_MAX_IMAGE_BYTES, mime_types=THREADS_IMAGE_TYPES, aspect_range=THREADS_ASPECT_RANGE
@@ -266,6 +268,15 @@ class ThreadsAdapter(PlatformAdapter):
                 value = values[0].get("value")
             metrics[str(entry.get("name"))] = int(value or 0)
         return metrics
+
+    def fetch_followers(self) -> int | None:
+        """`GET /{threads-user-id}/threads_insights?metric=followers_count` (threads_manage_insights) [k]."""
+        body = self._client().get(f"{self.threads_user_id}/threads_insights", {"metric": "followers_count"})
+        for entry in body.get("data") or []:
+            if entry.get("name") == "followers_count":
+                value = (entry.get("total_value") or {}).get("value")
+                return int(value) if value is not None else None
+        return None
 
     def check_connection(self) -> ConnectionCheck:
         token = self.account.credentials.get("access_token", "")

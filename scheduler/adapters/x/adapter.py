@@ -44,6 +44,7 @@ from scheduler.adapters.base import (
     Duplicate,
     ImageLimits,
     MediaItem,
+    MetricsReading,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -51,6 +52,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     RateLimited,
+    Removed,
     TextLength,
     parse_expires_at,
 )
@@ -184,6 +186,10 @@ class XAdapter(PlatformAdapter):
     max_media = MAX_IMAGES
     image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES)
     requires_alt_text = True
+    # GET /2/tweets?ids= takes up to 100 ids (https://docs.x.com/x-api/posts/get-posts-by-ids).
+    metrics_batch_size = 100
+    metrics_reads_are_paid = True
+    metrics_gone_codes = frozenset({"x_not_found"})
 
     def __init__(self, account: ChannelAccount) -> None:
         super().__init__(account)
@@ -535,6 +541,46 @@ class XAdapter(PlatformAdapter):
             "bookmarks": int(metrics.get("bookmark_count", 0)),
             "impressions": int(metrics.get("impression_count", 0)),
         }
+
+    def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
+        """One `GET /2/tweets?ids=…&tweet.fields=public_metrics` for up to 100 posts (platforms.md §2.7).
+
+        Only public_metrics: non_public/organic metrics need user context and posts under 30 days old. X
+        answers ids it cannot show in `errors` (resource-not-found: deleted; not-authorized: protected or
+        withheld), which both mean residents no longer see the post."""
+        response = self._call(
+            lambda client: client.get_tweets(
+                ids=remote_ids[: self.metrics_batch_size], tweet_fields=["public_metrics"], user_auth=self._user_auth
+            ),
+            creates_post=False,
+        )
+        readings: dict[str, MetricsReading | Removed] = {}
+        for tweet in response.data or []:
+            metrics = tweet.public_metrics or {}
+            counts = {
+                "likes": int(metrics.get("like_count", 0)),
+                "shares": int(metrics.get("retweet_count", 0)),
+                "replies": int(metrics.get("reply_count", 0)),
+                "quotes": int(metrics.get("quote_count", 0)),
+            }
+            if "impression_count" in metrics:
+                counts["views"] = int(metrics["impression_count"])
+            readings[str(tweet.id)] = MetricsReading(counts=counts, raw=dict(tweet.data))
+        for error in response.errors or []:
+            remote_id = str(error.get("resource_id") or error.get("value") or "")
+            problem = str(error.get("type") or "")
+            if remote_id in remote_ids and ("resource-not-found" in problem or "not-authorized" in problem):
+                readings[remote_id] = Removed(reason=str(error.get("detail") or error.get("title") or ""), raw=error)
+        return readings
+
+    def fetch_followers(self) -> int | None:
+        """`GET /2/users/me?user.fields=public_metrics` (one billed read): followers_count."""
+        response = self._call(
+            lambda client: client.get_me(user_fields=["public_metrics"], user_auth=self._user_auth), creates_post=False
+        )
+        metrics = (response.data.public_metrics if response.data else None) or {}
+        value = metrics.get("followers_count")
+        return int(value) if value is not None else None
 
     def check_connection(self) -> ConnectionCheck:
         try:

@@ -477,11 +477,12 @@ def test_instagram_media_cannot_be_deleted_through_the_api(fake):
     assert len(fake.calls) == 0
 
 
-def test_metrics_read_likes_and_comments(fake):
+def test_metrics_read_likes_and_comments_with_the_insights_in_one_request(fake):
     fake.get(f"{GRAPH}/{MEDIA_ID}", json=ig("media_metrics"))
 
+    # The fixture carries no insights: views and shares stay unreported.
     assert adapter().fetch_metrics(MEDIA_ID) == {"likes": 128, "replies": 9}
-    assert query(fake.calls[0]) == {"fields": "like_count,comments_count"}
+    assert query(fake.calls[0]) == {"fields": "like_count,comments_count,insights.metric(views,shares)"}
 
 
 def test_check_connection_reads_the_account(fake):

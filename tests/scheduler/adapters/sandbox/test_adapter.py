@@ -135,7 +135,22 @@ def test_delete_removes_only_this_channels_post(channel):
 def test_connection_check_and_metrics(channel):
     assert _adapter(channel).check_connection().ok is True
     assert _adapter(channel, "down").check_connection().ok is False
-    assert _adapter(channel).fetch_metrics("1") == {"likes": 0, "shares": 0, "replies": 0}
+    metrics = _adapter(channel).fetch_metrics("1")
+    # Deterministic figures per post so the demo has some; quotes not reported, to show how that looks.
+    assert metrics == _adapter(channel).fetch_metrics("1")
+    assert set(metrics) == {"views", "likes", "shares", "replies", "clicks"}
+    assert all(value > 0 for value in metrics.values())
+
+
+def test_a_post_deleted_from_the_sandbox_timeline_reads_as_removed(channel):
+    from scheduler.adapters.base import MetricsReading, Removed
+
+    mine = _adapter(channel).publish(CONTENT, idempotency_key="k")
+    gone = _adapter(channel).publish(PostContent(text="Another"), idempotency_key="k2")
+    _adapter(channel).delete(gone.remote_id)
+    readings = _adapter(channel).fetch_metrics_batch([mine.remote_id, gone.remote_id])
+    assert isinstance(readings[mine.remote_id], MetricsReading)
+    assert isinstance(readings[gone.remote_id], Removed)
 
 
 def test_publishing_keeps_each_attachment_with_its_alt_text_and_the_language(channel):
