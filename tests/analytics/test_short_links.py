@@ -211,7 +211,7 @@ def test_a_delivery_first_sent_without_short_links_stays_without(personas):
 
 
 def test_each_platforms_counter_counts_and_names_the_short_links_length(personas, client, settings):
-    from tests.scheduler.test_composer import check, compose_data, counts
+    from tests.composer.test_compose import check, compose_data, counts
 
     settings.SITE_URL = "https://civicpost.city.example"
     client.force_login(personas.alice)
