@@ -92,6 +92,18 @@ class ImageLimits:
 
 
 @dataclass(frozen=True)
+class ReplyTarget:
+    """The platform post that content answers: a resident's comment (an inbox reply) or the previous part of a
+    thread of posts. `remote_id` is what the adapter's publish returned (or the inbox read) for that post."""
+
+    remote_id: str
+    # The first post of the conversation, for platforms whose reply names it too (Bluesky's reply.root).
+    root_remote_id: str = ""
+    # Whatever else the platform needs to address it (e.g. Bluesky cids: {"cid": ..., "root_cid": ...}).
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PostContent:
     """What is sent to one channel: built only from the approved snapshot."""
 
@@ -107,6 +119,9 @@ class PostContent:
     channel_name: str = ""
     # (platform, display name) of every channel the post goes to.
     post_channels: tuple[tuple[str, str], ...] = ()
+    # Set when this content is a reply (inbox answer) or a later part of a thread; adapters whose
+    # `supports_replies` is False refuse it in validate().
+    reply_to: ReplyTarget | None = None
 
     def text_with_link(self) -> str:
         if not self.link or self.link in self.text:
@@ -258,6 +273,8 @@ class PlatformAdapter(ABC):
     image_limits: ClassVar[ImageLimits | None] = None
     # True: PostContent.post_channels is filled (one more query per delivery, so only where it is sent).
     names_post_channels: ClassVar[bool] = False
+    # True: publish() honours PostContent.reply_to (threads of posts, inbox replies).
+    supports_replies: ClassVar[bool] = False
 
     def __init__(self, account: ChannelAccount) -> None:
         self.account = account
@@ -299,6 +316,8 @@ class PlatformAdapter(ABC):
             problems.append(
                 Problem("Every image needs alt text, so residents who use screen readers get the message.", "media")
             )
+        if content.reply_to is not None and not self.supports_replies:
+            problems.append(Problem(f"{self.label} cannot publish a reply from CivicPost."))
         return problems
 
     def current_image_limits(self) -> ImageLimits | None:
