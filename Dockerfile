@@ -24,8 +24,10 @@ RUN pip install -r requirements/base.txt
 
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
-# collectstatic needs no secrets or database; the fingerprinted files are served by WhiteNoise.
-RUN DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
+# The translation catalogues (locale/*.po -> .mo, pure Python); collectstatic needs no secrets or database;
+# the fingerprinted files are served by WhiteNoise.
+RUN python -m civicpost.catalogues compile --force \
+    && DJANGO_SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput --verbosity 0 \
     && mkdir -p /app/media && chown civicpost:civicpost /app/media
 
 USER civicpost

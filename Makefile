@@ -14,7 +14,7 @@ PUBLISH_INTERVAL ?= 5
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k publishing -x"`.
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint schema check-deploy bench audit migrate seed lock clean
+.PHONY: help run test lint schema check-deploy bench audit migrate seed lock clean messages catalogues
 
 help:
 	@echo "make run            install, migrate, load the demo city, serve http://$(HOST):$(PORT) and publish (Ctrl-C stops)"
@@ -26,6 +26,7 @@ help:
 	@echo "make migrate        apply database migrations"
 	@echo "make seed           load the demo city (DEBUG only)"
 	@echo "make schema         regenerate the API's OpenAPI schema, docs/openapi.yaml (CI fails when it is stale)"
+	@echo "make messages       collect new strings into locale/es/LC_MESSAGES/*.po and list what is left to translate (needs GNU gettext)"
 	@echo "make lock           re-compile requirements/*.txt from pyproject.toml (LOCK_ARGS=--upgrade to update)"
 	@echo "make clean          remove .venv, node_modules and caches (keeps .env and db.sqlite3)"
 
@@ -62,17 +63,39 @@ node_modules/.package-lock.json: package.json package-lock.json
 	chmod 600 .env.tmp && mv .env.tmp .env
 	@echo "Created .env with a new DJANGO_SECRET_KEY and CIVICPOST_ENCRYPTION_KEYS (keep it; it decrypts channel credentials)."
 
+# --- Translations ---------------------------------------------------------------------------------------
+# The .po catalogues are committed; their compiled .mo files are built here (pure Python, no gettext needed)
+# whenever a .po is newer, before `make run` and `make test`. See README "Translations".
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+%.mo: %.po | $(BIN)/python
+	$(BIN)/python -m civicpost.catalogues compile
+
+catalogues: $(MO_FILES)
+
+# Adds every new translatable string of the templates, Python and JavaScript to each catalogue, marks changed
+# ones fuzzy, then lists what needs a translation (exit status 1 while anything does). Needs xgettext/msgmerge
+# (Debian: apt-get install gettext).
+MAKEMESSAGES_FLAGS := --all --no-obsolete --ignore=.venv --ignore=node_modules --ignore=staticfiles --ignore=tests --ignore=bench --ignore=htmlcov
+messages: export DJANGO_DEBUG = true
+messages: $(VENV)/.installed-base
+	@command -v xgettext >/dev/null || { echo "GNU gettext is needed to collect strings (Debian: apt-get install gettext)." >&2; exit 1; }
+	$(BIN)/python manage.py makemessages $(MAKEMESSAGES_FLAGS)
+	$(BIN)/python manage.py makemessages -d djangojs $(MAKEMESSAGES_FLAGS) --ignore=static/vendor
+	$(BIN)/python -m civicpost.catalogues report
+
 # --- The two commands -------------------------------------------------------------------------------
 
 run: export DJANGO_DEBUG = true
 # The demo approvers and admins would otherwise be sent to MFA set-up before anything else.
 run: export CIVICPOST_REQUIRE_MFA ?= false
-run: $(VENV)/.installed-base node_modules/.package-lock.json .env
+run: $(VENV)/.installed-base node_modules/.package-lock.json .env catalogues
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py run_embedded $(HOST):$(PORT) --interval $(PUBLISH_INTERVAL)
 
-test: $(VENV)/.installed-dev node_modules/.package-lock.json
+test: $(VENV)/.installed-dev node_modules/.package-lock.json catalogues
 	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium is missing, so the browser tests cannot run (Debian: apt-get install chromium)." >&2
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

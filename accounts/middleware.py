@@ -1,5 +1,6 @@
 """Sign-in policy that allauth leaves to the project: MFA set-up before anything else for approvers and
-admins, and an absolute limit on how long one sign-in lasts (the idle limit is SESSION_COOKIE_AGE)."""
+admins, an absolute limit on how long one sign-in lasts (the idle limit is SESSION_COOKIE_AGE), and the
+interface language a signed-in person chose."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.mfa import signed_in_by_sso, user_has_mfa, user_requires_mfa
 from accounts.receivers import SIGNED_IN_AT_SESSION_KEY
+from civicpost.session_keys import LANGUAGE_SESSION_KEY
+from people.selectors import supported_language, user_language_choice
 
 # Pages a user without MFA may still reach: setting MFA up (allauth asks for the password again
 # first), signing out, and the page that explains why.
@@ -107,4 +111,27 @@ class SessionLimitMiddleware:
                 if request.method == "GET":
                     login_url = f"{login_url}?{urlencode({'next': request.get_full_path()})}"
                 return _redirect(request, login_url)
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """Shows a signed-in person's pages in the language they chose on their account page; without a choice
+    LocaleMiddleware's pick (the language cookie, else the browser's Accept-Language, else English) stands.
+    Runs after AuthenticationMiddleware; LocaleMiddleware's response half then sets Content-Language.
+
+    The choice is copied into the session at sign-in (accounts.receivers) so a request costs no query; a
+    session from before this existed reads it once."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if LANGUAGE_SESSION_KEY not in request.session:
+                request.session[LANGUAGE_SESSION_KEY] = user_language_choice(user=user)
+            language = supported_language(request.session.get(LANGUAGE_SESSION_KEY))
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

@@ -11,6 +11,8 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from accounts.services import user_sessions_end_all
+from civicpost.session_keys import LANGUAGE_SESSION_KEY
+from people.selectors import user_language_choice
 
 User = get_user_model()
 
@@ -23,6 +25,14 @@ def stamp_sign_in_time(sender: Any, request: Any, user: Any, **kwargs: Any) -> N
     session = getattr(request, "session", None)
     if session is not None:
         session[SIGNED_IN_AT_SESSION_KEY] = int(time.time())
+
+
+@receiver(user_logged_in)
+def remember_language_choice(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    """Copies the interface language the person chose into the session (accounts.middleware.UserLanguageMiddleware)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[LANGUAGE_SESSION_KEY] = user_language_choice(user=user)
 
 
 @receiver(pre_save, sender=User)

@@ -8,4 +8,5 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.security, name="security"),
     path("two-step-required/", views.mfa_required, name="mfa_required"),
+    path("language/", views.language, name="language"),
 ]

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "csp",
     "civicpost",
     "departments",
+    "people",
     "scheduler",
     "feeds",
     "connections",
@@ -74,6 +75,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After sign-in: the language the person chose on their account page wins over the browser's.
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -362,6 +365,9 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Language and time: store UTC, show each department's zone.
+# The interface language: the one a person chose on their account page (people.PersonalSettings), else the
+# browser's (Accept-Language, through LocaleMiddleware), else English. Also the languages posts may be in;
+# their names are translated where shown (civicpost.languages.language_name).
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("es", "Spanish")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -80,6 +80,7 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # --- Account & security: every signed-in person's own page.
     ("accounts:security", "GET"): ANY_SIGNED_IN,
     ("accounts:mfa_required", "GET"): ANY_SIGNED_IN,
+    ("accounts:language", "POST"): ANY_SIGNED_IN,
     # Personal API tokens (api app): each person's own; revoking an unknown token is 404 for everyone
     # (revoking another person's token: tests/api/test_tokens.py).
     ("api_tokens:token_list", "GET"): ANY_SIGNED_IN,

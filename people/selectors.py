@@ -1,0 +1,38 @@
+"""Reads of people's own settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+
+from people.models import PersonalSettings
+
+
+def supported_language(code: str | None) -> str:
+    """Returns `code` when it is one of settings.LANGUAGES, else ""."""
+    return code if code in dict(settings.LANGUAGES) else ""
+
+
+def user_language_choice(*, user: Any) -> str:
+    """Returns the language the user chose ("es"), or "" when they have not chosen one."""
+    if user is None or not getattr(user, "pk", None):
+        return ""
+    code = PersonalSettings.objects.filter(user_id=user.pk).values_list("language", flat=True).first()
+    return supported_language(code)
+
+
+def user_languages(*, user_ids: Iterable[int]) -> dict[int, str]:
+    """Returns {user id: language to write to them in} for every id given: their choice, or the site's
+    default language (settings.LANGUAGE_CODE) for those who chose none. One query."""
+    ids = set(user_ids)
+    chosen = dict(
+        PersonalSettings.objects.filter(user_id__in=ids).exclude(language="").values_list("user_id", "language")
+    )
+    return {user_id: supported_language(chosen.get(user_id)) or settings.LANGUAGE_CODE for user_id in ids}
+
+
+def user_language(*, user: Any) -> str:
+    """Returns the language to write to one user in (their choice, else settings.LANGUAGE_CODE)."""
+    return user_language_choice(user=user) or settings.LANGUAGE_CODE
