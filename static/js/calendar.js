@@ -5,6 +5,12 @@
 (function () {
   "use strict";
 
+  // Words come translated from the page (templates/includes/js_text.html); English if it is missing.
+  function uiText(key, fallback) {
+    var holder = document.getElementById("civic-js-text");
+    return (holder && holder.getAttribute("data-" + key)) || fallback;
+  }
+
   var dialog, form, errorBox, errorText, live, dragged;
 
   function ready(fn) {
@@ -75,7 +81,13 @@
       return response
         .json()
         .catch(function () {
-          return { ok: false, message: "The calendar could not be updated (error " + response.status + ")." };
+          return {
+            ok: false,
+            message: uiText("calendar-error", "The calendar could not be updated (error %(status)s).").replace(
+              "%(status)s",
+              String(response.status)
+            ),
+          };
         });
     });
   }
@@ -116,7 +128,9 @@
     event.preventDefault();
     var postId = form.getAttribute("data-post-id");
     if (!form.elements.date.value || !form.elements.time.value) {
-      showDialogError(!form.elements.date.value ? "Choose the new date." : "Choose the new time.");
+      showDialogError(
+        !form.elements.date.value ? uiText("choose-date", "Choose the new date.") : uiText("choose-time", "Choose the new time.")
+      );
       (form.elements.date.value ? form.elements.time : form.elements.date).focus();
       return;
     }
@@ -188,7 +202,7 @@
       time = ("0" + hour).slice(-2) + ":" + time.split(":")[1];
     }
     if (date === chip.getAttribute("data-date") && time === chip.getAttribute("data-time")) return;
-    announce("Moving the post…", false);
+    announce(uiText("moving", "Moving the post…"), false);
     sendMove(chip.getAttribute("data-move-url"), { date: date, time: time }).then(function (answer) {
       if (answer.ok) {
         announce(answer.message, false);

@@ -10,6 +10,12 @@
 (function () {
   "use strict";
 
+  // Words come translated from the page (templates/includes/js_text.html); English if it is missing.
+  function uiText(key, fallback) {
+    var holder = document.getElementById("civic-js-text");
+    return (holder && holder.getAttribute("data-" + key)) || fallback;
+  }
+
   var AUTOSAVE_EVERY_MS = 10000;
   var PREFIX = "civicpost.compose.";
   var SKIPPED = { csrfmiddlewaretoken: true, upload: true, upload_captions: true, media_action: true };
@@ -161,8 +167,11 @@
           if (response.redirected && response.url.indexOf("/accounts/") !== -1) {
             dirty = true;
             say(
-              "Your session has ended, so this draft was not saved. What you typed is kept in this browser: " +
-                "sign in again and open this page to bring it back."
+              uiText(
+                "session-ended",
+                "Your session has ended, so this draft was not saved. What you typed is kept in this browser: " +
+                  "sign in again and open this page to bring it back."
+              )
             );
             return null;
           }
@@ -179,7 +188,7 @@
             var leave = document.querySelector("[data-leave-link]");
             if (leave) {
               leave.href = editUrl.replace(/edit\/$/, "");
-              leave.textContent = "Leave this page (the draft is saved)";
+              leave.textContent = uiText("leave-saved", "Leave this page (the draft is saved)");
             }
             if (window.history && window.history.replaceState) window.history.replaceState(null, "", editUrl);
           }
@@ -193,7 +202,12 @@
         })
         .catch(function () {
           dirty = true;
-          say("The draft could not be saved just now (no connection?). What you typed is kept in this browser.");
+          say(
+            uiText(
+              "not-saved",
+              "The draft could not be saved just now (no connection?). What you typed is kept in this browser."
+            )
+          );
         })
         .finally(function () {
           saving = false;
