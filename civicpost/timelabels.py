@@ -2,14 +2,22 @@
 
 Plain functions used by pages, forms, e-mails and the audit trail alike; the `civic_time` template tag
 library registers some of them as filters. Imports no feature app.
+
+Each label is in the active language (the page's, or the e-mail recipient's): English as US city pages
+write it ("Sat, Dec 5, 2026, 1:30 PM"), Spanish as US cities' Spanish pages do ("sáb, 5 dic 2026, 1:30 p. m."):
+day before month, lower-case names, still the 12-hour clock residents know. Names come from Django's own
+translated calendar words (django.utils.dates).
 """
 
 from __future__ import annotations
 
+import calendar as pycalendar
 import datetime as dt
 import zoneinfo
 from typing import Protocol
 
+from django.utils import translation
+from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
 from civicpost.zones import default_zone
@@ -35,15 +43,64 @@ def utc_offset_label(value: dt.datetime) -> str:
     return f"UTC{sign}{hours:02d}:{rest:02d}"
 
 
-def clock_label(value: dt.datetime) -> str:
-    """Returns the wall-clock time as "1:30 AM"."""
+def _day_first() -> bool:
+    """True when the active language writes the day before the month (every one but English)."""
+    return not (translation.get_language() or "en").startswith("en")
+
+
+def clock_label(value: dt.datetime | dt.time) -> str:
+    """Returns the wall-clock time as "1:30 AM" (Spanish: "1:30 a. m.")."""
     hour = value.hour % 12 or 12
+    if _day_first():
+        return f"{hour}:{value.minute:02d} {'a. m.' if value.hour < 12 else 'p. m.'}"
     return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
 
 
 def date_label(value: dt.datetime | dt.date) -> str:
-    """Returns "Sat, Dec 5, 2026"."""
-    return f"{value:%a}, {value:%b} {value.day}, {value.year}"
+    """Returns "Sat, Dec 5, 2026" (Spanish: "sáb, 5 dic 2026")."""
+    if _day_first():
+        return f"{WEEKDAYS_ABBR[value.weekday()]}, {value.day} {MONTHS_3[value.month]} {value.year}"
+    return f"{pycalendar.day_abbr[value.weekday()]}, {pycalendar.month_abbr[value.month]} {value.day}, {value.year}"
+
+
+def day_label(value: dt.datetime | dt.date) -> str:
+    """Returns "Sat, Dec 5" (Spanish: "sáb, 5 dic"), for a column of days."""
+    if _day_first():
+        return f"{WEEKDAYS_ABBR[value.weekday()]}, {value.day} {MONTHS_3[value.month]}"
+    return f"{pycalendar.day_abbr[value.weekday()]}, {pycalendar.month_abbr[value.month]} {value.day}"
+
+
+def month_day_label(value: dt.datetime | dt.date) -> str:
+    """Returns "Dec 5" (Spanish: "5 dic")."""
+    if _day_first():
+        return f"{value.day} {MONTHS_3[value.month]}"
+    return f"{pycalendar.month_abbr[value.month]} {value.day}"
+
+
+def long_date_label(value: dt.date) -> str:
+    """Returns "Saturday, December 5, 2026" (Spanish: "sábado, 5 de diciembre de 2026")."""
+    if _day_first():
+        return _("%(weekday)s, %(day)s %(month)s %(year)s") % {
+            "weekday": WEEKDAYS[value.weekday()],
+            "day": value.day,
+            "month": MONTHS[value.month].lower(),
+            "year": value.year,
+        }
+    return f"{pycalendar.day_name[value.weekday()]}, {pycalendar.month_name[value.month]} {value.day}, {value.year}"
+
+
+def month_label(year: int, month: int) -> str:
+    """Returns "December 2026" (Spanish: "diciembre de 2026")."""
+    if _day_first():
+        return _("%(month)s %(year)s") % {"month": str(MONTHS[month]).lower(), "year": year}
+    return f"{pycalendar.month_name[month]} {year}"
+
+
+def weekday_name(weekday: int) -> str:
+    """Returns the name of a weekday (0 = Monday): "Monday" (Spanish: "lunes")."""
+    if _day_first():
+        return str(WEEKDAYS[weekday])
+    return pycalendar.day_name[weekday]
 
 
 def time_label(moment: dt.datetime) -> str:
@@ -106,7 +163,7 @@ def zone_summary(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime) 
                 if previous is None
                 else _("from %(date)s %(label)s")
                 % {
-                    "date": f"{local:%b} {local.day}",
+                    "date": month_day_label(local),
                     "label": label,
                 }
             )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 
+from civicpost.timelabels import month_label, weekday_name
 from scheduler.calendar.filters import CalendarFilters
 from scheduler.calendar.periods import FIRST_WEEKDAY, CalendarDay, CalendarPeriod, base_fields, calendar_period
 
@@ -27,7 +28,7 @@ class CalendarMonth(CalendarPeriod):
 
     @property
     def title(self) -> str:
-        return f"{pycalendar.month_name[self.month]} {self.year}"
+        return month_label(self.year, self.month)
 
     @property
     def first_day(self) -> dt.date:
@@ -66,5 +67,5 @@ def calendar_month(
         year=year,
         month=month,
         weeks=[[days[d] for d in week] for week in weeks],
-        weekday_names=[pycalendar.day_name[(FIRST_WEEKDAY + i) % 7] for i in range(7)],
+        weekday_names=[weekday_name((FIRST_WEEKDAY + i) % 7) for i in range(7)],
     )

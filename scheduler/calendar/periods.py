@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
-from civicpost.timelabels import zone_summary
+from civicpost.timelabels import long_date_label, zone_summary
 from civicpost.zones import local_midnight
 from departments.selectors import (
     viewer_zone,
@@ -50,7 +50,7 @@ class CalendarDay:
 
     @property
     def label(self) -> str:
-        return f"{self.date:%A}, {self.date:%B} {self.date.day}, {self.date.year}"
+        return long_date_label(self.date)
 
     @property
     def iso(self) -> str:
