@@ -19,7 +19,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from analytics.ages import due_age, metric_ages
@@ -33,6 +33,7 @@ from analytics.models import (
     ShortLink,
 )
 from departments.selectors import department_admin_emails
+from people.selectors import addresses_by_language
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AdapterError,
@@ -254,19 +255,25 @@ def removals_notify_pending(*, now: dt.datetime) -> int:
         recipients = department_admin_emails(department_id=delivery.post.department_id)
         if not recipients:
             continue
-        subject = _("A post is no longer on %(channel)s") % {"channel": delivery.channel.display_name}
-        body = _(
-            "CivicPost noticed on %(when)s UTC that this post is no longer shown on %(channel)s: it was deleted "
-            "or hidden on the platform.\n\n%(text)s\n\nPost page: %(url)s\n\nThe platform said: %(reason)s\n"
-        ) % {
-            "when": f"{removal.noticed_at:%Y-%m-%d %H:%M}",
-            "channel": delivery.channel.display_name,
-            "text": delivery.post.text[:280],
-            "url": settings.SITE_URL + reverse("scheduler:post_detail", args=[delivery.post_id]),
-            "reason": removal.reason or _("(nothing)"),
-        }
+        messages = []
+        for language, addresses in addresses_by_language(emails=recipients).items():
+            with translation.override(language):  # one message per language, each recipient's own
+                subject = _("A post is no longer on %(channel)s") % {"channel": delivery.channel.display_name}
+                body = _(
+                    "CivicPost noticed on %(when)s UTC that this post is no longer shown on %(channel)s: it was "
+                    "deleted or hidden on the platform.\n\n%(text)s\n\nPost page: %(url)s\n\nThe platform said: "
+                    "%(reason)s\n"
+                ) % {
+                    "when": f"{removal.noticed_at:%Y-%m-%d %H:%M}",
+                    "channel": delivery.channel.display_name,
+                    "text": delivery.post.text[:280],
+                    "url": settings.SITE_URL + reverse("scheduler:post_detail", args=[delivery.post_id]),
+                    "reason": removal.reason or _("(nothing)"),
+                }
+            messages.append((subject, body, addresses))
         try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+            for subject, body, addresses in messages:
+                send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, addresses)
         except OSError as error:
             # Not sent: clear the claim so the next pass tries again.
             RemoteRemoval.objects.filter(pk=removal.pk).update(emailed_at=None)

@@ -12,8 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from django.utils.text import Truncator
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from composer.models import CsvImport, RecurringSeries
 from departments.models import Department
@@ -69,19 +68,22 @@ def _send_series_notices(*, series: RecurringSeries, notices: list[_PostNotice])
         held.sort(key=lambda notice: (sequence.get(notice.post.pk, 0), notice.post.due_at))
         count = len(held)
         steps = {(n.step.number, n.step.name) for n in held if n.step is not None}
-        if kind == APPROVED:
-            subject = ngettext(
-                "Approved: %(count)s post of a %(department)s series",
-                "Approved: %(count)s posts of a %(department)s series",
-                count,
-            )
-        else:
-            subject = ngettext(
-                "Waiting for your approval: %(count)s post of a %(department)s series",
-                "Waiting for your approval: %(count)s posts of a %(department)s series",
-                count,
-            )
-        subject %= {"count": count, "department": department.name}
+
+        def subject(kind: str = kind, count: int = count) -> str:
+            if kind == APPROVED:
+                text = ngettext(
+                    "Approved: %(count)s post of a %(department)s series",
+                    "Approved: %(count)s posts of a %(department)s series",
+                    count,
+                )
+            else:
+                text = ngettext(
+                    "Waiting for your approval: %(count)s post of a %(department)s series",
+                    "Waiting for your approval: %(count)s posts of a %(department)s series",
+                    count,
+                )
+            return text % {"count": count, "department": department.name}
+
         context = {
             "kind": kind,
             "series": series,
@@ -118,7 +120,7 @@ def _send_import_notices(*, upload: CsvImport, notices: list[_PostNotice]) -> No
     if not notices:
         return
     submitted = result.get("submitted", len({notice.post.pk for notice in notices}))
-    file_name = upload.file_name or _("a CSV file")
+    file_name = upload.file_name or gettext_lazy("a CSV file")
     departments = Department.objects.in_bulk({notice.post.department_id for notice in notices})
     by_person: dict[int, list[_PostNotice]] = defaultdict(list)
     people: dict[int, Any] = {}
@@ -131,11 +133,14 @@ def _send_import_notices(*, upload: CsvImport, notices: list[_PostNotice]) -> No
         held.sort(key=lambda notice: (notice.post.due_at, notice.post.pk))
         count = len(held)
         steps = {(n.post.department_id, n.step.number, n.step_count) for n in held if n.step is not None}
-        subject = ngettext(
-            "Waiting for your approval: %(count)s post imported from %(file)s",
-            "Waiting for your approval: %(count)s posts imported from %(file)s",
-            count,
-        ) % {"count": count, "file": file_name}
+
+        def subject(count: int = count) -> str:
+            return ngettext(
+                "Waiting for your approval: %(count)s post imported from %(file)s",
+                "Waiting for your approval: %(count)s posts imported from %(file)s",
+                count,
+            ) % {"count": count, "file": file_name}
+
         context = {
             "file_name": file_name,
             "author": upload.uploaded_by,

@@ -10,7 +10,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from governance.models import ApprovalDigestLog
 from scheduler.approvals import PolicyCache, current_step, step_states
@@ -56,7 +56,14 @@ def approval_digest_send(*, day: dt.date | None = None, force: bool = False) -> 
             except IntegrityError:
                 continue
             _send_after_commit(
-                subject=_("%(count)s post(s) waiting for your approval") % {"count": len(posts)},
+                subject=lambda posts=posts: (
+                    ngettext(
+                        "%(count)s post waiting for your approval",
+                        "%(count)s posts waiting for your approval",
+                        len(posts),
+                    )
+                    % {"count": len(posts)}
+                ),
                 template="governance/email/digest.txt",
                 context={"posts": [(post, post_url(post)) for post in posts], "day": day},
                 recipients=[user],

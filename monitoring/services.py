@@ -16,11 +16,12 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from departments.models import Membership, Role
 from monitoring.models import OverdueAlert
+from people.selectors import addresses_by_language
 from scheduler.models import CLAIMABLE_DELIVERY_STATUSES, ChannelStatus, Delivery
 from scheduler.selectors import held_deliveries_filter
 
@@ -102,9 +103,11 @@ def alert_overdue_deliveries(*, now: dt.datetime | None = None) -> int:
         try:
             with transaction.atomic():
                 OverdueAlert.objects.create(delivery=delivery, sent_at=now, recipient_count=len(recipients))
-                if recipients:
-                    subject, body = _message(delivery, now=now)
-                    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+                # One message per language, each recipient's own.
+                for language, addresses in addresses_by_language(emails=recipients).items():
+                    with translation.override(language):
+                        subject, body = _message(delivery, now=now)
+                    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, addresses)
         except IntegrityError:
             continue  # another process alerted this delivery first
         except OSError as error:  # SMTP down: nothing recorded, try again on the next call

@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PersonalSettings(models.Model):
-    """What one person chose for themselves. `language` (one of settings.LANGUAGES, checked by the service) is "" until they choose: then the browser's
-    language (Accept-Language) decides the pages, and the site's default language their e-mails."""
+    """What one person chose for themselves. `language` (one of settings.LANGUAGES, checked by the
+    service) is "" until they choose: then the browser's language (Accept-Language) decides the pages, and
+    the site's default language their e-mails."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_settings")
     language = models.CharField(

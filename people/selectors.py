@@ -36,3 +36,21 @@ def user_languages(*, user_ids: Iterable[int]) -> dict[int, str]:
 def user_language(*, user: Any) -> str:
     """Returns the language to write to one user in (their choice, else settings.LANGUAGE_CODE)."""
     return user_language_choice(user=user) or settings.LANGUAGE_CODE
+
+
+def addresses_by_language(*, emails: Iterable[str]) -> dict[str, list[str]]:
+    """Returns {language: [addresses]} for the given e-mail addresses, each in its owner's language (their
+    choice, else settings.LANGUAGE_CODE; an address of no account gets the default). One query. For the
+    messages that go to a list of addresses: send one per language."""
+    from django.contrib.auth import get_user_model
+
+    wanted = list(dict.fromkeys(emails))
+    chosen: dict[str, str] = {}
+    rows = get_user_model().objects.filter(email__in=wanted).values_list("email", "personal_settings__language")
+    for email, language in rows:
+        if supported_language(language):
+            chosen[email] = language
+    groups: dict[str, list[str]] = {}
+    for email in wanted:
+        groups.setdefault(chosen.get(email, settings.LANGUAGE_CODE), []).append(email)
+    return groups

@@ -7,6 +7,9 @@ Messages go out after the transaction commits (transaction.on_commit), one messa
 Django's email settings (the console backend in `make run`). Each links to the post (settings.SITE_URL).
 A failure to send is logged and never undoes or breaks the action that caused it.
 
+Each message is written in its recipient's language (people.PersonalSettings, else the site's default):
+subjects are given as functions, called with that language active, as the template is rendered.
+
 An action on a whole recurring series, or a CSV import, runs inside `notices_gathered()` (through
 composer.notifications): the messages its posts would each send are gathered instead of sent, and the
 caller sends one message per person.
@@ -15,7 +18,7 @@ caller sends one message per person.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -25,11 +28,15 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from departments.models import Membership, Role
+from people.selectors import supported_language, user_language
 from scheduler.approvals import StepProgress, current_step, step_states
 from scheduler.models import Delivery, DeliveryStatus, Post, PostApproval
 
@@ -42,8 +49,27 @@ def post_url(post: Post) -> str:
     return f"{settings.SITE_URL}{reverse('scheduler:post_detail', args=[post.pk])}"
 
 
+# A subject in the recipient's language: a function called with that language active.
+Subject = Callable[[], str]
+
+
 def _users(ids: Iterable[int]) -> list[Any]:
-    return list(get_user_model().objects.filter(pk__in=set(ids), is_active=True).exclude(email="").order_by("pk"))
+    """The active users with an address among `ids`, each with `civic_language` (their chosen language or
+    None), read in the same query."""
+    return list(
+        get_user_model()
+        .objects.filter(pk__in=set(ids), is_active=True)
+        .exclude(email="")
+        .annotate(civic_language=F("personal_settings__language"))
+        .order_by("pk")
+    )
+
+
+def recipient_language(user: Any) -> str:
+    """The language to write to `user` in: the one they chose, else settings.LANGUAGE_CODE."""
+    if hasattr(user, "civic_language"):
+        return supported_language(user.civic_language) or settings.LANGUAGE_CODE
+    return user_language(user=user)
 
 
 def _author_and_admin_ids(post: Post) -> set[int]:
@@ -57,20 +83,22 @@ def _name(user: Any) -> str:
     return user.get_full_name() or user.email
 
 
-def _message(*, subject: str, template: str, context: dict[str, Any], user: Any) -> EmailMessage:
-    return EmailMessage(
-        subject=SUBJECT_PREFIX + subject,
-        body=render_to_string(template, {**context, "recipient": user, "site_url": settings.SITE_URL}),
-        to=[user.email],
-    )
+def _message(*, subject: Subject, template: str, context: dict[str, Any], user: Any) -> EmailMessage:
+    """One message to `user`, subject and body in their language."""
+    with translation.override(recipient_language(user)):
+        return EmailMessage(
+            subject=SUBJECT_PREFIX + subject(),
+            body=render_to_string(template, {**context, "recipient": user, "site_url": settings.SITE_URL}),
+            to=[user.email],
+        )
 
 
-def _send_after_commit(*, subject: str, template: str, context: dict[str, Any], recipients: list[Any]) -> None:
+def _send_after_commit(*, subject: Subject, template: str, context: dict[str, Any], recipients: list[Any]) -> None:
     """Renders one message per recipient now (the rows are as the action left them) and sends them all
     once the transaction commits."""
     _send_messages_after_commit(
         [_message(subject=subject, template=template, context=context, user=user) for user in recipients],
-        subject=subject,
+        subject=template,
     )
 
 
@@ -113,9 +141,8 @@ def _notify_current_approvers(*, post: Post, kind: str) -> None:
     recipients = _users(step.approver_ids - set(step.voter_ids))
     if _gathered(_PostNotice(kind=kind, post=post, recipients=recipients, step=step, step_count=len(progress))):
         return
-    subject = _("Waiting for your approval: %(department)s post") % {"department": post.department.name}
     _send_after_commit(
-        subject=subject,
+        subject=lambda: _("Waiting for your approval: %(department)s post") % {"department": post.department.name},
         template=template,
         context={**_post_context(post), "step": step, "step_count": len(progress)},
         recipients=recipients,
@@ -127,7 +154,7 @@ def notify_post_approved(*, post: Post, approval: PostApproval) -> None:
     if _gathered(_PostNotice(kind=APPROVED, post=post, recipients=recipients, approver=_name(approval.approved_by))):
         return
     _send_after_commit(
-        subject=_("Approved: %(department)s post") % {"department": post.department.name},
+        subject=lambda: _("Approved: %(department)s post") % {"department": post.department.name},
         template="governance/email/approved.txt",
         context={**_post_context(post), "approval": approval, "approver": _name(approval.approved_by)},
         recipients=recipients,
@@ -137,7 +164,7 @@ def notify_post_approved(*, post: Post, approval: PostApproval) -> None:
 def notify_changes_requested(*, post: Post, reviewer: Any, comment: str) -> None:
     recipients = _users(_author_and_admin_ids(post) - {reviewer.pk})
     _send_after_commit(
-        subject=_("Changes requested: %(department)s post") % {"department": post.department.name},
+        subject=lambda: _("Changes requested: %(department)s post") % {"department": post.department.name},
         template="governance/email/changes_requested.txt",
         context={**_post_context(post), "reviewer": _name(reviewer), "comment": comment},
         recipients=recipients,
@@ -190,9 +217,9 @@ def notices_gathered() -> Iterator[list[_PostNotice]]:
 
 # --- Publishing outcomes --------------------------------------------------------------------------
 
-OUTCOME_SUBJECTS: dict[str, str] = {
-    DeliveryStatus.FAILED: "Publishing failed on %(channel)s",
-    DeliveryStatus.NEEDS_ATTENTION: "Needs attention on %(channel)s",
+OUTCOME_SUBJECTS: dict[str, Any] = {
+    DeliveryStatus.FAILED: gettext_lazy("Publishing failed on %(channel)s"),
+    DeliveryStatus.NEEDS_ATTENTION: gettext_lazy("Needs attention on %(channel)s"),
 }
 
 
@@ -204,9 +231,8 @@ def notify_delivery_outcome(delivery: Delivery, *, status: str | None = None, me
         return
     post = Post.objects.select_related("department", "author").get(pk=delivery.post_id)
     channel = delivery.channel
-    subject = _(OUTCOME_SUBJECTS[status]) % {"channel": channel.display_name}
     _send_after_commit(
-        subject=subject,
+        subject=lambda: str(OUTCOME_SUBJECTS[status]) % {"channel": channel.display_name},
         template="governance/email/delivery_outcome.txt",
         context={
             **_post_context(post),

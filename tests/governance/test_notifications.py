@@ -130,7 +130,7 @@ def test_the_daily_digest_lists_what_waits_for_each_approver_once_a_day(city, dj
     assert post_address(first) in by_person["bob@city.example"].body
     assert post_address(second) not in by_person["bob@city.example"].body
     assert post_address(second) in by_person[librarian.email].body
-    assert "2 post(s) waiting" in by_person["dana@city.example"].subject
+    assert "2 posts waiting" in by_person["dana@city.example"].subject
     assert {post_address(first), post_address(second)} <= set(by_person["dana@city.example"].body.split())
 
     mail.outbox.clear()
