@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -24,16 +25,16 @@ TYPE_PREFIX = "urn:civicpost:problem:"
 logger = logging.getLogger("civicpost.api")
 
 TITLES = {
-    400: ("invalid-request", "The request is not valid."),
-    401: ("not-authenticated", "Authentication is needed."),
-    403: ("forbidden", "You may not do this."),
-    404: ("not-found", "Not found."),
-    405: ("method-not-allowed", "This method is not allowed here."),
-    406: ("not-acceptable", "This response format is not available."),
-    409: ("conflict", "The request conflicts with the current state."),
-    415: ("unsupported-media-type", "This content type is not supported."),
-    429: ("rate-limited", "Too many requests."),
-    500: ("server-error", "Something went wrong on our side."),
+    400: ("invalid-request", gettext_noop("The request is not valid.")),
+    401: ("not-authenticated", gettext_noop("Authentication is needed.")),
+    403: ("forbidden", gettext_noop("You may not do this.")),
+    404: ("not-found", gettext_noop("Not found.")),
+    405: ("method-not-allowed", gettext_noop("This method is not allowed here.")),
+    406: ("not-acceptable", gettext_noop("This response format is not available.")),
+    409: ("conflict", gettext_noop("The request conflicts with the current state.")),
+    415: ("unsupported-media-type", gettext_noop("This content type is not supported.")),
+    429: ("rate-limited", gettext_noop("Too many requests.")),
+    500: ("server-error", gettext_noop("Something went wrong on our side.")),
 }
 
 
@@ -46,7 +47,7 @@ class Conflict(exceptions.APIException):
 
 
 def problem_body(status_code: int, detail: str, *, kind: str | None = None, **extensions: Any) -> dict[str, Any]:
-    slug, title = TITLES.get(status_code, ("error", "Something went wrong."))
+    slug, title = TITLES.get(status_code, ("error", gettext_noop("Something went wrong.")))
     return {
         "type": TYPE_PREFIX + (kind or slug),
         "title": _(title),

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 REFRESH_WINDOW = dt.timedelta(days=7)
 # The words scheduler.publishing writes on a delivery it holds because the channel needs reconnecting
 # (English, and as translated for the current language).
-HELD_MESSAGE_PREFIX = "Waiting: the channel must be reconnected"
+HELD_MESSAGE_PREFIX = gettext_noop("Waiting: the channel must be reconnected")
 
 
 def _require_admin(*, user: User, department_id: int) -> None:

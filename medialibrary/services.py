@@ -40,7 +40,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 from mutagen.mp4 import Atom, AtomError, Atoms, MP4Info, MP4StreamInfoError
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
@@ -73,8 +73,9 @@ XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
 
 logger = logging.getLogger(__name__)
 
-ALT_TEXT_REQUIRED = "Every image needs alt text, so residents who use screen readers get the message."
-CAPTIONS_REQUIRED = (
+# Marked here, translated where shown (gettext_noop: extracted, left in English in the constant).
+ALT_TEXT_REQUIRED = gettext_noop("Every image needs alt text, so residents who use screen readers get the message.")
+CAPTIONS_REQUIRED = gettext_noop(
     "Every video needs captions or a transcript, so residents who are deaf or hard of hearing get the message."
 )
 

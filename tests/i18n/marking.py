@@ -172,12 +172,35 @@ def _choice_labels(node: ast.AST) -> list[ast.AST]:
     return [pair.elts[1] for pair in node.elts if isinstance(pair, ast.Tuple) and len(pair.elts) == 2]
 
 
+TRANSLATING_CALLS = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy"}
+
+
+def _module_strings(tree: ast.Module) -> set[str]:
+    """Names the module binds to a plain string literal (not to gettext_noop(...))."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+            names |= {target.id for target in node.targets if isinstance(target, ast.Name)}
+    return names
+
+
 def python_findings(path: Path) -> list[Finding]:
     """Returns the unmarked message strings of one Python module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     where = str(path.relative_to(ROOT))
     found: list[Finding] = []
+    constants = _module_strings(tree)
     for node in ast.walk(tree):
+        # _(CONSTANT) of a plain string: xgettext never sees the words, so they are never translated.
+        if (
+            isinstance(node, ast.Call)
+            and _callee(node) in TRANSLATING_CALLS
+            and node.args
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id in constants
+        ):
+            advice = f"{ast.unparse(node)}: mark {node.args[0].id} with gettext_noop"
+            found.append(Finding(f"{where}:{node.lineno}", advice))
         # TextChoices members: NAME = "value", "Label"
         if isinstance(node, ast.ClassDef) and any(ast.unparse(b).endswith("Choices") for b in node.bases):
             for item in node.body:
