@@ -10,9 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 def language_choices() -> list[tuple[str, str]]:
     """Returns ("", "Use my browser's language") and each interface language named in itself ("Español")."""
-    return [("", str(_("Use my browser's language")))] + [
-        (code, get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES
-    ]
+    choices = [("", str(_("Use my browser's language")))]
+    for code, _name in settings.LANGUAGES:
+        name = get_language_info(code)["name_local"]  # "español": a label starts with a capital
+        choices.append((code, name[:1].upper() + name[1:]))
+    return choices
 
 
 class LanguageForm(forms.Form):

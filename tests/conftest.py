@@ -21,6 +21,14 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compiles the translation catalogues when a .po is newer than its .mo (as `make test` does), so a
+    plain `pytest` sees the Spanish of the committed catalogue, not a stale or missing build."""
+    from civicpost.catalogues import compile_all
+
+    compile_all()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """PostgreSQL and Redis tests skip with a reason on a laptop, and never in CI."""
     from django.conf import settings
