@@ -147,10 +147,10 @@ def write_mo(entries: list[Entry], path: Path) -> int:
     ids = b""
     strs = b""
     offsets: list[tuple[int, int, int, int]] = []
-    for key in keys:
-        value = messages[key]
-        offsets.append((len(ids), len(key), len(strs), len(value)))
-        ids += key + b"\0"
+    for raw_key in keys:
+        value = messages[raw_key]
+        offsets.append((len(ids), len(raw_key), len(strs), len(value)))
+        ids += raw_key + b"\0"
         strs += value + b"\0"
     count = len(keys)
     header_size = 7 * 4

@@ -55,15 +55,14 @@ def approval_digest_send(*, day: dt.date | None = None, force: bool = False) -> 
                     ApprovalDigestLog.objects.create(user=user, day=day, post_count=len(posts))
             except IntegrityError:
                 continue
+
+            def subject(count: int = len(posts)) -> str:
+                return ngettext(
+                    "%(count)s post waiting for your approval", "%(count)s posts waiting for your approval", count
+                ) % {"count": count}
+
             _send_after_commit(
-                subject=lambda posts=posts: (
-                    ngettext(
-                        "%(count)s post waiting for your approval",
-                        "%(count)s posts waiting for your approval",
-                        len(posts),
-                    )
-                    % {"count": len(posts)}
-                ),
+                subject=subject,
                 template="governance/email/digest.txt",
                 context={"posts": [(post, post_url(post)) for post in posts], "day": day},
                 recipients=[user],

@@ -1,4 +1,4 @@
-"""Governance on every page: the navigation links a person's roles allow, the crisis-hold banner, and the
+"""Governance on every page: the crisis-hold banner, and the
 panel of the post page (emergency mark, hold, approval steps and who may act)."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from typing import Any
 
 from django import template
 
-from departments import rules as department_rules
 from departments.selectors import viewer_zone_for_request
 from governance import rules
 from governance.selectors import emergency_alert_for_post
@@ -16,23 +15,6 @@ from scheduler.approvals import approval_progress
 from scheduler.selectors import active_crisis_holds, hold_messages_for_posts
 
 register = template.Library()
-
-
-@register.inclusion_tag("governance/_nav.html", takes_context=True)
-def governance_nav(context: template.Context) -> dict[str, Any]:
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"links": False}
-    return {
-        "links": True,
-        "current": getattr(getattr(request, "resolver_match", None), "url_name", ""),
-        "can_crisis": rules.can_start_crisis_hold(user),
-        "can_emergency": rules.can_post_emergency(user),
-        "can_see_emergencies": rules.can_view_emergency_alerts(user),
-        "can_manage": department_rules.can_open_department_pages(user),
-        "can_see_status": department_rules.can_view_publishing_status(user),
-    }
 
 
 @register.inclusion_tag("governance/_crisis_banner.html", takes_context=True)

@@ -1,0 +1,31 @@
+"""`{% main_navigation %}`: the header's navigation grouped by task (civicpost.navigation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from civicpost.navigation import main_navigation as navigation_groups
+
+register = template.Library()
+
+
+@register.inclusion_tag("includes/main_nav.html", takes_context=True)
+def main_navigation(context: template.Context) -> dict[str, Any]:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if request is None or user is None or not user.is_authenticated:
+        return {"groups": []}
+    groups = navigation_groups(
+        request,
+        can_post=bool(context.get("nav_can_post")),
+        can_approve=bool(context.get("nav_can_approve")),
+        approval_count=context.get("nav_approval_count"),
+    )
+    current = getattr(getattr(request, "resolver_match", None), "view_name", "")
+    return {
+        "groups": groups,
+        "dashboard_current": current == "scheduler:dashboard",
+        "security_current": current == "accounts:security",
+    }
