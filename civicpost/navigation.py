@@ -40,6 +40,11 @@ class NavGroup:
     def current(self) -> bool:
         return any(link.current for link in self.links)
 
+    @property
+    def count(self) -> int:
+        """What waits in the group's pages (the approval queue), shown on the closed menu too."""
+        return sum(link.count or 0 for link in self.links)
+
 
 def _link(label: str, view: str, *also: str, anchor: str = "", count: int | None = None) -> NavLink | None:
     """A link to `view`, or None when no such page is installed."""

@@ -85,3 +85,10 @@ class AxeChecker:
 def axe(request: pytest.FixtureRequest) -> AxeChecker:
     """Scans pages with axe-core; screenshots of each scanned page go to SCREENSHOT_DIR."""
     return AxeChecker(prefix=request.node.name.removeprefix("test_")[:40])
+
+
+def open_menu(page: object, group: str, link: object) -> None:
+    """Follows a link of the main navigation: opens its group's menu (Plan, Review, ...), then the link."""
+    page.get_by_role("navigation", name="Main").get_by_role("button", name=group, exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=link, exact=isinstance(link, str)).click()
+    page.wait_for_load_state("load")

@@ -16,6 +16,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from departments.models import Role
 from scheduler import services
+from tests.browser.conftest import open_menu
 from tests.browser.test_calendar_browser import sign_in_as
 from tests.factories import member
 from tests.governance.city import City
@@ -61,7 +62,7 @@ def test_a_department_admin_filters_the_trail_by_keyboard_and_downloads_it(live_
     sign_in_as(page, live_server.url, city.pat)
 
     page.goto(f"{live_server.url}/")
-    page.get_by_role("link", name="Audit trail").click()
+    open_menu(page, "Records", "Audit trail")
     page.wait_for_url(re.compile(r"/audit/$"))
     assert page.get_by_role("heading", name="Audit trail", level=1).is_visible()
     assert page.get_by_text("57 events").is_visible()  # Parks only: the post created and edited, 55 refreshes

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from departments.models import Department, Role
+from tests.browser.conftest import open_menu
 from tests.browser.test_compose_browser import tab_to
 from tests.browser.test_walkthrough import sign_in
 from tests.conftest import Personas
@@ -28,7 +29,7 @@ def test_a_department_admin_sets_languages_grade_zone_and_a_channels_language(li
     page = browser_page
     sign_in(page, live_server.url, pat.email)
 
-    page.get_by_role("link", name="People and policies").click()
+    open_menu(page, "Admin", "People and policies")
     axe.check(page, "people-and-policies")
     page.get_by_role("link", name="Languages, time zone and plain language").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Settings of Parks and Recreation")

@@ -51,6 +51,18 @@ def test_a_spanish_browser_walks_the_main_pages_in_spanish_and_each_passes_axe(l
     page.get_by_role("button", name="Iniciar sesión", exact=True).click()
     page.wait_for_url(f"{base}/")
 
+    # The grouped navigation works from the keyboard: Enter opens a group's menu, Escape closes it.
+    nav = page.get_by_role("navigation", name="Principal")
+    plan = nav.get_by_role("button", name="Planificación", exact=True)
+    plan.focus()
+    page.keyboard.press("Enter")
+    expect(plan).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Nueva publicación", exact=True)).to_be_visible()
+    axe.check(page, "menu-abierto")
+    page.keyboard.press("Escape")
+    expect(plan).to_have_attribute("aria-expanded", "false")
+    expect(nav.get_by_role("link", name="Nueva publicación", exact=True)).to_be_hidden()
+
     for path, heading in [*PAGES, (f"/posts/{post.pk}/", None)]:
         page.goto(f"{base}{path}")
         expect(page.locator("html")).to_have_attribute("lang", "es")

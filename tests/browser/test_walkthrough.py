@@ -12,6 +12,7 @@ from django.utils import timezone
 from scheduler.models import Delivery, Post, PostStatus, SandboxPost
 from scheduler.publishing import dispatch_tick
 from scheduler.tasks import enqueue_publish
+from tests.browser.conftest import open_menu
 from tests.conftest import Personas
 from tests.factories import PASSWORD
 
@@ -47,7 +48,7 @@ def test_compose_approve_publish_walkthrough(live_server, browser_page, axe, set
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
     axe.check(page, "dashboard")
 
-    page.get_by_role("link", name="New post", exact=True).click()
+    open_menu(page, "Plan", "New post")
     expect(page.get_by_role("heading", level=1)).to_have_text("New post")
     axe.check(page, "compose")
 
@@ -76,7 +77,7 @@ def test_compose_approve_publish_walkthrough(live_server, browser_page, axe, set
 
     # Bob approves it from his queue.
     sign_in(page, base, personas.bob.email)
-    page.get_by_role("link", name=re.compile("Approvals queue")).click()
+    open_menu(page, "Review", re.compile("Approvals queue"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Approvals queue")
     axe.check(page, "approvals-queue")
     page.get_by_role("link", name=re.compile("Splash pads open Saturday")).click()
@@ -108,7 +109,7 @@ def test_compose_approve_publish_walkthrough(live_server, browser_page, axe, set
     expect(page.locator(f"#sandbox-post-{sandbox_post.pk}")).to_contain_text(text)
     axe.check(page, "sandbox-timeline")
 
-    page.get_by_role("link", name="Channels", exact=True).click()
+    open_menu(page, "Channels", "Channels")
     axe.check(page, "channels")
     page.get_by_role("link", name="Dashboard", exact=True).click()
     axe.check(page, "dashboard-approver")
@@ -134,7 +135,7 @@ def test_the_daylight_saving_question_is_accessible_and_works(live_server, brows
     personas = Personas()
     page = browser_page
     sign_in(page, live_server.url, personas.alice.email)
-    page.get_by_role("link", name="New post", exact=True).click()
+    open_menu(page, "Plan", "New post")
 
     day = next_fall_back_sunday(timezone.now().date() + dt.timedelta(days=1))
     page.get_by_label("Text of the post").fill("Clocks go back tonight: enjoy the extra hour of sleep.")
