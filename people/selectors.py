@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from people.models import PersonalSettings
 
@@ -42,8 +43,6 @@ def addresses_by_language(*, emails: Iterable[str]) -> dict[str, list[str]]:
     """Returns {language: [addresses]} for the given e-mail addresses, each in its owner's language (their
     choice, else settings.LANGUAGE_CODE; an address of no account gets the default). One query. For the
     messages that go to a list of addresses: send one per language."""
-    from django.contrib.auth import get_user_model
-
     wanted = list(dict.fromkeys(emails))
     chosen: dict[str, str] = {}
     rows = get_user_model().objects.filter(email__in=wanted).values_list("email", "personal_settings__language")

@@ -17,7 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SKIP_DIRS = {".venv", "node_modules", "tests", "bench", "migrations", ".git", "static", "templates", "docs"}
 PROJECT = "civicpost"
 # The composition root wires every app together by design; its imports are no app's dependencies.
-COMPOSITION_ROOT = {"settings", "urls", "celery", "wsgi", "asgi", "periodic", "health", "context_processors"}
+COMPOSITION_ROOT = {
+    "settings",
+    "urls",
+    "celery",
+    "wsgi",
+    "asgi",
+    "periodic",
+    "health",
+    "context_processors",
+    "navigation",
+}
 
 
 def _apps() -> list[str]:
