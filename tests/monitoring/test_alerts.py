@@ -8,6 +8,7 @@ from departments.models import Role
 from monitoring import services
 from monitoring.models import OverdueAlert
 from monitoring.tasks import alert_overdue_deliveries as alert_task
+from people.services import user_language_set
 from scheduler.models import ChannelStatus
 from tests.factories import member
 
@@ -86,3 +87,18 @@ def test_a_failed_email_is_not_remembered_so_the_next_round_tries_again(approved
 def test_the_celery_task_runs_the_service(approved_delivery) -> None:  # noqa: ANN001
     approved_delivery(minutes_ago=11)
     assert alert_task() == 1
+
+
+@override_settings(CIVICPOST_OVERDUE_ALERT_MINUTES=10)
+def test_the_alert_goes_out_once_per_language_each_in_its_readers_own(approved_delivery, admins) -> None:  # noqa: ANN001
+    user_language_set(user=admins["parks_admin"], language="es")
+    approved_delivery(minutes_ago=12)
+
+    assert services.alert_overdue_deliveries() == 1
+
+    by_reader = {tuple(email.to): email for email in mail.outbox}
+    assert set(by_reader) == {("erin@city.example",), ("pat@city.example",)}
+    assert "12 minutes late" in by_reader[("erin@city.example",)].subject
+    spanish = by_reader[("pat@city.example",)]
+    assert "12 minutos de atraso" in spanish.subject
+    assert "Revise la página del estado de publicación" in spanish.body
