@@ -275,6 +275,13 @@ class PlatformAdapter(ABC):
     names_post_channels: ClassVar[bool] = False
     # True: publish() honours PostContent.reply_to (threads of posts, inbox replies).
     supports_replies: ClassVar[bool] = False
+    # True: a post may be a thread of parts here, each part published as a reply to the one before
+    # (X, Bluesky, Mastodon, Threads). Needs supports_replies.
+    supports_threads: ClassVar[bool] = False
+    # True: publish() with reply_to set to one of this account's own posts comments on it, and a post may
+    # carry a first comment (Facebook, Instagram, LinkedIn); `first_comment_max_chars` is the comment's limit.
+    supports_first_comment: ClassVar[bool] = False
+    first_comment_max_chars: ClassVar[int] = 0
 
     def __init__(self, account: ChannelAccount) -> None:
         self.account = account
