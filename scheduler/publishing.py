@@ -251,7 +251,7 @@ def _reply_target(delivery: Delivery) -> ReplyTarget:
     """The post a chained delivery answers: the delivery before it (published: the claim waited for it), with
     the thread's first part as the root and whatever the platform answered about both (Bluesky's cids)."""
     parent = Delivery.objects.only("pk", "part", "remote_id", "post_id", "channel_id", "language", "approval_id").get(
-        pk=delivery.after_id
+        followers=delivery.pk
     )
     if not parent.remote_id:
         raise PublishError(_("The post this answers has no platform id; it was not sent."), permanent=True)

@@ -179,9 +179,9 @@ def post_update(
     first_comment: str | None = None,
 ) -> Post:
     """Saves an edit and records it as a new version (when anything changed). An approved post goes back
-    to the approval queue: its old approval no longer counts. `channel_text`, `languages` and `media`
-    left as None stay as they are (so do `thread_parts` and `first_comment`). An autosave (`autosaved`) only ever touches drafts, and does nothing
-    when nothing changed.
+    to the approval queue: its old approval no longer counts. `channel_text`, `languages`, `media`,
+    `thread_parts` and `first_comment` left as None stay as they are. An autosave (`autosaved`) only ever
+    touches drafts, and does nothing when nothing changed.
 
     Moving a post that waits for approval or is approved into a blackout needs an approver's
     `blackout_override_reason` (scheduler/blackouts.py; raises BlackoutRefused); a draft may be saved there."""
@@ -396,7 +396,9 @@ def post_problems(*, post: Post, now: dt.datetime | None = None, require_future:
             message = f"{label}: {problem.message}"
             if message not in problems:
                 problems.append(message)
-    problems.extend(problem for problem in thread_problems(content=content, channels=channels) if problem not in problems)
+    problems.extend(
+        problem for problem in thread_problems(content=content, channels=channels) if problem not in problems
+    )
     return problems
 
 

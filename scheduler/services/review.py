@@ -27,7 +27,16 @@ from scheduler.approvals import (
     step_states,
 )
 from scheduler.blackouts import BlackoutRefused, blackout_clearance, blackout_override_record
-from scheduler.models import ApprovalVote, Delivery, DeliveryKind, Post, PostApproval, PostReview, PostStatus, ReviewAction
+from scheduler.models import (
+    ApprovalVote,
+    Delivery,
+    DeliveryKind,
+    Post,
+    PostApproval,
+    PostReview,
+    PostStatus,
+    ReviewAction,
+)
 from scheduler.notifications import (
     notify_changes_requested,
     notify_post_approved,

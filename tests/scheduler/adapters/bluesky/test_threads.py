@@ -17,17 +17,13 @@ from scheduler.adapters.base import PostContent, PublishError, ReplyTarget
 from scheduler.adapters.bluesky.adapter import record_key_for
 from scheduler.models import DeliveryKind, DeliveryStatus
 from tests.scheduler import make_due, tick
-from tests.scheduler.adapters.bluesky.test_adapter import (  # noqa: F401 - fixtures
-    DID,
-    NOW,
-    body,
-    bluesky_channel,
-    fixture,
-    make_adapter,
-    pds,
-)
+from tests.scheduler.adapters.bluesky import test_adapter
+from tests.scheduler.adapters.bluesky.test_adapter import DID, NOW, body, fixture, make_adapter
 
 pytestmark = pytest.mark.django_db
+
+pds = test_adapter.pds
+bluesky_channel = test_adapter.bluesky_channel
 
 ROOT_URI = f"at://{DID}/app.bsky.feed.post/3lrootrootroo"
 PARENT_URI = f"at://{DID}/app.bsky.feed.post/3lparentparen"
@@ -96,7 +92,9 @@ def test_a_reply_to_a_post_that_is_gone_is_refused_for_good(pds):
     create = pds.post("/com.atproto.repo.createRecord")
 
     with pytest.raises(PublishError) as refused:
-        make_adapter().publish(PostContent(text="Part two.", reply_to=ReplyTarget(remote_id=ROOT_URI)), idempotency_key="k")
+        make_adapter().publish(
+            PostContent(text="Part two.", reply_to=ReplyTarget(remote_id=ROOT_URI)), idempotency_key="k"
+        )
 
     assert refused.value.permanent
     assert create.call_count == 0

@@ -14,23 +14,24 @@ from scheduler import services
 from scheduler.adapters.base import PostContent, ReplyTarget
 from scheduler.models import DeliveryKind, DeliveryStatus
 from tests.scheduler import make_due, tick
-from tests.scheduler.adapters.mastodon.test_adapter import (  # noqa: F401 - fixtures
-    STATUSES_URL,
-    TOKEN,
-    _fresh_cache_and_no_waiting,
-    fake,
-    fixture,
-    form,
-    make_adapter,
-    mastodon_channel,
-)
+from tests.scheduler.adapters.mastodon import test_adapter
+from tests.scheduler.adapters.mastodon.test_adapter import STATUSES_URL, TOKEN, fixture, form, make_adapter
 
 pytestmark = pytest.mark.django_db
+
+fake = test_adapter.fake
+mastodon_channel = test_adapter.mastodon_channel
+_fresh_cache_and_no_waiting = test_adapter._fresh_cache_and_no_waiting
 
 
 def _status(status_id: str, reply_to: str | None = None) -> dict:
     body = fixture("status.json")
-    return {**body, "id": status_id, "url": f"https://social.city.example/@parks/{status_id}", "in_reply_to_id": reply_to}
+    return {
+        **body,
+        "id": status_id,
+        "url": f"https://social.city.example/@parks/{status_id}",
+        "in_reply_to_id": reply_to,
+    }
 
 
 def test_a_reply_names_the_status_it_answers(fake):

@@ -9,7 +9,8 @@ import pytest
 
 from scheduler.adapters.base import PostContent, ReplyTarget
 from tests.scheduler import DEFAULT_TEXT
-from tests.scheduler.adapters.meta_helpers import calls_to, fake, form, no_sleep, query  # noqa: F401 - fixtures
+from tests.scheduler.adapters import meta_helpers
+from tests.scheduler.adapters.meta_helpers import calls_to, form, query
 from tests.scheduler.adapters.threads.test_adapter import (
     CONTAINER,
     MEDIA_ID,
@@ -21,6 +22,9 @@ from tests.scheduler.adapters.threads.test_adapter import (
 )
 
 pytestmark = pytest.mark.django_db
+
+fake = meta_helpers.fake
+no_sleep = meta_helpers.no_sleep
 
 
 def test_a_reply_container_names_the_post_it_answers(fake, no_sleep):

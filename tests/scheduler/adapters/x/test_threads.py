@@ -14,17 +14,12 @@ from django.utils import timezone
 from scheduler.adapters.base import PostContent, ReplyTarget
 from scheduler.adapters.x.adapter import XAdapter
 from tests.scheduler import DEFAULT_TEXT
-from tests.scheduler.adapters.x.test_adapter import (  # noqa: F401 - fixtures
-    OAUTH2,
-    TWEET_ID,
-    TWEETS_URL,
-    USER_TWEETS_URL,
-    fixture,
-    x_account,
-    x_app_keys,
-)
+from tests.scheduler.adapters.x import test_adapter
+from tests.scheduler.adapters.x.test_adapter import OAUTH2, TWEET_ID, TWEETS_URL, USER_TWEETS_URL, fixture, x_account
 
 pytestmark = pytest.mark.django_db
+
+x_app_keys = test_adapter.x_app_keys
 
 
 @responses.activate
@@ -36,7 +31,10 @@ def test_a_reply_names_the_post_it_answers():
     )
 
     (call,) = responses.calls
-    assert json.loads(call.request.body) == {"text": "Part two.", "reply": {"in_reply_to_tweet_id": "1850000000000000000"}}
+    assert json.loads(call.request.body) == {
+        "text": "Part two.",
+        "reply": {"in_reply_to_tweet_id": "1850000000000000000"},
+    }
     assert call.request.headers["Authorization"] == f"Bearer {OAUTH2['access_token']}"
 
 
@@ -45,7 +43,9 @@ def test_reconciling_a_reply_does_not_leave_replies_out():
     responses.get(USER_TWEETS_URL, json=fixture("users_tweets_200.json"))
     content = PostContent(text=DEFAULT_TEXT, link="https://city.example/splash-pads", reply_to=ReplyTarget("1"))
 
-    found = XAdapter(x_account()).reconcile(content, idempotency_key="k", sent_at=timezone.now() - dt.timedelta(seconds=30))
+    found = XAdapter(x_account()).reconcile(
+        content, idempotency_key="k", sent_at=timezone.now() - dt.timedelta(seconds=30)
+    )
 
     assert found is not None and found.remote_id == TWEET_ID
     params = parse_qs(urlsplit(responses.calls[0].request.url).query)
