@@ -12,10 +12,13 @@ from django.urls import reverse
 
 from scheduler import services
 from scheduler.models import Post, PostStatus
-from tests.composer.test_compose import alice, check, compose_data, counts  # noqa: F401 - fixtures
+from tests.composer import test_compose
+from tests.composer.test_compose import check, compose_data, counts
 from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db
+
+alice = test_compose.alice
 
 
 def parts(html: str) -> dict[str, str]:

@@ -51,8 +51,12 @@ account's recent posts (GET .../post/) for our exact text created from just befo
 absent after the settle time -> resend; the list unreadable -> ask again later; the window not covered by the
 page -> a person checks.
 
-Urgent alerts: Nextdoor's apps offer agencies an "urgent alert" kind of post, but no field for it appears in
-the public Publish API shapes; CivicPost sends none (the emergency-post channel is designed for a later session).
+Urgent alerts: Nextdoor's apps offer agencies an "urgent alert" kind of post (sent to residents by e-mail and
+push at once). The public Publish API pages name no field for it; the gated reference that agencies receive with
+their access does. CivicPost sends an emergency post (PostContent.urgent) with URGENT_ALERT_FIELD set to true, and
+an ordinary post without it. [unverified: the field's name is an assumption to check against the gated reference
+when a city obtains access; it is one constant here.] Nextdoor's apps cap an urgent alert from a neighbour at 110
+characters; agency alerts are not documented as capped, so CivicPost does not cut the text.
 Alt text: the API takes media as URLs with no description field, so alt text cannot travel with the image.
 """
 
@@ -98,6 +102,8 @@ POSTS_PATH = f"{API_PREFIX}/post/"
 SCOPES = ("openid", "post:write", "post:read", "profile:read", "agency.boundary:read")
 
 TEXT_LIMIT_BYTES = 8192
+# The create body's flag for an agency urgent alert (see "Urgent alerts" above: not in the public pages).
+URGENT_ALERT_FIELD = "is_urgent"
 MAX_ATTACHMENTS = 10
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff")
 DEFAULT_RATE_LIMIT_WAIT = 60.0
@@ -226,6 +232,8 @@ class NextdoorAdapter(PlatformAdapter):
     label = "Nextdoor"
     max_media = MAX_ATTACHMENTS
     supports_metrics = False
+    # An emergency post goes out as an urgent alert (URGENT_ALERT_FIELD).
+    uses_urgent_flag = True
     # Nextdoor downloads each attachment from its URL (media_attachments).
     image_limits = ImageLimits(max_bytes=10 * 1024 * 1024, mime_types=IMAGE_TYPES)
 
@@ -265,6 +273,8 @@ class NextdoorAdapter(PlatformAdapter):
             body["smartlink_url"] = content.link
         if self.group_ids:
             body["group_ids"] = self.group_ids
+        if content.urgent:
+            body[URGENT_ALERT_FIELD] = True
         return body
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
