@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 import responses
 
-from tests.connections import query_of
-from tests.connections import test_new_channel_flows
+from tests.connections import query_of, test_new_channel_flows
 from tests.connections.test_new_channel_flows import LI_API, callback, connect_url, fixture
 
 pytestmark = pytest.mark.django_db
