@@ -40,8 +40,9 @@ def chaos_figures(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "3",
             "--crash-probability",
             "0.03",
+            # A part whose outcome is unclear is reconciled (minutes) before the next part may go: chains drain slower.
             "--drain-timeout",
-            "480",
+            "900",
             "--seed",
             "20261206",
             "--json",
