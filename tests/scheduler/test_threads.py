@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import IntegrityError
+from django.urls import reverse
 from django.utils import timezone
 
 from civicpost.exceptions import ApplicationError
@@ -218,3 +219,32 @@ def test_a_plain_post_is_unchanged(personas):
     assert "first_comment" not in post.current_approval.content
     (delivery,) = post.deliveries.all()
     assert (delivery.part, delivery.part_count, delivery.kind, delivery.part_label) == (1, 1, "post", "")
+
+
+# --- Shown on the post page and the calendar ----------------------------------------------------------------
+
+
+def test_the_post_page_shows_each_part_and_where_the_chain_stands(personas, client):
+    post = _thread_post(personas, first_comment="Details: city.example/pools")
+    make_due(post)
+    tick()
+    client.force_login(personas.alice)
+
+    html = client.get(reverse("scheduler:post_detail", args=[post.pk])).content.decode()
+
+    assert "Part 2 of 3</h3>" in html and "Part two: the pools open at 10." in html
+    assert "Part 3 of 3</h3>" in html and "First comment</h3>" in html
+    assert '<div class="civic-delivery-part">Part 2 of 3</div>' in html
+    assert "Goes out right after part 1 is published." in html
+    assert "Goes out right after part 2 is published." in html
+    assert "Goes out right after the post is published." in html
+
+
+def test_the_calendar_chip_says_it_is_a_thread(personas, client):
+    post = _thread_post(personas)
+    client.force_login(personas.alice)
+    local = post.due_at.astimezone(personas.parks.zone)
+
+    html = client.get(reverse("scheduler:calendar_month"), {"month": f"{local:%Y-%m}"}).content.decode()
+
+    assert "Thread of 3 parts" in html
