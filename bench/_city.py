@@ -134,12 +134,26 @@ def post_text(rng: random.Random, number: int, tag: str, marker: str = "") -> st
     return f"{words.capitalize()}. Update {number} #{tag}{marker}"
 
 
-def schedule_approved_post(*, city: City, department: Any, channels: list[Any], text: str, due_at: dt.datetime) -> Any:
-    """Creates, submits and approves a post through the real services (due_at must be in the future)."""
+def schedule_approved_post(
+    *,
+    city: City,
+    department: Any,
+    channels: list[Any],
+    text: str,
+    due_at: dt.datetime,
+    thread_parts: list[str] | None = None,
+) -> Any:
+    """Creates, submits and approves a post through the real services (due_at must be in the future);
+    `thread_parts` makes it a thread (parts 2, 3, …) on the channels that take threads."""
     from scheduler.services import post_approve, post_create, post_submit
 
     post = post_create(
-        author=city.editors[department.pk], department=department, text=text, channels=channels, due_at=due_at
+        author=city.editors[department.pk],
+        department=department,
+        text=text,
+        channels=channels,
+        due_at=due_at,
+        thread_parts=thread_parts,
     )
     post_submit(post=post, user=city.editors[department.pk])
     post_approve(post=post, user=city.approvers[department.pk])

@@ -65,6 +65,8 @@ EDIT_MARKER = " EDITED-AFTER-APPROVAL"
 TAMPER_MARKER = " TAMPERED-IN-DATABASE"
 NEVER_MARKER = " NEVER-APPROVED"
 LEAD_IN = 10.0  # seconds between the end of seeding and the first due time
+# The platforms of the chaos city whose adapters take threads of posts (each part a reply to the one before).
+THREAD_PLATFORMS = ("mastodon", "x")
 DEFAULT_CRASH_AT = "after_claim:{p},after_sending:{p},after_accept:{p},after_db_write:{p},dispatcher_after_claim:{p}"
 
 
@@ -87,6 +89,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--edited", type=float, default=0.05, help="share of posts edited after approval")
     parser.add_argument("--tampered", type=float, default=0.03, help="share of posts altered in the database")
     parser.add_argument("--unapproved", type=float, default=0.03, help="share of posts never approved")
+    parser.add_argument(
+        "--threads",
+        type=float,
+        default=0.0,
+        help="share of posts that are threads of --thread-parts parts on the Mastodon and X channels (default 0)",
+    )
+    parser.add_argument("--thread-parts", type=int, default=3, help="parts per thread (default 3)")
     parser.add_argument("--no-restarts", action="store_true", help="do not restart Redis and PostgreSQL")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", dest="json_out", default=None, help="also write the figures to this file")
@@ -140,6 +149,7 @@ class ChaosRun:
         self.edits: dict[int, str] = {}
         self.tampered: set[int] = set()
         self.unapproved_posts: list[int] = []
+        self.thread_posts: list[int] = []
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -198,14 +208,28 @@ class ChaosRun:
                 )
                 self.unapproved_posts.append(post.pk)
                 continue
+            thread_parts = None
+            if self.args.threads and self.rng.random() < self.args.threads:
+                # A thread: only channels that take threads, one delivery per part and channel.
+                takers = [c for c in channels if c.platform in THREAD_PLATFORMS]
+                room = (self.args.deliveries - made) // self.args.thread_parts
+                if takers and room >= 1:
+                    chosen = self.rng.sample(takers, k=min(self.rng.randint(1, len(takers)), room))
+                    thread_parts = [
+                        post_text(self.rng, number, self.tag, f" (part {part}/{self.args.thread_parts})")
+                        for part in range(2, self.args.thread_parts + 1)
+                    ]
             post = schedule_approved_post(
                 city=city,
                 department=department,
                 channels=chosen,
                 text=post_text(self.rng, number, self.tag),
                 due_at=due_at,
+                thread_parts=thread_parts,
             )
-            made += len(chosen)
+            made += len(chosen) * (1 + len(thread_parts or []))
+            if thread_parts:
+                self.thread_posts.append(post.pk)
             if roll < self.args.unapproved + self.args.edited and offset > 10:
                 plan.append((offset - self.rng.uniform(0.5, 10), "edit", post.pk))
             elif roll < self.args.unapproved + self.args.edited + self.args.tampered and offset > 10:
@@ -372,7 +396,17 @@ class ChaosRun:
         deliveries = list(
             Delivery.objects.select_related("approval")
             .order_by("id")
-            .values("id", "status", "failure_message", "channel_id", "due_at", "approval__content", "post_id")
+            .values(
+                "id",
+                "status",
+                "failure_message",
+                "channel_id",
+                "due_at",
+                "approval__content",
+                "post_id",
+                "part",
+                "part_count",
+            )
         )
         uncertain_ids = set(
             DeliveryAttempt.objects.filter(outcome__in=["unknown", "sending"]).values_list("delivery_id", flat=True)
@@ -392,7 +426,7 @@ class ChaosRun:
         na_by_platform: Counter[str] = Counter()
         for delivery in deliveries:
             platform, account = self.city.accounts[delivery["channel_id"]]
-            key = (platform, account, delivery["approval__content"]["text"])
+            key = (platform, account, part_text(delivery))
             entries = by_key.get(key, [])
             matched.add(key)
             duplicates += max(0, len(entries) - 1)
@@ -461,6 +495,7 @@ class ChaosRun:
         )
         send_seconds = [(f - s).total_seconds() for s, f, _, _ in attempt_rows]
         first_attempt_delay = [(s - d).total_seconds() for s, _, d, n in attempt_rows if n == 1]
+        threads = self.thread_figures(deliveries, by_key) if self.thread_posts else {}
         unmatched = [e for k, group in by_key.items() if k not in matched for e in group]
         marked = [e for e in posts if any(m.strip() in e["text"] for m in (EDIT_MARKER, TAMPER_MARKER, NEVER_MARKER))]
         unapproved = len({e["seq"] for e in unmatched} | {e["seq"] for e in marked}) + cancelled_but_sent
@@ -511,6 +546,47 @@ class ChaosRun:
             "never_approved_posts": len(self.unapproved_posts),
             "ledger_posts": len(posts),
             "fake_stats": ledger["stats"],
+            **threads,
+        }
+
+    def thread_figures(self, deliveries: list[dict[str, Any]], by_key: dict[tuple[str, str, str], list[dict]]) -> dict:
+        """Checks every thread against the fake's ledger: each part on the platform at most once (counted with
+        the duplicates above), each later part a reply to the ledger entry of the part before, received after
+        it, and never published while the part before is not."""
+        chains: dict[tuple[int, int], dict[int, dict[str, Any]]] = defaultdict(dict)
+        for delivery in deliveries:
+            if delivery["part_count"] > 1:
+                chains[(delivery["post_id"], delivery["channel_id"])][delivery["part"]] = delivery
+        wrong_parent = out_of_order = published_after_unpublished = complete = stopped = 0
+        examples: list[str] = []
+        for (post_id, channel_id), parts in chains.items():
+            platform, account = self.city.accounts[channel_id]
+            entries = {n: by_key.get((platform, account, part_text(d)), []) for n, d in parts.items()}
+            if all(d["status"] == "published" for d in parts.values()):
+                complete += 1
+            elif any(d["status"] in ("failed", "needs_attention") for d in parts.values()):
+                stopped += 1
+            for number in sorted(parts)[1:]:
+                here, before = entries[number], entries[number - 1]
+                if parts[number]["status"] == "published" and parts[number - 1]["status"] != "published":
+                    published_after_unpublished += 1
+                if len(here) != 1 or len(before) != 1:
+                    continue
+                if reply_target(here[0]) != before[0]["remote_id"]:
+                    wrong_parent += 1
+                    examples.append(f"post {post_id} {platform} part {number}: replies to {reply_target(here[0])}")
+                if here[0]["received_at"] < before[0]["received_at"]:
+                    out_of_order += 1
+        return {
+            "thread_posts": len(self.thread_posts),
+            "thread_chains": len(chains),
+            "thread_chains_complete": complete,
+            "thread_chains_stopped": stopped,
+            "thread_parts": sum(len(parts) for parts in chains.values()),
+            "thread_reply_mismatches": wrong_parent,
+            "thread_parts_out_of_order": out_of_order,
+            "thread_parts_published_before_their_parent": published_after_unpublished,
+            "thread_examples": examples[:20],
         }
 
     def cleanup(self) -> None:
@@ -519,6 +595,20 @@ class ChaosRun:
                 action()
             except Exception as error:  # noqa: BLE001 - clean up as much as possible
                 log(f"chaos: cleanup step failed: {error!r}")
+
+
+def part_text(delivery: dict[str, Any]) -> str:
+    """The text one delivery sends: the post's text for part 1, else that part of the approved thread."""
+    content = delivery["approval__content"]
+    part = delivery.get("part", 1)
+    return content["text"] if part == 1 else content["thread"][part - 2]
+
+
+def reply_target(entry: dict[str, Any]) -> str:
+    """The remote id a ledger entry answers ("" for a post that answers none): Mastodon's in_reply_to_id, X's
+    reply.in_reply_to_tweet_id."""
+    extra = entry.get("extra") or {}
+    return str(extra.get("in_reply_to_id") or (extra.get("reply") or {}).get("in_reply_to_tweet_id") or "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -197,7 +197,11 @@ CIVICPOST_METRICS_REQUESTS_PER_CHANNEL = env.int("CIVICPOST_METRICS_REQUESTS_PER
 CIVICPOST_X_MONTHLY_READ_BUDGET = env.int("CIVICPOST_X_MONTHLY_READ_BUDGET", default=500)
 # Applied by publishing to what each delivery sends (dotted paths; f(delivery, content) -> content). The
 # composition root wires analytics' short links in here, so scheduler never imports analytics.
-CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = ["analytics.shortlinks.delivery_content_with_short_links"]
+CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = [
+    "analytics.shortlinks.delivery_content_with_short_links",
+    # Emergency posts go out as urgent alerts where the platform has them (governance/delivery_content.py).
+    "governance.delivery_content.delivery_content_urgent_for_emergencies",
+]
 # User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
 # demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
 CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = env.bool("CIVICPOST_ALLOW_LOOPBACK_PLATFORMS", default=False)

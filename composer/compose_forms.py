@@ -36,6 +36,7 @@ from medialibrary.models import MediaAsset
 from scheduler import rules
 from scheduler.models import Channel, Post
 from scheduler.selectors import channels_for_user
+from scheduler.threads import MAX_THREAD_PARTS
 
 UPLOAD_ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4"
 LIBRARY_CHOICES = 50
@@ -117,6 +118,23 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     library_pick = forms.ChoiceField(label=gettext_lazy("Or pick a file from the media library"), required=False)
+    # Threads of posts (scheduler/threads.py): how many parts the thread has (1: a plain post); the parts after
+    # the first are `thread_part_<n>` fields, added and removed with the "thread_action" buttons.
+    thread_count = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_THREAD_PARTS,
+        widget=forms.HiddenInput(attrs={"data-thread-count": ""}),
+    )
+    first_comment = forms.CharField(
+        label=gettext_lazy("First comment (optional)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Published as a comment on the post right after it, on Facebook, Instagram and LinkedIn: for example "
+            "the link, or the details that would make the post too long."
+        ),
+    )
     draft_key = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-draft-key": ""}))
     # Shown to those who may schedule into a blackout (approvers); the services decide (scheduler/blackouts.py).
     blackout_override_reason = blackout_override_field()
@@ -169,6 +187,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
             for name in ("text", "channels", "publish_date", "publish_time"):
                 self.fields[name].required = False
         self._add_channel_text_fields()
+        self._add_thread_fields()
         self._add_media_fields(media_ids)
         self._add_language_fields()
         self._set_library_choices()
@@ -206,6 +225,25 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
                 strip=False,
                 widget=forms.Textarea(attrs={"rows": 4, "data-channel-text": channel.pk}),
                 help_text=_("Leave empty to use the main text."),
+            )
+
+    @property
+    def thread_part_count(self) -> int:
+        """How many parts the thread in the form has (1: a plain post), within 1..MAX_THREAD_PARTS."""
+        try:
+            count = int(self._value("thread_count") or 1)
+        except (TypeError, ValueError):
+            count = 1
+        return min(max(count, 1), MAX_THREAD_PARTS)
+
+    def _add_thread_fields(self) -> None:
+        count = self.thread_part_count
+        for number in range(2, count + 1):
+            self.fields[f"thread_part_{number}"] = forms.CharField(
+                label=_("Part %(part)d of %(count)d") % {"part": number, "count": count},
+                required=False,
+                strip=False,
+                widget=forms.Textarea(attrs={"rows": 3, "data-thread-part": number}),
             )
 
     def _add_media_fields(self, media_ids: list[int] | None) -> None:
@@ -301,6 +339,10 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
         }
         for key, value in (post.channel_text or {}).items():
             initial[f"channel_text_{key}"] = value
+        initial["thread_count"] = 1 + len(post.thread_parts or [])
+        for number, part in enumerate(post.thread_parts or [], start=2):
+            initial[f"thread_part_{number}"] = part
+        initial["first_comment"] = post.first_comment
         items = list(post.media_items.order_by("position", "id"))
         initial["media"] = [item.asset_id for item in items]
         for item in items:
@@ -345,6 +387,14 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     @property
     def channel_text_rows(self) -> list[tuple[Channel, forms.BoundField]]:
         return [(channel, self[f"channel_text_{channel.pk}"]) for channel in self.channel_list]
+
+    @property
+    def thread_rows(self) -> list[forms.BoundField]:
+        return [self[f"thread_part_{number}"] for number in range(2, self.thread_part_count + 1)]
+
+    @property
+    def may_add_part(self) -> bool:
+        return self.thread_part_count < MAX_THREAD_PARTS
 
     @property
     def media_rows(self) -> list[dict[str, Any]]:
@@ -464,6 +514,10 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
                 }
         return versions
 
+    def thread_parts_value(self) -> list[str]:
+        """Returns the texts of parts 2, 3, … in order (empty parts are left out by the services)."""
+        return [self.cleaned_data.get(f"thread_part_{number}") or "" for number in range(2, self.thread_part_count + 1)]
+
     def media_value(self) -> list[tuple[MediaAsset, str]]:
         return [(asset, (self.cleaned_data.get(f"alt_{asset.pk}") or "").strip()) for asset in self.media_assets]
 
@@ -477,6 +531,8 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
             "channel_text": self.channel_text_value(),
             "languages": self.languages_value(),
             "media": self.media_value(),
+            "thread_parts": self.thread_parts_value(),
+            "first_comment": self.cleaned_data.get("first_comment") or "",
         }
         if self.fixed_department is None:
             arguments["department"] = self.cleaned_data["department"]

@@ -9,6 +9,7 @@ expired; autosave keeps drafts on the server every few seconds.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,6 +38,7 @@ from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackou
 from scheduler.models import EDITABLE_STATUSES, Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
 from scheduler.services import post_create, post_save, post_update
+from scheduler.threads import MAX_THREAD_PARTS
 
 SUBMITTABLE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
 AUTOSAVE_STATUSES = (PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED)
@@ -54,6 +56,11 @@ def _problem_field(form: PostForm, message: str) -> str | None:
             if not asset.is_video and not (form.cleaned_data.get(f"alt_{asset.pk}") or "").strip()
         ]
         return missing[0] if missing else None
+    part = re.search(r", part (\d+) of \d+: ", message)
+    if part:
+        return f"thread_part_{part[1]}"
+    if message.startswith(_("The first comment")) or "first comment" in message:
+        return "first_comment"
     fields = {
         _("Write the text of the post."): "text",
         _("Choose at least one channel."): "channels",
@@ -124,6 +131,33 @@ def _as_data(initial: Mapping[str, Any]) -> QueryDict:
         else:
             data[key] = str(value)
     return data
+
+
+def _apply_thread_action(data: QueryDict, action: str) -> tuple[str, str]:
+    """Adds a part at the end of the thread ("add") or removes part n ("remove:<n>", the parts after it move
+    up) in the posted `data`. Returns (notice, id of the field to focus)."""
+    try:
+        count = min(max(int(data.get("thread_count") or 1), 1), MAX_THREAD_PARTS)
+    except ValueError:
+        count = 1
+    verb, _sep, argument = action.partition(":")
+    if verb == "add" and count < MAX_THREAD_PARTS:
+        count += 1
+        data["thread_count"] = str(count)
+        data[f"thread_part_{count}"] = ""
+        return _("Part %(part)d added.") % {"part": count}, f"id_thread_part_{count}"
+    if verb == "remove" and argument.isdigit() and 2 <= int(argument) <= count:
+        removed = int(argument)
+        for number in range(removed, count):
+            data[f"thread_part_{number}"] = data.get(f"thread_part_{number + 1}", "")
+        data.pop(f"thread_part_{count}", None)
+        data["thread_count"] = str(count - 1)
+        if removed < count:
+            focus = f"id_thread_part_{removed}"
+        else:
+            focus = f"id_thread_part_{removed - 1}" if removed > 2 else "id_text"
+        return _("Part %(part)d removed.") % {"part": removed}, focus
+    return "", ""
 
 
 def _chosen_department(request: AuthenticatedHttpRequest, data: QueryDict, post: Post | None) -> Department | None:
@@ -253,7 +287,10 @@ def compose(request: AuthenticatedHttpRequest, post: Post | None) -> HttpRespons
     notice = focus = ""
     if action.partition(":")[0] in MEDIA_ACTIONS or request.FILES.get("upload"):
         media_ids, notice, focus, upload_error = _apply_media_action(request, data, post, action)
-    if action or upload_error:
+    thread_action = data.get("thread_action", "")
+    if thread_action:
+        notice, focus = _apply_thread_action(data, thread_action)
+    if action or upload_error or thread_action:
         # Only media changed (or an upload failed): show everything again, judge nothing yet, save nothing.
         form = PostForm(data, user=request.user, post=post, media_ids=media_ids, lenient=True)
         if upload_error:

@@ -8,11 +8,12 @@ counts and validates scheduler.services.channel_content(...), exactly as post_pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
+from django.utils.translation import gettext as _
 
 from analytics.shortlinks import short_link_length, short_link_preview
 from civicpost.languages import language_name
@@ -20,10 +21,10 @@ from composer.compose_forms import PostForm
 from composer.hints import Hint, accessibility_hints
 from medialibrary.models import MediaAsset
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, media_snapshot
-from scheduler.adapters.base import PostContent
+from scheduler.adapters.base import PostContent, ReplyTarget
 from scheduler.adapters.registry import UnknownPlatform, adapter_for_channel
 from scheduler.content import clean_channel_text, delivery_targets, languages_snapshot
-from scheduler.snapshots import channel_content
+from scheduler.snapshots import channel_content, thread_snapshot
 
 # Platforms whose posts show a card for the first link instead of the bare address.
 LINK_CARD_PLATFORMS = {"facebook", "mastodon", "bluesky", "threads", "x"}
@@ -97,6 +98,21 @@ def _value(form: PostForm, name: str, default: Any = "") -> Any:
     return default
 
 
+def _part_counts(adapter: Any, content: dict[str, Any], channel: Any, label: str) -> list[ChannelCount]:
+    """The length of each later part of the thread on one channel, checked as the reply it will be."""
+    count = 1 + len(content["thread"])
+    rows = []
+    for number in range(2, count + 1):
+        part = replace(channel_content(content, channel, part=number), reply_to=ReplyTarget(remote_id="preview"))
+        length = adapter.text_length(part)
+        problems = [p.message for p in adapter.validate(part) if not p.message.startswith(f"{adapter.label} allows")]
+        part_label = _("%(channel)s, part %(part)d of %(count)d") % {"channel": label, "part": number, "count": count}
+        rows.append(
+            ChannelCount(channel, content.get("language", "en"), part_label, length.used, length.limit, problems)
+        )
+    return rows
+
+
 def draft_content(form: PostForm) -> tuple[dict[str, Any], list[Any]]:
     """Returns (snapshot-shaped content, chosen channels) for what is in the form right now, saved or not.
     Call after form.is_valid() (a lenient form: unfinished values are simply left out)."""
@@ -120,6 +136,9 @@ def draft_content(form: PostForm) -> tuple[dict[str, Any], list[Any]]:
         content["languages"] = languages_snapshot(
             languages, channel_ids=channel_ids, media_asset_ids=[asset.pk for asset, _alt in media]
         )
+    thread = thread_snapshot(form.thread_parts_value() if hasattr(form, "cleaned_data") else [])
+    if thread:
+        content["thread"] = thread
     return content, channels
 
 
@@ -152,6 +171,8 @@ def composer_feedback(form: PostForm) -> Feedback:
             p.message for p in adapter.validate(post_content) if p.message not in (ALT_TEXT_REQUIRED, length_sentence)
         ]
         counts.append(ChannelCount(channel, language, label, length.used, length.limit, problems))
+        if language == main and content.get("thread") and adapter.supports_threads:
+            counts.extend(_part_counts(adapter, content, channel, label))
         previews.append(
             Preview(
                 channel=channel,

@@ -179,7 +179,10 @@ class EmergencyForm(NormalizedTextFormMixin, _TimeFields):
         label=gettext_lazy("Channels"),
         queryset=Channel.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("Any department's connected channels."),
+        help_text=gettext_lazy(
+            "Any department's connected channels. On Nextdoor the post goes out as an urgent alert; e-mail bulletin "
+            "channels send it to their subscribers with “Urgent:” in the subject."
+        ),
     )
     link = post_link_field()
 

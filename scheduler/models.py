@@ -141,6 +141,11 @@ class Post(StateGuardedModel):
     language = models.CharField(max_length=16, default="en")
     channel_text = models.JSONField(default=dict, blank=True)
     languages = models.JSONField(default=dict, blank=True)
+    # Threads of posts (issue 17): the texts of parts 2, 3, … in order; `text` is part 1. Published as replies,
+    # each to the one before, on channels whose platform takes threads (scheduler.threads).
+    thread_parts = models.JSONField(default=list, blank=True)
+    # Published right after the post as a comment on it, on channels whose platform takes first comments.
+    first_comment = models.TextField(blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -210,6 +215,11 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class DeliveryKind(models.TextChoices):
+    POST = "post", _("Post")
+    FIRST_COMMENT = "first_comment", _("First comment")
+
+
 PENDING_DELIVERY_STATUSES = (
     DeliveryStatus.SCHEDULED,
     DeliveryStatus.CLAIMED,
@@ -242,6 +252,15 @@ class Delivery(StateGuardedModel):
     # Which language version goes out (a post in English and Spanish has two deliveries per channel);
     # empty on rows made before language versions existed, meaning the post's main language.
     language = models.CharField(max_length=16, blank=True, default="")
+    # A thread of posts has one delivery per part and channel: `part` of `part_count` (1 of 1 for a plain post).
+    part = models.PositiveSmallIntegerField(default=1)
+    part_count = models.PositiveSmallIntegerField(default=1)
+    kind = models.CharField(max_length=20, choices=DeliveryKind.choices, default=DeliveryKind.POST)
+    # The delivery that must be published before this one may be claimed, and whose remote post this one
+    # answers: the previous part of a thread, or the post a first comment comments on. None: nothing waits.
+    after = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="followers", db_index=True
+    )
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.SCHEDULED)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     due_at = models.DateTimeField()
@@ -261,9 +280,9 @@ class Delivery(StateGuardedModel):
         verbose_name_plural = "deliveries"
         constraints = [
             models.UniqueConstraint(
-                fields=["post", "channel", "language"],
+                fields=["post", "channel", "language", "kind", "part"],
                 condition=~Q(status="cancelled"),
-                name="one_live_delivery_per_post_and_channel",
+                name="one_live_delivery_per_post_channel_and_part",
             ),
         ]
         indexes = [
@@ -282,6 +301,19 @@ class Delivery(StateGuardedModel):
 
     def __str__(self) -> str:
         return f"Delivery {self.pk} ({self.status})"
+
+    @property
+    def is_thread_part(self) -> bool:
+        return self.kind == DeliveryKind.POST and self.part_count > 1
+
+    @property
+    def part_label(self) -> str:
+        """Returns "Part 2 of 3", "First comment", or "" for a plain post."""
+        if self.kind == DeliveryKind.FIRST_COMMENT:
+            return str(_("First comment"))
+        if self.part_count > 1:
+            return str(_("Part %(part)d of %(count)d") % {"part": self.part, "count": self.part_count})
+        return ""
 
     @property
     def is_pending(self) -> bool:
@@ -352,6 +384,8 @@ class SandboxPost(models.Model):
     text = models.TextField()
     link = models.URLField(max_length=500, blank=True)
     language = models.CharField(max_length=16, blank=True, default="")
+    # The sandbox post this one answers (a later part of a thread, a first comment), or "".
+    in_reply_to = models.CharField(max_length=64, blank=True)
     # What the platform received for each attachment, in order: {"url", "mime_type", "alt_text", "path",
     # "width", "height"} (path is the file's storage name), so the timeline shows the post as sent.
     media = models.JSONField(default=list, blank=True)
@@ -485,6 +519,8 @@ class PostVersion(models.Model):
     channel_text = models.JSONField(default=dict, blank=True)
     media = models.JSONField(default=list, blank=True)
     languages = models.JSONField(default=dict, blank=True)
+    thread_parts = models.JSONField(default=list, blank=True)
+    first_comment = models.TextField(blank=True)
     due_at = models.DateTimeField()
     content_hash = models.CharField(max_length=64)
     saved_by = models.ForeignKey(

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Value
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -36,6 +36,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     RateLimited,
+    ReplyTarget,
 )
 from scheduler.adapters.registry import adapter_for_channel
 from scheduler.blackouts import posts_blocked_by_blackouts
@@ -46,10 +47,12 @@ from scheduler.models import (
     ATTEMPT_SUPERSEDED,
     CLAIMABLE_DELIVERY_STATUSES,
     PENDING_DELIVERY_STATUSES,
+    WITHDRAWABLE_DELIVERY_STATUSES,
     Channel,
     ChannelStatus,
     Delivery,
     DeliveryAttempt,
+    DeliveryKind,
     DeliveryStatus,
     Post,
     PostStatus,
@@ -104,6 +107,13 @@ def _publish_blocker(delivery: Delivery, fingerprint_matches: dict[int, bool] | 
     return ""
 
 
+def _predecessor_published() -> Q:
+    """The claim's condition for chained deliveries: a delivery `after` another (the next part of a thread, a
+    first comment) is claimable only once that one is published, so parts go out in order, each as a reply
+    to a post that exists. Kept as its own filter so that it reads apart from the rest of the claim."""
+    return Q(after__isnull=True) | Q(after__status=DeliveryStatus.PUBLISHED)
+
+
 def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
     """Claims due deliveries for sending and returns their ids.
 
@@ -124,6 +134,8 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
                 next_attempt_at__lte=Now(),
                 channel__status=ChannelStatus.CONNECTED,
             )
+            # Threads and first comments: a part waits for the part before it (scheduler/threads.py).
+            .filter(_predecessor_published())
         )
         if held is not None:
             claimable = claimable.exclude(held)
@@ -224,6 +236,59 @@ def channel_save_renewed_credentials(*, channel: Channel, adapter: PlatformAdapt
     return channel_save_adapter_changes(channel=channel, adapter=adapter)
 
 
+def _delivery_content(delivery: Delivery) -> PostContent:
+    """What the approved snapshot says for this delivery's channel, language and part, and, for a later part of
+    a thread or a first comment, the remote post it answers. Raises LookupError if the snapshot lacks it."""
+    content = channel_content(
+        delivery.approval.content, delivery.channel, delivery.language, part=delivery.part, kind=delivery.kind
+    )
+    if delivery.after_id is None:
+        return content
+    return replace(content, reply_to=_reply_target(delivery))
+
+
+def _reply_target(delivery: Delivery) -> ReplyTarget:
+    """The post a chained delivery answers: the delivery before it (published: the claim waited for it), with
+    the thread's first part as the root and whatever the platform answered about both (Bluesky's cids)."""
+    parent = Delivery.objects.only("pk", "part", "remote_id", "post_id", "channel_id", "language", "approval_id").get(
+        followers=delivery.pk
+    )
+    if not parent.remote_id:
+        raise PublishError(_("The post this answers has no platform id; it was not sent."), permanent=True)
+    root = parent
+    if delivery.kind == DeliveryKind.POST and parent.part > 1:
+        root = (
+            Delivery.objects.filter(
+                post_id=parent.post_id,
+                channel_id=parent.channel_id,
+                language=parent.language,
+                approval_id=parent.approval_id,
+                kind=DeliveryKind.POST,
+                part=1,
+            )
+            .only("pk", "remote_id")
+            .first()
+            or parent
+        )
+    return ReplyTarget(
+        remote_id=parent.remote_id,
+        root_remote_id=root.remote_id,
+        details={"cid": _published_answer(parent).get("cid", ""), "root_cid": _published_answer(root).get("cid", "")},
+    )
+
+
+def _published_answer(delivery: Delivery) -> dict[str, Any]:
+    """The platform's answer to the attempt that published `delivery` ({} when none was kept, e.g. after a
+    reconcile: adapters then look up what they need)."""
+    response = (
+        DeliveryAttempt.objects.filter(delivery_id=delivery.pk, remote_id=delivery.remote_id, response__isnull=False)
+        .order_by("-number")
+        .values_list("response", flat=True)
+        .first()
+    )
+    return response if isinstance(response, dict) else {}
+
+
 def _content_for(delivery: Delivery, adapter: PlatformAdapter, content: PostContent) -> PostContent:
     """What the adapter is handed for this delivery: the approved snapshot for its channel, who and where
     (post, department, channel; the post's other channels only for adapters whose payload lists them), and
@@ -313,6 +378,9 @@ def _finish(
     older attempt answering while a newer one is in flight must not overwrite it: its own row is closed
     as `superseded`, keeping what it was told, and the delivery is not touched."""
     now = timezone.now()
+    stops_chain = status in CHAIN_STOPPING_STATUSES
+    if stops_chain:
+        message = _chain_stopped_message(delivery, message)
     changes: dict[str, Any] = {
         "status": status,
         "failure_message": message,
@@ -340,6 +408,8 @@ def _finish(
         )
         if updated:
             DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=status, message=message, **attempt_record)
+            if stops_chain:
+                _stop_chain(delivery, now=now)
             if status not in PENDING_DELIVERY_STATUSES:
                 # Only a delivery that is done can finish its post.
                 post_refresh_status(post_id=delivery.post_id)
@@ -364,6 +434,71 @@ def _finish(
     else:
         delivery.refresh_from_db(fields=["status"])
     return bool(updated)
+
+
+# A part that ends so stops its chain: the parts after it (and a first comment) are never sent.
+CHAIN_STOPPING_STATUSES = (DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
+
+
+def _followers_of(delivery_ids: list[int]) -> list[Delivery]:
+    return list(Delivery.objects.filter(after_id__in=delivery_ids).only("pk", "kind", "part", "part_count", "status"))
+
+
+def _chain_stopped_message(delivery: Delivery, message: str) -> str:
+    """Returns `message` saying where a chain stopped: "Part 3 of 5 failed on Bluesky: …; parts 4–5 not sent."
+    A delivery with nothing after it keeps its message (one query, on failures only)."""
+    label = delivery.channel.platform_label
+    if delivery.kind == DeliveryKind.FIRST_COMMENT:
+        return _("The first comment was not published on %(platform)s (the post itself is published): %(message)s") % {
+            "platform": label,
+            "message": message,
+        }
+    followers = _followers_of([delivery.pk])
+    if not followers and delivery.part_count <= 1:
+        return message
+    said = message.rstrip(". ")
+    notes: list[str] = []
+    if delivery.part < delivery.part_count:
+        rest = delivery.part + 1
+        if rest == delivery.part_count:
+            notes.append(_("part %(n)d not sent") % {"n": rest})
+        else:
+            notes.append(_("parts %(first)d–%(last)d not sent") % {"first": rest, "last": delivery.part_count})
+    if any(follower.kind == DeliveryKind.FIRST_COMMENT for follower in followers):
+        notes.append(_("the first comment not sent"))
+    if delivery.part_count > 1:
+        where = _("Part %(part)d of %(count)d failed on %(platform)s: %(message)s") % {
+            "part": delivery.part,
+            "count": delivery.part_count,
+            "platform": label,
+            "message": said,
+        }
+    else:
+        where = said
+    return f"{where}; {', '.join(notes)}." if notes else f"{where}."
+
+
+def _stop_chain(delivery: Delivery, *, now: dt.datetime) -> int:
+    """Cancels every delivery waiting, directly or through others, for `delivery` (which failed or needs a
+    person): they are never sent, and say why. Returns how many were cancelled."""
+    if delivery.kind == DeliveryKind.FIRST_COMMENT:
+        return 0
+    reason = (
+        _("Not sent: part %(part)d of %(count)d failed on %(platform)s.")
+        % {"part": delivery.part, "count": delivery.part_count, "platform": delivery.channel.platform_label}
+        if delivery.part_count > 1
+        else _("Not sent: the post failed on %(platform)s.") % {"platform": delivery.channel.platform_label}
+    )
+    cancelled = 0
+    waiting = [delivery.pk]
+    while waiting:
+        followers = [f.pk for f in _followers_of(waiting) if f.status in WITHDRAWABLE_DELIVERY_STATUSES]
+        if followers:
+            cancelled += Delivery.objects.filter(pk__in=followers, status__in=WITHDRAWABLE_DELIVERY_STATUSES).update(
+                status=DeliveryStatus.CANCELLED, failure_message=reason, lease_expires_at=None, updated_at=now
+            )
+        waiting = followers
+    return cancelled
 
 
 def _superseded_message(attempt: DeliveryAttempt, current: Mapping[str, Any], *, status: str, message: str) -> str:
@@ -455,9 +590,9 @@ def delivery_publish(*, delivery_id: int) -> str | None:
         return None
     delivery, attempt = started
     channel = delivery.channel
-    content = channel_content(delivery.approval.content, channel, delivery.language)
     adapter = None
     try:
+        content = _delivery_content(delivery)
         adapter = adapter_for_channel(channel)
         content = _content_for(delivery, adapter, content)
         result = adapter.publish(content, idempotency_key=str(delivery.idempotency_key))
@@ -531,7 +666,6 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
     )
     if delivery is None:
         return None
-    content = channel_content(delivery.approval.content, delivery.channel, delivery.language)
     last_attempt = delivery.attempt_log.order_by("-number").first()
     sent_at = last_attempt.started_at if last_attempt else delivery.updated_at
     # The first attempt that may have reached the platform (its outcome unclear, or its worker died while sending):
@@ -550,7 +684,7 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         # Inside the try: a platform that can no longer be loaded cannot tell either.
         adapter = adapter_for_channel(delivery.channel)
         found = adapter.reconcile(
-            _content_for(delivery, adapter, content),
+            _content_for(delivery, adapter, _delivery_content(delivery)),
             idempotency_key=str(delivery.idempotency_key),
             sent_at=sent_at,
             first_sent_at=first_sent_at,
@@ -589,6 +723,8 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
             changes = {"status": DeliveryStatus.SCHEDULED, "next_attempt_at": now, "failure_message": ""}
     if adapter is not None:
         channel_save_renewed_credentials(channel=delivery.channel, adapter=adapter)
+    if changes["status"] in CHAIN_STOPPING_STATUSES:
+        changes["failure_message"] = _chain_stopped_message(delivery, changes["failure_message"])
     with transaction.atomic():
         _lock_post(delivery.post_id)
         updated = Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
@@ -596,6 +732,8 @@ def delivery_reconcile(*, delivery_id: int) -> str | None:
         )
         if updated:
             _close_attempts_after_reconcile(delivery, last_attempt, found=found, now=now)
+            if changes["status"] in CHAIN_STOPPING_STATUSES:
+                _stop_chain(delivery, now=now)
             post_refresh_status(post_id=delivery.post_id)
             _audit_outcome(delivery, status=changes["status"], message=changes.get("failure_message", ""), result=found)
     return changes["status"] if updated else None

@@ -23,6 +23,7 @@ class DatabaseSandboxStore:
         link: str,
         language: str,
         media: list[dict[str, Any]],
+        in_reply_to: str = "",
     ) -> SandboxRecord:
         """Stores the post once per (channel, key): the same key again answers with the stored post."""
         try:
@@ -34,6 +35,7 @@ class DatabaseSandboxStore:
                     link=link,
                     language=language,
                     media=media,
+                    in_reply_to=in_reply_to,
                 )
         except IntegrityError:
             post = SandboxPost.objects.get(channel_id=channel_id, idempotency_key=idempotency_key)

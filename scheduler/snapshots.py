@@ -40,7 +40,17 @@ def approval_content_for(post: Post) -> dict[str, Any]:
         content["languages"] = languages_snapshot(
             post.languages, channel_ids=channel_ids, media_asset_ids=[item.asset_id for item in media_items]
         )
+    thread = thread_snapshot(post.thread_parts)
+    if thread:
+        content["thread"] = thread
+    if post.first_comment.strip():
+        content["first_comment"] = post.first_comment
     return content
+
+
+def thread_snapshot(parts: list[str] | None) -> list[str]:
+    """Returns the texts of parts 2, 3, … that say something, in order (empty parts are dropped)."""
+    return [str(part) for part in (parts or []) if str(part).strip()]
 
 
 def content_hash(content: dict[str, Any]) -> str:
@@ -48,12 +58,34 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def channel_content(approval_content: dict[str, Any], channel: Channel, language: str | None = None) -> PostContent:
+def channel_content(
+    approval_content: dict[str, Any],
+    channel: Channel,
+    language: str | None = None,
+    *,
+    part: int = 1,
+    kind: str = "post",
+) -> PostContent:
     """Returns what one channel receives, built only from an approved (or to-be-approved) snapshot.
 
     `language` picks a language version (a Delivery's `language`); None, "" or the main language give the
-    main text. Raises LookupError if the snapshot has no such version (nothing is ever sent in its place)."""
+    main text. `part` > 1 gives that part of a thread (text only: the link and media go with part 1);
+    `kind` "first_comment" gives the first comment. Raises LookupError if the snapshot has no such version
+    or part (nothing is ever sent in its place)."""
     main = approval_content.get("language", "en")
+    if kind == "first_comment" or part > 1:
+        if language and language != main:
+            raise LookupError("Threads and first comments are published in the post's main language only.")
+        if kind == "first_comment":
+            text = approval_content.get("first_comment", "")
+        else:
+            thread = approval_content.get("thread", [])
+            if part - 2 >= len(thread):
+                raise LookupError(f"The approved post has no part {part}.")
+            text = thread[part - 2]
+        if not text:
+            raise LookupError("The approved post has no first comment.")
+        return PostContent(text=text, language=main)
     alt_texts: list[str] = []
     if language and language != main:
         version = approval_content.get("languages", {}).get(language)

@@ -122,6 +122,9 @@ class PostContent:
     # Set when this content is a reply (inbox answer) or a later part of a thread; adapters whose
     # `supports_replies` is False refuse it in validate().
     reply_to: ReplyTarget | None = None
+    # An emergency post (set by governance's delivery content filter): platforms with an urgent kind of post
+    # (Nextdoor's urgent alert, an e-mail bulletin's subject) raise it; the others ignore it.
+    urgent: bool = False
 
     def text_with_link(self) -> str:
         if not self.link or self.link in self.text:
@@ -275,6 +278,15 @@ class PlatformAdapter(ABC):
     names_post_channels: ClassVar[bool] = False
     # True: publish() honours PostContent.reply_to (threads of posts, inbox replies).
     supports_replies: ClassVar[bool] = False
+    # True: a post may be a thread of parts here, each part published as a reply to the one before
+    # (X, Bluesky, Mastodon, Threads). Needs supports_replies.
+    supports_threads: ClassVar[bool] = False
+    # True: publish() with reply_to set to one of this account's own posts comments on it, and a post may
+    # carry a first comment (Facebook, Instagram, LinkedIn); `first_comment_max_chars` is the comment's limit.
+    supports_first_comment: ClassVar[bool] = False
+    first_comment_max_chars: ClassVar[int] = 0
+    # True: publish() reads PostContent.urgent, so publishing tells it whether the post is an emergency post.
+    uses_urgent_flag: ClassVar[bool] = False
 
     def __init__(self, account: ChannelAccount) -> None:
         self.account = account

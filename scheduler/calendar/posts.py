@@ -55,7 +55,8 @@ def calendar_posts(
     failed = Delivery.objects.filter(
         post_id=OuterRef("pk"), status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
     )
-    columns = [*POST_COLUMNS, *DEPARTMENT_COLUMNS, *(["language"] if post_has_language() else [])]
+    # thread_parts: the chip says "Thread of 3 parts" (issue 17).
+    columns = [*POST_COLUMNS, "thread_parts", *DEPARTMENT_COLUMNS, *(["language"] if post_has_language() else [])]
     posts: list[Post] = list(
         base.select_related("department").only(*columns).annotate(has_failure=Exists(failed)).order_by("due_at", "id")
     )

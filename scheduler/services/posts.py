@@ -23,7 +23,7 @@ from departments.selectors import user_can_approve_for, user_can_edit_for
 from medialibrary.models import MediaAsset
 from medialibrary.services import ALT_TEXT_REQUIRED, media_gate_problems, post_media_set
 from scheduler.adapters.base import Problem
-from scheduler.adapters.registry import adapter_for_channel
+from scheduler.adapters.registry import adapter_for_channel, get_adapter_class
 from scheduler.blackouts import blackout_clearance, blackout_override_record
 from scheduler.content import (
     delivery_targets,
@@ -50,6 +50,7 @@ from scheduler.models import (
     ReviewAction,
 )
 from scheduler.snapshots import approval_content_for, channel_content, content_hash
+from scheduler.threads import thread_problems
 
 
 def deliveries_to_create(post: Post, approval: PostApproval) -> list[tuple[Channel, str]]:
@@ -58,6 +59,18 @@ def deliveries_to_create(post: Post, approval: PostApproval) -> list[tuple[Chann
     chosen = set(approval.content.get("channel_ids", []))
     channels = [channel for channel in post.channels.all() if channel.pk in chosen]
     return delivery_targets(content=approval.content, channels=channels, publishing=post.department.language_publishing)
+
+
+def delivery_parts(content: dict[str, Any], channel: Channel, language: str) -> tuple[int, bool]:
+    """Returns (parts, first comment) for one channel and language of an approved snapshot: how many thread
+    parts it publishes there (1 where the platform takes no threads, or for another language version), and
+    whether a first comment follows the post there."""
+    adapter_class = get_adapter_class(channel.platform)
+    main = content.get("language", "en") == language
+    thread = content.get("thread", [])
+    parts = 1 + len(thread) if thread and main and adapter_class.supports_threads else 1
+    comment = bool(content.get("first_comment")) and main and adapter_class.supports_first_comment
+    return parts, comment
 
 
 def _check_channels(*, department: Department, channels: Iterable[Channel]) -> list[Channel]:
@@ -111,6 +124,8 @@ def post_create(
     languages: dict[str, dict[str, Any]] | None = None,
     media: Iterable[tuple[MediaAsset, str]] | None = None,
     autosaved: bool = False,
+    thread_parts: list[str] | None = None,
+    first_comment: str = "",
 ) -> Post:
     """Creates a draft and its first saved version. `channel_text` {channel id: text} holds per-channel
     versions, `languages` {code: {"text", "channel_text", "media_alt", "reviewed"}} the other language
@@ -128,6 +143,8 @@ def post_create(
         language=language or department.main_language,
         channel_text=dict(channel_text or {}),
         languages=dict(languages or {}),
+        thread_parts=_normalized_parts(thread_parts) or [],
+        first_comment=normalize_text(first_comment or "").strip(),
     )
     post.channels.set(channels)
     if media:
@@ -158,11 +175,13 @@ def post_update(
     media: Iterable[tuple[MediaAsset, str]] | None = None,
     autosaved: bool = False,
     blackout_override_reason: str = "",
+    thread_parts: list[str] | None = None,
+    first_comment: str | None = None,
 ) -> Post:
     """Saves an edit and records it as a new version (when anything changed). An approved post goes back
-    to the approval queue: its old approval no longer counts. `channel_text`, `languages` and `media`
-    left as None stay as they are. An autosave (`autosaved`) only ever touches drafts, and does nothing
-    when nothing changed.
+    to the approval queue: its old approval no longer counts. `channel_text`, `languages`, `media`,
+    `thread_parts` and `first_comment` left as None stay as they are. An autosave (`autosaved`) only ever
+    touches drafts, and does nothing when nothing changed.
 
     Moving a post that waits for approval or is approved into a blackout needs an approver's
     `blackout_override_reason` (scheduler/blackouts.py; raises BlackoutRefused); a draft may be saved there."""
@@ -176,8 +195,15 @@ def post_update(
         raise ApplicationError(_("Only drafts are saved automatically; save your changes with the button."))
     channels = _check_channels(department=post.department, channels=channels)
     text, link, channel_text, languages, media = _normalized(text, link, channel_text, languages, media)
+    thread_parts = _normalized_parts(thread_parts)
+    first_comment = None if first_comment is None else normalize_text(first_comment).strip()
     before = approval_content_for(post)
-    if autosaved and _unchanged(post, before, text, link, channels, due_at, channel_text, languages, media):
+    if (
+        autosaved
+        and _unchanged(post, before, text, link, channels, due_at, channel_text, languages, media)
+        and (thread_parts is None or thread_parts == post.thread_parts)
+        and (first_comment is None or first_comment == post.first_comment)
+    ):
         return post
     previous_due_at = post.due_at
     overriding: list[BlackoutPeriod] = []
@@ -198,6 +224,10 @@ def post_update(
         post.channel_text = dict(channel_text)
     if languages is not None:
         post.languages = dict(languages)
+    if thread_parts is not None:
+        post.thread_parts = thread_parts
+    if first_comment is not None:
+        post.first_comment = first_comment
     post.save()
     post.channels.set(channels)
     if media is not None:
@@ -238,6 +268,13 @@ def post_save(
     if submit:
         post_submit(post=post, user=user, blackout_override_reason=blackout_override_reason)
     return post
+
+
+def _normalized_parts(parts: list[str] | None) -> list[str] | None:
+    """Returns thread parts as stored: normalised text, empty parts dropped (None stays None)."""
+    if parts is None:
+        return None
+    return [cleaned for cleaned in (normalize_text(str(part)).strip() for part in parts) if cleaned]
 
 
 def _normalized(
@@ -301,6 +338,8 @@ def post_version_record(
         channel_text=content.get("channel_text", {}),
         media=content.get("media", []),
         languages=content.get("languages", {}),
+        thread_parts=content.get("thread", []),
+        first_comment=content.get("first_comment", ""),
         due_at=dt.datetime.fromisoformat(content["due_at"]),
         content_hash=digest,
         saved_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
@@ -357,6 +396,9 @@ def post_problems(*, post: Post, now: dt.datetime | None = None, require_future:
             message = f"{label}: {problem.message}"
             if message not in problems:
                 problems.append(message)
+    problems.extend(
+        problem for problem in thread_problems(content=content, channels=channels) if problem not in problems
+    )
     return problems
 
 

@@ -27,7 +27,16 @@ from scheduler.approvals import (
     step_states,
 )
 from scheduler.blackouts import BlackoutRefused, blackout_clearance, blackout_override_record
-from scheduler.models import ApprovalVote, Delivery, Post, PostApproval, PostReview, PostStatus, ReviewAction
+from scheduler.models import (
+    ApprovalVote,
+    Delivery,
+    DeliveryKind,
+    Post,
+    PostApproval,
+    PostReview,
+    PostStatus,
+    ReviewAction,
+)
 from scheduler.notifications import (
     notify_changes_requested,
     notify_post_approved,
@@ -35,7 +44,13 @@ from scheduler.notifications import (
     notify_step_waiting,
 )
 from scheduler.rules import approval_progress_for, approval_refusal, can_approve_post, can_request_changes
-from scheduler.services.posts import _require_editor, deliveries_to_create, post_problems, post_version_for_approval
+from scheduler.services.posts import (
+    _require_editor,
+    deliveries_to_create,
+    delivery_parts,
+    post_problems,
+    post_version_for_approval,
+)
 from scheduler.snapshots import approval_content_for, content_hash
 
 
@@ -125,17 +140,7 @@ def post_approval_create(
     post.status = PostStatus.APPROVED
     post.current_approval = approval
     post.save(update_fields=["status", "current_approval", "updated_at"])
-    Delivery.objects.bulk_create(
-        Delivery(
-            post=post,
-            channel=channel,
-            language=language,
-            approval=approval,
-            due_at=post.due_at,
-            next_attempt_at=post.due_at,
-        )
-        for channel, language in deliveries_to_create(post, approval)
-    )
+    deliveries_create_for_approval(post=post, approval=approval)
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.APPROVED, comment=comment)
     audit_record(
         action=AuditAction.POST_APPROVED,
@@ -146,6 +151,56 @@ def post_approval_create(
         message=comment,
     )
     return approval
+
+
+def deliveries_create_for_approval(*, post: Post, approval: PostApproval) -> list[Delivery]:
+    """Creates the deliveries an approval schedules: per channel and language, one per part of a thread
+    (each part `after` the one before, so it is claimed only once that one is published) and a first comment
+    `after` the post, where the platform takes them. Returns them, first parts first."""
+    targets = deliveries_to_create(post, approval)
+    plans = [delivery_parts(approval.content, channel, language) for channel, language in targets]
+    firsts = Delivery.objects.bulk_create(
+        Delivery(
+            post=post,
+            channel=channel,
+            language=language,
+            approval=approval,
+            due_at=post.due_at,
+            next_attempt_at=post.due_at,
+            part_count=parts,
+        )
+        for (channel, language), (parts, _comment) in zip(targets, plans, strict=True)
+    )
+    made = list(firsts)
+    for first, (parts, comment) in zip(firsts, plans, strict=True):
+        previous = first
+        for number in range(2, parts + 1):
+            previous = Delivery.objects.create(
+                post=post,
+                channel=first.channel,
+                language=first.language,
+                approval=approval,
+                due_at=post.due_at,
+                next_attempt_at=post.due_at,
+                part=number,
+                part_count=parts,
+                after=previous,
+            )
+            made.append(previous)
+        if comment:
+            made.append(
+                Delivery.objects.create(
+                    post=post,
+                    channel=first.channel,
+                    language=first.language,
+                    approval=approval,
+                    due_at=post.due_at,
+                    next_attempt_at=post.due_at,
+                    kind=DeliveryKind.FIRST_COMMENT,
+                    after=first,
+                )
+            )
+    return made
 
 
 @transaction.atomic

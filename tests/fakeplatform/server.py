@@ -910,8 +910,8 @@ class _Handler(BaseHTTPRequestHandler):
         return {
             "id": entry.remote_id,
             "created_at": entry.received_iso,
-            "in_reply_to_id": None,
-            "in_reply_to_account_id": None,
+            "in_reply_to_id": entry.extra.get("in_reply_to_id"),
+            "in_reply_to_account_id": entry.account if entry.extra.get("in_reply_to_id") else None,
             "sensitive": False,
             "spoiler_text": "",
             "visibility": entry.extra.get("visibility", "public"),
@@ -1098,6 +1098,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not text.strip() and not media_ids:
             self._json(422, {"error": "Validation failed: Text can't be blank"})
             return
+        reply_to = str(fields.get("in_reply_to_id") or "")
+        if reply_to and self.fake.ledger.get("mastodon", reply_to) is None:
+            # https://docs.joinmastodon.org/methods/statuses/#create: 404 when in_reply_to_id names no status.
+            self._json(404, {"error": "Record not found"})
+            return
         max_chars = int(self.fake.setting("mastodon", "max_characters"))
         if len(text) > max_chars:
             self._json(422, {"error": f"Validation failed: Text character limit of {max_chars} exceeded"})
@@ -1132,6 +1137,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "visibility": fields.get("visibility") or "public",
                 "language": fields.get("language") or "en",
                 "media_ids": media_ids,
+                "in_reply_to_id": str(fields["in_reply_to_id"]) if fields.get("in_reply_to_id") else None,
             },
         )
 
@@ -1203,7 +1209,7 @@ class _Handler(BaseHTTPRequestHandler):
                 account=user_id,
                 remote_id=self.fake.next_id(),
                 text=text,
-                extra={"media": body.get("media") or {}},
+                extra={"media": body.get("media") or {}, "reply": body.get("reply") or {}},
             )
             self.after_accept(outcome, "x")
             self._json(201, {"data": self._tweet_json(entry, set())})
@@ -1287,6 +1293,10 @@ class _Handler(BaseHTTPRequestHandler):
         def parse(value: str) -> float:
             return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
+        excluded = set(self.query.get("exclude", "").split(","))
+        if "replies" in excluded:
+            # https://docs.x.com/x-api/users/get-posts: exclude=replies leaves out the account's replies.
+            entries = [e for e in entries if not (e.extra.get("reply") or {}).get("in_reply_to_tweet_id")]
         if self.query.get("start_time"):
             entries = [e for e in entries if e.received_at >= parse(self.query["start_time"])]
         if self.query.get("end_time"):

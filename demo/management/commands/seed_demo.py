@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -220,7 +221,13 @@ class Command(BaseCommand):
         created: list[Post] = []
 
         def sample(
-            department: str, author: str, text: str, channel_names: list[str], due_at: dt.datetime, link: str = ""
+            department: str,
+            author: str,
+            text: str,
+            channel_names: list[str],
+            due_at: dt.datetime,
+            link: str = "",
+            **extra: Any,
         ) -> Post | None:
             if Post.objects.filter(department=departments[department], text=text).exists():
                 return None
@@ -231,6 +238,7 @@ class Command(BaseCommand):
                 link=link,
                 channels=[channels[name] for name in channel_names],
                 due_at=due_at,
+                **extra,
             )
             created.append(post)
             return post
@@ -287,6 +295,23 @@ class Command(BaseCommand):
                 user=users["comms-manager"],
                 comment="Please add which neighborhoods are collected on which days.",
             )
+
+        # A thread of posts with a first comment (issue 17): approved together, each part a reply to the one before.
+        snow = sample(
+            "public-works",
+            "works-editor",
+            "Snow is on the way. Here is how the city clears the streets (1/3)",
+            ["Public Works on Sandbox"],
+            local_time(days=2, hour=7),
+            thread_parts=[
+                "Main roads and bus routes are plowed first, around the clock. (2/3)",
+                "Side streets follow within 24 hours after the snow stops. Please park off the street. (3/3)",
+            ],
+            first_comment="The live plow map: https://city.example/snow",
+        )
+        if snow:
+            post_submit(post=snow, user=users["works-editor"])
+            post_approve(post=snow, user=users["comms-manager"])
 
         sample(
             "parks",

@@ -282,6 +282,11 @@ class ConnectFailed(AdapterError):
 class BlueskyAdapter(PlatformAdapter):
     platform = "bluesky"
     label = "Bluesky"
+    # A reply is a post whose record names `reply: {root, parent}`, each a strong ref {uri, cid}
+    # (https://docs.bsky.app/docs/advanced-guides/posts#replies-quote-posts-and-embeds, lexicon
+    # app.bsky.feed.post#replyRef): a thread's parts answer the part before, with part 1 as the root.
+    supports_replies = True
+    supports_threads = True
     max_media = MAX_IMAGES
     # Larger images are scaled down and re-compressed at publish time (scheduler/adapters/media.py).
     image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES)
@@ -435,7 +440,43 @@ class BlueskyAdapter(PlatformAdapter):
             facets=facets or None,
             embed=embed,
             langs=[content.language] if content.language else None,
+            reply=self._reply_fields(client, content),
         )
+
+    def _reply_fields(self, client: Client, content: PostContent) -> models.AppBskyFeedPost.ReplyRef | None:
+        """The record's `reply` when content answers a post: {root, parent}, each {uri, cid}. The cids come
+        with the reply target (what publishing kept of the earlier answers); one it lacks is read with
+        com.atproto.repo.getRecord (https://docs.bsky.app/docs/api/com-atproto-repo-get-record)."""
+        target = content.reply_to
+        if target is None:
+            return None
+        parent_uri = target.remote_id
+        root_uri = target.root_remote_id or parent_uri
+        parent_cid = str(target.details.get("cid") or "") or self._cid_of(client, parent_uri)
+        if root_uri == parent_uri:
+            root_cid = parent_cid
+        else:
+            root_cid = str(target.details.get("root_cid") or "") or self._cid_of(client, root_uri)
+        return models.AppBskyFeedPost.ReplyRef(
+            parent=models.ComAtprotoRepoStrongRef.Main(uri=parent_uri, cid=parent_cid),
+            root=models.ComAtprotoRepoStrongRef.Main(uri=root_uri, cid=root_cid),
+        )
+
+    @staticmethod
+    def _cid_of(client: Client, uri: str) -> str:
+        """Returns the cid of the record at `uri`. Raises PublishError when it is gone (nothing to answer)."""
+        at_uri = AtUri.from_str(uri)
+        try:
+            found = client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(repo=at_uri.host, collection=at_uri.collection, rkey=at_uri.rkey)
+            )
+        except BadRequestError as error:
+            if _error_name(error) == "RecordNotFound":
+                raise PublishError(
+                    "The Bluesky post this one answers is no longer there; it was not sent.", permanent=True
+                ) from error
+            raise
+        return str(found.cid or "")
 
     def _result(self, uri: str, cid: str, rkey: str, record: Any) -> PublishResult:
         handle = self.handle or AtUri.from_str(uri).host

@@ -16,7 +16,8 @@ Channel configuration
               "from_name", "reply_to" (Mailchimp)}
 
 The e-mail
-    subject     the post's first line (at most SUBJECT_LIMIT characters: Mailchimp's limit, the strictest).
+    subject     the post's first line (at most SUBJECT_LIMIT characters: Mailchimp's limit, the strictest); an
+                emergency post's subject starts with "Urgent: " (PostContent.urgent), so subscribers see it first.
     HTML part   the post's text HTML-escaped, blank lines as paragraphs and line breaks as <br>, the link as a link,
                 each image with its alt text, and a hidden comment carrying the marker.
     text part   the text, the link, and each image as "[Image: alt] url".
@@ -66,8 +67,13 @@ def marker(idempotency_key: str) -> str:
     return f"civicpost:{idempotency_key}"
 
 
+URGENT_SUBJECT_PREFIX = "Urgent: "
+
+
 def subject_of(content: PostContent) -> str:
     first = next((line.strip() for line in content.text.splitlines() if line.strip()), "")
+    if content.urgent and not first.lower().startswith(URGENT_SUBJECT_PREFIX.strip().lower()):
+        first = URGENT_SUBJECT_PREFIX + first
     return first if len(first) <= SUBJECT_LIMIT else first[: SUBJECT_LIMIT - 1].rstrip() + "…"
 
 
@@ -105,6 +111,8 @@ class EmailBulletinAdapter(PlatformAdapter):
     max_media = MAX_IMAGES
     supports_delete = False
     supports_metrics = False
+    # An emergency post's subject says "Urgent:".
+    uses_urgent_flag = True
 
     def service(self) -> BulletinService:
         return service_for(dict(self.account.credentials), dict(self.account.options))

@@ -76,6 +76,9 @@ from scheduler.adapters.media import is_image, media_urls_for
 
 # ~63,206 characters per Page post (shared/platforms.md §0, [k]); counted in Unicode code points.
 FACEBOOK_TEXT_LIMIT = 63206
+# A comment's message: 8,000 characters, the limit Facebook's comment box enforces (the Graph reference names
+# none; a longer message is refused with code 100, which publishing reports as a permanent failure).
+FACEBOOK_COMMENT_LIMIT = 8000
 FACEBOOK_MAX_PHOTOS = 10
 FACEBOOK_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 # Page photos "should be less than 4 MB" (Graph API Photo reference [k]); Facebook downloads them from
@@ -110,6 +113,12 @@ class FacebookPageAdapter(PlatformAdapter):
     image_limits = ImageLimits(max_bytes=FACEBOOK_MAX_IMAGE_BYTES, mime_types=FACEBOOK_IMAGE_TYPES)
     # How long after sending a post must be visible in the Page feed before "not there" is believed.
     reconcile_settle_seconds: ClassVar[float] = 120.0
+    # A reply is a comment: POST /{object-id}/comments {message} -> {"id": "<comment-id>"}
+    # (https://developers.facebook.com/docs/graph-api/reference/object/comments, "Publishing"; the Page token
+    # needs pages_manage_engagement). A post's first comment comments on the Page's own post.
+    supports_replies = True
+    supports_first_comment = True
+    first_comment_max_chars = FACEBOOK_COMMENT_LIMIT
 
     @property
     def page_id(self) -> str:
@@ -138,8 +147,11 @@ class FacebookPageAdapter(PlatformAdapter):
         return problems
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
-        """Publishes to the Page. Returns the "<page-id>_<post-id>" id and the permalink."""
+        """Publishes to the Page (or, with reply_to, comments on that post or comment). Returns the
+        "<page-id>_<post-id>" id (a comment's "<post-id>_<comment-id>") and the permalink."""
         client = self._client()
+        if content.reply_to is not None:
+            return self._comment(client, content)
         data: dict[str, Any] = {"message": self._message(content)}
         if content.media:
             urls = media_urls_for(self, content.media)
@@ -162,6 +174,49 @@ class FacebookPageAdapter(PlatformAdapter):
         if not post_id:
             raise OutcomeUnknown("Facebook answered without a post id; checking the Page feed.", raw=body)
         return PublishResult(remote_id=post_id, permalink=self._permalink(client, post_id), raw=body)
+
+    @staticmethod
+    def _reply_fields(content: PostContent) -> tuple[str, dict[str, Any]]:
+        """The comment request for content that answers a post: (path, form) of POST /{object-id}/comments."""
+        assert content.reply_to is not None  # noqa: S101 - callers check
+        return f"{content.reply_to.remote_id}/comments", {"message": content.text}
+
+    def _comment(self, client: GraphClient, content: PostContent) -> PublishResult:
+        path, data = self._reply_fields(content)
+        body = client.post(path, data, publishing=True)
+        comment_id = str(body.get("id") or "")
+        if not comment_id:
+            raise OutcomeUnknown("Facebook answered without a comment id; checking the post's comments.", raw=body)
+        return PublishResult(remote_id=comment_id, permalink=post_permalink_fallback(comment_id), raw=body)
+
+    def _reconcile_comment(self, content: PostContent, *, sent_at: dt.datetime) -> PublishResult | None:
+        """Looks for our comment among the post's comments, newest first
+        (GET /{object-id}/comments?filter=stream&order=reverse_chronological)."""
+        assert content.reply_to is not None  # noqa: S101 - callers check
+        now = timezone.now()
+        listing = window_items(
+            self._client(),
+            f"{content.reply_to.remote_id}/comments",
+            {
+                "fields": "id,message,created_time,from",
+                "filter": "stream",
+                "order": "reverse_chronological",
+                "limit": RECONCILE_PAGE_LIMIT,
+            },
+            since=sent_at - RECONCILE_LOOKBACK,
+            time_field="created_time",
+        )
+        ours = [item for item in listing.items if str((item.get("from") or {}).get("id") or "") in ("", self.page_id)]
+        item = find_sent_item(
+            ours, text_field="message", time_field="created_time", expected_text=content.text, sent_at=sent_at
+        )
+        if item:
+            comment_id = str(item["id"])
+            return PublishResult(remote_id=comment_id, permalink=post_permalink_fallback(comment_id), raw=dict(item))
+        if not listing.complete:
+            raise window_incomplete(label="Facebook", pages=listing.pages)
+        not_found_yet(label="Facebook", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
+        return None
 
     def _permalink(self, client: GraphClient, post_id: str) -> str:
         # The post is live whatever happens here: a failed lookup must not turn success into failure.
@@ -224,7 +279,10 @@ class FacebookPageAdapter(PlatformAdapter):
         Returns the post when found; None only when the whole window was read, the post is not in it and the
         settle time has passed; raises CheckAgainLater when it is too early to tell or the feed read hit a
         passing failure, OutcomeUnknown when the window holds more pages than CivicPost reads, another
-        AdapterError when the feed cannot be read at all."""
+        AdapterError when the feed cannot be read at all. A comment (reply_to) is looked for among the comments
+        of the post it answers."""
+        if content.reply_to is not None:
+            return self._reconcile_comment(content, sent_at=sent_at)
         client = self._client()
         now = timezone.now()
         since, until = reconcile_window(sent_at, now=now)

@@ -45,6 +45,7 @@ from scheduler.adapters.base import (
     ConnectionCheck,
     ImageLimits,
     MediaItem,
+    OutcomeUnknown,
     PlatformAdapter,
     PostContent,
     Problem,
@@ -56,13 +57,19 @@ from scheduler.adapters.base import (
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
     OBJECT_GONE_CODES,
+    RECONCILE_LOOKBACK,
+    RECONCILE_PAGE_LIMIT,
     ContainerApi,
     GraphClient,
     OAuthToken,
     expiry_message,
+    find_sent_item,
     graph_api_version,
+    not_found_yet,
     publish_container,
     reconcile_media_listing,
+    window_incomplete,
+    window_items,
 )
 from scheduler.adapters.http import platform_base_url
 from scheduler.adapters.media import is_image, media_urls_for
@@ -146,6 +153,13 @@ class InstagramAdapter(PlatformAdapter):
         max_bytes=INSTAGRAM_MAX_IMAGE_BYTES, mime_types=INSTAGRAM_IMAGE_TYPES, aspect_range=INSTAGRAM_ASPECT_RANGE
     )
     reconcile_settle_seconds: ClassVar[float] = 120.0
+    # A reply is a comment: POST /{ig-media-id}/comments?message=… -> {"id": "<ig-comment-id>"}
+    # (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments;
+    # permission instagram_manage_comments, or instagram_business_manage_comments with Instagram Login). A post's
+    # first comment comments on the account's own media; up to 2,200 characters, like a caption.
+    supports_replies = True
+    supports_first_comment = True
+    first_comment_max_chars = INSTAGRAM_CAPTION_LIMIT
 
     @property
     def ig_user_id(self) -> str:
@@ -169,7 +183,7 @@ class InstagramAdapter(PlatformAdapter):
     def validate(self, content: PostContent) -> list[Problem]:
         problems = super().validate(content)
         caption = self._caption(content)
-        if not content.media:
+        if not content.media and content.reply_to is None:
             problems.append(
                 Problem("Instagram needs at least one image or video; text-only posts are not possible.", "media")
             )
@@ -220,7 +234,10 @@ class InstagramAdapter(PlatformAdapter):
         return str(body["id"])
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
-        """Creates the container, waits (briefly) for it, publishes it. Returns the media id and permalink."""
+        """Creates the container, waits (briefly) for it, publishes it. Returns the media id and permalink. With
+        reply_to: comments on that media (or comment) instead."""
+        if content.reply_to is not None:
+            return self._comment(content)
         if not content.media:
             raise PublishError("Instagram needs at least one image or video.", permanent=True, code="no_media")
         client = self._client()
@@ -239,7 +256,10 @@ class InstagramAdapter(PlatformAdapter):
         sent_at: dt.datetime,
         first_sent_at: dt.datetime | None = None,
     ) -> PublishResult | None:
-        """Looks for our caption among the account's media (no idempotency key): graph.reconcile_media_listing."""
+        """Looks for our caption among the account's media (no idempotency key): graph.reconcile_media_listing; a
+        comment among the comments of the media it answers (GET /{ig-media-id}/comments)."""
+        if content.reply_to is not None:
+            return self._reconcile_comment(content, sent_at=sent_at)
         return reconcile_media_listing(
             self._client(),
             path=f"{self.ig_user_id}/media",
@@ -249,6 +269,41 @@ class InstagramAdapter(PlatformAdapter):
             label="Instagram",
             settle_seconds=self.reconcile_settle_seconds,
         )
+
+    @staticmethod
+    def _reply_fields(content: PostContent) -> tuple[str, dict[str, Any]]:
+        """The comment request for content that answers a media: (path, form) of POST /{ig-media-id}/comments."""
+        assert content.reply_to is not None  # noqa: S101 - callers check
+        return f"{content.reply_to.remote_id}/comments", {"message": content.text}
+
+    def _comment(self, content: PostContent) -> PublishResult:
+        path, data = self._reply_fields(content)
+        body = self._client().post(path, data, publishing=True)
+        comment_id = str(body.get("id") or "")
+        if not comment_id:
+            raise OutcomeUnknown("Instagram answered without a comment id; checking the comments.", raw=body)
+        return PublishResult(remote_id=comment_id, raw=body)
+
+    def _reconcile_comment(self, content: PostContent, *, sent_at: dt.datetime) -> PublishResult | None:
+        """Our comment among the media's comments (GET /{ig-media-id}/comments?fields=id,text,timestamp)."""
+        assert content.reply_to is not None  # noqa: S101 - callers check
+        now = timezone.now()
+        listing = window_items(
+            self._client(),
+            f"{content.reply_to.remote_id}/comments",
+            {"fields": "id,text,timestamp", "limit": RECONCILE_PAGE_LIMIT},
+            since=sent_at - RECONCILE_LOOKBACK,
+            time_field="timestamp",
+        )
+        item = find_sent_item(
+            listing.items, text_field="text", time_field="timestamp", expected_text=content.text, sent_at=sent_at
+        )
+        if item:
+            return PublishResult(remote_id=str(item["id"]), raw=dict(item))
+        if not listing.complete:
+            raise window_incomplete(label="Instagram", pages=listing.pages)
+        not_found_yet(label="Instagram", sent_at=sent_at, now=now, settle_seconds=self.reconcile_settle_seconds)
+        return None
 
     def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         # https://developers.facebook.com/docs/instagram-platform/reference/instagram-media: no DELETE on feed media.

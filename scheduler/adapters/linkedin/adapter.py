@@ -37,6 +37,14 @@ Images API https://learn.microsoft.com/en-us/linkedin/marketing/community-manage
 Social actions https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/
     network-update-social-actions:  GET /rest/socialActions/<encoded urn>
     -> {"likesSummary": {"totalLikes"}, "commentsSummary": {"aggregatedTotalComments"}}
+Comments API https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/comments-api
+    (w_organization_social: comment as the organisation; the member must be a Page ADMINISTRATOR)
+    POST   /rest/socialActions/<encoded post urn>/comments {"actor": <org urn>, "object": <post urn>,
+           "message": {"text": <text>}} -> 201 {"id", "$URN": "urn:li:comment:(urn:li:activity:…,<id>)", "actor",
+           "object", "message", "created": {"time": ms}, …} (the comment URN also in `x-restli-id`)
+    GET    /rest/socialActions/<encoded post urn>/comments -> {"elements": [comment, …], "paging": {…}}
+    A post's first comment is published this way right after the post (publish with PostContent.reply_to).
+    Comment text: at most 1,250 characters (LinkedIn's comment box; the reference names no limit).
 Organisations https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/
     organization-access-control-by-role
     GET    /rest/organizationAcls?q=roleAssignee&state=APPROVED -> {"elements": [{"organization": <urn>,
@@ -113,6 +121,7 @@ SCOPES = ("w_organization_social", "r_organization_social", "rw_organization_adm
 POSTING_ROLES = ("ADMINISTRATOR", "CONTENT_ADMINISTRATOR", "CONTENT_ADMIN")
 
 TEXT_LIMIT = 3000
+COMMENT_LIMIT = 1250
 MAX_IMAGES = 20
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 MAX_IMAGE_PIXELS = 36_152_320
@@ -270,6 +279,10 @@ class LinkedInAdapter(PlatformAdapter):
     max_media = MAX_IMAGES
     requires_alt_text = True
     image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES, max_pixels=MAX_IMAGE_PIXELS)
+    # A reply is a comment as the organisation (Comments API above); a post's first comment is one.
+    supports_replies = True
+    supports_first_comment = True
+    first_comment_max_chars = COMMENT_LIMIT
 
     def __init__(self, account: ChannelAccount) -> None:
         super().__init__(account)
@@ -413,7 +426,10 @@ class LinkedInAdapter(PlatformAdapter):
         return body
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
-        """Uploads the images, then creates the post. Returns its URN (x-restli-id) and permalink."""
+        """Uploads the images, then creates the post. Returns its URN (x-restli-id) and permalink. With reply_to:
+        comments on that post as the organisation instead."""
+        if content.reply_to is not None:
+            return self._comment(content)
         if any(not is_image(item) for item in content.media):
             raise PublishError(IMAGES_ONLY, permanent=True)
         if not self.organization_urn:
@@ -425,6 +441,46 @@ class LinkedInAdapter(PlatformAdapter):
         if not urn:
             raise OutcomeUnknown("LinkedIn answered without the post's id; checking the Page.", raw=_raw(response))
         return PublishResult(remote_id=urn, permalink=permalink(urn), raw={**_raw(response), "images": image_urns})
+
+    def _reply_fields(self, content: PostContent) -> tuple[str, dict[str, Any]]:
+        """The comment request for content that answers a post: (path, JSON body) of
+        POST /rest/socialActions/<encoded urn>/comments."""
+        assert content.reply_to is not None  # noqa: S101 - callers check
+        target = content.reply_to.remote_id
+        body = {"actor": self.organization_urn, "object": target, "message": {"text": content.text}}
+        return f"{SOCIAL_ACTIONS_PATH}/{encode_urn(target)}/comments", body
+
+    def _comment(self, content: PostContent) -> PublishResult:
+        if not self.organization_urn:
+            raise AuthExpired("No LinkedIn organisation is stored for this channel; reconnect it.")
+        path, body = self._reply_fields(content)
+        response = self._request("POST", path, json=body, creates_post=True)
+        answer = _raw(response)
+        created = answer["body"] if isinstance(answer.get("body"), dict) else {}
+        urn = str(created.get("$URN") or response.headers.get("x-restli-id") or "")
+        if not urn:
+            raise OutcomeUnknown("LinkedIn answered without the comment's id; checking the comments.", raw=answer)
+        target = content.reply_to.remote_id if content.reply_to else ""
+        return PublishResult(remote_id=urn, permalink=permalink(target), raw=answer)
+
+    def _reconcile_comment(self, content: PostContent, *, sent_at: dt.datetime) -> PublishResult | None:
+        """Looks for our comment, by the organisation, among the post's comments."""
+        assert content.reply_to is not None  # noqa: S101 - callers check
+        target = content.reply_to.remote_id
+        try:
+            body = self._request("GET", f"{SOCIAL_ACTIONS_PATH}/{encode_urn(target)}/comments").json()
+        except AdapterError as error:
+            raise OutcomeUnknown(f"Could not check LinkedIn for the comment: {error.message}", raw=error.raw) from error
+        since = sent_at - RECONCILE_LOOKBACK
+        expected = _normalise(content.text)
+        for element in body.get("elements") or []:
+            created = dt.datetime.fromtimestamp(int((element.get("created") or {}).get("time") or 0) / 1000, tz=dt.UTC)
+            text = _normalise(str((element.get("message") or {}).get("text") or ""))
+            if element.get("actor") == self.organization_urn and created >= since and text == expected:
+                urn = str(element.get("$URN") or element.get("id") or "")
+                return PublishResult(remote_id=urn, permalink=permalink(target), raw=dict(element))
+        not_found_yet(label="LinkedIn", sent_at=sent_at, now=timezone.now(), settle_seconds=RECONCILE_SETTLE_SECONDS)
+        return None
 
     def _upload_image(self, data: bytes, mime_type: str) -> str:
         """Registers and uploads one image. Returns its urn:li:image. Nothing is posted yet, so every
@@ -447,7 +503,10 @@ class LinkedInAdapter(PlatformAdapter):
 
         Returns the post if found; None once RECONCILE_SETTLE_SECONDS have passed and the window (all of
         it within the latest RECONCILE_COUNT posts) does not hold it; raises CheckAgainLater before that,
-        OutcomeUnknown when LinkedIn cannot be read or the latest posts do not reach back to the window."""
+        OutcomeUnknown when LinkedIn cannot be read or the latest posts do not reach back to the window. A comment
+        (reply_to) is looked for among the comments of the post it answers."""
+        if content.reply_to is not None:
+            return self._reconcile_comment(content, sent_at=sent_at)
         query = urlencode({"q": "author", "count": RECONCILE_COUNT, "sortBy": "CREATED"})
         try:
             body = self._request("GET", f"{POSTS_PATH}?author={encode_urn(self.organization_urn)}&{query}").json()

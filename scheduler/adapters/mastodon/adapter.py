@@ -272,6 +272,10 @@ class ConnectFailed(AdapterError):
 class MastodonAdapter(PlatformAdapter):
     platform = "mastodon"
     label = "Mastodon"
+    # A reply is a status with in_reply_to_id (https://docs.joinmastodon.org/methods/statuses/#create): threads
+    # of posts are replies to the account's own previous status.
+    supports_replies = True
+    supports_threads = True
     # Mastodon's defaults; current_image_limits() uses the instance's own figures.
     image_limits = ImageLimits(
         max_bytes=DEFAULT_LIMITS["image_size_limit"],
@@ -416,12 +420,21 @@ class MastodonAdapter(PlatformAdapter):
                 visibility=self.account.options.get("visibility") or "public",
                 language=content.language or None,
                 idempotency_key=idempotency_key,
+                **self._reply_fields(content),
             )
         except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
             raise self._map_error(error, api=api, sent=True) from error
         return PublishResult(
             remote_id=str(status["id"]), permalink=status.get("url") or status.get("uri") or "", raw=_jsonable(status)
         )
+
+    @staticmethod
+    def _reply_fields(content: PostContent) -> dict[str, Any]:
+        """The status's reply fields: `in_reply_to_id` (the status answered) when content is a reply
+        (https://docs.joinmastodon.org/methods/statuses/#create, "in_reply_to_id"); nothing otherwise."""
+        if content.reply_to is None:
+            return {}
+        return {"in_reply_to_id": content.reply_to.remote_id}
 
     def _upload(self, api: Mastodon, item: MediaItem, image: UploadImage | None) -> str:
         """Uploads one attachment with its alt text: `image` (fitted bytes) for an image, else the stored

@@ -16,9 +16,16 @@ Authorization — https://developer.nextdoor.com/reference/sharing-get-authoriza
 Token — https://developer.nextdoor.com/reference/sharing-get-access-token [docs]
     POST https://auth.nextdoor.com/v2/token, HTTP Basic client_id:client_secret, form
     grant_type=authorization_code&code=...&redirect_uri=...
-    -> {"token_type": "Bearer", "access_token": "...", "id_token": "...", "expires_in": 31536000}
-    ("Please refresh the access_token before it expires": the refresh shape is not public; a channel whose
-    token ran out is reconnected, and check_connection shows the expiry date.)
+    -> {"token_type": "Bearer", "access_token": "...", "id_token": "...", "expires_in": 31536000
+        (, "refresh_token": "..." where Nextdoor issues one)}
+Renewal — "Please refresh the access_token before it expires" [docs, Postman collection]; the refresh request is
+    not on the public pages, so `refresh_credentials` sends the standard OAuth 2.0 refresh (RFC 6749 §6) to the
+    same token endpoint with the same client authentication:
+    POST https://auth.nextdoor.com/v2/token, HTTP Basic client_id:client_secret, form
+    grant_type=refresh_token&refresh_token=... -> the token answer above (a new refresh_token replaces the old).
+    [unverified until a city has access.] connections' periodic refresher calls it for tokens that expire within
+    7 days; without a stored refresh token it says "reconnect before <date>" until the token runs out, then the
+    channel needs reconnecting (a year after connecting).
 Me — GET https://nextdoor.com/external/api/partner/v1/me/ [3p]
     -> {"id", "first_name", "last_name", "agency_id", "agency_name", "agency_url_at_nextdoor", "agency_city",
         "agency_state", ...}; agency_id / agency_name only for agency accounts.
@@ -51,8 +58,12 @@ account's recent posts (GET .../post/) for our exact text created from just befo
 absent after the settle time -> resend; the list unreadable -> ask again later; the window not covered by the
 page -> a person checks.
 
-Urgent alerts: Nextdoor's apps offer agencies an "urgent alert" kind of post, but no field for it appears in
-the public Publish API shapes; CivicPost sends none (the emergency-post channel is designed for a later session).
+Urgent alerts: Nextdoor's apps offer agencies an "urgent alert" kind of post (sent to residents by e-mail and
+push at once). The public Publish API pages name no field for it; the gated reference that agencies receive with
+their access does. CivicPost sends an emergency post (PostContent.urgent) with URGENT_ALERT_FIELD set to true, and
+an ordinary post without it. [unverified: the field's name is an assumption to check against the gated reference
+when a city obtains access; it is one constant here.] Nextdoor's apps cap an urgent alert from a neighbour at 110
+characters; agency alerts are not documented as capped, so CivicPost does not cut the text.
 Alt text: the API takes media as URLs with no description field, so alt text cannot travel with the image.
 """
 
@@ -65,6 +76,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.conf import settings
 from django.utils import timezone
 
 from scheduler.adapters.base import (
@@ -98,6 +110,8 @@ POSTS_PATH = f"{API_PREFIX}/post/"
 SCOPES = ("openid", "post:write", "post:read", "profile:read", "agency.boundary:read")
 
 TEXT_LIMIT_BYTES = 8192
+# The create body's flag for an agency urgent alert (see "Urgent alerts" above: not in the public pages).
+URGENT_ALERT_FIELD = "is_urgent"
 MAX_ATTACHMENTS = 10
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff")
 DEFAULT_RATE_LIMIT_WAIT = 60.0
@@ -226,6 +240,8 @@ class NextdoorAdapter(PlatformAdapter):
     label = "Nextdoor"
     max_media = MAX_ATTACHMENTS
     supports_metrics = False
+    # An emergency post goes out as an urgent alert (URGENT_ALERT_FIELD).
+    uses_urgent_flag = True
     # Nextdoor downloads each attachment from its URL (media_attachments).
     image_limits = ImageLimits(max_bytes=10 * 1024 * 1024, mime_types=IMAGE_TYPES)
 
@@ -265,6 +281,8 @@ class NextdoorAdapter(PlatformAdapter):
             body["smartlink_url"] = content.link
         if self.group_ids:
             body["group_ids"] = self.group_ids
+        if content.urgent:
+            body[URGENT_ALERT_FIELD] = True
         return body
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
@@ -344,6 +362,54 @@ class NextdoorAdapter(PlatformAdapter):
             if error.code == "nextdoor_404":
                 return  # already gone
             raise
+
+    def refresh_credentials(self) -> dict[str, Any]:
+        """Renews the access token with the stored refresh token (see "Renewal" above). Returns the new
+        credentials (also in `updated_credentials`). Raises AuthExpired when Nextdoor refuses (or there is no
+        refresh token and the token ran out), PublishError(permanent=False) when it cannot be reached now or
+        when there is no refresh token yet the token still works."""
+        refresh_token = str(self.account.credentials.get("refresh_token") or "")
+        if not refresh_token:
+            expires_at = parse_expires_at(self.account.credentials.get("expires_at"))
+            if expires_at is None or expires_at > timezone.now():
+                until = f" before {expires_at:%Y-%m-%d}" if expires_at else ""
+                raise PublishError(
+                    f"Nextdoor gave no refresh token; a department admin must reconnect the channel{until}.",
+                    permanent=False,
+                    code="nextdoor_no_refresh",
+                )
+            raise AuthExpired("The Nextdoor sign-in has run out; a department admin must reconnect the channel.")
+        session = http_session()
+        try:
+            response = session.post(
+                f"{auth_base()}{TOKEN_PATH}",
+                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+                auth=(settings.CIVICPOST_NEXTDOOR_CLIENT_ID, settings.CIVICPOST_NEXTDOOR_CLIENT_SECRET),
+                headers={"Accept": "application/json"},
+            )
+        except requests.RequestException as error:
+            raise PublishError(
+                f"Could not reach Nextdoor to renew the sign-in ({type(error).__name__}).", permanent=False
+            ) from error
+        finally:
+            session.close()
+        if response.status_code >= 500 or response.status_code == 429:
+            raise PublishError("Nextdoor could not renew the sign-in right now.", permanent=False, raw=_body(response))
+        answer = _body(response)
+        if response.status_code != 200 or not answer.get("access_token"):
+            raise AuthExpired(
+                f"Nextdoor refused to renew the sign-in ({_error_text(response)}); a department admin must reconnect.",
+                code=f"nextdoor_http_{response.status_code}",
+                raw=answer,
+            )
+        changes: dict[str, Any] = {"access_token": str(answer["access_token"])}
+        if answer.get("expires_in"):
+            expires_at = timezone.now() + dt.timedelta(seconds=int(answer["expires_in"]))
+            changes["expires_at"] = expires_at.astimezone(dt.UTC).isoformat()
+        if answer.get("refresh_token"):
+            changes["refresh_token"] = str(answer["refresh_token"])
+        self._renewed_credentials(changes)
+        return dict(self.account.credentials)
 
     def check_connection(self) -> ConnectionCheck:
         try:

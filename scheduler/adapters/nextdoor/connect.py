@@ -138,6 +138,8 @@ class NextdoorConnectFlow(BaseConnectFlow):
                 "access_token": access_token,
                 "expires_at": expires_at.astimezone(dt.UTC).isoformat() if expires_at else "",
                 "nextdoor_user_id": str(me.get("id") or ""),
+                # Kept for renewal (adapter.refresh_credentials) where Nextdoor issues one.
+                **({"refresh_token": str(token["refresh_token"])} if token.get("refresh_token") else {}),
             },
             options={
                 "agency_id": str(me["agency_id"]),

@@ -59,8 +59,10 @@ class SandboxStore(Protocol):
         link: str,
         language: str,
         media: list[dict[str, Any]],
+        in_reply_to: str = "",
     ) -> SandboxRecord:
-        """Stores the post once per (channel, key); the same key again returns the stored one."""
+        """Stores the post once per (channel, key); the same key again returns the stored one. `in_reply_to`:
+        the sandbox post it answers (a later part of a thread, a first comment)."""
         ...
 
     def delete(self, *, channel_id: int, remote_id: str) -> None: ...
@@ -78,6 +80,11 @@ def sandbox_store() -> SandboxStore:
 class SandboxAdapter(PlatformAdapter):
     platform = "sandbox"
     label = "Sandbox"
+    # The sandbox shows threads and first comments as a real platform would: each answers the post before it.
+    supports_replies = True
+    supports_threads = True
+    supports_first_comment = True
+    first_comment_max_chars = SANDBOX_TEXT_LIMIT
 
     @property
     def mode(self) -> str:
@@ -103,6 +110,7 @@ class SandboxAdapter(PlatformAdapter):
             text=content.text,
             link=content.link,
             language=content.language,
+            in_reply_to=self._reply_fields(content),
             media=[
                 {
                     "url": item.url,
@@ -122,6 +130,11 @@ class SandboxAdapter(PlatformAdapter):
             permalink=f"{settings.SITE_URL}{reverse('scheduler:sandbox_timeline')}#sandbox-post-{sandbox_post.id}",
             raw={"id": sandbox_post.id, "created_at": sandbox_post.created_at.isoformat()},
         )
+
+    @staticmethod
+    def _reply_fields(content: PostContent) -> str:
+        """The sandbox post this content answers ("" for a new post)."""
+        return content.reply_to.remote_id if content.reply_to is not None else ""
 
     def delete(self, remote_id: str, *, post_id: int | None = None) -> None:
         sandbox_store().delete(channel_id=self.account.channel_id, remote_id=remote_id)

@@ -14,7 +14,11 @@ Requests (https://developers.facebook.com/docs/threads/posts), base {host}/v1.0:
     publish     POST /{threads-user-id}/threads_publish  creation_id                 -> {"id": "<media-id>"}
     permalink   GET  /{media-id}?fields=permalink
     reconcile   GET  /{threads-user-id}/threads?fields=id,text,timestamp,permalink&since=<sent_at - 2 min>
-                &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages)
+                &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages);
+                a reply is looked for in GET /{threads-user-id}/replies (same fields and window)
+    reply       the container takes reply_to_id=<the media id answered>, then threads_publish as usual
+                (https://developers.facebook.com/documentation/threads/retrieve-and-manage-replies/create-replies;
+                threads_manage_replies permission; 1,000 API-published replies per profile per 24 h)
     delete      DELETE /{media-id}                        -> {"success": true, "deleted_id": ...} (100 a day)
     metrics     GET  /{media-id}/insights?metric=views,likes,replies,reposts,quotes,shares
 Text: at most 500 characters, where an emoji counts as its UTF-8 byte length (shared/platforms.md §5.2).
@@ -176,6 +180,9 @@ class ThreadsAdapter(PlatformAdapter):
         max_bytes=THREADS_MAX_IMAGE_BYTES, mime_types=THREADS_IMAGE_TYPES, aspect_range=THREADS_ASPECT_RANGE
     )
     reconcile_settle_seconds: ClassVar[float] = 120.0
+    # A thread's parts are replies to the profile's own previous post (reply_to_id on the container).
+    supports_replies = True
+    supports_threads = True
 
     @property
     def threads_user_id(self) -> str:
@@ -213,16 +220,27 @@ class ThreadsAdapter(PlatformAdapter):
     def _create_container(self, client: GraphClient, content: PostContent) -> str:
         path = f"{self.threads_user_id}/threads"
         text = self._text(content)
+        reply = self._reply_fields(content)
         if not content.media:
-            return str(client.post(path, {"media_type": "TEXT", "text": text})["id"])
+            return str(client.post(path, {"media_type": "TEXT", "text": text, **reply})["id"])
         urls = media_urls_for(self, content.media)
         if len(content.media) == 1:
-            return str(client.post(path, {**self._media_fields(content.media[0], urls[0]), "text": text})["id"])
+            return str(
+                client.post(path, {**self._media_fields(content.media[0], urls[0]), "text": text, **reply})["id"]
+            )
         children = [
             str(client.post(path, {**self._media_fields(item, url), "is_carousel_item": "true"})["id"])
             for item, url in zip(content.media, urls, strict=True)
         ]
-        return str(client.post(path, {"media_type": "CAROUSEL", "children": ",".join(children), "text": text})["id"])
+        carousel = {"media_type": "CAROUSEL", "children": ",".join(children), "text": text, **reply}
+        return str(client.post(path, carousel)["id"])
+
+    @staticmethod
+    def _reply_fields(content: PostContent) -> dict[str, str]:
+        """The container's `reply_to_id` when content answers a post; nothing otherwise."""
+        if content.reply_to is None:
+            return {}
+        return {"reply_to_id": content.reply_to.remote_id}
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
         """Creates the container, waits (briefly) until it is ready, publishes it. Returns id and permalink."""
@@ -243,9 +261,11 @@ class ThreadsAdapter(PlatformAdapter):
         first_sent_at: dt.datetime | None = None,
     ) -> PublishResult | None:
         """Looks for our text among the profile's threads (no idempotency key): graph.reconcile_media_listing."""
+        # Replies are listed apart from the profile's threads (GET /{threads-user-id}/replies).
+        listing = "replies" if content.reply_to is not None else "threads"
         return reconcile_media_listing(
             self._client(),
-            path=f"{self.threads_user_id}/threads",
+            path=f"{self.threads_user_id}/{listing}",
             text_field="text",
             expected_text=self._text(content),
             sent_at=sent_at,

@@ -190,6 +190,10 @@ class XAdapter(PlatformAdapter):
     metrics_batch_size = 100
     metrics_reads_are_paid = True
     metrics_gone_codes = frozenset({"x_not_found"})
+    # POST /2/tweets with reply.in_reply_to_tweet_id (https://docs.x.com/x-api/posts/create-post): a thread's
+    # parts answer the account's own previous post.
+    supports_replies = True
+    supports_threads = True
 
     def __init__(self, account: ChannelAccount) -> None:
         super().__init__(account)
@@ -439,8 +443,11 @@ class XAdapter(PlatformAdapter):
         images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
         media_ids = [self._upload_image(item, image) for item, image in zip(content.media, images, strict=True)]
         text = content.text_with_link()
+        reply = self._reply_fields(content)
         response = self._call(
-            lambda client: client.create_tweet(text=text, media_ids=media_ids or None, user_auth=self._user_auth),
+            lambda client: client.create_tweet(
+                text=text, media_ids=media_ids or None, user_auth=self._user_auth, **reply
+            ),
             creates_post=True,
         )
         tweet_id = str(response.data["id"])
@@ -449,6 +456,14 @@ class XAdapter(PlatformAdapter):
             permalink=self.permalink(tweet_id),
             raw={"data": dict(response.data), "media_ids": media_ids},
         )
+
+    @staticmethod
+    def _reply_fields(content: PostContent) -> dict[str, Any]:
+        """tweepy's `in_reply_to_tweet_id`, sent as {"reply": {"in_reply_to_tweet_id": …}} when content answers a
+        post (https://docs.x.com/x-api/posts/create-post); nothing otherwise."""
+        if content.reply_to is None:
+            return {}
+        return {"in_reply_to_tweet_id": content.reply_to.remote_id}
 
     def permalink(self, tweet_id: str) -> str:
         if self.username:
@@ -489,7 +504,8 @@ class XAdapter(PlatformAdapter):
                     end_time=end_time,
                     max_results=RECONCILE_PAGE_SIZE,
                     pagination_token=token,
-                    exclude=["retweets", "replies"],
+                    # A thread's later part is a reply: it must not be left out of the listing.
+                    exclude=["retweets"] if content.reply_to is not None else ["retweets", "replies"],
                     tweet_fields=["created_at"],
                     user_auth=self._user_auth,
                 )
