@@ -26,6 +26,7 @@ from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
 from civicpost.session_keys import SAVED_DRAFT_SESSION_KEY
 from civicpost.timelabels import clock_label
+from analytics.selectors import best_times_for_department
 from composer.compose_forms import PostForm
 from composer.feedback import composer_feedback
 from composer.versions import version_comparison
@@ -103,6 +104,11 @@ def render_composer(
         "notice": notice,
         "focus": focus,
         "autosave_enabled": post is None or post.status in AUTOSAVE_STATUSES,
+        # Best hours to post, per department offered (usually one), from analytics (a layer below).
+        "best_times": [
+            (department, best_times_for_department(department=department))
+            for department in form.department_choices_with_zones[:3]
+        ],
     }
     return render(request, "composer/post_form.html", context, status=status)
 
