@@ -173,6 +173,7 @@ class FactorGroup:
     label: str
     figures: Figures
     ratio: float | None = None  # its engagement per follower over the average of all deliveries
+    phrase: str = ""  # "Posts with an image", "Posts on Tuesday"...
 
     @property
     def enough(self) -> bool:
@@ -235,8 +236,8 @@ class Report:
                     group.ratio >= NOTABLE_RATIO or group.ratio <= 1 / NOTABLE_RATIO
                 ):
                     found.append(
-                        _("%(factor)s %(value)s: %(verdict)s (%(n)s posts)")
-                        % {"factor": factor.label, "value": group.label, "verdict": group.verdict, "n": group.figures.rate_n}
+                        _("%(posts)s: %(verdict)s (n=%(n)s)")
+                        % {"posts": group.phrase, "verdict": group.verdict, "n": group.figures.rate_n}
                     )
         return found
 
@@ -267,6 +268,16 @@ def _factor_label(key: str, value: Any) -> str:
     if key == "weekday":
         return str(WEEKDAYS[int(value) - 1])
     return f"{int(value):02d}:00"
+
+
+def _factor_phrase(key: str, label: str) -> str:
+    if key == "language":
+        return _("Posts in %(language)s") % {"language": label}
+    if key == "weekday":
+        return _("Posts on %(day)s") % {"day": label}
+    if key == "hour":
+        return _("Posts at %(hour)s") % {"hour": label}
+    return _("Posts %(what)s") % {"what": label}
 
 
 def report_build(
@@ -367,7 +378,9 @@ def report_build(
                 continue
             figures = Figures.from_row(row, key=row["factor"], label=_factor_label(key, row["factor"]))
             ratio = figures.rate / average if figures.rate is not None and average else None
-            groups.append(FactorGroup(label=figures.label, figures=figures, ratio=ratio))
+            groups.append(
+                FactorGroup(label=figures.label, figures=figures, ratio=ratio, phrase=_factor_phrase(key, figures.label))
+            )
         factors.append(Factor(key=key, label=label, groups=groups))
 
     departments = []

@@ -8,11 +8,13 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.urls import reverse
 
 from departments.models import Department
-from scheduler.models import Channel, Delivery, DeliveryStatus, Post, PostApproval, PostStatus
+from scheduler.models import Channel, Delivery, DeliveryStatus, Post, PostApproval, PostStatus, SandboxPost
 from scheduler.snapshots import content_hash
 
 
@@ -21,7 +23,7 @@ class PublishedItem:
     text: str
     channel: Channel
     published_at: dt.datetime
-    remote_id: str
+    remote_id: str = ""  # empty on a Sandbox channel: the post is put on the sandbox timeline
     link: str = ""
     language: str = "en"
     permalink: str = ""
@@ -31,8 +33,10 @@ class PublishedItem:
 def history_import_published(
     *, department: Department, author: User, approver: User, items: list[PublishedItem]
 ) -> list[Delivery]:
-    """Records each item as a post published on its channel at `published_at`. Returns the deliveries (with
-    their posts), in the order of `items`."""
+    """Records each item as a post published on its channel at `published_at`; an item on a Sandbox channel
+    without a remote id is also put on the sandbox timeline (so reading its figures later finds it). Returns
+    the deliveries (with their posts), in the order of `items`."""
+    items = _on_sandbox_timeline(items)
     posts = Post.objects.bulk_create(
         [
             Post(
@@ -96,3 +100,37 @@ def history_import_published(
     for delivery, post in zip(deliveries, posts, strict=True):
         delivery.post = post
     return deliveries
+
+
+def _on_sandbox_timeline(items: list[PublishedItem]) -> list[PublishedItem]:
+    wanted = [n for n, item in enumerate(items) if item.channel.platform == "sandbox" and not item.remote_id]
+    if not wanted:
+        return items
+    rows = SandboxPost.objects.bulk_create(
+        [
+            SandboxPost(
+                channel=items[n].channel,
+                idempotency_key=uuid.uuid4().hex,
+                text=items[n].text,
+                link=items[n].link,
+                language=items[n].language,
+            )
+            for n in wanted
+        ]
+    )
+    for row, n in zip(rows, wanted, strict=True):
+        row.created_at = items[n].published_at
+    SandboxPost.objects.bulk_update(rows, ["created_at"])
+    result = list(items)
+    for row, n in zip(rows, wanted, strict=True):
+        item = items[n]
+        result[n] = PublishedItem(
+            text=item.text,
+            channel=item.channel,
+            published_at=item.published_at,
+            remote_id=str(row.pk),
+            link=item.link,
+            language=item.language,
+            permalink=item.permalink or f"{settings.SITE_URL}{reverse('scheduler:sandbox_timeline')}#sandbox-post-{row.pk}",
+        )
+    return result
