@@ -121,6 +121,7 @@ def _published(*, department_ids: list[int] | None, start: dt.datetime, end: dt.
 # Aggregate aliases differ from the annotations they read (Django refuses an aggregate named like its input).
 _FIGURES = {
     "agg_with_figures": Count("pk"),
+    "agg_posts": Count("delivery__post_id", distinct=True),
     "agg_views": Sum("views"),
     "agg_views_n": Count("views"),
     "agg_engagement": Sum("engagement"),
@@ -142,7 +143,7 @@ class Figures:
     label: str = ""
     key: Any = None
     deliveries: int = 0
-    posts: int = 0
+    posts: int = 0  # distinct posts (of all published deliveries where known, else of those with figures)
     with_figures: int = 0
     views: int | None = None
     views_n: int = 0
@@ -156,10 +157,12 @@ class Figures:
 
     @classmethod
     def from_row(cls, row: dict[str, Any], **extra: Any) -> Figures:
-        values = {name.removeprefix("agg_"): row.get(name) for name in _FIGURES}
-        for name in ("with_figures", "views_n", "engagement", "rate_n"):
+        values: dict[str, Any] = {name.removeprefix("agg_"): row.get(name) for name in _FIGURES}
+        for name in ("with_figures", "posts", "views_n", "engagement", "rate_n"):
             values[name] = values[name] or 0
-        return cls(**values, **extra)  # type: ignore[arg-type]
+        values["deliveries"] = values["with_figures"]
+        values.update(extra)  # counts of all published deliveries (with figures or not) where known
+        return cls(**values)
 
     @property
     def enough(self) -> bool:
