@@ -50,10 +50,12 @@ def history_import_published(
                 submitted_at=item.published_at - dt.timedelta(hours=2),
             )
             for item in items
-        ]
+        ],
+        batch_size=2000,
     )
     Post.channels.through.objects.bulk_create(
-        [Post.channels.through(post_id=post.pk, channel_id=item.channel.pk) for post, item in zip(posts, items, strict=True)]
+        [Post.channels.through(post_id=post.pk, channel_id=item.channel.pk) for post, item in zip(posts, items, strict=True)],
+        batch_size=2000,
     )
     approvals = []
     for post, item in zip(posts, items, strict=True):
@@ -74,10 +76,11 @@ def history_import_published(
                 approved_at=item.published_at - dt.timedelta(hours=1),
             )
         )
-    approvals = PostApproval.objects.bulk_create(approvals)
+    approvals = PostApproval.objects.bulk_create(approvals, batch_size=2000)
     Post.objects.bulk_update(
         [Post(pk=post.pk, current_approval_id=approval.pk) for post, approval in zip(posts, approvals, strict=True)],
         ["current_approval"],
+        batch_size=1000,
     )
     deliveries = Delivery.objects.bulk_create(
         [
@@ -95,7 +98,8 @@ def history_import_published(
                 published_at=item.published_at,
             )
             for post, approval, item in zip(posts, approvals, items, strict=True)
-        ]
+        ],
+        batch_size=2000,
     )
     for delivery, post in zip(deliveries, posts, strict=True):
         delivery.post = post
