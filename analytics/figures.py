@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,9 +73,7 @@ def platform_label(platform: str) -> str:
 
 # --- SQL expressions --------------------------------------------------------------------------------
 
-ENGAGEMENT = (
-    Coalesce(F("likes"), 0) + Coalesce(F("shares"), 0) + Coalesce(F("replies"), 0) + Coalesce(F("quotes"), 0)
-)
+ENGAGEMENT = Coalesce(F("likes"), 0) + Coalesce(F("shares"), 0) + Coalesce(F("replies"), 0) + Coalesce(F("quotes"), 0)
 
 
 def _latest_followers(channel_ref: str) -> Subquery:
@@ -92,7 +91,9 @@ def latest_snapshots(
     """The latest snapshot of each delivery published in [start, end) (of these departments; None: all),
     annotated with `engagement`, `followers` (the channel's latest count) and `rate` (engagement per 1,000
     followers, null without a follower count)."""
-    latest = MetricSnapshot.objects.filter(delivery_id=OuterRef("delivery_id")).order_by("-age_seconds").values("pk")[:1]
+    latest = (
+        MetricSnapshot.objects.filter(delivery_id=OuterRef("delivery_id")).order_by("-age_seconds").values("pk")[:1]
+    )
     snapshots = MetricSnapshot.objects.filter(
         delivery__status=DeliveryStatus.PUBLISHED,
         delivery__published_at__gte=start,
@@ -110,9 +111,7 @@ def latest_snapshots(
 
 
 def _published(*, department_ids: list[int] | None, start: dt.datetime, end: dt.datetime) -> QuerySet[Delivery]:
-    deliveries = Delivery.objects.filter(
-        status=DeliveryStatus.PUBLISHED, published_at__gte=start, published_at__lt=end
-    )
+    deliveries = Delivery.objects.filter(status=DeliveryStatus.PUBLISHED, published_at__gte=start, published_at__lt=end)
     if department_ids is not None:
         deliveries = deliveries.filter(post__department_id__in=department_ids)
     return deliveries
@@ -156,7 +155,7 @@ class Figures:
     platform: str = ""
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], **extra: Any) -> Figures:
+    def from_row(cls, row: Mapping[str, Any], **extra: Any) -> Figures:
         values: dict[str, Any] = {name.removeprefix("agg_"): row.get(name) for name in _FIGURES}
         for name in ("with_figures", "posts", "views_n", "engagement", "rate_n"):
             values[name] = values[name] or 0
@@ -235,8 +234,10 @@ class Report:
         found = []
         for factor in self.factors:
             for group in factor.groups:
-                if group.enough and group.ratio is not None and (
-                    group.ratio >= NOTABLE_RATIO or group.ratio <= 1 / NOTABLE_RATIO
+                if (
+                    group.enough
+                    and group.ratio is not None
+                    and (group.ratio >= NOTABLE_RATIO or group.ratio <= 1 / NOTABLE_RATIO)
                 ):
                     found.append(
                         _("%(posts)s: %(verdict)s (n=%(n)s)")
@@ -252,7 +253,9 @@ def _factor_expressions(zone: zoneinfo.ZoneInfo) -> list[tuple[str, str, Any]]:
         default=Value(False),
         output_field=BooleanField(),
     )
-    language = Coalesce(NullIf(F("delivery__language"), Value("")), F("delivery__post__language"), output_field=CharField())
+    language = Coalesce(
+        NullIf(F("delivery__language"), Value("")), F("delivery__post__language"), output_field=CharField()
+    )
     return [
         ("image", _("Image"), has_image),
         ("link", _("Link"), has_link),
@@ -303,7 +306,10 @@ def report_build(
     average = totals.rate
 
     per_channel_posts = {
-        row["channel_id"]: row for row in published.values("channel_id").annotate(deliveries=Count("pk"), posts=Count("post_id", distinct=True))
+        row["channel_id"]: row
+        for row in published.values("channel_id").annotate(
+            deliveries=Count("pk"), posts=Count("post_id", distinct=True)
+        )
     }
     channel_rows = {
         row["delivery__channel_id"]: row
@@ -319,10 +325,12 @@ def report_build(
     channels = []
     platform_posts: dict[str, dict[str, int]] = {}
     for channel in channel_objects:
-        posted = per_channel_posts.get(channel.pk, {})
+        posted: Mapping[str, Any] = per_channel_posts.get(channel.pk, {})
         figures = Figures.from_row(
             channel_rows.get(channel.pk, {}),
-            label=channel.display_name if department_ids and len(department_ids) == 1 else f"{channel.display_name} ({channel.department.name})",
+            label=channel.display_name
+            if department_ids and len(department_ids) == 1
+            else f"{channel.display_name} ({channel.department.name})",
             key=channel.pk,
             deliveries=posted.get("deliveries", 0),
             posts=posted.get("posts", 0),
@@ -353,10 +361,9 @@ def report_build(
         for platform, sums in sorted(platform_posts.items(), key=lambda item: platform_label(item[0]))
     ]
 
-    top_rows = (
-        snapshots.select_related("delivery__post", "delivery__channel")
-        .order_by(F("rate").desc(nulls_last=True), F("engagement").desc(), "pk")[:top]
-    )
+    top_rows = snapshots.select_related("delivery__post", "delivery__channel").order_by(
+        F("rate").desc(nulls_last=True), F("engagement").desc(), "pk"
+    )[:top]
     top_posts = [
         TopPost(
             post_id=row.delivery.post_id,
@@ -382,19 +389,25 @@ def report_build(
             figures = Figures.from_row(row, key=row["factor"], label=_factor_label(key, row["factor"]))
             ratio = figures.rate / average if figures.rate is not None and average else None
             groups.append(
-                FactorGroup(label=figures.label, figures=figures, ratio=ratio, phrase=_factor_phrase(key, figures.label))
+                FactorGroup(
+                    label=figures.label, figures=figures, ratio=ratio, phrase=_factor_phrase(key, figures.label)
+                )
             )
         factors.append(Factor(key=key, label=label, groups=groups))
 
     departments = []
     if by_department:
-        for row in (
+        for department_row in (
             snapshots.values("delivery__post__department_id", "delivery__post__department__name")
             .annotate(**_FIGURES)
             .order_by("delivery__post__department__name")
         ):
             departments.append(
-                Figures.from_row(row, label=row["delivery__post__department__name"], key=row["delivery__post__department_id"])
+                Figures.from_row(
+                    department_row,
+                    label=department_row["delivery__post__department__name"],
+                    key=department_row["delivery__post__department_id"],
+                )
             )
 
     return Report(
@@ -444,14 +457,28 @@ FIGURE_HEADERS = [
 def report_csv_rows(report: Report, table: str) -> list[list[Any]]:
     """The rows (header first) of one table of the report as CSV. Raises KeyError for an unknown table."""
     if table == "platforms":
-        return [["platform", "posts", *FIGURE_HEADERS]] + [[f.label, f.posts, *_figure_cells(f)] for f in report.platforms]
+        return [["platform", "posts", *FIGURE_HEADERS]] + [
+            [f.label, f.posts, *_figure_cells(f)] for f in report.platforms
+        ]
     if table == "channels":
         return [["channel", "platform", "followers", "posts", *FIGURE_HEADERS]] + [
             [f.label, f.platform, "" if f.followers is None else f.followers, f.posts, *_figure_cells(f)]
             for f in report.channels
         ]
     if table == "top-posts":
-        return [["post_id", "published_at_utc", "channel", "platform", "engagement", "views", "engagement_per_1000_followers", "permalink", "text"]] + [
+        return [
+            [
+                "post_id",
+                "published_at_utc",
+                "channel",
+                "platform",
+                "engagement",
+                "views",
+                "engagement_per_1000_followers",
+                "permalink",
+                "text",
+            ]
+        ] + [
             [
                 p.post_id,
                 p.published_at.astimezone(dt.UTC).isoformat(),
@@ -467,7 +494,13 @@ def report_csv_rows(report: Report, table: str) -> list[list[Any]]:
         ]
     if table == "factors":
         return [["factor", "value", "ratio_to_average", "enough_posts", *FIGURE_HEADERS]] + [
-            [factor.label, group.label, "" if group.ratio is None else round(group.ratio, 3), group.enough, *_figure_cells(group.figures)]
+            [
+                factor.label,
+                group.label,
+                "" if group.ratio is None else round(group.ratio, 3),
+                group.enough,
+                *_figure_cells(group.figures),
+            ]
             for factor in report.factors
             for group in factor.groups
         ]

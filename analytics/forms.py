@@ -42,7 +42,9 @@ class PeriodForm(forms.Form):
         return cleaned
 
 
-def period_from_form(form: PeriodForm, *, zone: zoneinfo.ZoneInfo, now: dt.datetime | None = None) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
+def period_from_form(
+    form: PeriodForm, *, zone: zoneinfo.ZoneInfo, now: dt.datetime | None = None
+) -> tuple[dt.date, dt.date, dt.datetime, dt.datetime]:
     """Returns (first day, last day, start, end) of the chosen period: [start, end) in UTC, from the first
     day's midnight to the midnight after the last day in `zone`. An invalid or empty form gives the last 30
     days up to today."""

@@ -9,9 +9,9 @@ after these. Three queries for any number of channels, plus what the added check
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Count, Max, Q
@@ -88,11 +88,21 @@ def builtin_checks(channels: list[Channel], now: dt.datetime) -> list[Finding]:
         row["pk"]: row
         for row in Channel.objects.filter(pk__in=[c.pk for c in channels])
         .annotate(
-            failed=Count("deliveries", filter=Q(deliveries__status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION), deliveries__updated_at__gte=since)),
+            failed=Count(
+                "deliveries",
+                filter=Q(
+                    deliveries__status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION),
+                    deliveries__updated_at__gte=since,
+                ),
+            ),
             finished=Count(
                 "deliveries",
                 filter=Q(
-                    deliveries__status__in=(DeliveryStatus.PUBLISHED, DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION),
+                    deliveries__status__in=(
+                        DeliveryStatus.PUBLISHED,
+                        DeliveryStatus.FAILED,
+                        DeliveryStatus.NEEDS_ATTENTION,
+                    ),
                     deliveries__updated_at__gte=since,
                 ),
             ),
@@ -118,7 +128,10 @@ def builtin_checks(channels: list[Channel], now: dt.datetime) -> list[Finding]:
                     channel,
                     ERROR,
                     "needs_reconnect",
-                    _("The platform no longer accepts CivicPost's sign-in: nothing is published here until an admin reconnects it.")
+                    _(
+                        "The platform no longer accepts CivicPost's sign-in: nothing is published here until an "
+                        "admin reconnects it."
+                    )
                     + (f" {channel.status_message}" if channel.status_message else ""),
                     _("Reconnect"),
                     page,
@@ -127,7 +140,9 @@ def builtin_checks(channels: list[Channel], now: dt.datetime) -> list[Finding]:
         elif channel.status == ChannelStatus.CONNECTED and channel.token_expires_at is not None:
             left = channel.token_expires_at - now
             if left <= dt.timedelta(0):
-                findings.append(_finding(channel, ERROR, "token_expired", _("Its sign-in has expired."), _("Reconnect"), page))
+                findings.append(
+                    _finding(channel, ERROR, "token_expired", _("Its sign-in has expired."), _("Reconnect"), page)
+                )
             elif left <= dt.timedelta(days=token_days):
                 days = max(1, left.days)
                 findings.append(
@@ -143,7 +158,7 @@ def builtin_checks(channels: list[Channel], now: dt.datetime) -> list[Finding]:
                 )
         if channel.status != ChannelStatus.CONNECTED:
             continue
-        row = stats.get(channel.pk, {})
+        row: Mapping[str, Any] = stats.get(channel.pk, {})
         finished, failed = row.get("finished", 0), row.get("failed", 0)
         if finished >= FAILURE_MIN_FINISHED and failed / finished >= settings.CIVICPOST_HEALTH_FAILURE_RATE:
             findings.append(
@@ -165,7 +180,9 @@ def builtin_checks(channels: list[Channel], now: dt.datetime) -> list[Finding]:
                 if last is None
                 else _("Nothing published here for %(days)s days.") % {"days": (now - last).days}
             )
-            findings.append(_finding(channel, INFO, "quiet", message, _("Write a post"), reverse("scheduler:post_create")))
+            findings.append(
+                _finding(channel, INFO, "quiet", message, _("Write a post"), reverse("scheduler:post_create"))
+            )
         if _paid(channel.platform):
             used = usage.get((channel.department_id, channel.platform), 0)
             if used >= budget * 0.8:
@@ -174,7 +191,10 @@ def builtin_checks(channels: list[Channel], now: dt.datetime) -> list[Finding]:
                         channel,
                         ERROR if used >= budget else WARNING,
                         "budget",
-                        _("%(used)s of this month's %(budget)s paid metric reads are used; figures stop when none are left.")
+                        _(
+                            "%(used)s of this month's %(budget)s paid metric reads are used; figures stop when none "
+                            "are left."
+                        )
                         % {"used": used, "budget": budget},
                         _("See the figures"),
                         reverse("analytics:department_figures", args=[channel.department_id]),
@@ -208,7 +228,9 @@ def channel_health(*, channels: Iterable[Channel], now: dt.datetime | None = Non
     findings: list[Finding] = []
     for check in health_checks():
         findings.extend(check(channel_list, now))
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.department_name, f.channel_name, f.code))
+    return sorted(
+        findings, key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.department_name, f.channel_name, f.code)
+    )
 
 
 def channels_for_health(*, department_ids: set[int] | None) -> list[Channel]:
@@ -222,6 +244,7 @@ def channels_for_health(*, department_ids: set[int] | None) -> list[Channel]:
 def channel_health_for_user(*, user: User | AnonymousUser, now: dt.datetime | None = None) -> list[Finding]:
     """Findings about the channels of the user's departments (every department for communications managers
     and viewers). Every member sees them; the page each action links to checks who may act."""
-    department_ids = None if user_sees_every_department(user=user) else {m.department_id for m in memberships_for_user(user=user)}
+    department_ids = (
+        None if user_sees_every_department(user=user) else {m.department_id for m in memberships_for_user(user=user)}
+    )
     return channel_health(channels=channels_for_health(department_ids=department_ids), now=now)
-

@@ -15,8 +15,8 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from analytics.models import METRIC_FIELDS, FollowerSnapshot, MetricSnapshot, PaidReadUsage, RemoteRemoval, ShortLink
 from analytics.figures import WEEKDAYS, latest_snapshots, min_sample
+from analytics.models import METRIC_FIELDS, FollowerSnapshot, MetricSnapshot, PaidReadUsage, RemoteRemoval, ShortLink
 from analytics.services import month_start
 from departments.models import Department
 from departments.selectors import department_ids_for_user, memberships_for_user, user_sees_every_department
@@ -222,7 +222,7 @@ class BestTimes:
         return self.hours[0] if self.hours else None
 
 
-def _slots(snapshots: QuerySet[MetricSnapshot], expression: Any, label: Callable[[int], str], minimum: int) -> list[TimeSlot]:
+def _slots(snapshots: QuerySet[Any], expression: Any, label: Callable[[int], str], minimum: int) -> list[TimeSlot]:
     rows = (
         snapshots.filter(rate__isnull=False)
         .annotate(slot=expression)

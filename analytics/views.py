@@ -105,7 +105,10 @@ def _charts(report: Report) -> list:  # noqa: ANN401 - a list of BarChart
             minimum=report.minimum,
         )
     ]
-    for key, title in (("weekday", _("Engagement per 1,000 followers, by day of the week")), ("hour", _("Engagement per 1,000 followers, by hour published"))):
+    for key, title in (
+        ("weekday", _("Engagement per 1,000 followers, by day of the week")),
+        ("hour", _("Engagement per 1,000 followers, by hour published")),
+    ):
         factor = factors.get(key)
         if factor is not None and factor.groups:
             charts.append(
@@ -134,7 +137,9 @@ def _csv_response(rows: list[list], filename: str) -> HttpResponse:
     writer = csv.writer(response)
     for row in rows:
         # A cell starting with = + - @ would run as a formula in a spreadsheet: prefix it with a quote.
-        writer.writerow([f"'{cell}" if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") else cell for cell in row])
+        writer.writerow(
+            [f"'{cell}" if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") else cell for cell in row]
+        )
     return response
 
 
@@ -144,7 +149,9 @@ def department_figures(request: HttpRequest, department_id: int) -> HttpResponse
     """A department's figures over a period: per platform and channel, top posts, what worked."""
     department = department_get_for_figures(user=request.user, department_id=department_id)
     form, period = _period(request, department.zone)
-    report = report_build(department_ids=[department.pk], start=period["start"], end=period["end"], zone=department.zone)
+    report = report_build(
+        department_ids=[department.pk], start=period["start"], end=period["end"], zone=department.zone
+    )
     context = {"department": department, "form": form, "period": period, "report": report, "charts": _charts(report)}
     return render(request, "analytics/figures.html", context)
 
@@ -156,7 +163,9 @@ def department_figures_csv(request: HttpRequest, department_id: int, table: str)
     if table not in CSV_TABLES or table == "departments":
         raise Http404("No such table.")
     _form, period = _period(request, department.zone)
-    report = report_build(department_ids=[department.pk], start=period["start"], end=period["end"], zone=department.zone)
+    report = report_build(
+        department_ids=[department.pk], start=period["start"], end=period["end"], zone=department.zone
+    )
     filename = f"{department.slug}-{table}-{period['first']:%Y-%m-%d}-{period['last']:%Y-%m-%d}.csv"
     return _csv_response(report_csv_rows(report, table), filename)
 
@@ -189,7 +198,9 @@ def city_figures_csv(request: HttpRequest, table: str) -> HttpResponse:
     zone = default_zone()
     _form, period = _period(request, zone)
     report = report_build(department_ids=None, start=period["start"], end=period["end"], zone=zone, by_department=True)
-    return _csv_response(report_csv_rows(report, table), f"city-{table}-{period['first']:%Y-%m-%d}-{period['last']:%Y-%m-%d}.csv")
+    return _csv_response(
+        report_csv_rows(report, table), f"city-{table}-{period['first']:%Y-%m-%d}-{period['last']:%Y-%m-%d}.csv"
+    )
 
 
 @login_required
@@ -197,5 +208,7 @@ def city_figures_csv(request: HttpRequest, table: str) -> HttpResponse:
 def channel_health(request: HttpRequest) -> HttpResponse:
     """What needs attention on the user's channels (a fragment for the channels page, a page on its own)."""
     findings = channel_health_for_user(user=request.user)
-    template = "analytics/_channel_health.html" if request.headers.get("HX-Request") else "analytics/channel_health.html"
+    template = (
+        "analytics/_channel_health.html" if request.headers.get("HX-Request") else "analytics/channel_health.html"
+    )
     return render(request, template, {"findings": findings})

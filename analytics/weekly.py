@@ -75,9 +75,15 @@ def weekly_content(*, department: Department | None, week_start: dt.date) -> Wee
         if f.severity in (ERROR, WARNING)
     ]
     query = f"?start={week_start:%Y-%m-%d}&end={week_start + dt.timedelta(days=6):%Y-%m-%d}"
-    figures_url = settings.SITE_URL + (
-        reverse("analytics:department_figures", args=[department.pk]) if department else reverse("analytics:city_figures")
-    ) + query
+    figures_url = (
+        settings.SITE_URL
+        + (
+            reverse("analytics:department_figures", args=[department.pk])
+            if department
+            else reverse("analytics:city_figures")
+        )
+        + query
+    )
     return WeeklyContent(
         title=(
             _("Week of %(day)s in %(department)s") % {"day": f"{week_start:%Y-%m-%d}", "department": department.name}
@@ -140,6 +146,8 @@ def weekly_reports_send(*, now: dt.datetime | None = None) -> int:
         ):
             sent += 1
     recipients = _city_recipients()
-    if recipients and _send_one(department=None, week_start=report_week(now, default_zone()), recipients=recipients, now=now):
+    if recipients and _send_one(
+        department=None, week_start=report_week(now, default_zone()), recipients=recipients, now=now
+    ):
         sent += 1
     return sent

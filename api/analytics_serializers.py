@@ -14,8 +14,12 @@ from api.serializers import _in_range
 
 
 class PeriodQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(required=False, help_text=_("First day (inclusive), in the department's zone; default: 29 days before the end."))
-    end = serializers.DateField(required=False, help_text=_("Last day (inclusive), in the department's zone; default: today."))
+    start = serializers.DateField(
+        required=False, help_text=_("First day (inclusive), in the department's zone; default: 29 days before the end.")
+    )
+    end = serializers.DateField(
+        required=False, help_text=_("Last day (inclusive), in the department's zone; default: today.")
+    )
 
     def validate_start(self, value: Any) -> Any:
         _in_range(value)
@@ -38,15 +42,23 @@ class PeriodQuerySerializer(serializers.Serializer):
 class FiguresSerializer(serializers.Serializer):
     label = serializers.CharField(read_only=True)
     platform = serializers.CharField(read_only=True, help_text=_("Per channel: its platform."))
-    followers = serializers.IntegerField(read_only=True, allow_null=True, help_text=_("Per channel: the latest follower count (null: not reported)."))
+    followers = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=_("Per channel: the latest follower count (null: not reported).")
+    )
     posts = serializers.IntegerField(read_only=True)
     deliveries = serializers.IntegerField(read_only=True)
     deliveries_with_figures = serializers.IntegerField(source="with_figures", read_only=True)
-    views = serializers.IntegerField(read_only=True, allow_null=True, help_text=_("Null: no platform here reports views."))
+    views = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text=_("Null: no platform here reports views.")
+    )
     deliveries_reporting_views = serializers.IntegerField(source="views_n", read_only=True)
-    engagement = serializers.IntegerField(read_only=True, help_text=_("Likes, reposts and shares, replies and quotes together."))
+    engagement = serializers.IntegerField(
+        read_only=True, help_text=_("Likes, reposts and shares, replies and quotes together.")
+    )
     engagement_per_1000_followers = serializers.FloatField(source="rate", read_only=True, allow_null=True)
-    deliveries_with_follower_counts = serializers.IntegerField(source="rate_n", read_only=True, help_text=_("The sample of engagement_per_1000_followers."))
+    deliveries_with_follower_counts = serializers.IntegerField(
+        source="rate_n", read_only=True, help_text=_("The sample of engagement_per_1000_followers.")
+    )
     enough_for_conclusions = serializers.BooleanField(source="enough", read_only=True)
     short_link_clicks = serializers.IntegerField(source="link_clicks", read_only=True, allow_null=True)
 
@@ -113,7 +125,9 @@ class ChannelFiguresSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField(source="delivery.published_at", read_only=True)
     permalink = serializers.CharField(source="delivery.permalink", read_only=True)
     followers = serializers.IntegerField(read_only=True, allow_null=True)
-    removed_noticed_at = serializers.DateTimeField(source="removal.noticed_at", read_only=True, allow_null=True, default=None)
+    removed_noticed_at = serializers.DateTimeField(
+        source="removal.noticed_at", read_only=True, allow_null=True, default=None
+    )
     short_link_clicks = serializers.IntegerField(source="link_clicks_now", read_only=True, allow_null=True)
     snapshots = SnapshotSerializer(source="delivery.metric_snapshots.all", many=True, read_only=True)
 

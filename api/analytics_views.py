@@ -25,7 +25,9 @@ def _report(request: Request, *, department_ids: list[int] | None, zone: zoneinf
     query.is_valid(raise_exception=True)
     form = PeriodForm({key: f"{value:%Y-%m-%d}" for key, value in query.validated_data.items()})
     first, last, start, end = period_from_form(form, zone=zone)
-    report = report_build(department_ids=department_ids, start=start, end=end, zone=zone, by_department=department_ids is None)
+    report = report_build(
+        department_ids=department_ids, start=start, end=end, zone=zone, by_department=department_ids is None
+    )
     return {"start": first, "end": last, "time_zone": zone.key, "report": report}
 
 

@@ -1,4 +1,5 @@
-"""/api/: v1 endpoints, the schema and the docs. Reserved for later (README "API"): /api/v1/archive/…, /api/v1/webhooks/…, /api/v1/feeds/…; they answer 404 problems until they exist."""
+"""/api/: v1 endpoints, the schema and the docs. Reserved for later (README "API"): /api/v1/archive/…,
+/api/v1/webhooks/…, /api/v1/feeds/…; they answer 404 problems until they exist."""
 
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter

@@ -53,8 +53,19 @@ def _city(fake_url: str) -> tuple[list[Any], dict[int, list[Any]], Any, Any]:
         department.editor = editor  # type: ignore[attr-defined]
         departments.append(department)
         specs = {
-            "x": ({"access_token": f"{77 + n}-tok", "access_token_secret": "s", "x_user_id": str(77 + n), "username": slug}, {}),
-            "bluesky": ({"handle": f"{slug}.city.example", "app_password": "abcd-efgh-ijkl-mnop"}, {"pds_url": fake_url}),
+            "x": (
+                {
+                    "access_token": f"{77 + n}-tok",
+                    "access_token_secret": "s",
+                    "x_user_id": str(77 + n),
+                    "username": slug,
+                },
+                {},
+            ),
+            "bluesky": (
+                {"handle": f"{slug}.city.example", "app_password": "abcd-efgh-ijkl-mnop"},
+                {"pds_url": fake_url},
+            ),
             "mastodon": (
                 {"access_token": f"masto-{slug}"},
                 {"instance_url": fake_url, "max_characters": 500, "mastodon_version": "4.3.0"},
@@ -66,7 +77,9 @@ def _city(fake_url: str) -> tuple[list[Any], dict[int, list[Any]], Any, Any]:
         channels[department.pk] = []
         for platform in PLATFORMS:
             credentials, options = specs[platform]
-            channel = Channel(department=department, platform=platform, display_name=f"{name} on {platform}", options=options)
+            channel = Channel(
+                department=department, platform=platform, display_name=f"{name} on {platform}", options=options
+            )
             channel.credentials = credentials
             channel.save()
             channels[department.pk].append(channel)
@@ -97,11 +110,21 @@ def _remote_id(channel: Any, n: int, tag: str) -> str:
     return f"{9 if tag == 'a' else 8}{channel.pk:03d}{n:07d}"
 
 
-def _publish_on_fake(fake: Any, departments: list[Any], channels: dict[int, list[Any]], approver: Any, count: int, tag: str, published_at: Any) -> int:
+def _publish_on_fake(
+    fake: Any,
+    departments: list[Any],
+    channels: dict[int, list[Any]],
+    approver: Any,
+    count: int,
+    tag: str,
+    published_at: Any,
+) -> int:
     from scheduler.services.history import PublishedItem, history_import_published
 
     all_channels = [channel for department in departments for channel in channels[department.pk]]
-    per_channel = [count // len(all_channels) + (1 if i < count % len(all_channels) else 0) for i in range(len(all_channels))]
+    per_channel = [
+        count // len(all_channels) + (1 if i < count % len(all_channels) else 0) for i in range(len(all_channels))
+    ]
     made = 0
     for department in departments:
         items = []
@@ -122,24 +145,47 @@ def _publish_on_fake(fake: Any, departments: list[Any], channels: dict[int, list
                     extra = {
                         "cid": "bafyreib2rxk3rh6kzwq",
                         "handle": channel.credentials["handle"],
-                        "record": {"$type": "app.bsky.feed.post", "text": "Trail open", "createdAt": "2026-12-01T10:00:00Z"},
+                        "record": {
+                            "$type": "app.bsky.feed.post",
+                            "text": "Trail open",
+                            "createdAt": "2026-12-01T10:00:00Z",
+                        },
                     }
-                fake.ledger.add(platform=channel.platform, account=account, remote_id=remote_id, text=f"Post {n}", extra=extra)
+                fake.ledger.add(
+                    platform=channel.platform, account=account, remote_id=remote_id, text=f"Post {n}", extra=extra
+                )
                 fake.set_metrics(channel.platform, remote_id, **_counts(channel.platform, n))
-                items.append(PublishedItem(text=f"Post {n}", channel=channel, published_at=published_at, remote_id=remote_id))
-        made += len(history_import_published(department=department, author=department.editor, approver=approver, items=items))
+                items.append(
+                    PublishedItem(text=f"Post {n}", channel=channel, published_at=published_at, remote_id=remote_id)
+                )
+        made += len(
+            history_import_published(department=department, author=department.editor, approver=approver, items=items)
+        )
     return made
 
 
 def _counts(platform: str, n: int) -> dict[str, int]:
     likes, shares, replies = 5 + n % 40, n % 7, n % 5
     return {
-        "x": {"like_count": likes, "retweet_count": shares, "reply_count": replies, "quote_count": 1, "impression_count": 300 + n % 900},
+        "x": {
+            "like_count": likes,
+            "retweet_count": shares,
+            "reply_count": replies,
+            "quote_count": 1,
+            "impression_count": 300 + n % 900,
+        },
         "bluesky": {"likeCount": likes, "repostCount": shares, "replyCount": replies, "quoteCount": 1},
         "mastodon": {"favourites_count": likes, "reblogs_count": shares, "replies_count": replies},
         "facebook": {"reactions": likes, "comments": replies, "shares": shares},
         "instagram": {"like_count": likes, "comments_count": replies, "views": 400 + n % 700, "shares": shares},
-        "threads": {"views": 300 + n % 500, "likes": likes, "replies": replies, "reposts": shares, "quotes": 1, "shares": 2},
+        "threads": {
+            "views": 300 + n % 500,
+            "likes": likes,
+            "replies": replies,
+            "reposts": shares,
+            "quotes": 1,
+            "shares": 2,
+        },
     }[platform]
 
 
@@ -157,7 +203,12 @@ def collection(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     graph_module._sleep = lambda seconds: None  # noqa: SLF001 - no waits for Instagram containers
     with FakePlatform(seed=13) as fake:
-        urls = {"x": fake.url, "facebook": fake.url, "instagram": f"{fake.url}/instagram", "threads": f"{fake.url}/threads"}
+        urls = {
+            "x": fake.url,
+            "facebook": fake.url,
+            "instagram": f"{fake.url}/instagram",
+            "threads": f"{fake.url}/threads",
+        }
         with override_settings(
             CIVICPOST_PLATFORM_URLS=urls,
             CIVICPOST_ALLOW_LOOPBACK_PLATFORMS=True,
@@ -198,7 +249,9 @@ def collection(args: argparse.Namespace) -> dict[str, Any]:
                 }
                 log(f"analytics: {label}: {figures[label]}")
     figures["deliveries"] = args.deliveries
-    figures["requests_saved_by_batching"] = figures["one_per_post"]["metric_requests"] - figures["batched"]["metric_requests"]
+    figures["requests_saved_by_batching"] = (
+        figures["one_per_post"]["metric_requests"] - figures["batched"]["metric_requests"]
+    )
     return figures
 
 
@@ -237,7 +290,9 @@ def dashboard(args: argparse.Namespace) -> dict[str, Any]:
     admin = user_model.objects.create_user("big-admin", "big-admin@city.example", "x")
     Membership.objects.create(user=admin, department=department, role=Role.ADMIN)
     channels = [
-        Channel.objects.create(department=department, platform=platform, display_name=f"Big on {platform}", credentials={})
+        Channel.objects.create(
+            department=department, platform=platform, display_name=f"Big on {platform}", credentials={}
+        )
         for platform in ("sandbox", "mastodon", "x", "bluesky", "facebook")
     ]
     now = timezone.now()
@@ -249,7 +304,9 @@ def dashboard(args: argparse.Namespace) -> dict[str, Any]:
             PublishedItem(
                 text=f"Post {made + n}",
                 channel=channels[(made + n) % len(channels)],
-                published_at=now - dt.timedelta(days=31 + rng.random() * 330, hours=rng.randrange(24)) if (made + n) % 12 else now - dt.timedelta(days=rng.random() * 29),
+                published_at=now - dt.timedelta(days=31 + rng.random() * 330, hours=rng.randrange(24))
+                if (made + n) % 12
+                else now - dt.timedelta(days=rng.random() * 29),
                 remote_id=f"big-{made + n}",
                 link="https://city.example" if (made + n) % 3 == 0 else "",
             )
@@ -284,7 +341,8 @@ def dashboard(args: argparse.Namespace) -> dict[str, Any]:
         ],
     )
     _analyze()
-    log(f"analytics: dashboard data: {made} deliveries, {MetricSnapshot.objects.count()} snapshots in {time.monotonic() - started:.0f} s")
+    snapshots = MetricSnapshot.objects.count()
+    log(f"analytics: dashboard data: {made} deliveries, {snapshots} snapshots in {time.monotonic() - started:.0f} s")
     client = Client()
     client.force_login(admin)
     url = reverse("analytics:department_figures", args=[department.pk])
@@ -329,7 +387,10 @@ def redirect(args: argparse.Namespace) -> dict[str, Any]:
     from analytics.models import ShortLink
 
     link = ShortLink.objects.create(
-        code="bench01", target_url="https://city.example/pools?utm_source=x", original_url="https://city.example/pools", platform="x"
+        code="bench01",
+        target_url="https://city.example/pools?utm_source=x",
+        original_url="https://city.example/pools",
+        platform="x",
     )
     client = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36")
     for _ in range(50):

@@ -22,11 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analytics.selectors import best_times_for_department
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
 from civicpost.session_keys import SAVED_DRAFT_SESSION_KEY
 from civicpost.timelabels import clock_label
-from analytics.selectors import best_times_for_department
 from composer.compose_forms import PostForm
 from composer.feedback import composer_feedback
 from composer.versions import version_comparison

@@ -36,15 +36,24 @@ TEXTS = {
     "parks": [
         ("Free yoga in Riverside Park this Saturday at 9 a.m. Bring a mat and water.", ""),
         ("The Eastside pool is closed Monday for repairs. Westside pool is open as usual.", ""),
-        ("Sign up for youth soccer: registration is open until the end of the month.", "https://city.example/parks/soccer"),
+        (
+            "Sign up for youth soccer: registration is open until the end of the month.",
+            "https://city.example/parks/soccer",
+        ),
         ("Trail work on the river path: expect short detours near the boat ramp this week.", ""),
-        ("Movie night in the park on Friday! Family film at sunset, bring a blanket.", "https://city.example/parks/movies"),
+        (
+            "Movie night in the park on Friday! Family film at sunset, bring a blanket.",
+            "https://city.example/parks/movies",
+        ),
         ("Volunteers planted 120 trees in Maple Park today. Thank you, neighbors!", ""),
     ],
     "public-works": [
         ("Street sweeping on the north side Tuesday: please move cars from the curb side.", ""),
         ("Water main repair on Elm Street: the road is closed between 3rd and 5th until 6 p.m.", ""),
-        ("Recycling pickup moves one day later this week because of the holiday.", "https://city.example/works/recycling"),
+        (
+            "Recycling pickup moves one day later this week because of the holiday.",
+            "https://city.example/works/recycling",
+        ),
         ("Report a pothole in two minutes with the city's online form.", "https://city.example/works/potholes"),
         ("Hydrant flushing next week may make tap water cloudy for a short time. It is safe to drink.", ""),
     ],
@@ -63,7 +72,10 @@ TEXTS = {
     ],
     "communications": [
         ("City Council meets Tuesday at 6 p.m. Watch live or comment in person.", "https://city.example/council"),
-        ("Tell us what you think about the new downtown bike lanes: the survey closes Friday.", "https://city.example/survey"),
+        (
+            "Tell us what you think about the new downtown bike lanes: the survey closes Friday.",
+            "https://city.example/survey",
+        ),
         ("City offices are closed Thursday and Friday for the holiday.", ""),
     ],
 }
@@ -98,7 +110,9 @@ def history_seed(
         if not department_channels or slug not in TEXTS:
             continue
         if Delivery.objects.filter(
-            channel__in=department_channels, status=DeliveryStatus.PUBLISHED, published_at__lt=now - dt.timedelta(days=1)
+            channel__in=department_channels,
+            status=DeliveryStatus.PUBLISHED,
+            published_at__lt=now - dt.timedelta(days=1),
         ).exists():
             continue
         items, meta = _items(slug, department_channels, zone=zone, now=now, rng=rng)
@@ -126,7 +140,12 @@ def _items(
         language = "en"
         if slug in SPANISH and rng.random() < 0.15:
             text, language = SPANISH[slug], "es"
-        weight = HOUR_WEIGHT[hour] * WEEKDAY_WEIGHT[day.weekday()] * (0.85 if link else 1.0) * (0.6 if language == "es" else 1.0)
+        weight = (
+            HOUR_WEIGHT[hour]
+            * WEEKDAY_WEIGHT[day.weekday()]
+            * (0.85 if link else 1.0)
+            * (0.6 if language == "es" else 1.0)
+        )
         for channel in channels if rng.random() < 0.7 else channels[:1]:
             items.append(
                 PublishedItem(text=text, channel=channel, published_at=published_at, link=link, language=language)
@@ -182,7 +201,9 @@ def _figures(
             links.append(
                 ShortLink(
                     code=secrets.token_urlsafe(6)[:8],
-                    target_url=with_utm(delivery.post.link, platform=delivery.channel.platform, campaign=f"{slug}-{delivery.post_id}"),
+                    target_url=with_utm(
+                        delivery.post.link, platform=delivery.channel.platform, campaign=f"{slug}-{delivery.post_id}"
+                    ),
                     original_url=delivery.post.link,
                     delivery=delivery,
                     platform=delivery.channel.platform,

@@ -54,7 +54,10 @@ def history_import_published(
         batch_size=2000,
     )
     Post.channels.through.objects.bulk_create(
-        [Post.channels.through(post_id=post.pk, channel_id=item.channel.pk) for post, item in zip(posts, items, strict=True)],
+        [
+            Post.channels.through(post_id=post.pk, channel_id=item.channel.pk)
+            for post, item in zip(posts, items, strict=True)
+        ],
         batch_size=2000,
     )
     approvals = []
@@ -135,6 +138,7 @@ def _on_sandbox_timeline(items: list[PublishedItem]) -> list[PublishedItem]:
             remote_id=str(row.pk),
             link=item.link,
             language=item.language,
-            permalink=item.permalink or f"{settings.SITE_URL}{reverse('scheduler:sandbox_timeline')}#sandbox-post-{row.pk}",
+            permalink=item.permalink
+            or f"{settings.SITE_URL}{reverse('scheduler:sandbox_timeline')}#sandbox-post-{row.pk}",
         )
     return result

@@ -19,7 +19,8 @@ NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=dt.UTC)
 
 def at_hour_utc(hour: int, count: int, likes: int) -> list[dict]:
     return [
-        {"published_at": dt.datetime(2026, 11, 1 + n % 18, hour, 0, tzinfo=dt.UTC), "likes": likes} for n in range(count)
+        {"published_at": dt.datetime(2026, 11, 1 + n % 18, hour, 0, tzinfo=dt.UTC), "likes": likes}
+        for n in range(count)
     ]
 
 
@@ -32,7 +33,11 @@ def frozen():
 def test_the_best_hour_comes_from_the_departments_own_history_in_its_zone(personas, frozen, settings):
     settings.CIVICPOST_ANALYTICS_MIN_SAMPLE = 3
     # 15:00 UTC is 09:00 in Chicago; 23:00 UTC is 17:00.
-    published_history(personas, personas.parks_channel, at_hour_utc(15, 3, likes=50) + at_hour_utc(23, 3, likes=5) + at_hour_utc(2, 2, likes=500))
+    published_history(
+        personas,
+        personas.parks_channel,
+        at_hour_utc(15, 3, likes=50) + at_hour_utc(23, 3, likes=5) + at_hour_utc(2, 2, likes=500),
+    )
     best = best_times_for_department(department=personas.parks)
     assert best.source == "department"
     assert [(slot.label, slot.n) for slot in best.hours] == [("09:00", 3), ("17:00", 3)]  # 2 posts at 20:00: too few
@@ -50,7 +55,7 @@ def test_too_little_history_of_its_own_falls_back_to_the_city_and_says_so(person
     client.force_login(personas.alice)
     page = client.get(reverse("scheduler:post_create")).content.decode()
     assert "has too little history of its own, so this comes from the whole city" in page
-    assert "aria-describedby=\"when-hint best-times\"" in page or "best-times" in page
+    assert 'aria-describedby="when-hint best-times"' in page or "best-times" in page
 
 
 def test_without_history_nothing_is_suggested_and_the_composer_says_why(personas, frozen, client):

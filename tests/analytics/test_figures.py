@@ -47,7 +47,9 @@ def test_engagement_per_follower_compares_a_large_and_a_small_account_fairly(per
     small = personas.parks_channel
     published_history(personas, big, rows(3, likes=100, shares=10), followers=100_000)
     published_history(personas, small, rows(3, likes=20, replies=2), followers=1_000)
-    report = report_build(department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone)
+    report = report_build(
+        department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone
+    )
     by_name = {f.label: f for f in report.channels}
     assert by_name["Parks Facebook"].engagement == 330
     assert by_name["Parks Facebook"].rate == pytest.approx(1.1)
@@ -62,7 +64,9 @@ def test_a_channel_without_follower_counts_is_left_out_of_the_per_follower_figur
     published_history(personas, personas.parks_channel, rows(2, likes=5), followers=None)
     client.force_login(personas.alice)
     page = client.get(reverse("analytics:department_figures", args=[personas.parks.pk])).content.decode()
-    report = report_build(department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone)
+    report = report_build(
+        department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone
+    )
     assert report.channels[0].rate is None and report.channels[0].rate_n == 0
     assert report.channels[0].engagement == 10
     assert "no follower count" in page
@@ -76,10 +80,17 @@ def test_what_worked_is_said_only_from_the_minimum_sample(personas, frozen, sett
     with_image = published_history(personas, channel, rows(4, likes=40, text="Pool photo"))
     published_history(personas, channel, rows(4, likes=10))
     asset = MediaAsset.objects.create(
-        department=personas.parks, kind="image", file_name="library/p.png", mime_type="image/png", size_bytes=1, sha256="0" * 64
+        department=personas.parks,
+        kind="image",
+        file_name="library/p.png",
+        mime_type="image/png",
+        size_bytes=1,
+        sha256="0" * 64,
     )
     PostMedia.objects.bulk_create([PostMedia(post=d.post, asset=asset, position=0) for d in with_image])
-    report = report_build(department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone)
+    report = report_build(
+        department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone
+    )
     image = {g.label: g for g in next(f for f in report.factors if f.key == "image").groups}
     assert image["with an image"].figures.rate_n == 4
     assert image["with an image"].ratio == pytest.approx(1.6)
@@ -87,7 +98,9 @@ def test_what_worked_is_said_only_from_the_minimum_sample(personas, frozen, sett
     assert "Posts with an image: 60% more engagement per follower than the average. (n=4)" in report.findings
 
     settings.CIVICPOST_ANALYTICS_MIN_SAMPLE = 5
-    report = report_build(department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone)
+    report = report_build(
+        department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone
+    )
     image = {g.label: g for g in next(f for f in report.factors if f.key == "image").groups}
     assert not image["with an image"].enough
     assert "Too few posts to tell (fewer than 5" in image["with an image"].verdict
@@ -95,8 +108,14 @@ def test_what_worked_is_said_only_from_the_minimum_sample(personas, frozen, sett
 
 
 def test_weekday_and_hour_are_in_the_departments_zone_and_link_and_language_are_factors(personas, frozen):
-    published_history(personas, personas.parks_channel, [{"published_at": TUESDAY_9_CHICAGO, "likes": 1, "link": "https://city.example", "language": "es"}])
-    report = report_build(department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone)
+    published_history(
+        personas,
+        personas.parks_channel,
+        [{"published_at": TUESDAY_9_CHICAGO, "likes": 1, "link": "https://city.example", "language": "es"}],
+    )
+    report = report_build(
+        department_ids=[personas.parks.pk], start=NOW - dt.timedelta(days=30), end=NOW, zone=personas.parks.zone
+    )
     factors = {f.key: [g.label for g in f.groups] for f in report.factors}
     assert factors["weekday"] == ["Tuesday"]
     assert factors["hour"] == ["09:00"]
@@ -106,14 +125,20 @@ def test_weekday_and_hour_are_in_the_departments_zone_and_link_and_language_are_
 
 def test_the_period_bounds_are_days_in_the_departments_zone(personas, frozen, client):
     # 2026-11-18 05:30 UTC is still 17 November in Chicago.
-    published_history(personas, personas.parks_channel, [{"published_at": dt.datetime(2026, 11, 18, 5, 30, tzinfo=dt.UTC), "likes": 3}])
+    published_history(
+        personas,
+        personas.parks_channel,
+        [{"published_at": dt.datetime(2026, 11, 18, 5, 30, tzinfo=dt.UTC), "likes": 3}],
+    )
     client.force_login(personas.alice)
     url = reverse("analytics:department_figures", args=[personas.parks.pk])
     assert client.get(url, {"start": "2026-11-17", "end": "2026-11-17"}).context["report"].totals.posts == 1
     assert client.get(url, {"start": "2026-11-18", "end": "2026-11-18"}).context["report"].totals.posts == 0
 
 
-def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data(personas, frozen, client, django_assert_max_num_queries):
+def test_the_page_runs_a_fixed_number_of_queries_whatever_the_data(
+    personas, frozen, client, django_assert_max_num_queries
+):
     client.force_login(personas.alice)
     url = reverse("analytics:department_figures", args=[personas.parks.pk])
     published_history(personas, personas.parks_channel, rows(2, likes=3))
@@ -142,7 +167,9 @@ def test_the_city_page_has_a_row_per_department_and_only_managers_and_viewers_re
 def test_a_department_member_reads_only_their_departments_figures(personas, frozen, client):
     client.force_login(personas.carol)
     assert client.get(reverse("analytics:department_figures", args=[personas.parks.pk])).status_code == 404
-    assert client.get(reverse("analytics:department_figures_csv", args=[personas.parks.pk, "channels"])).status_code == 404
+    assert (
+        client.get(reverse("analytics:department_figures_csv", args=[personas.parks.pk, "channels"])).status_code == 404
+    )
     assert client.get(reverse("analytics:department_figures", args=[personas.library.pk])).status_code == 200
     viewer = UserFactory(username="vera")
     CityRole.objects.create(user=viewer, role=CityRoleName.VIEWER)
@@ -151,7 +178,7 @@ def test_a_department_member_reads_only_their_departments_figures(personas, froz
 
 
 def test_every_table_exports_as_csv_with_its_sample_sizes_and_no_formulas(personas, frozen, client):
-    published_history(personas, personas.parks_channel, rows(3, likes=4, text="=HYPERLINK(\"evil\")"))
+    published_history(personas, personas.parks_channel, rows(3, likes=4, text='=HYPERLINK("evil")'))
     client.force_login(personas.alice)
     page = client.get(reverse("analytics:department_figures", args=[personas.parks.pk]))
     for table in ("platforms", "channels", "top-posts", "factors"):
@@ -161,9 +188,25 @@ def test_every_table_exports_as_csv_with_its_sample_sizes_and_no_formulas(person
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
         table_rows = list(csv.reader(io.StringIO(response.content.decode())))
         assert len(table_rows) > 1, table
-    channels = list(csv.DictReader(io.StringIO(client.get(reverse("analytics:department_figures_csv", args=[personas.parks.pk, "channels"])).content.decode())))
+    channels = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    reverse("analytics:department_figures_csv", args=[personas.parks.pk, "channels"])
+                ).content.decode()
+            )
+        )
+    )
     assert channels[0]["engagement"] == "12" and channels[0]["deliveries_with_follower_counts"] == "3"
-    top = list(csv.DictReader(io.StringIO(client.get(reverse("analytics:department_figures_csv", args=[personas.parks.pk, "top-posts"])).content.decode())))
+    top = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    reverse("analytics:department_figures_csv", args=[personas.parks.pk, "top-posts"])
+                ).content.decode()
+            )
+        )
+    )
     assert top[0]["text"].startswith("'=")
     assert client.get(reverse("analytics:department_figures_csv", args=[personas.parks.pk, "nope"])).status_code == 404
 
@@ -175,12 +218,14 @@ def test_every_chart_has_a_data_table_and_a_text_alternative(personas, frozen, c
     charts = html.count('<svg role="img"')
     assert charts == 3
     assert html.count("Data of the chart:") == charts
-    assert html.count("<title id=\"chart-") == charts
+    assert html.count('<title id="chart-') == charts
 
 
 def test_a_bad_period_is_explained_and_the_default_shown(personas, frozen, client):
     client.force_login(personas.alice)
-    response = client.get(reverse("analytics:department_figures", args=[personas.parks.pk]), {"start": "2026-11-10", "end": "2026-11-01"})
+    response = client.get(
+        reverse("analytics:department_figures", args=[personas.parks.pk]), {"start": "2026-11-10", "end": "2026-11-01"}
+    )
     assert response.status_code == 200
     assert "The end comes before the start." in response.content.decode()
     assert response.context["period"]["last"] == dt.date(2026, 11, 20)

@@ -27,9 +27,13 @@ def codes(channel: Channel) -> dict[str, Finding]:
 
 def test_a_token_expiring_soon_and_a_channel_needing_reconnect_say_what_to_do(personas, settings):
     settings.CIVICPOST_HEALTH_TOKEN_DAYS = 14
-    expiring = ChannelFactory(department=personas.parks, token_expires_at=NOW + dt.timedelta(days=5), display_name="Expiring")
+    expiring = ChannelFactory(
+        department=personas.parks, token_expires_at=NOW + dt.timedelta(days=5), display_name="Expiring"
+    )
     broken = ChannelFactory(department=personas.parks, status=ChannelStatus.NEEDS_RECONNECT, display_name="Broken")
-    later = ChannelFactory(department=personas.parks, token_expires_at=NOW + dt.timedelta(days=40), display_name="Later")
+    later = ChannelFactory(
+        department=personas.parks, token_expires_at=NOW + dt.timedelta(days=40), display_name="Later"
+    )
     found = codes(expiring)["token_expiring"]
     assert found.severity == WARNING and "5 days" in found.message
     assert found.action_url == reverse("connections:channel", args=[expiring.pk]) and found.action_label == "Reconnect"
@@ -50,7 +54,9 @@ def test_failure_rate(personas, settings):
     from scheduler.models import Delivery, DeliveryStatus
 
     channel = personas.parks_channel
-    deliveries = published_history(personas, channel, [{"published_at": NOW - dt.timedelta(days=d), "likes": 1} for d in (1, 2, 3, 4)])
+    deliveries = published_history(
+        personas, channel, [{"published_at": NOW - dt.timedelta(days=d), "likes": 1} for d in (1, 2, 3, 4)]
+    )
     Delivery.objects.filter(pk__in=[d.pk for d in deliveries[:2]]).update(status=DeliveryStatus.FAILED)
     found = codes(channel)["failure_rate"]
     assert "2 of its last 4 deliveries in 30 days failed (50%)" in found.message

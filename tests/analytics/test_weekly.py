@@ -32,9 +32,14 @@ def world(personas):
     deliveries = published_history(
         personas,
         personas.parks_channel,
-        [{"published_at": IN_THE_WEEK, "likes": 40, "text": "Pools open Saturday"}, {"published_at": IN_THE_WEEK, "likes": 2, "text": "Leaf pickup"}],
+        [
+            {"published_at": IN_THE_WEEK, "likes": 40, "text": "Pools open Saturday"},
+            {"published_at": IN_THE_WEEK, "likes": 2, "text": "Leaf pickup"},
+        ],
     )
-    Delivery.objects.filter(pk=deliveries[1].pk).update(status=DeliveryStatus.FAILED, failure_message="The platform refused the image.")
+    Delivery.objects.filter(pk=deliveries[1].pk).update(
+        status=DeliveryStatus.FAILED, failure_message="The platform refused the image."
+    )
     ChannelFactory(department=personas.parks, status=ChannelStatus.NEEDS_RECONNECT, display_name="Parks Old Account")
     return personas
 

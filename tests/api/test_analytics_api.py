@@ -19,7 +19,10 @@ IN_PERIOD = dt.datetime(2026, 11, 17, 15, 0, tzinfo=dt.UTC)
 def history(city):
     with time_machine.travel(NOW, tick=False):
         deliveries = published_history(
-            city, city.parks_channel, [{"published_at": IN_PERIOD, "likes": 30, "shares": 3, "text": "Pools open"}] * 3, followers=2000
+            city,
+            city.parks_channel,
+            [{"published_at": IN_PERIOD, "likes": 30, "shares": 3, "text": "Pools open"}] * 3,
+            followers=2000,
         )
         yield city, deliveries
 
@@ -27,9 +30,11 @@ def history(city):
 def test_a_departments_figures_for_a_period(history):
     city, _deliveries = history
     with time_machine.travel(NOW, tick=False):
-        body = client_with(token_for(city.alice, scopes=("read",))).get(
-            f"/api/v1/analytics/departments/{city.parks.pk}/", {"start": "2026-11-01", "end": "2026-11-20"}
-        ).json()
+        body = (
+            client_with(token_for(city.alice, scopes=("read",)))
+            .get(f"/api/v1/analytics/departments/{city.parks.pk}/", {"start": "2026-11-01", "end": "2026-11-20"})
+            .json()
+        )
     assert body["start"] == "2026-11-01" and body["end"] == "2026-11-20" and body["time_zone"] == "America/Chicago"
     channel = body["channels"][0]
     assert channel["label"] == "Parks on Sandbox" and channel["followers"] == 2000

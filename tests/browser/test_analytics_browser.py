@@ -34,17 +34,31 @@ def test_figures_channel_health_and_best_time_pass_axe(live_server, browser_page
     published_history(
         personas,
         personas.parks_channel,
-        [{"published_at": now - dt.timedelta(days=n, hours=n % 5), "likes": 10 + n, "link": "https://city.example" if n % 2 else ""} for n in range(1, 12)],
+        [
+            {
+                "published_at": now - dt.timedelta(days=n, hours=n % 5),
+                "likes": 10 + n,
+                "link": "https://city.example" if n % 2 else "",
+            }
+            for n in range(1, 12)
+        ],
         followers=4000,
     )
-    published_history(personas, second, [{"published_at": now - dt.timedelta(days=n), "likes": 3 + n} for n in range(1, 6)], followers=300)
+    published_history(
+        personas,
+        second,
+        [{"published_at": now - dt.timedelta(days=n), "likes": 3 + n} for n in range(1, 6)],
+        followers=300,
+    )
 
     page = browser_page
     sign_in(page, live_server.url, pat.email)
     page.get_by_role("link", name="Figures", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Figures of Parks and Recreation")
     expect(page.get_by_role("img", name="Engagement per 1,000 followers, by channel")).to_be_visible()
-    expect(page.get_by_role("table", name="Data of the chart: Engagement per 1,000 followers, by channel")).to_be_visible()
+    expect(
+        page.get_by_role("table", name="Data of the chart: Engagement per 1,000 followers, by channel")
+    ).to_be_visible()
     axe.check(page, "department-figures")
 
     page.get_by_role("link", name="Channels", exact=True).click()
