@@ -86,3 +86,13 @@ def test_a_report_that_could_not_be_sent_is_tried_again(world, monkeypatch):
 
 def test_the_report_is_a_periodic_job():
     assert "analytics.tasks.send_weekly_reports" in {job.task for job in PERIODIC_JOBS}
+
+
+def test_the_command_sends_what_is_due_once(world, capsys):
+    from django.core.management import call_command
+
+    with time_machine.travel(MONDAY, tick=False):
+        call_command("send_weekly_reports")
+        call_command("send_weekly_reports")
+    assert capsys.readouterr().out.splitlines() == ["Weekly reports sent: 2.", "Weekly reports sent: 0."]
+    assert len(mail.outbox) == 2
