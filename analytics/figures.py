@@ -318,6 +318,7 @@ def report_build(
     channel_ids = set(per_channel_posts) | set(channel_rows)
     channel_objects = (
         Channel.objects.filter(pk__in=channel_ids)
+        .defer("credentials")  # a figures page never needs (or decrypts) a channel's secrets
         .select_related("department")
         .annotate(latest_followers=_latest_followers("pk"))
         .order_by("department__name", "display_name")
@@ -361,9 +362,11 @@ def report_build(
         for platform, sums in sorted(platform_posts.items(), key=lambda item: platform_label(item[0]))
     ]
 
-    top_rows = snapshots.select_related("delivery__post", "delivery__channel").order_by(
-        F("rate").desc(nulls_last=True), F("engagement").desc(), "pk"
-    )[:top]
+    top_rows = (
+        snapshots.select_related("delivery__post", "delivery__channel")
+        .defer("delivery__channel__credentials")
+        .order_by(F("rate").desc(nulls_last=True), F("engagement").desc(), "pk")[:top]
+    )
     top_posts = [
         TopPost(
             post_id=row.delivery.post_id,
