@@ -93,6 +93,7 @@ run: export CIVICPOST_REQUIRE_MFA ?= false
 run: $(VENV)/.installed-base node_modules/.package-lock.json .env catalogues
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py send_weekly_reports
 	$(BIN)/python manage.py run_embedded $(HOST):$(PORT) --interval $(PUBLISH_INTERVAL)
 
 test: $(VENV)/.installed-dev node_modules/.package-lock.json catalogues

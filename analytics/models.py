@@ -163,3 +163,35 @@ class ShortLink(models.Model):
 
     def __str__(self) -> str:
         return f"/l/{self.code}"
+
+
+class WeeklyReport(models.Model):
+    """One weekly e-mail report sent: a department's (to its admins) or the city's (department null, to the
+    communications managers), for the week starting `week_start` (a Monday in the department's or city's
+    zone). The row is the claim that makes the report go out once per week: created before sending, removed
+    again when sending failed so the next run tries again."""
+
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="weekly_reports"
+    )
+    week_start = models.DateField()
+    sent_at = models.DateTimeField()
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["department", "week_start"],
+                condition=models.Q(department__isnull=False),
+                name="analytics_one_department_report_per_week",
+            ),
+            models.UniqueConstraint(
+                fields=["week_start"],
+                condition=models.Q(department__isnull=True),
+                name="analytics_one_city_report_per_week",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = f"department {self.department_id}" if self.department_id else "the city"
+        return f"weekly report of {scope} for the week of {self.week_start}"

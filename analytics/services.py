@@ -332,3 +332,11 @@ def followers_collect_daily(*, now: dt.datetime, report: CollectionReport | None
 def short_link_count_click(*, code: str) -> None:
     """Counts one click (one UPDATE with an F() increment; nothing about the visitor is stored)."""
     ShortLink.objects.filter(code=code).update(clicks=F("clicks") + 1)
+
+
+def history_record(*, snapshots: list[MetricSnapshot], followers: list[FollowerSnapshot]) -> tuple[int, int]:
+    """Appends figures read before (the demo city's history, benchmarks) in bulk; rows already there (same
+    delivery and age, same channel and day) are skipped. Returns how many of each were given."""
+    MetricSnapshot.objects.bulk_create(snapshots, batch_size=2000, ignore_conflicts=True)
+    FollowerSnapshot.objects.bulk_create(followers, batch_size=2000, ignore_conflicts=True)
+    return len(snapshots), len(followers)

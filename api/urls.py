@@ -1,10 +1,10 @@
-"""/api/: v1 endpoints, the schema and the docs. Reserved for later (README "API"): /api/v1/analytics/…,
-/api/v1/archive/…, /api/v1/webhooks/…, /api/v1/feeds/…; they answer 404 problems until they exist."""
+"""/api/: v1 endpoints, the schema and the docs. Reserved for later (README "API"): /api/v1/archive/…,
+/api/v1/webhooks/…, /api/v1/feeds/…; they answer 404 problems until they exist."""
 
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
-from api import docs_views, token_views, views
+from api import analytics_views, docs_views, token_views, views
 from api.problems import not_found
 
 app_name = "api"
@@ -19,6 +19,13 @@ router.register("media", views.MediaViewSet, basename="media")
 v1 = [
     *router.urls,
     path("calendar/", views.CalendarView.as_view(), name="calendar"),
+    path(
+        "analytics/departments/<int:pk>/",
+        analytics_views.DepartmentFiguresView.as_view(),
+        name="analytics-department-detail",
+    ),
+    path("analytics/city/", analytics_views.CityFiguresView.as_view(), name="analytics-city"),
+    path("analytics/posts/<int:pk>/", analytics_views.PostFiguresView.as_view(), name="analytics-post-detail"),
     path("schema/", docs_views.SchemaView.as_view(), name="schema"),
 ]
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from audittrail.selectors import user_may_open_audit_trail
 from departments import rules as department_rules
+from departments.selectors import memberships_for_user, user_sees_every_department
 from governance import rules as governance_rules
 
 
@@ -64,6 +65,18 @@ def _slot(label: str, *views: str) -> NavLink | None:
     return None
 
 
+def _figures_link(user: Any) -> NavLink | None:
+    """The city's figures for those who see every department, else the first own department's."""
+    views = frozenset(("analytics:city_figures", "analytics:department_figures", "analytics:channel_health"))
+    if user_sees_every_department(user=user):
+        return NavLink(label=_("Figures"), url=reverse("analytics:city_figures"), views=views)
+    memberships = memberships_for_user(user=user)
+    if not memberships:
+        return None
+    url = reverse("analytics:department_figures", args=[memberships[0].department_id])
+    return NavLink(label=_("Figures"), url=url, views=views)
+
+
 def main_navigation(
     request: HttpRequest, *, can_post: bool, can_approve: bool, approval_count: int | None
 ) -> list[NavGroup]:
@@ -105,6 +118,7 @@ def main_navigation(
     records = []
     if user_may_open_audit_trail(user=user):
         records.append(_link(_("Audit trail"), "audit:trail"))
+    records.append(_figures_link(user))
     if is_member:
         records.append(_slot(_("Archive"), "archive:archive", "archive:index", "archive:list"))
     admin = []

@@ -30,6 +30,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("forget old API idempotency keys", "api.tasks.prune_idempotency_records", 3600),
     # Metric snapshots at their ages, follower counts once a day, removal notices (analytics).
     PeriodicJob("collect post metrics", "analytics.tasks.collect_metrics", settings.CIVICPOST_METRICS_INTERVAL_SECONDS),
+    # Hourly; each department's and the city's weekly report goes out once, on the Monday after the week.
+    PeriodicJob("send the weekly analytics reports", "analytics.tasks.send_weekly_reports", 3600),
 )
 
 

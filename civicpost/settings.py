@@ -195,6 +195,15 @@ CIVICPOST_METRICS_AGES: list[str] = env.list("CIVICPOST_METRICS_AGES", default=[
 CIVICPOST_METRICS_INTERVAL_SECONDS = env.int("CIVICPOST_METRICS_INTERVAL_SECONDS", default=600)
 CIVICPOST_METRICS_REQUESTS_PER_CHANNEL = env.int("CIVICPOST_METRICS_REQUESTS_PER_CHANNEL", default=20)
 CIVICPOST_X_MONTHLY_READ_BUDGET = env.int("CIVICPOST_X_MONTHLY_READ_BUDGET", default=500)
+# The analytics pages draw no conclusion ("posts with an image do better") from fewer posts than this.
+CIVICPOST_ANALYTICS_MIN_SAMPLE = env.int("CIVICPOST_ANALYTICS_MIN_SAMPLE", default=10)
+# Channel health: a token expiring within this many days, a channel quiet for this many days, a failure
+# rate (failed deliveries / finished deliveries over the last 30 days) at or above this share.
+CIVICPOST_HEALTH_TOKEN_DAYS = env.int("CIVICPOST_HEALTH_TOKEN_DAYS", default=14)
+CIVICPOST_HEALTH_QUIET_DAYS = env.int("CIVICPOST_HEALTH_QUIET_DAYS", default=21)
+CIVICPOST_HEALTH_FAILURE_RATE = env.float("CIVICPOST_HEALTH_FAILURE_RATE", default=0.2)
+# More health checks (dotted paths of f(channels, now) -> list[analytics.health.Finding]), added by other apps.
+CIVICPOST_HEALTH_CHECKS: list[str] = env.list("CIVICPOST_HEALTH_CHECKS", default=[])
 # Applied by publishing to what each delivery sends (dotted paths; f(delivery, content) -> content). The
 # composition root wires analytics' short links in here, so scheduler never imports analytics.
 CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = [

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analytics.selectors import best_times_for_department
 from civicpost.exceptions import ApplicationError
 from civicpost.http import AuthenticatedHttpRequest
 from civicpost.session_keys import SAVED_DRAFT_SESSION_KEY
@@ -110,6 +111,11 @@ def render_composer(
         "notice": notice,
         "focus": focus,
         "autosave_enabled": post is None or post.status in AUTOSAVE_STATUSES,
+        # Best hours to post, per department offered (usually one), from analytics (a layer below).
+        "best_times": [
+            (department, best_times_for_department(department=department))
+            for department in form.department_choices_with_zones[:3]
+        ],
     }
     return render(request, "composer/post_form.html", context, status=status)
 

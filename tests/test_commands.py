@@ -132,6 +132,28 @@ def test_seed_demo_twice_creates_nothing_new(settings: pytest.FixtureRequest) ->
 
 
 @pytest.mark.django_db
+def test_seed_demo_records_history_with_figures_so_pages_and_the_composer_have_something_to_show(
+    settings: pytest.FixtureRequest,
+) -> None:
+    from analytics.models import FollowerSnapshot, MetricSnapshot, ShortLink
+    from analytics.selectors import best_times_for_department
+
+    settings.DEBUG = True
+    output = seed()
+    parks = Department.objects.get(slug="parks")
+    published = Delivery.objects.filter(status=DeliveryStatus.PUBLISHED, post__department=parks)
+    assert published.count() > 60
+    assert "Demo history:" in output
+    # Snapshots at every age reached, on the sandbox timeline (so the collector finds the posts later).
+    assert MetricSnapshot.objects.filter(delivery__in=published, age="30d").count() > 20
+    assert FollowerSnapshot.objects.filter(channel__department=parks).count() >= 90
+    assert ShortLink.objects.filter(delivery__in=published, clicks__gt=0).exists()
+    assert all(d.remote_id.isdigit() for d in published)
+    best = best_times_for_department(department=parks)
+    assert best.source == "department" and best.suggested is not None
+
+
+@pytest.mark.django_db
 def test_seed_demo_force_runs_without_debug(settings: pytest.FixtureRequest) -> None:
     settings.DEBUG = False
     seed(force=True)

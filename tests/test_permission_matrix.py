@@ -191,6 +191,13 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("short_link", "GET"): NOBODY,
     ("analytics:department_short_links", "GET"): ADMINS | COMMS,
     ("analytics:department_short_links", "POST"): ADMINS | COMMS,
+    # A department's figures: its members, and the city-wide readers; the city's figures: those readers only.
+    ("analytics:department_figures", "GET"): MEMBERS | COMMS | VIEWER,
+    ("analytics:department_figures_csv", "GET"): MEMBERS | COMMS | VIEWER,
+    ("analytics:city_figures", "GET"): COMMS | VIEWER,
+    ("analytics:city_figures_csv", "GET"): COMMS | VIEWER,
+    # Channel health of the person's own channels (every channel for managers and viewers; none for others).
+    ("analytics:channel_health", "GET"): ANY_SIGNED_IN,
     ("scheduler:post_versions", "GET"): MEMBERS | COMMS | VIEWER,
     ("scheduler:post_version_compare", "GET"): MEMBERS | COMMS | VIEWER,
     # A draft: only its department's members change it.
@@ -374,6 +381,7 @@ class World:
             "code": lambda: "no-such-code",
             "name": lambda: scope.objects["asset"].file_name,
             "token_id": lambda: 999_999_999,
+            "table": lambda: "channels",
         }
         return {name: values[name]() for name in route_kwargs}
 

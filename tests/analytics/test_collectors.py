@@ -213,9 +213,36 @@ def test_an_older_mastodon_is_read_one_status_at_a_time_and_404_is_removed(fake,
     assert isinstance(readings[ids[1]], Removed)
 
 
-@pytest.mark.parametrize("platform", ["mastodon", "bluesky", "facebook"])
+@pytest.mark.parametrize("platform", ["mastodon", "bluesky", "facebook", "instagram", "threads"])
 def test_a_429_on_a_metrics_read_is_a_rate_limit(fake, fake_settings, platform):
-    if platform == "mastodon":
+    if platform in ("instagram", "threads"):
+        from scheduler.adapters.instagram.adapter import InstagramAdapter
+        from scheduler.adapters.threads.adapter import ThreadsAdapter
+        from tests.fakeplatform.server import _numeric_id
+
+        fake_settings.CIVICPOST_PLATFORM_URLS = {platform: f"{fake.url}/{platform}"}
+        ids = ["17900000000000001", "17900000000000002"]
+        for media_id in ids:
+            fake.ledger.add(
+                platform=platform,
+                account="1784",
+                remote_id=media_id,
+                text="Pool",
+                extra={
+                    "permalink": "https://example/p/1/",
+                    "shortcode": "p1",
+                    "username": "parks",
+                    "media_type": "IMAGE",
+                },
+            )
+        if platform == "instagram":
+            adapter = InstagramAdapter(account(credentials={"access_token": "ig-t"}, options={"ig_user_id": "1784"}))
+        else:
+            threads_user = _numeric_id("threads:th-t")
+            adapter = ThreadsAdapter(
+                account(credentials={"access_token": "th-t"}, options={"threads_user_id": threads_user})
+            )
+    elif platform == "mastodon":
         ids, adapter = add_statuses(fake, 2), mastodon_adapter(fake, "4.3.0")
     elif platform == "bluesky":
         adapter = bluesky_adapter(fake)

@@ -52,6 +52,10 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("api:media-list", "POST"): ANY_SIGNED_IN,  # no file: a validation problem (400)
     ("api:media-detail", "GET"): MEMBERS,
     ("api:calendar", "GET"): ANY_SIGNED_IN,  # without a range: a validation problem (400)
+    # Figures (analytics), as on the web: a department's and a post's; the city's for the city-wide readers.
+    ("api:analytics-department-detail", "GET"): MEMBERS | COMMS | VIEWER,
+    ("api:analytics-post-detail", "GET"): MEMBERS | COMMS | VIEWER,
+    ("api:analytics-city", "GET"): COMMS | VIEWER,
     ("api:schema", "GET"): ANY_SIGNED_IN,
     ("api:docs", "GET"): ANY_SIGNED_IN,
 }
@@ -106,6 +110,8 @@ def _kwargs(world: World, name: str, method: str, kwarg_names: list[str], scope_
         "post": lambda: scope.posts[kind].pk,
         "delivery": lambda: Delivery.objects.filter(post=scope.posts["approved"]).first().pk,
         "media": lambda: scope.objects["asset"].pk,
+        "analytics-department": lambda: scope.department.pk,
+        "analytics-post": lambda: scope.posts[kind].pk,
     }[basename]()
     return {"pk": value}
 

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from demo.history import DAYS as HISTORY_DAYS
+from demo.history import history_seed
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
 from scheduler.models import Channel, Post, PostStatus
 from scheduler.services import post_approve, post_create, post_request_changes, post_submit
@@ -142,6 +144,15 @@ class Command(BaseCommand):
             users = self._users(departments, password)
             channels = self._channels(departments)
             created = self._posts(departments, users, channels, publish_in=dt.timedelta(minutes=publish_in))
+            history = history_seed(
+                departments=departments,
+                users=users,
+                channels={spec.slug: [channels[name] for name in spec.channels] for spec in DEPARTMENTS},
+                zone=zoneinfo.ZoneInfo(CITY_TIME_ZONE),
+                now=timezone.now(),
+            )
+        if history:
+            self.stdout.write(f"Demo history: {history} published deliveries over {HISTORY_DAYS} days, with figures.")
         self._report(password, created)
 
     def _departments(self) -> dict[str, Department]:

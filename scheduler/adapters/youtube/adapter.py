@@ -63,6 +63,7 @@ from scheduler.adapters.base import (
     ChannelAccount,
     ConnectionCheck,
     MediaItem,
+    MetricsReading,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -70,6 +71,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     RateLimited,
+    Removed,
     TextLength,
 )
 from scheduler.adapters.google.client import (
@@ -388,14 +390,32 @@ class YouTubeAdapter(PlatformAdapter):
         self._call("videos.delete", "DELETE", VIDEOS_PATH, params={"id": remote_id}, ok=(404,))
 
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
-        body = json_body(self._call("videos.list", "GET", VIDEOS_PATH, params={"part": "statistics", "id": remote_id}))
-        items = body.get("items") or []
-        stats = (items[0].get("statistics") or {}) if items else {}
-        return {
-            "views": int(stats.get("viewCount") or 0),
-            "likes": int(stats.get("likeCount") or 0),
-            "replies": int(stats.get("commentCount") or 0),
-        }
+        reading = self.fetch_metrics_batch([remote_id]).get(remote_id)
+        return dict(reading.counts) if isinstance(reading, MetricsReading) else {}
+
+    # videos.list takes up to 50 comma-separated ids for one quota unit
+    # (https://developers.google.com/youtube/v3/docs/videos/list#parameters).
+    metrics_batch_size = 50
+
+    def fetch_metrics_batch(self, remote_ids: list[str]) -> dict[str, MetricsReading | Removed]:
+        """Reads up to 50 videos' statistics in one videos.list call. A video left out of `items` is deleted
+        or no longer public to this channel (Removed); a statistic YouTube leaves out (likes hidden, comments
+        off) is not reported, never 0."""
+        ids = remote_ids[: self.metrics_batch_size]
+        body = json_body(
+            self._call("videos.list", "GET", VIDEOS_PATH, params={"part": "statistics", "id": ",".join(ids)})
+        )
+        found = {str(item.get("id")): item.get("statistics") or {} for item in body.get("items") or []}
+        readings: dict[str, MetricsReading | Removed] = {}
+        names = {"viewCount": "views", "likeCount": "likes", "commentCount": "replies"}
+        for video_id in ids:
+            if video_id not in found:
+                readings[video_id] = Removed(reason="YouTube no longer lists this video: deleted, or made private.")
+                continue
+            stats = found[video_id]
+            counts = {name: int(stats[key]) for key, name in names.items() if stats.get(key) is not None}
+            readings[video_id] = MetricsReading(counts=counts, raw={"id": video_id, **stats})
+        return readings
 
     def my_channel(self) -> dict[str, Any]:
         """Returns the signed-in account's channel (channels.list?mine=true). Raises AdapterError."""

@@ -338,3 +338,38 @@ def test_a_worker_stopped_mid_upload_resumes_the_same_session_on_the_next_attemp
     assert delivery.status == DeliveryStatus.PUBLISHED
     assert len(fake.sessions) == 1 and len(fake.videos) == 1
     assert fake.data_of(delivery.remote_id) == VIDEO_BYTES
+
+
+def test_metrics_read_50_videos_per_call_and_a_video_youtube_no_longer_lists_is_removed(fake):
+    from scheduler.adapters.base import MetricsReading, Removed
+
+    ids = [f"vid{n}" for n in range(52)]
+    fake.mock.get(
+        f"{HOST}/youtube/v3/videos",
+        json={
+            "kind": "youtube#videoListResponse",
+            "items": [
+                # vid0: likes hidden by the channel (no likeCount); vid1 deleted or private: not listed.
+                {"kind": "youtube#video", "id": "vid0", "statistics": {"viewCount": "120", "commentCount": "2"}},
+                *[
+                    {
+                        "kind": "youtube#video",
+                        "id": f"vid{n}",
+                        "statistics": {"viewCount": "5", "likeCount": "1", "commentCount": "0"},
+                    }
+                    for n in range(2, 50)
+                ],
+            ],
+        },
+    )
+    yt = adapter()
+    readings = yt.fetch_metrics_batch(ids)
+    [call] = fake.mock.calls
+    assert call.request.url == f"{HOST}/youtube/v3/videos?part=statistics&id={'%2C'.join(ids[:50])}"
+    assert yt.metrics_batch_size == 50 and len(readings) == 50
+    assert readings["vid0"] == MetricsReading(
+        counts={"views": 120, "replies": 2}, raw={"id": "vid0", "viewCount": "120", "commentCount": "2"}
+    )
+    assert readings["vid0"].not_reported == ("likes", "shares", "quotes", "clicks")
+    assert isinstance(readings["vid1"], Removed)
+    assert yt.updated_options["youtube_quota"]["units"] == 1
