@@ -215,6 +215,22 @@ def held_deliveries_filter(holds: list[CrisisHold] | None = None) -> Q | None:
     return held
 
 
+def held_deliveries_now() -> Q:
+    """A Q matching the deliveries held right now, read entirely by the statement that uses it (no hold is
+    loaded first): a post with an open PostHold, or, while a crisis hold is on, a non-emergency post in its
+    scope (city-wide, or one of its departments). Each statement that uses it sees the holds committed when it
+    starts, which is what the dispatcher needs once it has locked its rows (scheduler.publishing)."""
+    open_crisis = CrisisHold.objects.filter(ended_at__isnull=True)
+    in_crisis_scope = Exists(open_crisis.filter(city_wide=True)) | Exists(
+        CrisisHold.departments.through.objects.filter(
+            crisishold__ended_at__isnull=True, department_id=OuterRef("post__department_id")
+        )
+    )
+    return Q(Exists(PostHold.objects.filter(post_id=OuterRef("post_id"), released_at__isnull=True))) | (
+        Q(in_crisis_scope) & Q(_not_emergency())
+    )
+
+
 def held_delivery_ids(delivery_ids: list[int]) -> set[int]:
     """Returns which of these deliveries are held right now (fresh reads of the holds, for the dispatcher's
     second look once it has locked its rows)."""
