@@ -52,6 +52,7 @@ from scheduler.models import (
     DeliveryAttempt,
     DeliveryStatus,
     Post,
+    PostApproval,
     PostStatus,
     PublisherHeartbeat,
 )
@@ -121,9 +122,9 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
 
     Locks with SKIP LOCKED, so concurrent dispatchers split the rows, and compares with the database clock,
     so a worker whose clock drifts cannot send early. Every per-row rule is SQL (`claimable_deliveries`);
-    Python only checks each approval's fingerprint once per post. In the usual case three statements,
+    Python only checks each approval's fingerprint, once per post. In the usual case four statements,
     whatever the batch: lock the ids, claim them (a new statement, so a hold committed while the first one
-    ran is seen), read the claimed rows' approvals.
+    ran is seen), read which were claimed and their approvals.
 
     Not claimed: a delivery held (it stays scheduled until the hold is released); one inside a blackout no
     override covers (its post is held, sent back for approval, once these locks are released:
@@ -158,15 +159,19 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
         claimed = list(
             Delivery.objects.filter(pk__in=locked, status=DeliveryStatus.CLAIMED)
             .order_by("next_attempt_at", "id")
-            .values_list("pk", "approval_id", "approval__content", "approval__content_hash")
+            .values_list("pk", "approval_id")
         )
-        fingerprint_matches: dict[int, bool] = {}
+        # One fingerprint per approval (a post's deliveries share it), each approval read once.
+        fingerprint_matches = {
+            approval_id: content_hash(content) == stored_hash
+            for approval_id, content, stored_hash in PostApproval.objects.filter(
+                pk__in={approval_id for _, approval_id in claimed}
+            ).values_list("pk", "content", "content_hash")
+        }
         claim_ids: list[int] = []
         tampered: list[int] = []
-        for delivery_id, approval_id, content, stored_hash in claimed:
-            if approval_id not in fingerprint_matches:
-                fingerprint_matches[approval_id] = content_hash(content) == stored_hash
-            (claim_ids if fingerprint_matches[approval_id] else tampered).append(delivery_id)
+        for delivery_id, approval_id in claimed:
+            (claim_ids if fingerprint_matches.get(approval_id) else tampered).append(delivery_id)
         _withdraw(tampered, _("The approved content does not match its fingerprint; it was not sent."))
         if len(claimed) < len(locked):
             # Rows left scheduled: held or blacked out (they stay), or no longer approved in this form.
