@@ -324,7 +324,9 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--in-month", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions of a month page")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="print the N costliest functions of a month page"
+    )
     parser.add_argument(
         "--postgres", metavar="URL", help="a PostgreSQL server URL; the bench creates and drops its own database there"
     )

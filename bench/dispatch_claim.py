@@ -292,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         "batch_python_ms_median": round(statistics.median(t - q for t, q in zip(timings, sql_times, strict=True)), 2),
         "batch_cpu_python_ms_median": round(statistics.median(python_cpu), 2),
         "batch_cpu_postgres_ms_median": round(statistics.median(postgres_cpu), 2),
-        "batch_cpu_ms_median": round(statistics.median(p + q for p, q in zip(python_cpu, postgres_cpu, strict=True)), 2),
+        "batch_cpu_ms_median": round(
+            statistics.median(p + q for p, q in zip(python_cpu, postgres_cpu, strict=True)), 2
+        ),
         "statements_per_batch": sum(1 for sql, _ in queries if sql.lstrip().upper().startswith(("SELECT", "UPDATE"))),
         "load_average_1m": round(os.getloadavg()[0], 1),
         "select_execution_ms": _execution_ms(plan),

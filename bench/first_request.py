@@ -98,7 +98,9 @@ def server_command(kind: str, port: int) -> list[str]:
     ]  # fmt: skip
 
 
-def measure(kind: str, env: dict[str, str], folder: Path, path: str, session: str, *, warm_up: bool) -> dict[str, float]:
+def measure(
+    kind: str, env: dict[str, str], folder: Path, path: str, session: str, *, warm_up: bool
+) -> dict[str, float]:
     """Starts a server, waits until it accepts connections, times the page's first and second request (wall,
     and CPU of the server's process tree, which the machine's load does not inflate), stops the server."""
     port = free_port()
@@ -181,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 worst = max(results[label].values(), key=lambda f: f["first_cpu_ms"])
                 worst_wall = max(f["first_ms"] for f in results[label].values())
                 print(
-                    f"{label}: slowest first request: server cpu {worst['first_cpu_ms']:.0f} ms, wall {worst_wall:.0f} ms"
+                    f"{label}: slowest first request: server cpu {worst['first_cpu_ms']:.0f} ms,"
+                    f" wall {worst_wall:.0f} ms"
                 )
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(results, indent=2))

@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"deliveries: {n} published: {published}")
     print(f"worker_cpu_ms_per_delivery (plain run, no profiler): {plain['cpu_ms']:.2f}")
     print(f"postgres_backend_cpu_ms_per_delivery (plain run): {plain['pg_ms']:.2f}")
-    print(f"profiled run: cpu_ms_per_delivery={1000 * cpu / n:.2f} postgres_cpu_ms_per_delivery={1000 * pg_cpu / n:.2f}")
+    print(
+        f"profiled run: cpu_ms_per_delivery={1000 * cpu / n:.2f} postgres_cpu_ms_per_delivery={1000 * pg_cpu / n:.2f}"
+    )
     print(f"statements_per_delivery: {len(statements) / n:.1f} {counted}")
     print(f"wall_ms_per_delivery (serial, fake latency 0): {1000 * wall / n:.2f}  load_1m={os.getloadavg()[0]:.2f}")
     stats = pstats.Stats(profiler)
@@ -147,9 +149,7 @@ def plain_round(city, *, made: int) -> dict[str, float]:  # noqa: ANN001
     from scheduler import publishing
     from scheduler.models import Delivery, DeliveryStatus
 
-    bulk_approved_deliveries(
-        city=city, count=made, due_at=timezone.now() + dt.timedelta(hours=1), tag="plain", seed=2
-    )
+    bulk_approved_deliveries(city=city, count=made, due_at=timezone.now() + dt.timedelta(hours=1), tag="plain", seed=2)
     now = timezone.now()
     Delivery.objects.filter(status=DeliveryStatus.SCHEDULED).update(due_at=now, next_attempt_at=now)
     ids = publishing.deliveries_claim_due(batch_size=made)

@@ -3,14 +3,16 @@
 Before it serves, the process loads what the first request of each page would otherwise load (issue 18:
 the first visit to the connect page took 4.5 s): every view module through the URL conf, every platform
 adapter and connect flow (some client libraries take seconds to import), the composer's reading-grade
-dictionary, the project's templates and the translation catalogues. Then the garbage collector is tuned for requests (civicpost/gc_tuning.py). With
-gunicorn's --preload this happens once in the master, and the workers share it copy-on-write.
+dictionary, the project's templates and the translation catalogues. Then the garbage collector is tuned
+for requests (civicpost/gc_tuning.py). With gunicorn's --preload this happens once in the master, and the
+workers share it copy-on-write.
 bench/first_request.py times the first hit of each page on a freshly started server."""
 
 import logging
 import os
 import time
 from pathlib import Path
+from typing import cast
 
 from django.core.wsgi import get_wsgi_application
 
@@ -38,7 +40,8 @@ def warm_up() -> None:
     resolver._populate()  # noqa: SLF001 - what the first reverse() would do
     adapter_classes()
     connectable_platforms()
-    for folder in settings.TEMPLATES[0]["DIRS"]:
+    folders = cast("list[Path]", settings.TEMPLATES[0]["DIRS"])
+    for folder in folders:
         for template in sorted(Path(folder).rglob("*.html")):
             try:
                 get_template(str(template.relative_to(folder)))

@@ -8,8 +8,8 @@ the httpx form (atproto)."""
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit
 

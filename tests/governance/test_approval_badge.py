@@ -8,6 +8,7 @@ import datetime as dt
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from departments.models import ApprovalMode, Role
 from departments.selectors import department_ids_user_approves, forget_cached_roles
@@ -15,7 +16,7 @@ from departments.services import approval_step_add
 from scheduler import selectors, services
 from scheduler.approvals import posts_user_can_approve_now
 from scheduler.models import ApprovalVote, Post, PostStatus
-from tests.factories import ChannelFactory, DepartmentFactory, UserFactory, member
+from tests.factories import ChannelFactory, DepartmentFactory, member
 from tests.scheduler import draft_post, submitted_post
 
 
@@ -143,3 +144,27 @@ def test_the_badge_takes_the_same_queries_for_ten_posts_or_forty(city, client):
     with CaptureQueriesContext(connection) as captured:
         selectors.posts_awaiting_approval(user=User.objects.get(pk=city.max.pk)).count()
     assert max(len(q["sql"]) for q in captured.captured_queries) < 4000
+
+
+def test_the_month_page_runs_the_same_queries_however_many_posts_wait_for_approval(city, client):
+    """Every page shows the badge: the calendar month page's queries do not grow with the posts waiting
+    (none at their first step, some part-way through a two-step policy)."""
+    varied_city(city)
+    client.force_login(city.dana)
+    url = reverse("scheduler:calendar_month")
+
+    def page_queries() -> int:
+        client.get(url)  # warm the session
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url)
+        assert response.status_code == 200
+        assert response.context["nav_approval_count"] == len(waiting_by_the_evaluator(city.dana))
+        return len(captured)
+
+    before = page_queries()
+    for n in range(30):
+        post = submitted_post(author=city.alice, channels=[city.parks_channel], text=f"Waiting {n}.")
+        if n % 3 == 0:
+            for approver in (city.bob, city.quinn, city.pat):
+                services.post_approve(post=post, user=approver)
+    assert page_queries() == before
