@@ -19,21 +19,22 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civicpost.settings")
 application = get_wsgi_application()
 
+# After get_wsgi_application(), which sets Django up: these read the settings and the app registry.
+from django.conf import settings  # noqa: E402
+from django.template import TemplateDoesNotExist, TemplateSyntaxError  # noqa: E402
+from django.template.loader import get_template  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
+from django.utils import translation  # noqa: E402
+
+from civicpost.gc_tuning import tune_gc_for_web  # noqa: E402
+from composer.hints import reading_grade  # noqa: E402
+from scheduler.adapters.registry import adapter_classes, connectable_platforms  # noqa: E402
+
 logger = logging.getLogger("civicpost.wsgi")
 
 
 def warm_up() -> None:
     """Imports and compiles, before the first request, what pages need. Touches no database."""
-    # Imported here, after get_wsgi_application() has set Django up.
-    from django.conf import settings
-    from django.template import TemplateDoesNotExist, TemplateSyntaxError
-    from django.template.loader import get_template
-    from django.urls import get_resolver
-    from django.utils import translation
-
-    from composer.hints import reading_grade
-    from scheduler.adapters.registry import adapter_classes, connectable_platforms
-
     started = time.perf_counter()
     resolver = get_resolver()
     resolver.url_patterns  # noqa: B018 - imports every view module
@@ -57,6 +58,4 @@ def warm_up() -> None:
 
 if os.environ.get("CIVICPOST_WARM_UP", "true").lower() not in ("0", "false", "no"):
     warm_up()
-    from civicpost.gc_tuning import tune_gc_for_web  # noqa: E402 - after the warm-up, whose objects it freezes
-
-    tune_gc_for_web()
+    tune_gc_for_web()  # after the warm-up, whose objects it freezes
