@@ -32,4 +32,4 @@ RUN python -m civicpost.catalogues compile --force \
 
 USER civicpost
 EXPOSE 8000
-CMD ["gunicorn", "civicpost.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]
+CMD ["gunicorn", "civicpost.wsgi", "--preload", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60", "--access-logfile", "-"]

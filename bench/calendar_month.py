@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import os
 import random
 import secrets
@@ -175,27 +176,71 @@ def build_city(*, total: int, in_month: int, month_start: dt.datetime, month_end
     return {"manager": manager, "editor": editors[0], "departments": departments}
 
 
+class GcWatch:
+    """Counts the garbage collector's passes (by generation) and the wall time they take, via gc.callbacks."""
+
+    def __init__(self) -> None:
+        self.passes = [0, 0, 0]
+        self.ms = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.passes[info["generation"]] += 1
+            self.ms += (time.perf_counter() - self._started) * 1000
+
+    def __enter__(self) -> GcWatch:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
+CPU_TIMES: dict[int, list[float]] = {}
+GC_WATCHES: dict[int, GcWatch] = {}
+
+
 def timed(fn, repeat: int) -> tuple[list[float], int, object]:  # noqa: ANN001
-    """Runs fn `repeat` times; returns the times in ms, the queries of the last run and its result."""
+    """Runs fn `repeat` times; returns the wall times in ms, the queries of the last run and its result.
+    The CPU time of this process for each run (not distorted by other processes on the machine) is kept in
+    CPU_TIMES[id(times)], and the gc passes of the runs in GC_WATCHES[id(times)], for `line`."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    times = []
+    times: list[float] = []
+    cpu: list[float] = []
     result = None
     queries = 0
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            result = fn()
-            times.append((time.perf_counter() - started) * 1000)
-        queries = len(captured)
+    with GcWatch() as watch:
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as captured:
+                started, cpu_started = time.perf_counter(), time.process_time()
+                result = fn()
+                times.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
+            queries = len(captured)
+    CPU_TIMES[id(times)] = cpu
+    GC_WATCHES[id(times)] = watch
     return times, queries, result
 
 
 def line(name: str, times: list[float], queries: int | None = None, extra: str = "") -> None:
     query_text = f"  queries={queries}" if queries is not None else ""
+    cpu = CPU_TIMES.get(id(times))
+    cpu_text = f"  cpu_median={statistics.median(cpu):7.1f} ms" if cpu else ""
+    watch = GC_WATCHES.get(id(times))
+    gc_text = ""
+    if watch is not None:
+        gc_text = (
+            f"  gc_passes/run(gen0,1,2)={','.join(f'{n / len(times):.1f}' for n in watch.passes)}"
+            f"  gc_ms/run={watch.ms / len(times):.1f}"
+        )
     print(
-        f"{name:<42} median={statistics.median(times):8.1f} ms  fastest={min(times):8.1f} ms{query_text}{extra}",
+        f"{name:<42} median={statistics.median(times):8.1f} ms  fastest={min(times):8.1f} ms{cpu_text}{query_text}"
+        f"{gc_text}{extra}  load_1m={os.getloadavg()[0]:.2f}",
         flush=True,
     )
 
@@ -254,6 +299,20 @@ def run(args: argparse.Namespace) -> None:
         page_times, page_queries, response = timed(lambda: client.get(url), args.repeat)
         assert response.status_code == 200
         line("month page (whole request), manager", page_times, page_queries, f"  bytes={len(response.content)}")
+        if args.profile:  # before the gc settings change
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            profiler.runcall(client.get, url)
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats("cumulative").print_stats(args.profile)
+            stats.sort_stats("tottime").print_stats(args.profile)
+        from civicpost.gc_tuning import tune_gc_for_web
+
+        thresholds = tune_gc_for_web()
+        tuned_times, tuned_queries, _ = timed(lambda: client.get(url), args.repeat)
+        line(f"month page, gc as the web process {thresholds}", tuned_times, tuned_queries)
         week_url = f"/calendar/week/?week={month_first + dt.timedelta(days=10):%Y-%m-%d}&filtered=1"
         week_times, week_queries, _ = timed(lambda: client.get(week_url), args.repeat)
         line("week page (whole request), manager", week_times, week_queries)
@@ -265,6 +324,9 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--in-month", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="print the N costliest functions of a month page"
+    )
     parser.add_argument(
         "--postgres", metavar="URL", help="a PostgreSQL server URL; the bench creates and drops its own database there"
     )

@@ -142,7 +142,55 @@ def poll_health(url: str, stop: threading.Event, results: list[int]) -> None:
             results.append(0)
 
 
-def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
+class LockWaitSampler(threading.Thread):
+    """Samples pg_stat_activity every `interval` s: how many backends of the bench database wait for a lock
+    (wait_event_type 'Lock': a row or transaction lock another backend holds), and what they run."""
+
+    def __init__(self, database_url: str, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.database_url = database_url
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.samples = 0
+        self.waiting_samples = 0
+        self.waiting_backends = 0
+        self.max_waiting = 0
+        self.queries: dict[str, int] = {}
+
+    def run(self) -> None:
+        import psycopg2
+
+        connection = psycopg2.connect(self.database_url)
+        connection.autocommit = True
+        name = self.database_url.rsplit("/", 1)[-1]
+        with connection.cursor() as cursor:
+            while not self.stop_event.wait(self.interval):
+                cursor.execute(
+                    "SELECT left(query, 60) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+                    [name],
+                )
+                rows = cursor.fetchall()
+                self.samples += 1
+                self.waiting_backends += len(rows)
+                self.waiting_samples += bool(rows)
+                self.max_waiting = max(self.max_waiting, len(rows))
+                for (query,) in rows:
+                    self.queries[query] = self.queries.get(query, 0) + 1
+        connection.close()
+
+    def stop(self) -> dict[str, Any]:
+        self.stop_event.set()
+        self.join(timeout=5)
+        return {
+            "lock_wait_samples": self.samples,
+            "samples_with_a_lock_wait": self.waiting_samples,
+            "mean_backends_waiting_for_a_lock": round(self.waiting_backends / max(1, self.samples), 3),
+            "max_backends_waiting_for_a_lock": self.max_waiting,
+            "lock_waits_by_statement": self.queries,
+        }
+
+
+def run_burst(args: argparse.Namespace, *, workers: int, dispatchers: int = 1) -> dict[str, Any]:
     """One burst; returns its figures."""
     with temp_folder("civicpost-burst-") as folder:
         fake = FakePlatformProcess(folder, latency_ms=args.latency_ms).start()
@@ -184,6 +232,9 @@ def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
                     celery_worker(f"worker{index + 1}", env, folder, pool=args.pool, concurrency=args.concurrency)
                 )
             supervisor.add(dispatcher("dispatcher", env, folder, interval=1.0))
+            for index in range(1, dispatchers):
+                # More dispatchers claim side by side (SKIP LOCKED splits the due rows between them).
+                supervisor.add(dispatcher(f"dispatcher{index + 1}", env, folder, interval=1.0))
             health_url = f"http://127.0.0.1:{web_port}/health/"
             wait_until(lambda: urllib.request.urlopen(health_url, timeout=2) and True, 60, "web")  # noqa: S310
             wait_for_workers(folder, [f"worker{index + 1}" for index in range(workers)])
@@ -199,6 +250,8 @@ def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
             Delivery.objects.update(due_at=now, next_attempt_at=now)
             due_instant = now
             sampler.start()
+            locks = LockWaitSampler(env["DATABASE_URL"])
+            locks.start()
             stop_polling, statuses = threading.Event(), []
             poller = threading.Thread(target=poll_health, args=(health_url, stop_polling, statuses), daemon=True)
             poller.start()
@@ -213,6 +266,13 @@ def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
             elapsed_wall = (timezone.now() - due_instant).total_seconds()
             stop_polling.set()
             sampler.stop()
+            lock_figures = locks.stop()
+            from django.db.models import Count, Max
+
+            from scheduler.models import DeliveryAttempt
+
+            # Disjoint work: no delivery was started twice (one attempt each) by the worker processes.
+            attempts = DeliveryAttempt.objects.values("delivery_id").annotate(n=Count("id")).aggregate(most=Max("n"))
             busy_end, total_end = machine_cpu_seconds()
             rows = list(Delivery.objects.filter(status=DeliveryStatus.PUBLISHED).values_list("published_at", flat=True))
             others = Delivery.objects.exclude(status=DeliveryStatus.PUBLISHED).count()
@@ -227,7 +287,9 @@ def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
     worker_cpu = sum(
         sampler.cpu_seconds(n) - cpu_start.get(n, 0.0) for n in sampler.roots if n.startswith("worker")
     )  # fmt: skip
-    dispatcher_cpu = sampler.cpu_seconds("dispatcher") - cpu_start["dispatcher"]
+    dispatcher_cpu = sum(
+        sampler.cpu_seconds(n) - cpu_start.get(n, 0.0) for n in sampler.roots if n.startswith("dispatcher")
+    )
     machine_busy = (busy_end - busy_start) / max(1e-9, total_end - total_start)
     return {
         "deliveries": made,
@@ -253,6 +315,9 @@ def run_burst(args: argparse.Namespace, *, workers: int) -> dict[str, Any]:
         "machine_cpu_busy": round(machine_busy, 3),
         "load_average_1m": round(os.getloadavg()[0], 1),
         "health_statuses": {str(code): statuses.count(code) for code in sorted(set(statuses))},
+        "dispatchers": dispatchers,
+        "most_attempts_of_one_delivery": attempts["most"],
+        **lock_figures,
     }
 
 
@@ -269,6 +334,9 @@ ORDER = (
     "p99_lag_s",
     "peak_worker_rss_mb",
     "peak_web_rss_mb",
+    "most_attempts_of_one_delivery",
+    "samples_with_a_lock_wait",
+    "lock_wait_samples",
 )
 
 

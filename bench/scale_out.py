@@ -7,6 +7,9 @@ to one worker process, and what bounds it:
   cpu           the machine's CPUs were busy (>= 85%) during the burst
   latency       throughput reached >= 80% of processes x concurrency / latency: the fake's latency
   dispatcher    neither: the claim/enqueue side (the dispatcher's batch per tick) limits the rate
+Each round runs as many dispatchers as worker processes and samples pg_stat_activity every 0.1 s for
+backends waiting on a lock: on 2 cores more processes cannot be faster, but they must claim disjoint work
+(one attempt per delivery) without waiting on each other's locks.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     rounds = []
     for processes in [int(p) for p in args.processes.split(",")]:
         log(f"scale_out: {processes} worker process(es)")
-        rounds.append(run_burst(args, workers=processes))
+        # As many dispatchers as worker processes: both sides scale out, and SKIP LOCKED must keep them apart.
+        rounds.append(run_burst(args, workers=processes, dispatchers=processes))
     base = rounds[0]["deliveries_per_s"] or 1.0
     print("scale_out")
     for figures in rounds:
@@ -48,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             f"deliveries_per_s={figures['deliveries_per_s']} ratio_to_1={figures['deliveries_per_s'] / base:.2f} "
             f"ideal_per_s={figures['ideal_per_s']} cpu_busy={figures['machine_cpu_busy']:.0%} "
             f"cpu_ms_per_delivery={figures['cpu_ms_per_delivery']} p99_lag_s={figures['p99_lag_s']} "
-            f"bound_by={bound(figures)}"
+            f"bound_by={bound(figures)} dispatchers={figures['dispatchers']} "
+            f"most_attempts_of_one_delivery={figures['most_attempts_of_one_delivery']} "
+            f"lock_wait_samples={figures['samples_with_a_lock_wait']}/{figures['lock_wait_samples']} "
+            f"mean_backends_waiting_for_a_lock={figures['mean_backends_waiting_for_a_lock']}"
         )
     print("details: " + json.dumps(rounds, sort_keys=True))
     write_result(args.json_out, {"rounds": rounds})

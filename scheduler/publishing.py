@@ -39,7 +39,7 @@ from scheduler.adapters.base import (
     ReplyTarget,
 )
 from scheduler.adapters.registry import adapter_for_channel
-from scheduler.blackouts import posts_blocked_by_blackouts
+from scheduler.blackouts import blackouts_in_force, posts_blocked_by_blackouts
 from scheduler.media_fitting import media_fitter
 from scheduler.models import (
     ATTEMPT_OUTCOMES_THAT_MAY_HAVE_ARRIVED,
@@ -55,11 +55,12 @@ from scheduler.models import (
     DeliveryKind,
     DeliveryStatus,
     Post,
+    PostApproval,
     PostStatus,
     PublisherHeartbeat,
 )
 from scheduler.notifications import notify_delivery_outcome
-from scheduler.selectors import held_deliveries_filter, held_delivery_ids
+from scheduler.selectors import held_deliveries_now
 from scheduler.services import post_refresh_status, posts_hold_for_blackouts
 from scheduler.snapshots import channel_content, content_hash
 
@@ -114,60 +115,100 @@ def _predecessor_published() -> Q:
     return Q(after__isnull=True) | Q(after__status=DeliveryStatus.PUBLISHED)
 
 
+def claimable_deliveries() -> Q:
+    """The rows the dispatcher may claim, as one condition evaluated by PostgreSQL: due by the database clock,
+    in a claimable state, on a connected channel, not held (a post hold, or a crisis hold in scope), and of a
+    post still approved in the form the delivery was made from. A further rule ("part n+1 of a thread after
+    part n") is one more `&` here."""
+    return (
+        Q(status__in=CLAIMABLE_DELIVERY_STATUSES, next_attempt_at__lte=Now(), channel__status=ChannelStatus.CONNECTED)
+        & Q(post__status=PostStatus.APPROVED, post__current_approval_id=F("approval_id"))
+        & ~held_deliveries_now()
+        & _predecessor_published()
+    )
+
+
 def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
     """Claims due deliveries for sending and returns their ids.
 
-    Locks with SKIP LOCKED, so concurrent dispatchers split the rows, and compares with the
-    database clock, so a worker whose clock drifts cannot send early. A delivery due while a blackout of
-    its department is on, with no override for it, is not claimed: its post is held (sent back for
-    approval) instead."""
+    Locks with SKIP LOCKED, so concurrent dispatchers split the rows, and compares with the database clock,
+    so a worker whose clock drifts cannot send early. Every per-row rule is SQL (`claimable_deliveries`);
+    Python only checks each approval's fingerprint, once per post. In the usual case four statements,
+    whatever the batch: lock the ids, claim them (a new statement, so a hold committed while the first one
+    ran is seen), read which were claimed and their approvals.
+
+    Not claimed: a delivery held (it stays scheduled until the hold is released); one inside a blackout no
+    override covers (its post is held, sent back for approval, once these locks are released:
+    scheduler/blackouts.py); one whose post is no longer approved in this form, or whose approved content no
+    longer matches its fingerprint (withdrawn: cancelled with the reason)."""
     batch_size = batch_size or settings.CIVICPOST_DISPATCH_BATCH_SIZE
-    # Crisis holds (governance): a held delivery is passed over, neither claimed nor withdrawn; it stays
-    # scheduled until the hold is released. Excluded in the query so held rows never fill the batch.
-    held = held_deliveries_filter()
+    due = Q(status__in=CLAIMABLE_DELIVERY_STATUSES, next_attempt_at__lte=Now(), channel__status=ChannelStatus.CONNECTED)
+    blacked_out: dict[int, Any] = {}
     with transaction.atomic():
-        claimable = (
+        # Held rows are left out here too, so that they never fill the batch.
+        locked = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("post", "approval")
-            .filter(
-                status__in=CLAIMABLE_DELIVERY_STATUSES,
-                next_attempt_at__lte=Now(),
-                channel__status=ChannelStatus.CONNECTED,
-            )
+            .filter(due)
             # Threads and first comments: a part waits for the part before it (scheduler/threads.py).
             .filter(_predecessor_published())
+            .exclude(held_deliveries_now())
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:batch_size]
         )
-        if held is not None:
-            claimable = claimable.exclude(held)
-        candidates = list(claimable.order_by("next_attempt_at", "id")[:batch_size])
-        # The rows are locked now: read the holds again. A hold that committed while the query above chose
-        # its rows (from an older snapshot) is seen by this new statement; held rows stay scheduled.
-        held_now = held_delivery_ids([delivery.pk for delivery in candidates])
-        # A blackout on now that no override covers: the delivery is not claimed, and its post is held
-        # below, once these locks are released (scheduler/blackouts.py).
-        blacked_out = posts_blocked_by_blackouts([d.post for d in candidates if d.pk not in held_now])
-        claim_ids: list[int] = []
-        fingerprint_matches: dict[int, bool] = {}
-        for delivery in candidates:
-            if delivery.pk in held_now or delivery.post_id in blacked_out:
-                continue
-            blocker = _publish_blocker(delivery, fingerprint_matches)
-            if blocker:
-                Delivery.objects.filter(pk=delivery.pk, status__in=CLAIMABLE_DELIVERY_STATUSES).update(
-                    status=DeliveryStatus.CANCELLED, failure_message=blocker, updated_at=timezone.now()
-                )
-                logger.warning("delivery %s withdrawn before sending: %s", delivery.pk, blocker)
-            else:
-                claim_ids.append(delivery.pk)
-        Delivery.objects.filter(pk__in=claim_ids, status__in=CLAIMABLE_DELIVERY_STATUSES).update(
+        if not locked:
+            return []
+        claim = Delivery.objects.filter(pk__in=locked).filter(claimable_deliveries())
+        if blackouts_in_force():
+            # Rare: a blackout is on now. Its posts are found as before, from the rows still claimable.
+            candidates = Post.objects.filter(pk__in=claim.values("post_id")).only("pk", "department_id", "due_at")
+            blacked_out = posts_blocked_by_blackouts(candidates)
+            claim = claim.exclude(post_id__in=list(blacked_out))
+        claim.update(
             status=DeliveryStatus.CLAIMED,
             lease_expires_at=_db_now_plus(settings.CIVICPOST_CLAIM_LEASE_SECONDS),
             updated_at=timezone.now(),
         )
+        # Our locks keep every other writer off these rows: `claimed` among them is exactly what we claimed.
+        claimed = list(
+            Delivery.objects.filter(pk__in=locked, status=DeliveryStatus.CLAIMED)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", "approval_id")
+        )
+        # One fingerprint per approval (a post's deliveries share it), each approval read once.
+        fingerprint_matches = {
+            approval_id: content_hash(content) == stored_hash
+            for approval_id, content, stored_hash in PostApproval.objects.filter(
+                pk__in={approval_id for _, approval_id in claimed}
+            ).values_list("pk", "content", "content_hash")
+        }
+        claim_ids: list[int] = []
+        tampered: list[int] = []
+        for delivery_id, approval_id in claimed:
+            (claim_ids if fingerprint_matches.get(approval_id) else tampered).append(delivery_id)
+        _withdraw(tampered, _("The approved content does not match its fingerprint; it was not sent."))
+        if len(claimed) < len(locked):
+            # Rows left scheduled: held or blacked out (they stay), or no longer approved in this form.
+            not_approved = list(
+                Delivery.objects.filter(pk__in=locked, status__in=CLAIMABLE_DELIVERY_STATUSES)
+                .exclude(post__status=PostStatus.APPROVED, post__current_approval_id=F("approval_id"))
+                .values_list("pk", flat=True)
+            )
+            _withdraw(not_approved, _("The post is no longer approved in this form."))
     if blacked_out:
         held_posts = posts_hold_for_blackouts(blacked_out)
         logger.warning("posts %s held: inside a blackout with no override", held_posts)
     return claim_ids
+
+
+def _withdraw(delivery_ids: list[int], reason: str) -> None:
+    """Cancels deliveries the dispatcher has locked and must not send, with the reason on each."""
+    if not delivery_ids:
+        return
+    Delivery.objects.filter(
+        pk__in=delivery_ids, status__in=(*CLAIMABLE_DELIVERY_STATUSES, DeliveryStatus.CLAIMED)
+    ).update(status=DeliveryStatus.CANCELLED, failure_message=reason, lease_expires_at=None, updated_at=timezone.now())
+    for delivery_id in delivery_ids:
+        logger.warning("delivery %s withdrawn before sending: %s", delivery_id, reason)
 
 
 def deliveries_sweep_expired_leases() -> tuple[int, int]:

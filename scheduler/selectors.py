@@ -6,25 +6,35 @@ import zoneinfo
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from civicpost.languages import language_name
 from civicpost.timelabels import ZoneLike, format_in_zone
-from departments.models import Department
-from departments.selectors import department_ids_for_user, department_ids_user_approves, user_is_viewer
+from departments.models import ApprovalStep, Department, Role
+from departments.selectors import (
+    department_ids_for_user,
+    department_ids_user_approves,
+    memberships_for_user,
+    user_is_communications_manager,
+    user_is_viewer,
+)
 from scheduler.approvals import posts_user_can_approve_now
 from scheduler.models import (
     CITY_VISIBLE_STATUSES,
     CLAIMABLE_DELIVERY_STATUSES,
+    ApprovalVote,
     Channel,
     CrisisHold,
     Delivery,
     Post,
     PostHold,
+    PostReview,
     PostStatus,
+    PostVersion,
 )
 
 
@@ -100,17 +110,67 @@ def post_get_for_review(*, user: User | AnonymousUser, post_id: int) -> Post:
     return post
 
 
+def _round_key_expression() -> Concat:
+    """The post's round of review (scheduler.approvals.post_round_keys: "<latest review id>.<latest version
+    number>") as an SQL expression on Post rows, so that "has votes in this round" is a subquery."""
+    latest_review = PostReview.objects.filter(post_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+    latest_version = PostVersion.objects.filter(post_id=OuterRef("pk")).order_by("-number").values("number")[:1]
+    return Concat(
+        Cast(Coalesce(Subquery(latest_review), Value(0)), CharField()),
+        Value("."),
+        Cast(Coalesce(Subquery(latest_version), Value(0)), CharField()),
+        output_field=CharField(),
+    )
+
+
+def _first_step_open_to(user: User) -> Q:
+    """A Q on Post rows: `user` is among those the first step of the post's department policy names
+    (scheduler.approvals: a department without steps has the default step, its approvers and admins or any
+    communications manager). With no vote in the round yet, the first step is the current one and these
+    people, minus the author, are exactly who may approve it. The user's own roles are a few ids."""
+    if not user.is_active:
+        return Q(pk__in=[])
+    memberships = memberships_for_user(user=user)
+    approver_of = {m.department_id for m in memberships if m.can_approve}
+    admin_of = {m.department_id for m in memberships if m.role == Role.ADMIN}
+    manager = user_is_communications_manager(user=user)
+    first_step = ApprovalStep.objects.filter(department_id=OuterRef("department_id")).order_by("position", "id")
+    names_user = (
+        Q(Exists(ApprovalStep.users.through.objects.filter(approvalstep_id=OuterRef("pk"), user_id=user.pk)))
+        | Q(department_approvers=True, department_id__in=approver_of)
+        | Q(department_admins=True, department_id__in=admin_of)
+    )
+    if manager:
+        names_user |= Q(communications_managers=True)
+    default_step = Q(department_id__in=approver_of) if not manager else Q(pk__isnull=False)
+    return (~Exists(first_step) & default_step) | Q(
+        Exists(ApprovalStep.objects.filter(pk=Subquery(first_step.values("pk")[:1])).filter(names_user))
+    )
+
+
 def posts_awaiting_approval(*, user: User) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
-    now, without their own (nobody approves their own post) or those they already approved."""
+    now, without their own (nobody approves their own post) or those they already approved.
+
+    Counted in SQL, whatever the number of posts: a post with no vote in its current round waits at its first
+    step, decided by one condition on the policy rows (`_first_step_open_to`); only posts part-way through
+    their approval (a vote in this round) are read and evaluated by scheduler.approvals, which also checks
+    each vote's content fingerprint."""
     approves = department_ids_user_approves(user=user)
     if approves is not None and not approves:
         return Post.objects.none()
     queryset = Post.objects.filter(status=PostStatus.SUBMITTED).exclude(author=user)
     if approves is not None:
         queryset = queryset.filter(department_id__in=approves)
-    waiting = [post.pk for post in posts_user_can_approve_now(user=user, posts=queryset)]
-    return _with_details(Post.objects.filter(pk__in=waiting)).order_by("due_at", "id")
+    queryset = queryset.alias(round_key=_round_key_expression()).alias(
+        voted_this_round=Exists(ApprovalVote.objects.filter(post_id=OuterRef("pk"), round_key=OuterRef("round_key")))
+    )
+    part_way = queryset.filter(voted_this_round=True)
+    waiting_part_way = [post.pk for post in posts_user_can_approve_now(user=user, posts=part_way)]
+    at_first_step = queryset.filter(voted_this_round=False).filter(_first_step_open_to(user))
+    return _with_details(
+        Post.objects.filter(Q(pk__in=at_first_step.values("pk")) | Q(pk__in=waiting_part_way))
+    ).order_by("due_at", "id")
 
 
 def channels_for_department_ids(*, department_ids: set[int]) -> QuerySet[Channel]:
@@ -153,6 +213,22 @@ def held_deliveries_filter(holds: list[CrisisHold] | None = None) -> Q | None:
     if department_ids:
         return held | (Q(post__department_id__in=department_ids) & Q(_not_emergency()))
     return held
+
+
+def held_deliveries_now() -> Q:
+    """A Q matching the deliveries held right now, read entirely by the statement that uses it (no hold is
+    loaded first): a post with an open PostHold, or, while a crisis hold is on, a non-emergency post in its
+    scope (city-wide, or one of its departments). Each statement that uses it sees the holds committed when it
+    starts, which is what the dispatcher needs once it has locked its rows (scheduler.publishing)."""
+    open_crisis = CrisisHold.objects.filter(ended_at__isnull=True)
+    in_crisis_scope = Exists(open_crisis.filter(city_wide=True)) | Exists(
+        CrisisHold.departments.through.objects.filter(
+            crisishold__ended_at__isnull=True, department_id=OuterRef("post__department_id")
+        )
+    )
+    return Q(Exists(PostHold.objects.filter(post_id=OuterRef("post_id"), released_at__isnull=True))) | (
+        Q(in_crisis_scope) & Q(_not_emergency())
+    )
 
 
 def held_delivery_ids(delivery_ids: list[int]) -> set[int]:

@@ -33,7 +33,13 @@ def approval_content_for(post: Post) -> dict[str, Any]:
     channel_text = clean_channel_text(post.channel_text, channel_ids)
     if channel_text:
         content["channel_text"] = channel_text
-    media_items = list(post.media_items.select_related("asset").order_by("position", "id")) if post.pk else []
+    if not post.pk:
+        media_items = []
+    elif "media_items" in getattr(post, "_prefetched_objects_cache", {}):
+        # Prefetched in this order by whoever reads many posts (scheduler.approvals.posts_user_can_approve_now).
+        media_items = list(post.media_items.all())
+    else:
+        media_items = list(post.media_items.select_related("asset").order_by("position", "id"))
     if media_items:
         content["media"] = media_snapshot(media_items)
     if post.languages:

@@ -7,12 +7,20 @@ the httpx form (atproto)."""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import httpx
 import requests
 from django.conf import settings
+from requests.sessions import merge_setting as _untyped_merge_setting
+from requests.utils import get_environ_proxies
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+merge_setting = cast(Callable[[Any, Any], Any], _untyped_merge_setting)
 
 USER_AGENT = "CivicPost/1.0 (+https://github.com/civicpost; municipal social media publisher)"
 
@@ -45,6 +53,36 @@ class TimeoutSession(requests.Session):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         return super().request(method, url, **kwargs)
+
+    def merge_environment_settings(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        """requests' own merge, with the environment's proxies for a host read once per process: requests
+        reads them (walking os.environ, and the no_proxy list) on every call, 7% of a worker's CPU per
+        delivery in bench/worker_profile.py. The environment of a running process does not change."""
+        if not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        text = url.decode() if isinstance(url, bytes) else (url or "")
+        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+        parts = urlsplit(text)
+        env_proxies = _environ_proxies(f"{parts.scheme}://{parts.netloc}/", no_proxy)
+        if proxies is not None:
+            for key, value in env_proxies.items():
+                proxies.setdefault(key, value)
+        if verify is True or verify is None:
+            verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or verify
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+
+@lru_cache(maxsize=4096)
+def _environ_proxies(origin: str, no_proxy: str | None) -> dict[str, str]:
+    """The proxies the environment sets for an origin ("https://host:port/"), as requests would find them."""
+    return dict(get_environ_proxies(origin, no_proxy=no_proxy))
 
 
 def http_session(timeout: float | tuple[float, float] | None = None) -> TimeoutSession:
