@@ -31,6 +31,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # Metric snapshots at their ages, follower counts once a day, removal notices (analytics).
     # Outbound webhooks: retries when due, and every event when `make run` has no broker (webhooks.services).
     PeriodicJob("send due webhook deliveries", "webhooks.tasks.dispatch_webhook_deliveries", 10),
+    # The city's own feeds (iCal, RSS/Atom) to drafts; each feed is read every 15 minutes (intake.services).
+    PeriodicJob("read the city's feeds into drafts", "intake.tasks.fetch_due_feeds", 300),
     PeriodicJob("collect post metrics", "analytics.tasks.collect_metrics", settings.CIVICPOST_METRICS_INTERVAL_SECONDS),
 )
 

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "api",
     "webhooks",
+    "intake",
 ]
 
 MIDDLEWARE = [
@@ -196,6 +197,9 @@ CIVICPOST_X_MONTHLY_READ_BUDGET = env.int("CIVICPOST_X_MONTHLY_READ_BUDGET", def
 # Applied by publishing to what each delivery sends (dotted paths; f(delivery, content) -> content). The
 # composition root wires analytics' short links in here, so scheduler never imports analytics.
 CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = ["analytics.shortlinks.delivery_content_with_short_links"]
+# Findings the channels page lists under "needs attention" (dotted paths; f(*, user) -> [finding with
+# .message, .action_url, .action_label, .department]). Wired here so scheduler imports no app above it.
+CIVICPOST_CHANNEL_PAGE_FINDINGS: list[str] = ["intake.selectors.feed_findings"]
 # User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
 # demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
 CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = env.bool("CIVICPOST_ALLOW_LOOPBACK_PLATFORMS", default=False)

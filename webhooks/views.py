@@ -66,7 +66,12 @@ def subscription_list(request: AuthenticatedHttpRequest, department_id: int) -> 
 
 
 def _detail(
-    request: HttpRequest, subscription: WebhookSubscription, form: SubscriptionForm, *, secret: str = "", status: int = 200
+    request: HttpRequest,
+    subscription: WebhookSubscription,
+    form: SubscriptionForm,
+    *,
+    secret: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     context = {
         "subscription": subscription,
