@@ -45,4 +45,6 @@ class FeedForm(forms.Form):
 
     def __init__(self, *args: Any, channels: list[Channel], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channels"].queryset = Channel.objects.filter(pk__in=[c.pk for c in channels])
+        field = self.fields["channels"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)  # nosec B101 - type narrowing
+        field.queryset = Channel.objects.filter(pk__in=[c.pk for c in channels])

@@ -34,11 +34,11 @@ from django.utils import timezone
 from civicpost.crypto import encrypt_text
 from departments.models import ApprovalStep, Role
 from governance.emergency import LanguageVersion, emergency_publish
+from intake.models import FeedSubscription
 from scheduler.models import BlackoutPeriod, CrisisHold, PostHold
 from tests.factories import ChannelFactory, member
 from tests.governance.city import City
 from tests.scheduler import approved_post, draft_post, submitted_post
-from intake.models import FeedSubscription
 from webhooks.models import WebhookSubscription
 
 ROLES = ("anonymous", "editor", "approver", "department_admin", "communications_manager", "viewer", "it_admin")

@@ -246,7 +246,7 @@ def _send_after_commit(delivery_ids: list[int]) -> None:
 # --- Sending ----------------------------------------------------------------------------------------
 
 
-def webhook_deliveries_dispatch(*, enqueue: Callable[[int], None], limit: int = 200) -> int:
+def webhook_deliveries_dispatch(*, enqueue: Callable[[int], object], limit: int = 200) -> int:
     """Puts back the deliveries whose sender died (lease ran out) and hands every due delivery to
     `enqueue`. Returns how many it handed on. Run by the periodic job (Celery beat and `make run`)."""
     now = timezone.now()
@@ -324,10 +324,10 @@ def _post(delivery: WebhookDelivery) -> _Outcome:
         # Standard Webhooks: 410 Gone means the receiver wants no more messages at this address.
         return _Outcome(delivered=False, retry=False, status_code=code, body=text, gone=True)
     if 300 <= code < 400:
-        error = _("The receiver answered with a redirect; CivicPost does not follow redirects. Use the final address.")
+        why = _("The receiver answered with a redirect; CivicPost does not follow redirects. Use the final address.")
     else:
-        error = _("The receiver answered HTTP %(code)s.") % {"code": code}
-    return _Outcome(delivered=False, retry=True, status_code=code, body=text, error=error)
+        why = _("The receiver answered HTTP %(code)s.") % {"code": code}
+    return _Outcome(delivered=False, retry=True, status_code=code, body=text, error=why)
 
 
 def webhook_delivery_send(*, delivery_id: int) -> str | None:
