@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils import translation
@@ -43,6 +43,29 @@ def _redirect(request: HttpRequest, url: str) -> HttpResponse:
         # An htmx fragment request would swap the whole page into a fragment: make the browser go.
         return HttpResponseClientRedirect(url)
     return redirect(url)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    """A call to the REST API (/api/v1/…) from the app's own pages: it reads JSON, not a sign-in page. The
+    API's documentation page (/api/docs/) is a page like any other."""
+    match = request.resolver_match
+    return match is not None and "api" in match.namespaces and match.url_name != "docs"
+
+
+def _mfa_problem(request: HttpRequest, setup_url: str) -> JsonResponse:
+    """The API's answer when the session's person must set up MFA first: an RFC 9457 problem (the shape of
+    api.problems, written out here: nothing imports the API) naming the page that sets it up."""
+    return JsonResponse(
+        {
+            "type": "urn:civicpost:problem:mfa-required",
+            "title": _("Two-step verification is needed."),
+            "status": 403,
+            "detail": _("Set up two-step verification before using CivicPost, then try again."),
+            "mfa_setup_url": request.build_absolute_uri(setup_url),
+        },
+        status=403,
+        content_type="application/problem+json",
+    )
 
 
 def _is_allowed(request: HttpRequest) -> bool:
@@ -81,6 +104,8 @@ class MFARequiredMiddleware:
         if getattr(settings, "CIVICPOST_MFA_TRUST_SSO", True) and signed_in_by_sso(request):
             return None
         url = reverse("accounts:mfa_required")
+        if _is_api(request):
+            return _mfa_problem(request, url)
         if request.method == "GET" and not getattr(request, "htmx", False):
             url = f"{url}?{urlencode({'next': request.get_full_path()})}"
         return _redirect(request, url)

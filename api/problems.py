@@ -14,6 +14,7 @@ from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -132,8 +133,11 @@ def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
     return problem_response(500, _("The request could not be completed. It was logged; try again later."))
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Any address under /api/ that is no endpoint: a 404 problem, not the site's HTML page."""
+    """Any address under /api/ that is no endpoint: a 404 problem, not the site's HTML page. For every
+    method: exempt from the CSRF check, which would otherwise answer a token's POST to a wrong address
+    (`/api/v1/posts/x/submit/`) with the site's HTML 403 page. It changes nothing."""
     return JsonResponse(
         problem_body(404, _("There is no API endpoint at this address.")),
         status=404,

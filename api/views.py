@@ -44,13 +44,15 @@ from scheduler.blackouts import BlackoutRefused
 from scheduler.models import CANCELLABLE_STATUSES, EDITABLE_STATUSES, SUBMITTABLE_STATUSES, Post
 
 PROBLEM = OpenApiResponse(ProblemSerializer, description=_("Problem details (application/problem+json)."))
-ERRORS = {
-    400: PROBLEM,
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    429: PROBLEM,
-}
+PROBLEM_TYPE = "application/problem+json"
+
+
+def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """Problem responses documented with the media type they are sent with (RFC 9457)."""
+    return {(code, PROBLEM_TYPE): PROBLEM for code in codes}
+
+
+ERRORS = problems(400, 401, 403, 404, 429)
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,
@@ -150,7 +152,7 @@ class PostViewSet(
         summary="Write a draft",
         request=PostWriteSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: PostSerializer, 409: PROBLEM, **ERRORS},
+        responses={201: PostSerializer, **problems(409), **ERRORS},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def create_once() -> Response:
@@ -180,7 +182,7 @@ class PostViewSet(
         summary="Change a post",
         description=_("An approved post goes back for approval. Fields left out stay as they are."),
         request=PostUpdateSerializer,
-        responses={200: PostSerializer, 409: PROBLEM, **ERRORS},
+        responses={200: PostSerializer, **problems(409), **ERRORS},
     )
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         post = self.get_object()
@@ -214,7 +216,7 @@ class PostViewSet(
     @extend_schema(
         summary="Send a draft for approval",
         request=PostActionSerializer,
-        responses={200: PostSerializer, 409: PROBLEM, **ERRORS},
+        responses={200: PostSerializer, **problems(409), **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str) -> Response:
@@ -239,7 +241,7 @@ class PostViewSet(
         summary="Cancel a post",
         description=_("Deliveries already published stay published; the rest never go out."),
         request=PostActionSerializer,
-        responses={200: PostSerializer, 409: PROBLEM, **ERRORS},
+        responses={200: PostSerializer, **problems(409), **ERRORS},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
@@ -276,7 +278,7 @@ class MediaViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixi
         summary="Upload an image or video with its alt text",
         request={"multipart/form-data": MediaUploadSerializer},
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: MediaAssetSerializer, 409: PROBLEM, 415: PROBLEM, **ERRORS},
+        responses={201: MediaAssetSerializer, **problems(409, 415), **ERRORS},
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def create_once() -> Response:

@@ -29,6 +29,10 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     # The API keeps each create's response for retries with its Idempotency-Key for a day.
     PeriodicJob("forget old API idempotency keys", "api.tasks.prune_idempotency_records", 3600),
     # Metric snapshots at their ages, follower counts once a day, removal notices (analytics).
+    # Outbound webhooks: retries when due, and every event when `make run` has no broker (webhooks.services).
+    PeriodicJob("send due webhook deliveries", "webhooks.tasks.dispatch_webhook_deliveries", 10),
+    # The city's own feeds (iCal, RSS/Atom) to drafts; each feed is read every 15 minutes (intake.services).
+    PeriodicJob("read the city's feeds into drafts", "intake.tasks.fetch_due_feeds", 300),
     PeriodicJob("collect post metrics", "analytics.tasks.collect_metrics", settings.CIVICPOST_METRICS_INTERVAL_SECONDS),
     # Hourly; each department's and the city's weekly report goes out once, on the Monday after the week.
     PeriodicJob("send the weekly analytics reports", "analytics.tasks.send_weekly_reports", 3600),

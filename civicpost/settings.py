@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
+    "intake",
 ]
 
 MIDDLEWARE = [
@@ -211,6 +213,9 @@ CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = [
     # Emergency posts go out as urgent alerts where the platform has them (governance/delivery_content.py).
     "governance.delivery_content.delivery_content_urgent_for_emergencies",
 ]
+# Findings the channels page lists under "needs attention" (dotted paths; f(*, user) -> [finding with
+# .message, .action_url, .action_label, .department]). Wired here so scheduler imports no app above it.
+CIVICPOST_CHANNEL_PAGE_FINDINGS: list[str] = ["intake.selectors.feed_findings"]
 # User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
 # demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
 CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = env.bool("CIVICPOST_ALLOW_LOOPBACK_PLATFORMS", default=False)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from scheduler import events
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AdapterError,
@@ -565,6 +566,7 @@ def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result
     if action is None:
         return
     notify_delivery_outcome(delivery, status=status, message=message)  # failed / needs attention: email, after commit
+    events.delivery_finished.send(sender=Delivery, delivery=delivery, status=status, message=message)
     audit_record(
         action=action,
         department_id=delivery.post.department_id,

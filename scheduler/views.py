@@ -6,12 +6,14 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -287,10 +289,12 @@ def approval_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
 def channel_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     channels = channels_for_user(user=request.user).order_by("department__name", "display_name")
     admin_department_ids = {m.department_id for m in memberships_for_user(user=request.user) if m.role == Role.ADMIN}
+    # Findings of the apps above (broken city feeds: intake), wired by settings.CIVICPOST_CHANNEL_PAGE_FINDINGS.
+    findings = [f for path in settings.CIVICPOST_CHANNEL_PAGE_FINDINGS for f in import_string(path)(user=request.user)]
     return render(
         request,
         "scheduler/channel_list.html",
-        {"channels": list(channels), "admin_department_ids": admin_department_ids},
+        {"channels": list(channels), "admin_department_ids": admin_department_ids, "findings": findings},
     )
 
 

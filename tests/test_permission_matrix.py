@@ -31,12 +31,15 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from civicpost.crypto import encrypt_text
 from departments.models import ApprovalStep, Role
 from governance.emergency import LanguageVersion, emergency_publish
+from intake.models import FeedSubscription
 from scheduler.models import BlackoutPeriod, CrisisHold, PostHold
 from tests.factories import ChannelFactory, member
 from tests.governance.city import City
 from tests.scheduler import approved_post, draft_post, submitted_post
+from webhooks.models import WebhookSubscription
 
 ROLES = ("anonymous", "editor", "approver", "department_admin", "communications_manager", "viewer", "it_admin")
 SCOPES = ("own", "other")
@@ -198,6 +201,21 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("analytics:city_figures_csv", "GET"): COMMS | VIEWER,
     # Channel health of the person's own channels (every channel for managers and viewers; none for others).
     ("analytics:channel_health", "GET"): ANY_SIGNED_IN,
+    # --- Outbound webhooks (webhooks/): the department's admins only (they send its post data out).
+    ("webhooks:subscriptions", "GET"): ADMINS,
+    ("webhooks:subscriptions", "POST"): ADMINS,  # an empty form is refused (400)
+    ("webhooks:subscription", "GET"): ADMINS,
+    ("webhooks:subscription", "POST"): ADMINS,
+    ("webhooks:test", "POST"): ADMINS,  # sent to a closed local port: the log says so
+    ("webhooks:rotate_secret", "POST"): ADMINS,
+    ("webhooks:delete", "POST"): ADMINS,
+    # --- Feeds to drafts (intake/): the department's admins (the drafts are written in their name).
+    ("intake:feeds", "GET"): ADMINS,
+    ("intake:feeds", "POST"): ADMINS,  # an empty form is refused (400)
+    ("intake:feed", "GET"): ADMINS,
+    ("intake:feed", "POST"): ADMINS,
+    ("intake:fetch", "POST"): ADMINS,  # a closed local port: the feed's error is recorded
+    ("intake:delete", "POST"): ADMINS,
     ("scheduler:post_versions", "GET"): MEMBERS | COMMS | VIEWER,
     ("scheduler:post_version_compare", "GET"): MEMBERS | COMMS | VIEWER,
     # A draft: only its department's members change it.
@@ -309,6 +327,22 @@ class World:
                 department=department, platform="feed", display_name=f"{department.slug} feed"
             ),
             "import": CsvImport.objects.create(uploaded_by=author, file_name="posts.csv", content="text\nHello\n"),
+            "feed": FeedSubscription.objects.create(
+                department=department,
+                name="Website events",
+                kind="ical",
+                url="http://127.0.0.1:9/events.ics",
+                template="{title}",
+                author=self.city.pat if department == self.city.parks else author,
+            ),
+            # A closed port on this machine: a test event is refused at once, nothing leaves the machine.
+            "webhook": WebhookSubscription.objects.create(
+                department=department,
+                name="CMS",
+                url="http://127.0.0.1:9/hook",
+                event_types=["post.published"],
+                secret_encrypted=encrypt_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+            ),
         }
         return Scope(
             department=department,
@@ -382,6 +416,8 @@ class World:
             "name": lambda: scope.objects["asset"].file_name,
             "token_id": lambda: 999_999_999,
             "table": lambda: "channels",
+            "subscription_id": lambda: scope.objects["webhook"].pk,
+            "feed_id": lambda: scope.objects["feed"].pk,
         }
         return {name: values[name]() for name in route_kwargs}
 

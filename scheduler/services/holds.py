@@ -23,6 +23,7 @@ from civicpost.text import normalize_text
 from civicpost.timelabels import format_in_zone
 from departments.models import Department
 from departments.selectors import user_can_approve_for
+from scheduler import events
 from scheduler.approvals import approved_round_votes
 from scheduler.blackouts import (
     BlackoutRefused,
@@ -183,6 +184,7 @@ def crisis_hold_start(*, user: User, reason: str, departments: Iterable[Departme
         },
         message=reason,
     )
+    events.crisis_hold_changed.send(sender=CrisisHold, hold=hold, on=True)
     return hold
 
 
@@ -275,6 +277,7 @@ def crisis_hold_end(
     audit_record(
         action=AuditAction.CRISIS_OFF, actor=user, target=hold, changes=report.as_changes(), message=hold.reason
     )
+    events.crisis_hold_changed.send(sender=CrisisHold, hold=hold, on=False)
     return report
 
 
@@ -492,4 +495,5 @@ def post_follow_up_submit(*, post: Post, user: User, now: dt.datetime) -> None:
     post.save(update_fields=["status", "submitted_at", "updated_at"])
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.SUBMITTED, comment=_("“All clear” follow-up."))
     audit_record(action=AuditAction.POST_SUBMITTED, actor=user, department_id=post.department_id, target=post)
+    events.post_submitted.send(sender=Post, post=post)
     notify_post_submitted(post=post)

@@ -18,6 +18,7 @@ from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
 from departments.selectors import user_can_approve_for
+from scheduler import events
 from scheduler.approvals import (
     StepProgress,
     current_step,
@@ -79,6 +80,7 @@ def post_submit(*, post: Post, user: User, blackout_override_reason: str = "") -
     post.save(update_fields=["status", "submitted_at", "updated_at"])
     PostReview.objects.create(post=post, actor=user, action=ReviewAction.SUBMITTED)
     audit_record(action=AuditAction.POST_SUBMITTED, actor=user, department_id=post.department_id, target=post)
+    events.post_submitted.send(sender=Post, post=post)
     notify_post_submitted(post=post)
     return post
 
@@ -150,6 +152,7 @@ def post_approval_create(
         changes={"content_hash": approval.content_hash},
         message=comment,
     )
+    events.post_approved.send(sender=Post, post=post, approval=approval)
     return approval
 
 

@@ -270,3 +270,21 @@ def test_a_person_named_in_an_approval_step_without_any_approver_role_must_use_m
         assert signed_in(user).get("/")["Location"].startswith(MFA_REQUIRED_URL)
     step.users.remove(nobody)
     assert signed_in(nobody).get("/").status_code == 200
+
+
+def test_an_api_call_from_a_session_without_mfa_is_a_problem_document_not_a_redirect(personas, require_mfa, client):
+    """The app's own pages call /api/v1/ with the session: a person who must set up MFA first gets a 403
+    problem (application/problem+json) naming the set-up page, which a script can act on; the API's
+    documentation page, a page like any other, still redirects."""
+    client.force_login(personas.bob)  # an approver: MFA required, none set up
+    for method, path in (("get", "/api/v1/posts/"), ("post", "/api/v1/posts/"), ("get", "/api/v1/calendar/")):
+        response = getattr(client, method)(path)
+        assert response.status_code == 403, path
+        assert response["Content-Type"] == "application/problem+json"
+        body = response.json()
+        assert body["type"] == "urn:civicpost:problem:mfa-required" and body["status"] == 403
+        assert body["mfa_setup_url"].endswith(reverse("accounts:mfa_required"))
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 302 and docs["Location"].startswith(reverse("accounts:mfa_required"))
+    give_totp(personas.bob)
+    assert client.get("/api/v1/posts/").status_code == 200

@@ -62,3 +62,13 @@ def test_a_bad_update_is_a_4xx_problem(city):
     for body in ({"due_at": "x"}, {"channels": [HUGE]}, {"channel_text": {"abc": "x"}}, {"media": [{"id": HUGE}]}):
         response = client.patch(f"/api/v1/posts/{post.pk}/", body, format="json")
         assert response.status_code == 400, (body, response.content[:300])
+
+
+def test_a_write_to_an_address_that_is_no_endpoint_is_a_404_problem_not_the_csrf_page(city):
+    """Found by schemathesis: a non-digit id sent to a POST/PATCH route fell through to the catch-all view,
+    which the CSRF check answered with the site's HTML 403 page."""
+    client = client_with(token_for(city.alice))
+    for method, path in (("post", "/api/v1/posts/%C2%84/submit/"), ("patch", "/api/v1/posts/x/"), ("post", "/api/v2/")):
+        response = getattr(client, method)(path, {}, format="json")
+        assert response.status_code == 404, path
+        assert response["Content-Type"] == "application/problem+json"
