@@ -177,7 +177,9 @@ def chain_verify(*, entries: Iterable[ArchiveEntry] | None = None) -> Verificati
     for entry in rows:
         problem = _entry_problem(entry, expected_sequence=expected_sequence, previous=previous)
         if problem:
-            return Verification(False, checked, expected_sequence - 1, previous, entry.sequence, problem)
+            # A gap names the missing entry; anything else the entry that no longer verifies.
+            broken = min(entry.sequence, expected_sequence)
+            return Verification(False, checked, expected_sequence - 1, previous, broken, problem)
         checked += 1
         previous = entry.entry_hash
         expected_sequence = entry.sequence + 1
@@ -188,7 +190,7 @@ def chain_verify(*, entries: Iterable[ArchiveEntry] | None = None) -> Verificati
             checked,
             expected_sequence - 1,
             previous,
-            expected_sequence if head.sequence >= expected_sequence else head.sequence,
+            expected_sequence if head.sequence >= expected_sequence else head.sequence + 1,
             f"The chain ends at entry #{expected_sequence - 1} but its head says #{head.sequence} "
             f"({head.head_hash[:16]}…): entries at the end are missing or the head was changed.",
         )

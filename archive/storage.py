@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from functools import cache
 from typing import IO
 
 from django.conf import settings
@@ -18,8 +17,8 @@ from archive.models import ArchiveBlob
 CHUNK = 1024 * 1024
 
 
-@cache
 def archive_storage() -> Storage:
+    """The archive's file store (built per call: cheap, and follows the setting in tests)."""
     return FileSystemStorage(location=settings.CIVICPOST_ARCHIVE_ROOT)
 
 
