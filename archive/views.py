@@ -87,7 +87,7 @@ def media_file(request: AuthenticatedHttpRequest, sha256: str) -> FileResponse:
 @require_http_methods(["GET", "POST"])
 def export_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     exports = selectors.exports_for_user(user=request.user)
-    form = ExportRequestForm(request.POST or None)
+    form = ExportRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -131,7 +131,7 @@ def export_download(request: AuthenticatedHttpRequest, export_key: UUID) -> File
 @require_http_methods(["GET", "POST"])
 def retention(request: AuthenticatedHttpRequest) -> HttpResponse:
     schedules = selectors.schedules_for_user(user=request.user)
-    form = RetentionScheduleForm(request.POST or None)
+    form = RetentionScheduleForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -159,7 +159,7 @@ def retention(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def legal_holds(request: AuthenticatedHttpRequest) -> HttpResponse:
     holds = selectors.holds_for_user(user=request.user)
-    form = LegalHoldForm(request.POST or None)
+    form = LegalHoldForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
@@ -251,7 +251,7 @@ def disposition_cancel(request: AuthenticatedHttpRequest, disposition_id: int) -
 @require_http_methods(["GET", "POST"])
 def post_retract_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpResponse:
     post = selectors.post_get_for_retraction(user=request.user, post_id=post_id)
-    form = RetractForm(request.POST or None)
+    form = RetractForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if form.is_valid():
             try:

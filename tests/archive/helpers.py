@@ -15,21 +15,27 @@ from tests.scheduler import make_due, tick
 
 
 def publish(
-    personas: Any, *, text: str = "Splash pads open Saturday.", channels: list | None = None, **fields: Any
+    personas: Any,
+    *,
+    text: str = "Splash pads open Saturday.",
+    channels: list | None = None,
+    author: Any = None,
+    approver: Any = None,
+    **fields: Any,
 ) -> list[Delivery]:
     """Publishes one Parks post now through the real services and dispatcher; returns its deliveries.
     `fields` go to post_create (link, media...)."""
     channels = channels or [personas.parks_channel]
     post = services.post_create(
-        author=personas.alice,
+        author=author or personas.alice,
         department=channels[0].department,
         text=text,
         channels=channels,
         due_at=timezone.now() + dt.timedelta(hours=1),
         **fields,
     )
-    services.post_submit(post=post, user=personas.alice)
-    services.post_approve(post=post, user=personas.bob)
+    services.post_submit(post=post, user=author or personas.alice)
+    services.post_approve(post=post, user=approver or personas.bob)
     make_due(post)
     tick()
     deliveries = list(Delivery.objects.filter(post=post).order_by("id"))
