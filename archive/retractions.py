@@ -14,9 +14,9 @@ from django.utils.translation import gettext as _
 from archive import rules
 from archive.chain import NewEntry, entry_append
 from archive.models import EntryKind, Retraction
-from archive.sources import person_label, publication_key
+from archive.sources import person_label, publication_entry, publication_key
 from civicpost.exceptions import ApplicationError
-from scheduler.models import Post
+from scheduler.models import Delivery, DeliveryStatus, Post
 from scheduler.services import post_delete_from_platforms, post_save
 
 CORRECTION_DELAY = dt.timedelta(minutes=5)
@@ -44,6 +44,12 @@ def post_retract(*, user: User, post: Post, reason: str, correction_text: str = 
             channels=list(post.channels.all()),
             due_at=timezone.now() + CORRECTION_DELAY,
         )
+        correction.refresh_from_db()
+    # What is about to be deleted is archived first (capture may not have run since it was published).
+    for delivery in Delivery.objects.filter(post=post, status=DeliveryStatus.PUBLISHED).select_related(
+        "post__department", "post__author", "channel", "approval__approved_by"
+    ):
+        entry_append(publication_entry(delivery))
     outcomes = post_delete_from_platforms(post=post, user=user, reason=reason)
     now = timezone.now()
     with transaction.atomic():
