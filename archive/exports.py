@@ -254,7 +254,7 @@ def record_of(entry: ArchiveEntry) -> dict[str, Any]:
 def _content_loaded(entry: ArchiveEntry) -> bool:
     try:
         entry.content  # noqa: B018 - a missing reverse one-to-one raises
-    except ArchiveEntry.content.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+    except ArchiveEntry.content.RelatedObjectDoesNotExist:
         return False
     return True
 
@@ -352,9 +352,10 @@ def write_bundle(
 def _blobs_of(entries: QuerySet[ArchiveEntry]) -> Iterator[ArchiveBlob]:
     """Each distinct media file of the entries once, read in chunks (the database removes duplicates)."""
     return (
-        ArchiveBlob.objects.filter(contents__entry__in=entries.values("pk")).distinct().order_by("sha256").iterator(
-            chunk_size=500
-        )
+        ArchiveBlob.objects.filter(contents__entry__in=entries.values("pk"))
+        .distinct()
+        .order_by("sha256")
+        .iterator(chunk_size=500)
     )
 
 
@@ -427,7 +428,9 @@ def _html_record(entry: ArchiveEntry, record: dict[str, Any]) -> str:
             parts.append(f"<dt>{e(_('Content'))}</dt><dd>{e(_('Disposed of under its retention schedule.'))}</dd>")
     else:
         if body.get("text_as_sent") or body.get("text"):
-            parts.append(f"<dt>{e(_('Text as sent'))}</dt><dd><pre>{e(body.get('text_as_sent') or body['text'])}</pre></dd>")
+            parts.append(
+                f"<dt>{e(_('Text as sent'))}</dt><dd><pre>{e(body.get('text_as_sent') or body['text'])}</pre></dd>"
+            )
         for media, file_name in zip(body.get("media", []), record["media_files"], strict=False):
             parts.append(
                 f"<dt>{e(_('Media'))}</dt><dd>{e(file_name or _('not kept'))} — {e(media.get('alt_text', ''))}</dd>"
@@ -489,4 +492,3 @@ def export_open(export: RecordsExport) -> IO[bytes]:
 def export_remove_file(export: RecordsExport) -> None:
     if export.file_name:
         archive_storage().delete(export.file_name)
-

@@ -32,7 +32,10 @@ class TransparencyFeed(Feed):
     def item_title(self, item: PublicRecord) -> str:
         entry = item.entry
         if item.removed is not None:
-            return _("Removed from %(channel)s: %(reason)s") % {"channel": entry.channel_name, "reason": item.removal_reason}
+            return _("Removed from %(channel)s: %(reason)s") % {
+                "channel": entry.channel_name,
+                "reason": item.removal_reason,
+            }
         return _("%(department)s on %(channel)s") % {"department": entry.department_name, "channel": entry.channel_name}
 
     def item_description(self, item: PublicRecord) -> str:

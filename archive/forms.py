@@ -27,7 +27,9 @@ class RecordsFilterForm(forms.Form):
         label=_("Departments"), queryset=Department.objects.order_by("name"), required=False
     )
     channels = ModelMultipleChoiceField(
-        label=_("Channels"), queryset=Channel.objects.select_related("department").order_by("display_name"), required=False
+        label=_("Channels"),
+        queryset=Channel.objects.select_related("department").order_by("display_name"),
+        required=False,
     )
     keywords = forms.CharField(
         label=_("Keywords"),
@@ -37,7 +39,7 @@ class RecordsFilterForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or {}
         if data.get("date_from") and data.get("date_to") and data["date_to"] < data["date_from"]:
             self.add_error("date_to", _("The end date is before the start date."))
         return data
@@ -88,7 +90,10 @@ class LegalHoldForm(forms.Form):
     case_reference = forms.CharField(label=_("Case reference"), max_length=120)
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     department = ModelChoiceField(
-        label=_("Department"), queryset=Department.objects.order_by("name"), required=False, empty_label=_("Every department")
+        label=_("Department"),
+        queryset=Department.objects.order_by("name"),
+        required=False,
+        empty_label=_("Every department"),
     )
     channel = ModelChoiceField(
         label=_("Channel"),

@@ -153,7 +153,9 @@ class RetentionSchedule(models.Model):
     citation = models.CharField(max_length=200, help_text=_("The state schedule and item, such as “GS 1-12”."))
     period_years = models.PositiveSmallIntegerField(default=0)
     period_months = models.PositiveSmallIntegerField(default=0)
-    trigger = models.CharField(max_length=24, choices=RetentionTrigger.choices, default=RetentionTrigger.AFTER_PUBLICATION)
+    trigger = models.CharField(
+        max_length=24, choices=RetentionTrigger.choices, default=RetentionTrigger.AFTER_PUBLICATION
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -303,7 +305,7 @@ class RecordsExport(models.Model):
 
 
 class Retraction(models.Model):
-    """"Retract or correct a post everywhere": who asked, why, and per channel what happened."""
+    """ "Retract or correct a post everywhere": who asked, why, and per channel what happened."""
 
     post = models.ForeignKey("scheduler.Post", on_delete=models.PROTECT, related_name="+")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")

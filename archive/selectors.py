@@ -166,7 +166,9 @@ class PublicRecord:
         return str(facts.get("reason", ""))
 
 
-def public_records(*, department_id: int | None = None, channel_id: int | None = None, limit: int = 50) -> list[PublicRecord]:
+def public_records(
+    *, department_id: int | None = None, channel_id: int | None = None, limit: int = 50
+) -> list[PublicRecord]:
     """The city's publications, newest first, each with its text (unless disposed of) and, when it was later
     deleted on the platform or through CivicPost, that entry (shown as removed, with its reason)."""
     if not transparency_enabled():
@@ -187,14 +189,16 @@ def public_records(*, department_id: int | None = None, channel_id: int | None =
     for entry in rows:
         removed = removals.get(entry.delivery_id) if entry.delivery_id else None
         body = _body(entry)
-        records.append(PublicRecord(entry=entry, text="" if removed else str(body.get("text_as_sent", "")), removed=removed))
+        records.append(
+            PublicRecord(entry=entry, text="" if removed else str(body.get("text_as_sent", "")), removed=removed)
+        )
     return records
 
 
 def _body(entry: ArchiveEntry) -> dict[str, Any]:
     try:
         return dict(entry.content.body)
-    except ArchiveEntry.content.RelatedObjectDoesNotExist:  # type: ignore[attr-defined]
+    except ArchiveEntry.content.RelatedObjectDoesNotExist:
         return {}
 
 

@@ -57,7 +57,10 @@ def archive_index(request: AuthenticatedHttpRequest) -> HttpResponse:
 def entry_detail(request: AuthenticatedHttpRequest, sequence: int) -> HttpResponse:
     entry = selectors.entry_get_for_user(user=request.user, sequence=sequence)
     body = selectors._body(entry)  # noqa: SLF001 - the same read as the public page
-    media = [{**item, "path": media_path(item.get("sha256", ""), item.get("mime_type", ""))} for item in body.get("media", [])]
+    media = [
+        {**item, "path": media_path(item.get("sha256", ""), item.get("mime_type", ""))}
+        for item in body.get("media", [])
+    ]
     return render(
         request,
         "archive/entry_detail.html",
@@ -108,7 +111,10 @@ def export_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 def export_detail(request: AuthenticatedHttpRequest, export_key: UUID) -> HttpResponse:
     """The export's progress; htmx polls this URL for the progress fragment until the bundle is ready."""
     export = selectors.export_get_for_user(user=request.user, key=export_key)
-    context: dict[str, Any] = {"export": export, "running": export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)}
+    context: dict[str, Any] = {
+        "export": export,
+        "running": export.status in (ExportStatus.QUEUED, ExportStatus.RUNNING),
+    }
     if request.htmx:
         return render(request, "archive/_export_progress.html", context)
     return render(request, "archive/export_detail.html", context)
@@ -288,7 +294,10 @@ def transparency(request: AuthenticatedHttpRequest) -> HttpResponse:
             "records": records,
             "departments": selectors.public_departments(),
             "department_id": department_id,
-            "removed_kinds": {EntryKind.REMOVED_ON_PLATFORM: _("Deleted or hidden on the platform"), EntryKind.RETRACTED: _("Retracted by the city")},
+            "removed_kinds": {
+                EntryKind.REMOVED_ON_PLATFORM: _("Deleted or hidden on the platform"),
+                EntryKind.RETRACTED: _("Retracted by the city"),
+            },
         },
     )
 

@@ -455,14 +455,16 @@ class World:
 
     def kwargs(self, url_name: str, route_kwargs: Iterable[str], scope_name: str) -> dict[str, Any]:
         scope = self.scopes[scope_name]
-        if url_name.startswith("archive:") and "entry" not in scope.objects:
+        if "archive" in url_name and "entry" not in scope.objects:
             self._archive(scope, self.users["records_officer"])
         values: dict[str, Callable[[], Any]] = {
             "post_id": lambda: (
-                self._published(scope)
-                if POST_KIND.get(url_name) == "published"
-                else scope.posts[POST_KIND.get(url_name, "submitted")]
-            ).pk,
+                (
+                    self._published(scope)
+                    if POST_KIND.get(url_name) == "published"
+                    else scope.posts[POST_KIND.get(url_name, "submitted")]
+                ).pk
+            ),
             "sequence": lambda: scope.objects["entry"].sequence,
             "sha256": lambda: scope.objects["blob"].sha256,
             "export_key": lambda: scope.objects["export"].key,

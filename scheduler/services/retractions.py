@@ -31,6 +31,18 @@ class PlatformDeletion:
     message: str = ""
 
 
+def _outcome(delivery: Delivery, *, deleted: bool, message: str = "") -> PlatformDeletion:
+    return PlatformDeletion(
+        delivery_id=delivery.pk,
+        channel_id=delivery.channel_id,
+        channel_name=delivery.channel.display_name,
+        platform=delivery.channel.platform,
+        remote_id=delivery.remote_id,
+        deleted=deleted,
+        message=message,
+    )
+
+
 def post_delete_from_platforms(*, post: Post, user: User, reason: str) -> list[PlatformDeletion]:
     """Asks every channel the post was published to to delete it (once per published delivery). A platform
     whose API cannot delete posts (Instagram, e-mail bulletins) or that refuses is reported with its reason,
@@ -41,33 +53,26 @@ def post_delete_from_platforms(*, post: Post, user: User, reason: str) -> list[P
     )
     for delivery in deliveries:
         channel = delivery.channel
-        base = {
-            "delivery_id": delivery.pk,
-            "channel_id": channel.pk,
-            "channel_name": channel.display_name,
-            "platform": channel.platform,
-            "remote_id": delivery.remote_id,
-        }
         if not delivery.remote_id:
-            outcomes.append(PlatformDeletion(**base, deleted=False, message=_("The platform gave no post id.")))
+            outcomes.append(_outcome(delivery, deleted=False, message=_("The platform gave no post id.")))
             continue
         try:
             adapter = adapter_for_channel(channel)
         except UnknownPlatform as error:
-            outcomes.append(PlatformDeletion(**base, deleted=False, message=str(error)))
+            outcomes.append(_outcome(delivery, deleted=False, message=str(error)))
             continue
         if not adapter.supports_delete:
             message = _("%(platform)s does not let apps delete posts: delete it by hand on the platform.") % {
                 "platform": adapter.label
             }
-            outcomes.append(PlatformDeletion(**base, deleted=False, message=message))
+            outcomes.append(_outcome(delivery, deleted=False, message=message))
             continue
         try:
             adapter.delete(delivery.remote_id, post_id=post.pk)
         except AdapterError as error:
-            outcomes.append(PlatformDeletion(**base, deleted=False, message=str(error)))
+            outcomes.append(_outcome(delivery, deleted=False, message=str(error)))
         else:
-            outcomes.append(PlatformDeletion(**base, deleted=True))
+            outcomes.append(_outcome(delivery, deleted=True))
         finally:
             channel_save_adapter_changes(channel=channel, adapter=adapter)
     audit_record(

@@ -8,9 +8,9 @@ from typing import Any
 from django.utils import timezone
 
 from departments.models import CityRole, CityRoleName
+from scheduler import services
 from scheduler.models import Delivery, DeliveryStatus
 from tests.factories import UserFactory
-from scheduler import services
 from tests.scheduler import make_due, tick
 
 

@@ -38,7 +38,9 @@ def archived(city):
     asset = media_upload(user=city.alice, department=city.parks, upload=jpeg_upload("pool.jpg"), alt_text="Pool")
     publish(city, text="Pool opens Monday", media=[(asset, "Pool")])
     publish(city, text="Trail closed for repairs")
-    library = publish(city, text="Library story time", channels=[city.library_channel], author=city.carol, approver=city.dana)
+    library = publish(
+        city, text="Library story time", channels=[city.library_channel], author=city.carol, approver=city.dana
+    )
     assert library
     archive_capture()
     return city
@@ -51,7 +53,7 @@ def export_through_the_page(client, officer, **data) -> RecordsExport:
     client.force_login(officer)
     with TestCase.captureOnCommitCallbacks(execute=True):
         response = client.post(reverse("archive:export_list"), data)
-    assert response.status_code == 302, response.content.decode()[response.content.decode().find("usa-alert"):][:1500]
+    assert response.status_code == 302, response.content.decode()[response.content.decode().find("usa-alert") :][:1500]
     export = RecordsExport.objects.get()
     assert response["Location"] == reverse("archive:export_detail", args=[export.key])
     export.refresh_from_db()
@@ -122,7 +124,9 @@ def test_a_record_whose_text_was_changed_inside_records_json_and_the_manifest_is
         records = source.read("records.json").replace(b"Trail closed for repairs", b"Trail open all week")
         manifest = source.read("MANIFEST.txt").decode().splitlines()
         manifest = [
-            f"{hashlib.sha256(records).hexdigest()}  {len(records)}  records.json" if line.endswith("  records.json") else line
+            f"{hashlib.sha256(records).hexdigest()}  {len(records)}  records.json"
+            if line.endswith("  records.json")
+            else line
             for line in manifest
         ]
         with zipfile.ZipFile(changed, "w") as target:
@@ -151,7 +155,12 @@ def test_keywords_match_text_and_dates_are_days_in_the_city_zone(archived):
     assert entries_matching(ExportFilters(keywords=("TRAIL", "story"))).count() == 2
     today = ArchiveEntry.objects.first().occurred_at.date()
     assert entries_matching(ExportFilters(date_from=today + dt.timedelta(days=2))).count() == 0
-    assert entries_matching(ExportFilters(date_from=today - dt.timedelta(days=1), date_to=today + dt.timedelta(days=1))).count() == 3
+    assert (
+        entries_matching(
+            ExportFilters(date_from=today - dt.timedelta(days=1), date_to=today + dt.timedelta(days=1))
+        ).count()
+        == 3
+    )
 
 
 def test_the_progress_fragment_polls_while_the_export_runs(archived, client):
