@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import logging
 import mimetypes
 import os
 import tempfile
@@ -41,6 +42,7 @@ from audit.services import audit_record
 from civicpost.exceptions import ApplicationError
 from civicpost.zones import default_zone
 
+logger = logging.getLogger(__name__)
 VERIFY_SCRIPT = Path(__file__).with_name("verify_bundle.py")
 PROGRESS_EVERY = 500
 
@@ -147,11 +149,12 @@ def export_build(*, export_id: int) -> RecordsExport | None:
     export = RecordsExport.objects.select_related("requested_by").get(pk=export_id)
     try:
         _build(export)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - stored on the export and shown on its page, never lost
+        logger.exception("records export %s failed", export.key)
         RecordsExport.objects.filter(pk=export.pk).update(
             status=ExportStatus.FAILED, failure_message=str(error)[:2000], finished_at=timezone.now()
         )
-        raise
+    export.refresh_from_db()
     return export
 
 

@@ -188,14 +188,15 @@ def public_records(
     records = []
     for entry in rows:
         removed = removals.get(entry.delivery_id) if entry.delivery_id else None
-        body = _body(entry)
+        body = entry_body(entry)
         records.append(
             PublicRecord(entry=entry, text="" if removed else str(body.get("text_as_sent", "")), removed=removed)
         )
     return records
 
 
-def _body(entry: ArchiveEntry) -> dict[str, Any]:
+def entry_body(entry: ArchiveEntry) -> dict[str, Any]:
+    """Returns the entry's content ({} when it has none or it was disposed of)."""
     try:
         return dict(entry.content.body)
     except ArchiveEntry.content.RelatedObjectDoesNotExist:

@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from analytics.models import RemoteRemoval
 from archive.chain import NewEntry
-from archive.models import EntryKind
+from archive.models import ArchiveEntry, EntryKind
 from archive.storage import blob_from_media
 from scheduler.adapters.base import PostContent
 from scheduler.models import ApprovalVote, Delivery, DeliveryAttempt, DeliveryStatus
@@ -156,7 +156,11 @@ def publication_entry(delivery: Delivery) -> NewEntry:
 def publications_after(cursor: str, limit: int) -> tuple[list[NewEntry], str]:
     """Published deliveries with `published_at` at or after the cursor (an ISO time) minus the overlap."""
     since = dt.datetime.fromisoformat(cursor) - PUBLICATION_OVERLAP if cursor else None
-    deliveries = Delivery.objects.filter(status=DeliveryStatus.PUBLISHED, published_at__isnull=False)
+    archived = ArchiveEntry.objects.filter(kind=EntryKind.PUBLICATION, delivery_id__isnull=False).values("delivery_id")
+    # Those already archived are left out here, not only by the source_key: their media are not copied again.
+    deliveries = Delivery.objects.filter(status=DeliveryStatus.PUBLISHED, published_at__isnull=False).exclude(
+        pk__in=archived
+    )
     if since is not None:
         deliveries = deliveries.filter(published_at__gte=since)
     rows = list(
@@ -169,9 +173,7 @@ def publications_after(cursor: str, limit: int) -> tuple[list[NewEntry], str]:
         return [], cursor
     newest = rows[-1].published_at
     assert newest is not None  # noqa: S101 - filtered above
-    # A full page moves the cursor to its last time without the overlap, so the next page moves on.
-    new_cursor = newest.isoformat() if len(rows) < limit else (newest + PUBLICATION_OVERLAP).isoformat()
-    return entries, new_cursor
+    return entries, newest.isoformat()
 
 
 # --- Removals noticed on the platform (analytics' collector re-reads published posts) ---------------

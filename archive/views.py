@@ -9,7 +9,7 @@ from uuid import UUID
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -47,7 +47,6 @@ def archive_index(request: AuthenticatedHttpRequest) -> HttpResponse:
             "page": page,
             "query": query.urlencode(),
             "status": selectors.archive_status(user=request.user),
-            "export_form": ExportRequestForm(initial=request.GET or None),
         },
     )
 
@@ -56,7 +55,7 @@ def archive_index(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def entry_detail(request: AuthenticatedHttpRequest, sequence: int) -> HttpResponse:
     entry = selectors.entry_get_for_user(user=request.user, sequence=sequence)
-    body = selectors._body(entry)  # noqa: SLF001 - the same read as the public page
+    body = selectors.entry_body(entry)
     media = [
         {**item, "path": media_path(item.get("sha256", ""), item.get("mime_type", ""))}
         for item in body.get("media", [])
@@ -284,7 +283,7 @@ def post_retract_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpRe
 
 
 @require_GET
-def transparency(request: AuthenticatedHttpRequest) -> HttpResponse:
+def transparency(request: HttpRequest) -> HttpResponse:
     department_id = _int_or_none(request.GET.get("department"))
     records = selectors.public_records(department_id=department_id, limit=100)
     return render(
