@@ -357,6 +357,13 @@ class ArchiveExportViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         "download": TokenScope.READ,
     }
 
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(response, "streaming", False):
+            # The bundle streams from disk: its ETag is its SHA-256 (set in `download`), not a hash of a body
+            # read into memory.
+            return super(ApiViewMixin, self).finalize_response(request, response, *args, **kwargs)
+        return super().finalize_response(request, response, *args, **kwargs)
+
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no records officer
             return RecordsExport.objects.none()
@@ -404,4 +411,6 @@ class ArchiveExportViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveM
         if export.status != ExportStatus.DONE:
             raise Http404("The bundle is not ready.")
         name = f"records-{export.request_reference or export.key}.zip".replace('"', "")
-        return FileResponse(export_open(export), as_attachment=True, filename=name, content_type="application/zip")
+        response = FileResponse(export_open(export), as_attachment=True, filename=name, content_type="application/zip")
+        response["ETag"] = f'"{export.sha256[:40]}"'
+        return response

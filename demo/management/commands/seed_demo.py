@@ -6,6 +6,7 @@ unless DJANGO_DEBUG is true: demo accounts with a published password never belon
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from dataclasses import dataclass
 
@@ -107,6 +108,9 @@ def local_time(*, days: int, hour: int, minute: int = 0) -> dt.datetime:
     zone = zoneinfo.ZoneInfo(CITY_TIME_ZONE)
     day = timezone.now().astimezone(zone).date() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+
+
+PUBLISH_NOW_DELAY = dt.timedelta(seconds=2)
 
 
 def _publish_now(delivery_id: int) -> None:
@@ -322,10 +326,12 @@ class Command(BaseCommand):
                 department=departments["parks"],
                 text=text,
                 channels=[channels["Parks on Sandbox"]],
-                due_at=timezone.now(),
+                due_at=timezone.now() + PUBLISH_NOW_DELAY,
             )
             post_submit(post=post, user=users["parks-editor"])
             post_approve(post=post, user=users["parks-approver"])
+            # A post is always approved for a time in the future; it goes out as soon as that time has come.
+            time.sleep(max(0.0, (post.due_at - timezone.now()).total_seconds()) + 0.1)
             # Published at once, through the dispatcher and the worker's own path.
             dispatch_tick(enqueue=_publish_now, loop_name="seed_demo")
         for delivery in Delivery.objects.filter(post=post, status=DeliveryStatus.PUBLISHED):
