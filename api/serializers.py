@@ -290,3 +290,42 @@ class ProblemSerializer(serializers.Serializer):
     detail = serializers.CharField()
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
     problems = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+# --- The public-records archive (records officers) ---------------------------------------------------
+
+
+class ArchiveExportSerializer(serializers.Serializer):
+    """A records-request export: its filters, progress and, when done, where to download the ZIP bundle."""
+
+    key = serializers.UUIDField(read_only=True)
+    reference = serializers.CharField(source="request_reference", read_only=True)
+    filters = serializers.DictField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    total = serializers.IntegerField(read_only=True)
+    done = serializers.IntegerField(read_only=True)
+    percent = serializers.IntegerField(read_only=True)
+    size_bytes = serializers.IntegerField(read_only=True)
+    sha256 = serializers.CharField(read_only=True)
+    failure_message = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    download_url = serializers.SerializerMethodField()
+
+    def get_download_url(self, export: Any) -> str | None:
+        if export.status != "done":
+            return None
+        return reverse("api:archive-export-download", kwargs={"export_key": export.key})
+
+
+class ArchiveExportRequestSerializer(serializers.Serializer):
+    """What a records request covers. Dates are days in the city's time zone, both included."""
+
+    reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=120)
+    date_from = serializers.DateField(required=False, allow_null=True, default=None, validators=[_in_range])
+    date_to = serializers.DateField(required=False, allow_null=True, default=None, validators=[_in_range])
+    departments = serializers.ListField(child=Id(), required=False, default=list, max_length=500)
+    channels = serializers.ListField(child=Id(), required=False, default=list, max_length=500)
+    keywords = serializers.ListField(
+        child=serializers.CharField(max_length=100), required=False, default=list, max_length=20
+    )

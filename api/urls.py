@@ -1,5 +1,5 @@
-"""/api/: v1 endpoints, the schema and the docs. Reserved for later (README "API"): /api/v1/archive/…,
-/api/v1/webhooks/…, /api/v1/feeds/…; they answer 404 problems until they exist."""
+"""/api/: v1 endpoints, the schema and the docs. Reserved for later (README "API"): /api/v1/webhooks/…,
+/api/v1/feeds/…; they answer 404 problems until they exist."""
 
 from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
@@ -15,6 +15,7 @@ router.register("channels", views.ChannelViewSet, basename="channel")
 router.register("posts", views.PostViewSet, basename="post")
 router.register("deliveries", views.DeliveryViewSet, basename="delivery")
 router.register("media", views.MediaViewSet, basename="media")
+router.register("archive/exports", views.ArchiveExportViewSet, basename="archive-export")
 
 v1 = [
     *router.urls,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -23,6 +24,8 @@ from api.models import TokenScope
 from api.pagination import DueCursorPagination
 from api.problems import Conflict, application_error_response, problem_response
 from api.serializers import (
+    ArchiveExportRequestSerializer,
+    ArchiveExportSerializer,
     CalendarQuerySerializer,
     CalendarSerializer,
     ChannelSerializer,
@@ -36,6 +39,9 @@ from api.serializers import (
     PostWriteSerializer,
     ProblemSerializer,
 )
+from archive.exports import ExportFilters, export_open, export_request
+from archive.models import ExportStatus, RecordsExport
+from archive.selectors import export_get_for_user, exports_for_user
 from civicpost.exceptions import ApplicationError
 from medialibrary.selectors import media_for_user
 from medialibrary.services import MediaAlreadyInLibrary, media_upload
@@ -327,3 +333,86 @@ class CalendarView(ApiViewMixin, GenericAPIView):
             "entries": list(posts),
         }
         return Response(CalendarSerializer(data, context={"request": request}).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Records-request exports (records officers)", responses={200: ArchiveExportSerializer, **ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="One export: its status and progress", responses={200: ArchiveExportSerializer, **ERRORS}
+    ),
+)
+class ArchiveExportViewSet(ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The public-records archive's exports, for records officers (everyone else: 404). An export runs in
+    the background: create it, poll it until `status` is "done", then download the ZIP bundle (it holds
+    verify_bundle.py and a manifest). Exporting reads records, so a token's read scope is enough."""
+
+    serializer_class = ArchiveExportSerializer
+    lookup_field = "key"
+    lookup_url_kwarg = "export_key"
+    lookup_value_regex = r"[0-9a-f-]{36}"
+    scopes = {
+        "list": TokenScope.READ,
+        "retrieve": TokenScope.READ,
+        "create": TokenScope.READ,
+        "download": TokenScope.READ,
+    }
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(response, "streaming", False):
+            # The bundle streams from disk: its ETag is its SHA-256 (set in `download`), not a hash of a body
+            # read into memory.
+            return super(ApiViewMixin, self).finalize_response(request, response, *args, **kwargs)
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no records officer
+            return RecordsExport.objects.none()
+        return exports_for_user(user=self.request.user)
+
+    def get_object(self) -> Any:
+        return export_get_for_user(user=self.request.user, key=self.kwargs["export_key"])
+
+    @extend_schema(
+        summary="Start a records-request export",
+        request=ArchiveExportRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={202: ArchiveExportSerializer, **ERRORS},
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        def create_once() -> Response:
+            exports_for_user(user=request.user)  # 404 for anyone but a records officer
+            serializer = ArchiveExportRequestSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+            filters = ExportFilters(
+                date_from=data["date_from"],
+                date_to=data["date_to"],
+                department_ids=tuple(data["departments"]),
+                channel_ids=tuple(data["channels"]),
+                keywords=tuple(data["keywords"]),
+            )
+            try:
+                export = export_request(user=request.user, filters=filters, reference=data["reference"])
+            except ApplicationError as error:
+                return application_error_response(error)
+            response = Response(ArchiveExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+            response["Location"] = reverse("api:archive-export-detail", kwargs={"export_key": export.key})
+            return response
+
+        return run_idempotently(request, create_once)
+
+    @extend_schema(
+        summary="Download the export's ZIP bundle",
+        responses={(200, "application/zip"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, export_key: str) -> FileResponse:
+        export = self.get_object()
+        if export.status != ExportStatus.DONE:
+            raise Http404("The bundle is not ready.")
+        name = f"records-{export.request_reference or export.key}.zip".replace('"', "")
+        response = FileResponse(export_open(export), as_attachment=True, filename=name, content_type="application/zip")
+        response["ETag"] = f'"{export.sha256[:40]}"'
+        return response

@@ -41,6 +41,13 @@ class AuditAction(models.TextChoices):
     EMERGENCY_PUBLISHED = "emergency.published", _("Emergency post published")
     EMERGENCY_REVIEWED = "emergency.reviewed", _("Emergency post reviewed")
     AUDIT_EXPORTED = "audit.exported", _("Audit trail exported")
+    ARCHIVE_RETENTION_CHANGED = "archive.retention_changed", _("Retention schedule set")
+    ARCHIVE_HOLD_PLACED = "archive.hold_placed", _("Legal hold placed")
+    ARCHIVE_HOLD_RELEASED = "archive.hold_released", _("Legal hold released")
+    ARCHIVE_DISPOSED = "archive.disposed", _("Archive records disposed of")
+    ARCHIVE_DISPOSITION_CANCELLED = "archive.disposition_cancelled", _("Disposition cancelled")
+    ARCHIVE_EXPORTED = "archive.exported", _("Records request exported")
+    POST_RETRACTED = "post.retracted", _("Post deleted from its channels")
 
 
 class AuditEvent(models.Model):

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from archive.rules import can_use_archive
 from audittrail.selectors import user_may_open_audit_trail
 from departments import rules as department_rules
 from departments.selectors import memberships_for_user, user_sees_every_department
@@ -119,8 +120,12 @@ def main_navigation(
     if user_may_open_audit_trail(user=user):
         records.append(_link(_("Audit trail"), "audit:trail"))
     records.append(_figures_link(user))
-    if is_member:
-        records.append(_slot(_("Archive"), "archive:archive", "archive:index", "archive:list"))
+    if can_use_archive(user):
+        records.append(
+            _link(_("Archive"), "archive:index", "archive:entry_detail", "archive:export_list", "archive:export_detail",
+                  "archive:retention", "archive:legal_holds", "archive:dispositions", "archive:disposition_detail",
+                  "archive:post_retract")
+        )  # fmt: skip
     admin = []
     if department_rules.can_open_department_pages(user):
         admin.append(_link(_("People and policies"), "departments:list", "departments:members",

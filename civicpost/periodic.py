@@ -36,6 +36,11 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("collect post metrics", "analytics.tasks.collect_metrics", settings.CIVICPOST_METRICS_INTERVAL_SECONDS),
     # Hourly; each department's and the city's weekly report goes out once, on the Monday after the week.
     PeriodicJob("send the weekly analytics reports", "analytics.tasks.send_weekly_reports", 3600),
+    # The public-records archive: capture what the sources recorded since their cursors; hourly, e-mail the
+    # chain head to the records officers once per UTC day; daily, list what has passed retention.
+    PeriodicJob("capture into the archive", "archive.tasks.capture", settings.CIVICPOST_ARCHIVE_CAPTURE_SECONDS),
+    PeriodicJob("e-mail the archive chain head", "archive.tasks.send_chain_head", 3600),
+    PeriodicJob("propose archive disposition", "archive.tasks.propose_disposition", 86400),
 )
 
 

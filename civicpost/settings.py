@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "composer",
     "governance",
     "analytics",
+    "archive",
     "demo",
     "rest_framework",
     "django_filters",
@@ -216,6 +217,16 @@ CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = [
 # Findings the channels page lists under "needs attention" (dotted paths; f(*, user) -> [finding with
 # .message, .action_url, .action_label, .department]). Wired here so scheduler imports no app above it.
 CIVICPOST_CHANNEL_PAGE_FINDINGS: list[str] = ["intake.selectors.feed_findings"]
+# The public-records archive (issue 14): where archived media copies and records-request bundles are kept
+# (outside the media library), the sources the capture job reads (dotted paths of archive.sources.CaptureSource
+# values; the inbox's comments and moderation actions plug in here), how often it runs, and whether the city
+# publishes the public transparency page (/records/public/) and its RSS feed.
+CIVICPOST_ARCHIVE_ROOT = env.str("CIVICPOST_ARCHIVE_ROOT", default=str(BASE_DIR / "archive-store"))
+CIVICPOST_ARCHIVE_SOURCES: list[str] = env.list(
+    "CIVICPOST_ARCHIVE_SOURCES", default=["archive.sources.PUBLICATIONS", "archive.sources.REMOTE_REMOVALS"]
+)
+CIVICPOST_ARCHIVE_CAPTURE_SECONDS = env.int("CIVICPOST_ARCHIVE_CAPTURE_SECONDS", default=300)
+CIVICPOST_TRANSPARENCY_PAGE = env.bool("CIVICPOST_TRANSPARENCY_PAGE", default=False)
 # User-given platform addresses (Mastodon instances, Bluesky PDSes) must be public https; tests and local
 # demos against a fake platform on this machine set this to allow http://127.0.0.1 (scheduler/adapters/ssrf.py).
 CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = env.bool("CIVICPOST_ALLOW_LOOPBACK_PLATFORMS", default=False)

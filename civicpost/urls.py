@@ -38,6 +38,7 @@ urlpatterns = [
     # A department's outbound webhooks (webhooks/) and the city feeds it turns into drafts (intake/).
     path("webhooks/", include("webhooks.urls")),
     path("feeds-to-drafts/", include("intake.urls")),
+    path("records/", include("archive.urls")),
     # Short links in posts (analytics): public, counted, no personal data stored.
     path("l/<slug:code>", analytics_views.short_link_redirect, name="short_link"),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.

@@ -101,6 +101,7 @@ class CityRoleName(models.TextChoices):
     COMMUNICATIONS_MANAGER = "communications_manager", _("Communications manager")
     VIEWER = "viewer", _("Viewer (read-only, every department)")
     IT_ADMIN = "it_admin", _("IT admin (users, sign-in, security, audit trail; not content)")
+    RECORDS_OFFICER = "records_officer", _("Records officer (the public-records archive of every department)")
 
 
 class CityRole(models.Model):
@@ -111,7 +112,10 @@ class CityRole(models.Model):
     - viewer: reads every department's posts that are not drafts, and does nothing else (the city
       manager's office);
     - IT admin: people, roles, sign-in and security settings, the audit trail and crisis holds; no post
-      access beyond what their own memberships give.
+      access beyond what their own memberships give;
+    - records officer (typically the city clerk): the public-records archive of every department (published
+      outcomes, never unpublished drafts), its retention, legal holds, disposition and records-request
+      exports; nothing else.
     `can_post_emergency` is set per person, like Nixle's "authorised official": it allows publishing an
     emergency post at once to any channel, whatever the role."""
 

@@ -84,6 +84,17 @@ def user_is_it_admin(*, user: User | AnonymousUser) -> bool:
     return _has_city_role(user, CityRoleName.IT_ADMIN)
 
 
+def user_is_records_officer(*, user: User | AnonymousUser) -> bool:
+    """The city's records officer (the city clerk): reads the archive of every department."""
+    return _has_city_role(user, CityRoleName.RECORDS_OFFICER)
+
+
+def records_officer_emails() -> list[str]:
+    """Returns the e-mail addresses of every active records officer (for the daily chain head)."""
+    users = get_user_model().objects.filter(city_role__role=CityRoleName.RECORDS_OFFICER, is_active=True)
+    return sorted({u.email for u in users if u.email})
+
+
 def user_can_post_emergency(*, user: User | AnonymousUser) -> bool:
     city_role = city_role_for_user(user=user)
     return city_role is not None and city_role.can_post_emergency

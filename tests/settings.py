@@ -26,3 +26,7 @@ CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True
 # Sign-in policy that would redirect most view tests: tests/accounts switches each on where it is tested.
 CIVICPOST_REQUIRE_MFA = False
 CIVICPOST_REQUIRE_REAUTH = False
+# The archive's file store (media copies, export bundles) in a folder of its own, never in the project.
+import tempfile  # noqa: E402
+
+CIVICPOST_ARCHIVE_ROOT = tempfile.mkdtemp(prefix="civicpost-archive-tests-")

@@ -41,9 +41,18 @@ from tests.governance.city import City
 from tests.scheduler import approved_post, draft_post, submitted_post
 from webhooks.models import WebhookSubscription
 
-ROLES = ("anonymous", "editor", "approver", "department_admin", "communications_manager", "viewer", "it_admin")
+ROLES = (
+    "anonymous",
+    "editor",
+    "approver",
+    "department_admin",
+    "communications_manager",
+    "viewer",
+    "it_admin",
+    "records_officer",
+)
 SCOPES = ("own", "other")
-CITY_WIDE_ROLES = ("communications_manager", "viewer", "it_admin")
+CITY_WIDE_ROLES = ("communications_manager", "viewer", "it_admin", "records_officer")
 MEMBER_ROLES = ("editor", "approver", "department_admin")
 SIGNED_IN = tuple(r for r in ROLES if r != "anonymous")
 
@@ -78,6 +87,7 @@ ADMINS = own("department_admin")
 COMMS = both("communications_manager")
 IT = both("it_admin")
 VIEWER = both("viewer")
+RECORDS = both("records_officer")
 
 EXPECTED: dict[tuple[str, str], Cells] = {
     # --- Account & security: every signed-in person's own page.
@@ -241,6 +251,31 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("scheduler:blackout_list", "GET"): ANY_SIGNED_IN,
     ("scheduler:blackout_list", "POST"): both("department_admin") | COMMS,  # admins add their departments' blackouts
     ("scheduler:blackout_delete", "POST"): ADMINS | COMMS,
+    # --- The public-records archive (issue 14): the records officer, for every department, and nobody else.
+    ("archive:index", "GET"): RECORDS,
+    ("archive:entry_detail", "GET"): RECORDS,
+    ("archive:media_file", "GET"): RECORDS,
+    ("archive:export_list", "GET"): RECORDS,
+    ("archive:export_list", "POST"): RECORDS,  # an empty form exports everything (302 to its progress page)
+    ("archive:export_detail", "GET"): RECORDS,
+    ("archive:export_download", "GET"): RECORDS,
+    ("archive:retention", "GET"): RECORDS,
+    ("archive:retention", "POST"): RECORDS,  # an empty form is refused (400)
+    ("archive:legal_holds", "GET"): RECORDS,
+    ("archive:legal_holds", "POST"): RECORDS,
+    ("archive:legal_hold_release", "POST"): RECORDS,
+    ("archive:dispositions", "GET"): RECORDS,
+    ("archive:disposition_detail", "GET"): RECORDS,
+    ("archive:disposition_approve", "POST"): RECORDS,
+    ("archive:disposition_cancel", "POST"): RECORDS,
+    # Retracting a published post is the decision of its department's approvers and the communications
+    # managers; the records officer only sees the outcome in the archive.
+    ("archive:post_retract", "GET"): APPROVERS | COMMS,
+    ("archive:post_retract", "POST"): APPROVERS | COMMS,  # an empty form is refused (400)
+    # The public transparency page is off unless the city turns it on (404 for everyone here;
+    # tests/archive/test_retract.py turns it on).
+    ("archive:transparency", "GET"): NOBODY,
+    ("archive:transparency_rss", "GET"): NOBODY,
 }
 
 # Which object of the scope each URL works on, when it takes a post.
@@ -251,6 +286,7 @@ POST_KIND = {
     "scheduler:post_submit": "draft",
     "scheduler:calendar_reschedule": "draft",
     "scheduler:post_cancel": "approved",
+    "archive:post_retract": "published",
 }
 
 # --- The world ------------------------------------------------------------------------------------
@@ -279,6 +315,7 @@ class World:
             "communications_manager": c.max,
             "viewer": c.vera,
             "it_admin": c.ivan,
+            "records_officer": self._records_officer(),
         }
         librarian = member("lena", c.library, Role.APPROVER)
         self.scopes = {
@@ -291,6 +328,76 @@ class World:
         self.alert = emergency_publish(
             user=c.olga, channels=[c.parks_channel], versions=[LanguageVersion("en", "Matrix emergency")]
         )
+
+    @staticmethod
+    def _records_officer() -> Any:
+        from departments.models import CityRole, CityRoleName
+        from tests.factories import UserFactory
+
+        rita = UserFactory(username="rita")
+        CityRole.objects.create(user=rita, role=CityRoleName.RECORDS_OFFICER)
+        return rita
+
+    def _archive(self, scope: Scope, author: Any) -> None:
+        """The scope's archive objects: an entry with a media file, an export, a legal hold, a proposed
+        disposition (cheap rows written through the archive's own functions, not a publication)."""
+        from django.core.files.base import ContentFile
+
+        from archive.chain import NewEntry, entry_append
+        from archive.models import ArchiveBlob, Disposition, LegalHold, RecordsExport, RetentionSchedule
+        from archive.storage import archive_storage, blob_name
+
+        department = scope.department
+        sha = uuid.uuid4().hex * 2
+        archive_storage().save(blob_name(sha), ContentFile(b"\x89PNG\r\n\x1a\n"))
+        blob = ArchiveBlob.objects.create(sha256=sha, storage_name=blob_name(sha), mime_type="image/png", size_bytes=8)
+        entry = entry_append(
+            NewEntry(
+                kind="publication",
+                source_key=f"matrix:{department.slug}",
+                occurred_at=timezone.now(),
+                facts={"remote_id": "1"},
+                content={"text": f"{department.slug} published", "media": [{"sha256": sha, "mime_type": "image/png"}]},
+                blobs=(blob,),
+                department_id=department.pk,
+                department_name=department.name,
+                channel_id=scope.channel.pk,
+                channel_name=scope.channel.display_name,
+            )
+        )
+        export = RecordsExport.objects.create(requested_by=author, status="done", file_name=f"exports/{sha}.zip")
+        archive_storage().save(export.file_name, ContentFile(b"PK\x05\x06" + b"\x00" * 18))
+        schedule, _created = RetentionSchedule.objects.get_or_create(name="Matrix", citation="GS 1")
+        disposition = Disposition.objects.create(proposed_at=timezone.now())
+        disposition.items.create(entry=entry, schedule=schedule, eligible_on=timezone.now().date())
+        scope.objects |= {
+            "entry": entry,
+            "blob": blob,
+            "export": export,
+            "legal_hold": LegalHold.objects.create(case_reference="Matrix", department=department, created_by=author),
+            "disposition": disposition,
+        }
+
+    def _published(self, scope: Scope) -> Any:
+        """A post of the scope published to its Sandbox channel (made when a URL needs it)."""
+        from tests.scheduler import make_due, tick
+
+        if "published" not in scope.posts:
+            post = approved_post(
+                author=scope.posts["draft"].author,
+                approver=scope.objects["approver"],
+                channels=[scope.channel],
+                text=f"{scope.department.slug} out",
+            )
+            make_due(post)
+            # The world's city-wide crisis hold would keep it back: lifted for this one publication.
+            CrisisHold.objects.filter(pk=self.crisis.pk).update(ended_at=timezone.now())
+            tick()
+            CrisisHold.objects.filter(pk=self.crisis.pk).update(ended_at=None)
+            post.refresh_from_db()
+            assert post.status == "published"
+            scope.posts["published"] = post
+        return scope.posts["published"]
 
     def _scope(self, department: Any, channel: Any, *, author: Any, approver: Any, other_member: Any) -> Scope:
         from composer.models import CsvImport, PostTemplate
@@ -343,6 +450,7 @@ class World:
                 event_types=["post.published"],
                 secret_encrypted=encrypt_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
             ),
+            "approver": approver,
         }
         return Scope(
             department=department,
@@ -389,8 +497,21 @@ class World:
 
     def kwargs(self, url_name: str, route_kwargs: Iterable[str], scope_name: str) -> dict[str, Any]:
         scope = self.scopes[scope_name]
+        if "archive" in url_name and "entry" not in scope.objects:
+            self._archive(scope, self.users["records_officer"])
         values: dict[str, Callable[[], Any]] = {
-            "post_id": lambda: scope.posts[POST_KIND.get(url_name, "submitted")].pk,
+            "post_id": lambda: (
+                (
+                    self._published(scope)
+                    if POST_KIND.get(url_name) == "published"
+                    else scope.posts[POST_KIND.get(url_name, "submitted")]
+                ).pk
+            ),
+            "sequence": lambda: scope.objects["entry"].sequence,
+            "sha256": lambda: scope.objects["blob"].sha256,
+            "export_key": lambda: scope.objects["export"].key,
+            "legal_hold_id": lambda: scope.objects["legal_hold"].pk,
+            "disposition_id": lambda: scope.objects["disposition"].pk,
             "department_id": lambda: scope.department.pk,
             "department_slug": lambda: scope.department.slug,
             "channel_id": lambda: (

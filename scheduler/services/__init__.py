@@ -31,6 +31,7 @@ from scheduler.services.posts import (
     post_version_for_approval,
     post_version_record,
 )
+from scheduler.services.retractions import PlatformDeletion, post_delete_from_platforms
 from scheduler.services.review import (
     approval_renew_after_move,
     approval_vote_record,
@@ -47,6 +48,7 @@ __all__ = [
     "FINISHED_DELIVERY_STATUSES",
     "WITHDRAWABLE_DELIVERY_STATUSES",
     "HoldEndReport",
+    "PlatformDeletion",
     "approval_content_for",
     "approval_renew_after_move",
     "approval_vote_record",
@@ -59,6 +61,7 @@ __all__ = [
     "post_approve",
     "post_cancel",
     "post_create",
+    "post_delete_from_platforms",
     "post_hold_for_blackout",
     "post_hold_release",
     "post_move_after_hold",

@@ -26,6 +26,7 @@ from tests.test_permission_matrix import (
     ANY_SIGNED_IN,
     COMMS,
     MEMBERS,
+    RECORDS,
     ROLES,
     SCOPES,
     VIEWER,
@@ -58,6 +59,11 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("api:analytics-city", "GET"): COMMS | VIEWER,
     ("api:schema", "GET"): ANY_SIGNED_IN,
     ("api:docs", "GET"): ANY_SIGNED_IN,
+    # The public-records archive's exports: records officers only (an empty body exports everything: 202).
+    ("api:archive-export-list", "GET"): RECORDS,
+    ("api:archive-export-list", "POST"): RECORDS,
+    ("api:archive-export-detail", "GET"): RECORDS,
+    ("api:archive-export-download", "GET"): RECORDS,
 }
 
 POST_KIND = {"api:post-detail:PATCH": "draft", "api:post-submit": "draft", "api:post-cancel": "approved"}
@@ -103,6 +109,9 @@ def _kwargs(world: World, name: str, method: str, kwarg_names: list[str], scope_
     if not kwarg_names:
         return {}
     basename = name.split(":")[1].rsplit("-", 1)[0]
+    if basename.startswith("archive-export"):
+        world.kwargs("archive", [], scope_name)  # builds the scope's archive objects
+        return {"export_key": scope.objects["export"].key}
     kind = POST_KIND.get(f"{name}:{method}", POST_KIND.get(name, "submitted"))
     value = {
         "department": lambda: scope.department.pk,

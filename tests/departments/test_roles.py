@@ -212,6 +212,7 @@ def test_the_demo_city_has_a_viewer_an_it_admin_and_an_emergency_manager(db, set
         "city-manager@city.example": (CityRoleName.VIEWER, False),
         "it-admin@city.example": (CityRoleName.IT_ADMIN, False),
         "emergency-manager@city.example": ("", True),
+        "clerk@city.example": (CityRoleName.RECORDS_OFFICER, False),
     }
 
 

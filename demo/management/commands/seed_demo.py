@@ -6,6 +6,7 @@ unless DJANGO_DEBUG is true: demo accounts with a published password never belon
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,11 @@ from django.utils import timezone
 
 from demo.history import DAYS as HISTORY_DAYS
 from demo.history import history_seed
+from archive.services import archive_capture
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
-from scheduler.models import Channel, Post, PostStatus
+from scheduler.adapters.sandbox.adapter import sandbox_store
+from scheduler.models import Channel, Delivery, DeliveryStatus, Post, PostStatus
+from scheduler.publishing import delivery_publish, dispatch_tick
 from scheduler.services import post_approve, post_create, post_request_changes, post_submit
 
 DEMO_PASSWORD = "civicpost-demo"  # noqa: S105 - published on purpose; the command refuses to run without DEBUG  # nosec B105
@@ -97,6 +101,7 @@ class DemoCityUser:
 CITY_USERS = (
     DemoCityUser("city-manager@city.example", "Victor", "Vance", CityRoleName.VIEWER),
     DemoCityUser("it-admin@city.example", "Ivy", "Ito", CityRoleName.IT_ADMIN),
+    DemoCityUser("clerk@city.example", "Clara", "Clarke", CityRoleName.RECORDS_OFFICER),
     DemoCityUser("emergency-manager@city.example", "Olga", "Okafor", "", can_post_emergency=True),
 )
 
@@ -106,6 +111,13 @@ def local_time(*, days: int, hour: int, minute: int = 0) -> dt.datetime:
     zone = zoneinfo.ZoneInfo(CITY_TIME_ZONE)
     day = timezone.now().astimezone(zone).date() + dt.timedelta(days=days)
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone)
+
+
+PUBLISH_NOW_DELAY = dt.timedelta(seconds=2)
+
+
+def _publish_now(delivery_id: int) -> None:
+    delivery_publish(delivery_id=delivery_id)
 
 
 class Command(BaseCommand):
@@ -153,6 +165,8 @@ class Command(BaseCommand):
             )
         if history:
             self.stdout.write(f"Demo history: {history} published deliveries over {HISTORY_DAYS} days, with figures.")
+        self._deleted_on_the_platform(departments, users, channels)
+        archive_capture()
         self._report(password, created)
 
     def _departments(self) -> dict[str, Department]:
@@ -332,6 +346,32 @@ class Command(BaseCommand):
             local_time(days=5, hour=9),
         )
         return created
+
+    def _deleted_on_the_platform(
+        self, departments: dict[str, Department], users: dict[str, User], channels: dict[str, Channel]
+    ) -> None:
+        """A Parks post published now and then deleted on the Sandbox platform (as someone with the account's
+        password could do on a real platform). The analytics collector notices it at its first reading, and
+        the archive's next capture records it as deleted: the clerk sees both in the archive."""
+        text = "Lifeguards on duty at Lincoln Pool from noon today. (CivicPost demo: deleted on the Sandbox.)"
+        if Post.objects.filter(department=departments["parks"], text=text).exists():
+            return
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            post = post_create(
+                author=users["parks-editor"],
+                department=departments["parks"],
+                text=text,
+                channels=[channels["Parks on Sandbox"]],
+                due_at=timezone.now() + PUBLISH_NOW_DELAY,
+            )
+            post_submit(post=post, user=users["parks-editor"])
+            post_approve(post=post, user=users["parks-approver"])
+            # A post is always approved for a time in the future; it goes out as soon as that time has come.
+            time.sleep(max(0.0, (post.due_at - timezone.now()).total_seconds()) + 0.1)
+            # Published at once, through the dispatcher and the worker's own path.
+            dispatch_tick(enqueue=_publish_now, loop_name="seed_demo")
+        for delivery in Delivery.objects.filter(post=post, status=DeliveryStatus.PUBLISHED):
+            sandbox_store().delete(channel_id=delivery.channel_id, remote_id=delivery.remote_id)
 
     def _report(self, password: str, created: list[Post]) -> None:
         if created:
