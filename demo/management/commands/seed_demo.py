@@ -20,9 +20,9 @@ from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from archive.services import archive_capture
 from demo.history import DAYS as HISTORY_DAYS
 from demo.history import history_seed
-from archive.services import archive_capture
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
 from scheduler.adapters.sandbox.adapter import sandbox_store
 from scheduler.models import Channel, Delivery, DeliveryStatus, Post, PostStatus
