@@ -30,6 +30,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("forget old API idempotency keys", "api.tasks.prune_idempotency_records", 3600),
     # Metric snapshots at their ages, follower counts once a day, removal notices (analytics).
     PeriodicJob("collect post metrics", "analytics.tasks.collect_metrics", settings.CIVICPOST_METRICS_INTERVAL_SECONDS),
+    # Residents' replies, comments and mentions, from each channel's stored cursor (inbox).
+    PeriodicJob("read the inbox", "inbox.tasks.poll_inbox", settings.CIVICPOST_INBOX_INTERVAL_SECONDS),
 )
 
 

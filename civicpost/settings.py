@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "composer",
     "governance",
     "analytics",
+    "inbox",
     "demo",
     "rest_framework",
     "django_filters",
@@ -192,6 +193,11 @@ CIVICPOST_METRICS_AGES: list[str] = env.list("CIVICPOST_METRICS_AGES", default=[
 CIVICPOST_METRICS_INTERVAL_SECONDS = env.int("CIVICPOST_METRICS_INTERVAL_SECONDS", default=600)
 CIVICPOST_METRICS_REQUESTS_PER_CHANNEL = env.int("CIVICPOST_METRICS_REQUESTS_PER_CHANNEL", default=20)
 CIVICPOST_X_MONTHLY_READ_BUDGET = env.int("CIVICPOST_X_MONTHLY_READ_BUDGET", default=500)
+# The inbox (issue 15): how often each channel's replies, comments and mentions are read, and how many platform
+# requests one channel may use per pass (the rest waits for the next pass; X's reads also count against the
+# monthly budget above).
+CIVICPOST_INBOX_INTERVAL_SECONDS = env.int("CIVICPOST_INBOX_INTERVAL_SECONDS", default=120)
+CIVICPOST_INBOX_REQUESTS_PER_CHANNEL = env.int("CIVICPOST_INBOX_REQUESTS_PER_CHANNEL", default=5)
 # Applied by publishing to what each delivery sends (dotted paths; f(delivery, content) -> content). The
 # composition root wires analytics' short links in here, so scheduler never imports analytics.
 CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = ["analytics.shortlinks.delivery_content_with_short_links"]

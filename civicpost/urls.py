@@ -35,6 +35,7 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("audit/", include("audittrail.urls")),
     path("analytics/", include("analytics.urls")),
+    path("inbox/", include("inbox.urls")),
     # Short links in posts (analytics): public, counted, no personal data stored.
     path("l/<slug:code>", analytics_views.short_link_redirect, name="short_link"),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.

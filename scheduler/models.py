@@ -141,6 +141,10 @@ class Post(StateGuardedModel):
     language = models.CharField(max_length=16, default="en")
     channel_text = models.JSONField(default=dict, blank=True)
     languages = models.JSONField(default=dict, blank=True)
+    # Set when the post is a reply on its one channel (an inbox answer, scheduler.services.replies): the platform
+    # post it answers, {"remote_id", "root_remote_id", "details"} (scheduler.adapters.base.ReplyTarget). Part of
+    # the approved snapshot, so what is approved is also what it answers.
+    reply_to = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["due_at", "id"]

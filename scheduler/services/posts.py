@@ -111,8 +111,10 @@ def post_create(
     languages: dict[str, dict[str, Any]] | None = None,
     media: Iterable[tuple[MediaAsset, str]] | None = None,
     autosaved: bool = False,
+    reply_to: dict[str, Any] | None = None,
 ) -> Post:
-    """Creates a draft and its first saved version. `channel_text` {channel id: text} holds per-channel
+    """Creates a draft and its first saved version. `reply_to` makes it a reply (scheduler.services.replies).
+    `channel_text` {channel id: text} holds per-channel
     versions, `languages` {code: {"text", "channel_text", "media_alt", "reviewed"}} the other language
     versions, `media` the attached (asset, alt text) in order."""
     if not user_can_edit_for(user=author, department_id=department.pk):
@@ -128,6 +130,7 @@ def post_create(
         language=language or department.main_language,
         channel_text=dict(channel_text or {}),
         languages=dict(languages or {}),
+        reply_to=dict(reply_to) if reply_to else None,
     )
     post.channels.set(channels)
     if media:
