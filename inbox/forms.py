@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -16,6 +16,20 @@ STATUS_FILTERS = [
     *ItemStatus.choices,
     ("all", _("All")),
 ]
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())
+
+
+class MembersChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())
+
+
+def _set_choices(form: forms.Form, name: str, choices: list[tuple[str, str]]) -> None:
+    cast(forms.ChoiceField, form.fields[name]).choices = choices
 
 
 class InboxFilterForm(forms.Form):
@@ -33,7 +47,7 @@ class ReplyForm(forms.Form):
 
     def __init__(self, *args: Any, languages: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = languages
+        _set_choices(self, "language", languages)
 
 
 class NoteForm(forms.Form):
@@ -46,7 +60,7 @@ class NoteForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(
+    assignee = MemberChoiceField(
         label=_("Assign to"), queryset=get_user_model().objects.none(), required=False, empty_label=_("Nobody")
     )
 
@@ -57,7 +71,6 @@ class AssignForm(forms.Form):
         field.queryset = (
             get_user_model().objects.filter(memberships__department=department, is_active=True).order_by("username")
         )
-        field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
 
 
 class StatusForm(forms.Form):
@@ -81,7 +94,7 @@ class ModerateForm(forms.Form):
     def __init__(self, *args: Any, actions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         labels = dict(ModerationKind.choices)
-        self.fields["action"].choices = [(action, labels[action]) for action in actions]
+        _set_choices(self, "action", [(action, str(labels[action])) for action in actions])
 
 
 class UndoForm(forms.Form):
@@ -105,7 +118,7 @@ class InboxSettingsForm(forms.Form):
         required=False,
         max_length=5000,
     )
-    watchers = forms.ModelMultipleChoiceField(
+    watchers = MembersChoiceField(
         label=_("Tell these members about urgent items at once"),
         queryset=get_user_model().objects.none(),
         required=False,
@@ -119,7 +132,6 @@ class InboxSettingsForm(forms.Form):
         field.queryset = (
             get_user_model().objects.filter(memberships__department=department, is_active=True).order_by("username")
         )
-        field.label_from_instance = lambda user: user.get_full_name() or user.get_username()
 
     def keywords(self) -> list[str]:
         return [line.strip() for line in self.cleaned_data["urgency_keywords"].splitlines() if line.strip()]
@@ -132,7 +144,7 @@ class SavedReplyForm(forms.Form):
 
     def __init__(self, *args: Any, languages: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = languages
+        _set_choices(self, "language", languages)
 
 
 class ClauseForm(forms.Form):

@@ -74,9 +74,7 @@ class InboxItem(models.Model):
     remote_id = models.CharField(max_length=300)
     kind = models.CharField(max_length=20, choices=ItemKind.choices, default=ItemKind.REPLY)
     # The post of ours it answers (matched on the platform id), when it answers one.
-    delivery = models.ForeignKey(
-        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbox_items"
-    )
+    delivery = models.ForeignKey(Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbox_items")
     in_reply_to_remote_id = models.CharField(max_length=300, blank=True)
     root_remote_id = models.CharField(max_length=300, blank=True)
     author_handle = models.CharField(max_length=300)
@@ -215,9 +213,7 @@ class ModerationAction(models.Model):
     failure_message = models.TextField(blank=True)
     response = models.JSONField(default=dict, blank=True)
     # The action this one undoes (unhide undoes a hide).
-    undoes = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by"
-    )
+    undoes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
 
     class Meta:
         ordering = ["created_at", "id"]

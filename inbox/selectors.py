@@ -93,7 +93,7 @@ def inbox_page(*, user: AnyUser, filters: InboxFilters, page: int = 1, now: dt.d
         scope = scope.filter(_overdue_q(now))
     if filters.search:
         scope = scope.filter(Q(text__icontains=filters.search) | Q(author_handle__icontains=filters.search))
-    counts = {status: 0 for status in ItemStatus.values}
+    counts = dict.fromkeys(ItemStatus.values, 0)
     for row in scope.order_by().values("status").annotate(n=Count("id")):
         counts[row["status"]] = row["n"]
     if filters.status == "all":
@@ -105,8 +105,9 @@ def inbox_page(*, user: AnyUser, filters: InboxFilters, page: int = 1, now: dt.d
     page = max(1, page)
     start = (page - 1) * PAGE_SIZE
     rows = list(
-        shown.select_related("channel", "department", "department__inbox_settings", "assigned_to", "delivery__post")
-        .order_by("-created_at", "-id")[start : start + PAGE_SIZE + 1]
+        shown.select_related(
+            "channel", "department", "department__inbox_settings", "assigned_to", "delivery__post"
+        ).order_by("-created_at", "-id")[start : start + PAGE_SIZE + 1]
     )
     for item in rows:
         item.is_overdue = _is_overdue(item, now)  # type: ignore[attr-defined]
@@ -186,9 +187,7 @@ def archive_items_after(after_id: int, limit: int) -> list[dict[str, Any]]:
     time, when it was captured, and the platform's raw answer). The archive keeps the last id it stored and asks
     again from there; items are never deleted, so nothing is skipped."""
     rows = (
-        InboxItem.objects.filter(pk__gt=after_id)
-        .select_related("channel", "delivery")
-        .order_by("pk")[: max(0, limit)]
+        InboxItem.objects.filter(pk__gt=after_id).select_related("channel", "delivery").order_by("pk")[: max(0, limit)]
     )
     return [
         {

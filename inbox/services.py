@@ -225,9 +225,7 @@ def _store_items(
     if not items:
         return 0
     remote_ids = [item.remote_id for item in items]
-    known = set(
-        InboxItem.objects.filter(channel=channel, remote_id__in=remote_ids).values_list("remote_id", flat=True)
-    )
+    known = set(InboxItem.objects.filter(channel=channel, remote_id__in=remote_ids).values_list("remote_id", flat=True))
     gone = [item.remote_id for item in items if item.deleted and item.remote_id in known]
     if gone:
         InboxItem.objects.filter(channel=channel, remote_id__in=gone).update(deleted_by_author=True)
@@ -489,7 +487,13 @@ def moderation_choices(adapter: PlatformAdapter) -> list[str]:
 
 
 def item_moderate(
-    *, item: InboxItem, user: User, action: str, clause_id: int | None, note: str, undoes: ModerationAction | None = None
+    *,
+    item: InboxItem,
+    user: User,
+    action: str,
+    clause_id: int | None,
+    note: str,
+    undoes: ModerationAction | None = None,
 ) -> ModerationAction:
     """Hides, deletes, blocks or mutes on the platform (or undoes an earlier action: `undoes`), citing a clause of
     the city's social media policy and a note, both required. The item as it was is kept first (the action's
@@ -509,7 +513,8 @@ def item_moderate(
     allowed = adapter.undo_actions if undoes is not None else adapter.moderation_actions
     if action not in ModerationKind.values or action not in allowed:
         raise ApplicationError(
-            _("%(platform)s does not let CivicPost do this: %(action)s.") % {"platform": adapter.label, "action": action}
+            _("%(platform)s does not let CivicPost do this: %(action)s.")
+            % {"platform": adapter.label, "action": action}
         )
     with transaction.atomic():
         locked = _locked(item)
@@ -559,11 +564,12 @@ def _moderation_send(*, record: ModerationAction, item: InboxItem, adapter: Plat
             outcome=outcome, failure_message=message, response=response
         )
         if outcome == ModerationOutcome.DONE:
-            changes: dict[str, Any] = {
+            effects: dict[str, dict[str, Any]] = {
                 "hide": {"hidden": True},
                 "unhide": {"hidden": False},
                 "delete": {"removed": True, "status": ItemStatus.CLOSED},
-            }.get(record.action, {})
+            }
+            changes = effects.get(record.action, {})
             if changes:
                 InboxItem.objects.filter(pk=item.pk).update(**changes)
         audit_record(
@@ -608,9 +614,9 @@ def inbox_settings_save(
     keywords = sorted({normalize_text(word, single_line=True).strip() for word in urgency_keywords} - {""})
     members = department_member_ids(department_id=department.pk, roles=("editor", "approver", "admin"))
     if set(watcher_ids) - members:
-        raise ApplicationError(_("Only members of %(department)s can be told about urgent items.") % {
-            "department": department
-        })
+        raise ApplicationError(
+            _("Only members of %(department)s can be told about urgent items.") % {"department": department}
+        )
     row, _created = InboxSettings.objects.select_for_update().get_or_create(department=department)
     before = {
         "replies_need_approval": row.replies_need_approval,

@@ -20,6 +20,7 @@ from civicpost.http import AuthenticatedHttpRequest
 from departments.models import Department
 from departments.selectors import language_choices
 from inbox.forms import (
+    STATUS_FILTERS,
     AssignForm,
     ClauseForm,
     InboxFilterForm,
@@ -93,10 +94,8 @@ def _list(request: AuthenticatedHttpRequest, department: Department | None) -> H
         departments = departments.filter(pk__in=ids)
     query = {key: value for key, value in request.GET.items() if key != "page"}
     status_links = []
-    for value, label in [("", _("Open")), *[(s, str(lbl)) for s, lbl in form.fields["status"].choices[1:-1]]]:
-        count = (
-            page.counts.get("new", 0) + page.counts.get("assigned", 0) if value == "" else page.counts.get(value, 0)
-        )
+    for value, label in [("", _("Open")), *[(str(s), str(lbl)) for s, lbl in STATUS_FILTERS[1:-1]]]:
+        count = page.counts.get("new", 0) + page.counts.get("assigned", 0) if value == "" else page.counts.get(value, 0)
         status_links.append(
             {"value": value, "label": label, "count": count, "query": urlencode({**query, "status": value})}
         )
@@ -144,7 +143,9 @@ def _item_context(request: AuthenticatedHttpRequest, item: Any, **forms_: Any) -
         "supports_replies": adapter.supports_replies,
         "platform_label": adapter.label,
         "undo_actions": adapter.undo_actions,
-        "reply_form": ReplyForm(languages=_department_languages(department), initial={"language": department.main_language}),
+        "reply_form": ReplyForm(
+            languages=_department_languages(department), initial={"language": department.main_language}
+        ),
         "note_form": NoteForm(),
         "assign_form": AssignForm(department=department, initial={"assignee": item.assigned_to_id}),
         "status_form": StatusForm(),
@@ -315,7 +316,9 @@ def inbox_settings_view(request: AuthenticatedHttpRequest, department_id: int) -
                 messages.success(request, _("Inbox settings saved."))
                 return redirect("inbox:settings", department_id=department.pk)
         status = 400
-    channels = list(Channel.objects.filter(department=department).select_related("inbox_state").order_by("display_name"))
+    channels = list(
+        Channel.objects.filter(department=department).select_related("inbox_state").order_by("display_name")
+    )
     for channel in channels:
         try:
             adapter_class = type(adapter_for_channel(channel))
@@ -359,7 +362,7 @@ def saved_reply_add(request: AuthenticatedHttpRequest, department_id: int) -> Ht
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("inbox:department", department_id=department.pk)
     try:
         saved_reply_create(department=department, user=request.user, **form.cleaned_data)

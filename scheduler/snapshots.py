@@ -19,7 +19,8 @@ def approval_content_for(post: Post) -> dict[str, Any]:
 
     The composer's keys appear only when they carry something: `language` (when not "en"),
     `channel_text` {channel id: text}, `media` (see medialibrary.services.media_snapshot) and
-    `languages` {code: {"text", "channel_text", "media_alt"}}, `reply_to` (a reply: what it answers). A plain post's snapshot, and its hash,
+    `languages` {code: {"text", "channel_text", "media_alt"}}, `reply_to` (a reply: what it answers). A plain
+    post's snapshot, and its hash,
     are what they were before the composer."""
     channel_ids = sorted(channel.pk for channel in post.channels.all())
     content: dict[str, Any] = {

@@ -1,7 +1,7 @@
 """The only writers of Post and Delivery state (with scheduler.publishing, the delivery state machine that
 claims, sends and records outcomes): posts (create, update, save-and-submit, cancel, versions), review
-(submit, approve step by step, request changes, renew after a move), replies (an inbox answer), holds (blackouts, crisis holds, per-post
-holds, the post side of an emergency publish). tests/scheduler/test_state_writers.py keeps it so.
+(submit, approve step by step, request changes, renew after a move), replies (an inbox answer), holds (blackouts,
+crisis holds, per-post holds, the post side of an emergency publish). tests/scheduler/test_state_writers.py keeps it so.
 
 Re-exports the public names, so `from scheduler.services import post_submit` keeps working."""
 

@@ -57,7 +57,9 @@ def reply_create(
     connected or cannot publish replies, the text is empty or too long for the platform, or a blackout holds it
     (BlackoutRefused, from scheduler.blackouts)."""
     if not user_can_edit_for(user=author, department_id=channel.department_id):
-        raise ApplicationError(_("Only members of %(department)s can answer here.") % {"department": channel.department})
+        raise ApplicationError(
+            _("Only members of %(department)s can answer here.") % {"department": channel.department}
+        )
     if channel.status != ChannelStatus.CONNECTED:
         raise ApplicationError(_("%(channel)s must be reconnected before replies can go out.") % {"channel": channel})
     if not adapter_for_channel(channel).supports_replies:

@@ -32,8 +32,8 @@ from scheduler.adapters.base import (
     ConnectionCheck,
     ConversationItem,
     ConversationPage,
-    ModerationResult,
     MetricsReading,
+    ModerationResult,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -190,7 +190,9 @@ class SandboxAdapter(PlatformAdapter):
         if self.mode == "down":
             raise PublishError("Could not connect to the sandbox.", permanent=False)
         after = int(cursor) if cursor and cursor.isdigit() else 0
-        post_ids = sorted(int(remote_id) for remote_id in our_remote_ids if remote_id.isdigit() and int(remote_id) > after)
+        post_ids = sorted(
+            int(remote_id) for remote_id in our_remote_ids if remote_id.isdigit() and int(remote_id) > after
+        )
         items: list[ConversationItem] = []
         last = after
         for post_id in post_ids:
