@@ -658,7 +658,9 @@ class MastodonAdapter(PlatformAdapter):
         items = tuple(item for item in (_conversation_item(n, ours=set(our_remote_ids)) for n in notifications) if item)
         ids = [str(n["id"]) for n in notifications]
         newest = max(ids, key=lambda value: (len(value), value)) if ids else None
-        return ConversationPage(items=items, next_cursor=newest, more=len(ids) >= NOTIFICATIONS_PAGE_SIZE)
+        # The first read takes the newest page: nothing newer waits. Later reads page forward from the cursor.
+        more = cursor is not None and len(ids) >= NOTIFICATIONS_PAGE_SIZE
+        return ConversationPage(items=items, next_cursor=newest or cursor, more=more)
 
     def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
         """Blocks or mutes the author (and undoes it): POST /api/v1/accounts/:id/{block,unblock,mute,unmute}."""
