@@ -349,3 +349,35 @@ def test_the_item_page_reminds_moderators_that_viewpoint_removal_is_not_allowed(
     assert "Never hide, delete or block because of the opinion expressed" in body
     client.force_login(city.carol)
     assert client.get(reverse("inbox:item", args=[item.pk])).status_code == 404
+
+
+# --- The demo ------------------------------------------------------------------------------------------------
+
+
+def test_in_the_demo_residents_answer_the_welcome_post_and_an_editor_answers_and_hides_one(settings) -> None:  # noqa: ANN001
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from inbox.models import PolicyClause
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    welcome = Delivery.objects.filter(status="scheduled").order_by("due_at").first().post_id
+    Delivery.objects.filter(post_id=welcome).update(next_attempt_at=timezone.now() - dt.timedelta(seconds=1))
+    call_command("publish_due", stdout=StringIO())
+
+    inbox_poll_pass()
+
+    items = list(InboxItem.objects.filter(delivery__post_id=welcome))
+    assert len(items) >= 4  # two Sandbox channels, two or three residents each
+    editor = get_user_model().objects.get(email="parks-editor@city.example")
+    reply = item_reply(item=items[0], user=editor, text="Thanks! The splash pad is open 10 to 6.")
+    hidden = item_moderate(
+        item=items[1], user=editor, action="hide", clause_id=PolicyClause.objects.get(number="3").pk, note="Spam"
+    )
+    assert reply.post.status == PostStatus.APPROVED and hidden.outcome == "done"
+    assert AuditEvent.objects.filter(action="inbox.replied").exists()
+    assert AuditEvent.objects.filter(action="inbox.moderated").exists()
+    assert InboxSettings.objects.get(department__slug="parks").urgency_keywords == ["fire", "flooding", "gas leak"]

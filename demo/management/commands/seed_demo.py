@@ -19,9 +19,19 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
+from inbox.models import InboxSettings, PolicyClause
+from inbox.services import inbox_settings_save, policy_clause_create
 from scheduler.models import Channel, Post, PostStatus
 from scheduler.services import post_approve, post_create, post_request_changes, post_submit
 
+# The demo city's social media policy (the numbered clauses moderation cites). Content-neutral on purpose.
+POLICY_CLAUSES = (
+    ("1", "Threats and harassment", "Comments that threaten or harass a person are hidden or removed."),
+    ("2", "Obscene or sexual content", "Obscene or sexually explicit comments and images are hidden or removed."),
+    ("3", "Spam and advertising", "Repeated identical comments and commercial advertising are hidden or removed."),
+    ("4", "Personal information", "Comments that publish a person's private contact or identity details are removed."),
+    ("5", "Illegal activity", "Comments that promote or incite clearly illegal acts are hidden or removed."),
+)
 DEMO_PASSWORD = "civicpost-demo"  # noqa: S105 - published on purpose; the command refuses to run without DEBUG  # nosec B105
 CITY_TIME_ZONE = "America/Chicago"
 
@@ -141,6 +151,7 @@ class Command(BaseCommand):
             users = self._users(departments, password)
             channels = self._channels(departments)
             created = self._posts(departments, users, channels, publish_in=dt.timedelta(minutes=publish_in))
+            self._inbox(departments, users)
         self._report(password, created)
 
     def _departments(self) -> dict[str, Department]:
@@ -296,6 +307,24 @@ class Command(BaseCommand):
             local_time(days=5, hour=9),
         )
         return created
+
+    def _inbox(self, departments: dict[str, Department], users: dict[str, User]) -> None:
+        """The city's social media policy clauses and the Parks inbox's urgency keywords (the Sandbox's residents
+        answer the published demo posts; the inbox reads them every few minutes)."""
+        manager = users["comms-manager"]
+        for number, title, text in POLICY_CLAUSES:
+            if not PolicyClause.objects.filter(number=number, active=True).exists():
+                policy_clause_create(user=manager, number=number, title=title, text=text)
+        parks = departments["parks"]
+        if not InboxSettings.objects.filter(department=parks).exists():
+            inbox_settings_save(
+                department=parks,
+                user=manager,
+                replies_need_approval=False,
+                response_target_hours=24,
+                urgency_keywords=["fire", "flooding", "gas leak"],
+                watcher_ids=[users["parks-approver"].pk],
+            )
 
     def _report(self, password: str, created: list[Post]) -> None:
         if created:
