@@ -78,6 +78,14 @@ def paid_reads_used(*, department_id: int, platform: str, now: dt.datetime) -> i
     return row.requests if row else 0
 
 
+def paid_reads_record(*, department_id: int, platform: str, now: dt.datetime, requests: int = 1) -> None:
+    """Counts billed reads made outside metrics (the inbox's X mentions) against the department's monthly budget."""
+    usage, _created = PaidReadUsage.objects.get_or_create(
+        department_id=department_id, platform=platform, month=month_start(now)
+    )
+    PaidReadUsage.objects.filter(pk=usage.pk).update(requests=F("requests") + requests)
+
+
 def _count_paid_read(*, department_id: int, platform: str, now: dt.datetime) -> None:
     usage, _created = PaidReadUsage.objects.get_or_create(
         department_id=department_id, platform=platform, month=month_start(now)

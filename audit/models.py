@@ -48,6 +48,15 @@ class AuditAction(models.TextChoices):
     ARCHIVE_DISPOSITION_CANCELLED = "archive.disposition_cancelled", _("Disposition cancelled")
     ARCHIVE_EXPORTED = "archive.exported", _("Records request exported")
     POST_RETRACTED = "post.retracted", _("Post deleted from its channels")
+    INBOX_ASSIGNED = "inbox.assigned", _("Inbox item assigned")
+    INBOX_NOTE_ADDED = "inbox.note_added", _("Internal note added to an inbox item")
+    INBOX_STATUS_CHANGED = "inbox.status_changed", _("Inbox item status changed")
+    INBOX_REPLIED = "inbox.replied", _("Reply to a resident written")
+    INBOX_URGENT = "inbox.urgent", _("Urgent inbox item flagged")
+    INBOX_MODERATED = "inbox.moderated", _("Resident's comment moderated")
+    INBOX_MODERATION_UNDONE = "inbox.moderation_undone", _("Moderation undone")
+    INBOX_SETTINGS_CHANGED = "inbox.settings_changed", _("Inbox settings changed")
+    POLICY_CLAUSE_CHANGED = "policy.clause_changed", _("Social media policy clause changed")
 
 
 class AuditEvent(models.Model):

@@ -96,6 +96,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="share of posts that are threads of --thread-parts parts on the Mastodon and X channels (default 0)",
     )
     parser.add_argument("--thread-parts", type=int, default=3, help="parts per thread (default 3)")
+    parser.add_argument(
+        "--replies",
+        type=float,
+        default=0.0,
+        help="share of posts that are inbox replies to a resident on Mastodon (default 0: the classic run)",
+    )
     parser.add_argument("--no-restarts", action="store_true", help="do not restart Redis and PostgreSQL")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", dest="json_out", default=None, help="also write the figures to this file")
@@ -150,6 +156,7 @@ class ChaosRun:
         self.tampered: set[int] = set()
         self.unapproved_posts: list[int] = []
         self.thread_posts: list[int] = []
+        self.reply_posts: list[int] = []
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -196,6 +203,12 @@ class ChaosRun:
             chosen = self.rng.sample(channels, k=min(self.rng.randint(1, len(channels)), self.args.deliveries - made))
             offset = self.rng.uniform(0, self.args.duration)
             due_at = provisional + dt.timedelta(seconds=offset)
+            if self.args.replies and self.rng.random() < self.args.replies:
+                mastodon = [channel for channel in channels if channel.platform == "mastodon"]
+                if mastodon:
+                    self.seed_reply(department, mastodon[0], post_text(self.rng, number, self.tag), due_at)
+                    made += 1
+                    continue
             roll = self.rng.random()
             if roll < self.args.unapproved:
                 post = schedule_unapproved_post(
@@ -238,6 +251,23 @@ class ChaosRun:
         assert Delivery.objects.count() == made
         self.provisional = provisional
         return {"events": plan, "deliveries": made}
+
+    def seed_reply(self, department: Any, channel: Any, text: str, due_at: dt.datetime) -> None:
+        """An inbox reply through scheduler.services.reply_create (approved automatically, as by default), answering
+        a resident's status; due with the others once the window opens."""
+        from scheduler.adapters.base import ReplyTarget
+        from scheduler.models import Delivery, Post
+        from scheduler.services import reply_create
+
+        post = reply_create(
+            author=self.city.editors[department.pk],
+            channel=channel,
+            text=text,
+            reply_to=ReplyTarget(remote_id=str(7_000_000 + len(self.reply_posts))),
+        )
+        Post.objects.filter(pk=post.pk).update(due_at=due_at)
+        Delivery.objects.filter(post=post).update(due_at=due_at, next_attempt_at=due_at)
+        self.reply_posts.append(post.pk)
 
     def open_window(self) -> None:
         """Moves every due time so that the window starts LEAD_IN seconds from now."""
@@ -412,6 +442,15 @@ class ChaosRun:
             DeliveryAttempt.objects.filter(outcome__in=["unknown", "sending"]).values_list("delivery_id", flat=True)
         )
         status_counts = Counter(d["status"] for d in deliveries)
+        # Inbox replies: every copy on the platform must answer the resident's status it was written for.
+        replies = [d for d in deliveries if d["approval__content"].get("reply_to")]
+        replies_not_as_reply = 0
+        for delivery in replies:
+            platform, account = self.city.accounts[delivery["channel_id"]]
+            wanted = delivery["approval__content"]["reply_to"]["remote_id"]
+            for entry in by_key.get((platform, account, delivery["approval__content"]["text"]), []):
+                if (entry.get("extra") or {}).get("in_reply_to_id") != wanted:
+                    replies_not_as_reply += 1
         matched: set[tuple[str, str, str]] = set()
         duplicates = lost = cancelled_but_sent = failed_but_on_platform = published_not_on_platform = 0
         still_pending = 0
@@ -544,6 +583,9 @@ class ChaosRun:
             "edits": dict(Counter(v.split(":")[0] for v in self.edits.values())),
             "tampered_posts": len(self.tampered),
             "never_approved_posts": len(self.unapproved_posts),
+            "replies": len(replies),
+            "replies_published": sum(1 for d in replies if d["status"] == DeliveryStatus.PUBLISHED),
+            "replies_not_sent_as_reply": replies_not_as_reply,
             "ledger_posts": len(posts),
             "fake_stats": ledger["stats"],
             **threads,

@@ -105,7 +105,9 @@ def main_navigation(
     if can_approve:
         review.append(_link(_("Approvals queue"), "scheduler:approval_queue", count=approval_count))
     if is_member:
-        review.append(_slot(_("Inbox"), "inbox:inbox", "inbox:index", "inbox:list"))
+        review.append(
+            _link(_("Inbox"), "inbox:city", "inbox:department", "inbox:settings", "inbox:item", "inbox:policy")
+        )
     if governance_rules.can_view_emergency_alerts(user):
         review.append(_link(_("Emergency posts"), "governance:emergency_list", "governance:emergency_detail"))
     channels = [

@@ -41,6 +41,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("capture into the archive", "archive.tasks.capture", settings.CIVICPOST_ARCHIVE_CAPTURE_SECONDS),
     PeriodicJob("e-mail the archive chain head", "archive.tasks.send_chain_head", 3600),
     PeriodicJob("propose archive disposition", "archive.tasks.propose_disposition", 86400),
+    # Residents' replies, comments and mentions, from each channel's stored cursor (inbox).
+    PeriodicJob("read the inbox", "inbox.tasks.poll_inbox", settings.CIVICPOST_INBOX_INTERVAL_SECONDS),
 )
 
 

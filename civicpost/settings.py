@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "governance",
     "analytics",
     "archive",
+    "inbox",
     "demo",
     "rest_framework",
     "django_filters",
@@ -207,6 +208,11 @@ CIVICPOST_HEALTH_QUIET_DAYS = env.int("CIVICPOST_HEALTH_QUIET_DAYS", default=21)
 CIVICPOST_HEALTH_FAILURE_RATE = env.float("CIVICPOST_HEALTH_FAILURE_RATE", default=0.2)
 # More health checks (dotted paths of f(channels, now) -> list[analytics.health.Finding]), added by other apps.
 CIVICPOST_HEALTH_CHECKS: list[str] = env.list("CIVICPOST_HEALTH_CHECKS", default=[])
+# The inbox (issue 15): how often each channel's replies, comments and mentions are read, and how many platform
+# requests one channel may use per pass (the rest waits for the next pass; X's reads also count against the
+# monthly budget above).
+CIVICPOST_INBOX_INTERVAL_SECONDS = env.int("CIVICPOST_INBOX_INTERVAL_SECONDS", default=120)
+CIVICPOST_INBOX_REQUESTS_PER_CHANNEL = env.int("CIVICPOST_INBOX_REQUESTS_PER_CHANNEL", default=5)
 # Applied by publishing to what each delivery sends (dotted paths; f(delivery, content) -> content). The
 # composition root wires analytics' short links in here, so scheduler never imports analytics.
 CIVICPOST_DELIVERY_CONTENT_FILTERS: list[str] = [

@@ -39,6 +39,7 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("feeds-to-drafts/", include("intake.urls")),
     path("records/", include("archive.urls")),
+    path("inbox/", include("inbox.urls")),
     # Short links in posts (analytics): public, counted, no personal data stored.
     path("l/<slug:code>", analytics_views.short_link_redirect, name="short_link"),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.

@@ -146,6 +146,10 @@ class Post(StateGuardedModel):
     thread_parts = models.JSONField(default=list, blank=True)
     # Published right after the post as a comment on it, on channels whose platform takes first comments.
     first_comment = models.TextField(blank=True)
+    # Set when the post is a reply on its one channel (an inbox answer, scheduler.services.replies): the platform
+    # post it answers, {"remote_id", "root_remote_id", "details"} (scheduler.adapters.base.ReplyTarget). Part of
+    # the approved snapshot, so what is approved is also what it answers.
+    reply_to = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         ordering = ["due_at", "id"]

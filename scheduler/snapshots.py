@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from medialibrary.services import media_snapshot
-from scheduler.adapters.base import MediaItem, PostContent
+from scheduler.adapters.base import MediaItem, PostContent, ReplyTarget
 from scheduler.content import clean_channel_text, languages_snapshot
 from scheduler.models import Channel, Post
 
@@ -19,7 +19,8 @@ def approval_content_for(post: Post) -> dict[str, Any]:
 
     The composer's keys appear only when they carry something: `language` (when not "en"),
     `channel_text` {channel id: text}, `media` (see medialibrary.services.media_snapshot) and
-    `languages` {code: {"text", "channel_text", "media_alt"}}. A plain post's snapshot, and its hash,
+    `languages` {code: {"text", "channel_text", "media_alt"}}, `reply_to` (a reply: what it answers). A plain
+    post's snapshot, and its hash,
     are what they were before the composer."""
     channel_ids = sorted(channel.pk for channel in post.channels.all())
     content: dict[str, Any] = {
@@ -42,6 +43,8 @@ def approval_content_for(post: Post) -> dict[str, Any]:
         media_items = list(post.media_items.select_related("asset").order_by("position", "id"))
     if media_items:
         content["media"] = media_snapshot(media_items)
+    if post.reply_to:
+        content["reply_to"] = dict(post.reply_to)
     if post.languages:
         content["languages"] = languages_snapshot(
             post.languages, channel_ids=channel_ids, media_asset_ids=[item.asset_id for item in media_items]
@@ -116,4 +119,22 @@ def channel_content(
                 size_bytes=item.get("size_bytes"),
             )
         )
-    return PostContent(text=text, link=approval_content.get("link", ""), language=language, media=tuple(media))
+    return PostContent(
+        text=text,
+        link=approval_content.get("link", ""),
+        language=language,
+        media=tuple(media),
+        reply_to=reply_target(approval_content.get("reply_to")),
+    )
+
+
+def reply_target(value: dict[str, Any] | None) -> ReplyTarget | None:
+    """Returns the ReplyTarget stored in a snapshot's (or Post.reply_to's) {"remote_id", "root_remote_id",
+    "details"}, or None for a post that answers nothing."""
+    if not value or not value.get("remote_id"):
+        return None
+    return ReplyTarget(
+        remote_id=str(value["remote_id"]),
+        root_remote_id=str(value.get("root_remote_id") or ""),
+        details=dict(value.get("details") or {}),
+    )

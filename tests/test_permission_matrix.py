@@ -34,6 +34,7 @@ from django.utils import timezone
 from civicpost.crypto import encrypt_text
 from departments.models import ApprovalStep, Role
 from governance.emergency import LanguageVersion, emergency_publish
+from inbox.models import InboxItem, ModerationAction, PolicyClause, SavedReply
 from intake.models import FeedSubscription
 from scheduler.models import BlackoutPeriod, CrisisHold, PostHold
 from tests.factories import ChannelFactory, member
@@ -276,6 +277,27 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # tests/archive/test_retract.py turns it on).
     ("archive:transparency", "GET"): NOBODY,
     ("archive:transparency_rss", "GET"): NOBODY,
+    # --- Inbox (issue 15): a department's members work its inbox; communications managers work every one.
+    ("inbox:city", "GET"): both(*MEMBER_ROLES) | COMMS,  # the URL takes no department: each sees their own
+    ("inbox:department", "GET"): MEMBERS | COMMS,
+    ("inbox:settings", "GET"): ADMINS | COMMS,
+    ("inbox:settings", "POST"): ADMINS | COMMS,  # an empty form is refused (400)
+    ("inbox:channel_toggle", "POST"): ADMINS | COMMS,
+    ("inbox:saved_reply_add", "POST"): MEMBERS | COMMS,
+    ("inbox:saved_reply_delete", "POST"): MEMBERS | COMMS,
+    ("inbox:item", "GET"): MEMBERS | COMMS,
+    ("inbox:item_reply", "POST"): MEMBERS | COMMS,
+    ("inbox:item_note", "POST"): MEMBERS | COMMS,
+    ("inbox:item_assign", "POST"): MEMBERS | COMMS,
+    ("inbox:item_status", "POST"): MEMBERS | COMMS,
+    ("inbox:item_moderate", "POST"): MEMBERS | COMMS,
+    ("inbox:moderation_undo", "POST"): MEMBERS | COMMS,
+    # The city's policy clauses: every inbox worker reads them, communications managers write them.
+    ("inbox:policy", "GET"): both(*MEMBER_ROLES) | COMMS,
+    ("inbox:policy", "POST"): COMMS,
+    ("inbox:policy_clause_retire", "POST"): COMMS,
+    # What residents said under a post goes with the post page.
+    ("inbox:post_conversation", "GET"): MEMBERS | COMMS | VIEWER,
 }
 
 # Which object of the scope each URL works on, when it takes a post.
@@ -318,6 +340,8 @@ class World:
             "records_officer": self._records_officer(),
         }
         librarian = member("lena", c.library, Role.APPROVER)
+
+        self.clause = PolicyClause.objects.create(number="1", title="Threats", text="No threats.")
         self.scopes = {
             "own": self._scope(c.parks, c.parks_channel, author=c.alice, approver=c.bob, other_member=c.quinn),
             "other": self._scope(
@@ -425,7 +449,28 @@ class World:
         from django.core.files.storage import default_storage
 
         default_storage.save(asset.file_name, ContentFile(b"\x89PNG\r\n\x1a\n"))
+        inbox_item = InboxItem.objects.create(
+            channel=channel,
+            department=department,
+            remote_id=f"{department.slug}-comment",
+            author_handle="resident",
+            text="When does the pool open?",
+            created_at=now,
+        )
         objects = {
+            "inbox_item": inbox_item,
+            "moderation": ModerationAction.objects.create(
+                item=inbox_item,
+                action="hide",
+                clause=PolicyClause.objects.get(number="1"),
+                clause_number="1",
+                clause_text="Threats",
+                note="Matrix",
+                actor=author,
+                snapshot={"text": inbox_item.text},
+                outcome="done",
+            ),
+            "saved_reply": SavedReply.objects.create(department=department, title="Thanks", text="Thank you!"),
             "asset": asset,
             "template": PostTemplate.objects.create(department=department, name="Weekly", text="Pools open {day}"),
             "series": self._series(department, channel, author, submit=False),
@@ -539,6 +584,10 @@ class World:
             "table": lambda: "channels",
             "subscription_id": lambda: scope.objects["webhook"].pk,
             "feed_id": lambda: scope.objects["feed"].pk,
+            "item_id": lambda: scope.objects["inbox_item"].pk,
+            "action_id": lambda: scope.objects["moderation"].pk,
+            "saved_reply_id": lambda: scope.objects["saved_reply"].pk,
+            "clause_id": lambda: self.clause.pk,
         }
         return {name: values[name]() for name in route_kwargs}
 

@@ -200,6 +200,64 @@ class ConnectionCheck:
     expires_at: dt.datetime | None = None
 
 
+# --- Conversations (the inbox: residents' replies, comments and mentions) ---------------------------
+
+
+@dataclass(frozen=True)
+class ConversationItem:
+    """One thing a resident said to or about the account, as the platform reported it.
+
+    `remote_id` is the platform's id of the reply / comment / mention (unique per channel);
+    `in_reply_to_remote_id` the id of the post it answers (ours when it answers one of our posts: the inbox
+    threads it under that delivery), empty for a mention outside any of our posts. `kind` is one of
+    "reply", "comment", "mention", "quote". `raw` is the platform's answer for this item, kept for the record."""
+
+    remote_id: str
+    kind: str
+    author_handle: str
+    text: str
+    created_at: dt.datetime
+    in_reply_to_remote_id: str = ""
+    # The first post of the conversation where the platform names it (Bluesky root, Facebook post of a comment).
+    root_remote_id: str = ""
+    author_name: str = ""
+    author_profile_url: str = ""
+    permalink: str = ""
+    # Attachments as the platform describes them: [{"url", "type", "alt_text"}].
+    media: tuple[dict[str, Any], ...] = ()
+    # What a reply to this item needs besides its id (Bluesky: {"cid", "root_cid"}).
+    reply_details: Mapping[str, Any] = field(default_factory=dict)
+    # True when the platform says the comment was deleted (or is no longer visible to us).
+    deleted: bool = False
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    """One read of an account's conversations. `next_cursor` is what the next read starts from (store it
+    once these items are stored; None: keep the cursor you had). `more` says the platform has more right away
+    (read again in this pass if the request budget allows)."""
+
+    items: tuple[ConversationItem, ...]
+    next_cursor: str | None
+    more: bool = False
+    # Requests this read made (a platform read in two steps counts 2), for budgets and the benchmark.
+    requests: int = 1
+
+
+# Moderation actions an adapter may offer (PlatformAdapter.moderation_actions); "un*" undo the first ones.
+MODERATION_ACTIONS: tuple[str, ...] = ("hide", "delete", "block", "mute")
+UNDO_ACTIONS: dict[str, str] = {"hide": "unhide", "block": "unblock", "mute": "unmute"}
+
+
+@dataclass(frozen=True)
+class ModerationResult:
+    """What the platform answered to a moderation action."""
+
+    done: bool = True
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
 # --- Errors -------------------------------------------------------------------------------------
 
 
@@ -390,6 +448,28 @@ class PlatformAdapter(ABC):
                 continue
             readings[remote_id] = MetricsReading(counts=_comparable(counts), raw=dict(counts))
         return readings
+
+    # --- Conversations (inbox) ---
+    # True: fetch_conversation reads residents' replies, comments and mentions of this account.
+    supports_inbox: ClassVar[bool] = False
+    # True where every conversation read is billed (X): the inbox counts them against the department's budget.
+    conversation_reads_are_paid: ClassVar[bool] = False
+    # What moderate() can do here (a subset of MODERATION_ACTIONS) and what it can undo (UNDO_ACTIONS' values).
+    moderation_actions: ClassVar[frozenset[str]] = frozenset()
+    undo_actions: ClassVar[frozenset[str]] = frozenset()
+
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """Reads what residents said since `cursor` (None: the first read; platforms then start from now or
+        from a short window back, never the whole history). `our_remote_ids` are the account's recent posts
+        (platforms that read replies per post use them). Returns one page; raises RateLimited (stop reading
+        this channel until retry_after), AuthExpired or PublishError."""
+        raise PublishError(f"{self.label} conversations cannot be read by CivicPost.", permanent=True)
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        """Hides, deletes, blocks or mutes (or undoes that: "unhide", "unblock", "unmute") on the platform.
+        `item` is the stored item (its remote id, author, raw). Raises PublishError (permanent: the platform
+        does not allow it), RateLimited, AuthExpired."""
+        raise PublishError(f"{self.label} does not let CivicPost {action} this.", permanent=True)
 
     def fetch_followers(self) -> int | None:
         """Returns the account's follower count, or None where the platform does not report it."""

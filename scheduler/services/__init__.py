@@ -1,7 +1,7 @@
 """The only writers of Post and Delivery state (with scheduler.publishing, the delivery state machine that
 claims, sends and records outcomes): posts (create, update, save-and-submit, cancel, versions), review
-(submit, approve step by step, request changes, renew after a move), holds (blackouts, crisis holds, per-post
-holds, the post side of an emergency publish). tests/scheduler/test_state_writers.py keeps it so.
+(submit, approve step by step, request changes, renew after a move), replies (an inbox answer), holds (blackouts,
+crisis holds, per-post holds, the post side of an emergency publish). tests/scheduler/test_state_writers.py keeps it so.
 
 Re-exports the public names, so `from scheduler.services import post_submit` keeps working."""
 
@@ -31,6 +31,7 @@ from scheduler.services.posts import (
     post_version_for_approval,
     post_version_record,
 )
+from scheduler.services.replies import reply_create
 from scheduler.services.retractions import PlatformDeletion, post_delete_from_platforms
 from scheduler.services.review import (
     approval_renew_after_move,
@@ -73,5 +74,6 @@ __all__ = [
     "post_update",
     "post_version_for_approval",
     "post_version_record",
+    "reply_create",
     "posts_hold_for_blackouts",
 ]

@@ -126,8 +126,10 @@ def post_create(
     autosaved: bool = False,
     thread_parts: list[str] | None = None,
     first_comment: str = "",
+    reply_to: dict[str, Any] | None = None,
 ) -> Post:
-    """Creates a draft and its first saved version. `channel_text` {channel id: text} holds per-channel
+    """Creates a draft and its first saved version. `reply_to` makes it a reply (scheduler.services.replies).
+    `channel_text` {channel id: text} holds per-channel
     versions, `languages` {code: {"text", "channel_text", "media_alt", "reviewed"}} the other language
     versions, `media` the attached (asset, alt text) in order."""
     if not user_can_edit_for(user=author, department_id=department.pk):
@@ -145,6 +147,7 @@ def post_create(
         languages=dict(languages or {}),
         thread_parts=_normalized_parts(thread_parts) or [],
         first_comment=normalize_text(first_comment or "").strip(),
+        reply_to=dict(reply_to) if reply_to else None,
     )
     post.channels.set(channels)
     if media:

@@ -61,7 +61,15 @@ MASTODON_APP = {
     "id": "563419",
     "name": "CivicPost",
     "website": "http://testserver",
-    "scopes": ["read:accounts", "read:statuses", "write:statuses", "write:media"],
+    "scopes": [
+        "read:accounts",
+        "read:statuses",
+        "read:notifications",
+        "write:statuses",
+        "write:media",
+        "write:blocks",
+        "write:mutes",
+    ],
     "redirect_uri": "http://testserver/channels/connect/callback/mastodon/",
     "redirect_uris": ["http://testserver/channels/connect/callback/mastodon/"],
     "client_id": "TWhM-tNSuncnqN7DBJmoyeLnk6K3iJJ71KKXxgL1hPM",
@@ -70,7 +78,7 @@ MASTODON_APP = {
 MASTODON_TOKEN = {
     "access_token": "mastodon-access-token-SECRET",
     "token_type": "Bearer",
-    "scope": "read:accounts read:statuses write:statuses write:media",
+    "scope": "read:accounts read:statuses read:notifications write:statuses write:media write:blocks write:mutes",
     "created_at": 1764601200,
 }
 MASTODON_ACCOUNT = {

@@ -8,7 +8,9 @@ to it, each pointed at it by a base-URL setting (shared/platforms.md sections 2-
   ``honour_idempotency_key=False`` it ignores the header, as some servers do),
   GET/DELETE /api/v1/statuses/:id, GET /api/v1/statuses/:id/source, GET /api/v1/accounts/verify_credentials,
   GET /api/v1/accounts/:id/statuses (newest first, max_id / since_id / min_id, Link header),
-  GET /api/v1/instance and /api/v2/instance, POST /api/v2/media.
+  GET /api/v1/instance and /api/v2/instance, POST /api/v2/media, GET /api/v1/notifications (types[]=mention,
+  min_id / max_id / since_id, limit <= 80: the residents' mentions `fake.add_mastodon_mentions(token, n)` or
+  ``POST /__control {"mastodon_mentions": {token: n}}`` made; a status's ``in_reply_to_id`` is kept in the ledger).
 - X API v2: POST /2/tweets, DELETE /2/tweets/:id, GET /2/tweets/:id, GET /2/users/me,
   GET /2/users/:id/tweets (for reconciliation), v2 media upload; the 403 duplicate-content body.
 - Facebook Graph: POST /{version}/{page-id}/feed, GET /{version}/{page-id}/feed (and /posts,
@@ -346,6 +348,8 @@ class FakePlatform:
         self._idempotency_locks: dict[tuple[str, str], threading.Lock] = {}
         self._media: dict[str, dict[str, Any]] = {}
         self.revoked_tokens: set[str] = set()
+        # Residents' mentions per Mastodon account id, oldest first (GET /api/v1/notifications).
+        self.mastodon_notifications: dict[str, list[dict[str, Any]]] = {}
         # A Page token's /me is its Page: learnt from the Page the token first works with.
         self.facebook_token_pages: dict[str, str] = {}
         # Instagram / Threads containers by id: {"platform", "user", "media_type", "text", "media", "children",
@@ -430,6 +434,7 @@ class FakePlatform:
             self.stats.clear()
             self._idempotency.clear()
             self.revoked_tokens.clear()
+            self.mastodon_notifications.clear()
             self.containers.clear()
             self.blobs.clear()
             self.bluesky_handles.clear()
@@ -476,6 +481,50 @@ class FakePlatform:
     def next_id(self) -> str:
         with self._lock:
             return str(next(self._ids))
+
+    def add_mastodon_mentions(self, token: str, count: int, *, in_reply_to_id: str | None = None) -> list[str]:
+        """Files `count` residents' mentions of the account whose token this is (replies to `in_reply_to_id`,
+        or to the account's latest status when None). Returns the notification ids."""
+        account = _numeric_id(f"mastodon:{token}")
+        if in_reply_to_id is None:
+            own = self.ledger.find(platform="mastodon", account=account)
+            in_reply_to_id = own[-1].remote_id if own else None
+        ids = []
+        now = _iso_z(_utcnow())
+        with self._lock:
+            notes = self.mastodon_notifications.setdefault(account, [])
+            for _n in range(count):
+                note_id, status_id = self.next_id(), self.next_id()
+                resident = str(int(status_id) % 100000)
+                author = {
+                    "id": resident,
+                    "username": f"resident{resident}",
+                    "acct": f"resident{resident}@elsewhere.example",
+                    "display_name": f"Resident {resident}",
+                    "url": f"https://elsewhere.example/@resident{resident}",
+                }
+                notes.append(
+                    {
+                        "id": note_id,
+                        "type": "mention",
+                        "created_at": now,
+                        "account": author,
+                        "status": {
+                            "id": status_id,
+                            "created_at": now,
+                            "in_reply_to_id": in_reply_to_id,
+                            "in_reply_to_account_id": account if in_reply_to_id else None,
+                            "visibility": "public",
+                            "url": f"https://elsewhere.example/@resident{resident}/{status_id}",
+                            "uri": f"https://elsewhere.example/users/resident{resident}/statuses/{status_id}",
+                            "content": f"<p>@user{account} When does the pool open? ({status_id})</p>",
+                            "media_attachments": [],
+                            "account": author,
+                        },
+                    }
+                )
+                ids.append(note_id)
+        return ids
 
     # --- Mastodon idempotency (per account, kept for idempotency_ttl_seconds) -----------------
 
@@ -865,6 +914,8 @@ class _Handler(BaseHTTPRequestHandler):
                     fake.add_webhook_receiver(name, secret)
                 for old, new in settings.pop("bluesky_change_handles", {}).items():
                     fake.bluesky_change_handle(old, new)
+                for token, count in settings.pop("mastodon_mentions", {}).items():
+                    fake.add_mastodon_mentions(token, int(count))
                 fake.configure(settings.pop("platform", None), **settings)
             except (ValueError, TypeError, RuntimeError) as error:
                 self._json(400, {"error": str(error)})
@@ -1072,6 +1123,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             self.fake.count("mastodon:account_statuses_read")
             self._json(200, [self._status_json(e) for e in page], headers)
+        elif path == "/api/v1/notifications" and method == "GET":
+            self._mastodon_notifications(account)
         elif (match := re.fullmatch(r"/api/v1/statuses/(\d+)/source", path)) and method == "GET":
             entry = self.fake.ledger.get("mastodon", match[1])
             if entry is None or entry.deleted or entry.account != account:
@@ -1090,6 +1143,25 @@ class _Handler(BaseHTTPRequestHandler):
                 self._json(200, self._media_json(match[1]))
         else:
             self._json(404, {"error": "Record not found"})
+
+    def _mastodon_notifications(self, account: str) -> None:
+        """GET /api/v1/notifications (https://docs.joinmastodon.org/methods/notifications/#get): newest first;
+        min_id gives the page right after it, max_id / since_id bound it; limit at most 80."""
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        types = query.get("types[]") or ["mention"]
+        with self.fake._lock:
+            notes = [n for n in self.fake.mastodon_notifications.get(account, []) if n["type"] in types]
+        limit = min(80, int((query.get("limit") or ["40"])[0]))
+        if query.get("max_id"):
+            notes = [n for n in notes if int(n["id"]) < int(query["max_id"][0])]
+        if query.get("since_id"):
+            notes = [n for n in notes if int(n["id"]) > int(query["since_id"][0])]
+        if query.get("min_id"):
+            page = [n for n in notes if int(n["id"]) > int(query["min_id"][0])][:limit]
+        else:
+            page = notes[-limit:]
+        self.fake.count("mastodon:notifications_read")
+        self._json(200, list(reversed(page)))
 
     def _mastodon_post_status(self, account: str, outcome: str) -> None:
         fields = self.form()

@@ -24,11 +24,21 @@ from archive.services import archive_capture
 from demo.history import DAYS as HISTORY_DAYS
 from demo.history import history_seed
 from departments.models import CityRole, CityRoleName, Department, Membership, Role
+from inbox.models import InboxSettings, PolicyClause
+from inbox.services import inbox_settings_save, policy_clause_create
 from scheduler.adapters.sandbox.adapter import sandbox_store
 from scheduler.models import Channel, Delivery, DeliveryStatus, Post, PostStatus
 from scheduler.publishing import delivery_publish, dispatch_tick
 from scheduler.services import post_approve, post_create, post_request_changes, post_submit
 
+# The demo city's social media policy (the numbered clauses moderation cites). Content-neutral on purpose.
+POLICY_CLAUSES = (
+    ("1", "Threats and harassment", "Comments that threaten or harass a person are hidden or removed."),
+    ("2", "Obscene or sexual content", "Obscene or sexually explicit comments and images are hidden or removed."),
+    ("3", "Spam and advertising", "Repeated identical comments and commercial advertising are hidden or removed."),
+    ("4", "Personal information", "Comments that publish a person's private contact or identity details are removed."),
+    ("5", "Illegal activity", "Comments that promote or incite clearly illegal acts are hidden or removed."),
+)
 DEMO_PASSWORD = "civicpost-demo"  # noqa: S105 - published on purpose; the command refuses to run without DEBUG  # nosec B105
 CITY_TIME_ZONE = "America/Chicago"
 
@@ -163,6 +173,7 @@ class Command(BaseCommand):
                 zone=zoneinfo.ZoneInfo(CITY_TIME_ZONE),
                 now=timezone.now(),
             )
+            self._inbox(departments, users)
         if history:
             self.stdout.write(f"Demo history: {history} published deliveries over {HISTORY_DAYS} days, with figures.")
         self._deleted_on_the_platform(departments, users, channels)
@@ -372,6 +383,24 @@ class Command(BaseCommand):
             dispatch_tick(enqueue=_publish_now, loop_name="seed_demo")
         for delivery in Delivery.objects.filter(post=post, status=DeliveryStatus.PUBLISHED):
             sandbox_store().delete(channel_id=delivery.channel_id, remote_id=delivery.remote_id)
+
+    def _inbox(self, departments: dict[str, Department], users: dict[str, User]) -> None:
+        """The city's social media policy clauses and the Parks inbox's urgency keywords (the Sandbox's residents
+        answer the published demo posts; the inbox reads them every few minutes)."""
+        manager = users["comms-manager"]
+        for number, title, text in POLICY_CLAUSES:
+            if not PolicyClause.objects.filter(number=number, active=True).exists():
+                policy_clause_create(user=manager, number=number, title=title, text=text)
+        parks = departments["parks"]
+        if not InboxSettings.objects.filter(department=parks).exists():
+            inbox_settings_save(
+                department=parks,
+                user=manager,
+                replies_need_approval=False,
+                response_target_hours=24,
+                urgency_keywords=["fire", "flooding", "gas leak"],
+                watcher_ids=[users["parks-approver"].pk],
+            )
 
     def _report(self, password: str, created: list[Post]) -> None:
         if created:

@@ -25,12 +25,32 @@ Bluesky has no idempotency key, but a client may choose the record key (rkey) of
 from its idempotency key (`record_key_for`), so every retry writes to the same address, and
 `reconcile` asks com.atproto.repo.getRecord whether that address holds our post: found -> published;
 RecordNotFound -> safe to send again (same rkey); anything else -> a person checks.
+
+The inbox (residents' replies, mentions and quotes)
+---------------------------------------------------
+Read with app.bsky.notification.listNotifications?reasons=reply&reasons=mention&reasons=quote&limit=100
+(https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications). The list runs newest first and its
+`cursor` pages back in time, so the stored cursor is JSON: `seen` (the newest indexedAt read completely), and
+while a sweep is under way `page` (the listNotifications cursor to continue from) and `top` (the newest indexedAt
+of that sweep). A sweep reads back page after page until it meets an item at or before `seen` (or the list ends),
+then `seen` becomes `top`: nothing newer than `seen` is skipped, even when a sweep spans passes. The first read
+takes the newest page only. Each notification is a post record (app.bsky.feed.post); a reply names
+reply.parent / reply.root (uri + cid), kept so CivicPost's answer names the same root
+(https://docs.bsky.app/docs/advanced-guides/posts#replies): publish() writes `reply` {root, parent} from
+PostContent.reply_to (remote_id = the parent's at:// uri, details cid / root_cid).
+Moderation: "hide" adds the reply's uri to the hiddenReplies of our root post's threadgate
+(app.bsky.feed.threadgate, rkey = the root post's rkey; https://docs.bsky.app/docs/api/app-bsky-feed-threadgate
+lexicon, "hiddenReplies", max 300) with com.atproto.repo.putRecord, keeping the gate's `allow` rules; "unhide"
+takes it out again. Only replies under our own posts can be hidden. "mute" / "unmute":
+app.bsky.graph.muteActor / unmuteActor (private to the account). Bluesky lets nobody delete another's post.
+Access a city needs: the account's app password (as for posting); no paid tier.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -63,8 +83,11 @@ from scheduler.adapters.base import (
     AuthExpired,
     CheckAgainLater,
     ConnectionCheck,
+    ConversationItem,
+    ConversationPage,
     ImageLimits,
     MetricsReading,
+    ModerationResult,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -74,6 +97,7 @@ from scheduler.adapters.base import (
     RateLimited,
     Removed,
     TextLength,
+    parse_expires_at,
 )
 from scheduler.adapters.http import USER_AGENT, httpx_timeout, platform_base_url
 from scheduler.adapters.media import UploadImage, image_for_upload
@@ -287,6 +311,9 @@ class BlueskyAdapter(PlatformAdapter):
     # app.bsky.feed.post#replyRef): a thread's parts answer the part before, with part 1 as the root.
     supports_replies = True
     supports_threads = True
+    supports_inbox = True
+    moderation_actions = frozenset({"hide", "mute"})
+    undo_actions = frozenset({"unhide", "unmute"})
     max_media = MAX_IMAGES
     # Larger images are scaled down and re-compressed at publish time (scheduler/adapters/media.py).
     image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES)
@@ -552,6 +579,73 @@ class BlueskyAdapter(PlatformAdapter):
         # com.atproto.repo.deleteRecord: "Delete a record, or ensure it doesn't exist."
         self._run(lambda client: client.delete_post(remote_id), sent=False)
 
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """One page of replies, mentions and quotes (see the module's docstring for the cursor)."""
+        state = _conversation_state(cursor)
+        params: dict[str, Any] = {"reasons": list(CONVERSATION_REASONS), "limit": NOTIFICATIONS_PAGE_SIZE}
+        if state.get("page"):
+            params["cursor"] = state["page"]
+        answer = self._run(lambda client: client.app.bsky.notification.list_notifications(params), sent=False)
+        raw = get_model_as_dict(answer)
+        notifications = raw.get("notifications") or []
+        seen = str(state.get("seen") or "")
+        fresh = [n for n in notifications if not seen or str(n.get("indexedAt") or "") > seen]
+        items = tuple(_conversation_item(n) for n in fresh if n.get("reason") in CONVERSATION_REASONS)
+        newest = max([str(n.get("indexedAt") or "") for n in notifications] + [str(state.get("top") or "")])
+        reached_seen = len(fresh) < len(notifications)
+        next_page = raw.get("cursor")
+        if not seen or reached_seen or not next_page or not notifications:
+            done = {"seen": max(newest, seen)} if (newest or seen) else {}
+            return ConversationPage(items=items, next_cursor=json.dumps(done) if done else None)
+        sweeping = {"seen": seen, "page": next_page, "top": newest}
+        return ConversationPage(items=items, next_cursor=json.dumps(sweeping), more=True)
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        if action in ("hide", "unhide"):
+            return self._run(lambda client: self._threadgate_hide(client, item, hide=action == "hide"), sent=False)
+        author = str((item.raw.get("author") or {}).get("did") or "")
+        if action not in ("mute", "unmute") or not author:
+            raise PublishError(f"Bluesky does not let CivicPost {action} this.", permanent=True)
+
+        def mute(client: Client) -> ModerationResult:
+            # app.bsky.graph.muteActor / unmuteActor (https://docs.bsky.app/docs/api/app-bsky-graph-mute-actor)
+            if action == "mute":
+                client.app.bsky.graph.mute_actor({"actor": author})
+            else:
+                client.app.bsky.graph.unmute_actor({"actor": author})
+            return ModerationResult(done=True, raw={"actor": author, "action": action})
+
+        return self._run(mute, sent=False)
+
+    def _threadgate_hide(self, client: Client, item: ConversationItem, *, hide: bool) -> ModerationResult:
+        root = item.root_remote_id or item.in_reply_to_remote_id
+        repo = self.did or self.handle
+        if not root.startswith(f"at://{self.did}/{POST_COLLECTION}/"):
+            raise PublishError("Bluesky hides only replies under the city's own posts.", permanent=True)
+        rkey = AtUri.from_str(root).rkey
+        gate: dict[str, Any] = {"$type": THREADGATE_COLLECTION, "post": root}
+        try:
+            found = client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=THREADGATE_COLLECTION, rkey=rkey)
+            )
+            gate = {**get_model_as_dict(found.value), "$type": THREADGATE_COLLECTION, "post": root}
+        except BadRequestError as error:
+            if _error_name(error) != "RecordNotFound":
+                raise
+        gate.pop("py_type", None)
+        hidden = [uri for uri in gate.get("hiddenReplies") or [] if uri != item.remote_id]
+        if hide:
+            hidden.append(item.remote_id)
+        gate["hiddenReplies"] = hidden
+        gate.setdefault(
+            "createdAt", timezone.now().astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        )
+        # com.atproto.repo.putRecord (https://docs.bsky.app/docs/api/com-atproto-repo-put-record)
+        written = client.com.atproto.repo.put_record(
+            models.ComAtprotoRepoPutRecord.Data(repo=repo, collection=THREADGATE_COLLECTION, rkey=rkey, record=gate)
+        )
+        return ModerationResult(done=True, raw={"uri": written.uri, "cid": written.cid, "hiddenReplies": hidden})
+
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
         # app.bsky.feed.getPosts (https://docs.bsky.app/docs/api/app-bsky-feed-get-posts)
         response = self._run(lambda client: client.get_posts([remote_id]), sent=False)
@@ -644,3 +738,47 @@ def connect_with_app_password(handle: str, app_password: str, pds_url: str | Non
         "app_password": app_password,
         "session_string": session.encode(),
     }
+
+
+CONVERSATION_REASONS = ("reply", "mention", "quote")
+# listNotifications takes 1-100 a page (https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications).
+NOTIFICATIONS_PAGE_SIZE = 100
+THREADGATE_COLLECTION = "app.bsky.feed.threadgate"
+
+
+def _conversation_state(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _conversation_item(notification: dict[str, Any]) -> ConversationItem:
+    """A listNotifications entry (reason reply / mention / quote) as an inbox item."""
+    author = notification.get("author") or {}
+    record = notification.get("record") or {}
+    reply = record.get("reply") or {}
+    parent, root = reply.get("parent") or {}, reply.get("root") or {}
+    uri = str(notification.get("uri") or "")
+    handle = str(author.get("handle") or "")
+    created = parse_expires_at(record.get("createdAt") or notification.get("indexedAt")) or dt.datetime.now(tz=dt.UTC)
+    images = ((record.get("embed") or {}).get("images")) or []
+    rkey = uri.rsplit("/", 1)[-1]
+    return ConversationItem(
+        remote_id=uri,
+        kind=str(notification.get("reason") or "mention"),
+        author_handle="@" + handle,
+        author_name=str(author.get("displayName") or ""),
+        author_profile_url=f"{_web_url()}/profile/{handle}" if handle else "",
+        text=str(record.get("text") or ""),
+        created_at=created,
+        in_reply_to_remote_id=str(parent.get("uri") or notification.get("reasonSubject") or ""),
+        root_remote_id=str(root.get("uri") or ""),
+        permalink=f"{_web_url()}/profile/{handle}/post/{rkey}" if handle else "",
+        media=tuple({"url": "", "type": "image", "alt_text": str(image.get("alt") or "")} for image in images),
+        reply_details={"cid": str(notification.get("cid") or ""), "root_cid": str(root.get("cid") or "")},
+        raw=notification,
+    )

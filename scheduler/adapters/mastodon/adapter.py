@@ -31,6 +31,23 @@ max_id) from just before the first attempt that may have arrived: the status who
 not in it and the settle time has passed does it answer "resend" (None).
 Media uploads are not idempotent: a replay may leave an unattached upload behind, which Mastodon
 removes by itself.
+
+The inbox (residents' replies and mentions)
+-------------------------------------------
+Read with GET /api/v1/notifications?types[]=mention&min_id=<cursor>&limit=80
+(https://docs.joinmastodon.org/methods/notifications/#get; `types[]` since Mastodon 3.5, limit max 80). A reply to
+one of our statuses mentions the account (clients add the mention), so it arrives as a `mention` notification
+whose `status.in_reply_to_id` is our status; a mention elsewhere has another (or no) in_reply_to_id. `min_id`
+returns the page right after the cursor (newest first inside the page), so reading forward from the stored
+cursor never skips nor repeats; a full page means more is waiting. The first read takes the latest page only.
+A notification whose status is null (deleted since) is reported `deleted`. Not read: replies that removed the
+mention (only GET /api/v1/statuses/:id/context would show them, one request per post).
+Replies are published with `in_reply_to_id` (https://docs.joinmastodon.org/methods/statuses/#create).
+Moderation: Mastodon has no "hide a reply" and no deleting other people's statuses; CivicPost offers block
+(POST /api/v1/accounts/:id/block) and mute (POST /api/v1/accounts/:id/mute) and their undo
+(https://docs.joinmastodon.org/methods/accounts/#block). Access a city needs: a normal account's OAuth token with
+the scopes in SCOPES (read:notifications, write:blocks, write:mutes besides posting); channels connected before
+these scopes were added must be reconnected for the inbox (the read answers 403, shown on the inbox settings).
 """
 
 from __future__ import annotations
@@ -72,9 +89,12 @@ from scheduler.adapters.base import (
     ChannelAccount,
     CheckAgainLater,
     ConnectionCheck,
+    ConversationItem,
+    ConversationPage,
     ImageLimits,
     MediaItem,
     MetricsReading,
+    ModerationResult,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -99,7 +119,15 @@ logging.getLogger("mastodon").setLevel(max(logging.INFO, logging.getLogger("mast
 
 APP_NAME = "CivicPost"
 # https://docs.joinmastodon.org/api/oauth-scopes/ - read:accounts for verify_credentials.
-SCOPES = ["read:accounts", "read:statuses", "write:statuses", "write:media"]
+SCOPES = [
+    "read:accounts",
+    "read:statuses",
+    "read:notifications",
+    "write:statuses",
+    "write:media",
+    "write:blocks",
+    "write:mutes",
+]
 ASSUMED_MASTODON_VERSION = "4.0.0"
 
 # https://docs.joinmastodon.org/methods/instance/#v2 (configuration.statuses / media_attachments)
@@ -133,6 +161,8 @@ RECONCILE_MAX_PAGES = 10
 DEFAULT_RATE_LIMIT_WAIT_SECONDS = 300.0
 # POST /api/v2/media answers 202 with url null while the file is processed
 # (https://docs.joinmastodon.org/methods/media/#v2); we wait a little, never long, in a worker.
+# GET /api/v1/notifications answers at most 80 a page (https://docs.joinmastodon.org/methods/notifications/#get).
+NOTIFICATIONS_PAGE_SIZE = 80
 MEDIA_POLL_ATTEMPTS = 10
 MEDIA_POLL_INTERVAL_SECONDS = 1.0
 
@@ -276,6 +306,9 @@ class MastodonAdapter(PlatformAdapter):
     # of posts are replies to the account's own previous status.
     supports_replies = True
     supports_threads = True
+    supports_inbox = True
+    moderation_actions = frozenset({"block", "mute"})
+    undo_actions = frozenset({"unblock", "unmute"})
     # Mastodon's defaults; current_image_limits() uses the instance's own figures.
     image_limits = ImageLimits(
         max_bytes=DEFAULT_LIMITS["image_size_limit"],
@@ -625,6 +658,39 @@ class MastodonAdapter(PlatformAdapter):
             readings.setdefault(remote_id, Removed(reason="The instance no longer shows this post."))
         return readings
 
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """Mentions (and so replies) since `cursor` (a notification id): GET /api/v1/notifications?types[]=mention
+        &min_id=cursor&limit=80. Raises RateLimited, AuthExpired, PublishError."""
+        api = self._api()
+        try:
+            notifications = api.notifications(types=["mention"], min_id=cursor or None, limit=NOTIFICATIONS_PAGE_SIZE)
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=False) from error
+        items = tuple(item for item in (_conversation_item(n, ours=set(our_remote_ids)) for n in notifications) if item)
+        ids = [str(n["id"]) for n in notifications]
+        newest = max(ids, key=lambda value: (len(value), value)) if ids else None
+        # The first read takes the newest page: nothing newer waits. Later reads page forward from the cursor.
+        more = cursor is not None and len(ids) >= NOTIFICATIONS_PAGE_SIZE
+        return ConversationPage(items=items, next_cursor=newest or cursor, more=more)
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        """Blocks or mutes the author (and undoes it): POST /api/v1/accounts/:id/{block,unblock,mute,unmute}."""
+        account_id = str((item.raw.get("account") or {}).get("id") or "")
+        if not account_id or action not in self.moderation_actions | self.undo_actions:
+            raise PublishError(f"Mastodon does not let CivicPost {action} this.", permanent=True)
+        api = self._api()
+        calls = {
+            "block": api.account_block,
+            "unblock": api.account_unblock,
+            "mute": api.account_mute,
+            "unmute": api.account_unmute,
+        }
+        try:
+            relationship = calls[action](account_id)
+        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=api, sent=False) from error
+        return ModerationResult(done=True, raw=_jsonable(relationship))
+
     def fetch_followers(self) -> int | None:
         """GET /api/v1/accounts/verify_credentials: followers_count."""
         api = self._api()
@@ -823,3 +889,43 @@ def _status_counts(status: Any) -> dict[str, int]:
 def _status_raw(status: Any) -> dict[str, Any]:
     keys = ("id", "url", "favourites_count", "reblogs_count", "replies_count", "quotes_count")
     return {key: (str(status[key]) if key == "id" else status.get(key)) for key in keys if key in status}
+
+
+def _conversation_item(notification: Any, *, ours: set[str]) -> ConversationItem | None:
+    """A `mention` notification (https://docs.joinmastodon.org/entities/Notification/) as an inbox item; its status
+    null means the status was deleted since."""
+    account = notification.get("account") or {}
+    status = notification.get("status")
+    created = _created_at(status or notification) or dt.datetime.now(tz=dt.UTC)
+    raw = _jsonable(notification)
+    if not status:
+        return ConversationItem(
+            remote_id=str(notification.get("id")),
+            kind="mention",
+            author_handle=str(account.get("acct") or ""),
+            text="",
+            created_at=created,
+            deleted=True,
+            raw=raw,
+        )
+    in_reply_to = str(status.get("in_reply_to_id") or "")
+    return ConversationItem(
+        remote_id=str(status["id"]),
+        kind="reply" if in_reply_to in ours else "mention",
+        author_handle="@" + str(account.get("acct") or ""),
+        author_name=str(account.get("display_name") or ""),
+        author_profile_url=str(account.get("url") or ""),
+        text=_html_to_text(str(status.get("content") or "")).strip(),
+        created_at=created,
+        in_reply_to_remote_id=in_reply_to,
+        permalink=str(status.get("url") or status.get("uri") or ""),
+        media=tuple(
+            {
+                "url": str(m.get("url") or ""),
+                "type": str(m.get("type") or ""),
+                "alt_text": str(m.get("description") or ""),
+            }
+            for m in status.get("media_attachments") or []
+        ),
+        raw=raw,
+    )

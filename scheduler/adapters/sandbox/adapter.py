@@ -9,6 +9,11 @@ sandbox channel (setting CIVICPOST_SANDBOX_MODE):
   down           the connection is refused before anything is sent (safe to retry)
   timeout        the request times out: nobody knows whether it arrived
   drop_response  the post is stored, then the answer is lost on the way back
+
+Residents answer too: every post the Sandbox published gets a few resident replies (the same ones each
+time, made up from the post's id), read by the inbox through `fetch_conversation`, so the inbox can be
+tried in `make run`. Replies from CivicPost (PostContent.reply_to) and moderation (hide, delete, block, mute,
+and undo) are accepted and change nothing else.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from django.utils.module_loading import import_string
 
 from scheduler.adapters.base import (
     ConnectionCheck,
+    ConversationItem,
+    ConversationPage,
     MetricsReading,
+    ModerationResult,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -38,6 +46,18 @@ from scheduler.adapters.base import (
 
 SANDBOX_TEXT_LIMIT = 500
 SANDBOX_MODES = ("ok", "fail", "rate_limit", "down", "timeout", "drop_response")
+
+# What the Sandbox's residents say (picked by the post's id, so a post always gets the same replies). One of
+# them names an urgent problem, so urgency keywords can be tried out.
+RESIDENT_REPLIES: tuple[tuple[str, str], ...] = (
+    ("maria.lopez", "Thank you for the update! Is the pool open on Sunday too?"),
+    ("jsmith", "The sidewalk on Elm Street is flooding again, water up to the curb."),
+    ("neighbor42", "What time does this start? I could not find it on the website."),
+    ("dee.ortiz", "Great news for the kids in our neighborhood."),
+    ("bikecommuter", "Will the bike lane stay open during the works?"),
+    ("rob_k", "This is the third time this month. Who do I call about it?"),
+)
+SANDBOX_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,9 @@ class SandboxAdapter(PlatformAdapter):
     supports_threads = True
     supports_first_comment = True
     first_comment_max_chars = SANDBOX_TEXT_LIMIT
+    supports_inbox = True
+    moderation_actions = frozenset({"hide", "delete", "block", "mute"})
+    undo_actions = frozenset({"unhide", "unblock", "unmute"})
 
     @property
     def mode(self) -> str:
@@ -171,6 +194,34 @@ class SandboxAdapter(PlatformAdapter):
                 readings[remote_id] = Removed(reason="The post is no longer on the sandbox timeline.")
         return readings
 
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """Two or three resident replies to each of our posts newer than `cursor` (the id of the last post whose
+        replies were read), at most SANDBOX_PAGE_SIZE replies a page, oldest post first."""
+        if self.mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        if self.mode == "down":
+            raise PublishError("Could not connect to the sandbox.", permanent=False)
+        after = int(cursor) if cursor and cursor.isdigit() else 0
+        post_ids = sorted(
+            int(remote_id) for remote_id in our_remote_ids if remote_id.isdigit() and int(remote_id) > after
+        )
+        items: list[ConversationItem] = []
+        last = after
+        for post_id in post_ids:
+            replies = _resident_replies(self.account.channel_id, post_id)
+            if items and len(items) + len(replies) > SANDBOX_PAGE_SIZE:
+                return ConversationPage(items=tuple(items), next_cursor=str(last), more=True)
+            items.extend(replies)
+            last = post_id
+        return ConversationPage(items=tuple(items), next_cursor=str(last) if last else cursor)
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        if self.mode == "rate_limit":
+            raise RateLimited("The sandbox is rate limiting this account.", retry_after=60)
+        if action not in self.moderation_actions | self.undo_actions:
+            raise PublishError(f"The sandbox cannot {action} this.", permanent=True)
+        return ModerationResult(done=True, raw={"sandbox": action, "id": item.remote_id})
+
     def fetch_followers(self) -> int | None:
         return 1000 + self.account.channel_id * 37
 
@@ -178,3 +229,29 @@ class SandboxAdapter(PlatformAdapter):
         if self.mode == "down":
             return ConnectionCheck(ok=False, message="The sandbox is not reachable.")
         return ConnectionCheck(ok=True, message="The sandbox is always connected.")
+
+
+def _resident_replies(channel_id: int, post_id: int) -> list[ConversationItem]:
+    """The resident replies the Sandbox makes up for one of our posts (always the same for the same post)."""
+    seed = int.from_bytes(hashlib.sha256(f"{channel_id}:{post_id}".encode()).digest()[:8], "big")
+    count = 2 + seed % 2
+    now = dt.datetime.now(tz=dt.UTC)
+    items = []
+    for number in range(count):
+        handle, text = RESIDENT_REPLIES[(seed + number * 5) % len(RESIDENT_REPLIES)]
+        remote_id = f"{post_id}.{number + 1}"
+        items.append(
+            ConversationItem(
+                remote_id=remote_id,
+                kind="reply",
+                author_handle=handle,
+                author_name=handle.replace(".", " ").replace("_", " ").title(),
+                author_profile_url=f"{settings.SITE_URL}{reverse('scheduler:sandbox_timeline')}#resident-{handle}",
+                text=text,
+                created_at=now,
+                in_reply_to_remote_id=str(post_id),
+                root_remote_id=str(post_id),
+                raw={"id": remote_id, "in_reply_to": str(post_id), "account": handle, "text": text},
+            )
+        )
+    return items

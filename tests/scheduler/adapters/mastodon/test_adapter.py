@@ -670,7 +670,9 @@ def test_register_app_creates_an_oauth_app_on_the_instance(fake, settings):
     (call,) = fake.calls
     assert form(call) == {
         "client_name": ["CivicPost"],
-        "scopes": ["read:accounts read:statuses write:statuses write:media"],
+        "scopes": [
+            "read:accounts read:statuses read:notifications write:statuses write:media write:blocks write:mutes"
+        ],
         "redirect_uris": ["https://civicpost.city.example/channels/mastodon/callback"],
         "website": ["https://civicpost.city.example"],
     }
@@ -703,7 +705,9 @@ def test_authorization_url_and_code_exchange_give_the_channel_credentials(fake):
     assert url.startswith(f"{INSTANCE}/oauth/authorize?")
     assert query["client_id"] == [app["client_id"]]
     assert query["redirect_uri"] == [redirect]
-    assert query["scope"] == ["read:accounts read:statuses write:statuses write:media"]
+    assert query["scope"] == [
+        "read:accounts read:statuses read:notifications write:statuses write:media write:blocks write:mutes"
+    ]
     assert query["state"] == ["state-123"]
     token_call = next(call for call in fake.calls if call.request.url == f"{INSTANCE}/oauth/token")
     token_form = form(token_call)
@@ -716,13 +720,21 @@ def test_authorization_url_and_code_exchange_give_the_channel_credentials(fake):
         "grant_type": ["authorization_code"],
         "client_id": [app["client_id"]],
         "client_secret": [app["client_secret"]],
-        "scope": ["read:accounts read:statuses write:statuses write:media"],
+        "scope": ["read:accounts read:statuses read:notifications write:statuses write:media write:blocks write:mutes"],
     }
     assert credentials == {
         "access_token": fixture("token.json")["access_token"],
         "account_id": "109000000000000042",
         "acct": "parks",
-        "scopes": ["read:accounts", "read:statuses", "write:statuses", "write:media"],
+        "scopes": [
+            "read:accounts",
+            "read:statuses",
+            "read:notifications",
+            "write:statuses",
+            "write:media",
+            "write:blocks",
+            "write:mutes",
+        ],
     }
 
 
