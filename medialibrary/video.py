@@ -327,7 +327,7 @@ class VideoTarget:
         return hashlib.sha256(repr(self).encode()).hexdigest()[:8]
 
 
-def _even(value: float) -> int:
+def _even(value: Fraction | float) -> int:
     return max(2, int(value) // 2 * 2)
 
 

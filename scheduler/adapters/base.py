@@ -367,6 +367,10 @@ class PlatformAdapter(ABC):
     # The platform's video limits; None: this adapter publishes no video (validate refuses it).
     video_limits: ClassVar[VideoLimits | None] = None
 
+    def current_video_limits(self) -> VideoLimits | None:
+        """The video limits for this account (Mastodon reads them from the instance)."""
+        return self.video_limits
+
     def video_problems(self, content: PostContent) -> list[Problem]:
         """Returns one Problem per attached video that cannot go to this platform (scheduler/adapters/video.py)."""
         from scheduler.adapters.video import video_problems  # video.py imports this module

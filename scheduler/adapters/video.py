@@ -151,7 +151,7 @@ def _kind(mime_type: str) -> str:
 def video_problems(adapter: PlatformAdapter, content: PostContent) -> list[Problem]:
     """Returns one Problem for each attached video this platform cannot take as it is and CivicPost cannot
     convert: a length outside the limits always; anything else only where ffmpeg is not installed."""
-    limits = adapter.video_limits
+    limits = adapter.current_video_limits()
     if limits is None:
         return []
     problems = []
@@ -202,7 +202,7 @@ def video_for_upload(adapter: PlatformAdapter, item: MediaItem) -> MediaItem:
     """Returns the video as the platform must get it: `item` itself when it is within the adapter's limits (or
     its facts are unknown), else a transcoded copy (path, size and facts of the copy). Raises PublishError
     (permanent) when it does not fit and cannot be converted here."""
-    limits = adapter.video_limits
+    limits = adapter.current_video_limits()
     if limits is None or not _fixable_problems(item, limits, adapter.label):
         return item
     fitter = video_fitter(item)

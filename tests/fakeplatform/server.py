@@ -86,6 +86,8 @@ from typing import Any
 import regex
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.fakeplatform import video as video_endpoints
+
 PLATFORMS = ("mastodon", "x", "facebook", "bluesky", "instagram", "threads", "webhook")
 # A base URL ending in one of these picks the platform; the others are only stripped.
 PLATFORM_PREFIXES = ("mastodon", "x", "twitter", "facebook", "bluesky", "instagram", "threads")
@@ -368,6 +370,8 @@ class FakePlatform:
         # Tokens whose app lacks the insights permission (Graph answers code 10 when insights are asked for).
         self.no_insights_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
+        # Video uploads and processing (tests/fakeplatform/video.py).
+        self.video = video_endpoints.VideoFake()
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
@@ -437,6 +441,7 @@ class FakePlatform:
             self.bluesky_retired_handles.clear()
             self.webhook_receivers = dict(self._initial_receivers)
             self.webhook_ids.clear()
+            self.video.reset()
             self.ledger.clear()
 
     def setting(self, platform: str, name: str) -> Any:
@@ -1028,6 +1033,8 @@ class _Handler(BaseHTTPRequestHandler):
         outcome = self.fault("mastodon", write=write)
         if outcome == "answered":
             return
+        if video_endpoints.mastodon(self, method, path):
+            return
         if path == "/api/v1/accounts/verify_credentials" and method == "GET":
             self._json(200, {**self._mastodon_account(account), "source": {"privacy": "public", "language": "en"}})
         elif path == "/api/v1/statuses" and method == "POST":
@@ -1178,6 +1185,8 @@ class _Handler(BaseHTTPRequestHandler):
         write = method in ("POST", "DELETE")
         outcome = self.fault("x", write=write)
         if outcome == "answered":
+            return
+        if video_endpoints.x(self, method, path):
             return
         fields = set(filter(None, self.query.get("tweet.fields", "").split(",")))
         if path == "/2/tweets" and method == "POST":

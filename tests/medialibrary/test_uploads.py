@@ -351,7 +351,11 @@ def test_captions_can_be_added_to_a_video_later(personas):
     alice.force_login(personas.alice)
     response = alice.post(
         reverse("medialibrary:asset_edit", args=[asset.pk]),
-        {"alt_text": "The council in session", "transcript": "", "captions": upload("c.vtt", b"WEBVTT\n\n00:01.000 --> 00:02.500\nWelcome.\n")},
+        {
+            "alt_text": "The council in session",
+            "transcript": "",
+            "captions": upload("c.vtt", b"WEBVTT\n\n00:01.000 --> 00:02.500\nWelcome.\n"),
+        },
     )
     assert response.status_code == 302
     asset.refresh_from_db()
