@@ -88,3 +88,11 @@ def video_post(personas, channel: Channel, *, asset: MediaAsset | None = None, t
     post.refresh_from_db()
     make_due(post)
     return post
+
+
+def stored_video_bytes() -> bytes:
+    """The one video in the library as stored (metadata boxes blanked): what platforms receive."""
+    from django.core.files.storage import default_storage  # test helper, read once
+
+    with default_storage.open(MediaAsset.objects.get().file_name, "rb") as handle:
+        return handle.read()
