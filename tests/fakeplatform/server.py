@@ -1810,6 +1810,8 @@ class _Handler(BaseHTTPRequestHandler):
             session.pop("emailConfirmed")
             self._json(200, session)
             return
+        if video_endpoints.bluesky(self, method, nsid):
+            return
         claims = None
         if self.bearer():
             claims, error = self._bluesky_claims(self.bearer(), refresh=False)
@@ -1928,8 +1930,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         images = (record.get("embed") or {}).get("images") or []
-        for image in images:
-            link = ((image.get("image") or {}).get("ref") or {}).get("$link")
+        embed_video = (record.get("embed") or {}).get("video")
+        captions = (record.get("embed") or {}).get("captions") or []
+        blobs = [image.get("image") for image in images] + ([embed_video] if embed_video else [])
+        for blob in blobs + [caption.get("file") for caption in captions]:
+            link = ((blob or {}).get("ref") or {}).get("$link")
             if link not in self.fake.blobs:
                 self._xrpc_error(400, "InvalidRequest", f"Could not find blob: {link}")
                 return

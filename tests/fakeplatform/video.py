@@ -24,6 +24,7 @@ import email.parser
 import email.policy
 import json
 import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,9 @@ class VideoFake:
     # Bluesky jobs: job id -> {"did", "polls_left", "blob_cid", "size"}
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # Bluesky service tokens issued by getServiceAuth: token -> {"did", "aud", "lxm"}
+    service_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
+    can_upload: bool = True
 
     def reset(self) -> None:
         self.processing_polls = 0
@@ -51,6 +55,8 @@ class VideoFake:
         self.media.clear()
         self.jobs.clear()
         self.requests.clear()
+        self.service_tokens.clear()
+        self.can_upload = True
 
     def _new(self, handler: _Handler, platform: str, **extra: Any) -> tuple[str, dict[str, Any]]:
         media_id = handler.fake.next_id()
@@ -209,3 +215,87 @@ def _x_media(media_id: str, record: dict[str, Any]) -> dict[str, Any]:
 
 def _x_problem(title: str, detail: str) -> dict[str, Any]:
     return {"title": title, "detail": detail, "type": "https://api.twitter.com/2/problems/invalid-request"}
+
+
+# --- Bluesky --------------------------------------------------------------------------------------------
+
+VIDEO_SERVICE_DID = "did:web:video.bsky.app"
+
+
+def bluesky(handler: _Handler, method: str, nsid: str) -> bool:
+    video: VideoFake = handler.fake.video
+    if nsid == "com.atproto.server.getServiceAuth" and method == "GET":
+        claims, error = handler._bluesky_claims(handler.bearer(), refresh=False)
+        if claims is None:
+            handler._xrpc_error(401, error or "AuthenticationRequired", "Authentication Required")
+            return True
+        token = f"svc-{secrets.token_hex(12)}"
+        video.service_tokens[token] = {
+            "did": claims["sub"],
+            "aud": handler.query.get("aud", ""),
+            "lxm": handler.query.get("lxm", ""),
+        }
+        video.requests.append((method, f"{nsid}?aud={handler.query.get('aud')}&lxm={handler.query.get('lxm')}"))
+        handler._json(200, {"token": token})
+        return True
+    if not nsid.startswith("app.bsky.video."):
+        return False
+    video.requests.append((method, nsid))
+    grant = video.service_tokens.get(handler.bearer())
+    if nsid == "app.bsky.video.uploadVideo" and method == "POST":
+        if grant is None or grant["lxm"] != "com.atproto.repo.uploadBlob" or not grant["aud"].startswith("did:web:"):
+            handler._xrpc_error(401, "Unauthorized", "The service token is not for com.atproto.repo.uploadBlob")
+            return True
+        data = handler._body_bytes
+        from tests.fakeplatform.server import _cid  # server imports this module
+
+        cid = _cid(data, 0x55)
+        with handler.fake._lock:
+            handler.fake.blobs[cid] = {"did": grant["did"], "mime_type": "video/mp4", "size": len(data)}
+        job_id = f"job{handler.fake.next_id()}"
+        video.jobs[job_id] = {
+            "did": handler.query.get("did", ""),
+            "name": handler.query.get("name", ""),
+            "content_type": handler.headers.get("Content-Type", ""),
+            "size": len(data),
+            "cid": cid,
+            "polls_left": video.processing_polls,
+            "state": "JOB_STATE_CREATED",
+        }
+        handler._json(200, {"jobStatus": _bluesky_job(job_id, video.jobs[job_id])})
+        return True
+    if grant is None or grant["aud"] != VIDEO_SERVICE_DID or grant["lxm"] != nsid:
+        handler._xrpc_error(401, "Unauthorized", f"The service token is not for {nsid}")
+        return True
+    if nsid == "app.bsky.video.getUploadLimits":
+        limits: dict[str, Any] = {"canUpload": video.can_upload, "remainingDailyVideos": 25}
+        limits["remainingDailyBytes"] = 10_000_000_000
+        if not video.can_upload:
+            limits["message"] = "You have reached your daily upload limit"
+        handler._json(200, limits)
+        return True
+    if nsid == "app.bsky.video.getJobStatus":
+        job = video.jobs.get(handler.query.get("jobId", ""))
+        if job is None:
+            handler._xrpc_error(404, "NotFound", "Job not found")
+            return True
+        if job["polls_left"] > 0:
+            job["polls_left"] -= 1
+            job["state"] = "JOB_STATE_ENCODING"
+        else:
+            job["state"] = "JOB_STATE_FAILED" if video.processing_error else "JOB_STATE_COMPLETED"
+            job["error"] = video.processing_error
+        handler._json(200, {"jobStatus": _bluesky_job(handler.query["jobId"], job)})
+        return True
+    return False
+
+
+def _bluesky_job(job_id: str, job: dict[str, Any]) -> dict[str, Any]:
+    status: dict[str, Any] = {"jobId": job_id, "did": job["did"], "state": job["state"], "progress": 50}
+    if job["state"] == "JOB_STATE_COMPLETED":
+        status["progress"] = 100
+        status["blob"] = {"$type": "blob", "ref": {"$link": job["cid"]}, "mimeType": "video/mp4", "size": job["size"]}
+    elif job["state"] == "JOB_STATE_FAILED":
+        status["error"] = job.get("error")
+        status["message"] = job.get("error")
+    return status
