@@ -1606,6 +1606,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if reading:
                     container["in_progress_left"] -= 1
                 return "IN_PROGRESS"
+            if self.fake.video.processing_error and container["media_type"] in ("VIDEO", "REELS"):
+                return "ERROR"  # tests/fakeplatform/video.py: Meta could not process the video
             return "FINISHED"
 
     def _container_publish(self, platform: str, user: str, creation_id: str, outcome: str) -> None:
@@ -1703,8 +1705,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
                     "IN_PROGRESS": "In Progress: Media is still being processed.",
                     "PUBLISHED": "Published: Media has been published.",
+                    "ERROR": f"Error: {self.fake.video.processing_error}",
                 }
                 self._json(200, {"status_code": state, "status": words[state], "id": object_id})
+            elif state == "ERROR":
+                self._json(200, {"status": state, "error_message": self.fake.video.processing_error, "id": object_id})
             else:
                 self._json(200, {"status": state, "id": object_id})
             return
