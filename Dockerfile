@@ -18,6 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 RUN useradd --create-home --uid 10001 civicpost
+# ffmpeg: video facts, poster frames and transcoding for platforms (medialibrary/video.py).
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 # psycopg2-binary ships its own libpq: no compiler or libpq-dev is needed.
 COPY requirements/base.txt requirements/base.txt
 RUN pip install -r requirements/base.txt

@@ -269,6 +269,10 @@ CIVICPOST_SANDBOX_MODE = env.str("CIVICPOST_SANDBOX_MODE", default="ok")
 # The media library's fitter for attached images, and where the Sandbox platform keeps its posts.
 CIVICPOST_MEDIA_FITTER = "scheduler.media_fitting.LibraryMediaFitter"
 CIVICPOST_SANDBOX_STORE = "scheduler.sandbox_store.DatabaseSandboxStore"
+# Where a video upload still being processed by a platform is kept between attempts (scheduler/adapters/video.py).
+CIVICPOST_UPLOAD_PROGRESS_STORE = "medialibrary.uploads.DatabaseUploadProgress"
+# How long a worker waits for a platform to process a video before it lets go and checks again later.
+CIVICPOST_VIDEO_INLINE_WAIT_SECONDS = env.float("CIVICPOST_VIDEO_INLINE_WAIT_SECONDS", default=10.0)
 
 # Comma-separated Fernet keys, newest first. Tokens are encrypted with the first one and can be
 # read with any; `manage.py rotate_keys` re-encrypts everything under the first.

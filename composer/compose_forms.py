@@ -38,7 +38,7 @@ from scheduler.models import Channel, Post
 from scheduler.selectors import channels_for_user
 from scheduler.threads import MAX_THREAD_PARTS
 
-UPLOAD_ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4"
+UPLOAD_ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4,video/quicktime,.mov"
 LIBRARY_CHOICES = 50
 
 
@@ -98,7 +98,7 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     upload = forms.FileField(
         label=gettext_lazy("Image or video file"),
         required=False,
-        help_text=gettext_lazy("JPEG, PNG, WebP or GIF images up to 15 MB, or MP4 video."),
+        help_text=gettext_lazy("JPEG, PNG, WebP or GIF images up to 15 MB, or MP4 or MOV video."),
         widget=forms.FileInput(attrs={"accept": UPLOAD_ACCEPT}),
     )
     upload_alt = forms.CharField(
@@ -116,6 +116,11 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
         label=gettext_lazy("Transcript for a video (optional)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    upload_captions_burned_in = forms.BooleanField(
+        label=gettext_lazy("The video's captions are burned into the picture"),
+        required=False,
+        help_text=gettext_lazy("Instead of a captions file. Your name and the time are recorded."),
     )
     library_pick = forms.ChoiceField(label=gettext_lazy("Or pick a file from the media library"), required=False)
     # Threads of posts (scheduler/threads.py): how many parts the thread has (1: a plain post); the parts after

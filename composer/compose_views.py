@@ -195,6 +195,7 @@ def _apply_media_action(
                 alt_text=data.get("upload_alt", ""),
                 captions=request.FILES.get("upload_captions"),
                 transcript=data.get("upload_transcript", ""),
+                captions_burned_in=data.get("upload_captions_burned_in") == "on",
             )
         except MediaAlreadyInLibrary as same:
             # The same file again (often one uploaded here and never used): attach the library's copy, with

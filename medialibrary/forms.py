@@ -13,7 +13,7 @@ from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 
-ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4"
+ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4,video/quicktime,.mov"
 
 
 class UploadForm(NormalizedTextFormMixin, forms.Form):
@@ -24,7 +24,7 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
     )
     file = forms.FileField(
         label=gettext_lazy("Image or video file"),
-        help_text=gettext_lazy("JPEG, PNG, WebP or GIF images up to 15 MB, or MP4 video."),
+        help_text=gettext_lazy("JPEG, PNG, WebP or GIF images up to 15 MB, or MP4 or MOV video."),
         widget=forms.FileInput(attrs={"accept": ACCEPT}),
         error_messages={"required": gettext_lazy("Choose a file to upload.")},
     )
@@ -41,6 +41,13 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
     )
     transcript = forms.CharField(
         label=gettext_lazy("Transcript for a video"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    captions_burned_in = forms.BooleanField(
+        label=gettext_lazy("The captions are burned into the picture"),
+        required=False,
+        help_text=gettext_lazy(
+            "Tick only if every spoken word is shown as text in the video itself. Your name and the time are recorded."
+        ),
     )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -69,3 +76,10 @@ class AssetForm(NormalizedTextFormMixin, forms.Form):
         widget=forms.FileInput(attrs={"accept": ".vtt,.srt,text/vtt"}),
     )
     remove_captions = forms.BooleanField(label=gettext_lazy("Remove the captions file"), required=False)
+    captions_burned_in = forms.BooleanField(
+        label=gettext_lazy("The captions are burned into the picture"),
+        required=False,
+        help_text=gettext_lazy(
+            "Tick only if every spoken word is shown as text in the video itself. Your name and the time are recorded."
+        ),
+    )

@@ -33,6 +33,20 @@ class MediaAsset(models.Model):
     alt_text = models.TextField(blank=True, help_text=_("What the image shows, for people who cannot see it."))
     captions_name = models.CharField(max_length=300, blank=True)
     transcript = models.TextField(blank=True)
+    # "The captions are part of the picture" (open captions), declared by a person instead of a captions file:
+    # who said so and when, kept as the accessibility record.
+    captions_burned_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    captions_burned_in_at = models.DateTimeField(null=True, blank=True)
+    # Video only, read at upload (medialibrary/video.py): with ffprobe when installed, else from the container.
+    duration_seconds = models.FloatField(null=True, blank=True)
+    video_codec = models.CharField(max_length=20, blank=True)
+    audio_codec = models.CharField(max_length=20, blank=True)
+    frame_rate = models.FloatField(null=True, blank=True)
+    probed_with = models.CharField(max_length=10, blank=True)
+    # A JPEG of the first frame for the composer's preview (only when ffmpeg made one).
+    poster_name = models.CharField(max_length=300, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -50,8 +64,20 @@ class MediaAsset(models.Model):
         return self.kind == MediaKind.VIDEO
 
     @property
+    def captions_burned_in(self) -> bool:
+        return self.captions_burned_in_at is not None
+
+    @property
     def has_captions(self) -> bool:
-        return bool(self.captions_name or self.transcript.strip())
+        """True when a captions file is attached or someone declared the captions burned into the picture."""
+        return bool(self.captions_name or self.captions_burned_in)
+
+    @property
+    def poster_src(self) -> str:
+        """The poster frame's address on this site, or "" when ffmpeg made none."""
+        from django.core.files.storage import default_storage  # storage settings are read at call time
+
+        return default_storage.url(self.poster_name) if self.poster_name else ""
 
     @property
     def src(self) -> str:
@@ -87,3 +113,22 @@ class PostMedia(models.Model):
 
     def __str__(self) -> str:
         return f"{self.asset} on post {self.post_id}"
+
+
+class PlatformUpload(models.Model):
+    """A video upload to a platform that is not finished yet: the platform's processing is still running, or
+    a chunked upload was interrupted. Keyed by the delivery's idempotency key, so the next attempt of the same
+    delivery resumes it (the confirmed offset, the platform's media id) instead of uploading again. Adapters
+    read and write it only through scheduler.adapters.video.UploadProgressStore (medialibrary/uploads.py)."""
+
+    key = models.CharField(max_length=64)
+    platform = models.CharField(max_length=30)
+    state = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "platform"], name="one_upload_per_delivery_platform")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} upload {self.key}"

@@ -16,7 +16,7 @@ from medialibrary.models import MediaAsset, PostMedia
 
 def media_for_user(*, user: User | AnonymousUser) -> QuerySet[MediaAsset]:
     return MediaAsset.objects.filter(department_id__in=department_ids_for_user(user=user)).select_related(
-        "department", "uploaded_by"
+        "department", "uploaded_by", "captions_burned_in_by"
     )
 
 

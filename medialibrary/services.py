@@ -38,6 +38,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
@@ -52,6 +53,7 @@ from departments.models import Department
 from departments.selectors import user_can_edit_for
 from medialibrary.models import MediaAsset, MediaKind, PostMedia
 from medialibrary.selectors import media_asset_posts
+from medialibrary.video import poster_frame, video_probe
 
 # Pillow format name -> MIME type. Anything else is refused before it is decoded.
 IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
@@ -66,6 +68,9 @@ MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MAX_VIDEO_BYTES = 300 * 1024 * 1024  # Instagram's limit for reels; Threads and Mastodon instances vary
 MAX_CAPTION_BYTES = 1024 * 1024
 MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash", b"MSNV"}
+# QuickTime (.mov, what iPhones record): the same box structure as MP4 (ISO/IEC 14496-12 grew out of it).
+MOV_BRAND = b"qt  "
+MOV_MIME = "video/quicktime"
 # Boxes that carry user data (Apple's location ©xyz, XMP, "meta" item lists). Overwritten, never parsed.
 MP4_METADATA_BOXES = {b"udta", b"meta"}
 MP4_CONTAINER_BOXES = {b"moov", b"trak"}
@@ -76,7 +81,8 @@ logger = logging.getLogger(__name__)
 # Marked here, translated where shown (gettext_noop: extracted, left in English in the constant).
 ALT_TEXT_REQUIRED = gettext_noop("Every image needs alt text, so residents who use screen readers get the message.")
 CAPTIONS_REQUIRED = gettext_noop(
-    "Every video needs captions or a transcript, so residents who are deaf or hard of hearing get the message."
+    "Every video needs a captions file (WebVTT or SRT) or captions burned into the picture, so residents who are "
+    "deaf or hard of hearing get the message."
 )
 
 VTT_HEADER = re.compile(r"\AWEBVTT(?:[ \t].*)?(?:\r?\n|\Z)")
@@ -274,7 +280,7 @@ def mp4_metadata_ranges(handle: IO[bytes], size: int) -> list[tuple[int, int, in
     the file is not an MP4."""
     handle.seek(0)
     head = handle.read(12)
-    if len(head) < 12 or head[4:8] != b"ftyp" or head[8:12] not in MP4_BRANDS:
+    if len(head) < 12 or head[4:8] != b"ftyp" or head[8:12] not in MP4_BRANDS | {MOV_BRAND}:
         raise ApplicationError(_("This video is not an MP4 file. Export it as MP4 (H.264) and upload it again."))
     ranges: list[tuple[int, int, int]] = []
 
@@ -416,8 +422,70 @@ def _copy_without_metadata(source: IO[bytes], size: int, ranges: Sequence[tuple[
 # --- Captions -------------------------------------------------------------------------------------
 
 
+CUE_TIMING = re.compile(
+    r"^(?P<start>(?:\d+:)?\d{2}:\d{2}[.,]\d{3})[ \t]+-->[ \t]+(?P<end>(?:\d+:)?\d{2}:\d{2}[.,]\d{3})(?:[ \t].*)?$"
+)
+
+
+def _cue_seconds(text: str) -> float:
+    parts = text.replace(",", ".").split(":")
+    seconds = float(parts[-1])
+    minutes = int(parts[-2])
+    hours = int(parts[-3]) if len(parts) == 3 else 0
+    if minutes > 59 or seconds >= 60:
+        raise ValueError(text)
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def captions_cues(text: str, *, kind: str) -> int:
+    """Reads every cue of a WebVTT or SubRip text and returns how many there are. Raises ApplicationError
+    naming the line when a timing cannot be read, a cue ends before it starts, or cues go back in time
+    (players and platforms drop such cues, so the captions would not match the video)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    previous_start = -1.0
+    cues = 0
+    for number, line in enumerate(lines, start=1):
+        if "-->" not in line:
+            continue
+        match = CUE_TIMING.match(line.strip())
+        if kind == "srt" and match and ("." in match["start"] or "." in match["end"]):
+            match = None
+        try:
+            start, end = (_cue_seconds(match["start"]), _cue_seconds(match["end"])) if match else (0.0, -1.0)
+        except ValueError:
+            match = None
+        if match is None:
+            raise ApplicationError(
+                _("Line %(line)d of the captions file has a timing CivicPost cannot read: “%(text)s”.")
+                % {"line": number, "text": Truncator(line.strip()).chars(60)}
+            )
+        if end <= start:
+            raise ApplicationError(
+                _(
+                    "Line %(line)d of the captions file ends a caption before it starts. "
+                    "Fix the times and upload it again."
+                )
+                % {"line": number}
+            )
+        if start < previous_start:
+            raise ApplicationError(
+                _(
+                    "Line %(line)d of the captions file starts earlier than the caption before it; captions must be in "
+                    "time order. Fix the times and upload it again."
+                )
+                % {"line": number}
+            )
+        previous_start = start
+        cues += 1
+    if cues == 0:
+        raise ApplicationError(_("The captions file has no captions in it. Upload a WebVTT or SRT file with captions."))
+    return cues
+
+
 def captions_clean(data: bytes, *, file_name: str) -> tuple[bytes, str]:
-    """Checks a captions file. Returns (UTF-8 bytes, extension "vtt" or "srt"); raises ApplicationError."""
+    """Checks a captions file: UTF-8, a WebVTT header or a SubRip first cue, every cue's times readable, each cue
+    ending after it starts and cues in time order. Returns (UTF-8 bytes, extension "vtt" or "srt"); raises
+    ApplicationError in plain words."""
     if len(data) > MAX_CAPTION_BYTES:
         raise ApplicationError(_("The captions file is larger than 1 MB. Upload a WebVTT or SRT file."))
     try:
@@ -427,8 +495,10 @@ def captions_clean(data: bytes, *, file_name: str) -> tuple[bytes, str]:
             _("The captions file is not UTF-8 text. Save it as UTF-8 and upload it again.")
         ) from error
     if VTT_HEADER.match(text):
+        captions_cues(text, kind="vtt")
         return text.encode(), "vtt"
     if SRT_FIRST_CUE.match(text):
+        captions_cues(text, kind="srt")
         return text.encode(), "srt"
     raise ApplicationError(
         _("%(name)s is not a captions file CivicPost knows. Upload WebVTT (.vtt) or SubRip (.srt) captions.")
@@ -466,6 +536,23 @@ def _looks_like_mp4(upload: UploadedFile) -> bool:
     head = upload.read(12)
     upload.seek(0)
     return len(head) == 12 and head[4:8] == b"ftyp"
+
+
+def _video_mime(upload: UploadedFile) -> tuple[str, str]:
+    """(MIME type, extension) of an upload that passed _looks_like_mp4: QuickTime by its brand, else MP4."""
+    upload.seek(0)
+    brand = upload.read(12)[8:12]
+    upload.seek(0)
+    return (MOV_MIME, "mov") if brand == MOV_BRAND else (VIDEO_MIME, "mp4")
+
+
+def _store_poster(*, name: str, handle: IO[bytes], suffix: str) -> str:
+    """Stores a poster frame next to the video (named like a fitted copy, so it is served and deleted with the
+    video) and returns its name; "" when ffmpeg is not installed or made none."""
+    poster = poster_frame(handle, suffix=suffix)
+    if not poster:
+        return ""
+    return default_storage.save(f"{name}.poster-00000000.jpg", ContentFile(poster))
 
 
 def _store_captions(*, department: Department, captions: UploadedFile) -> str:
@@ -507,6 +594,7 @@ def media_upload(
     alt_text: str = "",
     captions: UploadedFile | None = None,
     transcript: str = "",
+    captions_burned_in: bool = False,
     allow_duplicate: bool = False,
 ) -> MediaAsset:
     """Checks, cleans and stores one upload in the department's library. Returns the new asset;
@@ -522,9 +610,11 @@ def media_upload(
                 _("This video is %(size)s; the limit is %(limit)s.")
                 % {"size": _size_label(size), "limit": _size_label(MAX_VIDEO_BYTES)}
             )
+        mime_type, extension = _video_mime(upload)
         ranges = mp4_metadata_ranges(upload, size)
         mp4_check_playable(upload, size)
         cleaned = _copy_without_metadata(upload, size, ranges)
+        facts = video_probe(cleaned, suffix=f".{extension}")
         digest = hashlib.sha256()
         for chunk in iter(lambda: cleaned.read(1024 * 1024), b""):
             digest.update(chunk)
@@ -533,18 +623,30 @@ def media_upload(
         if same is not None:
             raise MediaAlreadyInLibrary(same)
         captions_name = _store_captions(department=department, captions=captions) if captions else ""
-        name = default_storage.save(_storage_name(department, "mp4"), File(cleaned))
+        name = default_storage.save(_storage_name(department, extension), File(cleaned))
+        cleaned.seek(0)
+        poster_name = _store_poster(name=name, handle=cleaned, suffix=f".{extension}")
         asset = MediaAsset.objects.create(
             department=department,
             kind=MediaKind.VIDEO,
             file_name=name,
             original_name=original_name,
-            mime_type=VIDEO_MIME,
+            mime_type=mime_type,
             size_bytes=size,
             sha256=digest.hexdigest(),
             alt_text=normalize_text(alt_text).strip(),
             captions_name=captions_name,
             transcript=normalize_text(transcript).strip(),
+            captions_burned_in_by=user if captions_burned_in else None,
+            captions_burned_in_at=timezone.now() if captions_burned_in else None,
+            width=facts.width,
+            height=facts.height,
+            duration_seconds=facts.duration_seconds,
+            video_codec=facts.video_codec,
+            audio_codec=facts.audio_codec,
+            frame_rate=facts.frame_rate,
+            probed_with=facts.probed_with,
+            poster_name=poster_name,
             uploaded_by=user,
         )
     else:
@@ -587,17 +689,40 @@ def media_update(
     transcript: str = "",
     captions: UploadedFile | None = None,
     remove_captions: bool = False,
+    captions_burned_in: bool | None = None,
 ) -> MediaAsset:
-    """Changes an asset's alt text, transcript or captions. Returns the asset; raises ApplicationError."""
+    """Changes an asset's alt text, transcript or captions (a file, or the declaration that the captions are
+    burned into the picture: who and when are recorded, and audited). Returns the asset; raises
+    ApplicationError."""
     _require_member(user=user, department=asset.department)
     asset.alt_text = normalize_text(alt_text).strip()
+    declared_before = asset.captions_burned_in
     if asset.is_video:
         asset.transcript = normalize_text(transcript).strip()
         if captions is not None:
             asset.captions_name = _store_captions(department=asset.department, captions=captions)
         elif remove_captions:
             asset.captions_name = ""
-    asset.save(update_fields=["alt_text", "transcript", "captions_name"])
+        if captions_burned_in is not None and captions_burned_in != declared_before:
+            asset.captions_burned_in_by = user if captions_burned_in else None
+            asset.captions_burned_in_at = timezone.now() if captions_burned_in else None
+    asset.save(
+        update_fields=[
+            "alt_text",
+            "transcript",
+            "captions_name",
+            "captions_burned_in_by",
+            "captions_burned_in_at",
+        ]
+    )
+    if asset.captions_burned_in != declared_before:
+        audit_record(
+            action="media.captions_burned_in",
+            actor=user,
+            department_id=asset.department_id,
+            target=asset,
+            changes={"captions_burned_in": {"before": declared_before, "after": asset.captions_burned_in}},
+        )
     return asset
 
 
@@ -641,7 +766,7 @@ def media_asset_delete(*, asset: MediaAsset, actor: User | None = None) -> None:
         raise ApplicationError(
             media_in_use_refusal(asset=asset, posts=posts), extra={"post_ids": [post.pk for post in posts]}
         )
-    names = [name for name in (asset.file_name, asset.captions_name) if name]
+    names = [name for name in (asset.file_name, asset.captions_name) if name]  # the poster goes with the file
     audit_record(
         action="media.deleted",
         actor=actor,
@@ -711,8 +836,10 @@ def media_snapshot(items: Iterable[MediaChoice]) -> list[dict[str, Any]]:
     """Returns the approval snapshot's `media` list: what publishing sends, in order.
 
     Keys: url (absolute public address), path (storage name, for adapters that upload the bytes),
-    mime_type, alt_text, width, height (None for video), size_bytes; for video also captions_url and
-    transcript. Adapters get images fitted to their platform at publish time (scheduler/adapters/media.py)."""
+    mime_type, alt_text, width, height, size_bytes; for video also captions_url, captions_path (the captions
+    file's storage name, for platforms that take it as an upload), captions_burned_in, transcript,
+    duration_seconds, video_codec, audio_codec and frame_rate (what each adapter's video limits check).
+    Adapters get images fitted to their platform at publish time (scheduler/adapters/media.py)."""
     snapshot = []
     for item in items:
         asset = item.asset
@@ -727,7 +854,13 @@ def media_snapshot(items: Iterable[MediaChoice]) -> list[dict[str, Any]]:
         }
         if asset.is_video:
             entry["captions_url"] = asset.captions_url
+            entry["captions_path"] = asset.captions_name
+            entry["captions_burned_in"] = asset.captions_burned_in
             entry["transcript"] = asset.transcript
+            entry["duration_seconds"] = asset.duration_seconds
+            entry["video_codec"] = asset.video_codec
+            entry["audio_codec"] = asset.audio_codec
+            entry["frame_rate"] = asset.frame_rate
         snapshot.append(entry)
     return snapshot
 
@@ -738,7 +871,7 @@ def media_gate_problems(media: Sequence[dict[str, Any]]) -> list[str]:
     if any(not str(item.get("alt_text", "")).strip() for item in media):
         problems.append(_(ALT_TEXT_REQUIRED))
     videos = [item for item in media if str(item.get("mime_type", "")).startswith("video/")]
-    if any(not item.get("captions_url") and not str(item.get("transcript", "")).strip() for item in videos):
+    if any(not item.get("captions_url") and not item.get("captions_burned_in") for item in videos):
         problems.append(_(CAPTIONS_REQUIRED))
     return problems
 
@@ -753,7 +886,7 @@ JPEG_QUALITY = 85
 # A platform-fitted copy of a library file, for platforms that download media from a URL:
 # "<original name>.<platform>-<digest of the limits>.<extension>". public_file serves it while the original
 # is in the library, so it is exactly as public as the file it was made from.
-RENDITION_NAME = re.compile(r"(?P<original>library/.+?\.[a-z0-9]+)\.[a-z]+-[0-9a-f]{8}\.(?:jpg|png|webp|gif)")
+RENDITION_NAME = re.compile(r"(?P<original>library/.+?\.[a-z0-9]+)\.[a-z]+-[0-9a-f]{8}\.(?:jpg|png|webp|gif|mp4)")
 _FORMAT_FOR_MIME = {mime: image_format for image_format, mime in IMAGE_FORMATS.items()}
 
 

@@ -27,6 +27,7 @@ from medialibrary.services import (
     media_upload,
     rendition_original,
 )
+from medialibrary.video import ffmpeg_missing_notice
 
 PAGE_SIZE = 60
 
@@ -45,6 +46,7 @@ def library(request: AuthenticatedHttpRequest) -> HttpResponse:
                 alt_text=form.cleaned_data["alt_text"],
                 captions=form.cleaned_data["captions"],
                 transcript=form.cleaned_data["transcript"],
+                captions_burned_in=form.cleaned_data["captions_burned_in"],
             )
         except MediaAlreadyInLibrary as same:
             form.add_error("file", same.message)
@@ -56,7 +58,13 @@ def library(request: AuthenticatedHttpRequest) -> HttpResponse:
             return redirect("medialibrary:library")
     assets = list(media_for_user(user=request.user)[:PAGE_SIZE])
     deletable = {asset.pk for asset in assets if rules.can_delete_media(request.user, asset)}
-    context = {"form": form, "assets": assets, "deletable": deletable, "existing": existing}
+    context = {
+        "form": form,
+        "assets": assets,
+        "deletable": deletable,
+        "existing": existing,
+        "video_tools_notice": ffmpeg_missing_notice(),
+    }
     return render(request, "medialibrary/library.html", context)
 
 
@@ -64,7 +72,11 @@ def library(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def asset_edit(request: AuthenticatedHttpRequest, asset_id: int) -> HttpResponse:
     asset = media_get_for_user(user=request.user, asset_id=asset_id)
-    initial = {"alt_text": asset.alt_text, "transcript": asset.transcript}
+    initial = {
+        "alt_text": asset.alt_text,
+        "transcript": asset.transcript,
+        "captions_burned_in": asset.captions_burned_in,
+    }
     form = AssetForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,6 +87,7 @@ def asset_edit(request: AuthenticatedHttpRequest, asset_id: int) -> HttpResponse
                 transcript=form.cleaned_data["transcript"],
                 captions=form.cleaned_data["captions"],
                 remove_captions=form.cleaned_data["remove_captions"],
+                captions_burned_in=form.cleaned_data["captions_burned_in"],
             )
         except ApplicationError as error:
             form.add_error("captions", error.message)

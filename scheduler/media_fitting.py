@@ -4,6 +4,7 @@ setting names it for adapters called directly."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import IO
 
 from django.core.files.storage import default_storage
@@ -16,7 +17,8 @@ from medialibrary.services import (
     media_public_url,
     media_rendition_for_platform,
 )
-from scheduler.adapters.base import FittedImage, ImageLimits, MediaDoesNotFit, MediaItem
+from medialibrary.video import ffmpeg_path, ffprobe_path, media_video_rendition, video_target
+from scheduler.adapters.base import FittedImage, ImageLimits, MediaDoesNotFit, MediaItem, VideoLimits
 
 
 def _fit_limits(limits: ImageLimits) -> FitLimits:
@@ -53,6 +55,43 @@ class LibraryMediaFitter:
 
     def open(self, item: MediaItem) -> IO[bytes]:
         return default_storage.open(item.path, "rb")
+
+    def can_transcode(self) -> bool:
+        """True when ffmpeg and ffprobe are installed here (medialibrary/video.py)."""
+        return ffmpeg_path() is not None and ffprobe_path() is not None
+
+    def video_rendition(self, item: MediaItem, limits: VideoLimits, *, platform: str) -> MediaItem:
+        """Returns `item` pointing at an H.264/AAC MP4 copy within `limits` (made once, kept next to the file).
+        Raises MediaDoesNotFit (cannot be converted), OSError (storage)."""
+        goal = video_target(
+            width=item.width or 0,
+            height=item.height or 0,
+            frame_rate=item.frame_rate,
+            max_width=limits.max_width,
+            max_height=limits.max_height,
+            aspect_range=limits.aspect_range,
+            max_frame_rate=limits.max_frame_rate,
+            max_bytes=limits.max_bytes if (item.size_bytes or 0) > limits.max_bytes else None,
+        )
+        try:
+            name, facts, size = media_video_rendition(
+                item.path, platform=platform, goal=goal, duration_seconds=item.duration_seconds or 0.0
+            )
+        except ApplicationError as error:
+            raise MediaDoesNotFit(error.message, too_large=False) from error
+        return replace(
+            item,
+            url=media_public_url(name),
+            path=name,
+            mime_type="video/mp4",
+            width=facts.width,
+            height=facts.height,
+            size_bytes=size,
+            duration_seconds=facts.duration_seconds,
+            video_codec=facts.video_codec,
+            audio_codec=facts.audio_codec,
+            frame_rate=facts.frame_rate,
+        )
 
 
 media_fitter = LibraryMediaFitter()

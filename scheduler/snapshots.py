@@ -117,6 +117,13 @@ def channel_content(
                 width=item.get("width"),
                 height=item.get("height"),
                 size_bytes=item.get("size_bytes"),
+                duration_seconds=item.get("duration_seconds"),
+                video_codec=item.get("video_codec") or "",
+                audio_codec=item.get("audio_codec") or "",
+                frame_rate=item.get("frame_rate"),
+                captions_url=item.get("captions_url") or "",
+                captions_path=item.get("captions_path") or "",
+                captions_burned_in=bool(item.get("captions_burned_in")),
             )
         )
     return PostContent(

@@ -13,6 +13,8 @@ assert CIVICPOST_ENCRYPTION_KEYS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CIVICPOST_SANDBOX_MODE = "ok"
+# Tests of video processing decide when the platform is done; a worker never waits in them.
+CIVICPOST_VIDEO_INLINE_WAIT_SECONDS = 0.0
 SITE_URL = "http://testserver"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {

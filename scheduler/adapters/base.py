@@ -31,6 +31,15 @@ class MediaItem:
     width: int | None = None
     height: int | None = None
     size_bytes: int | None = None
+    # Video only (medialibrary/video.py read them at upload; None: not known): checked against each adapter's
+    # `video_limits` (scheduler/adapters/video.py). captions_path is the captions file's storage name.
+    duration_seconds: float | None = None
+    video_codec: str = ""
+    audio_codec: str = ""
+    frame_rate: float | None = None
+    captions_url: str = ""
+    captions_path: str = ""
+    captions_burned_in: bool = False
     # Fits this stored file to a platform's limits (the caller's media library does it). None: the media
     # fitter configured in CIVICPOST_MEDIA_FITTER (scheduler/adapters/media.py).
     fitter: MediaFitter | None = field(default=None, compare=False, repr=False)
@@ -56,6 +65,16 @@ class MediaFitter(Protocol):
     def rendition_url(self, item: MediaItem, limits: ImageLimits, *, platform: str) -> str: ...
 
     def open(self, item: MediaItem) -> IO[bytes]: ...
+
+
+class VideoFitter(Protocol):
+    """What adapters need from the media library for video: whether it can transcode here (ffmpeg installed),
+    and the video's bytes within a platform's VideoLimits (the stored file when it fits, else a transcoded copy
+    kept next to it). Errors as MediaFitter's."""
+
+    def can_transcode(self) -> bool: ...
+
+    def video_rendition(self, item: MediaItem, limits: VideoLimits, *, platform: str) -> MediaItem: ...
 
 
 class MediaDoesNotFit(Exception):
@@ -89,6 +108,30 @@ class ImageLimits:
             lowest, highest = self.aspect_range
             return lowest <= Fraction(width, height) <= highest
         return True
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    """What one platform accepts for a video (each adapter writes the documented values with their source).
+    A video outside them is transcoded at publish time where ffmpeg is installed (H.264/AAC MP4, scaled and
+    padded), else refused at compose time with one sentence naming the limit (scheduler/adapters/video.py)."""
+
+    max_bytes: int
+    max_seconds: float
+    min_seconds: float = 0.0
+    mime_types: tuple[str, ...] = ("video/mp4", "video/quicktime")
+    video_codecs: tuple[str, ...] = ("h264",)
+    # "" in the tuple: a silent video is fine.
+    audio_codecs: tuple[str, ...] = ("aac", "")
+    # Width / height, inclusive; None: any shape.
+    aspect_range: tuple[Fraction, Fraction] | None = None
+    min_frame_rate: float | None = None
+    max_frame_rate: float | None = None
+    max_width: int | None = None
+    max_height: int | None = None
+    # True: the platform takes a captions file with the video (else the captions must be burned in to reach
+    # residents there, and the adapter says so in validate).
+    takes_captions_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -388,7 +431,21 @@ class PlatformAdapter(ABC):
             )
         if content.reply_to is not None and not self.supports_replies:
             problems.append(Problem(f"{self.label} cannot publish a reply from CivicPost."))
+        problems.extend(self.video_problems(content))
         return problems
+
+    # The platform's video limits; None: this adapter publishes no video (validate refuses it).
+    video_limits: ClassVar[VideoLimits | None] = None
+
+    def current_video_limits(self) -> VideoLimits | None:
+        """The video limits for this account (Mastodon reads them from the instance)."""
+        return self.video_limits
+
+    def video_problems(self, content: PostContent) -> list[Problem]:
+        """Returns one Problem per attached video that cannot go to this platform (scheduler/adapters/video.py)."""
+        from scheduler.adapters.video import video_problems  # video.py imports this module
+
+        return video_problems(self, content)
 
     def current_image_limits(self) -> ImageLimits | None:
         """The image limits for this account (Mastodon reads them from the instance)."""

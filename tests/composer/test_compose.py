@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from medialibrary.models import MediaAsset, PostMedia
-from medialibrary.services import media_upload
+from medialibrary.services import media_update, media_upload
 from scheduler import services
 from scheduler.models import Post, PostStatus, PostVersion
 from tests.factories import ChannelFactory, PostFactory
@@ -22,7 +22,8 @@ from tests.medialibrary.helpers import jpeg_upload, mp4_bytes, upload
 IN_A_MONTH = (timezone.now() + dt.timedelta(days=30)).date()
 ALT_SENTENCE = "Every image needs alt text, so residents who use screen readers get the message."
 CAPTIONS_SENTENCE = (
-    "Every video needs captions or a transcript, so residents who are deaf or hard of hearing get the message."
+    "Every video needs a captions file (WebVTT or SRT) or captions burned into the picture, so residents who are "
+    "deaf or hard of hearing get the message."
 )
 
 
@@ -226,7 +227,7 @@ def test_upload_in_the_composer_keeps_everything_typed_and_asks_for_alt_text(per
     assert MediaAsset.objects.get().alt_text == "Children running through a splash pad"
 
 
-def test_a_video_needs_captions_or_a_transcript(personas, alice):
+def test_a_video_needs_captions_a_transcript_alone_is_not_enough(personas, alice):
     video = media_upload(
         user=personas.alice, department=personas.parks, upload=upload("council.mp4", mp4_bytes(), "video/mp4")
     )
@@ -236,6 +237,8 @@ def test_a_video_needs_captions_or_a_transcript(personas, alice):
     assert not Post.objects.exists()
     video.transcript = "Mayor: Welcome, everyone."
     video.save()
+    assert CAPTIONS_SENTENCE in alice.post(reverse("scheduler:post_create"), data).content.decode()
+    media_update(user=personas.alice, asset=video, alt_text="", transcript=video.transcript, captions_burned_in=True)
     assert alice.post(reverse("scheduler:post_create"), data).status_code == 302
 
 

@@ -145,7 +145,8 @@ def test_youtube_signs_in_with_pkce_and_names_the_channel(people, client, new_ap
     assert query["prompt"] == "consent"
     assert query["code_challenge_method"] == "S256"
     assert query["scope"] == (
-        "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly"
+        "https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/youtube.readonly "
+        "https://www.googleapis.com/auth/youtube.force-ssl"
     )
     token = responses.post(
         "https://oauth2.googleapis.com/token",

@@ -88,6 +88,8 @@ from typing import Any
 import regex
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.fakeplatform import video as video_endpoints
+
 PLATFORMS = ("mastodon", "x", "facebook", "bluesky", "instagram", "threads", "webhook")
 # A base URL ending in one of these picks the platform; the others are only stripped.
 PLATFORM_PREFIXES = ("mastodon", "x", "twitter", "facebook", "bluesky", "instagram", "threads")
@@ -372,6 +374,8 @@ class FakePlatform:
         # Tokens whose app lacks the insights permission (Graph answers code 10 when insights are asked for).
         self.no_insights_tokens: set[str] = set()
         self.request_log: list[tuple[str, str]] = []
+        # Video uploads and processing (tests/fakeplatform/video.py).
+        self.video = video_endpoints.VideoFake()
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
@@ -442,6 +446,7 @@ class FakePlatform:
             self.bluesky_retired_handles.clear()
             self.webhook_receivers = dict(self._initial_receivers)
             self.webhook_ids.clear()
+            self.video.reset()
             self.ledger.clear()
 
     def setting(self, platform: str, name: str) -> Any:
@@ -1079,6 +1084,8 @@ class _Handler(BaseHTTPRequestHandler):
         outcome = self.fault("mastodon", write=write)
         if outcome == "answered":
             return
+        if video_endpoints.mastodon(self, method, path):
+            return
         if path == "/api/v1/accounts/verify_credentials" and method == "GET":
             self._json(200, {**self._mastodon_account(account), "source": {"privacy": "public", "language": "en"}})
         elif path == "/api/v1/statuses" and method == "POST":
@@ -1256,6 +1263,8 @@ class _Handler(BaseHTTPRequestHandler):
         write = method in ("POST", "DELETE")
         outcome = self.fault("x", write=write)
         if outcome == "answered":
+            return
+        if video_endpoints.x(self, method, path):
             return
         fields = set(filter(None, self.query.get("tweet.fields", "").split(",")))
         if path == "/2/tweets" and method == "POST":
@@ -1679,6 +1688,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if reading:
                     container["in_progress_left"] -= 1
                 return "IN_PROGRESS"
+            if self.fake.video.processing_error and container["media_type"] in ("VIDEO", "REELS"):
+                return "ERROR"  # tests/fakeplatform/video.py: Meta could not process the video
             return "FINISHED"
 
     def _container_publish(self, platform: str, user: str, creation_id: str, outcome: str) -> None:
@@ -1776,8 +1787,11 @@ class _Handler(BaseHTTPRequestHandler):
                     "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
                     "IN_PROGRESS": "In Progress: Media is still being processed.",
                     "PUBLISHED": "Published: Media has been published.",
+                    "ERROR": f"Error: {self.fake.video.processing_error}",
                 }
                 self._json(200, {"status_code": state, "status": words[state], "id": object_id})
+            elif state == "ERROR":
+                self._json(200, {"status": state, "error_message": self.fake.video.processing_error, "id": object_id})
             else:
                 self._json(200, {"status": state, "id": object_id})
             return
@@ -1882,6 +1896,8 @@ class _Handler(BaseHTTPRequestHandler):
             session.pop("email")
             session.pop("emailConfirmed")
             self._json(200, session)
+            return
+        if video_endpoints.bluesky(self, method, nsid):
             return
         claims = None
         if self.bearer():
@@ -2001,8 +2017,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         images = (record.get("embed") or {}).get("images") or []
-        for image in images:
-            link = ((image.get("image") or {}).get("ref") or {}).get("$link")
+        embed_video = (record.get("embed") or {}).get("video")
+        captions = (record.get("embed") or {}).get("captions") or []
+        blobs = [image.get("image") for image in images] + ([embed_video] if embed_video else [])
+        for blob in blobs + [caption.get("file") for caption in captions]:
+            link = ((blob or {}).get("ref") or {}).get("$link")
             if link not in self.fake.blobs:
                 self._xrpc_error(400, "InvalidRequest", f"Could not find blob: {link}")
                 return

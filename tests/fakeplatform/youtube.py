@@ -17,6 +17,7 @@ import responses
 HOST = "https://www.googleapis.com"
 INIT_URL = f"{HOST}/upload/youtube/v3/videos"
 SESSION_PREFIX = f"{HOST}/upload/youtube/v3/videos?uploadType=resumable&upload_id="
+CAPTIONS_URL = f"{HOST}/upload/youtube/v3/captions"
 CHANNEL = {
     "kind": "youtube#channel",
     "etag": "x0Hq3XkDg5zQ",
@@ -46,12 +47,31 @@ class FakeYouTube:
     crash_chunks: dict[int, Exception] = field(default_factory=dict)
     chunk_puts: int = 0
     init_headers: list[dict[str, str]] = field(default_factory=list)
+    # captions.insert: (caption resource, file bytes) of each track received; an error reason to refuse them with.
+    captions: list[tuple[dict[str, Any], bytes]] = field(default_factory=list)
+    captions_refusal: str = ""
 
     def install(self) -> FakeYouTube:
         self.mock.add_callback(responses.POST, INIT_URL, callback=self._init)
         self.mock.add_callback(responses.PUT, re.compile(re.escape(SESSION_PREFIX) + r".*"), callback=self._put)
         self.mock.get(f"{HOST}/youtube/v3/channels", json={"kind": "youtube#channelListResponse", "items": [CHANNEL]})
+        self.mock.add_callback(responses.POST, re.compile(re.escape(CAPTIONS_URL) + r".*"), callback=self._captions)
         return self
+
+    def _captions(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
+        """captions.insert (https://developers.google.com/youtube/v3/docs/captions/insert): multipart/related,
+        the caption resource then the file."""
+        if self.captions_refusal:
+            error = {"code": 403, "message": self.captions_refusal, "errors": [{"reason": "insufficientPermissions"}]}
+            return 403, {}, json.dumps({"error": error})
+        boundary = request.headers["Content-Type"].split("boundary=", 1)[1].encode()
+        body = request.body if isinstance(request.body, bytes) else str(request.body).encode()
+        parts = [part for part in body.split(b"--" + boundary) if part.strip() not in (b"", b"--")]
+        resource = json.loads(parts[0].split(b"\r\n\r\n", 1)[1])
+        data = parts[1].split(b"\r\n\r\n", 1)[1].removesuffix(b"\r\n")
+        self.captions.append((resource, data))
+        track = {"kind": "youtube#caption", "id": f"AUieDa{len(self.captions)}", "snippet": resource["snippet"]}
+        return 200, {}, json.dumps(track)
 
     def _init(self, request: requests.PreparedRequest) -> tuple[int, dict[str, str], str]:
         self.init_headers.append(dict(request.headers))

@@ -99,6 +99,7 @@ from scheduler.adapters.base import (
     TextLength,
     parse_expires_at,
 )
+from scheduler.adapters.bluesky.video import BLUESKY_VIDEO_LIMITS, poll_pending, upload_video, video_embed
 from scheduler.adapters.http import USER_AGENT, httpx_timeout, platform_base_url
 from scheduler.adapters.media import UploadImage, image_for_upload
 from scheduler.adapters.ssrf import (
@@ -107,6 +108,7 @@ from scheduler.adapters.ssrf import (
     check_public_url,
     guarded_httpx_transport,
 )
+from scheduler.adapters.video import PendingUpload, is_video, pending_reconcile
 
 # The SDK can log request details at DEBUG (shared/platforms.md §1.5).
 for _name in ("atproto_client", "httpx", "httpcore"):
@@ -127,6 +129,8 @@ MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 2_000_000
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp", "image/gif")
 DEFAULT_RATE_LIMIT_WAIT_SECONDS = 60.0
+IMAGES_OR_VIDEO = "Bluesky posts from CivicPost take images (JPEG, PNG, WebP, GIF) or one MP4 or MOV video."
+ONE_VIDEO_ALONE = "A Bluesky post takes one video on its own, without images or a second video."
 
 # https://docs.bsky.app/docs/advanced-guides/rate-limits and the XRPC error names of the lexicons
 TOKEN_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
@@ -435,21 +439,29 @@ class BlueskyAdapter(PlatformAdapter):
         size = len(content.text_with_link().encode("utf-8"))
         if size > MAX_TEXT_BYTES:
             problems.append(Problem(f"Bluesky allows {MAX_TEXT_BYTES} bytes of text; this post has {size}."))
+        if any(is_video(item) for item in content.media) and len(content.media) > 1:
+            problems.append(Problem(ONE_VIDEO_ALONE, "media"))
         for item in content.media:
-            if item.mime_type not in IMAGE_TYPES:
-                problems.append(
-                    Problem("CivicPost sends only images (JPEG, PNG, WebP, GIF) to Bluesky for now.", "media")
-                )
+            if item.mime_type not in IMAGE_TYPES and not is_video(item):
+                problems.append(Problem(IMAGES_OR_VIDEO, "media"))
         return problems
 
-    def _record(self, client: Client, content: PostContent, images: list[UploadImage]) -> models.AppBskyFeedPost.Record:
+    video_limits = BLUESKY_VIDEO_LIMITS
+
+    def _record(
+        self,
+        client: Client,
+        content: PostContent,
+        images: list[UploadImage],
+        video_blob: dict[str, Any] | None = None,
+    ) -> models.AppBskyFeedPost.Record:
         """Builds the post record: facets (links, mentions resolved to DIDs, hashtags; UTF-8 byte
         offsets), uploaded images with alt text, language."""
         text = content.text_with_link()
         # Links and hashtags are found offline; @handles are resolved with com.atproto.identity.resolveHandle
         # (https://docs.bsky.app/docs/advanced-guides/post-richtext). Unresolvable mentions stay plain text.
         facets = client.detect_facets(text)
-        embed = None
+        embed: models.AppBskyEmbedImages.Main | models.AppBskyEmbedVideo.Main | None = None
         if images:
             embedded = []
             for item, image in zip(content.media, images, strict=True):
@@ -460,6 +472,8 @@ class BlueskyAdapter(PlatformAdapter):
                     models.AppBskyEmbedImages.Image(alt=item.alt_text, image=upload.blob, aspect_ratio=aspect)
                 )
             embed = models.AppBskyEmbedImages.Main(images=embedded)
+        elif video_blob is not None:
+            embed = video_embed(client, content.media[0], video_blob, language=content.language)
         created_at = timezone.now().astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return models.AppBskyFeedPost.Record(
             created_at=created_at,
@@ -530,10 +544,23 @@ class BlueskyAdapter(PlatformAdapter):
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
         rkey = record_key_for(idempotency_key)
-        if any(item.mime_type not in IMAGE_TYPES for item in content.media):
-            raise PublishError("CivicPost sends only images (JPEG, PNG, WebP, GIF) to Bluesky for now.", permanent=True)
-        images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
-        record = self._run(lambda client: self._record(client, content, images), sent=False)
+        if any(item.mime_type not in IMAGE_TYPES and not is_video(item) for item in content.media):
+            raise PublishError(IMAGES_OR_VIDEO, permanent=True)
+        videos = [item for item in content.media if is_video(item)]
+        if videos and len(content.media) > 1:
+            raise PublishError(ONE_VIDEO_ALONE, permanent=True)
+        pending = None
+        video_blob = None
+        if videos:
+            # The video service encodes it first (bluesky/video.py); the record is created once it is done.
+            video_blob = self._run(
+                lambda client: upload_video(self, client, videos[0], idempotency_key=idempotency_key), sent=False
+            )
+            pending = PendingUpload.load(self.platform, idempotency_key)
+        images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media if not videos]
+        record = self._run(lambda client: self._record(client, content, images, video_blob), sent=False)
+        if pending is not None:
+            pending.save(post_sent=True)
 
         def create(client: Client) -> PublishResult:
             repo = self.did or self.handle
@@ -551,7 +578,10 @@ class BlueskyAdapter(PlatformAdapter):
                 raise
             return self._result(created.uri, created.cid, rkey, record)
 
-        return self._run(create, sent=True)
+        result = self._run(create, sent=True)
+        if pending is not None:
+            pending.clear()
+        return result
 
     def reconcile(
         self,
@@ -561,6 +591,8 @@ class BlueskyAdapter(PlatformAdapter):
         sent_at: dt.datetime,
         first_sent_at: dt.datetime | None = None,
     ) -> PublishResult | None:
+        if pending_reconcile(self, idempotency_key, lambda upload: poll_pending(self, upload)):
+            return None  # the record was never sent: the next attempt resumes the video and posts
         rkey = record_key_for(idempotency_key)
         try:
             return self._run(lambda client: self._lookup(client, rkey), sent=False)

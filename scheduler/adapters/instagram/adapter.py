@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -52,6 +52,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     TextLength,
+    VideoLimits,
     parse_expires_at,
 )
 from scheduler.adapters.graph import (
@@ -71,8 +72,10 @@ from scheduler.adapters.graph import (
     window_incomplete,
     window_items,
 )
+from scheduler.adapters.graph_video import poll_container, publish_video_container
 from scheduler.adapters.http import platform_base_url
 from scheduler.adapters.media import is_image, media_urls_for
+from scheduler.adapters.video import is_video, pending_reconcile, video_for_upload
 
 INSTAGRAM_CAPTION_LIMIT = 2200
 INSTAGRAM_MAX_HASHTAGS = 30
@@ -102,6 +105,26 @@ INSTAGRAM_CONTAINERS = ContainerApi(
     remote_id_name="media id",
     expired_message="Instagram let the media container expire; a new one is made on the next attempt.",
     in_progress_message="Instagram is still processing the media; CivicPost will try again shortly.",
+)
+
+# Reels (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media,
+# "Reel specifications"): MOV or MP4 with the moov atom first, H.264 or HEVC (progressive, closed GOP, 4:2:0),
+# AAC sound (48 kHz at most, mono or stereo), 23 to 60 frames a second, at most 1920 pixels wide, aspect ratio
+# 0.01:1 to 10:1 (9:16 recommended), 3 seconds to 15 minutes, 300 MB. Access: instagram_content_publish (App
+# Review, Advanced Access) on a professional account. Captions: the API takes none (Instagram makes its own
+# automatic captions in the app), so burned-in captions are what reaches residents reliably.
+INSTAGRAM_VIDEO_LIMITS = VideoLimits(
+    max_bytes=300 * 1024 * 1024,
+    max_seconds=15 * 60.0,
+    min_seconds=3.0,
+    mime_types=("video/mp4", "video/quicktime"),
+    video_codecs=("h264", "hevc"),
+    audio_codecs=("aac", ""),
+    aspect_range=(Fraction(1, 100), Fraction(10, 1)),
+    min_frame_rate=23.0,
+    max_frame_rate=60.0,
+    max_width=1920,
+    max_height=3414,
 )
 
 _HASHTAG = re.compile(r"(?<![\w&])#\w+")
@@ -144,6 +167,7 @@ def _is_video(item: MediaItem) -> bool:
 
 class InstagramAdapter(PlatformAdapter):
     platform = "instagram"
+    video_limits = INSTAGRAM_VIDEO_LIMITS
     label = "Instagram"
     supports_delete = False
     metrics_gone_codes = OBJECT_GONE_CODES
@@ -241,6 +265,18 @@ class InstagramAdapter(PlatformAdapter):
         if not content.media:
             raise PublishError("Instagram needs at least one image or video.", permanent=True, code="no_media")
         client = self._client()
+        if len(content.media) == 1 and is_video(content.media[0]):
+            # One container per delivery, kept across attempts while Meta processes it (graph_video.py); a copy
+            # within the limits is fetched when the stored file is not (video_for_upload).
+            video = replace(content, media=(video_for_upload(self, content.media[0]),))
+            return publish_video_container(
+                self,
+                client,
+                INSTAGRAM_CONTAINERS,
+                idempotency_key=idempotency_key,
+                create=lambda: self._create_container(client, video),
+                publish_path=f"{self.ig_user_id}/media_publish",
+            )
         return publish_container(
             client,
             INSTAGRAM_CONTAINERS,
@@ -260,8 +296,13 @@ class InstagramAdapter(PlatformAdapter):
         comment among the comments of the media it answers (GET /{ig-media-id}/comments)."""
         if content.reply_to is not None:
             return self._reconcile_comment(content, sent_at=sent_at)
+        client = self._client()
+        if pending_reconcile(
+            self, idempotency_key, lambda upload: poll_container(self, client, INSTAGRAM_CONTAINERS, upload)
+        ):
+            return None  # the video was never published: the next attempt publishes the saved container
         return reconcile_media_listing(
-            self._client(),
+            client,
             path=f"{self.ig_user_id}/media",
             text_field="caption",
             expected_text=self._caption(content),

@@ -104,8 +104,10 @@ from scheduler.adapters.base import (
     RateLimited,
     Removed,
     TextLength,
+    VideoLimits,
 )
 from scheduler.adapters.http import USER_AGENT, http_timeout
+from scheduler.adapters.mastodon.video import mastodon_video_limits, poll_pending, upload_video
 from scheduler.adapters.media import UploadImage, image_for_upload, is_image, open_stored
 from scheduler.adapters.ssrf import (
     ResponseTooLarge,
@@ -113,6 +115,7 @@ from scheduler.adapters.ssrf import (
     check_public_url,
     guarded_session,
 )
+from scheduler.adapters.video import PendingUpload, is_video, pending_reconcile
 
 # Mastodon.py and requests can log request details at DEBUG (shared/platforms.md §1.5).
 logging.getLogger("mastodon").setLevel(max(logging.INFO, logging.getLogger("mastodon").level))
@@ -402,6 +405,9 @@ class MastodonAdapter(PlatformAdapter):
         # Handed out in `updated_options`: publishing and the connection check merge them into the channel.
         self._learned_options(changes)
 
+    def current_video_limits(self) -> VideoLimits:
+        return mastodon_video_limits({**DEFAULT_LIMITS, **self.instance_limits()})
+
     def current_image_limits(self) -> ImageLimits:
         limits = {**DEFAULT_LIMITS, **self.instance_limits()}  # a cached copy may predate a key
         return ImageLimits(
@@ -430,9 +436,9 @@ class MastodonAdapter(PlatformAdapter):
                 problems.append(
                     Problem(f"Mastodon allows {limits['description_limit']} characters of alt text per image.", "media")
                 )
-            # Images are fitted to the instance's limits at publish time; video is sent as it is.
+            # Images are fitted to the instance's limits at publish time; video is checked by video_problems.
             size_limit = limits["video_size_limit"]
-            if kind != "image" and item.size_bytes and item.size_bytes > size_limit:
+            if kind == "audio" and item.size_bytes and item.size_bytes > size_limit:
                 problems.append(Problem(f"This instance takes files up to {size_limit // (1024 * 1024)} MB.", "media"))
         return problems
 
@@ -444,7 +450,14 @@ class MastodonAdapter(PlatformAdapter):
             images = [
                 image_for_upload(item, limits, label=self.label) if is_image(item) else None for item in content.media
             ]
-        media_ids = [self._upload(api, item, image) for item, image in zip(content.media, images, strict=True)]
+        media_ids = [
+            self._upload_video(api, item, idempotency_key) if is_video(item) else self._upload(api, item, image)
+            for item, image in zip(content.media, images, strict=True)
+        ]
+        pending = PendingUpload.load(self.platform, idempotency_key) if any(map(is_video, content.media)) else None
+        if pending is not None and pending.state:
+            # From here on the status may exist: the ordinary reconcile decides (scheduler/adapters/video.py).
+            pending.save(post_sent=True)
         try:
             # https://docs.joinmastodon.org/methods/statuses/#create
             status = api.status_post(
@@ -457,6 +470,8 @@ class MastodonAdapter(PlatformAdapter):
             )
         except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
             raise self._map_error(error, api=api, sent=True) from error
+        if pending is not None and pending.state:
+            pending.clear()
         return PublishResult(
             remote_id=str(status["id"]), permalink=status.get("url") or status.get("uri") or "", raw=_jsonable(status)
         )
@@ -468,6 +483,14 @@ class MastodonAdapter(PlatformAdapter):
         if content.reply_to is None:
             return {}
         return {"in_reply_to_id": content.reply_to.remote_id}
+
+    def _upload_video(self, api: Mastodon, item: MediaItem, idempotency_key: str) -> str:
+        """Uploads a video, or resumes the delivery's saved upload (mastodon/video.py). Returns its media id."""
+        try:
+            return upload_video(self, api, item, idempotency_key=idempotency_key)
+        except (MastodonError, UnsafeURL, ResponseTooLarge, requests.RequestException, OSError) as error:
+            # The status was not created yet, whatever happened to the upload.
+            raise self._map_error(error, api=api, sent=False) from error
 
     def _upload(self, api: Mastodon, item: MediaItem, image: UploadImage | None) -> str:
         """Uploads one attachment with its alt text: `image` (fitted bytes) for an image, else the stored
@@ -512,6 +535,8 @@ class MastodonAdapter(PlatformAdapter):
         `sent_at`; raises CheckAgainLater when it is too early to tell or the instance passingly failed, and
         OutcomeUnknown when it cannot tell (no text to match, a window busier than RECONCILE_MAX_PAGES pages,
         the account cannot be read)."""
+        if pending_reconcile(self, idempotency_key, lambda upload: poll_pending(self, upload)):
+            return None  # the status was never sent: the next attempt resumes the video upload and posts
         expected = content.text_with_link()
         if not _exact(expected):
             raise OutcomeUnknown("A post without text cannot be recognised on the account; check it by hand.")

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -53,6 +53,7 @@ from scheduler.adapters.base import (
     PublishError,
     PublishResult,
     TextLength,
+    VideoLimits,
     parse_expires_at,
 )
 from scheduler.adapters.graph import (
@@ -64,8 +65,10 @@ from scheduler.adapters.graph import (
     publish_container,
     reconcile_media_listing,
 )
+from scheduler.adapters.graph_video import poll_container, publish_video_container
 from scheduler.adapters.http import platform_base_url
 from scheduler.adapters.media import is_image, media_urls_for
+from scheduler.adapters.video import is_video, pending_reconcile, video_for_upload
 
 THREADS_HOST = "https://graph.threads.net"
 THREADS_API_VERSION = "v1.0"
@@ -88,6 +91,23 @@ THREADS_CONTAINERS = ContainerApi(
     remote_id_name="post id",
     expired_message=THREADS_NOT_READY,
     in_progress_message=THREADS_NOT_READY,
+)
+
+# Video (https://developers.facebook.com/docs/threads/overview#video-specifications): MOV or MP4 with the moov atom
+# first, H.264 or HEVC, AAC sound (48 kHz at most), 23 to 60 frames a second, at most 1920 pixels wide, aspect ratio
+# 0.01:1 to 10:1 (9:16 recommended), up to 5 minutes, 1 GB. Access: threads_content_publish (App Review). Captions:
+# the API takes none, so burned-in captions are what reaches residents.
+THREADS_VIDEO_LIMITS = VideoLimits(
+    max_bytes=1024 * 1024 * 1024,
+    max_seconds=300.0,
+    mime_types=("video/mp4", "video/quicktime"),
+    video_codecs=("h264", "hevc"),
+    audio_codecs=("aac", ""),
+    aspect_range=(Fraction(1, 100), Fraction(10, 1)),
+    min_frame_rate=23.0,
+    max_frame_rate=60.0,
+    max_width=1920,
+    max_height=3414,
 )
 INSIGHT_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
 
@@ -172,6 +192,7 @@ def _is_video(item: MediaItem) -> bool:
 
 class ThreadsAdapter(PlatformAdapter):
     platform = "threads"
+    video_limits = THREADS_VIDEO_LIMITS
     label = "Threads"
     max_media = THREADS_MAX_MEDIA
     metrics_gone_codes = OBJECT_GONE_CODES
@@ -245,6 +266,18 @@ class ThreadsAdapter(PlatformAdapter):
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
         """Creates the container, waits (briefly) until it is ready, publishes it. Returns id and permalink."""
         client = self._client()
+        if len(content.media) == 1 and is_video(content.media[0]):
+            # One container per delivery, kept across attempts while Meta processes it (graph_video.py); a copy
+            # within the limits is fetched when the stored file is not (video_for_upload).
+            video = replace(content, media=(video_for_upload(self, content.media[0]),))
+            return publish_video_container(
+                self,
+                client,
+                THREADS_CONTAINERS,
+                idempotency_key=idempotency_key,
+                create=lambda: self._create_container(client, video),
+                publish_path=f"{self.threads_user_id}/threads_publish",
+            )
         return publish_container(
             client,
             THREADS_CONTAINERS,
@@ -261,10 +294,15 @@ class ThreadsAdapter(PlatformAdapter):
         first_sent_at: dt.datetime | None = None,
     ) -> PublishResult | None:
         """Looks for our text among the profile's threads (no idempotency key): graph.reconcile_media_listing."""
+        client = self._client()
+        if pending_reconcile(
+            self, idempotency_key, lambda upload: poll_container(self, client, THREADS_CONTAINERS, upload)
+        ):
+            return None  # the video was never published: the next attempt publishes the saved container
         # Replies are listed apart from the profile's threads (GET /{threads-user-id}/replies).
         listing = "replies" if content.reply_to is not None else "threads"
         return reconcile_media_listing(
-            self._client(),
+            client,
             path=f"{self.threads_user_id}/{listing}",
             text_field="text",
             expected_text=self._text(content),

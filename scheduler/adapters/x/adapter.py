@@ -58,6 +58,8 @@ from scheduler.adapters.base import (
 )
 from scheduler.adapters.http import USER_AGENT, TimeoutSession, platform_base_url, request_never_sent
 from scheduler.adapters.media import UploadImage, image_for_upload, is_image
+from scheduler.adapters.video import PendingUpload, is_video, pending_reconcile
+from scheduler.adapters.x.video import X_VIDEO_LIMITS, poll_pending, upload_video
 
 T = TypeVar("T")
 
@@ -76,7 +78,8 @@ MAX_IMAGES = 4
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 # Other images (GIF) are converted to one of these at publish time (scheduler/adapters/media.py).
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
-X_IMAGES_ONLY = "X posts from CivicPost take images only, not video."
+X_IMAGES_ONLY = "X posts from CivicPost take images or one video."
+X_ONE_VIDEO_ALONE = "An X post takes one video on its own, without images or a second video."
 MAX_ALT_TEXT = 1000
 # Refresh an OAuth 2.0 access token (2 h lifetime) this long before it runs out.
 TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=2)
@@ -427,21 +430,36 @@ class XAdapter(PlatformAdapter):
         limit = int(self.account.options.get("text_limit") or TEXT_LIMIT)
         return TextLength(used=weighted_length(content.text_with_link()), limit=limit)
 
+    video_limits = X_VIDEO_LIMITS
+
     def validate(self, content: PostContent) -> list[Problem]:
         problems = super().validate(content)
+        videos = [item for item in content.media if is_video(item)]
+        if videos and len(content.media) > 1:
+            problems.append(Problem(X_ONE_VIDEO_ALONE, "media"))
         for item in content.media:
-            if not is_image(item):
+            if not is_image(item) and not is_video(item):
                 problems.append(Problem(X_IMAGES_ONLY, "media"))
             if len(item.alt_text) > MAX_ALT_TEXT:
                 problems.append(Problem(f"X allows alt text up to {MAX_ALT_TEXT} characters.", "media"))
         return problems
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
-        if any(not is_image(item) for item in content.media):
+        videos = [item for item in content.media if is_video(item)]
+        if any(not is_image(item) and not is_video(item) for item in content.media):
             raise PublishError(X_IMAGES_ONLY, permanent=True)
-        # Every image is fitted before anything is sent, so a refused one leaves no upload behind.
-        images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
-        media_ids = [self._upload_image(item, image) for item, image in zip(content.media, images, strict=True)]
+        if videos and len(content.media) > 1:
+            raise PublishError(X_ONE_VIDEO_ALONE, permanent=True)
+        pending = None
+        if videos:
+            # Chunked, resumable, processed by X (x/video.py); the post is created only once X has the video.
+            media_ids = [upload_video(self, videos[0], idempotency_key=idempotency_key)]
+            pending = PendingUpload.load(self.platform, idempotency_key)
+            pending.save(post_sent=True)
+        else:
+            # Every image is fitted before anything is sent, so a refused one leaves no upload behind.
+            images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
+            media_ids = [self._upload_image(item, image) for item, image in zip(content.media, images, strict=True)]
         text = content.text_with_link()
         reply = self._reply_fields(content)
         response = self._call(
@@ -450,6 +468,8 @@ class XAdapter(PlatformAdapter):
             ),
             creates_post=True,
         )
+        if pending is not None:
+            pending.clear()
         tweet_id = str(response.data["id"])
         return PublishResult(
             remote_id=tweet_id,
@@ -484,6 +504,8 @@ class XAdapter(PlatformAdapter):
         Returns it if found; None only when the whole window was read and X has had time to show the post;
         raises CheckAgainLater when it is too early to tell, OutcomeUnknown when X cannot be read or the
         window holds more than RECONCILE_MAX_PAGES pages of posts (a person must look)."""
+        if pending_reconcile(self, idempotency_key, lambda upload: poll_pending(self, upload)):
+            return None  # the post was never sent: the next attempt resumes the video upload and posts
         user_id = self.credentials.get("x_user_id")
         if not user_id:
             raise OutcomeUnknown("The X account id is not stored, so CivicPost cannot look the post up.")

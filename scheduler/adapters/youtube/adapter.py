@@ -43,8 +43,8 @@ Errors (https://developers.google.com/youtube/v3/docs/errors) map through schedu
 403 quotaExceeded -> RateLimited until midnight PT; 400 invalidTitle / invalidDescription /
 mediaBodyRequired -> permanent; 401 -> renew once, then AuthExpired; 403 forbidden -> AuthExpired;
 5xx on the final chunk -> the upload is queried, never blindly repeated.
-Limits: 256 GB or 12 hours per file; title 100 characters; description 5,000 bytes; captions, Shorts and
-thumbnails come with the composer's video support (a later session).
+Limits: 256 GB or 12 hours per file; title 100 characters; description 5,000 bytes. Captions: the post's
+captions file is sent with captions.insert after the upload (youtube/video.py; scope youtube.force-ssl).
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ from scheduler.adapters.google.client import (
 )
 from scheduler.adapters.http import platform_base_url
 from scheduler.adapters.media import open_stored
+from scheduler.adapters.youtube.video import insert_captions
 
 API_HOST = "https://www.googleapis.com"
 UPLOAD_PATH = "/upload/youtube/v3/videos"
@@ -91,6 +92,8 @@ VIDEOS_PATH = "/youtube/v3/videos"
 SCOPES = (
     "https://www.googleapis.com/auth/youtube.upload",
     "https://www.googleapis.com/auth/youtube.readonly",
+    # captions.insert needs it (youtube/video.py).
+    "https://www.googleapis.com/auth/youtube.force-ssl",
 )
 LABEL = "YouTube"
 
@@ -106,6 +109,7 @@ COSTS: dict[str, tuple[str, int]] = {
     "videos.list": ("units", 1),
     "videos.delete": ("units", 50),
     "videos.insert": (UPLOADS_BUCKET, 1),
+    "captions.insert": ("units", 400),
 }
 NEEDS_VIDEO = "YouTube needs a video: attach one video file to publish this post there."
 _RANGE = re.compile(r"bytes=0-(\d+)")
@@ -243,7 +247,8 @@ class YouTubeAdapter(PlatformAdapter):
         video_id = str(body.get("id") or "")
         if not video_id:
             raise OutcomeUnknown("YouTube finished the upload without a video id.", raw=body)
-        return PublishResult(remote_id=video_id, permalink=watch_url(video_id), raw=body)
+        captions = insert_captions(self, video_id, video, language=content.language)
+        return PublishResult(remote_id=video_id, permalink=watch_url(video_id), raw={**body, "captions": captions})
 
     def _session_for(self, idempotency_key: str) -> str:
         stored = self.account.options.get("youtube_upload") or {}

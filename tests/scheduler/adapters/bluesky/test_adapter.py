@@ -214,7 +214,7 @@ def test_validation_names_every_problem_in_plain_words():
     assert "Bluesky allows 300 characters; this post has 301 (1 too many)." in messages
     assert "Bluesky takes at most 4 images per post." in messages
     assert any("alt text" in message for message in messages)
-    assert "CivicPost sends only images (JPEG, PNG, WebP, GIF) to Bluesky for now." in messages
+    assert "A Bluesky post takes one video on its own, without images or a second video." in messages
     assert not any("MB" in message for message in messages)  # large images are made to fit at publish time
 
 

@@ -21,11 +21,13 @@ from django.utils import timezone
 from responses.matchers import query_param_matcher
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from medialibrary.models import PlatformUpload
 from scheduler import publishing
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
     AuthExpired,
     ChannelAccount,
+    CheckAgainLater,
     MediaItem,
     OutcomeUnknown,
     PostContent,
@@ -289,23 +291,24 @@ def test_publish_uploads_each_image_with_its_alt_text_and_waits_for_processing(f
     assert status.request.headers["Idempotency-Key"] == "key-1"
 
 
-def test_an_attachment_still_processing_after_the_wait_is_retried_later_without_posting(
-    fake, settings, tmp_path, monkeypatch
+@pytest.mark.django_db
+def test_a_video_still_processing_after_the_wait_is_checked_later_without_posting_or_uploading_again(
+    fake, settings, tmp_path
 ):
     settings.MEDIA_ROOT = str(tmp_path)
     image = store_media("clip.mp4", b"\x00\x00\x00\x18ftypmp42")
-    monkeypatch.setattr(mastodon_module, "MEDIA_POLL_ATTEMPTS", 2)
     fake.post(MEDIA_URL, status=202, json=fixture("media_processing.json"))
     fake.get(f"{INSTANCE}/api/v1/media/113400000000000777", status=206, json=fixture("media_processing.json"))
+    content = PostContent(text="Clip", media=(MediaItem(url="", path=image, mime_type="video/mp4", alt_text="A clip"),))
 
-    with pytest.raises(PublishError) as caught:
-        make_adapter().publish(
-            PostContent(text="Clip", media=(MediaItem(url="", path=image, mime_type="video/mp4", alt_text="A clip"),)),
-            idempotency_key="k",
-        )
+    for _attempt in range(2):
+        with pytest.raises(CheckAgainLater) as caught:
+            make_adapter().publish(content, idempotency_key="k")
+        assert caught.value.code == "video_processing"
 
-    assert caught.value.permanent is False
     assert len(status_posts(fake)) == 0
+    assert len([c for c in fake.calls if c.request.method == "POST" and c.request.url == MEDIA_URL]) == 1
+    assert PlatformUpload.objects.get(key="k", platform="mastodon").state["media_id"] == "113400000000000777"
 
 
 # --- Publishing: every documented error ---------------------------------------------------------------

@@ -167,7 +167,7 @@ def test_images_need_alt_text_and_x_takes_four_images_but_no_video():
     ]
     assert "X takes at most 4 images per post." in problems
     assert any("alt text" in p for p in problems)
-    assert "X posts from CivicPost take images only, not video." in problems
+    assert "An X post takes one video on its own, without images or a second video." in problems
     assert not any("MB" in p for p in problems)  # a large image is made to fit at publish time
 
 
