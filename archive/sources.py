@@ -21,8 +21,10 @@ from analytics.models import RemoteRemoval
 from archive.chain import NewEntry
 from archive.models import ArchiveEntry, EntryKind
 from archive.storage import blob_from_media
+from departments.models import Department
+from inbox import selectors as inbox_selectors
 from scheduler.adapters.base import PostContent
-from scheduler.models import ApprovalVote, Delivery, DeliveryAttempt, DeliveryStatus
+from scheduler.models import ApprovalVote, Channel, Delivery, DeliveryAttempt, DeliveryStatus
 from scheduler.snapshots import channel_content
 
 SourceFunction = Callable[[str, int], tuple[list[NewEntry], str]]
@@ -213,3 +215,103 @@ def remote_removals_after(cursor: str, limit: int) -> tuple[list[NewEntry], str]
 
 PUBLICATIONS = CaptureSource("publications", publications_after)
 REMOTE_REMOVALS = CaptureSource("remote_removals", remote_removals_after)
+
+
+# --- Residents' comments and moderation (the inbox) ----------------------------------------------------
+
+
+def _names(department_ids: set[int], channel_ids: set[int]) -> tuple[dict[int, str], dict[int, str]]:
+    departments = dict(Department.objects.filter(pk__in=department_ids).values_list("pk", "name"))
+    channels = dict(Channel.objects.filter(pk__in=channel_ids).values_list("pk", "display_name"))
+    return departments, channels
+
+
+def comments_after(cursor: str, limit: int) -> tuple[list[NewEntry], str]:
+    """Each captured resident's reply, comment or mention, as it was read (inbox.selectors.archive_items_after)."""
+    items = inbox_selectors.archive_items_after(_id_cursor(cursor), limit)
+    departments, channels = _names({i["department_id"] for i in items}, {i["channel_id"] for i in items})
+    entries = [
+        NewEntry(
+            kind=EntryKind.COMMENT,
+            source_key=f"comment:inbox:{item['id']}",
+            occurred_at=dt.datetime.fromisoformat(item["created_at"]),
+            facts={
+                "kind": item["kind"],
+                "remote_id": item["remote_id"],
+                "permalink": item["permalink"],
+                "in_reply_to_remote_id": item["in_reply_to_remote_id"],
+                "author_handle": item["author_handle"],
+                "author_profile_url": item["author_profile_url"],
+                "captured_at": item["captured_at"],
+                "publication": publication_key(item["delivery_id"]) if item["delivery_id"] else "",
+            },
+            content={
+                "text": item["text"],
+                "author_name": item["author_name"],
+                "media": item["media"],
+                "platform_answer": item["raw"],
+            },  # fmt: skip
+            search_text=f"{item['author_handle']} {item['text']}",
+            department_id=item["department_id"],
+            department_name=departments.get(item["department_id"], ""),
+            channel_id=item["channel_id"],
+            channel_name=channels.get(item["channel_id"], ""),
+            platform=item["platform"],
+            post_id=item["post_id"],
+            delivery_id=item["delivery_id"],
+        )
+        for item in items
+    ]
+    return entries, (str(items[-1]["id"]) if items else cursor)
+
+
+def moderation_actions_after(cursor: str, limit: int) -> tuple[list[NewEntry], str]:
+    """Each moderation action with the policy clause it cited, the note, who, the outcome, and the item as it was
+    before. The cursor stops before the first action the platform has not answered yet, so its entry holds the
+    final outcome."""
+    actions = inbox_selectors.moderation_actions_after(_id_cursor(cursor), limit)
+    final = []
+    for action in actions:
+        if action["outcome"] == "pending":
+            break
+        final.append(action)
+    snapshots = [a["snapshot"] or {} for a in final]
+    channels = {
+        channel.pk: channel
+        for channel in Channel.objects.filter(pk__in={s.get("channel_id") for s in snapshots})
+        .select_related("department")
+        .only("pk", "display_name", "platform", "department__id", "department__name")
+    }
+    entries = []
+    for action, snapshot in zip(final, snapshots, strict=True):
+        channel = channels.get(snapshot.get("channel_id") or 0)
+        entries.append(
+            NewEntry(
+                kind=EntryKind.MODERATION,
+                source_key=f"moderation:inbox:{action['id']}",
+                occurred_at=dt.datetime.fromisoformat(action["created_at"]),
+                facts={
+                    "action": action["action"],
+                    "policy_clause": action["clause_number"],
+                    "policy_clause_text": action["clause_text"],
+                    "note": action["note"],
+                    "by": action["actor"],
+                    "outcome": action["outcome"],
+                    "failure_message": action["failure_message"],
+                    "undoes": f"moderation:inbox:{action['undoes_id']}" if action["undoes_id"] else "",
+                    "comment": f"comment:inbox:{action['item_id']}",
+                },
+                content={"comment_as_it_was": snapshot},
+                search_text=f"{action['action']} {action['note']} {snapshot.get('text', '')}",
+                department_id=channel.department.pk if channel else None,
+                department_name=channel.department.name if channel else "",
+                channel_id=channel.pk if channel else None,
+                channel_name=channel.display_name if channel else "",
+                platform=channel.platform if channel else "",
+            )
+        )
+    return entries, (str(final[-1]["id"]) if final else cursor)
+
+
+COMMENTS = CaptureSource("inbox_comments", comments_after)
+MODERATION = CaptureSource("inbox_moderation", moderation_actions_after)

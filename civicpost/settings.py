@@ -229,7 +229,13 @@ CIVICPOST_CHANNEL_PAGE_FINDINGS: list[str] = ["intake.selectors.feed_findings"]
 # publishes the public transparency page (/records/public/) and its RSS feed.
 CIVICPOST_ARCHIVE_ROOT = env.str("CIVICPOST_ARCHIVE_ROOT", default=str(BASE_DIR / "archive-store"))
 CIVICPOST_ARCHIVE_SOURCES: list[str] = env.list(
-    "CIVICPOST_ARCHIVE_SOURCES", default=["archive.sources.PUBLICATIONS", "archive.sources.REMOTE_REMOVALS"]
+    "CIVICPOST_ARCHIVE_SOURCES",
+    default=[
+        "archive.sources.PUBLICATIONS",
+        "archive.sources.REMOTE_REMOVALS",
+        "archive.sources.COMMENTS",
+        "archive.sources.MODERATION",
+    ],
 )
 CIVICPOST_ARCHIVE_CAPTURE_SECONDS = env.int("CIVICPOST_ARCHIVE_CAPTURE_SECONDS", default=300)
 CIVICPOST_TRANSPARENCY_PAGE = env.bool("CIVICPOST_TRANSPARENCY_PAGE", default=False)
