@@ -14,3 +14,7 @@ INSTALLED_APPS = [*INSTALLED_APPS, "bench._chaos_hooks.ChaosHooksConfig"]
 LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": os.environ.get("CIVICPOST_LOG_LEVEL", "WARNING")}}
 # The harness runs loopback fakes over plain http.
 CIVICPOST_ALLOW_LOOPBACK_PLATFORMS = True
+# The threads chaos case waits for each unclear part's reconcile before the next part may go; against the local
+# fake (which lists a post as soon as it stores it) it may shorten the platforms' settle time. Unset: as in production.
+if os.environ.get("CIVICPOST_FAKE_RECONCILE_SETTLE_SECONDS"):
+    CIVICPOST_RECONCILE_SETTLE_SECONDS = float(os.environ["CIVICPOST_FAKE_RECONCILE_SETTLE_SECONDS"])

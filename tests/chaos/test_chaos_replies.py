@@ -14,7 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+# One at a time under xdist (--dist loadgroup): each chaos run starts its own servers and loads both cores.
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("chaos")]
 
 
 @pytest.fixture(scope="module")
