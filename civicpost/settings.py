@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "archive",
     "inbox",
     "demo",
+    "navigation",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

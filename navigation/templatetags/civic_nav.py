@@ -1,4 +1,4 @@
-"""`{% main_navigation %}`: the header's navigation grouped by task (civicpost.navigation)."""
+"""`{% main_navigation %}`: the header's navigation grouped by task (navigation.groups)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from django import template
 
-from civicpost.navigation import main_navigation as navigation_groups
+from navigation.groups import main_navigation as navigation_groups
 
 register = template.Library()
 
