@@ -25,6 +25,7 @@ from civicpost.timelabels import date_label, utc_offset_label
 OTHER_ACTION_LABELS: dict[str, Any] = {
     "media.uploaded": gettext_lazy("Media uploaded"),
     "media.deleted": gettext_lazy("Media deleted"),
+    "media.captions_burned_in": gettext_lazy("Video captions declared burned in"),
     "api.token_created": gettext_lazy("API token created"),
     "api.token_revoked": gettext_lazy("API token revoked"),
 }

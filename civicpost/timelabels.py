@@ -125,12 +125,21 @@ def format_in_zone(value: dt.datetime, zone_or_department: ZoneLike) -> str:
     return f"{date_label(local)}, {clock_label(local)} {local.tzname()} ({utc_offset_label(local)})"
 
 
-def in_zone(value: dt.datetime | None, zone_or_department: ZoneLike) -> str:
+def in_zone(value: dt.datetime | str | None, zone_or_department: ZoneLike) -> str:
     """Returns `format_in_zone`, or "" for no time. `{{ post.due_at|in_zone:viewer_zone }}`: pages show every
     time in the viewer's zone (the context processor gives `viewer_zone`); emails and public feeds, which have
-    no viewer, pass a department."""
-    if value is None:
+    no viewer, pass a department. An ISO 8601 text with an offset (a time kept in a JSON record, such as the
+    archive's) is read first; any other text is shown as it is."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if parsed.tzinfo is None:
+            return value
+        value = parsed
     return format_in_zone(value, zone_or_department)
 
 

@@ -59,7 +59,7 @@ def city_role_for_user(*, user: User | AnonymousUser) -> CityRole | None:
 
 def forget_cached_roles(user: User) -> None:
     """Drops the memberships and city role cached on this user object (after a role change)."""
-    for name in ("_civicpost_memberships", "_civicpost_city_role"):
+    for name in ("_civicpost_memberships", "_civicpost_city_role", "_civicpost_step_department_ids"):
         if hasattr(user, name):
             delattr(user, name)
 
@@ -121,8 +121,18 @@ def department_ids_user_approves(*, user: User | AnonymousUser) -> set[int] | No
         return None
     ids = {m.department_id for m in memberships_for_user(user=user) if m.can_approve}
     if user.is_authenticated and user.is_active:
-        ids |= set(ApprovalStep.objects.filter(users=user).values_list("department_id", flat=True))
+        ids |= _step_department_ids(user)
     return ids
+
+
+def _step_department_ids(user: User) -> set[int]:
+    """Departments whose approval policy names the user at some step (cached on the user object: the header's
+    approval count and the page itself both ask)."""
+    cached: set[int] | None = getattr(user, "_civicpost_step_department_ids", None)
+    if cached is None:
+        cached = set(ApprovalStep.objects.filter(users=user).values_list("department_id", flat=True))
+        user._civicpost_step_department_ids = cached  # type: ignore[attr-defined]  # a cache on this user object
+    return set(cached)
 
 
 def department_ids_user_administers(*, user: User | AnonymousUser) -> set[int]:

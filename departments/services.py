@@ -361,6 +361,8 @@ def approval_step_add(
         communications_managers=communications_managers,
     )
     step.users.set(users)
+    for named in users:
+        forget_cached_roles(named)  # the same objects may be asked again in this request
     _audit_policy(user=user, department=department, before=before)
     return step
 

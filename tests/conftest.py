@@ -1,5 +1,6 @@
 import os
 import socket
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,6 +20,18 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked() -> Iterator[None]:
+    """Each test starts in English: a request or task that activated Spanish in this thread (a user's language
+    choice) must not leak into the next test's messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -5,16 +5,26 @@ through Django's own date filters (which would use the server's TIME_ZONE)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import zoneinfo
 from pathlib import Path
 
 from django.conf import settings
 
+from civicpost.timelabels import in_zone
+
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 # Where there is no viewer: a department (its zone) is the argument instead.
-NO_VIEWER = ("governance/email/", "feeds/")
+NO_VIEWER = ("governance/email/", "analytics/email/", "inbox/email/", "feeds/")
 # Dates without a time of day (no instant, so no zone to get wrong).
-PLAIN_DATES = {'day.date|date:"D, M j"'}
+PLAIN_DATES = {
+    'day.date|date:"D, M j"',
+    'content.week_start|date:"Y-m-d"',
+    'content.week_end|date:"Y-m-d"',
+    'period.first|date:"DATE_FORMAT"',
+    'period.last|date:"DATE_FORMAT"',
+}
 
 FILTER = re.compile(
     r"([\w.]+)\|(in_zone|in_utc|date|time|timesince|timeuntil|naturaltime|naturalday)"
@@ -60,3 +70,14 @@ def test_the_scan_catches_utc_and_department_times_on_pages():
     )
     assert len(problems_in("governance/crisis.html", source)) == 4
     assert problems_in("governance/email/approved.txt", "{{ post.due_at|in_zone:department }}") == []
+
+
+def test_a_time_kept_as_iso_text_in_a_record_is_shown_in_the_zone_with_its_offset():
+    chicago = zoneinfo.ZoneInfo("America/Chicago")
+    assert in_zone("2026-07-04T15:30:00+00:00", chicago) == in_zone(
+        dt.datetime(2026, 7, 4, 15, 30, tzinfo=dt.UTC), chicago
+    )
+    assert "10:30" in in_zone("2026-07-04T15:30:00+00:00", chicago)
+    assert in_zone("not a time", chicago) == "not a time"
+    assert in_zone("2026-07-04T15:30:00", chicago) == "2026-07-04T15:30:00"  # no offset: never guessed
+    assert in_zone("", chicago) == ""

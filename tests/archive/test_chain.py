@@ -165,7 +165,7 @@ def test_two_capture_runs_at_once_never_fork_the_chain():
 def test_a_publication_is_archived_with_what_was_sent_the_votes_and_the_platforms_answer(city):
     [delivery] = publish(city, text="Pools open at noon.", link="https://parks.example/pools")
     report = archive_capture()
-    assert report.appended == {"publications": 1, "remote_removals": 0}
+    assert report.appended == {"publications": 1, "remote_removals": 0, "inbox_comments": 0, "inbox_moderation": 0}
     archived = ArchiveEntry.objects.get(source_key=publication_key(delivery.pk))
     assert archived.kind == EntryKind.PUBLICATION
     assert (archived.department_name, archived.channel_name, archived.platform) == (
@@ -185,7 +185,12 @@ def test_a_publication_is_archived_with_what_was_sent_the_votes_and_the_platform
     assert body["approval"]["votes"][0]["at"] == vote.created_at.astimezone(dt.UTC).isoformat()
     assert [a["outcome"] for a in body["attempts"]] == ["published"]
     # A second run finds nothing new.
-    assert archive_capture().appended == {"publications": 0, "remote_removals": 0}
+    assert archive_capture().appended == {
+        "publications": 0,
+        "remote_removals": 0,
+        "inbox_comments": 0,
+        "inbox_moderation": 0,
+    }
 
 
 def test_media_as_sent_are_kept_after_the_library_deletes_them(city, settings):

@@ -7,7 +7,25 @@ from audit.models import AuditAction
 from audittrail.presentation import OTHER_ACTION_LABELS, action_choices
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("accounts", "api", "audit", "composer", "connections", "departments", "governance", "medialibrary", "scheduler")
+APPS = (
+    "accounts",
+    "analytics",
+    "api",
+    "archive",
+    "audit",
+    "composer",
+    "connections",
+    "departments",
+    "feeds",
+    "governance",
+    "inbox",
+    "intake",
+    "medialibrary",
+    "monitoring",
+    "people",
+    "scheduler",
+    "webhooks",
+)
 # A module constant naming an audit action (AUDIT_HOLD_KEPT = "hold.kept"), a literal passed to audit_record,
 # or a member of AuditAction passed to it (action=AuditAction.HOLD_KEPT).
 RECORDED_ACTION = re.compile(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def axe(request: pytest.FixtureRequest) -> AxeChecker:
 
 
 def open_menu(page: object, group: str, link: object) -> None:
-    """Follows a link of the main navigation: opens its group's menu (Plan, Review, ...), then the link."""
-    page.get_by_role("navigation", name="Main").get_by_role("button", name=group, exact=True).click()
+    """Follows a link of the main navigation: opens its group's menu (Plan, Review, ...), then the link. A
+    group's name may end with what waits in it ("Review 3 waiting")."""
+    name = re.compile(rf"^{re.escape(group)}( \d+ waiting)?$")
+    page.get_by_role("navigation", name="Main").get_by_role("button", name=name).click()
     page.get_by_role("navigation", name="Main").get_by_role("link", name=link, exact=isinstance(link, str)).click()
     page.wait_for_load_state("load")

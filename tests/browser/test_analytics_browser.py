@@ -13,6 +13,7 @@ from django.utils import timezone
 from departments.models import CityRole, CityRoleName, Role
 from scheduler.models import ChannelStatus
 from tests.analytics.history import published_history
+from tests.browser.conftest import open_menu
 from tests.browser.test_walkthrough import sign_in
 from tests.conftest import Personas
 from tests.factories import ChannelFactory, UserFactory, member
@@ -53,7 +54,7 @@ def test_figures_channel_health_and_best_time_pass_axe(live_server, browser_page
 
     page = browser_page
     sign_in(page, live_server.url, pat.email)
-    page.get_by_role("link", name="Figures", exact=True).click()
+    open_menu(page, "Records", "Figures")
     expect(page.get_by_role("heading", level=1)).to_have_text("Figures of Parks and Recreation")
     expect(page.get_by_role("img", name="Engagement per 1,000 followers, by channel")).to_be_visible()
     expect(
@@ -61,18 +62,18 @@ def test_figures_channel_health_and_best_time_pass_axe(live_server, browser_page
     ).to_be_visible()
     axe.check(page, "department-figures")
 
-    page.get_by_role("link", name="Channels", exact=True).click()
+    open_menu(page, "Channels", "Channels")
     expect(page.get_by_role("heading", name="Channel health")).to_be_visible()
     expect(page.get_by_role("link", name="Reconnect — Parks old account")).to_be_visible()
     axe.check(page, "channels-with-health")
 
-    page.get_by_role("link", name="New post").click()
+    open_menu(page, "Plan", "New post")
     expect(page.locator("#best-times")).to_contain_text("Best time for Parks and Recreation, from its own history")
     axe.check(page, "composer-best-time")
 
     page.context.clear_cookies()
     sign_in(page, live_server.url, manager.email)
-    page.get_by_role("link", name="Figures", exact=True).click()
+    open_menu(page, "Records", "Figures")
     expect(page.get_by_role("heading", level=1)).to_have_text("Figures of the city")
     axe.check(page, "city-figures")
 

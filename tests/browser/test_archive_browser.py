@@ -11,6 +11,7 @@ import pytest
 from archive.services import archive_capture
 from departments.models import CityRole, CityRoleName
 from tests.archive.helpers import publish
+from tests.browser.conftest import open_menu
 from tests.browser.test_calendar_browser import sign_in_as
 from tests.factories import UserFactory
 from tests.governance.city import City
@@ -29,7 +30,7 @@ def test_the_clerk_browses_the_archive_and_exports_a_records_request(live_server
     sign_in_as(page, live_server.url, clerk)
 
     page.goto(f"{live_server.url}/")
-    page.get_by_role("link", name="Public records").click()
+    open_menu(page, "Records", "Archive")
     page.wait_for_url(re.compile(r"/records/$"))
     assert page.get_by_text("2 records").is_visible()
     axe.check(page, "archive-index")

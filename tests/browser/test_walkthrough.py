@@ -111,7 +111,7 @@ def test_compose_approve_publish_walkthrough(live_server, browser_page, axe, set
 
     open_menu(page, "Channels", "Channels")
     axe.check(page, "channels")
-    page.get_by_role("link", name="Dashboard", exact=True).click()
+    page.get_by_role("link", name="CivicPost", exact=True).click()
     axe.check(page, "dashboard-approver")
 
     print("axe best-practice advice:", *axe.advice, sep="\n  ")  # noqa: T201

@@ -352,6 +352,8 @@ class FakePlatform:
         self.revoked_tokens: set[str] = set()
         # Residents' mentions per Mastodon account id, oldest first (GET /api/v1/notifications).
         self.mastodon_notifications: dict[str, list[dict[str, Any]]] = {}
+        # Residents' statuses (from add_mastodon_mentions): an account may reply to them as to its own.
+        self.mastodon_resident_statuses: set[str] = set()
         # A Page token's /me is its Page: learnt from the Page the token first works with.
         self.facebook_token_pages: dict[str, str] = {}
         # Instagram / Threads containers by id: {"platform", "user", "media_type", "text", "media", "children",
@@ -439,6 +441,7 @@ class FakePlatform:
             self._idempotency.clear()
             self.revoked_tokens.clear()
             self.mastodon_notifications.clear()
+            self.mastodon_resident_statuses.clear()
             self.containers.clear()
             self.blobs.clear()
             self.bluesky_handles.clear()
@@ -500,6 +503,7 @@ class FakePlatform:
             notes = self.mastodon_notifications.setdefault(account, [])
             for _n in range(count):
                 note_id, status_id = self.next_id(), self.next_id()
+                self.mastodon_resident_statuses.add(status_id)
                 resident = str(int(status_id) % 100000)
                 author = {
                     "id": resident,
@@ -1178,7 +1182,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(422, {"error": "Validation failed: Text can't be blank"})
             return
         reply_to = str(fields.get("in_reply_to_id") or "")
-        if reply_to and self.fake.ledger.get("mastodon", reply_to) is None:
+        known = (
+            self.fake.ledger.get("mastodon", reply_to) is not None or reply_to in self.fake.mastodon_resident_statuses
+        )
+        if reply_to and not known:
             # https://docs.joinmastodon.org/methods/statuses/#create: 404 when in_reply_to_id names no status.
             self._json(404, {"error": "Record not found"})
             return

@@ -25,8 +25,10 @@ SKIPPED_DIRS = {".venv", "node_modules", "tests", "bench", "migrations", ".git",
 OWNERS = ("scheduler/services/", "scheduler/publishing.py")
 STATUS_ENUMS = ("PostStatus", "DeliveryStatus")
 WRITE_CALLS = {"create", "update", "get_or_create", "update_or_create", "bulk_create", "Post", "Delivery"}
-# Words that mark a queryset as one of posts or deliveries in `<queryset>.update(status=...)`.
-POST_OR_DELIVERY = ("Post", "Delivery", "post", "deliver")
+# Names that mark a queryset as one of posts or deliveries in `<queryset>.update(status=...)`: the models, or a
+# name starting with post/deliver (posts, deliveries, post.deliveries) — not WebhookDelivery or webhook_deliveries.
+POST_OR_DELIVERY_MODELS = ("Post", "Delivery")
+POST_OR_DELIVERY_PREFIXES = ("post", "deliver")
 
 
 def _python_files() -> list[Path]:
@@ -48,6 +50,25 @@ def _call_name(call: ast.Call) -> str:
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
+def _names_posts_or_deliveries(node: ast.AST) -> bool:
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+    return name in POST_OR_DELIVERY_MODELS or name.startswith(POST_OR_DELIVERY_PREFIXES)
+
+
+def _receiver_chain(node: ast.AST) -> list[ast.AST]:
+    """The names a queryset expression is built on (`Post.objects.filter(...)` → filter, objects, Post), not
+    the arguments of its calls."""
+    chain = []
+    while True:
+        chain.append(node)
+        if isinstance(node, ast.Call):
+            node = node.func
+        elif isinstance(node, ast.Attribute):
+            node = node.value
+        else:
+            return chain
+
+
 def state_writes(source: str) -> list[tuple[int, str]]:
     """Returns (line, code) for each write of Post or Delivery state in `source`."""
     found = []
@@ -63,7 +84,7 @@ def state_writes(source: str) -> list[tuple[int, str]]:
                 on_posts = (
                     _call_name(node) == "update"
                     and isinstance(node.func, ast.Attribute)
-                    and any(word in ast.unparse(node.func.value) for word in POST_OR_DELIVERY)
+                    and any(_names_posts_or_deliveries(n) for n in _receiver_chain(node.func.value))
                 )
                 if _names_status_enum(keyword.value) or on_posts:
                     found.append((node.lineno, ast.unparse(node)[:120]))
@@ -96,6 +117,8 @@ Post.objects.filter(status=PostStatus.APPROVED)
 channel.status = ChannelStatus.CONNECTED
 Channel.objects.filter(pk=1).update(status=ChannelStatus.DISABLED)
 upload.status = ImportStatus.DONE
+WebhookDelivery.objects.filter(pk=1).update(status=WebhookDeliveryStatus.SENDING)
+subscription.webhook_deliveries.filter(pk=1).update(status=WebhookDeliveryStatus.SENT)
 """
     assert state_writes(source) == []
 
