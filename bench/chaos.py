@@ -259,11 +259,14 @@ class ChaosRun:
         from scheduler.models import Delivery, Post
         from scheduler.services import reply_create
 
+        resident_status = str(7_000_000 + len(self.reply_posts))
+        # The fake refuses a reply to a status it does not know (Mastodon: 404), as the real server does.
+        self.fake.control(mastodon_resident_statuses=[resident_status])
         post = reply_create(
             author=self.city.editors[department.pk],
             channel=channel,
             text=text,
-            reply_to=ReplyTarget(remote_id=str(7_000_000 + len(self.reply_posts))),
+            reply_to=ReplyTarget(remote_id=resident_status),
         )
         Post.objects.filter(pk=post.pk).update(due_at=due_at)
         Delivery.objects.filter(post=post).update(due_at=due_at, next_attempt_at=due_at)

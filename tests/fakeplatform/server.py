@@ -925,6 +925,10 @@ class _Handler(BaseHTTPRequestHandler):
                     fake.bluesky_change_handle(old, new)
                 for token, count in settings.pop("mastodon_mentions", {}).items():
                     fake.add_mastodon_mentions(token, int(count))
+                with fake._lock:
+                    fake.mastodon_resident_statuses.update(
+                        str(status_id) for status_id in settings.pop("mastodon_resident_statuses", [])
+                    )
                 fake.configure(settings.pop("platform", None), **settings)
             except (ValueError, TypeError, RuntimeError) as error:
                 self._json(400, {"error": str(error)})
