@@ -30,4 +30,5 @@ def postqueue_post_panel(context: dict[str, Any], post: Any) -> dict[str, Any]:
         "evergreen": evergreen,
         "form": EvergreenForm(initial=initial) if can_repeat else None,
         "csrf_token": context.get("csrf_token"),
+        "viewer_zone": context.get("viewer_zone"),
     }
