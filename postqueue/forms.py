@@ -20,7 +20,9 @@ class SlotForm(forms.Form):
 
     def __init__(self, *args: Any, channels: QuerySet[Channel], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["channel"].queryset = channels  # type: ignore[attr-defined]
+        field = self.fields["channel"]
+        field.queryset = channels  # type: ignore[attr-defined]
+        field.label_from_instance = lambda channel: channel.display_name  # type: ignore[attr-defined]
 
 
 class EvergreenForm(forms.Form):
