@@ -11,6 +11,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
 from departments.models import ApprovalStep, Department, Membership
+from departments.rules import can_manage_approval_policy, can_manage_members
+from departments.selectors import memberships_for_user
 from scheduler.models import Channel, ChannelStatus, Post, PostStatus
 
 COMPLETE_CACHE_KEY = "firstrun:complete"
@@ -56,6 +58,14 @@ def checklist(*, user: Any) -> list[ChecklistItem]:
     no_channels = [d for d in departments if d.pk not in with_channels]
     no_policy = [d for d in departments if d.pk not in with_policy]
     is_superuser = bool(getattr(user, "is_superuser", False))
+    # Each link only for those its page lets in (the IT admin adds members, the communications managers set
+    # policies); the others read what is left to do and who does it.
+    members_url = policy_url = ""
+    if user is not None and no_members and can_manage_members(user, no_members[0].pk):
+        members_url = _url("departments:members", no_members[0].pk)
+    if user is not None and no_policy and can_manage_approval_policy(user, no_policy[0].pk):
+        policy_url = _url("departments:policy", no_policy[0].pk)
+    may_post = user is not None and bool(memberships_for_user(user=user))
     return [
         ChecklistItem(
             key="departments",
@@ -75,7 +85,7 @@ def checklist(*, user: Any) -> list[ChecklistItem]:
                 "Add each person to their department by e-mail address, as editor, approver or department admin."
             ),
             done=bool(departments) and not no_members,
-            url=_url("departments:members", no_members[0].pk) if no_members else _url("departments:list"),
+            url=members_url,
             action=_("Add members"),
             detail=_("Without members: %(names)s.") % {"names": _names(no_members)}
             if departments and no_members
@@ -110,7 +120,7 @@ def checklist(*, user: Any) -> list[ChecklistItem]:
             title=_("Set the approval policies"),
             explanation=_("Decide who approves each department's posts before they go out, in one or more steps."),
             done=bool(departments) and not no_policy,
-            url=_url("departments:policy", no_policy[0].pk) if no_policy else _url("departments:list"),
+            url=policy_url,
             action=_("Set a policy"),
             detail=_("Still on the default policy: %(names)s.") % {"names": _names(no_policy)}
             if departments and no_policy
@@ -121,7 +131,7 @@ def checklist(*, user: Any) -> list[ChecklistItem]:
             title=_("Publish a first post"),
             explanation=_("Write a post, have it approved, and watch it go out (try a Sandbox channel first)."),
             done=published,
-            url=_url("scheduler:post_create"),
+            url=_url("scheduler:post_create") if may_post else "",
             action=_("Write a post"),
         ),
     ]

@@ -22,13 +22,12 @@ def occupied_instants(
     *, department: Department, start: dt.datetime, end: dt.datetime, exclude_post_id: int | None = None
 ) -> set[tuple[int, dt.datetime]]:
     """(channel id, instant) of the department's posts between start and end that are not cancelled."""
-    rows = (
-        Post.channels.through.objects.filter(post__department=department, post__due_at__gt=start, post__due_at__lte=end)
-        .exclude(post__status=PostStatus.CANCELLED)
-        .exclude(post_id=exclude_post_id)
-        .values_list("channel_id", "post__due_at")
-    )
-    return {(channel_id, due_at) for channel_id, due_at in rows}
+    rows = Post.channels.through.objects.filter(
+        post__department=department, post__due_at__gt=start, post__due_at__lte=end
+    ).exclude(post__status=PostStatus.CANCELLED)
+    if exclude_post_id is not None:
+        rows = rows.exclude(post_id=exclude_post_id)
+    return {(channel_id, due_at) for channel_id, due_at in rows.values_list("channel_id", "post__due_at")}
 
 
 def queue_entries(*, department_id: int) -> QuerySet[QueueEntry]:

@@ -6,6 +6,8 @@ browser tests do) and the checklist is complete, so its link leaves the navigati
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from departments.models import ApprovalStep, CityRole, CityRoleName, Role
@@ -105,5 +107,51 @@ def test_the_first_run_checklist_leads_to_a_first_published_sandbox_post(live_se
     expect(main.get_by_role("link", name="Getting started")).to_have_count(0)
     open_menu(page, "Channels", "Sandbox timeline")
     expect(page.get_by_text("Splash pads open Saturday.")).to_be_visible()
+
+    assert not axe.problems, "\n".join(axe.problems)
+
+
+def test_the_queue_is_reordered_with_the_keyboard_and_the_move_is_announced(live_server, browser_page, axe):
+    from playwright.sync_api import expect
+
+    from postqueue.models import PostingSlot, QueueEntry
+    from postqueue.services import queue_add
+    from scheduler.models import Post
+    from tests.browser.test_compose_browser import tab_to
+    from tests.conftest import Personas
+
+    personas = Personas()
+    quinn = member("quinn", personas.parks, Role.APPROVER)
+    for day in (1, 3):
+        PostingSlot.objects.create(
+            department=personas.parks, channel=personas.parks_channel, weekday=day, local_time=dt.time(10)
+        )
+    first, second = (
+        approved_post(author=personas.alice, approver=personas.bob, channels=[personas.parks_channel], text=text)
+        for text in ("Pools open at noon.", "Library card week starts Monday.")
+    )
+    for post in (first, second):
+        queue_add(post=post, user=quinn)
+    second_entry = QueueEntry.objects.get(post=second)
+    page = browser_page
+    sign_in(page, live_server.url, quinn.email)
+
+    page.goto(f"{live_server.url}/posts/{first.pk}/")
+    expect(page.get_by_role("button", name="Add to queue")).to_be_visible()
+    _check_both_widths(page, axe, "post-queue-panel")
+
+    open_menu(page, "Plan", "Queue")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Queue")
+    _check_both_widths(page, axe, "queue")
+    # Keyboard only: Tab to "Move up" of the second post and press Enter.
+    tab_to(page, f"#entry-{second_entry.pk} button")
+    page.keyboard.press("Enter")
+    status = page.locator('.civic-messages [role="status"]')
+    expect(status).to_contain_text("Moved to position 1")
+    expect(page.locator(f"#entry-{second_entry.pk}")).to_be_focused()
+    items = page.locator(".civic-queue__item")
+    expect(items.first).to_contain_text("Library card week starts Monday.")
+    assert Post.objects.get(pk=second.pk).due_at < Post.objects.get(pk=first.pk).due_at
+    _check_both_widths(page, axe, "queue-moved")
 
     assert not axe.problems, "\n".join(axe.problems)
