@@ -43,6 +43,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("propose archive disposition", "archive.tasks.propose_disposition", 86400),
     # Residents' replies, comments and mentions, from each channel's stored cursor (inbox).
     PeriodicJob("read the inbox", "inbox.tasks.poll_inbox", settings.CIVICPOST_INBOX_INTERVAL_SECONDS),
+    # Evergreen posts into free posting slots, each repetition submitted for approval (postqueue.services).
+    PeriodicJob("fill free slots with evergreen posts", "postqueue.tasks.fill_evergreen_slots", 3600),
 )
 
 

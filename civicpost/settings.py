@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "analytics",
     "archive",
     "inbox",
+    "postqueue",
+    "firstrun",
     "demo",
     "navigation",
     "rest_framework",
@@ -213,6 +215,8 @@ CIVICPOST_HEALTH_CHECKS: list[str] = env.list("CIVICPOST_HEALTH_CHECKS", default
 # requests one channel may use per pass (the rest waits for the next pass; X's reads also count against the
 # monthly budget above).
 CIVICPOST_INBOX_INTERVAL_SECONDS = env.int("CIVICPOST_INBOX_INTERVAL_SECONDS", default=120)
+# Evergreen posts are placed in free posting slots at most this many days ahead (postqueue.services).
+CIVICPOST_EVERGREEN_HORIZON_DAYS = env.int("CIVICPOST_EVERGREEN_HORIZON_DAYS", default=14)
 CIVICPOST_INBOX_REQUESTS_PER_CHANNEL = env.int("CIVICPOST_INBOX_REQUESTS_PER_CHANNEL", default=5)
 # Applied by publishing to what each delivery sends (dotted paths; f(delivery, content) -> content). The
 # composition root wires analytics' short links in here, so scheduler never imports analytics.

@@ -40,6 +40,9 @@ urlpatterns = [
     path("feeds-to-drafts/", include("intake.urls")),
     path("records/", include("archive.urls")),
     path("inbox/", include("inbox.urls")),
+    # Posting slots, the queue and evergreen posts (postqueue/); the first-run checklist (firstrun/).
+    path("queue/", include("postqueue.urls")),
+    path("getting-started/", include("firstrun.urls")),
     # Short links in posts (analytics): public, counted, no personal data stored.
     path("l/<slug:code>", analytics_views.short_link_redirect, name="short_link"),
     # Uploaded media at its public address (MEDIA_URL): platforms download post images from here.

@@ -19,6 +19,8 @@ from archive.rules import can_use_archive
 from audittrail.selectors import user_may_open_audit_trail
 from departments import rules as department_rules
 from departments.selectors import memberships_for_user, user_sees_every_department
+from firstrun.rules import can_open_checklist
+from firstrun.selectors import checklist_complete
 from governance import rules as governance_rules
 
 
@@ -98,6 +100,7 @@ def main_navigation(
                   "composer:template_delete"),
             _link(_("Import CSV"), "composer:import_upload", "composer:import_preview"),
             _link(_("Media library"), "medialibrary:library", "medialibrary:asset_edit", "medialibrary:asset_delete"),
+            _link(_("Queue"), "postqueue:queue", "postqueue:slots"),
         ]  # fmt: skip
     if governance_rules.can_post_emergency(user):
         plan.append(_link(_("Emergency post"), "governance:emergency_create"))
@@ -129,6 +132,9 @@ def main_navigation(
                   "archive:post_retract")
         )  # fmt: skip
     admin = []
+    # The first-run checklist, while the installation is not set up yet.
+    if can_open_checklist(user) and not checklist_complete():
+        admin.append(_link(_("Getting started"), "firstrun:checklist"))
     if department_rules.can_open_department_pages(user):
         admin.append(_link(_("People and policies"), "departments:list", "departments:members",
                            "departments:policy", "departments:settings", "departments:city_roles"))  # fmt: skip

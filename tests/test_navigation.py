@@ -52,7 +52,7 @@ def links(user) -> dict[str, str]:  # noqa: ANN001
 def test_an_editor_plans_and_sees_channels_but_reviews_nothing(city):  # noqa: F811
     menu = main_navigation(city.alice)
     assert menu[""] == ["Dashboard", "Account & security"]
-    assert menu["Plan"] == ["Calendar", "New post", "Drafts", "Templates", "Import CSV", "Media library"]
+    assert menu["Plan"] == ["Calendar", "New post", "Drafts", "Templates", "Import CSV", "Media library", "Queue"]
     assert menu["Channels"] == ["Channels", "Sandbox timeline"]
     assert "Approvals queue" not in menu.get("Review", [])
     assert "Admin" not in menu
@@ -135,3 +135,27 @@ def test_the_groups_are_in_spanish_for_a_spanish_reader(city):  # noqa: F811
     html = client.get(reverse("scheduler:dashboard"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     for label in ("Planificación", "Revisión", "Canales", "Registros", "Administración"):
         assert f"<span>{label}</span></button>" in html
+
+
+def test_getting_started_shows_for_the_it_admin_and_communications_manager_until_the_city_is_set_up(city):  # noqa: F811
+    from django.core.cache import cache
+
+    from departments.models import ApprovalStep, Department
+    from tests.factories import ChannelFactory
+    from tests.scheduler import approved_post, make_due, tick
+
+    cache.clear()
+    assert "Getting started" in main_navigation(city.ivan)["Admin"]
+    assert "Getting started" in main_navigation(city.max)["Admin"]
+    assert "Getting started" not in main_navigation(city.pat).get("Admin", [])
+    assert "Getting started" not in str(main_navigation(city.alice))
+
+    # Set the city up for real: every department with a member, a connected channel, a policy, and a post out.
+    for department in Department.objects.filter(is_communications_team=False):
+        if not department.channels.exists():
+            ChannelFactory(department=department)
+        ApprovalStep.objects.create(department=department, name="Review", department_approvers=True)
+    post = approved_post(author=city.alice, approver=city.bob, channels=[city.parks_channel])
+    make_due(post)
+    tick()
+    assert "Getting started" not in main_navigation(city.ivan).get("Admin", [])

@@ -36,6 +36,7 @@ from departments.models import ApprovalStep, Role
 from governance.emergency import LanguageVersion, emergency_publish
 from inbox.models import InboxItem, ModerationAction, PolicyClause, SavedReply
 from intake.models import FeedSubscription
+from postqueue.models import PostingSlot, QueueEntry
 from scheduler.models import BlackoutPeriod, CrisisHold, PostHold
 from tests.factories import ChannelFactory, member
 from tests.governance.city import City
@@ -298,6 +299,18 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("inbox:policy_clause_retire", "POST"): COMMS,
     # What residents said under a post goes with the post page.
     ("inbox:post_conversation", "GET"): MEMBERS | COMMS | VIEWER,
+    # --- Posting slots and the queue (postqueue, issue 19): the queue page lists the person's own
+    # departments (an empty page for everyone else); members queue, reorder and make posts repeat; only a
+    # department's admins manage its slots (its other members: 403, strangers: 404).
+    ("postqueue:queue", "GET"): ANY_SIGNED_IN,
+    ("postqueue:move", "POST"): MEMBERS,  # the only entry cannot move: a message and a redirect (302)
+    ("postqueue:add", "POST"): MEMBERS,  # no slot yet: a message and a redirect (302)
+    ("postqueue:evergreen", "POST"): MEMBERS,  # an empty form: a message and a redirect (302)
+    ("postqueue:slots", "GET"): ADMINS,
+    ("postqueue:slots", "POST"): ADMINS,  # an empty form is refused (400)
+    ("postqueue:slot_delete", "POST"): ADMINS,
+    # --- The first-run checklist (firstrun): the IT admin and the communications managers.
+    ("firstrun:checklist", "GET"): COMMS | IT,
 }
 
 # Which object of the scope each URL works on, when it takes a post.
@@ -496,6 +509,10 @@ class World:
                 secret_encrypted=encrypt_text("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
             ),
             "approver": approver,
+            "queue_entry": QueueEntry.objects.create(post=posts["approved"], department=department),
+            "slot": PostingSlot.objects.create(
+                department=department, channel=channel, weekday=1, local_time=dt.time(10)
+            ),
         }
         return Scope(
             department=department,
@@ -588,6 +605,8 @@ class World:
             "action_id": lambda: scope.objects["moderation"].pk,
             "saved_reply_id": lambda: scope.objects["saved_reply"].pk,
             "clause_id": lambda: self.clause.pk,
+            "entry_id": lambda: scope.objects["queue_entry"].pk,
+            "slot_id": lambda: scope.objects["slot"].pk,
         }
         return {name: values[name]() for name in route_kwargs}
 

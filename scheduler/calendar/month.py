@@ -35,6 +35,11 @@ class CalendarMonth(CalendarPeriod):
         return dt.date(self.year, self.month, 1)
 
     @property
+    def is_empty(self) -> bool:
+        """No post on any day of the month (the page then says what to do next)."""
+        return not any(day.entries for week in self.weeks for day in week if day.in_period)
+
+    @property
     def previous(self) -> dt.date:
         return (self.first_day - dt.timedelta(days=1)).replace(day=1)
 
