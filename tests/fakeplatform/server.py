@@ -738,6 +738,8 @@ class _Handler(BaseHTTPRequestHandler):
             return "mastodon"
         if path.startswith("/2/"):
             return "x"
+        if path.startswith("/video-upload/"):
+            return "facebook"
         if path.startswith("/xrpc/"):
             return "bluesky"
         if path.startswith("/hooks/"):
@@ -1429,6 +1431,8 @@ class _Handler(BaseHTTPRequestHandler):
         return data
 
     def _facebook(self, method: str, path: str) -> None:
+        if video_endpoints.facebook(self, method, path):
+            return
         fields = self.form()
         token = self.query.get("access_token") or fields.get("access_token") or self.bearer()
         if not token:

@@ -130,7 +130,7 @@ def test_validate_names_each_problem():
 
     assert any("63206 characters" in message for message in messages)
     assert any("https://" in message for message in messages)
-    assert any("images only (no video)" in message for message in messages)
+    assert any("one video on its own" in message for message in messages)
     assert any("alt text" in message for message in messages)
 
 
