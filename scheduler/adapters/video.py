@@ -338,7 +338,7 @@ def captions_as_srt(data: bytes) -> bytes:
     text = data.decode("utf-8-sig").replace("\r\n", "\n")
     if not text.lstrip().startswith("WEBVTT"):
         return text.encode()
-    cues = []
+    cues: list[str] = []
     for block in re.split(r"\n{2,}", text.strip())[1:]:
         lines = block.split("\n")
         timing = next((index for index, line in enumerate(lines) if "-->" in line), None)

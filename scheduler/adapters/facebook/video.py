@@ -33,8 +33,15 @@ graph.py maps onto RateLimited with its own wait).
 
 Access a city needs: a Page token from a person who can do the CREATE_CONTENT task on the Page, with
 pages_show_list, pages_read_engagement and pages_manage_posts (the guide's "Before You Start"; all three come
-with CivicPost's Facebook Login, after Meta's App Review for Advanced Access). publish_video is needed only for
-the older /{page-id}/videos edge (long landscape videos), which CivicPost does not use yet.
+with CivicPost's Facebook Login, after Meta's App Review for Advanced Access).
+
+Not used: regular Page videos (POST graph-video.facebook.com/{page-id}/videos with title, description and
+fbuploader_video_file_chunk=<handle>, https://developers.facebook.com/docs/video-api/guides/publishing). Their
+file handle comes from the Resumable Upload API (POST /{app-id}/uploads, then POST /upload:<session> with a
+file_offset header; https://developers.facebook.com/docs/graph-api/guides/upload), which needs a *User* access
+token of someone with a role on the app, and Page video publishing asks for publish_video too. CivicPost keeps
+only the Page token, so longer or landscape videos reach a Page as reels only after the media library fits them to
+9:16 (ffmpeg pads them), and videos longer than 90 seconds are refused at compose time in one sentence.
 
 Errors: the Graph envelope on graph.facebook.com through graph.classify (190 reconnect, 10/200-299 missing
 permission, 4/17/32/613/80001+ rate limits with Meta's wait, 1/2 transient, 100 rejected); rupload's
