@@ -110,6 +110,14 @@ FACEBOOK_REEL_LIMITS = VideoLimits(
     takes_captions_file=True,
 )
 METRICS_FIELDS = "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+# A reel is a Video node (its id has no "<page-id>_" part): it has reactions and comments but no `shares` field,
+# and asking for one fails the read (code 100). https://developers.facebook.com/docs/graph-api/reference/video
+VIDEO_METRICS_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+
+
+def is_page_post_id(remote_id: str) -> bool:
+    """True for a feed post ("<page-id>_<post-id>"); False for a reel's video id."""
+    return "_" in remote_id
 
 
 def facebook_client(access_token: str = "", *, session: requests.Session | None = None) -> GraphClient:  # nosec B107  # no token yet
@@ -342,7 +350,8 @@ class FacebookPageAdapter(PlatformAdapter):
             raise PublishError("Facebook did not confirm the deletion.", permanent=True, raw=body)
 
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
-        return _post_counts(self._client().get(remote_id, {"fields": METRICS_FIELDS}))
+        fields = METRICS_FIELDS if is_page_post_id(remote_id) else VIDEO_METRICS_FIELDS
+        return _post_counts(self._client().get(remote_id, {"fields": fields}))
 
     # Graph `?ids=` reads up to 50 objects in one request (https://developers.facebook.com/docs/graph-api/
     # using-graph-api#multiple-ids-read-requests).
@@ -355,6 +364,12 @@ class FacebookPageAdapter(PlatformAdapter):
         which tells the deleted ones apart. Views ("impressions" insights were removed in Nov 2025) and
         clicks are not read: not reported."""
         ids = remote_ids[: self.metrics_batch_size]
+        if not all(is_page_post_id(remote_id) for remote_id in ids):
+            # Reels need other fields: read posts and reels apart (one request per reel; reels are few).
+            posts = [remote_id for remote_id in ids if is_page_post_id(remote_id)]
+            mixed: dict[str, MetricsReading | Removed] = self.fetch_metrics_batch(posts) if posts else {}
+            mixed.update(super().fetch_metrics_batch([i for i in ids if not is_page_post_id(i)]))
+            return mixed
         try:
             body = self._client().get("", {"ids": ",".join(ids), "fields": METRICS_FIELDS})
         except PublishError as error:

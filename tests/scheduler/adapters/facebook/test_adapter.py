@@ -639,6 +639,19 @@ def test_metrics_read_reactions_comments_and_shares(fake):
     )
 
 
+def test_a_reels_metrics_leave_out_shares_which_a_video_has_not(fake):
+    fake.get(
+        f"{GRAPH}/104857600000077",
+        json={"id": "104857600000077", **{k: v for k, v in fb("post_metrics").items() if k != "shares"}},
+    )
+
+    assert adapter().fetch_metrics("104857600000077") == {"likes": 42, "replies": 7, "shares": 0}
+    assert (
+        query(fake.calls[0])["fields"]
+        == "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+    )
+
+
 def test_check_connection_confirms_the_page_and_reads_the_expiry(fake, settings):
     settings.CIVICPOST_META_APP_ID = "1234567890"
     settings.CIVICPOST_META_APP_SECRET = "meta-app-secret"
