@@ -49,7 +49,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scheduler.adapters.base import MediaItem, PublishError
+from scheduler.adapters.base import AdapterError, MediaItem, PublishError, RateLimited
 from scheduler.adapters.media import open_stored
 from scheduler.adapters.video import (
     PendingUpload,
@@ -184,8 +184,6 @@ def _put_parts(adapter: LinkedInAdapter, upload: PendingUpload, video: MediaItem
 def _put_captions(adapter: LinkedInAdapter, upload: PendingUpload, item: MediaItem) -> dict[str, Any]:
     """Sends the SubRip captions. Returns what happened for the delivery's record; a refused file never stops the
     video (LinkedIn shows it without captions, and the captions can be added on the Page)."""
-    from scheduler.adapters.base import AdapterError, RateLimited
-
     try:
         srt = captions_srt(item) or b""
         adapter._request(
