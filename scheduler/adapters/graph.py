@@ -398,8 +398,16 @@ class GraphClient:
         }
         return self.get(address[len(prefix) :], params)
 
-    def post(self, path: str, data: Mapping[str, Any] | None = None, *, publishing: bool = False) -> dict[str, Any]:
-        return self.request("POST", path, data=data, publishing=publishing)
+    def post(
+        self,
+        path: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        publishing: bool = False,
+        files: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """POSTs a form (multipart when `files` are given: {name: (filename, bytes, content type)})."""
+        return self.request("POST", path, data=data, publishing=publishing, files=files)
 
     def delete(self, path: str) -> dict[str, Any]:
         return self.request("DELETE", path)
@@ -412,6 +420,7 @@ class GraphClient:
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
         publishing: bool = False,
+        files: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Returns the decoded JSON body. Raises an AdapterError subclass (see `classify`)."""
         query = {key: value for key, value in (params or {}).items() if value is not None}
@@ -422,7 +431,9 @@ class GraphClient:
                 query["appsecret_proof"] = appsecret_proof(self.access_token, self.app_secret)
         form = {key: value for key, value in (data or {}).items() if value is not None} if data is not None else None
         try:
-            response = self.session.request(method, self.url(path), params=query or None, data=form, headers=headers)
+            response = self.session.request(
+                method, self.url(path), params=query or None, data=form, headers=headers, files=files
+            )
         except requests.RequestException as error:
             raise transport_error(error, publishing=publishing, label=self.label) from None
         self.last_usage = usage = Usage.from_headers(response.headers)

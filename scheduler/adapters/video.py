@@ -22,6 +22,7 @@ post.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from scheduler.adapters.base import (
     VideoFitter,
     VideoLimits,
 )
-from scheduler.adapters.media import _as_publish_errors, fitter_for
+from scheduler.adapters.media import _as_publish_errors, fitter_for, open_stored
 
 T = TypeVar("T")
 
@@ -318,3 +319,42 @@ def processing_failed(label: str, reason: str) -> PublishError:
         permanent=True,
         code="video_processing_failed",
     )
+
+
+# --- Captions files ----------------------------------------------------------------------------------------
+
+_VTT_TIME = re.compile(r"(?:(\d+):)?(\d{2}):(\d{2})\.(\d{3})")
+
+
+def _srt_time(match: re.Match[str]) -> str:
+    hours, minutes, seconds, millis = match.groups()
+    return f"{int(hours or 0):02d}:{minutes}:{seconds},{millis}"
+
+
+def captions_as_srt(data: bytes) -> bytes:
+    """Returns a captions file as SubRip (what Facebook's captions edge and LinkedIn's captions upload take):
+    SRT as it is, WebVTT converted (header, NOTE/STYLE/REGION blocks and cue settings dropped, cues numbered,
+    "00:01.000" times written "00:00:01,000"). The media library checked the file's cues at upload."""
+    text = data.decode("utf-8-sig").replace("\r\n", "\n")
+    if not text.lstrip().startswith("WEBVTT"):
+        return text.encode()
+    cues: list[str] = []
+    for block in re.split(r"\n{2,}", text.strip())[1:]:
+        lines = block.split("\n")
+        timing = next((index for index, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue  # NOTE, STYLE, REGION
+        start, _, rest = lines[timing].partition("-->")
+        end = rest.strip().split(" ")[0]
+        times = f"{_VTT_TIME.sub(_srt_time, start.strip())} --> {_VTT_TIME.sub(_srt_time, end)}"
+        cues.append("\n".join([str(len(cues) + 1), times, *lines[timing + 1 :]]))
+    return ("\n\n".join(cues) + "\n").encode()
+
+
+def captions_srt(item: MediaItem) -> bytes | None:
+    """The item's captions file as SubRip bytes, or None when it has none (burned in). Raises OSError or
+    FileNotFoundError when the stored file cannot be read."""
+    if not item.captions_path:
+        return None
+    with open_stored(MediaItem(url=item.captions_url, mime_type="text/vtt", path=item.captions_path)) as stored:
+        return captions_as_srt(stored.read())

@@ -88,12 +88,13 @@ from typing import Any
 import regex
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.fakeplatform import linkedin as linkedin_endpoints
 from tests.fakeplatform import video as video_endpoints
 
-PLATFORMS = ("mastodon", "x", "facebook", "bluesky", "instagram", "threads", "webhook")
+PLATFORMS = ("mastodon", "x", "facebook", "bluesky", "instagram", "threads", "webhook", "linkedin")
 # A base URL ending in one of these picks the platform; the others are only stripped.
-PLATFORM_PREFIXES = ("mastodon", "x", "twitter", "facebook", "bluesky", "instagram", "threads")
-PREFIX_PICKS_PLATFORM = ("bluesky", "instagram", "threads")
+PLATFORM_PREFIXES = ("mastodon", "x", "twitter", "facebook", "bluesky", "instagram", "threads", "linkedin")
+PREFIX_PICKS_PLATFORM = ("bluesky", "instagram", "threads", "linkedin")
 OUTCOMES = ("ok", "rate_limit", "server_error", "drop_before", "drop", "slow")
 
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -378,6 +379,8 @@ class FakePlatform:
         self.request_log: list[tuple[str, str]] = []
         # Video uploads and processing (tests/fakeplatform/video.py).
         self.video = video_endpoints.VideoFake()
+        # LinkedIn posts, videos and documents (tests/fakeplatform/linkedin.py).
+        self.linkedin = linkedin_endpoints.LinkedInFake()
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
@@ -450,6 +453,7 @@ class FakePlatform:
             self.webhook_receivers = dict(self._initial_receivers)
             self.webhook_ids.clear()
             self.video.reset()
+            self.linkedin.reset()
             self.ledger.clear()
 
     def setting(self, platform: str, name: str) -> Any:
@@ -742,6 +746,8 @@ class _Handler(BaseHTTPRequestHandler):
             return "mastodon"
         if path.startswith("/2/"):
             return "x"
+        if path.startswith("/video-upload/"):
+            return "facebook"
         if path.startswith("/xrpc/"):
             return "bluesky"
         if path.startswith("/hooks/"):
@@ -839,6 +845,15 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif platform == "webhook":
             self._json(429, {"error": "slow down"}, {"Retry-After": str(max(1, int(reset_in)))})
+        elif platform == "linkedin":
+            # https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits: 429, no reset header.
+            self._json(
+                429,
+                {
+                    "status": 429,
+                    "message": "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.",
+                },
+            )
         else:
             minutes = max(1, int((reset_in + 59) // 60))
             usage = {
@@ -883,6 +898,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(status, {"error": "InternalServerError", "message": "Internal Server Error"})
         elif platform == "webhook":
             self._json(status, {"error": "The receiver is temporarily unavailable"})
+        elif platform == "linkedin":
+            self._json(status, {"status": status, "message": "Service Unavailable"})
         else:
             self._json(
                 status,
@@ -1440,6 +1457,8 @@ class _Handler(BaseHTTPRequestHandler):
         return data
 
     def _facebook(self, method: str, path: str) -> None:
+        if video_endpoints.facebook(self, method, path):
+            return
         fields = self.form()
         token = self.query.get("access_token") or fields.get("access_token") or self.bearer()
         if not token:
@@ -1557,6 +1576,11 @@ class _Handler(BaseHTTPRequestHandler):
             query = {**self.query, "after": paging["cursors"]["after"]}
             paging["next"] = f"{self._base()}{urllib.parse.urlsplit(self.path).path}?{urllib.parse.urlencode(query)}"
         self._json(200, {"data": [render(e) for e in page], "paging": paging})
+
+    # --- LinkedIn (tests/fakeplatform/linkedin.py) --------------------------------------------------
+
+    def _linkedin(self, method: str, path: str) -> None:
+        linkedin_endpoints.handle(self, method, path)
 
     # --- Instagram and Threads (Graph containers) -------------------------------------------------
 

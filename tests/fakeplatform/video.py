@@ -47,8 +47,16 @@ class VideoFake:
     # Bluesky service tokens issued by getServiceAuth: token -> {"did", "aud", "lxm"}
     service_tokens: dict[str, dict[str, str]] = field(default_factory=dict)
     can_upload: bool = True
+    # Facebook reels by video id: {"page", "received", "total", "captions", "finished", "polls_left", "description"};
+    # finish requests that made a reel go live; a rupload that keeps this many bytes and then drops the connection.
+    reels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    finishes: int = 0
+    rupload_drop_after: int | None = None
 
     def reset(self) -> None:
+        self.reels.clear()
+        self.finishes = 0
+        self.rupload_drop_after = None
         self.processing_polls = 0
         self.processing_error = ""
         self.drop_segments.clear()
@@ -298,4 +306,172 @@ def _bluesky_job(job_id: str, job: dict[str, Any]) -> dict[str, Any]:
     elif job["state"] == "JOB_STATE_FAILED":
         status["error"] = job.get("error")
         status["message"] = job.get("error")
+    return status
+
+
+# --- Facebook Page reels --------------------------------------------------------------------------------
+# https://developers.facebook.com/docs/video-api/guides/reels-publishing: POST /{page-id}/video_reels
+# upload_phase=start -> {video_id, upload_url}; POST /video-upload/{version}/{video-id} (rupload: Authorization:
+# OAuth <token>, offset, file_size headers) -> {"success": true}; GET /{video-id}?fields=status; POST
+# /{video-id}/captions (captions_file=<name>.<locale>.srt, default_locale); upload_phase=finish, video_state,
+# description -> {"success": true}, then processing and publishing as the status shows.
+
+
+def facebook(handler: _Handler, method: str, path: str) -> bool:
+    video: VideoFake = handler.fake.video
+    rupload = re.fullmatch(r"/video-upload/v\d+\.\d+/(\d+)", path)
+    graph = re.fullmatch(r"/v\d+\.\d+/(\d+)(?:/(video_reels|captions))?", path)
+    if rupload is None and graph is None:
+        return False
+    if graph is not None and graph[2] is None and graph[1] not in video.reels:
+        return False  # a Page or a post: server.py answers
+    if rupload is not None:
+        auth = handler.headers.get("Authorization", "")
+        if not auth.startswith("OAuth ") or auth[6:] in handler.fake.revoked_tokens:
+            handler._fb_error(400, 190, "Invalid OAuth access token.")
+            return True
+        return _fb_rupload(handler, video, rupload[1])
+    token = handler.bearer()
+    if not token or token in handler.fake.revoked_tokens:
+        handler._fb_error(400, 190, "Error validating access token: The session has been invalidated.")
+        return True
+    outcome = handler.fault("facebook", write=method != "GET")
+    if outcome == "answered":
+        return True
+    object_id, edge = graph[1], graph[2]
+    video.requests.append((method, f"{edge or 'video'}:{handler.query.get('fields') or ''}"))
+    if edge == "video_reels" and method == "POST":
+        fields = handler.form()
+        phase = fields.get("upload_phase")
+        if phase == "start":
+            video_id = handler.fake.next_id()
+            video.reels[video_id] = {
+                "page": object_id,
+                "received": bytearray(),
+                "total": None,
+                "captions": [],
+                "finished": False,
+                "polls_left": video.processing_polls,
+                "description": "",
+            }
+            upload_url = f"https://rupload.facebook.com/video-upload/v27.0/{video_id}"
+            handler._json(200, {"video_id": video_id, "upload_url": upload_url})
+            return True
+        if phase == "finish":
+            reel = video.reels.get(str(fields.get("video_id") or ""))
+            if reel is None or reel["page"] != object_id:
+                handler._fb_error(400, 100, "(#100) Invalid video_id")
+                return True
+            if reel["total"] is None or len(reel["received"]) != reel["total"]:
+                handler._fb_error(400, 6000, "There was a problem uploading your video file. Please try again.")
+                return True
+            if fields.get("video_state") != "PUBLISHED":
+                handler._fb_error(400, 100, "(#100) video_state must be one of PUBLISHED, DRAFT, SCHEDULED")
+                return True
+            if not reel["finished"]:
+                reel["finished"] = True
+                reel["description"] = str(fields.get("description") or "")
+                video.finishes += 1
+            handler.after_accept(outcome, "facebook")
+            handler._json(200, {"success": True})
+            return True
+        handler._fb_error(400, 100, "(#100) upload_phase must be one of start, finish")
+        return True
+    reel = video.reels.get(object_id)
+    if reel is None:
+        handler._fb_error(400, 100, f"(#100) Unknown video {object_id}")
+        return True
+    if edge == "captions" and method == "POST":
+        fields = handler.form()
+        captions = fields.get("captions_file") or {}
+        name = str(captions.get("filename") or "")
+        if not re.fullmatch(r".+\.[a-z]{2}_[A-Z]{2}\.srt", name):
+            handler._fb_error(400, 100, "(#100) The captions file name must be filename.locale.srt")
+            return True
+        reel["captions"].append({"filename": name, "default_locale": fields.get("default_locale")})
+        handler._json(200, {"success": True})
+        return True
+    if method == "GET":
+        handler._json(200, {"id": object_id, "status": _fb_status(handler, video, object_id, reel)})
+        return True
+    if method == "DELETE":
+        handler.fake.ledger.delete("facebook", object_id)
+        handler._json(200, {"success": True})
+        return True
+    handler._fb_error(400, 100, "Unsupported request")
+    return True
+
+
+def _fb_rupload(handler: _Handler, video: VideoFake, video_id: str) -> bool:
+    reel = video.reels.get(video_id)
+    video.requests.append(("POST", f"rupload:offset={handler.headers.get('offset')}"))
+    if reel is None:
+        handler._json(400, {"debug_info": {"type": "NotFoundError", "message": "Video not found"}})
+        return True
+    try:
+        offset, total = int(handler.headers["offset"]), int(handler.headers["file_size"])
+    except (KeyError, ValueError):
+        handler._json(
+            400,
+            {
+                "debug_info": {
+                    "type": "ParameterValidationError",
+                    "message": "HeaderValuePredicate: Header Offset not convertable to unsigned long",
+                }
+            },
+        )
+        return True
+    if offset != len(reel["received"]):
+        handler._json(
+            400, {"debug_info": {"type": "OffsetInvalidError", "message": f"Offset must be {len(reel['received'])}"}}
+        )
+        return True
+    reel["total"] = total
+    data = handler._body_bytes
+    if video.rupload_drop_after is not None:
+        keep, video.rupload_drop_after = video.rupload_drop_after, None
+        reel["received"].extend(data[:keep])
+        from tests.fakeplatform.server import _Drop  # server imports this module
+
+        raise _Drop
+    reel["received"].extend(data)
+    handler._json(200, {"success": True})
+    return True
+
+
+def _fb_status(handler: _Handler, video: VideoFake, video_id: str, reel: dict[str, Any]) -> dict[str, Any]:
+    received, total = len(reel["received"]), reel["total"]
+    uploaded = total is not None and received == total
+    status: dict[str, Any] = {
+        "video_status": "upload_complete" if uploaded else "processing",
+        "uploading_phase": {"status": "complete" if uploaded else "in_progress", "bytes_transferred": received},
+        "processing_phase": {"status": "not_started"},
+        "publishing_phase": {"status": "not_started"},
+    }
+    if not reel["finished"]:
+        return status
+    if reel["polls_left"] > 0:
+        reel["polls_left"] -= 1
+        status["video_status"] = "processing"
+        status["processing_phase"] = {"status": "in_progress"}
+        status["publishing_phase"] = {"status": "in_progress"}
+        return status
+    if video.processing_error:
+        status["video_status"] = "error"
+        status["processing_phase"] = {
+            "status": "error",
+            "errors": [{"code": 1363008, "message": video.processing_error}],
+        }
+        return status
+    if handler.fake.ledger.get("facebook", video_id) is None:
+        handler.fake.ledger.add(
+            platform="facebook",
+            account=reel["page"],
+            remote_id=video_id,
+            text=reel["description"],
+            extra={"reel": True, "bytes": len(reel["received"]), "captions": list(reel["captions"])},
+        )
+    status["video_status"] = "ready"
+    status["processing_phase"] = {"status": "complete"}
+    status["publishing_phase"] = {"status": "complete", "publish_status": "published", "publish_time": int(time.time())}
     return status

@@ -23,12 +23,14 @@ CAPTIONS = b"WEBVTT\n\n00:00.000 --> 00:01.000\nWelcome to the splash pad.\n"
 
 
 @cache
-def sample_mp4(seconds: int = 2) -> bytes:
-    """A small real MP4 (320 x 240, 25 fps, H.264 with AAC sound) made with ffmpeg, else the tiny fixture."""
+def sample_mp4(seconds: int = 2, size: str = "320x240") -> bytes:
+    """A small real MP4 (`size`, default 320 x 240; 25 fps, H.264 with AAC sound) made with ffmpeg, else the tiny
+    fixture."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         return TINY_MP4.read_bytes()
-    target = Path(f"/tmp/civicpost-sample-{seconds}s.mp4")  # noqa: S108 - a test fixture file
+    suffix = "" if size == "320x240" else f"-{size}"
+    target = Path(f"/tmp/civicpost-sample-{seconds}s{suffix}.mp4")  # noqa: S108 - a test fixture file
     if not target.exists():
         subprocess.run(  # noqa: S603 - fixed arguments
             [
@@ -38,7 +40,7 @@ def sample_mp4(seconds: int = 2) -> bytes:
                 "-f",
                 "lavfi",
                 "-i",
-                "testsrc=size=320x240:rate=25",
+                f"testsrc=size={size}:rate=25",
                 "-f",
                 "lavfi",
                 "-i",

@@ -14,6 +14,8 @@ Requests (https://developers.facebook.com/docs/pages-api/posts), base {host}/{CI
     text / link   POST /{page-id}/feed  message, link                       -> {"id": "<page-id>_<post-id>"}
     photos        POST /{page-id}/photos url, published=false, alt_text_custom (each photo), then
                   POST /{page-id}/feed  message, attached_media[i]={"media_fbid": "<photo-id>"}
+    video         one video, alone: a reel through the Reels Publishing API (start, rupload, captions, finish,
+                  status polled): facebook/video.py has the shapes, limits, errors and the access it needs
     permalink     GET  /{post-id}?fields=permalink_url      (fallback https://www.facebook.com/<post-id>)
     reconcile     GET  /{page-id}/feed?fields=id,message,created_time,permalink_url&since=<sent_at - 2 min>
                   &until=<sent_at + 10 min, not past now>&limit=100, then each paging.next (up to 10 pages)
@@ -33,6 +35,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -54,7 +57,9 @@ from scheduler.adapters.base import (
     PublishResult,
     Removed,
     TextLength,
+    VideoLimits,
 )
+from scheduler.adapters.facebook.video import publish_reel, reconcile_reel
 from scheduler.adapters.graph import (
     DEFAULT_GRAPH_HOST,
     OBJECT_GONE_CODES,
@@ -73,6 +78,7 @@ from scheduler.adapters.graph import (
 )
 from scheduler.adapters.http import platform_base_url
 from scheduler.adapters.media import is_image, media_urls_for
+from scheduler.adapters.video import PendingUpload, is_video
 
 # ~63,206 characters per Page post (shared/platforms.md §0, [k]); counted in Unicode code points.
 FACEBOOK_TEXT_LIMIT = 63206
@@ -86,7 +92,32 @@ FACEBOOK_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 FACEBOOK_MAX_IMAGE_BYTES = 4_000_000
 FACEBOOK_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
 FACEBOOK_DIALOG_HOST = "https://www.facebook.com"
+# Reels (facebook/video.py, the Reels Publishing API's "Reel specifications"): 3 to 90 seconds, 9:16, 24 to 60
+# frames a second, H.264 or H.265 with AAC sound; the 1 GB cap is CivicPost's own [k]. A captions file goes to the
+# video's captions edge.
+FACEBOOK_REEL_LIMITS = VideoLimits(
+    max_bytes=1024 * 1024 * 1024,
+    max_seconds=90.0,
+    min_seconds=3.0,
+    mime_types=("video/mp4", "video/quicktime"),
+    video_codecs=("h264", "hevc"),
+    audio_codecs=("aac", ""),
+    aspect_range=(Fraction(9, 16), Fraction(9, 16)),
+    min_frame_rate=24.0,
+    max_frame_rate=60.0,
+    max_width=1080,
+    max_height=1920,
+    takes_captions_file=True,
+)
 METRICS_FIELDS = "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+# A reel is a Video node (its id has no "<page-id>_" part): it has reactions and comments but no `shares` field,
+# and asking for one fails the read (code 100). https://developers.facebook.com/docs/graph-api/reference/video
+VIDEO_METRICS_FIELDS = "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+
+
+def is_page_post_id(remote_id: str) -> bool:
+    """True for a feed post ("<page-id>_<post-id>"); False for a reel's video id."""
+    return "_" in remote_id
 
 
 def facebook_client(access_token: str = "", *, session: requests.Session | None = None) -> GraphClient:  # nosec B107  # no token yet
@@ -111,6 +142,7 @@ class FacebookPageAdapter(PlatformAdapter):
     max_media = FACEBOOK_MAX_PHOTOS
     requires_alt_text = True
     image_limits = ImageLimits(max_bytes=FACEBOOK_MAX_IMAGE_BYTES, mime_types=FACEBOOK_IMAGE_TYPES)
+    video_limits = FACEBOOK_REEL_LIMITS
     # How long after sending a post must be visible in the Page feed before "not there" is believed.
     reconcile_settle_seconds: ClassVar[float] = 120.0
     # A reply is a comment: POST /{object-id}/comments {message} -> {"id": "<comment-id>"}
@@ -139,10 +171,13 @@ class FacebookPageAdapter(PlatformAdapter):
         problems = super().validate(content)
         if not content.text.strip() and not content.media:
             problems.append(Problem("Write the text of the post."))
+        videos = [item for item in content.media if is_video(item)]
+        if videos and len(content.media) > 1:
+            problems.append(Problem("Facebook takes one video on its own, without images or other videos.", "media"))
         for item in content.media:
-            if not is_image(item):
-                problems.append(Problem("Facebook posts from CivicPost can carry images only (no video).", "media"))
-            if not item.url.startswith("https://"):
+            if not is_image(item) and not is_video(item):
+                problems.append(Problem("Facebook posts from CivicPost carry images or one video.", "media"))
+            if is_image(item) and not item.url.startswith("https://"):
                 problems.append(Problem("Facebook fetches images from a public https:// address.", "media"))
         return problems
 
@@ -152,6 +187,10 @@ class FacebookPageAdapter(PlatformAdapter):
         client = self._client()
         if content.reply_to is not None:
             return self._comment(client, content)
+        if len(content.media) == 1 and is_video(content.media[0]):
+            return publish_reel(self, client, content, idempotency_key=idempotency_key)
+        if any(is_video(item) for item in content.media):
+            raise PublishError("Facebook takes one video on its own, without images.", permanent=True)
         data: dict[str, Any] = {"message": self._message(content)}
         if content.media:
             urls = media_urls_for(self, content.media)
@@ -284,6 +323,10 @@ class FacebookPageAdapter(PlatformAdapter):
         if content.reply_to is not None:
             return self._reconcile_comment(content, sent_at=sent_at)
         client = self._client()
+        upload = PendingUpload.load(self.platform, idempotency_key)
+        if upload.state.get("media_id"):
+            # A reel: its own status decides (facebook/video.py); the feed may not list reels.
+            return reconcile_reel(self, client, upload)
         now = timezone.now()
         since, until = reconcile_window(sent_at, now=now)
         listing = self._recent_posts(client, since=since, until=until)
@@ -307,7 +350,8 @@ class FacebookPageAdapter(PlatformAdapter):
             raise PublishError("Facebook did not confirm the deletion.", permanent=True, raw=body)
 
     def fetch_metrics(self, remote_id: str) -> dict[str, int]:
-        return _post_counts(self._client().get(remote_id, {"fields": METRICS_FIELDS}))
+        fields = METRICS_FIELDS if is_page_post_id(remote_id) else VIDEO_METRICS_FIELDS
+        return _post_counts(self._client().get(remote_id, {"fields": fields}))
 
     # Graph `?ids=` reads up to 50 objects in one request (https://developers.facebook.com/docs/graph-api/
     # using-graph-api#multiple-ids-read-requests).
@@ -320,6 +364,12 @@ class FacebookPageAdapter(PlatformAdapter):
         which tells the deleted ones apart. Views ("impressions" insights were removed in Nov 2025) and
         clicks are not read: not reported."""
         ids = remote_ids[: self.metrics_batch_size]
+        if not all(is_page_post_id(remote_id) for remote_id in ids):
+            # Reels need other fields: read posts and reels apart (one request per reel; reels are few).
+            posts = [remote_id for remote_id in ids if is_page_post_id(remote_id)]
+            mixed: dict[str, MetricsReading | Removed] = self.fetch_metrics_batch(posts) if posts else {}
+            mixed.update(super().fetch_metrics_batch([i for i in ids if not is_page_post_id(i)]))
+            return mixed
         try:
             body = self._client().get("", {"ids": ",".join(ids), "fields": METRICS_FIELDS})
         except PublishError as error:

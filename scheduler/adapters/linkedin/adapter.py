@@ -22,6 +22,8 @@ Posts API https://learn.microsoft.com/en-us/linkedin/marketing/community-managem
            -> 201, empty body, the post URN in the `x-restli-id` header (urn:li:share:… or urn:li:ugcPost:…)
            content: one image {"media": {"id": "urn:li:image:…", "altText": …}}
                     2-20 images {"multiImage": {"images": [{"id": …, "altText": …}, …]}}
+                    one video {"media": {"id": "urn:li:video:…", "title": …}}         (linkedin/video.py)
+                    one PDF {"media": {"id": "urn:li:document:…", "title": …}}        (linkedin/video.py)
                     a link {"article": {"source": <url>, "title": <text>}}
     GET    /rest/posts?q=author&author=<encoded org urn>&count=<n>&sortBy=CREATED
            -> {"elements": [{"id", "commentary", "createdAt" (ms), …}], "paging": {…}}   (reconcile)
@@ -77,6 +79,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -99,11 +102,20 @@ from scheduler.adapters.base import (
     PublishResult,
     RateLimited,
     TextLength,
+    VideoLimits,
     parse_expires_at,
 )
 from scheduler.adapters.graph import RECONCILE_LOOKBACK, RECONCILE_MARGIN, not_found_yet
 from scheduler.adapters.http import http_session, platform_base_url, request_never_sent
+from scheduler.adapters.linkedin.video import (
+    MAX_DOCUMENT_BYTES,
+    is_document,
+    poll_pending,
+    upload_document,
+    upload_video,
+)
 from scheduler.adapters.media import image_for_upload, is_image
+from scheduler.adapters.video import PendingUpload, is_video, pending_reconcile
 
 API_HOST = "https://api.linkedin.com"
 OAUTH_HOST = "https://www.linkedin.com"
@@ -128,7 +140,20 @@ MAX_IMAGE_PIXELS = 36_152_320
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_ALT_TEXT = 4086
 ARTICLE_TITLE_LIMIT = 400
-IMAGES_ONLY = "LinkedIn posts from CivicPost take images only for now, not video or documents."
+IMAGES_ONLY = "LinkedIn posts take images, or one video, or one PDF document."
+ONE_VIDEO_OR_DOCUMENT = "LinkedIn takes one video or one PDF document on its own, without images."
+# Videos API "Video specifications" (linkedin/video.py): MP4, 75 KB to 500 MB, 3 seconds to 30 minutes, 1:2.4 to
+# 2.4:1; a captions file (SRT) goes with the upload.
+LINKEDIN_VIDEO_LIMITS = VideoLimits(
+    max_bytes=500 * 1024 * 1024,
+    max_seconds=30 * 60.0,
+    min_seconds=3.0,
+    mime_types=("video/mp4",),
+    video_codecs=("h264",),
+    audio_codecs=("aac", ""),
+    aspect_range=(Fraction(5, 12), Fraction(12, 5)),
+    takes_captions_file=True,
+)
 DEFAULT_RATE_LIMIT_WAIT = 15 * 60.0
 TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=5)
 RECONCILE_COUNT = 50
@@ -279,6 +304,7 @@ class LinkedInAdapter(PlatformAdapter):
     max_media = MAX_IMAGES
     requires_alt_text = True
     image_limits = ImageLimits(max_bytes=MAX_IMAGE_BYTES, mime_types=IMAGE_TYPES, max_pixels=MAX_IMAGE_PIXELS)
+    video_limits = LINKEDIN_VIDEO_LIMITS
     # A reply is a comment as the organisation (Comments API above); a post's first comment is one.
     supports_replies = True
     supports_first_comment = True
@@ -391,14 +417,20 @@ class LinkedInAdapter(PlatformAdapter):
         problems = super().validate(content)
         if not content.text.strip() and not content.media and not content.link:
             problems.append(Problem("Write the text of the post."))
-        if any(not is_image(item) for item in content.media):
+        if any(not (is_image(item) or is_video(item) or is_document(item)) for item in content.media):
             problems.append(Problem(IMAGES_ONLY, "media"))
+        elif len(content.media) > 1 and any(is_video(item) or is_document(item) for item in content.media):
+            problems.append(Problem(ONE_VIDEO_OR_DOCUMENT, "media"))
+        for item in content.media:
+            if is_document(item) and (item.size_bytes or 0) > MAX_DOCUMENT_BYTES:
+                problems.append(Problem("LinkedIn takes documents up to 100 MB.", "media"))
         if any(len(item.alt_text) > MAX_ALT_TEXT for item in content.media):
             problems.append(Problem(f"LinkedIn allows alt text up to {MAX_ALT_TEXT} characters.", "media"))
         return problems
 
-    def post_body(self, content: PostContent, image_urns: list[str]) -> dict[str, Any]:
-        """Returns the JSON body of POST /rest/posts for `content` with its uploaded images."""
+    def post_body(self, content: PostContent, image_urns: list[str], media_urn: str = "") -> dict[str, Any]:
+        """Returns the JSON body of POST /rest/posts for `content` with its uploaded images, or its one uploaded
+        video or document (`media_urn`, titled with the item's description or the text's first line)."""
         body: dict[str, Any] = {
             "author": self.organization_urn,
             "commentary": escape_little_text(self._commentary_text(content)),
@@ -412,7 +444,11 @@ class LinkedInAdapter(PlatformAdapter):
             "isReshareDisabledByAuthor": False,
         }
         alts = [item.alt_text for item in content.media]
-        if len(image_urns) == 1:
+        first_line = (content.text.strip().splitlines() or [content.link or "Video"])[0]
+        if media_urn:
+            title = (alts[0] if alts and alts[0].strip() else first_line)[:ARTICLE_TITLE_LIMIT]
+            body["content"] = {"media": {"id": media_urn, "title": title}}
+        elif len(image_urns) == 1:
             body["content"] = {"media": {"id": image_urns[0], "altText": alts[0]}}
         elif image_urns:
             body["content"] = {
@@ -421,7 +457,6 @@ class LinkedInAdapter(PlatformAdapter):
                 }
             }
         elif content.link:
-            first_line = (content.text.strip().splitlines() or [content.link])[0]
             body["content"] = {"article": {"source": content.link, "title": first_line[:ARTICLE_TITLE_LIMIT]}}
         return body
 
@@ -430,10 +465,12 @@ class LinkedInAdapter(PlatformAdapter):
         comments on that post as the organisation instead."""
         if content.reply_to is not None:
             return self._comment(content)
-        if any(not is_image(item) for item in content.media):
-            raise PublishError(IMAGES_ONLY, permanent=True)
         if not self.organization_urn:
             raise AuthExpired("No LinkedIn organisation is stored for this channel; reconnect it.")
+        if len(content.media) == 1 and (is_video(content.media[0]) or is_document(content.media[0])):
+            return self._publish_media(content, idempotency_key=idempotency_key)
+        if any(not is_image(item) for item in content.media):
+            raise PublishError(IMAGES_ONLY, permanent=True)
         images = [image_for_upload(item, self.image_limits, label=self.label) for item in content.media]
         image_urns = [self._upload_image(image.data, image.mime_type) for image in images]
         response = self._request("POST", POSTS_PATH, json=self.post_body(content, image_urns), creates_post=True)
@@ -441,6 +478,22 @@ class LinkedInAdapter(PlatformAdapter):
         if not urn:
             raise OutcomeUnknown("LinkedIn answered without the post's id; checking the Page.", raw=_raw(response))
         return PublishResult(remote_id=urn, permalink=permalink(urn), raw={**_raw(response), "images": image_urns})
+
+    def _publish_media(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
+        """One video or document: uploaded once per delivery and processed (linkedin/video.py), then one post.
+        `post_sent` is saved before the post request, so an unclear answer is reconciled, never re-sent blind."""
+        item = content.media[0]
+        upload_one = upload_document if is_document(item) else upload_video
+        urn = upload_one(self, item, idempotency_key=idempotency_key)
+        upload = PendingUpload.load(self.platform, idempotency_key)
+        upload.save(post_sent=True)
+        response = self._request("POST", POSTS_PATH, json=self.post_body(content, [], urn), creates_post=True)
+        post_urn = response.headers.get("x-restli-id", "")
+        if not post_urn:
+            raise OutcomeUnknown("LinkedIn answered without the post's id; checking the Page.", raw=_raw(response))
+        raw = {**_raw(response), "media": urn, "captions": upload.state.get("captions")}
+        upload.clear()
+        return PublishResult(remote_id=post_urn, permalink=permalink(post_urn), raw=raw)
 
     def _reply_fields(self, content: PostContent) -> tuple[str, dict[str, Any]]:
         """The comment request for content that answers a post: (path, JSON body) of
@@ -507,6 +560,8 @@ class LinkedInAdapter(PlatformAdapter):
         (reply_to) is looked for among the comments of the post it answers."""
         if content.reply_to is not None:
             return self._reconcile_comment(content, sent_at=sent_at)
+        if pending_reconcile(self, idempotency_key, lambda upload: poll_pending(self, upload)):
+            return None  # the video or document was never posted: the next attempt resumes and posts it
         query = urlencode({"q": "author", "count": RECONCILE_COUNT, "sortBy": "CREATED"})
         try:
             body = self._request("GET", f"{POSTS_PATH}?author={encode_urn(self.organization_urn)}&{query}").json()

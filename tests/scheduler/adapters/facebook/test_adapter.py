@@ -130,7 +130,7 @@ def test_validate_names_each_problem():
 
     assert any("63206 characters" in message for message in messages)
     assert any("https://" in message for message in messages)
-    assert any("images only (no video)" in message for message in messages)
+    assert any("one video on its own" in message for message in messages)
     assert any("alt text" in message for message in messages)
 
 
@@ -636,6 +636,19 @@ def test_metrics_read_reactions_comments_and_shares(fake):
     assert adapter().fetch_metrics(POST_ID) == {"likes": 42, "replies": 7, "shares": 3}
     assert query(fake.calls[0])["fields"] == (
         "shares,reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
+    )
+
+
+def test_a_reels_metrics_leave_out_shares_which_a_video_has_not(fake):
+    fake.get(
+        f"{GRAPH}/104857600000077",
+        json={"id": "104857600000077", **{k: v for k, v in fb("post_metrics").items() if k != "shares"}},
+    )
+
+    assert adapter().fetch_metrics("104857600000077") == {"likes": 42, "replies": 7, "shares": 0}
+    assert (
+        query(fake.calls[0])["fields"]
+        == "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)"
     )
 
 

@@ -103,13 +103,15 @@ def test_reserved_characters_are_escaped_and_hashtags_written_as_little_text():
     assert unescape_little_text(escaped) == text
 
 
-def test_the_limit_is_3000_characters_and_video_is_refused_in_one_sentence():
+def test_the_limit_is_3000_characters_and_a_video_goes_alone():
     adapter = LinkedInAdapter(account())
     assert adapter.validate(PostContent(text="x" * TEXT_LIMIT)) == []
     assert "3000 characters" in adapter.validate(PostContent(text="x" * (TEXT_LIMIT + 1)))[0].message
     video = MediaItem(url="https://city.example/v.mp4", mime_type="video/mp4", alt_text="Council meeting")
-    [problem] = adapter.validate(PostContent(text="Watch", media=(video,)))
-    assert problem.message == "LinkedIn posts from CivicPost take images only for now, not video or documents."
+    assert adapter.validate(PostContent(text="Watch", media=(video,))) == []
+    image = MediaItem(url="https://city.example/a.png", mime_type="image/png", alt_text="Agenda")
+    [problem] = adapter.validate(PostContent(text="Watch", media=(video, image)))
+    assert problem.message == "LinkedIn takes one video or one PDF document on its own, without images."
     no_alt = MediaItem(url="https://city.example/a.png", mime_type="image/png")
     assert "alt text" in adapter.validate(PostContent(text="Hi", media=(no_alt,)))[0].message
 
