@@ -10,6 +10,7 @@ import datetime as dt
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q
@@ -23,6 +24,9 @@ from scheduler.blackouts import blackouts_overlapping
 from scheduler.calendar.hints import Hint, add_hints, conflict_gap, link_window
 from scheduler.models import ApprovalVote, Channel, Post, PostStatus
 from scheduler.selectors import posts_awaiting_approval, posts_visible_to
+
+if TYPE_CHECKING:
+    from scheduler.calendar.entries import CalendarEntry
 
 
 @dataclass
@@ -105,7 +109,8 @@ def _conflicts(*, user: User, items: list[QueueItem], zone: zoneinfo.ZoneInfo, n
     )
     entries = [_Entry(post=i.post, channels=i.channels) for i in items]
     entries += [_Entry(post=p, channels=list(p.channels.all())) for p in neighbours]
-    add_hints(entries, blackouts_overlapping(start=start, end=end), zone, now)
+    # add_hints reads only .post, .channels and .hints of the calendar's entries: _Entry has exactly those.
+    add_hints(cast("list[CalendarEntry]", entries), blackouts_overlapping(start=start, end=end), zone, now)
     for item, entry in zip(items, entries, strict=False):
         item.conflicts = entry.hints
 

@@ -79,7 +79,7 @@ class QueueDecisionForm(NormalizedTextFormMixin, forms.Form):
         self.confirmed = str(data.get("confirm", "")) == "1"
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if not self.ids:
             raise forms.ValidationError(_("Choose at least one post first."))
         if self.confirmed and self.decision == self.CHANGES and not (cleaned.get("comment") or "").strip():

@@ -43,21 +43,27 @@ def post(email, slug, text, hours, *, channel_text=None, image_alt=None):
     author = User.objects.get(email=email)
     department = Department.objects.get(slug=slug)
     channels = list(Channel.objects.filter(department=department).order_by("id"))
-    made = services.post_create(author=author, department=department, text=text, link="", channels=channels,
-                                due_at=now + dt.timedelta(hours=hours))
+    made = services.post_create(
+        author=author, department=department, text=text, link="", channels=channels,
+        due_at=now + dt.timedelta(hours=hours),
+    )
     if channel_text:
         Post.objects.filter(pk=made.pk).update(channel_text={str(channels[0].pk): channel_text})
     if image_alt:
         data = io.BytesIO()
         Image.new("RGB", (320, 200), (30, 110, 160)).save(data, "PNG")
-        asset = media_upload(user=author, department=department, upload=SimpleUploadedFile("pool.png", data.getvalue(), "image/png"))
+        upload = SimpleUploadedFile("pool.png", data.getvalue(), "image/png")
+        asset = media_upload(user=author, department=department, upload=upload)
         PostMedia.objects.create(post=made, asset=asset, position=0, alt_text=image_alt)
     services.post_submit(post=made, user=author)
 
-post("parks-editor@city.example", "parks", "Splash pads at every city park open Saturday at 10 a.m. Bring water and sunscreen!", 46,
+post("parks-editor@city.example", "parks",
+     "Splash pads at every city park open Saturday at 10 a.m. Bring water and sunscreen!", 46,
      image_alt="Children running through the fountains of the Riverside splash pad")
-post("parks-editor@city.example", "parks", "Reminder: the Oak Street pool closes early on Saturday for a swim meet.", 46.33)
-post("works-editor@city.example", "public-works", "Lane closures on Main Street Monday 9 a.m. to 3 p.m. for water main repairs. Use 5th Avenue instead.", 70,
+post("parks-editor@city.example", "parks",
+     "Reminder: the Oak Street pool closes early on Saturday for a swim meet.", 46.33)
+post("works-editor@city.example", "public-works",
+     "Lane closures on Main Street Monday 9 a.m. to 3 p.m. for water main repairs. Use 5th Avenue instead.", 70,
      channel_text="Main St lane closures Mon 9-3 for water main repairs. Detour: 5th Ave.")
 post("library-editor@city.example", "library", "Story time moves to Friday mornings at 10:30 starting next week.", 94)
 """
@@ -86,7 +92,8 @@ def main() -> int:
         )
 
         def manage(*args: str) -> None:
-            subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+            command = [PYTHON, "manage.py", *args]
+            subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S603 - ours
 
         manage("migrate", "--noinput")
         manage("seed_demo", "--publish-in", "600")
