@@ -343,3 +343,15 @@ def language_use_refusal(department: Department, code: str) -> str:
             "channels": ", ".join(sorted(channels)),
         }
     return ""
+
+
+def posts_for_review(*, user: User | AnonymousUser, post_ids: Iterable[int]) -> dict[int, Post]:
+    """Returns {id: post} for those of `post_ids` in a department the user approves for (the queue's
+    decisions; each is then checked again, post by post, by the approval services). Ids missing from the
+    answer do not exist or are out of the user's reach: the caller refuses them without saying which."""
+    ids = list(post_ids)
+    if not user.is_authenticated or not ids:
+        return {}
+    approves = department_ids_user_approves(user=user)
+    queryset = Post.objects.all() if approves is None else Post.objects.filter(department_id__in=approves)
+    return {post.pk: post for post in queryset.filter(pk__in=ids).select_related("department")}

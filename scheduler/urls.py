@@ -1,6 +1,6 @@
 from django.urls import path
 
-from scheduler import calendar_views, views
+from scheduler import approval_views, calendar_views, views
 
 app_name = "scheduler"
 
@@ -12,7 +12,8 @@ urlpatterns = [
     path("posts/<int:post_id>/approve/", views.post_approve_view, name="post_approve"),
     path("posts/<int:post_id>/request-changes/", views.post_request_changes_view, name="post_request_changes"),
     path("posts/<int:post_id>/cancel/", views.post_cancel_view, name="post_cancel"),
-    path("approvals/", views.approval_queue, name="approval_queue"),
+    path("approvals/", approval_views.approval_queue, name="approval_queue"),
+    path("approvals/decide/", approval_views.approval_decide, name="approval_decide"),
     path("channels/", views.channel_list, name="channel_list"),
     path("sandbox/", views.sandbox_timeline, name="sandbox_timeline"),
 ]

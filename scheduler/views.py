@@ -38,7 +38,6 @@ from scheduler.selectors import (
     post_get_for_editing,
     post_get_for_review,
     post_get_for_user,
-    posts_awaiting_approval,
     posts_visible_to,
 )
 from scheduler.services import post_approve, post_cancel, post_request_changes, post_submit
@@ -275,13 +274,6 @@ def post_cancel_view(request: AuthenticatedHttpRequest, post_id: int) -> HttpRes
 
 
 # --- Lists ----------------------------------------------------------------------------------------
-
-
-@login_required
-@require_GET
-def approval_queue(request: AuthenticatedHttpRequest) -> HttpResponse:
-    posts = posts_awaiting_approval(user=request.user)
-    return render(request, "scheduler/approval_queue.html", {"posts": list(posts)})
 
 
 @login_required

@@ -189,6 +189,9 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     # --- Posts.
     ("scheduler:dashboard", "GET"): ANY_SIGNED_IN,
     ("scheduler:approval_queue", "GET"): ANY_SIGNED_IN,
+    # Decisions from the queue: the page answers anyone signed in (it names no post); each chosen post is
+    # then refused or decided post by post (tests/scheduler/test_approval_queue.py has that matrix).
+    ("scheduler:approval_decide", "POST"): ANY_SIGNED_IN,
     ("scheduler:channel_list", "GET"): ANY_SIGNED_IN,
     ("scheduler:sandbox_timeline", "GET"): ANY_SIGNED_IN,
     # Writing a post: members of any department (the form offers only their own departments).

@@ -1,7 +1,8 @@
 """The only writers of Post and Delivery state (with scheduler.publishing, the delivery state machine that
 claims, sends and records outcomes): posts (create, update, save-and-submit, cancel, versions), review
-(submit, approve step by step, request changes, renew after a move), replies (an inbox answer), holds (blackouts,
-crisis holds, per-post holds, the post side of an emergency publish). tests/scheduler/test_state_writers.py keeps it so.
+(submit, approve step by step, request changes, renew after a move), bulk_review (the same decisions on
+several posts of the approval queue, post by post), replies (an inbox answer), holds (blackouts, crisis holds,
+per-post holds, the post side of an emergency publish). tests/scheduler/test_state_writers.py keeps it so.
 
 Re-exports the public names, so `from scheduler.services import post_submit` keeps working."""
 
@@ -11,6 +12,7 @@ from scheduler.models import (
     FINISHED_DELIVERY_STATUSES,
     WITHDRAWABLE_DELIVERY_STATUSES,
 )
+from scheduler.services.bulk_review import Decision, posts_approve_each, posts_request_changes_each
 from scheduler.services.holds import (
     HoldEndReport,
     crisis_hold_end,
@@ -48,6 +50,7 @@ __all__ = [
     "EDITABLE_STATUSES",
     "FINISHED_DELIVERY_STATUSES",
     "WITHDRAWABLE_DELIVERY_STATUSES",
+    "Decision",
     "HoldEndReport",
     "PlatformDeletion",
     "approval_content_for",
@@ -75,5 +78,7 @@ __all__ = [
     "post_version_for_approval",
     "post_version_record",
     "reply_create",
+    "posts_approve_each",
     "posts_hold_for_blackouts",
+    "posts_request_changes_each",
 ]
