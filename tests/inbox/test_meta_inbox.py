@@ -159,7 +159,11 @@ def test_facebook_page_limit_is_a_pause(fake, settings) -> None:  # noqa: ANN001
 
 def fb_item() -> ConversationItem:
     return ConversationItem(
-        remote_id="122100000000000001_998877665544332", kind="comment", author_handle="Ana", text="", created_at=None  # type: ignore[arg-type]
+        remote_id="122100000000000001_998877665544332",
+        kind="comment",
+        author_handle="Ana",
+        text="",
+        created_at=None,  # type: ignore[arg-type]
     )
 
 
@@ -206,7 +210,9 @@ def test_instagram_reads_comments_with_their_replies_and_leaves_ours_out(fake, s
     inner = "id,text,timestamp,username,from{id,username},hidden,parent_id"
     assert query(call) == {"fields": f"{inner},replies{{{inner}}}", "limit": "50"}
     comment, reply = page.items
-    assert comment.kind == "comment" and comment.in_reply_to_remote_id == IG_MEDIA and comment.root_remote_id == IG_MEDIA
+    assert (
+        comment.kind == "comment" and comment.in_reply_to_remote_id == IG_MEDIA and comment.root_remote_id == IG_MEDIA
+    )
     assert comment.author_handle == "@ana.resident"
     assert comment.author_profile_url == "https://www.instagram.com/ana.resident/"
     assert reply.kind == "reply" and reply.in_reply_to_remote_id == "17873440459141021"

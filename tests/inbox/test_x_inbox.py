@@ -80,7 +80,9 @@ def test_the_first_read_takes_the_latest_page_and_keeps_its_newest_id(fake) -> N
     assert reply.author_handle == "@ana_res" and reply.author_name == "Ana Resident"
     assert reply.author_profile_url == "https://x.com/ana_res"
     assert reply.permalink == "https://x.com/ana_res/status/1850000000000000302"
-    assert reply.media == ({"url": "https://pbs.twimg.com/media/pool.jpg", "type": "photo", "alt_text": "The pool at dusk"},)
+    assert reply.media == (
+        {"url": "https://pbs.twimg.com/media/pool.jpg", "type": "photo", "alt_text": "The pool at dusk"},
+    )
     assert reply.created_at.isoformat() == "2026-12-05T15:02:10+00:00"
     assert quote.kind == "quote" and quote.in_reply_to_remote_id == OUR_POST
 
@@ -116,7 +118,9 @@ def test_an_empty_read_keeps_the_cursor(fake) -> None:  # noqa: ANN001
 
 def test_429_is_a_pause_until_xs_reset_time(fake) -> None:  # noqa: ANN001
     reset = int(timezone.now().timestamp()) + 600
-    fake.get(MENTIONS_URL, json=fixture("rate_limited_429.json"), status=429, headers={"x-rate-limit-reset": str(reset)})
+    fake.get(
+        MENTIONS_URL, json=fixture("rate_limited_429.json"), status=429, headers={"x-rate-limit-reset": str(reset)}
+    )
 
     with pytest.raises(RateLimited) as caught:
         adapter().fetch_conversation(None, our_remote_ids=[])
@@ -126,7 +130,12 @@ def test_429_is_a_pause_until_xs_reset_time(fake) -> None:  # noqa: ANN001
 
 def item(raw: dict) -> ConversationItem:
     return ConversationItem(
-        remote_id="1850000000000000302", kind="reply", author_handle="@ana_res", text="", created_at=timezone.now(), raw=raw
+        remote_id="1850000000000000302",
+        kind="reply",
+        author_handle="@ana_res",
+        text="",
+        created_at=timezone.now(),
+        raw=raw,
     )
 
 
