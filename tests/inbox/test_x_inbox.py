@@ -186,4 +186,24 @@ def test_a_channel_switched_off_is_never_read(fake, personas) -> None:  # noqa: 
 
     channel_poll(channel=channel, now=timezone.now())
 
-    assert fake.calls == [] or len(fake.calls) == 0
+    assert len(fake.calls) == 0
+
+
+def test_a_department_that_switched_off_paid_reads_reads_no_x_channel(fake, personas) -> None:  # noqa: ANN001
+    from inbox.services import inbox_settings_save
+
+    channel = ChannelFactory(department=personas.parks, platform="x", credentials=dict(CREDENTIALS))
+    inbox_settings_save(
+        department=personas.parks,
+        user=personas.dana,
+        replies_need_approval=False,
+        response_target_hours=24,
+        urgency_keywords=[],
+        watcher_ids=[],
+        paid_reads_enabled=False,
+    )
+
+    channel_poll(channel=channel, now=timezone.now())
+
+    assert len(fake.calls) == 0
+    assert "switched off" in ChannelInboxState.objects.get(channel=channel).last_problem
