@@ -747,6 +747,7 @@ class XAdapter(PlatformAdapter):
         DELETE /2/users/:id/muting/:target). Raises PublishError, RateLimited, AuthExpired."""
         user_id = str(self.credentials.get("x_user_id") or "")
         author_id = str(item.raw.get("author_id") or "")
+        body: dict[str, Any] | None
         if action in ("hide", "unhide"):
             route, method, body = f"/2/tweets/{item.remote_id}/hidden", "PUT", {"hidden": action == "hide"}
         elif action == "mute" and user_id and author_id:
