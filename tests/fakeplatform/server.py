@@ -1225,6 +1225,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.count("mastodon:notifications_read")
         self._json(200, list(reversed(page)))
 
+    def _mastodon_resident_status(self, status_id: str) -> bool:
+        """True when `status_id` is a resident's status the fake made (add_mastodon_mentions): a reply may answer it."""
+        with self.fake._lock:
+            return any(
+                str((note.get("status") or {}).get("id")) == status_id
+                for notes in self.fake.mastodon_notifications.values()
+                for note in notes
+            )
+
     def _mastodon_post_status(self, account: str, outcome: str) -> None:
         fields = self.form()
         text = str(fields.get("status") or "")
@@ -1233,7 +1242,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(422, {"error": "Validation failed: Text can't be blank"})
             return
         reply_to = str(fields.get("in_reply_to_id") or "")
-        if reply_to and self.fake.ledger.get("mastodon", reply_to) is None:
+        if (
+            reply_to
+            and self.fake.ledger.get("mastodon", reply_to) is None
+            and not self._mastodon_resident_status(reply_to)
+        ):
             # https://docs.joinmastodon.org/methods/statuses/#create: 404 when in_reply_to_id names no status.
             self._json(404, {"error": "Record not found"})
             return
