@@ -111,6 +111,12 @@ class InboxSettingsForm(forms.Form):
     response_target_hours = forms.IntegerField(
         label=_("Response-time target (hours)"), min_value=1, max_value=24 * 30, initial=24
     )
+    paid_reads_enabled = forms.BooleanField(
+        label=_("Read replies on platforms that bill every read (X)"),
+        required=False,
+        initial=True,
+        help_text=_("Each read counts against the department's monthly budget of paid reads, shared with analytics."),
+    )
     urgency_keywords = forms.CharField(
         label=_("Urgency keywords"),
         help_text=_("One word or phrase a line, e.g. fire, flooding, gas leak."),

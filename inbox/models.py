@@ -22,6 +22,11 @@ class InboxSettings(models.Model):
     response_target_hours = models.PositiveIntegerField(
         default=24, help_text=_("Items not answered or closed within this many hours are shown as overdue.")
     )
+    # Off: no channel of the department whose reads are billed (X mentions) is read, whatever its own switch says.
+    paid_reads_enabled = models.BooleanField(
+        default=True,
+        help_text=_("Read replies on platforms that bill every read (X), counted against the monthly budget."),
+    )
     # One keyword or phrase per entry, compared case-insensitively with the item's text.
     urgency_keywords = models.JSONField(default=list, blank=True)
     # Members told by e-mail at once about an urgent item.

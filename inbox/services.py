@@ -163,6 +163,9 @@ def channel_poll(*, channel: Channel, now: dt.datetime, report: PollReport | Non
                 break
             if report.time_is_up():
                 break
+            if adapter.conversation_reads_are_paid and not _paid_reads_switched_on(channel):
+                problem = _("The department switched off reading platforms that bill every read.")
+                break
             if adapter.conversation_reads_are_paid and not _paid_read_allowed(channel, now):
                 problem = _("This month's budget of paid reads is used up; the inbox reads this channel next month.")
                 report.over_budget_channels.append(channel.pk)
@@ -201,6 +204,11 @@ def channel_poll(*, channel: Channel, now: dt.datetime, report: PollReport | Non
         requests_total=state.requests_total + requests_made,
     )
     return new
+
+
+def _paid_reads_switched_on(channel: Channel) -> bool:
+    """False when the department switched off billed reads (InboxSettings.paid_reads_enabled)."""
+    return not InboxSettings.objects.filter(department_id=channel.department_id, paid_reads_enabled=False).exists()
 
 
 def _paid_read_allowed(channel: Channel, now: dt.datetime) -> bool:
@@ -605,6 +613,7 @@ def inbox_settings_save(
     response_target_hours: int,
     urgency_keywords: list[str],
     watcher_ids: list[int],
+    paid_reads_enabled: bool = True,
 ) -> InboxSettings:
     """Saves the department's inbox settings. Raises ApplicationError."""
     if not can_manage_inbox_settings(user, department.pk):
@@ -621,16 +630,19 @@ def inbox_settings_save(
     before = {
         "replies_need_approval": row.replies_need_approval,
         "response_target_hours": row.response_target_hours,
+        "paid_reads_enabled": row.paid_reads_enabled,
         "urgency_keywords": row.urgency_keywords,
     }
     row.replies_need_approval = replies_need_approval
     row.response_target_hours = response_target_hours
+    row.paid_reads_enabled = paid_reads_enabled
     row.urgency_keywords = keywords
     row.save()
     row.watchers.set(watcher_ids)
     after = {
         "replies_need_approval": replies_need_approval,
         "response_target_hours": response_target_hours,
+        "paid_reads_enabled": paid_reads_enabled,
         "urgency_keywords": keywords,
         "watchers": sorted(watcher_ids),
     }

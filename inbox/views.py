@@ -294,6 +294,7 @@ def inbox_settings_view(request: AuthenticatedHttpRequest, department_id: int) -
     initial = {
         "replies_need_approval": current.replies_need_approval,
         "response_target_hours": current.response_target_hours,
+        "paid_reads_enabled": current.paid_reads_enabled,
         "urgency_keywords": "\n".join(current.urgency_keywords),
         "watchers": list(current.watchers.all()) if current.pk else [],
     }
@@ -307,6 +308,7 @@ def inbox_settings_view(request: AuthenticatedHttpRequest, department_id: int) -
                     user=request.user,
                     replies_need_approval=form.cleaned_data["replies_need_approval"],
                     response_target_hours=form.cleaned_data["response_target_hours"],
+                    paid_reads_enabled=form.cleaned_data["paid_reads_enabled"],
                     urgency_keywords=form.keywords(),
                     watcher_ids=[user.pk for user in form.cleaned_data["watchers"]],
                 )

@@ -754,3 +754,112 @@ def expiry_message(expires_at: dt.datetime | None, *, now: dt.datetime | None = 
     if expires_at <= now:
         return "The token has expired; a department admin must reconnect the channel."
     return f"Connected; the token expires in {days} day{'s' if days != 1 else ''}."
+
+
+# --- Reading residents' comments on our posts, one post at a time (Facebook, Instagram, Threads) -------------
+#
+# Meta has no "everything said to this account since X" listing for Pages, Instagram or Threads: comments and
+# replies are read per post (GET /{post-id}/comments, /{ig-media-id}/comments, /{threads-media-id}/conversation),
+# newest first, `paging.cursors.after` for the next page. CivicPost reads them in rounds: each round reads every
+# post the inbox names (our posts of the last 30 days, in id order), each down to the round's `since` (the start
+# of the round before, less COMMENTS_CLOCK_MARGIN for clocks that disagree). So a comment is read in the round
+# after it was made at the latest; one read twice is stored once (the inbox keeps one row per platform id).
+# Every call makes exactly one request, so the inbox's per-channel budget holds; the cursor says where to go on:
+#   {"s": since (epoch s), "r": this round's start, "l": the last post finished this round, "a": page cursor}
+# A post's read stops at the first page holding nothing newer than `since`, or at its last page. Meta may rank
+# comments instead of ordering them ("If the comments can be ranked, then the order will always be ranked",
+# Page Post Comments reference): a comment ranked below a page of older ones is read only if it is on that page.
+
+COMMENTS_CLOCK_MARGIN = dt.timedelta(minutes=10)
+# The first read of a channel starts this far back, never from the whole history.
+COMMENTS_FIRST_READ_WINDOW = dt.timedelta(days=2)
+COMMENTS_PAGE_LIMIT = 50
+# The inbox stores the cursor in 500 characters; a longer page cursor is dropped (the post is read again
+# from its newest comment, which only repeats items).
+COMMENTS_CURSOR_MAX = 500
+
+
+def comments_cursor(state: Mapping[str, Any]) -> str:
+    """The stored form of a comment-reading state (compact JSON within COMMENTS_CURSOR_MAX characters)."""
+    text = json.dumps(dict(state), separators=(",", ":"), sort_keys=True)
+    if len(text) > COMMENTS_CURSOR_MAX:
+        text = json.dumps({**state, "a": ""}, separators=(",", ":"), sort_keys=True)
+    return text
+
+
+def _comments_state(cursor: str | None, now: dt.datetime) -> dict[str, Any]:
+    try:
+        state = json.loads(cursor) if cursor else None
+    except ValueError:
+        state = None
+    if not isinstance(state, dict) or not isinstance(state.get("s"), int | float):
+        start = int(now.timestamp())
+        return {"s": int((now - COMMENTS_FIRST_READ_WINDOW).timestamp()), "r": start, "l": "", "a": ""}
+    return {
+        "s": int(state["s"]),
+        "r": int(state.get("r") or state["s"]),
+        "l": str(state.get("l") or ""),
+        "a": str(state.get("a") or ""),
+    }
+
+
+@dataclass(frozen=True)
+class CommentsStep:
+    """One request of a comment-reading round: the post read, the entries Meta answered that are newer than the
+    round's `since` (as Meta sent them), the next cursor, and whether more waits in this round."""
+
+    post_id: str
+    entries: list[dict[str, Any]]
+    cursor: str | None
+    more: bool
+    requests: int
+
+
+def comments_read_step(
+    client: GraphClient,
+    *,
+    cursor: str | None,
+    our_remote_ids: Iterable[str],
+    edge: str,
+    params: Mapping[str, Any],
+    time_field: str,
+    expand: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+    now: dt.datetime | None = None,
+) -> CommentsStep:
+    """Reads one page of one post's comments (GET /{post}/{edge}?{params}&limit=…&after=…). Returns the step; raises
+    what GraphClient raises (RateLimited, AuthExpired, PublishError). `expand` turns one listed entry into the
+    entries it holds (itself and its nested replies). A post deleted since (code 100/33) is passed
+    over: the next post is read in the next step."""
+    now = now or timezone.now()
+    state = _comments_state(cursor, now)
+    posts = sorted({str(remote_id) for remote_id in our_remote_ids if remote_id})
+    if not posts:
+        return CommentsStep(post_id="", entries=[], cursor=None, more=False, requests=0)
+    pending = [post for post in posts if post > state["l"]]
+    if not pending:  # the round is over: the next one reads what came after this one began
+        state = {
+            "s": int(state["r"] - COMMENTS_CLOCK_MARGIN.total_seconds()),
+            "r": int(now.timestamp()),
+            "l": "",
+            "a": "",
+        }
+        pending = posts
+    post = pending[0]
+    query = {**params, "limit": COMMENTS_PAGE_LIMIT, "after": state["a"] or None}
+    try:
+        body = client.get(f"{post}/{edge}", query)
+    except PublishError as error:
+        if error.code not in OBJECT_GONE_CODES:
+            raise
+        body = {"data": []}  # our post is gone: its comments went with it
+    page = [entry for entry in body.get("data") or [] if isinstance(entry, dict)]
+    if expand is not None:  # e.g. Instagram's replies, nested under their comment
+        page = [flat for entry in page for flat in expand(entry)]
+    since = dt.datetime.fromtimestamp(state["s"], tz=dt.UTC)
+    fresh = [entry for entry in page if (parse_graph_time(entry.get(time_field)) or now) >= since]
+    paging = body.get("paging") or {}
+    after = str((paging.get("cursors") or {}).get("after") or "")
+    post_done = not fresh or not paging.get("next") or not after
+    state = {**state, "l": post, "a": ""} if post_done else {**state, "a": after}
+    more = not post_done or len(pending) > 1
+    return CommentsStep(post_id=post, entries=fresh, cursor=comments_cursor(state), more=more, requests=1)

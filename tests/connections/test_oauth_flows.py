@@ -31,7 +31,7 @@ X_TOKEN = {
     "token_type": "bearer",
     "expires_in": 7200,
     "access_token": "x-access-token-SECRET",
-    "scope": "tweet.read tweet.write users.read offline.access media.write",
+    "scope": "tweet.read tweet.write users.read offline.access media.write tweet.moderate.write mute.write",
     "refresh_token": "x-refresh-token-SECRET",
 }
 X_ME = {"data": {"id": "2244994945", "name": "City Parks", "username": "CityParks"}}

@@ -88,6 +88,7 @@ from typing import Any
 import regex
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from tests.fakeplatform import comments as comment_endpoints
 from tests.fakeplatform import linkedin as linkedin_endpoints
 from tests.fakeplatform import video as video_endpoints
 
@@ -381,6 +382,8 @@ class FakePlatform:
         self.video = video_endpoints.VideoFake()
         # LinkedIn posts, videos and documents (tests/fakeplatform/linkedin.py).
         self.linkedin = linkedin_endpoints.LinkedInFake()
+        # Residents' comments, replies and mentions (tests/fakeplatform/comments.py).
+        self.comments = comment_endpoints.CommentsFake()
         self.stopping = threading.Event()
         self.httpd = _Server((host, port), _Handler)
         self.httpd.fake = self
@@ -454,6 +457,7 @@ class FakePlatform:
             self.webhook_ids.clear()
             self.video.reset()
             self.linkedin.reset()
+            self.comments.reset()
             self.ledger.clear()
 
     def setting(self, platform: str, name: str) -> Any:
@@ -538,6 +542,55 @@ class FakePlatform:
                 )
                 ids.append(note_id)
         return ids
+
+    def add_comments(
+        self, platform: str, post_id: str, count: int, *, parent: str = "", text: str = "", ours: bool = False
+    ) -> list[str]:
+        """Files `count` residents' comments (Facebook, Instagram) or replies (Threads) on our post `post_id` (under
+        the comment `parent` when given), newest last. Returns their ids."""
+        ids = []
+        for _n in range(count):
+            number = self.next_id()
+            comment_id = f"{post_id.split('_')[-1]}_{number}" if platform == "facebook" else number
+            resident = str(int(number) % 100000)
+            self.comments.add(
+                id=comment_id,
+                platform=platform,
+                post=post_id,
+                parent=parent,
+                text=text or f"When does the pool open? ({comment_id})",
+                author=f"resident{resident}",
+                author_id=f"7{resident}",
+                created=_utcnow(),
+                ours=ours,
+            )
+            ids.append(comment_id)
+        return ids
+
+    def add_x_mentions(self, user_id: str, count: int, *, in_reply_to: str = "", text: str = "") -> list[str]:
+        """Files `count` residents' posts mentioning X user `user_id` (replies to our post `in_reply_to` when given)."""
+        ids = []
+        for _n in range(count):
+            number = self.next_id()
+            resident = str(int(number) % 100000)
+            self.comments.add(
+                id=number,
+                platform="x",
+                post=in_reply_to,
+                parent=in_reply_to,
+                text=text or f"@user{user_id} When does the pool open? ({number})",
+                author=f"resident{resident}",
+                author_id=f"9{resident}",
+                created=_utcnow(),
+            )
+            with self._lock:
+                self.comments.x_mentions.setdefault(user_id, []).append(number)
+            ids.append(number)
+        return ids
+
+    def delete_resident_comment(self, comment_id: str) -> None:
+        """The resident deletes their comment: no longer listed; acting on it answers "does not exist"."""
+        self.comments.by_id[comment_id]["deleted"] = True
 
     # --- Mastodon idempotency (per account, kept for idempotency_ttl_seconds) -----------------
 
@@ -763,6 +816,8 @@ class _Handler(BaseHTTPRequestHandler):
             for platform, spec in GRAPH_CONTAINER_PLATFORMS.items():
                 if parts[1] in (spec["create"], spec["publish"], spec["limit"]):
                     return platform
+        if parts and (owner := self.fake.comments.platform_of(parts[0])) is not None:
+            return owner
         if parts:
             container = self.fake.containers.get(parts[0])
             if container is not None:
@@ -1294,6 +1349,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if video_endpoints.x(self, method, path):
             return
+        if comment_endpoints.x(self, method, path, user_id):
+            return
         fields = set(filter(None, self.query.get("tweet.fields", "").split(",")))
         if path == "/2/tweets" and method == "POST":
             body = self.form()
@@ -1479,6 +1536,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.split("/")[2:]  # drop "" and the version
         if len(parts) == 2 and parts[0].isdigit():
             self.fake.facebook_token_pages.setdefault(token, parts[0])
+        if comment_endpoints.facebook(self, method, parts, self.fake.facebook_token_pages.get(token, "")):
+            return
         if parts == [] and method == "GET" and "ids" in self.query:
             # Multiple-ids read: {"<id>": {...}, ...}; one unknown id fails the whole request (code 100).
             answer = {}
@@ -1609,6 +1668,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.split("/")[2:]  # drop "" and the version
         if parts and parts[0] == "me":
             parts[0] = _numeric_id(f"{platform}:{token}")
+        if comment_endpoints.graph(self, platform, method, parts):
+            return
         wanted = set(_graph_fields(self.query.get("fields", "")))
         if any(field.startswith("insights") for field in wanted) and token in self.fake.no_insights_tokens:
             self._fb_error(403, 10, "(#10) Application does not have permission for this action")

@@ -23,6 +23,22 @@ Requests (https://developers.facebook.com/docs/pages-api/posts), base {host}/{CI
     metrics       GET  /{post-id}?fields=shares,reactions.summary(total_count).limit(0),comments.summary(...)
     connection    GET  /me?fields=id,name  (a Page token's /me is the Page) + GET /debug_token for the expiry
 
+The inbox (residents' comments on our posts; verified offline only, against the Graph reference's shapes)
+    read        GET  /{post-id}/comments?filter=stream&order=reverse_chronological&limit=50&after=<cursor>
+                &fields=id,message,created_time,from{id,name},permalink_url,is_hidden,parent{id},attachment{type,url,
+                media,description}  (https://developers.facebook.com/docs/graph-api/reference/page-post/comments),
+                one post per request in rounds (graph.comments_read_step); the Page's own comments are left out
+    reply       POST /{comment-id}/comments  message   (publishing, as every reply)
+    hide        POST /{comment-id}  is_hidden=true | false        -> {"success": true}
+                (https://developers.facebook.com/docs/graph-api/reference/comment, "Updating")
+    delete      DELETE /{comment-id}                               -> {"success": true}; one already gone (code
+                100/33) counts as deleted
+    A comment the resident deleted is simply no longer listed (Graph keeps no tombstone).
+    Access a city needs: the Page token with pages_read_engagement and pages_read_user_engagement (read, with the
+    commenter's name), pages_manage_engagement (reply, hide, delete), and the connecting person holding the
+    MODERATE task on the Page; Meta's App Review for these permissions (Advanced Access). Channels connected before
+    these scopes were added must be reconnected (the read answers code 10 / 200-299: "reconnect").
+
 Connecting (Facebook Login, https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow,
 with PKCE per https://developers.facebook.com/docs/facebook-login/guides/advanced/oidc-token):
     authorization_url() -> exchange_code() -> exchange_long_lived_user_token() -> list_pages() -> store one
@@ -46,9 +62,12 @@ from django.utils import timezone
 from scheduler.adapters.base import (
     AdapterError,
     ConnectionCheck,
+    ConversationItem,
+    ConversationPage,
     Duplicate,
     ImageLimits,
     MetricsReading,
+    ModerationResult,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -68,10 +87,12 @@ from scheduler.adapters.graph import (
     GraphClient,
     Listing,
     OAuthToken,
+    comments_read_step,
     expiry_message,
     find_sent_item,
     graph_api_version,
     not_found_yet,
+    parse_graph_time,
     reconcile_window,
     window_incomplete,
     window_items,
@@ -90,7 +111,17 @@ FACEBOOK_IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 # Page photos "should be less than 4 MB" (Graph API Photo reference [k]); Facebook downloads them from
 # `url`, so larger or other images get a fitted copy at publish time (scheduler/adapters/media.py).
 FACEBOOK_MAX_IMAGE_BYTES = 4_000_000
-FACEBOOK_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts")
+FACEBOOK_SCOPES = (
+    "pages_show_list",
+    "pages_read_engagement",
+    "pages_manage_posts",
+    # The inbox: commenters' names, and replying to / hiding / deleting comments.
+    "pages_read_user_engagement",
+    "pages_manage_engagement",
+)
+COMMENT_FIELDS = (
+    "id,message,created_time,from{id,name},permalink_url,is_hidden,parent{id},attachment{type,url,media,description}"
+)
 FACEBOOK_DIALOG_HOST = "https://www.facebook.com"
 # Reels (facebook/video.py, the Reels Publishing API's "Reel specifications"): 3 to 90 seconds, 9:16, 24 to 60
 # frames a second, H.264 or H.265 with AAC sound; the 1 GB cap is CivicPost's own [k]. A captions file goes to the
@@ -151,6 +182,10 @@ class FacebookPageAdapter(PlatformAdapter):
     supports_replies = True
     supports_first_comment = True
     first_comment_max_chars = FACEBOOK_COMMENT_LIMIT
+    # The inbox: comments on the Page's posts; hide / unhide and delete them (see the module docstring).
+    supports_inbox = True
+    moderation_actions = frozenset({"hide", "delete"})
+    undo_actions = frozenset({"unhide"})
 
     @property
     def page_id(self) -> str:
@@ -383,6 +418,43 @@ class FacebookPageAdapter(PlatformAdapter):
                 readings[remote_id] = MetricsReading(counts=_post_counts(entry), raw=entry)
         return readings
 
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """One page of one of our posts' comments (graph.comments_read_step), the Page's own left out. Raises
+        RateLimited, AuthExpired (token dead or a permission missing), PublishError."""
+        step = comments_read_step(
+            self._client(),
+            cursor=cursor,
+            our_remote_ids=our_remote_ids,
+            edge="comments",
+            params={"filter": "stream", "order": "reverse_chronological", "fields": COMMENT_FIELDS},
+            time_field="created_time",
+        )
+        items = tuple(
+            _comment_item(entry, post_id=step.post_id)
+            for entry in step.entries
+            if str((entry.get("from") or {}).get("id") or "") != self.page_id
+        )
+        return ConversationPage(items=items, next_cursor=step.cursor, more=step.more, requests=step.requests)
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        """Hides or unhides (POST /{comment-id} is_hidden) or deletes (DELETE /{comment-id}) a comment. Raises
+        PublishError (not allowed here, or refused), RateLimited, AuthExpired."""
+        client = self._client()
+        if action in ("hide", "unhide"):
+            body = client.post(item.remote_id, {"is_hidden": "true" if action == "hide" else "false"})
+        elif action == "delete":
+            try:
+                body = client.delete(item.remote_id)
+            except PublishError as error:
+                if error.code not in OBJECT_GONE_CODES:
+                    raise
+                return ModerationResult(done=True, raw={"already_gone": True, **error.raw})
+        else:
+            raise PublishError(f"Facebook does not let CivicPost {action} a comment.", permanent=True)
+        if not body.get("success"):
+            raise PublishError("Facebook did not confirm the change.", permanent=True, raw=body)
+        return ModerationResult(done=True, raw=body)
+
     def fetch_followers(self) -> int | None:
         """`GET /{page-id}?fields=followers_count`."""
         body = self._client().get(self.page_id, {"fields": "followers_count"})
@@ -547,6 +619,30 @@ def token_expiry(debug_data: dict[str, Any]) -> dt.datetime | None:
     """Returns when a token expires according to debug_token (None: never, as for Page tokens)."""
     expires_at = int(debug_data.get("expires_at") or 0)
     return dt.datetime.fromtimestamp(expires_at, tz=dt.UTC) if expires_at else None
+
+
+def _comment_item(entry: dict[str, Any], *, post_id: str) -> ConversationItem:
+    """A Graph Comment (https://developers.facebook.com/docs/graph-api/reference/comment) as an inbox item: a reply
+    to another comment names it as `parent`. Facebook shows no public handle for a person (app-scoped ids): the
+    name stands in, and the comment's permalink leads to it."""
+    author = entry.get("from") or {}
+    parent = str((entry.get("parent") or {}).get("id") or "")
+    attachment = entry.get("attachment") or {}
+    image = ((attachment.get("media") or {}).get("image") or {}).get("src") or attachment.get("url")
+    media = ({"url": str(image), "type": str(attachment.get("type") or ""), "alt_text": ""},) if image else ()
+    return ConversationItem(
+        remote_id=str(entry["id"]),
+        kind="comment",
+        author_handle=str(author.get("name") or author.get("id") or ""),
+        author_name=str(author.get("name") or ""),
+        text=str(entry.get("message") or ""),
+        created_at=parse_graph_time(entry.get("created_time")) or timezone.now(),
+        in_reply_to_remote_id=parent or post_id,
+        root_remote_id=post_id,
+        permalink=str(entry.get("permalink_url") or ""),
+        media=media,
+        raw=entry,
+    )
 
 
 def _post_counts(body: dict[str, Any]) -> dict[str, int]:

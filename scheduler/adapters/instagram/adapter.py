@@ -22,6 +22,23 @@ Requests (https://developers.facebook.com/docs/instagram-platform/content-publis
     metrics       GET  /{media-id}?fields=like_count,comments_count
 Rules: a public https media URL is required (Meta downloads it) and text-only posts are impossible;
 caption <= 2,200 characters, <= 30 hashtags, <= 20 @mentions. The API cannot delete feed media.
+The inbox (residents' comments on our media; verified offline only, against the IG Comment reference's shapes):
+    read        GET  /{ig-media-id}/comments?fields=id,text,timestamp,username,from{id,username},hidden,parent_id,
+                replies{id,text,timestamp,username,from{id,username},hidden,parent_id}&limit=50&after=<cursor>
+                (https://developers.facebook.com/docs/instagram-platform/comment-moderation), one media per request in
+                rounds (graph.comments_read_step); replies come nested under their comment and are flattened; the
+                account's own comments are left out
+    reply       POST /{ig-comment-id}/replies message (publishing, as every reply; reconciled among
+                GET /{ig-comment-id}/replies); a post's first comment is POST /{ig-media-id}/comments
+    hide        POST /{ig-comment-id}  hide=true | false                  -> {"success": true}
+    delete      DELETE /{ig-comment-id}                                   -> {"success": true}; one already gone
+                (code 100/33) counts as deleted
+    Mentions of the account in other people's captions and comments are only announced by the `mentions` webhook
+    (then read with GET /{ig-user-id}?fields=mentioned_comment.comment_id(...)): not read by this adapter yet.
+    A comment the resident deleted is no longer listed. Access a city needs: a professional (Business or Creator)
+    account; with Facebook Login instagram_basic, instagram_manage_comments and pages_read_engagement on the linked
+    Page's token; with Instagram Login instagram_business_basic and instagram_business_manage_comments; Advanced
+    Access through Meta's App Review.
 Status polling is bounded (about 15 s, graph.CONTAINER_POLL_INTERVALS): a container still processing after
 that fails the attempt as retryable, which is safe because media_publish was never called.
 """
@@ -43,8 +60,11 @@ from scheduler.adapters.base import (
     AdapterError,
     AuthExpired,
     ConnectionCheck,
+    ConversationItem,
+    ConversationPage,
     ImageLimits,
     MediaItem,
+    ModerationResult,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -63,10 +83,12 @@ from scheduler.adapters.graph import (
     ContainerApi,
     GraphClient,
     OAuthToken,
+    comments_read_step,
     expiry_message,
     find_sent_item,
     graph_api_version,
     not_found_yet,
+    parse_graph_time,
     publish_container,
     reconcile_media_listing,
     window_incomplete,
@@ -95,7 +117,16 @@ INSIGHT_METRICS = "views,shares"
 FACEBOOK_LOGIN = "facebook_login"
 INSTAGRAM_LOGIN = "instagram_login"
 # Facebook Login scopes for publishing to the Instagram account linked to a Page.
-INSTAGRAM_SCOPES = ("instagram_basic", "instagram_content_publish", "pages_show_list", "pages_read_engagement")
+INSTAGRAM_SCOPES = (
+    "instagram_basic",
+    "instagram_content_publish",
+    "pages_show_list",
+    "pages_read_engagement",
+    # The inbox: reading, hiding and deleting comments on the account's media.
+    "instagram_manage_comments",
+)
+_COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},hidden,parent_id"
+COMMENT_FIELDS = f"{_COMMENT_FIELDS},replies{{{_COMMENT_FIELDS}}}"
 
 INSTAGRAM_CONTAINERS = ContainerApi(
     status_fields="status_code,status",
@@ -184,6 +215,10 @@ class InstagramAdapter(PlatformAdapter):
     supports_replies = True
     supports_first_comment = True
     first_comment_max_chars = INSTAGRAM_CAPTION_LIMIT
+    # The inbox: comments (and their replies) on the account's media; hide / unhide and delete them.
+    supports_inbox = True
+    moderation_actions = frozenset({"hide", "delete"})
+    undo_actions = frozenset({"unhide"})
 
     @property
     def ig_user_id(self) -> str:
@@ -315,7 +350,7 @@ class InstagramAdapter(PlatformAdapter):
     def _reply_fields(content: PostContent) -> tuple[str, dict[str, Any]]:
         """The comment request for content that answers a media: (path, form) of POST /{ig-media-id}/comments."""
         assert content.reply_to is not None  # noqa: S101 - callers check
-        return f"{content.reply_to.remote_id}/comments", {"message": content.text}
+        return f"{_comment_edge(content)}", {"message": content.text}
 
     def _comment(self, content: PostContent) -> PublishResult:
         path, data = self._reply_fields(content)
@@ -331,7 +366,7 @@ class InstagramAdapter(PlatformAdapter):
         now = timezone.now()
         listing = window_items(
             self._client(),
-            f"{content.reply_to.remote_id}/comments",
+            _comment_edge(content),
             {"fields": "id,text,timestamp", "limit": RECONCILE_PAGE_LIMIT},
             since=sent_at - RECONCILE_LOOKBACK,
             time_field="timestamp",
@@ -375,6 +410,45 @@ class InstagramAdapter(PlatformAdapter):
             if entry.get("name") in ("views", "shares") and value is not None:
                 counts[str(entry["name"])] = int(value)
         return counts
+
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """One page of one of our media's comments with their replies (graph.comments_read_step). Raises
+        RateLimited, AuthExpired (token dead or a permission missing), PublishError."""
+        step = comments_read_step(
+            self._client(),
+            cursor=cursor,
+            our_remote_ids=our_remote_ids,
+            edge="comments",
+            params={"fields": COMMENT_FIELDS},
+            time_field="timestamp",
+            expand=_with_replies,
+        )
+        own = str(self.account.options.get("username") or "").lstrip("@").lower()
+        items = tuple(
+            _comment_item(entry, media_id=step.post_id)
+            for entry in step.entries
+            if not own or str(entry.get("username") or "").lower() != own
+        )
+        return ConversationPage(items=items, next_cursor=step.cursor, more=step.more, requests=step.requests)
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        """Hides or unhides (POST /{ig-comment-id} hide) or deletes (DELETE /{ig-comment-id}) a comment. Raises
+        PublishError (not allowed here, or refused), RateLimited, AuthExpired."""
+        client = self._client()
+        if action in ("hide", "unhide"):
+            body = client.post(item.remote_id, {"hide": "true" if action == "hide" else "false"})
+        elif action == "delete":
+            try:
+                body = client.delete(item.remote_id)
+            except PublishError as error:
+                if error.code not in OBJECT_GONE_CODES:
+                    raise
+                return ModerationResult(done=True, raw={"already_gone": True, **error.raw})
+        else:
+            raise PublishError(f"Instagram does not let CivicPost {action} a comment.", permanent=True)
+        if not body.get("success"):
+            raise PublishError("Instagram did not confirm the change.", permanent=True, raw=body)
+        return ModerationResult(done=True, raw=body)
 
     def fetch_followers(self) -> int | None:
         """`GET /{ig-user-id}?fields=followers_count`."""
@@ -465,6 +539,43 @@ def refresh_instagram_login_token(*, access_token: str, session: requests.Sessio
     )
     body = client.get("refresh_access_token", {"grant_type": "ig_refresh_token", "access_token": access_token})
     return OAuthToken.from_body(body)
+
+
+def _comment_edge(content: PostContent) -> str:
+    """Where a comment from CivicPost goes: a resident's comment (the inbox names our media as its root) is answered
+    with POST /{ig-comment-id}/replies; our own media gets POST /{ig-media-id}/comments (a first comment)."""
+    target = content.reply_to
+    assert target is not None  # noqa: S101 - callers check
+    if target.root_remote_id and target.root_remote_id != target.remote_id:
+        # Instagram threads one level deep: a reply to a reply goes under the top-level comment.
+        return f"{target.details.get('comment_id') or target.remote_id}/replies"
+    return f"{target.remote_id}/comments"
+
+
+def _with_replies(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """A listed comment and the replies nested under it (`replies.data`), each reply naming its comment."""
+    replies = [r for r in ((entry.get("replies") or {}).get("data") or []) if isinstance(r, dict)]
+    top = {key: value for key, value in entry.items() if key != "replies"}
+    return [top, *({**reply, "parent_id": reply.get("parent_id") or entry.get("id")} for reply in replies)]
+
+
+def _comment_item(entry: dict[str, Any], *, media_id: str) -> ConversationItem:
+    """An IG Comment (https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-comment)
+    as an inbox item, threaded under our media (and its comment, for a reply)."""
+    username = str(entry.get("username") or (entry.get("from") or {}).get("username") or "")
+    parent = str(entry.get("parent_id") or "")
+    return ConversationItem(
+        remote_id=str(entry["id"]),
+        kind="reply" if parent else "comment",
+        author_handle=f"@{username}" if username else "",
+        author_profile_url=f"https://www.instagram.com/{username}/" if username else "",
+        text=str(entry.get("text") or ""),
+        created_at=parse_graph_time(entry.get("timestamp")) or timezone.now(),
+        in_reply_to_remote_id=parent or media_id,
+        root_remote_id=media_id,
+        reply_details={"comment_id": parent or str(entry["id"])},
+        raw=entry,
+    )
 
 
 def _missing_permission(error: AuthExpired) -> bool:

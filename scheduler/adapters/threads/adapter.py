@@ -21,6 +21,18 @@ Requests (https://developers.facebook.com/docs/threads/posts), base {host}/v1.0:
                 threads_manage_replies permission; 1,000 API-published replies per profile per 24 h)
     delete      DELETE /{media-id}                        -> {"success": true, "deleted_id": ...} (100 a day)
     metrics     GET  /{media-id}/insights?metric=views,likes,replies,reposts,quotes,shares
+The inbox (residents' replies to our posts; verified offline only, against the Reply Management reference's shapes,
+https://developers.facebook.com/documentation/threads/reference/reply-management):
+    read        GET  /{threads-media-id}/conversation?fields=id,text,username,permalink,timestamp,media_type,
+                media_url,hide_status,is_reply_owned_by_me,replied_to,root_post&reverse=true&limit=50&after=<cursor>
+                (every reply, nested ones too, newest first), one post per request in rounds
+                (graph.comments_read_step); our own replies (is_reply_owned_by_me) are left out
+    reply       the container with reply_to_id=<the resident's reply>, as every reply
+    hide        POST /{threads-reply-id}/manage_reply  hide=true | false     -> {"success": true}; only top-level
+                replies can be hidden (their nested replies are hidden with them); Threads refuses the others
+    Threads lets no app delete another person's reply, block or mute: hide is the only moderation. A deleted reply
+    is no longer listed. Access a city needs: threads_basic, threads_read_replies, threads_manage_replies (App
+    Review); channels connected before these scopes were added must be reconnected.
 Text: at most 500 characters, where an emoji counts as its UTF-8 byte length (shared/platforms.md §5.2).
 
 Connecting (https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions):
@@ -45,8 +57,11 @@ from django.utils import timezone
 from scheduler.adapters.base import (
     AdapterError,
     ConnectionCheck,
+    ConversationItem,
+    ConversationPage,
     ImageLimits,
     MediaItem,
+    ModerationResult,
     PlatformAdapter,
     PostContent,
     Problem,
@@ -61,7 +76,9 @@ from scheduler.adapters.graph import (
     ContainerApi,
     GraphClient,
     OAuthToken,
+    comments_read_step,
     expiry_message,
+    parse_graph_time,
     publish_container,
     reconcile_media_listing,
 )
@@ -81,7 +98,18 @@ THREADS_IMAGE_TYPES = ("image/jpeg", "image/png")
 THREADS_MAX_IMAGE_BYTES = 8 * 1024 * 1024
 THREADS_ASPECT_RANGE = (Fraction(1, 10), Fraction(10, 1))
 THREADS_VIDEO_TYPES = ("video/mp4", "video/quicktime")
-THREADS_SCOPES = ("threads_basic", "threads_content_publish", "threads_manage_insights", "threads_delete")
+THREADS_SCOPES = (
+    "threads_basic",
+    "threads_content_publish",
+    "threads_manage_insights",
+    "threads_delete",
+    # The inbox: reading and hiding replies to the profile's posts.
+    "threads_read_replies",
+    "threads_manage_replies",
+)
+REPLY_FIELDS = (
+    "id,text,username,permalink,timestamp,media_type,media_url,hide_status,is_reply_owned_by_me,replied_to,root_post"
+)
 THREADS_NOT_READY = "Threads has not finished preparing the post; CivicPost will try again shortly."
 THREADS_CONTAINERS = ContainerApi(
     status_fields="status,error_message",
@@ -204,6 +232,10 @@ class ThreadsAdapter(PlatformAdapter):
     # A thread's parts are replies to the profile's own previous post (reply_to_id on the container).
     supports_replies = True
     supports_threads = True
+    # The inbox: replies to the profile's posts; hide / unhide them (manage_reply).
+    supports_inbox = True
+    moderation_actions = frozenset({"hide"})
+    undo_actions = frozenset({"unhide"})
 
     @property
     def threads_user_id(self) -> str:
@@ -327,6 +359,32 @@ class ThreadsAdapter(PlatformAdapter):
             metrics[str(entry.get("name"))] = int(value or 0)
         return metrics
 
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """One page of one of our posts' conversation (graph.comments_read_step), our own replies left out. Raises
+        RateLimited, AuthExpired (token dead or a permission missing), PublishError."""
+        step = comments_read_step(
+            self._client(),
+            cursor=cursor,
+            our_remote_ids=our_remote_ids,
+            edge="conversation",
+            params={"fields": REPLY_FIELDS, "reverse": "true"},
+            time_field="timestamp",
+        )
+        items = tuple(
+            _reply_item(entry, post_id=step.post_id) for entry in step.entries if not entry.get("is_reply_owned_by_me")
+        )
+        return ConversationPage(items=items, next_cursor=step.cursor, more=step.more, requests=step.requests)
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        """Hides or unhides a reply: POST /{threads-reply-id}/manage_reply hide=true|false. Raises PublishError (not
+        allowed here, or refused), RateLimited, AuthExpired."""
+        if action not in ("hide", "unhide"):
+            raise PublishError(f"Threads does not let CivicPost {action} a reply.", permanent=True)
+        body = self._client().post(f"{item.remote_id}/manage_reply", {"hide": "true" if action == "hide" else "false"})
+        if not body.get("success"):
+            raise PublishError("Threads did not confirm the change.", permanent=True, raw=body)
+        return ModerationResult(done=True, raw=body)
+
     def fetch_followers(self) -> int | None:
         """`GET /{threads-user-id}/threads_insights?metric=followers_count` (threads_manage_insights) [k]."""
         body = self._client().get(f"{self.threads_user_id}/threads_insights", {"metric": "followers_count"})
@@ -433,6 +491,27 @@ class ThreadsProfile:
 def profile(*, access_token: str, session: requests.Session | None = None) -> ThreadsProfile:
     body = threads_client(access_token, session=session).get("me", {"fields": "id,username"})
     return ThreadsProfile(id=str(body["id"]), username=str(body.get("username") or ""))
+
+
+def _reply_item(entry: dict[str, Any], *, post_id: str) -> ConversationItem:
+    """A Threads reply (a Threads media with is_reply) as an inbox item, under the post it answers."""
+    username = str(entry.get("username") or "")
+    replied_to = str((entry.get("replied_to") or {}).get("id") or "")
+    root = str((entry.get("root_post") or {}).get("id") or "") or post_id
+    media_url = str(entry.get("media_url") or "")
+    return ConversationItem(
+        remote_id=str(entry["id"]),
+        kind="reply",
+        author_handle=f"@{username}" if username else "",
+        author_profile_url=f"https://www.threads.net/@{username}" if username else "",
+        text=str(entry.get("text") or ""),
+        created_at=parse_graph_time(entry.get("timestamp")) or timezone.now(),
+        in_reply_to_remote_id=replied_to or post_id,
+        root_remote_id=root,
+        permalink=str(entry.get("permalink") or ""),
+        media=({"url": media_url, "type": str(entry.get("media_type") or ""), "alt_text": ""},) if media_url else (),
+        raw=entry,
+    )
 
 
 def threads_channel_fields(*, token: OAuthToken, account: ThreadsProfile) -> dict[str, Any]:

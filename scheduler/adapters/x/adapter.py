@@ -14,6 +14,23 @@ Local fakes: tweepy hard-codes https://api.twitter.com. When CIVICPOST_PLATFORM_
 (tests, demos), the session every X call goes through rewrites https://api.twitter.com and
 https://api.x.com to that base URL, so one fake server answers tweepy's calls and ours alike.
 
+The inbox (residents' replies, mentions and quotes; verified offline only, against docs.x.com's shapes)
+    read   GET /2/users/:id/mentions?since_id=<newest read>&pagination_token=<while paging>&max_results=100
+           &tweet.fields=created_at,conversation_id,referenced_tweets,author_id,attachments
+           &expansions=author_id,attachments.media_keys&user.fields=username,name&media.fields=url,type,alt_text,
+           preview_image_url  (https://docs.x.com/x-api/posts/user-mention-timeline-by-user-id), newest first; pages go
+           back to since_id through meta.next_token, and the cursor moves to the sweep's newest id only once the last
+           page is read. The first read takes the latest page only. A deleted post is no longer listed.
+           Every read is billed: the inbox counts each request against the department's X read budget (the one
+           analytics uses) and a channel's reading can be switched off (inbox settings).
+    hide   PUT /2/tweets/:id/hidden {"hidden": true|false} -> {"data": {"hidden": true}}, only replies in a
+           conversation our account started (https://docs.x.com/x-api/posts/hide-replies)
+    mute   POST /2/users/:id/muting {"target_user_id"}, DELETE /2/users/:id/muting/:target_user_id
+           (https://docs.x.com/x-api/users/mutes); X has no deleting other people's posts.
+    Access a city needs: a paid X API plan that includes the mentions timeline (Basic tier or above, or pay-per-use
+    credits), OAuth 2.0 scopes tweet.read, users.read, tweet.moderate.write, mute.write (channels connected before
+    these scopes were added must be reconnected to moderate).
+
 tweepy logs request headers (OAuth 2.0 bearer tokens) at DEBUG: its logger is kept at INFO or above.
 No tweepy call may sleep: `wait_on_rate_limit` stays False and a 429 becomes RateLimited.
 """
@@ -22,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import logging
 import re
 import time
@@ -41,10 +59,13 @@ from scheduler.adapters.base import (
     ChannelAccount,
     CheckAgainLater,
     ConnectionCheck,
+    ConversationItem,
+    ConversationPage,
     Duplicate,
     ImageLimits,
     MediaItem,
     MetricsReading,
+    ModerationResult,
     OutcomeUnknown,
     PlatformAdapter,
     PostContent,
@@ -99,6 +120,7 @@ def _reconcile_settle() -> dt.timedelta:
 
 
 RECONCILE_PAGE_SIZE = 100  # X's maximum for GET /2/users/:id/tweets
+MENTIONS_PAGE_SIZE = 100  # X's maximum for GET /2/users/:id/mentions
 RECONCILE_MAX_PAGES = 10
 DEFAULT_RATE_LIMIT_WAIT = 60.0
 
@@ -182,6 +204,60 @@ def _response_raw(response: requests.Response | None) -> dict[str, Any]:
     return {"status": response.status_code, "body": body, "headers": headers}
 
 
+def _mentions_state(cursor: str | None) -> dict[str, str]:
+    """The mentions cursor: {"since": newest id read, "token": next page while a sweep goes on, "top": the sweep's
+    newest id}. A bare id (or nothing) is read as {"since": id}."""
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return {"since": cursor} if cursor.isdigit() else {}
+    return {key: str(value) for key, value in state.items() if value} if isinstance(state, dict) else {}
+
+
+def _mentions_cursor(state: dict[str, str]) -> str:
+    return json.dumps({key: value for key, value in state.items() if value}, separators=(",", ":"), sort_keys=True)
+
+
+def _mention_item(tweet: Any, *, users: dict[str, Any], media: dict[str, Any], ours: set[str]) -> ConversationItem:
+    """A post of the mentions timeline as an inbox item: a reply to (or quote of) one of our posts threads under it;
+    anything else is a mention."""
+    references = {str(ref["type"]): str(ref["id"]) for ref in (tweet.data.get("referenced_tweets") or [])}
+    replied_to, quoted = references.get("replied_to", ""), references.get("quoted", "")
+    if replied_to in ours:
+        kind, parent = "reply", replied_to
+    elif quoted in ours:
+        kind, parent = "quote", quoted
+    else:
+        kind, parent = "mention", replied_to or quoted
+    author = users.get(str(tweet.author_id or ""))
+    username = str(author.username) if author is not None else ""
+    keys = (tweet.data.get("attachments") or {}).get("media_keys") or []
+    attached = [media[key] for key in keys if key in media]
+    return ConversationItem(
+        remote_id=str(tweet.id),
+        kind=kind,
+        author_handle=f"@{username}" if username else str(tweet.author_id or ""),
+        author_name=str(author.name) if author is not None else "",
+        author_profile_url=f"https://x.com/{username}" if username else "",
+        text=html.unescape(str(tweet.text or "")),
+        created_at=tweet.created_at or timezone.now(),
+        in_reply_to_remote_id=parent,
+        root_remote_id=str(tweet.data.get("conversation_id") or ""),
+        permalink=f"https://x.com/{username or 'i/web'}/status/{tweet.id}",
+        media=tuple(
+            {
+                "url": str(m.data.get("url") or m.data.get("preview_image_url") or ""),
+                "type": str(m.type or ""),
+                "alt_text": str(m.data.get("alt_text") or ""),
+            }
+            for m in attached
+        ),
+        raw=dict(tweet.data),
+    )
+
+
 def _problem_type(response: requests.Response | None) -> str:
     try:
         body = response.json() if response is not None else {}
@@ -206,6 +282,11 @@ class XAdapter(PlatformAdapter):
     # parts answer the account's own previous post.
     supports_replies = True
     supports_threads = True
+    # The inbox: the mentions timeline (paid reads); hide replies, mute authors.
+    supports_inbox = True
+    conversation_reads_are_paid = True
+    moderation_actions = frozenset({"hide", "mute"})
+    undo_actions = frozenset({"unhide", "unmute"})
 
     def __init__(self, account: ChannelAccount) -> None:
         super().__init__(account)
@@ -619,6 +700,70 @@ class XAdapter(PlatformAdapter):
             if remote_id in remote_ids and ("resource-not-found" in problem or "not-authorized" in problem):
                 readings[remote_id] = Removed(reason=str(error.get("detail") or error.get("title") or ""), raw=error)
         return readings
+
+    def fetch_conversation(self, cursor: str | None, *, our_remote_ids: list[str]) -> ConversationPage:
+        """One page of the mentions timeline after the stored cursor (see the module docstring). Returns the page;
+        raises RateLimited, AuthExpired, PublishError."""
+        user_id = str(self.credentials.get("x_user_id") or "")
+        if not user_id:
+            raise PublishError("The X account id is not stored; reconnect the X account.", permanent=True)
+        state = _mentions_state(cursor)
+        response = self._call(
+            lambda client: client.get_users_mentions(
+                user_id,
+                since_id=state.get("since") or None,
+                pagination_token=state.get("token") or None,
+                max_results=MENTIONS_PAGE_SIZE,
+                tweet_fields=["created_at", "conversation_id", "referenced_tweets", "author_id", "attachments"],
+                expansions=["author_id", "attachments.media_keys"],
+                user_fields=["username", "name"],
+                media_fields=["url", "type", "alt_text", "preview_image_url"],
+                user_auth=self._user_auth,
+            ),
+            creates_post=False,
+        )
+        includes = response.includes or {}
+        users = {str(user.id): user for user in includes.get("users") or []}
+        media = {str(m.media_key): m for m in includes.get("media") or []}
+        ours = set(our_remote_ids)
+        items = tuple(
+            _mention_item(tweet, users=users, media=media, ours=ours)
+            for tweet in response.data or []
+            if str(tweet.author_id or "") != user_id
+        )
+        meta = response.meta or {}
+        top = state.get("top") or str(meta.get("newest_id") or "")
+        next_token = str(meta.get("next_token") or "")
+        if not state.get("since") and not state.get("token"):
+            # The first read: the latest page only, never the whole history.
+            return ConversationPage(items=items, next_cursor=_mentions_cursor({"since": top}) if top else None)
+        if next_token:
+            following = {"since": state.get("since", ""), "token": next_token, "top": top}
+            return ConversationPage(items=items, next_cursor=_mentions_cursor(following), more=True)
+        return ConversationPage(items=items, next_cursor=_mentions_cursor({"since": top or state.get("since", "")}))
+
+    def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
+        """Hides / unhides a reply (PUT /2/tweets/:id/hidden) or mutes / unmutes its author (POST /2/users/:id/muting,
+        DELETE /2/users/:id/muting/:target). Raises PublishError, RateLimited, AuthExpired."""
+        user_id = str(self.credentials.get("x_user_id") or "")
+        author_id = str(item.raw.get("author_id") or "")
+        body: dict[str, Any] | None
+        if action in ("hide", "unhide"):
+            route, method, body = f"/2/tweets/{item.remote_id}/hidden", "PUT", {"hidden": action == "hide"}
+        elif action == "mute" and user_id and author_id:
+            route, method, body = f"/2/users/{user_id}/muting", "POST", {"target_user_id": author_id}
+        elif action == "unmute" and user_id and author_id:
+            route, method, body = f"/2/users/{user_id}/muting/{author_id}", "DELETE", None
+        else:
+            raise PublishError(f"X does not let CivicPost {action} this.", permanent=True)
+        answer = self._call(
+            lambda client: client.request(method, route, json=body, user_auth=self._user_auth), creates_post=False
+        )
+        try:
+            body = answer.json() if isinstance(answer, requests.Response) else {}
+        except ValueError:
+            body = {}
+        return ModerationResult(done=True, raw=body if isinstance(body, dict) else {})
 
     def fetch_followers(self) -> int | None:
         """`GET /2/users/me?user.fields=public_metrics` (one billed read): followers_count."""

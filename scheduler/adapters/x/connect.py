@@ -31,8 +31,17 @@ X_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 X_API_HOST = "https://api.x.com"
 X_TOKEN_PATH = "/2/oauth2/token"  # noqa: S105 - a URL path  # nosec B105  # a URL path, not a secret
 X_ME_PATH = "/2/users/me"
-# offline.access for a refresh token; media.write for v2 media upload (platforms.md §2.2).
-X_SCOPES = ("tweet.read", "tweet.write", "users.read", "offline.access", "media.write")
+# offline.access for a refresh token; media.write for v2 media upload (platforms.md §2.2); tweet.moderate.write
+# (hide replies) and mute.write (mute) for the inbox's moderation.
+X_SCOPES = (
+    "tweet.read",
+    "tweet.write",
+    "users.read",
+    "offline.access",
+    "media.write",
+    "tweet.moderate.write",
+    "mute.write",
+)
 
 
 def _x_auth() -> tuple[str, str] | None:

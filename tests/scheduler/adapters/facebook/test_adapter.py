@@ -710,7 +710,8 @@ def test_the_login_dialog_url_carries_state_scopes_and_pkce(settings):
         "redirect_uri": "https://civicpost.city.example/connect/facebook/done",
         "state": "st-123",
         "response_type": "code",
-        "scope": "pages_show_list,pages_read_engagement,pages_manage_posts",
+        "scope": "pages_show_list,pages_read_engagement,pages_manage_posts,"
+        "pages_read_user_engagement,pages_manage_engagement",
         "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         "code_challenge_method": "S256",
     }

@@ -473,7 +473,8 @@ def test_the_authorization_window_url(settings):
     assert {key: values[0] for key, values in parse_qs(parts.query).items()} == {
         "client_id": "990602627938098",
         "redirect_uri": "https://civicpost.city.example/connect/threads/done",
-        "scope": "threads_basic,threads_content_publish,threads_manage_insights,threads_delete",
+        "scope": "threads_basic,threads_content_publish,threads_manage_insights,threads_delete,"
+        "threads_read_replies,threads_manage_replies",
         "response_type": "code",
         "state": "st-9",
     }
