@@ -88,6 +88,8 @@ class Preview:
     headline: str = ""
     # The text as the platform shows it (YouTube: the video's description); empty: content.text_with_link().
     body: str = ""
+    # Google Business Profile sends the link as a "Learn more" button.
+    action_link: str = ""
     parts: list[PreviewPart] = field(default_factory=list)
     first_comment: PreviewPart | None = None
     link_card: LinkCard | None = None
@@ -195,6 +197,20 @@ def _card_url(content: dict[str, Any]) -> str:
     return found.group(0) if found else ""
 
 
+def _shown_text(platform: str, content: PostContent) -> str:
+    """The text as residents see it there, where the link is not simply added after the text (each rule is the
+    one its adapter sends: FacebookPageAdapter._message, LinkedIn's _commentary_text, Nextdoor's smartlink_url,
+    Google Business Profile's "Learn more" button, YouTube's video_description)."""
+    if platform == "youtube":
+        return video_description(content)
+    if platform in ("facebook", "linkedin"):
+        # Without images the link goes as a card, not in the text.
+        return content.text_with_link() if content.media else content.text
+    if platform in ("nextdoor", "google_business"):
+        return content.text
+    return content.text_with_link()
+
+
 def _headline(platform: str, content: PostContent) -> tuple[str, str]:
     if platform == "email_bulletin":
         return _("Subject"), subject_of(content)
@@ -255,7 +271,8 @@ def composer_feedback(form: PostForm) -> Feedback:
         counts.append(ChannelCount(channel, language, label, length.used, length.limit, problems))
         if language == main and content.get("thread") and adapter.supports_threads:
             counts.extend(_part_counts(adapter, content, channel, label))
-        shows_card = bool(card_url) and channel.platform in LINK_CARD_PLATFORMS
+        # A post with images shows the images, not a card, on every platform that makes cards.
+        shows_card = bool(card_url) and channel.platform in LINK_CARD_PLATFORMS and not post_content.media
         if shows_card and not card_fetched:
             card, card_fetched = link_card(card_url), True
         headline_label, headline = _headline(channel.platform, post_content)
@@ -273,7 +290,8 @@ def composer_feedback(form: PostForm) -> Feedback:
                 limit=length.limit,
                 headline_label=headline_label,
                 headline=headline,
-                body=video_description(post_content) if channel.platform == "youtube" else "",
+                body=_shown_text(channel.platform, post_content),
+                action_link=post_content.link if channel.platform == "google_business" else "",
                 parts=_preview_parts(adapter, content, channel) if main_only else [],
                 first_comment=_first_comment(adapter, content, channel) if main_only else None,
                 link_card=card if shows_card else None,

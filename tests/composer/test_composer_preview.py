@@ -196,3 +196,42 @@ def test_hashtags_are_counted_by_the_database_in_one_query(personas, django_asse
         found = hashtag_suggestions(user=personas.alice, department_id=personas.parks.pk)
     assert found[0] == "#SplashPads"
     assert len(found) == 6
+
+
+def test_the_link_shows_where_each_platform_puts_it(personas, alice):
+    link = "https://nowhere.invalid/pools"  # no card can be fetched: the card shows the bare host
+    channels = {
+        platform: ChannelFactory(department=personas.parks, platform=platform, display_name=f"Parks {platform}")
+        for platform in ("facebook", "linkedin", "nextdoor", "google_business", "bluesky", "email_bulletin")
+    }
+    html = check(
+        alice, compose_data(personas, text="Pools open", link=link, channels=[c.pk for c in channels.values()])
+    )
+
+    for platform in ("facebook", "linkedin", "nextdoor"):  # a card instead of the address in the text
+        article = preview_of(html, f"Parks {platform}")
+        assert '<div class="civic-preview__text" lang="en">Pools open</div>' in article, platform
+        assert "Link card: </span>nowhere.invalid" in article, platform
+    gbp = preview_of(html, "Parks google_business")
+    assert '<div class="civic-preview__text" lang="en">Pools open</div>' in gbp
+    assert f'Learn more</span> <span class="civic-preview__action-link">{link}</span>' in gbp
+    for platform in ("bluesky", "email_bulletin"):  # the address after the text
+        assert f"Pools open<br><br>{link}</div>" in preview_of(html, f"Parks {platform}"), platform
+    assert "Link card" in preview_of(html, "Parks bluesky")
+    assert "Link card" not in preview_of(html, "Parks email_bulletin")
+
+
+def test_with_images_the_link_goes_into_the_text_and_no_card_is_shown(personas, alice):
+    from medialibrary.services import media_upload
+    from tests.medialibrary.helpers import jpeg_upload
+
+    asset = media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload("p.jpg"), alt_text="A pool")
+    facebook = ChannelFactory(department=personas.parks, platform="facebook", display_name="Parks on Facebook")
+    link = "https://nowhere.invalid/pools"
+    html = check(
+        alice,
+        compose_data(personas, text="Pools open", link=link, channels=[facebook.pk], media=[asset.pk]),
+    )
+    article = preview_of(html, "Parks on Facebook")
+    assert f"Pools open<br><br>{link}</div>" in article
+    assert "Link card" not in article
