@@ -263,8 +263,7 @@
     text.setSelectionRange(text.value.length, text.value.length);
     var status = document.querySelector("[data-hashtag-status]");
     if (status) {
-      var words = status.getAttribute("data-added") || "%(tag)s was added to the end of the text.";
-      status.textContent = words.replace("%(tag)s", tag);
+      status.textContent = tag + " " + (status.getAttribute("data-added") || "was added to the end of the text.");
     }
   });
 
