@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import QuerySet
 from django.http import Http404
 
 from composer.models import CsvImport, PostTemplate, RecurringSeries
 from departments.selectors import department_ids_for_user, department_ids_user_approves
+from scheduler.models import Post, PostStatus
 
 
 def templates_for_user(*, user: User | AnonymousUser) -> QuerySet[PostTemplate]:
@@ -47,3 +54,69 @@ def import_get_for_user(*, user: User | AnonymousUser, import_id: int) -> CsvImp
     if upload is None:
         raise Http404("No such import.")
     return upload
+
+
+# A hashtag as the composer's hints read one (composer.hints.HASHTAG): "#" and two or more letters, digits or
+# "_", not right after a word character, "#", "&" or "/" (a URL's fragment, an HTML entity).
+_HASHTAG_SQL = r"(?<![[:alnum:]_#&/])#([[:alnum:]_]{2,100})"
+_HASHTAG_PY = re.compile(r"(?<![\w#&/])#(\w{2,100})")
+SUGGESTION_STATUSES = (PostStatus.SUBMITTED, PostStatus.APPROVED, PostStatus.PUBLISHED)
+SUGGESTION_POSTS = 1000
+# How many of a department's hashtags are kept (in the cache) to choose suggestions from, and for how long.
+HASHTAG_POOL = 50
+HASHTAG_CACHE_SECONDS = 10 * 60
+
+
+def hashtag_suggestions(
+    *, user: User | AnonymousUser, department_id: int | None, exclude: Iterable[str] = (), limit: int = 8
+) -> list[str]:
+    """Returns the hashtags (with "#", in the spelling used most) of the department's own recent posts,
+    most used first, without those in `exclude` (compared case-insensitively).
+
+    Only the person's own departments: for any other department (or none) it returns []. The department's
+    counts are kept in Django's cache for HASHTAG_CACHE_SECONDS (the live check asks on every pause in typing)."""
+    if department_id is None or department_id not in department_ids_for_user(user=user):
+        return []
+    key = f"composer:hashtags:{department_id}"
+    ranked: list[str] | None = cache.get(key)
+    if ranked is None:
+        ranked = department_hashtags(department_id=department_id, limit=HASHTAG_POOL)
+        cache.set(key, ranked, HASHTAG_CACHE_SECONDS)
+    skip = {tag.lstrip("#").lower() for tag in exclude}
+    return [tag for tag in ranked if tag[1:].lower() not in skip][:limit]
+
+
+def department_hashtags(*, department_id: int, limit: int) -> list[str]:
+    """Returns up to `limit` hashtags of the department's last SUGGESTION_POSTS posts that were submitted,
+    approved or published, most used first (ties alphabetically), each in the spelling used most. On
+    PostgreSQL the counting is one SQL aggregate; SQLite (make run without DATABASE_URL) counts the same rows
+    in Python."""
+    recent = (
+        Post.objects.filter(department_id=department_id, status__in=SUGGESTION_STATUSES)
+        .order_by("-due_at")
+        .values("pk")[:SUGGESTION_POSTS]
+    )
+    if connection.vendor == "postgresql":
+        recent_sql, recent_params = recent.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT mode() WITHIN GROUP (ORDER BY found.m[1]) AS spelling, count(*) AS uses
+                FROM {Post._meta.db_table} AS post
+                CROSS JOIN LATERAL regexp_matches(post.text, %s, 'g') AS found(m)
+                WHERE post.id IN ({recent_sql})
+                GROUP BY lower(found.m[1])
+                ORDER BY uses DESC, lower(found.m[1])
+                LIMIT %s
+                """,  # noqa: S608 - the table name and the subquery are Django's own; values are parameters
+                [_HASHTAG_SQL, *recent_params, limit],
+            )
+            rows = [(str(spelling), int(uses)) for spelling, uses in cursor.fetchall()]
+    else:
+        spellings: dict[str, Counter[str]] = {}
+        for text in Post.objects.filter(pk__in=recent).values_list("text", flat=True):
+            for tag in _HASHTAG_PY.findall(text):
+                spellings.setdefault(tag.lower(), Counter())[tag] += 1
+        ranked = sorted(spellings.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+        rows = [(counter.most_common(1)[0][0], sum(counter.values())) for _key, counter in ranked[:limit]]
+    return [f"#{spelling}" for spelling, _uses in rows]

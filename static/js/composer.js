@@ -7,6 +7,7 @@
 //    The first autosave of a new post creates the draft: the form then edits that draft.
 // 3. The live check (htmx, see post_form.html) never uploads a chosen file: only the buttons do.
 // 4. After a successful save, the post page tells this script to drop the copy.
+// 5. A hashtag suggestion, when chosen, is added to the end of the text.
 (function () {
   "use strict";
 
@@ -242,6 +243,27 @@
       ["upload", "upload_captions", "media_action"].forEach(function (name) {
         body.delete(name);
       });
+    }
+  });
+
+  // --- Hashtag suggestions: the chosen one goes to the end of the text ------------------------------
+  // The suggestions are re-drawn by the live check, so the focus goes back to the text (at its end) and a
+  // status line says what was added.
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-hashtag]") : null;
+    if (!button) return;
+    var form = button.closest("form[data-composer]");
+    var text = form ? form.querySelector("#id_text") : null;
+    if (!text) return;
+    var tag = button.getAttribute("data-hashtag");
+    var before = text.value.replace(/\s+$/, "");
+    text.value = before + (before ? " " : "") + tag;
+    text.dispatchEvent(new Event("input", { bubbles: true }));
+    text.focus();
+    text.setSelectionRange(text.value.length, text.value.length);
+    var status = document.querySelector("[data-hashtag-status]");
+    if (status) {
+      status.textContent = tag + " " + (status.getAttribute("data-added") || "was added to the end of the text.");
     }
   });
 
