@@ -293,7 +293,11 @@ def compose(request: AuthenticatedHttpRequest, post: Post | None) -> HttpRespons
     """The compose and edit page: GET shows the form; POST adds media or saves (and submits)."""
     if request.method != "POST":
         initial = _initial_from_address(request) if post is None else {}
-        form = PostForm(user=request.user, post=post, **({"initial": initial} if initial else {}))
+        form = (
+            PostForm(user=request.user, post=post, initial=initial)
+            if initial
+            else PostForm(user=request.user, post=post)
+        )
         return render_composer(request, form, post)
     if post is None:
         post = _autosaved_draft(request, request.POST)

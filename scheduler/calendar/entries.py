@@ -109,9 +109,10 @@ class CalendarEntry:
 
 def _approver_name(post: Post) -> str:
     """The name of whoever approved the post as it stands, or "" (not approved, or sent back since)."""
-    if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or post.current_approval_id is None:
+    approval = post.current_approval  # joined by calendar_posts, with its approver: no query
+    if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or approval is None:
         return ""
-    approver = post.current_approval.approved_by  # joined by calendar_posts: no query
+    approver = approval.approved_by
     return approver.get_full_name() or approver.email
 
 
