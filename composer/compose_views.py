@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from analytics.selectors import best_times_for_department
 from civicpost.exceptions import ApplicationError
+from civicpost.fields import parse_date
 from civicpost.http import AuthenticatedHttpRequest
 from civicpost.session_keys import SAVED_DRAFT_SESSION_KEY
 from civicpost.timelabels import clock_label
@@ -281,10 +282,23 @@ def _autosaved_draft(request: AuthenticatedHttpRequest, data: QueryDict) -> Post
     return post if post.status in AUTOSAVE_STATUSES else None
 
 
+def _initial_from_address(request: AuthenticatedHttpRequest) -> dict[str, Any]:
+    """A new post started from a calendar day (`?date=2026-12-10`): that date is filled in. A date that is not
+    one is ignored (the address may be old or typed)."""
+    day = parse_date(request.GET.get("date"))
+    return {"publish_date": day} if day is not None else {}
+
+
 def compose(request: AuthenticatedHttpRequest, post: Post | None) -> HttpResponse:
     """The compose and edit page: GET shows the form; POST adds media or saves (and submits)."""
     if request.method != "POST":
-        return render_composer(request, PostForm(user=request.user, post=post), post)
+        initial = _initial_from_address(request) if post is None else {}
+        form = (
+            PostForm(user=request.user, post=post, initial=initial)
+            if initial
+            else PostForm(user=request.user, post=post)
+        )
+        return render_composer(request, form, post)
     if post is None:
         post = _autosaved_draft(request, request.POST)
     data = request.POST.copy()

@@ -29,7 +29,12 @@ from civicpost.exceptions import ApplicationError
 from civicpost.fields import MAX_DATE, MIN_DATE, parse_date, safe_next_path
 from civicpost.http import AuthenticatedHttpRequest
 from civicpost.timelabels import date_label, time_label
-from departments.selectors import department_ids_user_approves, user_approves_everywhere, viewer_zone
+from departments.selectors import (
+    department_ids_for_user,
+    department_ids_user_approves,
+    user_approves_everywhere,
+    viewer_zone,
+)
 from scheduler.blackouts import (
     BlackoutRefused,
     blackout_departments_for,
@@ -38,7 +43,8 @@ from scheduler.blackouts import (
     blackouts_upcoming,
 )
 from scheduler.calendar.agenda import MAX_AGENDA_DAYS, calendar_agenda
-from scheduler.calendar.filters import CalendarFilters
+from scheduler.calendar.drafts import calendar_drafts
+from scheduler.calendar.filters import CalendarFilters, filter_chips
 from scheduler.calendar.ical import feed_token_active, feed_user_for_secret, ical_feed
 from scheduler.calendar.month import calendar_month
 from scheduler.calendar.week import calendar_week
@@ -108,6 +114,11 @@ def _render(
     links: dict[str, str],
 ) -> HttpResponse:
     """Renders the page, or only its calendar region for htmx (the page refreshes it after a move)."""
+    can_post = bool(department_ids_for_user(user=request.user))
+    chips = [
+        {"label": chip.label, "url": f"{request.path}?{urlencode([*nav.items(), *chip.without.query_items()])}"}
+        for chip in filter_chips(filters, data.options)
+    ]
     context = {
         **links,
         "view": view,
@@ -121,6 +132,13 @@ def _render(
         "filter_query": urlencode(filters.query_items()),
         "can_override": department_ids_user_approves(user=request.user) != set(),
         "next_path": request.get_full_path(),
+        "can_post": can_post,
+        # Drafts to drag onto a day (one query); only for members, who are the ones who may move them.
+        "drafts": calendar_drafts(user=request.user, start=data.start, end=data.end, zone=data.zone, now=timezone.now())
+        if can_post
+        else None,
+        "filter_chips": chips,
+        "new_post_url": reverse("scheduler:post_create"),
     }
     if view == "month" and "month" not in request.GET:
         # The calendar opened without a choice of month (the menu link): on a phone the agenda reads

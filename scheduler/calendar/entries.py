@@ -64,6 +64,9 @@ class CalendarEntry:
     channels: list[Channel]
     department_time: str = ""  # the department's own time, when its zone differs from the viewer's
     hints: list[Hint] = field(default_factory=list)
+    # The month's preview: each channel's own version of the text [(channel name, text)], and who approved it.
+    versions: list[tuple[str, str]] = field(default_factory=list)
+    approved_by: str = ""
 
     @property
     def local_date(self) -> dt.date:
@@ -76,6 +79,16 @@ class CalendarEntry:
     @property
     def zone_label(self) -> str:
         return f"{self.local_due.tzname()} ({utc_offset_label(self.local_due)})"
+
+    @property
+    def offset_note(self) -> str:
+        """The zone and offset, only on a day the clocks change (the page header says the zone once; on that
+        day 1:30 AM may happen twice, so each time says which)."""
+        zone = self.local_due.tzinfo
+        day = self.local_date
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+        return self.zone_label if start.utcoffset() != end.utcoffset() else ""
 
     @property
     def input_date(self) -> str:
@@ -92,6 +105,15 @@ class CalendarEntry:
     @property
     def hint_kinds(self) -> list[str]:
         return sorted({hint.kind for hint in self.hints})
+
+
+def _approver_name(post: Post) -> str:
+    """The name of whoever approved the post as it stands, or "" (not approved, or sent back since)."""
+    approval = post.current_approval  # joined by calendar_posts, with its approver: no query
+    if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or approval is None:
+        return ""
+    approver = approval.approved_by
+    return approver.get_full_name() or approver.email
 
 
 def calendar_entries(
@@ -134,6 +156,14 @@ def calendar_entries(
             and post.status in EDITABLE_STATUSES
             and not (post.status == PostStatus.APPROVED and post.due_at <= now)
         )
+        versions = []
+        if post.channel_text:
+            by_id = {str(channel.pk): channel for channel in channels}
+            versions = [
+                (by_id[key].display_name, text)
+                for key, text in post.channel_text.items()
+                if key in by_id and text and text != post.text
+            ]
         entries.append(
             CalendarEntry(
                 post=post,
@@ -145,6 +175,8 @@ def calendar_entries(
                 platforms=list(platforms.values()),
                 channels=channels,
                 department_time=department_time,
+                versions=versions,
+                approved_by=_approver_name(post),
             )
         )
     add_hints(entries, blackouts, zone, now)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, User
+from django.utils.translation import gettext as _
 
 from civicpost.fields import parse_id
 from departments.models import Department
@@ -182,3 +183,46 @@ def preference_is_valid(data: Any) -> bool:
     if not isinstance(data, dict):
         return False
     return CalendarFilters.from_dict(data).as_dict() == data
+
+
+@dataclass
+class FilterChip:
+    """One filter that is on, as a chip of the filter bar: its words, and the filters without it."""
+
+    label: str
+    without: CalendarFilters
+
+
+def filter_chips(filters: CalendarFilters, options: FilterOptions) -> list[FilterChip]:
+    """Returns a chip for each filter that is on ("Department: Parks"), in the order of the filter panel.
+    Names come from the panel's choices (no query); a value with no choice any more shows as it is."""
+    departments = {d.pk: d.name for d in options.departments}
+    channels = {c.pk: c.display_name for c in options.channels}
+    platforms = dict(options.platforms)
+    authors = {a.pk: a.get_full_name() or a.email for a in options.authors}
+    languages = dict(options.languages)
+    statuses = {key: str(label) for key, label in options.statuses}
+    chips: list[FilterChip] = []
+
+    def add(kind: str, name: str, without: CalendarFilters) -> None:
+        chips.append(FilterChip(f"{kind}: {name}", without))
+
+    for pk in filters.departments:
+        rest = tuple(v for v in filters.departments if v != pk)
+        add(_("Department"), departments.get(pk, str(pk)), replace(filters, departments=rest))
+    for pk in filters.channels:
+        rest = tuple(v for v in filters.channels if v != pk)
+        add(_("Channel"), channels.get(pk, str(pk)), replace(filters, channels=rest))
+    for key in filters.platforms:
+        rest_words = tuple(v for v in filters.platforms if v != key)
+        add(_("Platform"), platforms.get(key, key), replace(filters, platforms=rest_words))
+    if filters.author:
+        add(_("Author"), authors.get(filters.author, str(filters.author)), replace(filters, author=None))
+    if options.language_available:
+        for code in filters.languages:
+            rest_words = tuple(v for v in filters.languages if v != code)
+            add(_("Language"), str(languages.get(code, code)), replace(filters, languages=rest_words))
+    for key in filters.statuses:
+        rest_words = tuple(v for v in filters.statuses if v != key)
+        add(_("Status"), statuses.get(key, key), replace(filters, statuses=rest_words))
+    return chips

@@ -84,6 +84,12 @@ class CalendarPeriod:
     zone_summary: str
     today: dt.date
 
+    @property
+    def departments_shown(self) -> list[tuple[int, str]]:
+        """The colour and name of each department with a post in view, for the legend (no query)."""
+        seen = {entry.post.department.name: entry.colour for entry in self.entries}
+        return [(colour, name) for name, colour in sorted(seen.items())]
+
 
 def calendar_period(
     *,

@@ -27,7 +27,16 @@ def post_has_language() -> bool:
 
 # Only what the calendar shows: loading every column (and the author) of thousands of posts costs more
 # than the query itself, on SQLite above all (each datetime is parsed from text).
-POST_COLUMNS = ("id", "department_id", "author_id", "text", "link", "due_at", "status")
+POST_COLUMNS = ("id", "department_id", "author_id", "text", "link", "due_at", "status", "channel_text")
+
+# Who approved it, for the month's preview: the current approval's approver, joined in the same query.
+APPROVAL_COLUMNS = (
+    "current_approval",
+    "current_approval__approved_by",
+    "current_approval__approved_by__first_name",
+    "current_approval__approved_by__last_name",
+    "current_approval__approved_by__email",
+)
 
 
 DEPARTMENT_COLUMNS = ("department__id", "department__name", "department__time_zone")
@@ -56,9 +65,18 @@ def calendar_posts(
         post_id=OuterRef("pk"), status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
     )
     # thread_parts: the chip says "Thread of 3 parts" (issue 17).
-    columns = [*POST_COLUMNS, "thread_parts", *DEPARTMENT_COLUMNS, *(["language"] if post_has_language() else [])]
+    columns = [
+        *POST_COLUMNS,
+        "thread_parts",
+        *DEPARTMENT_COLUMNS,
+        *APPROVAL_COLUMNS,
+        *(["language"] if post_has_language() else []),
+    ]
     posts: list[Post] = list(
-        base.select_related("department").only(*columns).annotate(has_failure=Exists(failed)).order_by("due_at", "id")
+        base.select_related("department", "current_approval__approved_by")
+        .only(*columns)
+        .annotate(has_failure=Exists(failed))
+        .order_by("due_at", "id")
     )
     # The channels of these posts through a subquery (no list of thousands of ids as parameters).
     pairs = Post.channels.through.objects.filter(post_id__in=base.values("pk")).values_list("post_id", "channel_id")

@@ -12,12 +12,16 @@ from civicpost.timelabels import clock_label, date_label
 from scheduler.calendar.filters import CalendarFilters
 from scheduler.calendar.periods import FIRST_WEEKDAY, CalendarDay, CalendarPeriod, base_fields, calendar_period
 
+# Hours outside these are drawn low when nothing is in them.
+WORKDAY_START, WORKDAY_END = 7, 20
+
 
 @dataclass
 class CalendarHourRow:
     hour: int
     label: str
     cells: list[CalendarDay]
+    quiet: bool = False  # a night hour with nothing in it: drawn low, so the working day fits the screen
 
 
 @dataclass
@@ -76,5 +80,9 @@ def calendar_week(
             )
     for entry in period.entries:
         cells[(entry.local_date, entry.local_due.hour)].entries.append(entry)
-    rows = [CalendarHourRow(hour, hour_label(hour), [cells[(d, hour)] for d in days]) for hour in range(24)]
+    rows = []
+    for hour in range(24):
+        row_cells = [cells[(d, hour)] for d in days]
+        quiet = (hour < WORKDAY_START or hour >= WORKDAY_END) and not any(cell.entries for cell in row_cells)
+        rows.append(CalendarHourRow(hour, hour_label(hour), row_cells, quiet))
     return CalendarWeek(**base_fields(period), days=list(days.values()), rows=rows)

@@ -1,6 +1,4 @@
 // The calendar on a phone. Loaded right after the filters (not deferred), so it runs before they are drawn:
-// - the filters fold away, so the calendar starts within the first screen (they stay open on wider
-//   screens);
 // - the calendar opened without a choice of view (the menu link) shows the agenda, which reads better
 //   than a month grid at that width, unless the person chose the month view on this device before.
 (function () {
@@ -32,10 +30,5 @@
   var agenda = document.querySelector('meta[name="civicpost-phone-view"]');
   if (agenda && remembered() !== "month") {
     window.location.replace(agenda.getAttribute("content"));
-    return;
   }
-
-  document.querySelectorAll("details[data-cal-filters]").forEach(function (details) {
-    details.open = false;
-  });
 })();

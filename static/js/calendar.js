@@ -1,5 +1,6 @@
-// The shared calendar's behaviours: drag a post to another day (or hour, in the week view) and the
-// keyboard way to do the same (each movable post has a "Move" button that opens a small form).
+// The shared calendar's behaviours: drag a post (or a draft from the side panel) to another day (or
+// hour, in the week view) and the keyboard way to do the same (each movable post has a "Move" button,
+// each draft a "Place on a day" button, that opens a small form).
 // Both post to the reschedule endpoint; the result is announced in the page's live region and the
 // calendar region is refreshed from the server (the same address with HX-Request, as htmx does).
 (function () {
@@ -121,7 +122,14 @@
     if (!dialog) return;
     if (typeof dialog.close === "function" && dialog.open) dialog.close();
     else dialog.removeAttribute("open");
-    if (restoreFocus && dialog.returnFocusTo && document.contains(dialog.returnFocusTo)) dialog.returnFocusTo.focus();
+    if (restoreFocus && dialog.returnFocusTo && document.contains(dialog.returnFocusTo)) {
+      // A month or week line's Move button is in its preview, drawn only while the line has the focus:
+      // focus the line's link first, so the button can take the focus.
+      var line = dialog.returnFocusTo.closest(".civic-cal-line");
+      var link = line && line.querySelector(".civic-cal-chip__link");
+      if (link) link.focus();
+      dialog.returnFocusTo.focus();
+    }
   }
 
   function submitMoveForm(event) {
@@ -240,6 +248,25 @@
       var chip = button.closest("[data-post-id]");
       if (chip) openMoveDialog(chip);
     });
+    // A click on a day's free space starts a post on that day (the day's "+" link is the keyboard way).
+    document.addEventListener("click", function (event) {
+      var cell = event.target.closest && event.target.closest("[data-new-post]");
+      if (!cell || event.target.closest("a, button, li, input, p")) return;
+      window.location.href = cell.getAttribute("data-new-post");
+    });
+    // Escape hides a post's preview until the pointer or the focus leaves it (WCAG 1.4.13).
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || (dialog && dialog.open)) return;
+      var line = event.target.closest && event.target.closest(".civic-cal-line");
+      if (line) line.classList.add("civic-cal-line--dismissed");
+    });
+    function undismiss(event) {
+      document.querySelectorAll(".civic-cal-line--dismissed").forEach(function (line) {
+        if (!line.contains(event.target)) line.classList.remove("civic-cal-line--dismissed");
+      });
+    }
+    document.addEventListener("focusin", undismiss);
+    document.addEventListener("mouseover", undismiss);
     document.addEventListener("dragstart", onDragStart);
     document.addEventListener("dragend", onDragEnd);
     document.addEventListener("dragover", onDragOver);

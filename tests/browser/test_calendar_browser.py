@@ -115,7 +115,9 @@ def test_three_views_filters_hints_and_accessibility(live_server, browser_page, 
     expect(first).to_contain_text("Parks and Recreation")
     expect(first).to_contain_text("Approved and scheduled")
     expect(first.get_by_role("img", name="Sandbox")).to_be_visible()
-    expect(first).to_contain_text(re.compile(r"9:00 AM C[SD]T \(UTC−0[56]:00\)"))
+    # One line per post: the time without the offset (the header says the zone once).
+    expect(first.locator("time")).to_have_text("9:00 AM")
+    expect(page.locator(".civic-cal-zone")).to_contain_text(re.compile(r"America/Chicago \(C[SD]T, UTC−0[56]:00"))
     # Hints are words on the page, not colours.
     expect(first).to_contain_text("Conflict: Less than 60 minutes from another post on Parks on Sandbox")
     library_chip = chip(page, library)
@@ -124,7 +126,10 @@ def test_three_views_filters_hints_and_accessibility(live_server, browser_page, 
     expect(page.locator(f'td[data-drop-date="{other.isoformat()}"]')).to_contain_text("Blackout: Day of mourning")
     # Alice cannot move the Library's post; she can move her own.
     expect(library_chip.get_by_role("button", name=re.compile("^Move"))).to_have_count(0)
+    # The preview (and its Move button) shows on keyboard focus.
+    first.locator(".civic-cal-chip__link").focus()
     expect(first.get_by_role("button", name=re.compile("^Move"))).to_be_visible()
+    expect(page.locator(f"#cal-preview-{approved.pk}")).to_be_visible()
     expect(page.get_by_role("heading", name=re.compile("Quiet channels"))).to_be_visible()
     axe.check(page, "calendar-month")
 
@@ -140,12 +145,17 @@ def test_three_views_filters_hints_and_accessibility(live_server, browser_page, 
 
     # Filters: the address says what is shown, and comes back next time.
     page.goto(f"{base}/calendar/?month={month}&filtered=1")
+    # The filter bar opens its panel only when asked.
+    expect(page.get_by_label("Department")).to_be_hidden()
+    page.locator("summary", has_text="Filters").click()
     page.get_by_label("Department").select_option(label="Public Library")
     page.get_by_role("button", name="Apply filters").click()
     expect(page).to_have_url(re.compile(rf"department={personas.library.pk}"))
     expect(chip(page, library)).to_be_visible()
     expect(chip(page, approved)).to_have_count(0)
     # USWDS draws its own checkbox; people click the label.
+    expect(page.get_by_role("list", name="Filters that are on")).to_contain_text("Department: Public Library")
+    page.locator("summary", has_text="Filters").click()
     page.locator('label[for="filter-status-draft"]').click()
     expect(page.get_by_role("checkbox", name="Draft")).to_be_checked()
     page.get_by_role("button", name="Apply filters").click()

@@ -93,7 +93,7 @@ def test_at_phone_width_nothing_scrolls_sideways_and_the_calendar_comes_first(li
     assert axe.problems == [], "\n".join(axe.problems)
 
 
-def test_on_a_wide_screen_the_calendar_opens_on_the_month_with_its_filters_open(live_server, browser_page):
+def test_on_a_wide_screen_the_calendar_opens_on_the_month_with_its_filters_one_click_away(live_server, browser_page):
     from playwright.sync_api import expect
 
     personas = Personas()
@@ -102,4 +102,7 @@ def test_on_a_wide_screen_the_calendar_opens_on_the_month_with_its_filters_open(
     page.goto(f"{live_server.url}/calendar/")
     expect(page).to_have_url(re.compile(r"/calendar/(\?|$)"))
     expect(page.get_by_role("table")).to_be_visible()
+    # Issue 19: the filters are a bar that opens its panel only when asked, on every screen.
+    expect(page.get_by_label("Department")).to_be_hidden()
+    page.get_by_text("Filters", exact=True).click()
     expect(page.get_by_label("Department")).to_be_visible()
