@@ -99,18 +99,16 @@ def department_hashtags(*, department_id: int, limit: int) -> list[str]:
     if connection.vendor == "postgresql":
         recent_sql, recent_params = recent.query.sql_with_params()
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT mode() WITHIN GROUP (ORDER BY found.m[1]) AS spelling, count(*) AS uses
-                FROM {Post._meta.db_table} AS post
-                CROSS JOIN LATERAL regexp_matches(post.text, %s, 'g') AS found(m)
-                WHERE post.id IN ({recent_sql})
-                GROUP BY lower(found.m[1])
-                ORDER BY uses DESC, lower(found.m[1])
-                LIMIT %s
-                """,  # noqa: S608 - the table name and the subquery are Django's own; values are parameters
-                [_HASHTAG_SQL, *recent_params, limit],
+            # The only text put in is the model's table name and the ORM's own SQL (its values stay parameters).
+            table = Post._meta.db_table
+            query = (
+                "SELECT mode() WITHIN GROUP (ORDER BY found.m[1]) AS spelling, count(*) AS uses"  # noqa: S608  # nosec B608
+                f" FROM {table} AS post"
+                " CROSS JOIN LATERAL regexp_matches(post.text, %s, 'g') AS found(m)"
+                f" WHERE post.id IN ({recent_sql})"
+                " GROUP BY lower(found.m[1]) ORDER BY uses DESC, lower(found.m[1]) LIMIT %s"
             )
+            cursor.execute(query, [_HASHTAG_SQL, *recent_params, limit])
             rows = [(str(spelling), int(uses)) for spelling, uses in cursor.fetchall()]
     else:
         spellings: dict[str, Counter[str]] = {}

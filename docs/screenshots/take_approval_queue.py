@@ -110,7 +110,7 @@ def main() -> int:
         try:
             for _ in range(100):
                 try:
-                    urllib.request.urlopen(f"{base}/accounts/login/", timeout=2)  # noqa: S310 - local server
+                    urllib.request.urlopen(f"{base}/accounts/login/", timeout=2)  # noqa: S310  # nosec B310 - local server
                     break
                 except OSError:
                     time.sleep(0.3)
