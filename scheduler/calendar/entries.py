@@ -75,7 +75,7 @@ class CalendarEntry:
         return _("%(time)s in %(department)s's zone (%(zone)s)") % {
             "time": date_time_label(self.department_local),
             "department": self.post.department.name,
-            "zone": self.department_local.tzinfo.key,  # type: ignore[union-attr]
+            "zone": self.post.department.time_zone,
         }
 
     @property

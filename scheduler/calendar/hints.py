@@ -71,17 +71,17 @@ def add_hints(
             channel_names[channel.id] = channel.display_name
     crowded: dict[int, list[str]] = defaultdict(list)  # post id -> names of its crowded channels
     neighbours: dict[int, dict[int, CalendarEntry]] = defaultdict(dict)  # post id -> the posts too close
-    for channel_id, group in by_channel.items():
-        group.sort(key=lambda item: (item[0], item[1]))
+    for channel_id, timeline in by_channel.items():
+        timeline.sort(key=lambda item: (item[0], item[1]))
         low = 0
         close: set[int] = set()
-        for high, (due_at, post_id, entry) in enumerate(group):
-            while due_at - group[low][0] >= gap:
+        for high, (due_at, post_id, entry) in enumerate(timeline):
+            while due_at - timeline[low][0] >= gap:
                 low += 1
             if low == high:
                 continue
             mine = neighbours[post_id]
-            for _other_due, other_id, other in group[low:high]:
+            for _other_due, other_id, other in timeline[low:high]:
                 mine[other_id] = other
                 neighbours[other_id][post_id] = entry
                 close.add(other_id)
