@@ -91,14 +91,13 @@ def latest_snapshots(
     """The latest snapshot of each delivery published in [start, end) (of these departments; None: all),
     annotated with `engagement`, `followers` (the channel's latest count) and `rate` (engagement per 1,000
     followers, null without a follower count)."""
-    latest = (
-        MetricSnapshot.objects.filter(delivery_id=OuterRef("delivery_id")).order_by("-age_seconds").values("pk")[:1]
-    )
+    # The latest snapshot of each delivery is the one its LatestMetricSnapshot points at (kept by the
+    # collector): a join, not a correlated "latest per delivery" subquery over every snapshot (issue 18).
     snapshots = MetricSnapshot.objects.filter(
         delivery__status=DeliveryStatus.PUBLISHED,
         delivery__published_at__gte=start,
         delivery__published_at__lt=end,
-        pk=Subquery(latest),
+        latest_of__delivery_id=F("delivery_id"),  # the same row; lets PostgreSQL go delivery -> latest -> snapshot
     )
     if department_ids is not None:
         snapshots = snapshots.filter(delivery__post__department_id__in=department_ids)

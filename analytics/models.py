@@ -72,6 +72,22 @@ class MetricSnapshot(AppendOnlyModel):
         return f"delivery {self.delivery_id} at {self.age}"
 
 
+class LatestMetricSnapshot(models.Model):
+    """Which snapshot of a delivery is its latest (the oldest age read so far): one row per delivery that has
+    any, moved forward by the collector each time it appends a snapshot (analytics.services). Not a record
+    (the snapshots are): a pointer that spares the figures pages a latest-per-delivery subquery over every
+    snapshot (issue 18: 2.7 s for a month of a city with 100,000 snapshots)."""
+
+    delivery = models.OneToOneField(
+        Delivery, primary_key=True, on_delete=models.PROTECT, related_name="latest_metric_snapshot"
+    )
+    snapshot = models.OneToOneField(MetricSnapshot, on_delete=models.PROTECT, related_name="latest_of")
+    age_seconds = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery_id}: snapshot {self.snapshot_id}"
+
+
 class FollowerSnapshot(AppendOnlyModel):
     """A channel's follower count once a day (null: the platform does not report it)."""
 

@@ -12,11 +12,12 @@ import datetime as dt
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,6 +28,7 @@ from analytics.models import (
     METRIC_FIELDS,
     ChannelCollectionState,
     FollowerSnapshot,
+    LatestMetricSnapshot,
     MetricSnapshot,
     PaidReadUsage,
     RemoteRemoval,
@@ -238,7 +240,46 @@ def _record_snapshot(
             )
     except IntegrityError:
         return 0
+    latest_snapshots_move_forward(delivery_ids=[delivery.pk])
     return 1
+
+
+def latest_snapshots_move_forward(*, delivery_ids: Iterable[int]) -> int:
+    """Points each of these deliveries' LatestMetricSnapshot at its snapshot of the oldest age, after
+    snapshots were appended (one read, one upsert, whatever the number of deliveries). Returns how many
+    deliveries have one. Idempotent, and a racing pass cannot move it back to a younger age."""
+    ids = list(delivery_ids)
+    if not ids:
+        return 0
+    newest: dict[int, tuple[int, int]] = {}
+    rows = (
+        MetricSnapshot.objects.filter(delivery_id__in=ids)
+        .order_by("delivery_id", "age_seconds", "pk")
+        .values_list("delivery_id", "pk", "age_seconds")
+    )
+    for delivery_id, snapshot_id, age_seconds in rows:
+        newest[delivery_id] = (snapshot_id, age_seconds)  # the last one of each delivery is the oldest age
+    _latest_upsert(newest)
+    return len(newest)
+
+
+def _latest_upsert(newest: dict[int, tuple[int, int]]) -> None:
+    """Writes {delivery id: (snapshot id, age seconds)} into LatestMetricSnapshot. An upsert that never moves
+    back: a pass that read fewer ages than a racing one leaves the older age in place."""
+    table = connection.ops.quote_name(LatestMetricSnapshot._meta.db_table)
+    rows = list(newest.items())
+    upsert = (
+        " ON CONFLICT (delivery_id) DO UPDATE SET snapshot_id = excluded.snapshot_id,"
+        f" age_seconds = excluded.age_seconds WHERE {table}.age_seconds <= excluded.age_seconds"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 2000):
+            chunk = rows[start : start + 2000]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            sql = f"INSERT INTO {table} (delivery_id, snapshot_id, age_seconds) VALUES {values}{upsert}"  # noqa: S608 - table name, placeholders
+            cursor.execute(
+                sql, [v for delivery_id, (snapshot_id, age) in chunk for v in (delivery_id, snapshot_id, age)]
+            )
 
 
 def _record_removal(delivery: Delivery, removed: Removed, *, now: dt.datetime) -> int:
@@ -345,6 +386,10 @@ def short_link_count_click(*, code: str) -> None:
 def history_record(*, snapshots: list[MetricSnapshot], followers: list[FollowerSnapshot]) -> tuple[int, int]:
     """Appends figures read before (the demo city's history, benchmarks) in bulk; rows already there (same
     delivery and age, same channel and day) are skipped. Returns how many of each were given."""
-    MetricSnapshot.objects.bulk_create(snapshots, batch_size=2000, ignore_conflicts=True)
+    with transaction.atomic():
+        MetricSnapshot.objects.bulk_create(snapshots, batch_size=2000, ignore_conflicts=True)
+        delivery_ids = sorted({snapshot.delivery_id for snapshot in snapshots})
+        for start in range(0, len(delivery_ids), 5000):
+            latest_snapshots_move_forward(delivery_ids=delivery_ids[start : start + 5000])
     FollowerSnapshot.objects.bulk_create(followers, batch_size=2000, ignore_conflicts=True)
     return len(snapshots), len(followers)

@@ -493,3 +493,44 @@ def temp_folder(prefix: str, keep: bool = False) -> Iterator[Path]:
 def write_result(path: str | None, figures: dict[str, Any]) -> None:
     if path:
         Path(path).write_text(json.dumps(figures, indent=2, default=str))
+
+
+# --- instruction counts (valgrind --tool=callgrind) ----------------------------------------------------
+
+
+def under_callgrind() -> bool:
+    """True when this process runs under `valgrind --tool=callgrind` (its preload library is loaded)."""
+    return "vgpreload" in os.environ.get("LD_PRELOAD", "")
+
+
+def instructions(fn) -> int | None:  # noqa: ANN001
+    """Runs fn and returns the instructions this process executed for it, counted by callgrind, or None
+    when not under callgrind. Start the bench with `valgrind --tool=callgrind --instr-atstart=no
+    --callgrind-out-file=/tmp/cg.%p .venv/bin/python bench/<script>.py ...`: instruction counts are
+    what other processes on a shared machine cannot inflate (CPU time can: caches, frequency, SMT)."""
+    if not under_callgrind():
+        return None
+    pid = str(os.getpid())
+
+    def control(*args: str) -> str:
+        return subprocess.run(["callgrind_control", *args, pid], capture_output=True, text=True, check=True).stdout
+
+    control("--instr=on")
+    time.sleep(0.5)  # callgrind_control is asynchronous: let it take effect before fn runs
+    before = _callgrind_total(control("-e", "-b"))
+    fn()
+    after = _callgrind_total(control("-e", "-b"))
+    control("--instr=off")
+    return after - before
+
+
+def _callgrind_total(report: str) -> int:
+    """The instructions counted so far, summed over threads ("Totals: Ir / Th 1  178,375,575")."""
+    totals = [
+        int(report_line.split()[2].replace(",", ""))
+        for report_line in report.split("Frame:", 1)[0].splitlines()
+        if report_line.strip().startswith("Th ")
+    ]
+    if not totals:
+        raise RuntimeError(f"no instruction count in callgrind_control -e -b: {report[:300]!r}")
+    return sum(totals)

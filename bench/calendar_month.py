@@ -250,14 +250,16 @@ def run(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.test import Client
-    from django.test.utils import override_settings, setup_test_environment
+    from django.test.utils import override_settings
     from django.urls import include, path
 
     from scheduler.calendar.month import calendar_month
     from scheduler.models import Post
 
     urlpatterns[:] = [path("bench/minimal/", minimal_view), path("", include("civicpost.urls"))]
-    setup_test_environment()
+    # No setup_test_environment(): it replaces Template._render with an instrumented one that sends a
+    # signal and copies the context on every template rendered (each of the month's ~200 chips is an
+    # include), which the web process never does; it inflated the measured request by ~20 %.
     call_command("migrate", verbosity=0, interactive=False)
     month_first = dt.date(2027, 3, 1)  # includes the spring-forward night, for good measure
     zone_start = dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
@@ -313,6 +315,18 @@ def run(args: argparse.Namespace) -> None:
         thresholds = tune_gc_for_web()
         tuned_times, tuned_queries, _ = timed(lambda: client.get(url), args.repeat)
         line(f"month page, gc as the web process {thresholds}", tuned_times, tuned_queries)
+        from bench._common import instructions, under_callgrind
+
+        if under_callgrind():
+            # Instructions are what a loaded machine cannot inflate (see bench/README.md, "instructions").
+            manager = user_model.objects.get(pk=city["manager"].pk)
+            data_ir = instructions(lambda: calendar_month(user=manager, year=month_first.year, month=month_first.month))
+            page_ir = instructions(lambda: client.get(url))
+            print(
+                f"instructions (callgrind): month data {data_ir / 1e6:,.0f} M, month page (whole request) "
+                f"{page_ir / 1e6:,.0f} M",
+                flush=True,
+            )
         week_url = f"/calendar/week/?week={month_first + dt.timedelta(days=10):%Y-%m-%d}&filtered=1"
         week_times, week_queries, _ = timed(lambda: client.get(week_url), args.repeat)
         line("week page (whole request), manager", week_times, week_queries)

@@ -48,19 +48,32 @@ def _day_first() -> bool:
     return not (translation.get_language() or "en").startswith("en")
 
 
-def clock_label(value: dt.datetime | dt.time) -> str:
-    """Returns the wall-clock time as "1:30 AM" (Spanish: "1:30 a. m.")."""
+# The labels below ask for the active language once each (a context-local lookup that costs more than
+# the formatting): the combined ones (`time_label`, `format_in_zone`) ask once for all their parts, which
+# matters on pages with thousands of times (the calendar month, issue 18).
+
+
+def _clock(value: dt.datetime | dt.time, day_first: bool) -> str:
     hour = value.hour % 12 or 12
-    if _day_first():
+    if day_first:
         return f"{hour}:{value.minute:02d} {'a. m.' if value.hour < 12 else 'p. m.'}"
     return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
 
 
-def date_label(value: dt.datetime | dt.date) -> str:
-    """Returns "Sat, Dec 5, 2026" (Spanish: "sáb, 5 dic 2026")."""
-    if _day_first():
+def _date(value: dt.datetime | dt.date, day_first: bool) -> str:
+    if day_first:
         return f"{WEEKDAYS_ABBR[value.weekday()]}, {value.day} {MONTHS_3[value.month]} {value.year}"
     return f"{pycalendar.day_abbr[value.weekday()]}, {pycalendar.month_abbr[value.month]} {value.day}, {value.year}"
+
+
+def clock_label(value: dt.datetime | dt.time) -> str:
+    """Returns the wall-clock time as "1:30 AM" (Spanish: "1:30 a. m.")."""
+    return _clock(value, _day_first())
+
+
+def date_label(value: dt.datetime | dt.date) -> str:
+    """Returns "Sat, Dec 5, 2026" (Spanish: "sáb, 5 dic 2026")."""
+    return _date(value, _day_first())
 
 
 def day_label(value: dt.datetime | dt.date) -> str:
@@ -105,7 +118,14 @@ def weekday_name(weekday: int) -> str:
 
 def time_label(moment: dt.datetime) -> str:
     """Returns "1:30 AM CDT (UTC−05:00)" for an aware local datetime."""
-    return f"{clock_label(moment)} {moment.tzname()} ({utc_offset_label(moment)})"
+    return f"{_clock(moment, _day_first())} {moment.tzname()} ({utc_offset_label(moment)})"
+
+
+def date_time_label(moment: dt.datetime) -> str:
+    """Returns "Sat, Dec 5, 2026, 1:30 AM CDT (UTC−05:00)" for an aware local datetime: `date_label` and
+    `time_label` joined, asking for the language once."""
+    day_first = _day_first()
+    return f"{_date(moment, day_first)}, {_clock(moment, day_first)} {moment.tzname()} ({utc_offset_label(moment)})"
 
 
 def zone_of(zone_or_department: ZoneLike) -> zoneinfo.ZoneInfo:
@@ -121,8 +141,7 @@ def zone_of(zone_or_department: ZoneLike) -> zoneinfo.ZoneInfo:
 
 def format_in_zone(value: dt.datetime, zone_or_department: ZoneLike) -> str:
     """Returns "Sat, Dec 5, 2026, 10:00 AM CST (UTC−06:00)" for an aware datetime."""
-    local = value.astimezone(zone_of(zone_or_department))
-    return f"{date_label(local)}, {clock_label(local)} {local.tzname()} ({utc_offset_label(local)})"
+    return date_time_label(value.astimezone(zone_of(zone_or_department)))
 
 
 def in_zone(value: dt.datetime | str | None, zone_or_department: ZoneLike) -> str:

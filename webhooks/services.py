@@ -190,18 +190,18 @@ def _new_message(subscription: WebhookSubscription, event_type: str, data: dict[
     )
 
 
-def active_subscriptions(*, department_ids: Iterable[int] | None) -> list[WebhookSubscription]:
-    """The active subscriptions of these departments (None: every department). One query."""
+def subscriptions_wanting(*, event_type: str, department_ids: Iterable[int] | None) -> list[WebhookSubscription]:
+    """The active subscriptions of these departments (None: every department) that want `event_type`. One
+    query; the event types are matched here (SQLite has no JSON containment)."""
+    return [row for row in subscriptions_active(department_ids=department_ids) if event_type in row.event_types]
+
+
+def subscriptions_active(*, department_ids: Iterable[int] | None) -> list[WebhookSubscription]:
+    """The active subscriptions of these departments (None: every department), whatever they want. One query."""
     rows = WebhookSubscription.objects.filter(is_active=True)
     if department_ids is not None:
         rows = rows.filter(department_id__in=list(department_ids))
     return list(rows)
-
-
-def subscriptions_wanting(*, event_type: str, department_ids: Iterable[int] | None) -> list[WebhookSubscription]:
-    """The active subscriptions of these departments (None: every department) that want `event_type`. One
-    query; the event types are matched here (SQLite has no JSON containment)."""
-    return [row for row in active_subscriptions(department_ids=department_ids) if event_type in row.event_types]
 
 
 def webhook_event_record(

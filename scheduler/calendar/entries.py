@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils.translation import gettext as _
 
-from civicpost.timelabels import clock_label, date_label, time_label, utc_offset_label
+from civicpost.timelabels import clock_label, date_time_label, utc_offset_label
 from departments.selectors import (
     department_ids_for_user,
 )
@@ -62,11 +62,24 @@ class CalendarEntry:
     colour: int
     platforms: list[PlatformMark]
     channels: list[Channel]
-    department_time: str = ""  # the department's own time, when its zone differs from the viewer's
+    # The post's time in its department's zone, when that zone's offset differs from the viewer's. The
+    # words are made only for the entries a page shows (a month cell lists a few of its posts).
+    department_local: dt.datetime | None = None
     hints: list[Hint] = field(default_factory=list)
     # The month's preview: each channel's own version of the text [(channel name, text)], and who approved it.
     versions: list[tuple[str, str]] = field(default_factory=list)
     approved_by: str = ""
+
+    @property
+    def department_time(self) -> str:
+        """ "Tue, Mar 2, 2027, 10:00 AM EST (UTC−05:00) in Public Library's zone (America/New_York)", or ""."""
+        if self.department_local is None:
+            return ""
+        return _("%(time)s in %(department)s's zone (%(zone)s)") % {
+            "time": date_time_label(self.department_local),
+            "department": self.post.department.name,
+            "zone": self.post.department.time_zone,
+        }
 
     @property
     def local_date(self) -> dt.date:
@@ -100,7 +113,7 @@ class CalendarEntry:
 
     @property
     def full_time(self) -> str:
-        return f"{date_label(self.local_due)}, {time_label(self.local_due)}"
+        return date_time_label(self.local_due)
 
     @property
     def hint_kinds(self) -> list[str]:
@@ -126,23 +139,21 @@ def calendar_entries(
 ) -> list[CalendarEntry]:
     # Translated once per build, not once per post.
     labels = {key: str(label) for key, label in CALENDAR_STATUSES}
-    department_time_text = _("%(time)s in %(department)s's zone (%(zone)s)")
     marks: dict[str, PlatformMark] = {}
     member_of = department_ids_for_user(user=user)
+    zones: dict[str, zoneinfo.ZoneInfo] = {}
     entries = []
     for post in posts:
         status = calendar_status(post)
-        department_zone = post.department.zone
         local = post.due_at.astimezone(zone)
-        department_time = ""
-        if department_zone.key != zone.key:
-            own = post.due_at.astimezone(department_zone)
+        department_local = None
+        zone_key = post.department.time_zone
+        if zone_key != zone.key:
+            if zone_key not in zones:
+                zones[zone_key] = zoneinfo.ZoneInfo(zone_key)
+            own = post.due_at.astimezone(zones[zone_key])
             if own.utcoffset() != local.utcoffset():
-                department_time = department_time_text % {
-                    "time": f"{date_label(own)}, {time_label(own)}",
-                    "department": post.department.name,
-                    "zone": department_zone.key,
-                }
+                department_local = own
         channels = post.calendar_channels
         platforms: dict[str, PlatformMark] = {}
         for channel in channels:
@@ -174,7 +185,7 @@ def calendar_entries(
                 colour=post.department_id % DEPARTMENT_COLOURS,
                 platforms=list(platforms.values()),
                 channels=channels,
-                department_time=department_time,
+                department_local=department_local,
                 versions=versions,
                 approved_by=_approver_name(post),
             )

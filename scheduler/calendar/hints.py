@@ -51,7 +51,9 @@ def add_hints(
     Posts that went out still count as the neighbours of a future one. Each post gets at most one line
     per kind, however many of its channels are crowded."""
     live = [e for e in entries if e.post.status != PostStatus.CANCELLED]
-    warned = {e.post.pk for e in live if e.post.status != PostStatus.PUBLISHED and e.post.due_at > now}
+    # `post.id`, not `post.pk`: pk is a property lookup, and these loops run tens of thousands of times
+    # on a month of thousands of posts (issue 18).
+    warned = {e.post.id for e in live if e.post.status != PostStatus.PUBLISHED and e.post.due_at > now}
     gap = conflict_gap()
     gap_minutes = int(gap.total_seconds() // 60)
     channel_text = _("Less than %(minutes)s minutes from another post on %(channel)s (%(times)s).")
@@ -59,35 +61,42 @@ def add_hints(
     link_text = _("Same link as a post of %(departments)s (%(when)s).")
 
     # Same channel within the gap: a sliding window over each channel's posts in time order.
-    by_channel: dict[int, list[CalendarEntry]] = defaultdict(list)
+    by_channel: dict[int, list[tuple[dt.datetime, int, CalendarEntry]]] = defaultdict(list)
     channel_names: dict[int, str] = {}
     for entry in live:
+        post = entry.post
+        key = (post.due_at, post.id, entry)
         for channel in entry.channels:
-            by_channel[channel.pk].append(entry)
-            channel_names[channel.pk] = channel.display_name
+            by_channel[channel.id].append(key)
+            channel_names[channel.id] = channel.display_name
     crowded: dict[int, list[str]] = defaultdict(list)  # post id -> names of its crowded channels
     neighbours: dict[int, dict[int, CalendarEntry]] = defaultdict(dict)  # post id -> the posts too close
-    for channel_id, group in by_channel.items():
-        group.sort(key=lambda e: (e.post.due_at, e.post.pk))
+    for channel_id, timeline in by_channel.items():
+        timeline.sort(key=lambda item: (item[0], item[1]))
         low = 0
         close: set[int] = set()
-        for high, entry in enumerate(group):
-            while entry.post.due_at - group[low].post.due_at >= gap:
+        for high, (due_at, post_id, entry) in enumerate(timeline):
+            while due_at - timeline[low][0] >= gap:
                 low += 1
-            for other in group[low:high]:
-                neighbours[entry.post.pk][other.post.pk] = other
-                neighbours[other.post.pk][entry.post.pk] = entry
-                close.update((entry.post.pk, other.post.pk))
+            if low == high:
+                continue
+            mine = neighbours[post_id]
+            for _other_due, other_id, other in timeline[low:high]:
+                mine[other_id] = other
+                neighbours[other_id][post_id] = entry
+                close.add(other_id)
+            close.add(post_id)
         for post_id in close:
             crowded[post_id].append(channel_names[channel_id])
     for entry in live:
-        if entry.post.pk not in warned or entry.post.pk not in crowded:
+        post_id = entry.post.id
+        if post_id not in warned or post_id not in crowded:
             continue
-        others = sorted(neighbours[entry.post.pk].values(), key=lambda o: (o.post.due_at, o.post.pk))
+        others = sorted(neighbours[post_id].values(), key=lambda o: (o.post.due_at, o.post.id))
         times = ", ".join(clock_label(o.post.due_at.astimezone(zone)) for o in others[:3])
         if len(others) > 3:
             times += more_text % {"count": len(others) - 3}
-        crowded_names = ", ".join(sorted(crowded[entry.post.pk]))
+        crowded_names = ", ".join(sorted(crowded[post_id]))
         words = {"minutes": gap_minutes, "channel": crowded_names, "times": times}
         entry.hints.append(Hint("channel", channel_text % words))
 
@@ -101,7 +110,7 @@ def add_hints(
         if len({e.post.department_id for e in group}) < 2:
             continue
         for entry in group:
-            if entry.post.pk not in warned:
+            if entry.post.id not in warned:
                 continue
             others = [
                 o
@@ -121,7 +130,7 @@ def add_hints(
         blackout_text = _("Inside a blackout: %(reason)s (%(scope)s).")
         texts = {b.pk: blackout_text % {"reason": b.reason, "scope": blackout_scope(b)} for b in blackouts}
         for entry in live:
-            if entry.post.pk not in warned:
+            if entry.post.id not in warned:
                 continue
             inside = [
                 texts[blackout.pk]

@@ -17,6 +17,7 @@ from analytics.models import (
     AppendOnlyError,
     ChannelCollectionState,
     FollowerSnapshot,
+    LatestMetricSnapshot,
     MetricSnapshot,
     PaidReadUsage,
     RemoteRemoval,
@@ -68,6 +69,31 @@ def test_snapshots_are_taken_at_each_age_once(personas):
             clock.shift(step)
             services.metrics_collect_pass()
             assert ages_taken(delivery) == expected
+
+
+def test_each_delivery_points_at_its_snapshot_of_the_oldest_age_as_snapshots_are_appended(personas):
+    with time_machine.travel(START, tick=False) as clock:
+        [delivery] = publish(personas)
+        assert not LatestMetricSnapshot.objects.filter(delivery=delivery).exists()
+        for step, age in ((dt.timedelta(minutes=61), "1h"), (dt.timedelta(hours=24), "24h")):
+            clock.shift(step)
+            services.metrics_collect_pass()
+            latest = LatestMetricSnapshot.objects.select_related("snapshot").get(delivery=delivery)
+            assert (latest.snapshot.age, latest.age_seconds) == (age, latest.snapshot.age_seconds)
+    assert MetricSnapshot.objects.filter(delivery=delivery).count() == 2  # the snapshots stay, appended
+
+
+def test_the_latest_snapshot_never_moves_back_to_a_younger_age(personas):
+    with time_machine.travel(START, tick=False) as clock:
+        [delivery] = publish(personas)
+        clock.shift(dt.timedelta(hours=25))
+        services.metrics_collect_pass()
+    [snapshot] = MetricSnapshot.objects.filter(delivery=delivery)
+    # A racing pass that read this delivery's snapshots before the 24h one was appended writes its 1h one.
+    services._latest_upsert({delivery.pk: (snapshot.pk, 3600)})
+    assert LatestMetricSnapshot.objects.get(delivery=delivery).age_seconds == snapshot.age_seconds
+    assert services.latest_snapshots_move_forward(delivery_ids=[delivery.pk]) == 1
+    assert LatestMetricSnapshot.objects.get(delivery=delivery).snapshot_id == snapshot.pk
 
 
 def test_a_missed_age_is_not_read_late(personas):

@@ -25,9 +25,10 @@ pytestmark = pytest.mark.django_db
 # heartbeat.
 TICK_QUERIES = 19
 # One delivery in the worker: claimed -> sending with its attempt (5), the Sandbox's insert (3), the
-# outcome, its attempt, the post's status, the department's webhook subscriptions (the outbox, issue 16:
-# one read for every event type) and the audit event under the post's lock (8). It was 17 before the
-# outcome stopped re-reading the post's deliveries and the delivery's status.
+# outcome, its attempt, the post's status and the audit event under the post's lock (7), and the webhook
+# outbox's look for subscriptions that want the outcome (1). It was 17 before the outcome stopped re-reading
+# the post's deliveries and the delivery's status; the webhooks' receiver then added two looks (17 again),
+# one since it reads the subscriptions once for both of its event types (issue 18).
 PUBLISH_QUERIES_PER_DELIVERY = 16
 
 
