@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
@@ -14,9 +14,6 @@ from departments.models import ApprovalStep, Department, Membership
 from departments.rules import can_manage_approval_policy, can_manage_members
 from departments.selectors import memberships_for_user
 from scheduler.models import Channel, ChannelStatus, Post, PostStatus
-
-COMPLETE_CACHE_KEY = "firstrun:complete"
-COMPLETE_CACHE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -138,11 +135,17 @@ def checklist(*, user: Any) -> list[ChecklistItem]:
 
 
 def checklist_complete() -> bool:
-    """Whether every required item is done. Kept in the cache once true (an installation that is set up
-    stays so); costs the checklist's queries while it is not."""
-    if cache.get(COMPLETE_CACHE_KEY):
-        return True
-    complete = all(item.done for item in checklist(user=None) if not item.optional)
-    if complete:
-        cache.set(COMPLETE_CACHE_KEY, True, COMPLETE_CACHE_SECONDS)
-    return complete
+    """Whether every required item is done, in one query while any department still lacks a member, a
+    connected channel or an approval step (two once only the first published post is missing). The main
+    navigation asks on every page of the people who may open the checklist, so it is not the checklist's six
+    queries; nor a shared cache, which would answer for a state another process has since changed."""
+    members = Membership.objects.filter(department_id=OuterRef("pk"))
+    channels = Channel.objects.filter(department_id=OuterRef("pk"), status=ChannelStatus.CONNECTED)
+    steps = ApprovalStep.objects.filter(department_id=OuterRef("pk"))
+    counts = Department.objects.filter(is_communications_team=False).aggregate(
+        total=Count("pk"),
+        lacking=Count("pk", filter=~Q(Exists(members)) | ~Q(Exists(channels)) | ~Q(Exists(steps))),
+    )
+    if not counts["total"] or counts["lacking"]:
+        return False
+    return Post.objects.filter(status=PostStatus.PUBLISHED).exists()

@@ -23,7 +23,7 @@ CRASH_POINTS = {"after_claim", "after_sending", "after_accept", "after_db_write"
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.xdist_group("chaos")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chaos_figures(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("chaos-threads-replies") / "figures.json"
     done = subprocess.run(

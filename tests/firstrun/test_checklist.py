@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from departments.models import ApprovalStep, Department
-from firstrun.selectors import checklist
+from firstrun.selectors import checklist, checklist_complete
 from tests.factories import ChannelFactory, DepartmentFactory, UserFactory, member
 from tests.governance.city import City, city  # noqa: F401 - the fixture
 from tests.scheduler import approved_post, make_due, tick
@@ -20,6 +20,7 @@ def _states(html: str) -> dict[str, str]:
 
 
 def test_a_new_installation_starts_with_everything_to_do(db) -> None:
+    assert not checklist_complete()
     steps = {item.key: item.done for item in checklist(user=None)}
     assert steps == {
         "departments": False,
@@ -49,13 +50,16 @@ def test_each_step_ticks_itself_as_the_city_is_set_up(city: City) -> None:  # no
     html = client.get(url).content.decode()
     assert _states(html)["members"] == "false" and "Without members: Public Works." in html
     assert _states(html)["channels"] == "false"
+    assert not checklist_complete()
     member("wes", works, "editor")
     ChannelFactory(department=works)
     for department in Department.objects.filter(is_communications_team=False):
         ApprovalStep.objects.create(department=department, name="Review", department_approvers=True)
     post = approved_post(author=city.alice, approver=city.bob, channels=[city.parks_channel])
+    assert not checklist_complete()  # everything but a first published post
     make_due(post)
     tick()
+    assert checklist_complete()
     states = _states(client.get(url).content.decode())
     assert states == {
         "departments": "true",

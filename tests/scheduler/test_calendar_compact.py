@@ -246,7 +246,7 @@ def test_no_filters_no_chips(personas, client):
 
 
 # Session and sign-in bookkeeping included; the same for 20 and 2,000 posts (see scheduler/calendar/__init__.py).
-# 26 since the posts take their departments from the channels already loaded (issue 18).
+# 26 since the departments a person approves for through approval steps are read once per request.
 MONTH_PAGE_QUERY_COUNT = 26
 
 
