@@ -99,7 +99,8 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
         label=gettext_lazy("Image or video file"),
         required=False,
         help_text=gettext_lazy(
-            "JPEG, PNG, WebP or GIF images up to 15 MB, MP4 or MOV video, or a PDF document up to 100 MB (LinkedIn only)."
+            "JPEG, PNG, WebP or GIF images up to 15 MB, MP4 or MOV video, "
+            "or a PDF document up to 100 MB (LinkedIn only)."
         ),
         widget=forms.FileInput(attrs={"accept": UPLOAD_ACCEPT}),
     )

@@ -25,7 +25,8 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Image, video or PDF file"),
         help_text=gettext_lazy(
-            "JPEG, PNG, WebP or GIF images up to 15 MB, MP4 or MOV video, or a PDF document up to 100 MB (LinkedIn only)."
+            "JPEG, PNG, WebP or GIF images up to 15 MB, MP4 or MOV video, "
+            "or a PDF document up to 100 MB (LinkedIn only)."
         ),
         widget=forms.FileInput(attrs={"accept": ACCEPT}),
         error_messages={"required": gettext_lazy("Choose a file to upload.")},
