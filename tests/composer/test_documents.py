@@ -5,6 +5,7 @@ stops the post before it is submitted."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.utils import timezone
@@ -101,3 +102,48 @@ def test_a_pdf_without_a_title_holds_the_post_and_an_image_still_needs_alt_text(
     image = media_upload(user=personas.alice, department=personas.parks, upload=jpeg_upload())
     problems = services.post_problems(post=_post(personas, [linkedin], [(image, "")]))
     assert TITLE_REQUIRED not in problems
+
+
+@pytest.mark.django_db
+def test_the_composer_attaches_a_pdf_with_its_title_and_submits_it_for_linkedin(personas):
+    from django.test import Client
+    from django.urls import reverse
+
+    from scheduler.models import Post, PostStatus
+
+    linkedin = ChannelFactory(
+        department=personas.parks,
+        platform="linkedin",
+        display_name="Parks on LinkedIn",
+        options={"organization_urn": "urn:li:organization:1"},
+    )
+    client = Client()
+    client.force_login(personas.alice)
+    data = {
+        "department": personas.parks.pk,
+        "text": "The 2027 parks budget.",
+        "link": "",
+        "channels": [linkedin.pk],
+        "publish_date": (timezone.now() + dt.timedelta(days=30)).date().isoformat(),
+        "publish_time": "10:00",
+    }
+    untitled = client.post(reverse("scheduler:post_create"), {**data, "media_action": "upload", "upload": pdf_upload()})
+    assert TITLE_REQUIRED in untitled.content.decode()
+
+    response = client.post(
+        reverse("scheduler:post_create"),
+        {**data, "media_action": "upload", "upload": pdf_upload(), "upload_alt": "Budget 2027"},
+    )
+    html = response.content.decode()
+    assert "budget-2027.pdf was added." in html
+    assert "PDF document" in html and "Title of budget-2027.pdf" in html
+    [asset_id] = re.findall(r'<input type="hidden" name="media" value="(\d+)">', html)
+
+    response = client.post(
+        reverse("scheduler:post_create"),
+        {**data, "media": [asset_id], f"alt_{asset_id}": "Budget 2027", "submit": "submit"},
+    )
+    assert response.status_code == 302
+    post = Post.objects.get()
+    assert post.status == PostStatus.SUBMITTED
+    assert [(m.asset.kind, m.alt_text) for m in post.media_items.all()] == [("document", "Budget 2027")]
