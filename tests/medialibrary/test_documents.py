@@ -89,3 +89,25 @@ def test_the_gate_asks_a_document_for_its_title_not_for_alt_text():
         services.ALT_TEXT_REQUIRED,
         services.TITLE_REQUIRED,
     ]
+
+
+def test_the_library_pages_show_a_document_as_a_pdf_never_as_an_image(personas):
+    from django.test import Client
+    from django.urls import reverse
+
+    asset = services.media_upload(
+        user=personas.alice, department=personas.parks, upload=pdf_upload(), alt_text="Budget 2027"
+    )
+    client = Client()
+    client.force_login(personas.alice)
+    pages = {
+        "library": reverse("medialibrary:library"),
+        "edit": reverse("medialibrary:asset_edit", args=[asset.pk]),
+        "delete": reverse("medialibrary:asset_delete", args=[asset.pk]),
+    }
+    html = {key: client.get(url).content.decode() for key, url in pages.items()}
+    for page in html.values():
+        assert f'<img src="{asset.src}"' not in page and f'src="{asset.src}" alt' not in page
+    assert "PDF document" in html["library"]
+    assert "Open the PDF document" in html["edit"] and "Delete this document…" in html["edit"]
+    assert "Delete this document?" in html["delete"]
