@@ -38,7 +38,7 @@ from scheduler.models import Channel, Post
 from scheduler.selectors import channels_for_user
 from scheduler.threads import MAX_THREAD_PARTS
 
-UPLOAD_ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4,video/quicktime,.mov"
+UPLOAD_ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4,video/quicktime,.mov,application/pdf,.pdf"
 LIBRARY_CHOICES = 50
 
 
@@ -98,14 +98,20 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
     upload = forms.FileField(
         label=gettext_lazy("Image or video file"),
         required=False,
-        help_text=gettext_lazy("JPEG, PNG, WebP or GIF images up to 15 MB, or MP4 or MOV video."),
+        help_text=gettext_lazy(
+            "JPEG, PNG, WebP or GIF images up to 15 MB, MP4 or MOV video, "
+            "or a PDF document up to 100 MB (LinkedIn only)."
+        ),
         widget=forms.FileInput(attrs={"accept": UPLOAD_ACCEPT}),
     )
     upload_alt = forms.CharField(
         label=gettext_lazy("Alt text for this file"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("Say what the image shows, for residents who cannot see it. You can also add it later."),
+        help_text=gettext_lazy(
+            "Say what the image shows, for residents who cannot see it. You can also add it later. "
+            "For a PDF document, write its title here (required)."
+        ),
     )
     upload_captions = forms.FileField(
         label=gettext_lazy("Captions file for a video (WebVTT or SRT, optional)"),
@@ -267,11 +273,17 @@ class PostForm(NormalizedTextFormMixin, LocalTimeMixin, forms.Form):
                 continue
             self.media_assets.append(asset)
             name = f"alt_{asset.pk}"
+            file_label = asset.original_name or _("this file")
             self.fields[name] = forms.CharField(
-                label=_("Alt text for %(file)s") % {"file": asset.original_name or _("this file")},
+                label=(_("Title of %(file)s") if asset.is_document else _("Alt text for %(file)s"))
+                % {"file": file_label},
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 2, "data-alt-text": asset.pk}),
-                help_text=_("Describe what it shows, as you would to someone on the phone."),
+                help_text=(
+                    _("LinkedIn shows it above the document.")
+                    if asset.is_document
+                    else _("Describe what it shows, as you would to someone on the phone.")
+                ),
             )
             if name not in self.initial:
                 self.initial[name] = asset.alt_text

@@ -35,7 +35,7 @@ from composer.versions import version_comparison
 from departments.models import Department
 from departments.selectors import department_ids_for_user, viewer_zone_for_request
 from medialibrary.models import MediaAsset
-from medialibrary.services import ALT_TEXT_REQUIRED, MediaAlreadyInLibrary, media_upload
+from medialibrary.services import ALT_TEXT_REQUIRED, TITLE_REQUIRED, MediaAlreadyInLibrary, media_upload
 from scheduler.blackouts import BlackoutRefused, blackouts_message, post_blackouts
 from scheduler.models import EDITABLE_STATUSES, Post, PostStatus, PostVersion
 from scheduler.selectors import post_get_for_editing, post_get_for_user
@@ -58,6 +58,13 @@ def _problem_field(form: PostForm, message: str) -> str | None:
             if not asset.is_video and not (form.cleaned_data.get(f"alt_{asset.pk}") or "").strip()
         ]
         return missing[0] if missing else None
+    if message == _(TITLE_REQUIRED):
+        untitled = [
+            f"alt_{asset.pk}"
+            for asset in form.media_assets
+            if asset.is_document and not (form.cleaned_data.get(f"alt_{asset.pk}") or "").strip()
+        ]
+        return untitled[0] if untitled else None
     part = re.search(r", part (\d+) of \d+: ", message)
     if part:
         return f"thread_part_{part[1]}"

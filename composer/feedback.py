@@ -116,6 +116,7 @@ class Preview:
                 "src": default_storage.url(item.path) if item.path else item.url,
                 "alt": item.alt_text,
                 "is_video": item.mime_type.startswith("video/"),
+                "is_document": item.mime_type == "application/pdf",
             }
             for item in self.content.media
         ]

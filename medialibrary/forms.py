@@ -13,7 +13,7 @@ from civicpost.text import NormalizedTextFormMixin
 from departments.models import Department
 from departments.selectors import departments_user_can_post_for
 
-ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4,video/quicktime,.mov"
+ACCEPT = "image/jpeg,image/png,image/webp,image/gif,video/mp4,video/quicktime,.mov,application/pdf,.pdf"
 
 
 class UploadForm(NormalizedTextFormMixin, forms.Form):
@@ -23,8 +23,11 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
         error_messages={"required": gettext_lazy("Choose whose library the file goes into.")},
     )
     file = forms.FileField(
-        label=gettext_lazy("Image or video file"),
-        help_text=gettext_lazy("JPEG, PNG, WebP or GIF images up to 15 MB, or MP4 or MOV video."),
+        label=gettext_lazy("Image, video or PDF file"),
+        help_text=gettext_lazy(
+            "JPEG, PNG, WebP or GIF images up to 15 MB, MP4 or MOV video, "
+            "or a PDF document up to 100 MB (LinkedIn only)."
+        ),
         widget=forms.FileInput(attrs={"accept": ACCEPT}),
         error_messages={"required": gettext_lazy("Choose a file to upload.")},
     )
@@ -32,7 +35,9 @@ class UploadForm(NormalizedTextFormMixin, forms.Form):
         label=gettext_lazy("Alt text"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=gettext_lazy("What the image shows, for residents who cannot see it."),
+        help_text=gettext_lazy(
+            "What the image shows, for residents who cannot see it. For a PDF: its title (required)."
+        ),
     )
     captions = forms.FileField(
         label=gettext_lazy("Captions for a video (WebVTT or SRT)"),

@@ -1,4 +1,5 @@
-"""A department's media library: images (and MP4 video) that posts attach, each with its alt text.
+"""A department's media library: images, MP4 video and PDF documents that posts attach, each with its alt text
+(a document's title).
 
 The app is called `medialibrary`, not `media`: `/media/` is MEDIA_ROOT (git-ignored, and the upload
 directory in the Docker image), so a `media` package would live inside the uploads."""
@@ -15,6 +16,8 @@ from departments.models import Department
 class MediaKind(models.TextChoices):
     IMAGE = "image", _("Image")
     VIDEO = "video", _("Video")
+    # A PDF (LinkedIn Page posts only). Its title is kept in alt_text: LinkedIn requires one and shows it.
+    DOCUMENT = "document", _("PDF document")
 
 
 class MediaAsset(models.Model):
@@ -62,6 +65,10 @@ class MediaAsset(models.Model):
     @property
     def is_video(self) -> bool:
         return self.kind == MediaKind.VIDEO
+
+    @property
+    def is_document(self) -> bool:
+        return self.kind == MediaKind.DOCUMENT
 
     @property
     def captions_burned_in(self) -> bool:

@@ -67,6 +67,9 @@ MAX_ANIMATION_PIXELS = 30_000_000
 MAX_IMAGE_BYTES = 15 * 1024 * 1024
 MAX_VIDEO_BYTES = 300 * 1024 * 1024  # Instagram's limit for reels; Threads and Mastodon instances vary
 MAX_CAPTION_BYTES = 1024 * 1024
+PDF_MIME = "application/pdf"
+PDF_MAGIC = b"%PDF-"
+MAX_DOCUMENT_BYTES = 100 * 1024 * 1024  # LinkedIn's limit for documents, the only platform that takes them
 MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"dash", b"MSNV"}
 # QuickTime (.mov, what iPhones record): the same box structure as MP4 (ISO/IEC 14496-12 grew out of it).
 MOV_BRAND = b"qt  "
@@ -80,6 +83,8 @@ logger = logging.getLogger(__name__)
 
 # Marked here, translated where shown (gettext_noop: extracted, left in English in the constant).
 ALT_TEXT_REQUIRED = gettext_noop("Every image needs alt text, so residents who use screen readers get the message.")
+TITLE_REQUIRED = gettext_noop("Every PDF document needs a title: LinkedIn shows it above the document.")
+NOT_A_PDF = gettext_noop("This file is named like a PDF but is not one. Save it again as a PDF and upload that.")
 CAPTIONS_REQUIRED = gettext_noop(
     "Every video needs a captions file (WebVTT or SRT) or captions burned into the picture, so residents who are "
     "deaf or hard of hearing get the message."
@@ -538,6 +543,38 @@ def _looks_like_mp4(upload: UploadedFile) -> bool:
     return len(head) == 12 and head[4:8] == b"ftyp"
 
 
+def _looks_like_pdf(upload: UploadedFile) -> bool:
+    upload.seek(0)
+    head = upload.read(len(PDF_MAGIC))
+    upload.seek(0)
+    return head == PDF_MAGIC
+
+
+def _named_as_pdf(upload: UploadedFile) -> bool:
+    return (upload.name or "").lower().endswith(".pdf") or (upload.content_type or "") == PDF_MIME
+
+
+def _store_document(*, upload: UploadedFile, department: Department, allow_duplicate: bool) -> tuple[str, int, str]:
+    """Checks a PDF's size and stores it as it is. Returns (storage name, size, SHA-256); raises ApplicationError
+    past the size cap and MediaAlreadyInLibrary for a file the department has already."""
+    size = upload.size or 0
+    if size > MAX_DOCUMENT_BYTES:
+        raise ApplicationError(
+            _("This document is %(size)s; the limit is %(limit)s.")
+            % {"size": _size_label(size), "limit": _size_label(MAX_DOCUMENT_BYTES)}
+        )
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    same = None if allow_duplicate else _same_file(department=department, sha256=digest.hexdigest())
+    if same is not None:
+        raise MediaAlreadyInLibrary(same)
+    name = default_storage.save(_storage_name(department, "pdf"), File(upload))
+    return name, size, digest.hexdigest()
+
+
 def _video_mime(upload: UploadedFile) -> tuple[str, str]:
     """(MIME type, extension) of an upload that passed _looks_like_mp4: QuickTime by its brand, else MP4."""
     upload.seek(0)
@@ -603,7 +640,25 @@ def media_upload(
     unless `allow_duplicate`."""
     _require_member(user=user, department=department)
     original_name = (upload.name or "")[:255]
-    if _looks_like_mp4(upload):
+    if _looks_like_pdf(upload):
+        title = normalize_text(alt_text).strip()
+        if not title:
+            raise ApplicationError(_(TITLE_REQUIRED))
+        name, size, sha256 = _store_document(upload=upload, department=department, allow_duplicate=allow_duplicate)
+        asset = MediaAsset.objects.create(
+            department=department,
+            kind=MediaKind.DOCUMENT,
+            file_name=name,
+            original_name=original_name,
+            mime_type=PDF_MIME,
+            size_bytes=size,
+            sha256=sha256,
+            alt_text=title,
+            uploaded_by=user,
+        )
+    elif _named_as_pdf(upload):
+        raise ApplicationError(_(NOT_A_PDF))
+    elif _looks_like_mp4(upload):
         size = upload.size or 0
         if size > MAX_VIDEO_BYTES:
             raise ApplicationError(
@@ -696,6 +751,8 @@ def media_update(
     ApplicationError."""
     _require_member(user=user, department=asset.department)
     asset.alt_text = normalize_text(alt_text).strip()
+    if asset.is_document and not asset.alt_text:
+        raise ApplicationError(_(TITLE_REQUIRED))
     declared_before = asset.captions_burned_in
     if asset.is_video:
         asset.transcript = normalize_text(transcript).strip()
@@ -866,10 +923,14 @@ def media_snapshot(items: Iterable[MediaChoice]) -> list[dict[str, Any]]:
 
 
 def media_gate_problems(media: Sequence[dict[str, Any]]) -> list[str]:
-    """Returns the reasons attached media stop a post from being submitted (alt text, captions)."""
+    """Returns the reasons attached media stop a post from being submitted (alt text, a document's title,
+    captions)."""
     problems = []
-    if any(not str(item.get("alt_text", "")).strip() for item in media):
+    untitled = [item for item in media if not str(item.get("alt_text", "")).strip()]
+    if any(item.get("mime_type") != PDF_MIME for item in untitled):
         problems.append(_(ALT_TEXT_REQUIRED))
+    if any(item.get("mime_type") == PDF_MIME for item in untitled):
+        problems.append(_(TITLE_REQUIRED))
     videos = [item for item in media if str(item.get("mime_type", "")).startswith("video/")]
     if any(not item.get("captions_url") and not item.get("captions_burned_in") for item in videos):
         problems.append(_(CAPTIONS_REQUIRED))

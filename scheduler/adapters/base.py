@@ -45,6 +45,14 @@ class MediaItem:
     fitter: MediaFitter | None = field(default=None, compare=False, repr=False)
 
 
+DOCUMENT_MIME_TYPES = ("application/pdf",)
+
+
+def is_document(item: MediaItem) -> bool:
+    """True for a PDF document (the media library's "document" kind)."""
+    return item.mime_type in DOCUMENT_MIME_TYPES
+
+
 @dataclass(frozen=True)
 class FittedImage:
     """An image's bytes within one platform's limits."""
@@ -386,6 +394,8 @@ class PlatformAdapter(ABC):
     # carry a first comment (Facebook, Instagram, LinkedIn); `first_comment_max_chars` is the comment's limit.
     supports_first_comment: ClassVar[bool] = False
     first_comment_max_chars: ClassVar[int] = 0
+    # True: publish() takes one PDF document on its own (LinkedIn Pages); elsewhere validate refuses it.
+    takes_documents: ClassVar[bool] = False
     # True: publish() reads PostContent.urgent, so publishing tells it whether the post is an emergency post.
     uses_urgent_flag: ClassVar[bool] = False
 
@@ -431,6 +441,8 @@ class PlatformAdapter(ABC):
             )
         if content.reply_to is not None and not self.supports_replies:
             problems.append(Problem(f"{self.label} cannot publish a reply from CivicPost."))
+        if not self.takes_documents and any(is_document(item) for item in content.media):
+            problems.append(Problem(f"{self.label} cannot post a PDF document; only LinkedIn Pages take one.", "media"))
         problems.extend(self.video_problems(content))
         return problems
 

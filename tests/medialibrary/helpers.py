@@ -84,3 +84,30 @@ def mp4_bytes(*, with_location: bool = True) -> bytes:
     udta = box(b"udta", location if with_location else b"")
     moov = box(b"moov", children[b"mvhd"] + trak + udta)
     return b"".join(whole for _type, whole in top[:3]) + moov
+
+
+def pdf_bytes(title: str = "Budget 2027") -> bytes:
+    """A small, real one-page PDF (catalog, pages, page, content stream, cross-reference table)."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({title}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def pdf_upload(name: str = "budget-2027.pdf", data: bytes | None = None) -> SimpleUploadedFile:
+    return upload(name, pdf_bytes() if data is None else data, "application/pdf")

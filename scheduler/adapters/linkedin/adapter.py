@@ -308,6 +308,7 @@ class LinkedInAdapter(PlatformAdapter):
     # A reply is a comment as the organisation (Comments API above); a post's first comment is one.
     supports_replies = True
     supports_first_comment = True
+    takes_documents = True
     first_comment_max_chars = COMMENT_LIMIT
 
     def __init__(self, account: ChannelAccount) -> None:

@@ -26,8 +26,9 @@ Documents API (https://learn.microsoft.com/en-us/linkedin/marketing/community-ma
     status      GET /rest/documents/<encoded urn> -> {"status": "WAITING_UPLOAD"|"PROCESSING"|"AVAILABLE"|
                 "PROCESSING_FAILED", "downloadUrl", …}
     post        POST /rest/posts with "content": {"media": {"id": "urn:li:document:…", "title": <title, required>}}
-Limits: PDF, PPT, PPTX, DOC or DOCX, at most 100 MB and 300 pages. CivicPost sends PDF (the media library does not
-take documents yet: a document reaches this adapter only through the API or a future library change).
+Limits: PDF, PPT, PPTX, DOC or DOCX, at most 100 MB and 300 pages. CivicPost sends PDF: the media library keeps PDFs
+as the "document" kind (checked by their `%PDF-` header, 100 MB at most), with the title LinkedIn requires in the
+attachment's alt text; every other adapter's validate refuses a document (PlatformAdapter.takes_documents).
 
 Access a city needs: the **Community Management API** product on its LinkedIn developer app (LinkedIn reviews the
 application; the app's organisation must be verified), the scope w_organization_social (post as the organisation;
