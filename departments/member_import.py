@@ -104,7 +104,7 @@ def _role_value(text: str) -> str:
     """The role code for what the file says: the code (editor, approver, admin) or the role's name as shown."""
     wanted = text.strip().casefold()
     for value, label in Role.choices:
-        if wanted in (value, str(Role(value).label).casefold()):
+        if wanted in (value, str(label).casefold()):
             return value
     return ""
 
