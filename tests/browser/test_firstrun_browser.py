@@ -56,7 +56,7 @@ def test_the_first_run_checklist_leads_to_a_first_published_sandbox_post(live_se
     _check_both_widths(page, axe, "checklist")
 
     # Step 2 from the checklist: add the department's admin by e-mail.
-    _step(page, "members").get_by_role("link", name="Add members").click()
+    _step(page, "members").get_by_role("link", name="Add members", exact=True).click()
     page.get_by_label("Email address of their account").fill(pat.email)
     page.get_by_label("Role").select_option(Role.ADMIN)
     page.get_by_role("button", name="Add", exact=True).click()
