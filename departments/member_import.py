@@ -110,7 +110,7 @@ def _role_value(text: str) -> str:
 
 
 def member_csv_preview(*, actor: User, department: Department, data: bytes) -> MemberPreview:
-    """Every row of the file with its problem, if any. Writes nothing; three queries. Raises ApplicationError
+    """Every row of the file with its problem, if any. Writes nothing; two queries. Raises ApplicationError
     when the file as a whole is wrong (too large, not UTF-8, no header, too many rows, no rows)."""
     rows = _read_rows(data)
     preview = MemberPreview()

@@ -22,9 +22,10 @@ def newcomers(city):  # noqa: ANN001, ANN201
     return [UserFactory(username="nina"), UserFactory(username="omar"), UserFactory(username="rosa")]
 
 
-def test_a_valid_file_is_previewed_then_added_with_an_audit_event_per_row(city, newcomers):
+def test_a_valid_file_is_previewed_then_added_with_an_audit_event_per_row(city, newcomers, django_assert_num_queries):
     data = b"email,role\nnina@city.example,editor\nOMAR@city.example,Approver\n\nrosa@city.example,admin\n"
-    preview = member_csv_preview(actor=city.pat, department=city.parks, data=data)
+    with django_assert_num_queries(2):  # the accounts and the memberships, however many rows
+        preview = member_csv_preview(actor=city.pat, department=city.parks, data=data)
     assert [(r.line, r.email, r.role, r.problem) for r in preview.rows] == [
         (2, "nina@city.example", Role.EDITOR, ""),
         (3, "OMAR@city.example", Role.APPROVER, ""),
@@ -191,3 +192,25 @@ def test_an_empty_or_broken_confirmation_shows_the_upload_form_and_adds_nobody(c
     assert broken.status_code == 400
     assert "The first line must be the header “email,role”." in broken.content.decode()
     assert not Membership.objects.filter(user__in=newcomers).exists()
+
+
+def test_confirming_asks_for_the_password_again_after_five_minutes(city, settings, newcomers):
+    import time
+    from urllib.parse import urlencode
+
+    import time_machine
+
+    from tests.accounts.conftest import new_browser, sign_in
+
+    settings.CIVICPOST_REQUIRE_REAUTH = True
+    url = reverse("departments:member_import_confirm", args=[city.parks.pk])
+    browser = new_browser()
+    sign_in(browser, city.pat)
+    rows = "email,role\nnina@city.example,editor\n"
+    with time_machine.travel(time.time() + 6 * 60, tick=False):
+        response = browser.post(url, {"rows": rows})
+        assert response.status_code == 302
+        assert response["Location"] == f"{reverse('account_reauthenticate')}?{urlencode({'next': url})}"
+    assert not Membership.objects.filter(user=newcomers[0]).exists()
+    assert browser.post(url, {"rows": rows}).status_code == 200  # a fresh sign-in is enough
+    assert Membership.objects.filter(user=newcomers[0], department=city.parks).exists()
