@@ -19,6 +19,24 @@ class MemberAddForm(forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices, initial=Role.EDITOR)
 
 
+class MemberImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("CSV file"),
+        help_text=gettext_lazy(
+            "Two columns with the header “email,role”; role is editor, approver or admin. UTF-8 text, up to 500 "
+            "rows and 1 MB."
+        ),
+        widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+        error_messages={"required": gettext_lazy("Choose the CSV file to check.")},
+    )
+
+
+class MemberImportConfirmForm(forms.Form):
+    """The good rows of the checked file, sent back to be added (checked again: nothing here is trusted)."""
+
+    rows = forms.CharField(widget=forms.HiddenInput, max_length=1024 * 1024, strip=False)
+
+
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Role"), choices=Role.choices)
 

@@ -19,7 +19,15 @@ from civicpost.http import AuthenticatedHttpRequest
 from civicpost.languages import channel_language, language_name
 from civicpost.reauth import require_recent_auth
 from departments import rules
-from departments.forms import CityRoleForm, DepartmentSettingsForm, MemberAddForm, MemberRoleForm
+from departments.forms import (
+    CityRoleForm,
+    DepartmentSettingsForm,
+    MemberAddForm,
+    MemberImportConfirmForm,
+    MemberImportForm,
+    MemberRoleForm,
+)
+from departments.member_import import MAX_BYTES, MAX_ROWS, member_csv_preview, memberships_import
 from departments.models import CityRole, Department, Membership
 from departments.selectors import (
     department_get_for_members,
@@ -140,6 +148,79 @@ def _member_remove(request: AuthenticatedHttpRequest, department_id: int, member
     else:
         messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
     return redirect("departments:members", department_id=department.pk)
+
+
+# --- Members from a CSV file ---------------------------------------------------------------------
+
+
+def _import_upload_page(
+    request: AuthenticatedHttpRequest,
+    department: Department,
+    form: MemberImportForm,
+    *,
+    status: int = 200,
+    problem: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "departments/member_import.html",
+        {"department": department, "form": form, "max_rows": MAX_ROWS, "problem": problem},
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_import(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
+    """The upload form (GET) and the check of the file (POST), which writes nothing."""
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    if request.method == "GET":
+        return _import_upload_page(request, department, MemberImportForm())
+    form = MemberImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _import_upload_page(request, department, form, status=400)
+    upload = form.cleaned_data["file"]
+    try:
+        # One byte more than the limit is enough to tell the file is too large.
+        preview = member_csv_preview(actor=request.user, department=department, data=upload.read(MAX_BYTES + 1))
+    except ApplicationError as error:
+        form.add_error("file", error.message)
+        return _import_upload_page(request, department, form, status=400)
+    return render(
+        request,
+        "departments/member_import_preview.html",
+        {
+            "department": department,
+            "preview": preview,
+            "confirm_form": MemberImportConfirmForm(initial={"rows": preview.good_csv()}),
+            "form": MemberImportForm(),
+            "file_name": upload.name or "",
+        },
+    )
+
+
+@login_required
+@require_POST
+def member_import_confirm(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
+    # Who may is checked first (404 / 403), then the password is asked again, as for one member.
+    department_get_for_members(user=request.user, department_id=department_id)
+    return _member_import_confirm(request, department_id)
+
+
+@require_recent_auth
+def _member_import_confirm(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    form = MemberImportConfirmForm(request.POST)
+    if not form.is_valid():
+        problem = _("Nothing to add. Choose the CSV file and check it again.")
+        return _import_upload_page(request, department, MemberImportForm(), status=400, problem=problem)
+    try:
+        result = memberships_import(
+            actor=request.user, department=department, data=form.cleaned_data["rows"].encode("utf-8")
+        )
+    except ApplicationError as error:
+        return _import_upload_page(request, department, MemberImportForm(), status=400, problem=error.message)
+    return render(request, "departments/member_import_done.html", {"department": department, "result": result})
 
 
 # --- Approval policy ------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ class ChecklistItem:
     action: str = ""
     optional: bool = False
     detail: str = ""
+    second_url: str = ""
+    second_action: str = ""
 
 
 def _url(name: str, *args: Any) -> str:
@@ -57,9 +59,10 @@ def checklist(*, user: Any) -> list[ChecklistItem]:
     is_superuser = bool(getattr(user, "is_superuser", False))
     # Each link only for those its page lets in (the IT admin adds members, the communications managers set
     # policies); the others read what is left to do and who does it.
-    members_url = policy_url = ""
+    members_url = members_csv_url = policy_url = ""
     if user is not None and no_members and can_manage_members(user, no_members[0].pk):
         members_url = _url("departments:members", no_members[0].pk)
+        members_csv_url = _url("departments:member_import", no_members[0].pk)
     if user is not None and no_policy and can_manage_approval_policy(user, no_policy[0].pk):
         policy_url = _url("departments:policy", no_policy[0].pk)
     may_post = user is not None and bool(memberships_for_user(user=user))
@@ -79,11 +82,14 @@ def checklist(*, user: Any) -> list[ChecklistItem]:
             key="members",
             title=_("Invite the members"),
             explanation=_(
-                "Add each person to their department by e-mail address, as editor, approver or department admin."
+                "Add each person to their department by e-mail address, or many at once from a CSV file, as editor, "
+                "approver or department admin."
             ),
             done=bool(departments) and not no_members,
             url=members_url,
             action=_("Add members"),
+            second_url=members_csv_url,
+            second_action=_("Add members from a CSV file"),
             detail=_("Without members: %(names)s.") % {"names": _names(no_members)}
             if departments and no_members
             else "",

@@ -159,6 +159,10 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("departments:list", "GET"): both("department_admin") | COMMS | IT,  # the list itself has no object
     ("departments:members", "GET"): ADMINS | IT,
     ("departments:member_add", "POST"): ADMINS | IT,
+    # Members from a CSV file (issue 19): the same people; an empty upload or confirmation answers 400.
+    ("departments:member_import", "GET"): ADMINS | IT,
+    ("departments:member_import", "POST"): ADMINS | IT,
+    ("departments:member_import_confirm", "POST"): ADMINS | IT,
     ("departments:member_role", "POST"): ADMINS | IT,
     ("departments:member_remove", "POST"): ADMINS | IT,
     ("departments:settings", "GET"): ADMINS | COMMS,

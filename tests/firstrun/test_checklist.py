@@ -49,6 +49,9 @@ def test_each_step_ticks_itself_as_the_city_is_set_up(city: City) -> None:  # no
     works = DepartmentFactory(name="Public Works", slug="works")
     html = client.get(url).content.decode()
     assert _states(html)["members"] == "false" and "Without members: Public Works." in html
+    # The members step links to both ways of adding them: one by e-mail, many from a CSV file.
+    assert f'href="{reverse("departments:members", args=[works.pk])}"' in html
+    assert f'href="{reverse("departments:member_import", args=[works.pk])}">Add members from a CSV file' in html
     assert _states(html)["channels"] == "false"
     assert not checklist_complete()
     member("wes", works, "editor")
