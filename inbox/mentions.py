@@ -43,7 +43,8 @@ def mention_changes(payload: Any) -> list[MentionChange]:
         for change in entry.get("changes") or []:
             if not isinstance(change, dict) or change.get("field") != "mentions":
                 continue
-            value = change.get("value") if isinstance(change.get("value"), dict) else {}
+            raw_value = change.get("value")
+            value: dict[str, Any] = raw_value if isinstance(raw_value, dict) else {}
             comment_id, media_id = str(value.get("comment_id") or ""), str(value.get("media_id") or "")
             if entry.get("id") and (comment_id or media_id):
                 found.append(MentionChange(str(entry["id"]), comment_id[:300], media_id[:300]))

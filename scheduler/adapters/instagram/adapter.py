@@ -612,7 +612,8 @@ def _mention_item(entry: dict[str, Any], *, caption: bool, media_id: str) -> Con
     """A mentioned comment or a mentioned caption (someone else's media) as a "mention" inbox item: not threaded
     under any post of ours, its own id as the thing a reply answers."""
     username = str(entry.get("username") or "")
-    media = entry.get("media") if isinstance(entry.get("media"), dict) else {}
+    raw_media = entry.get("media")
+    media: dict[str, Any] = raw_media if isinstance(raw_media, dict) else {}
     root = str(entry["id"]) if caption else str(media.get("id") or media_id)
     return ConversationItem(
         remote_id=str(entry["id"]),
