@@ -13,6 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from inbox.models import InboxItem, MentionNotice
+
+# The inbox's one writer of items: mentions are stored exactly like polled items.
+from inbox.services import PollReport, _our_remote_ids, _store_items
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import AdapterError, PublishError, RateLimited
 from scheduler.adapters.registry import adapter_for_channel
@@ -72,8 +75,6 @@ def mention_notices_receive(*, payload: Any) -> list[int]:
 def mention_notice_read(*, notice_id: int) -> float | None:
     """Reads one noticed mention through the adapter and stores it as an inbox item (once). Returns None when done
     (or given up: failure kept on the notice), or the seconds to wait before trying again."""
-    from inbox.services import PollReport, _our_remote_ids, _store_items  # the inbox's one writer of items
-
     notice = MentionNotice.objects.select_related("channel__department").filter(pk=notice_id).first()
     if notice is None or notice.read_at is not None:
         return None

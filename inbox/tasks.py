@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from inbox import services
+from inbox.mentions import mention_notice_read
 
 
 @shared_task(name="inbox.tasks.poll_inbox", ignore_result=True)
@@ -14,8 +15,6 @@ def poll_inbox() -> None:
 
 @shared_task(name="inbox.tasks.read_mention", bind=True, ignore_result=True, max_retries=5)
 def read_mention(self, notice_id: int) -> None:  # noqa: ANN001
-    from inbox.mentions import mention_notice_read
-
     wait = mention_notice_read(notice_id=notice_id)
     if wait is not None:
         raise self.retry(countdown=wait)
