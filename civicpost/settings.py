@@ -257,6 +257,9 @@ CIVICPOST_X_CLIENT_SECRET = env.str("CIVICPOST_X_CLIENT_SECRET", default="")
 CIVICPOST_GRAPH_API_VERSION = env.str("CIVICPOST_GRAPH_API_VERSION", default="v27.0")
 CIVICPOST_META_APP_ID = env.str("CIVICPOST_META_APP_ID", default="")
 CIVICPOST_META_APP_SECRET = env.str("CIVICPOST_META_APP_SECRET", default="")
+# The word Meta's webhook set-up sends back (hub.verify_token) when the inbox's Instagram webhook is registered in
+# the Meta app (README "Inbox"); empty: the endpoint refuses verification. Deliveries are checked with the app secret.
+CIVICPOST_META_WEBHOOK_VERIFY_TOKEN = env.str("CIVICPOST_META_WEBHOOK_VERIFY_TOKEN", default="")
 CIVICPOST_THREADS_APP_ID = env.str("CIVICPOST_THREADS_APP_ID", default="")
 CIVICPOST_THREADS_APP_SECRET = env.str("CIVICPOST_THREADS_APP_SECRET", default="")
 # Nextdoor's Publish API for public agencies: client id and secret issued by Nextdoor after applying.

@@ -7,6 +7,7 @@ from api.urls import token_urlpatterns as api_token_urlpatterns
 from composer import urls as composer_urls
 from departments import urls as departments_urls
 from governance import policy_urls
+from inbox import hooks as inbox_hooks
 from medialibrary import views as medialibrary_views
 from scheduler import urls as scheduler_urls
 
@@ -40,6 +41,8 @@ urlpatterns = [
     path("feeds-to-drafts/", include("intake.urls")),
     path("records/", include("archive.urls")),
     path("inbox/", include("inbox.urls")),
+    # Meta's Instagram webhook (the inbox's @mentions): public, refused unless signed with the Meta app secret.
+    path("hooks/meta/instagram/", inbox_hooks.meta_instagram_webhook, name="meta_instagram_webhook"),
     # Posting slots, the queue and evergreen posts (postqueue/); the first-run checklist (firstrun/).
     path("queue/", include("postqueue.urls")),
     path("getting-started/", include("firstrun.urls")),

@@ -5,6 +5,8 @@ Owns: captured conversation items (one per channel and platform id, threaded und
 each channel's read cursor and pause, the department's inbox settings (urgency keywords, who is told, the
 response-time target, whether replies need approval), saved replies, internal notes, assignment and status, the
 city's numbered social media policy clauses, and moderation actions with the item as it was before each one.
+Also Meta's Instagram webhook for @mentions (inbox.hooks, public but signed) and the mention notices it keeps until
+each mention is read into the inbox (inbox.mentions).
 
 May import: departments (models, selectors), audit (the recorder), scheduler (models, selectors, services
 — replies go out as scheduler Posts through `scheduler.services.reply_create` —, the adapter contract and

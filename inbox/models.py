@@ -225,3 +225,29 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} of item {self.item_id} ({self.outcome})"
+
+
+class MentionNotice(models.Model):
+    """Meta's webhook saying someone @mentioned an Instagram account of ours (inbox.hooks), kept until the mention is
+    read into the inbox (inbox.mentions): one row per channel and mention however often Meta delivers it."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="mention_notices")
+    # value.comment_id (a comment that mentions us; value.media_id is then the media it is on) or media_id alone
+    # (a caption that mentions us).
+    comment_id = models.CharField(max_length=300, blank=True)
+    media_id = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    item = models.ForeignKey(InboxItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    attempts = models.PositiveIntegerField(default=0)
+    failure_message = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "comment_id", "media_id"], name="inbox_one_mention_notice_per_channel"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Mention {self.comment_id or self.media_id} on channel {self.channel_id}"

@@ -115,6 +115,10 @@ EXPECTED: dict[tuple[str, str], Cells] = {
     ("feeds:department_atom", "GET"): EVERYONE,
     # Uploaded media at its public address (platforms fetch images): public for files the library made.
     ("media_file", "GET"): EVERYONE,
+    # Meta's Instagram webhook (inbox @mentions): public by design but guarded by Meta's verify token (GET) and the
+    # X-Hub-Signature-256 of the body (POST): without them it is refused (403) to everyone (tests/inbox).
+    ("meta_instagram_webhook", "GET"): NOBODY,
+    ("meta_instagram_webhook", "POST"): NOBODY,
     # --- Channels: members see their department's channels; its admins connect and change them.
     ("connections:start", "GET"): both("department_admin"),  # the admin's own departments are offered
     ("connections:platform", "GET"): ADMINS,

@@ -97,6 +97,16 @@ def appsecret_proof(access_token: str, app_secret: str) -> str:
     return hmac.new(app_secret.encode(), access_token.encode(), hashlib.sha256).hexdigest()
 
 
+def meta_signature_valid(*, body: bytes, header: str, app_secret: str) -> bool:
+    """True when `header` (X-Hub-Signature-256: "sha256=<hex>") is the HMAC-SHA256 of the raw `body` keyed with the
+    app secret (https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads), compared
+    in constant time. False without a secret or a header."""
+    if not app_secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+
+
 # --- Errors -----------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import re
 import threading
 import urllib.parse
@@ -46,6 +47,8 @@ class CommentsFake:
     # X: mentions per mentioned user id, oldest first (ids).
     x_mentions: dict[str, list[str]] = field(default_factory=dict)
     muted: set[tuple[str, str]] = field(default_factory=set)
+    # Facebook: (page id, user id) blocked from the Page.
+    blocked: set[tuple[str, str]] = field(default_factory=set)
     seq: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -54,6 +57,7 @@ class CommentsFake:
             self.by_id.clear()
             self.x_mentions.clear()
             self.muted.clear()
+            self.blocked.clear()
 
     def add(self, **values: Any) -> dict[str, Any]:
         with self.lock:
@@ -190,9 +194,38 @@ def facebook(handler: _Handler, method: str, parts: list[str], page_id: str) -> 
         )
         handler._json(200, {"id": comment_id})
         return True
+    if len(parts) == 2 and parts[1] == "blocked" and method in ("POST", "DELETE"):
+        return _block_facebook(handler, method, parts[0])
     if len(parts) == 1 and method in ("POST", "DELETE"):
         return _moderate_graph(handler, "facebook", method, parts[0], "is_hidden")
     return False
+
+
+def _block_facebook(handler: _Handler, method: str, page_id: str) -> bool:
+    """POST /{page-id}/blocked user=[ids] -> {id: true}; DELETE /{page-id}/blocked?user=<id> -> {"success": true}
+    (https://developers.facebook.com/docs/graph-api/reference/page/blocked)."""
+    fake = handler.fake
+    if method == "POST":
+        raw = str(handler.form().get("user") or "")
+        try:
+            ids = [str(i) for i in json.loads(raw)] if raw.startswith("[") else [raw]
+        except ValueError:
+            ids = []
+        if not [i for i in ids if i]:
+            handler._fb_error(400, 100, "(#100) The parameter user is required")
+            return True
+        with fake.comments.lock:
+            fake.comments.blocked.update((page_id, i) for i in ids)
+        handler._json(200, dict.fromkeys(ids, True))
+        return True
+    user = str(handler.query.get("user") or "")
+    if not user:
+        handler._fb_error(400, 100, "(#100) The parameter user is required")
+        return True
+    with fake.comments.lock:
+        fake.comments.blocked.discard((page_id, user))
+    handler._json(200, {"success": True})
+    return True
 
 
 def graph(handler: _Handler, platform: str, method: str, parts: list[str]) -> bool:

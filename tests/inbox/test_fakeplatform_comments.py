@@ -11,8 +11,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.utils import timezone
 
-from inbox.models import ChannelInboxState, InboxItem, ModerationOutcome
-from inbox.services import channel_poll, item_moderate, item_reply
+from civicpost.exceptions import ApplicationError
+from inbox.models import ChannelInboxState, InboxItem, ModerationAction, ModerationOutcome
+from inbox.services import channel_poll, item_moderate, item_reply, moderation_undo
 from scheduler.models import Channel, Delivery, DeliveryStatus
 from tests.factories import ChannelFactory
 from tests.fakeplatform import FakePlatform
@@ -113,6 +114,28 @@ def test_facebook_reply_hide_and_delete_from_the_inbox(facebook: Channel, fake: 
     assert deleted.outcome == ModerationOutcome.DONE and deleted.response["already_gone"] is True
     assert InboxItem.objects.get(pk=items[rude].pk).hidden
     assert ("POST", f"/v27.0/{rude}") in [(m, urlsplit(p).path) for m, p in fake.request_log]
+
+
+def test_facebook_block_the_author_citing_a_clause_then_unblock(
+    facebook: Channel, fake: FakePlatform, personas
+) -> None:  # noqa: ANN001
+    post = published_post(author=personas.alice, approver=personas.bob, channel=facebook)
+    (rude,) = fake.add_comments("facebook", Delivery.objects.get(post=post).remote_id, 1)
+    channel_poll(channel=facebook, now=timezone.now())
+    item = InboxItem.objects.get(channel=facebook, remote_id=rude)
+    author_id = fake.comments.by_id[rude]["author_id"]
+    rule = clause()
+
+    with pytest.raises(ApplicationError):
+        item_moderate(item=item, user=personas.alice, action="block", clause_id=None, note="Threats")
+    assert not fake.comments.blocked and not ModerationAction.objects.exists()
+    block = item_moderate(item=item, user=personas.alice, action="block", clause_id=rule.pk, note="Threats")
+    assert block.outcome == ModerationOutcome.DONE and (PAGE_ID, author_id) in fake.comments.blocked
+    assert block.snapshot["remote_id"] == rude and block.clause_number == "4.2"
+    unblock = moderation_undo(action=block, user=personas.alice, clause_id=rule.pk, note="Apologised")
+    assert unblock.outcome == ModerationOutcome.DONE and unblock.action == "unblock" and not fake.comments.blocked
+    sent = [(m, urlsplit(p).path) for m, p in fake.request_log if "/blocked" in p]
+    assert sent == [("POST", f"/v27.0/{PAGE_ID}/blocked"), ("DELETE", f"/v27.0/{PAGE_ID}/blocked")]
 
 
 def test_facebook_rate_limit_pauses_the_channel(facebook: Channel, fake: FakePlatform, personas) -> None:  # noqa: ANN001

@@ -6,7 +6,9 @@ comments left out, nested replies, a post deleted since, 429-style Graph limits,
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import responses
@@ -191,9 +193,37 @@ def test_facebook_deleting_a_comment_already_gone_counts_as_done(fake, settings)
     assert result.done and result.raw["already_gone"] is True
 
 
-def test_facebook_refuses_block(fake) -> None:  # noqa: ANN001
+def test_facebook_blocks_and_unblocks_the_comments_author_from_the_page(fake, settings) -> None:  # noqa: ANN001
+    settings.CIVICPOST_META_APP_SECRET = ""
+    fake.post(f"{GRAPH}/{PAGE_ID}/blocked", json={"6543210987654321": True})
+    fake.delete(f"{GRAPH}/{PAGE_ID}/blocked", json={"success": True})
+    item = replace(fb_item(), raw={"id": fb_item().remote_id, "from": {"id": "6543210987654321", "name": "Ana"}})
+
+    blocked = facebook().moderate(item, "block")
+    unblocked = facebook().moderate(item, "unblock")
+
+    block, unblock = fake.calls
+    assert block.request.method == "POST" and form(block) == {"user": '["6543210987654321"]'}
+    assert unblock.request.method == "DELETE" and query(unblock)["user"] == "6543210987654321"
+    assert urlsplit(unblock.request.url).path == f"/v27.0/{PAGE_ID}/blocked"
+    assert blocked.raw == {"6543210987654321": True} and unblocked.raw == {"success": True}
+    assert {"block"} <= FacebookPageAdapter.moderation_actions and "unblock" in FacebookPageAdapter.undo_actions
+
+
+def test_facebook_block_needs_the_comments_author_and_a_confirmation(fake, settings) -> None:  # noqa: ANN001
+    settings.CIVICPOST_META_APP_SECRET = ""
     with pytest.raises(PublishError):
-        facebook().moderate(fb_item(), "block")
+        facebook().moderate(fb_item(), "block")  # no `from` in what was read: nobody to block
+    assert len(fake.calls) == 0
+    fake.post(f"{GRAPH}/{PAGE_ID}/blocked", json={"6543210987654321": False})
+    item = replace(fb_item(), raw={"from": {"id": "6543210987654321"}})
+    with pytest.raises(PublishError):
+        facebook().moderate(item, "block")
+
+
+def test_facebook_refuses_mute(fake) -> None:  # noqa: ANN001
+    with pytest.raises(PublishError):
+        facebook().moderate(fb_item(), "mute")
     assert len(fake.calls) == 0
 
 

@@ -33,6 +33,11 @@ The inbox (residents' comments on our posts; verified offline only, against the 
                 (https://developers.facebook.com/docs/graph-api/reference/comment, "Updating")
     delete      DELETE /{comment-id}                               -> {"success": true}; one already gone (code
                 100/33) counts as deleted
+    block       POST /{page-id}/blocked  user=["<the comment's from.id>"]   -> {"<id>": true}
+    unblock     DELETE /{page-id}/blocked?user=<from.id>                   -> {"success": true}
+                (https://developers.facebook.com/docs/graph-api/reference/page/blocked: asid / psid / uid / user;
+                a comment's `from.id` read with the Page token is a user id, sent as `user`), a Page token with the
+                MODERATE task; verified offline only
     A comment the resident deleted is simply no longer listed (Graph keeps no tombstone).
     Access a city needs: the Page token with pages_read_engagement and pages_read_user_engagement (read, with the
     commenter's name), pages_manage_engagement (reply, hide, delete), and the connecting person holding the
@@ -182,10 +187,11 @@ class FacebookPageAdapter(PlatformAdapter):
     supports_replies = True
     supports_first_comment = True
     first_comment_max_chars = FACEBOOK_COMMENT_LIMIT
-    # The inbox: comments on the Page's posts; hide / unhide and delete them (see the module docstring).
+    # The inbox: comments on the Page's posts; hide / unhide and delete them, block / unblock their author from the
+    # Page (see the module docstring).
     supports_inbox = True
-    moderation_actions = frozenset({"hide", "delete"})
-    undo_actions = frozenset({"unhide"})
+    moderation_actions = frozenset({"hide", "delete", "block"})
+    undo_actions = frozenset({"unhide", "unblock"})
 
     @property
     def page_id(self) -> str:
@@ -437,9 +443,12 @@ class FacebookPageAdapter(PlatformAdapter):
         return ConversationPage(items=items, next_cursor=step.cursor, more=step.more, requests=step.requests)
 
     def moderate(self, item: ConversationItem, action: str) -> ModerationResult:
-        """Hides or unhides (POST /{comment-id} is_hidden) or deletes (DELETE /{comment-id}) a comment. Raises
-        PublishError (not allowed here, or refused), RateLimited, AuthExpired."""
+        """Hides or unhides (POST /{comment-id} is_hidden) or deletes (DELETE /{comment-id}) a comment; blocks or
+        unblocks its author from the Page (POST / DELETE /{page-id}/blocked). Raises PublishError (not allowed here,
+        or refused), RateLimited, AuthExpired."""
         client = self._client()
+        if action in ("block", "unblock"):
+            return self._block(client, item, block=action == "block")
         if action in ("hide", "unhide"):
             body = client.post(item.remote_id, {"is_hidden": "true" if action == "hide" else "false"})
         elif action == "delete":
@@ -452,6 +461,20 @@ class FacebookPageAdapter(PlatformAdapter):
         else:
             raise PublishError(f"Facebook does not let CivicPost {action} a comment.", permanent=True)
         if not body.get("success"):
+            raise PublishError("Facebook did not confirm the change.", permanent=True, raw=body)
+        return ModerationResult(done=True, raw=body)
+
+    def _block(self, client: GraphClient, item: ConversationItem, *, block: bool) -> ModerationResult:
+        author_id = str((item.raw.get("from") or {}).get("id") or "")
+        if not author_id or author_id == self.page_id:
+            raise PublishError("Facebook did not name the person who wrote this comment.", permanent=True)
+        if block:
+            body = client.post(f"{self.page_id}/blocked", {"user": json.dumps([author_id])})
+            done = body.get(author_id) is True
+        else:
+            body = client.request("DELETE", f"{self.page_id}/blocked", params={"user": author_id})
+            done = body.get("success") is True
+        if not done:
             raise PublishError("Facebook did not confirm the change.", permanent=True, raw=body)
         return ModerationResult(done=True, raw=body)
 

@@ -33,8 +33,14 @@ The inbox (residents' comments on our media; verified offline only, against the 
     hide        POST /{ig-comment-id}  hide=true | false                  -> {"success": true}
     delete      DELETE /{ig-comment-id}                                   -> {"success": true}; one already gone
                 (code 100/33) counts as deleted
-    Mentions of the account in other people's captions and comments are only announced by the `mentions` webhook
-    (then read with GET /{ig-user-id}?fields=mentioned_comment.comment_id(...)): not read by this adapter yet.
+    mentions    announced only by the `mentions` webhook (inbox.hooks: entry.id = ig-user-id, value.comment_id
+                and/or value.media_id), then read with fetch_mention():
+                GET /{ig-user-id}?fields=mentioned_comment.comment_id(<comment-id>){id,text,timestamp,username,
+                like_count,media{id,permalink}}  (a comment that @mentions us)
+                GET /{ig-user-id}?fields=mentioned_media.media_id(<media-id>){id,caption,permalink,timestamp,username,
+                media_type}  (a caption that @mentions us)
+                (https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login/mentions;
+                instagram_manage_comments, the app subscribed to the Instagram `mentions` webhook field)
     A comment the resident deleted is no longer listed. Access a city needs: a professional (Business or Creator)
     account; with Facebook Login instagram_basic, instagram_manage_comments and pages_read_engagement on the linked
     Page's token; with Instagram Login instagram_business_basic and instagram_business_manage_comments; Advanced
@@ -126,6 +132,8 @@ INSTAGRAM_SCOPES = (
     "instagram_manage_comments",
 )
 _COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},hidden,parent_id"
+MENTIONED_COMMENT_FIELDS = "id,text,timestamp,username,like_count,media{id,permalink}"
+MENTIONED_MEDIA_FIELDS = "id,caption,permalink,timestamp,username,media_type"
 COMMENT_FIELDS = f"{_COMMENT_FIELDS},replies{{{_COMMENT_FIELDS}}}"
 
 INSTAGRAM_CONTAINERS = ContainerApi(
@@ -450,6 +458,28 @@ class InstagramAdapter(PlatformAdapter):
             raise PublishError("Instagram did not confirm the change.", permanent=True, raw=body)
         return ModerationResult(done=True, raw=body)
 
+    def fetch_mention(self, *, comment_id: str = "", media_id: str = "") -> ConversationItem:
+        """The comment (`comment_id`) or the caption (`media_id` alone) in which someone @mentioned the account, as a
+        "mention" inbox item, read through the IG User's mentioned_comment / mentioned_media field. Raises
+        RateLimited, AuthExpired, PublishError (a mention no longer readable: deleted, comments turned off)."""
+        if comment_id:
+            field_name, body_key = (
+                f"mentioned_comment.comment_id({comment_id}){{{MENTIONED_COMMENT_FIELDS}}}",
+                "mentioned_comment",
+            )
+        elif media_id:
+            field_name, body_key = (
+                f"mentioned_media.media_id({media_id}){{{MENTIONED_MEDIA_FIELDS}}}",
+                "mentioned_media",
+            )
+        else:
+            raise PublishError("A mention names neither a comment nor a media.", permanent=True)
+        body = self._client().get(self.ig_user_id, {"fields": field_name})
+        entry = body.get(body_key)
+        if not isinstance(entry, dict) or not entry.get("id"):
+            raise PublishError("Instagram did not return the mention.", permanent=True, raw=body)
+        return _mention_item(entry, caption=not comment_id, media_id=media_id)
+
     def fetch_followers(self) -> int | None:
         """`GET /{ig-user-id}?fields=followers_count`."""
         ig_user_id = str(self.account.options.get("ig_user_id") or "")
@@ -574,6 +604,27 @@ def _comment_item(entry: dict[str, Any], *, media_id: str) -> ConversationItem:
         in_reply_to_remote_id=parent or media_id,
         root_remote_id=media_id,
         reply_details={"comment_id": parent or str(entry["id"])},
+        raw=entry,
+    )
+
+
+def _mention_item(entry: dict[str, Any], *, caption: bool, media_id: str) -> ConversationItem:
+    """A mentioned comment or a mentioned caption (someone else's media) as a "mention" inbox item: not threaded
+    under any post of ours, its own id as the thing a reply answers."""
+    username = str(entry.get("username") or "")
+    raw_media = entry.get("media")
+    media: dict[str, Any] = raw_media if isinstance(raw_media, dict) else {}
+    root = str(entry["id"]) if caption else str(media.get("id") or media_id)
+    return ConversationItem(
+        remote_id=str(entry["id"]),
+        kind="mention",
+        author_handle=f"@{username}" if username else "",
+        author_profile_url=f"https://www.instagram.com/{username}/" if username else "",
+        text=str(entry.get("caption" if caption else "text") or ""),
+        created_at=parse_graph_time(entry.get("timestamp")) or timezone.now(),
+        root_remote_id=root,
+        permalink=str(entry.get("permalink") or media.get("permalink") or ""),
+        reply_details={"mention": "media" if caption else "comment"},
         raw=entry,
     )
 
