@@ -66,14 +66,20 @@ def _date(value: dt.datetime | dt.date, day_first: bool) -> str:
     return f"{pycalendar.day_abbr[value.weekday()]}, {pycalendar.month_abbr[value.month]} {value.day}, {value.year}"
 
 
-def clock_label(value: dt.datetime | dt.time) -> str:
+def day_first() -> bool:
+    """Whether the active language writes the day first: asked once by a loop that makes thousands of labels
+    (the calendar's hints, issue 18) and passed to `clock_label` / `date_label`."""
+    return _day_first()
+
+
+def clock_label(value: dt.datetime | dt.time, *, day_first: bool | None = None) -> str:
     """Returns the wall-clock time as "1:30 AM" (Spanish: "1:30 a. m.")."""
-    return _clock(value, _day_first())
+    return _clock(value, _day_first() if day_first is None else day_first)
 
 
-def date_label(value: dt.datetime | dt.date) -> str:
+def date_label(value: dt.datetime | dt.date, *, day_first: bool | None = None) -> str:
     """Returns "Sat, Dec 5, 2026" (Spanish: "sáb, 5 dic 2026")."""
-    return _date(value, _day_first())
+    return _date(value, _day_first() if day_first is None else day_first)
 
 
 def day_label(value: dt.datetime | dt.date) -> str:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.urls import reverse
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from civicpost.timelabels import clock_label, date_time_label, utc_offset_label
+from civicpost.timelabels import clock_label, date_time_label, iso_utc, utc_offset_label
 from departments.selectors import (
     department_ids_for_user,
 )
@@ -69,6 +73,54 @@ class CalendarEntry:
     # The month's preview: each channel's own version of the text [(channel name, text)], and who approved it.
     versions: list[tuple[str, str]] = field(default_factory=list)
     approved_by: str = ""
+    # The addresses a line links to, "/posts/0/" style with PK_PLACEHOLDER for the post's id: reversed once
+    # per build, not twice per line (see `line`).
+    url_patterns: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def line(self) -> dict[str, Any]:
+        """Everything one line of the month or week grid shows (templates/scheduler/_calendar_line.html), as
+        ready strings in a dict: the template then resolves each value in one dictionary lookup instead of a
+        chain of attribute lookups, properties, filters and `{% url %}` tags per line (issue 18: a month
+        renders ~200 lines with ~30 values each). Made only for the lines a page shows."""
+        post = self.post
+        pk = str(post.id)
+        full_time = self.full_time
+        department_name = post.department.name
+        text = post.text
+        truncator = Truncator(text)
+        thread_parts = post.thread_parts
+        urls = self.url_patterns or _url_patterns()
+        return {
+            "pk": pk,
+            "colour": self.colour,
+            "status": self.status,
+            "status_label": self.status_label,
+            "can_move": self.can_move,
+            "move_url": urls["move"].replace(PK_PLACEHOLDER, pk) if self.can_move else "",
+            "detail_url": urls["detail"].replace(PK_PLACEHOLDER, pk),
+            "input_date": self.input_date if self.can_move else "",
+            "input_time": self.input_time if self.can_move else "",
+            # Escaped as a whole by the template, like its parts were: " (", ", " and ")" escape to themselves.
+            "summary": f"{truncator.chars(60)} ({department_name}, {full_time})" if self.can_move else "",
+            "move_label": f"{truncator.chars(40)}, {full_time}" if self.can_move else "",
+            "due_iso": iso_utc(post.due_at),
+            "time": self.time,
+            "offset_note": self.offset_note,
+            "department_name": department_name,
+            "short_text": truncator.chars(90),
+            "text": text,
+            "full_time": full_time,
+            "platforms": [(mark.label, mark.icon) for mark in self.platforms],
+            "channel_names": ", ".join(channel.display_name for channel in self.channels) if self.platforms else "",
+            "hints": self.hints,
+            # Posts have no such attribute today (the template showed nothing); kept as the template had it.
+            "is_emergency": getattr(post, "is_emergency", False),
+            "approved_by": self.approved_by,
+            "thread_count": len(thread_parts) + 1 if thread_parts else 0,
+            "versions": self.versions,
+            "department_time": self.department_time,
+        }
 
     @property
     def department_time(self) -> str:
@@ -120,6 +172,18 @@ class CalendarEntry:
         return sorted({hint.kind for hint in self.hints})
 
 
+# Stands for the post's id in a reversed address; replaced per line (an id is digits, never this).
+PK_PLACEHOLDER = "2147483647"
+
+
+def _url_patterns() -> dict[str, str]:
+    """The addresses a calendar line links to, with PK_PLACEHOLDER for the post's id."""
+    return {
+        "detail": reverse("scheduler:post_detail", args=[int(PK_PLACEHOLDER)]),
+        "move": reverse("scheduler:calendar_reschedule", args=[int(PK_PLACEHOLDER)]),
+    }
+
+
 def _approver_name(post: Post) -> str:
     """The name of whoever approved the post as it stands, or "" (not approved, or sent back since)."""
     approval = post.current_approval  # joined by calendar_posts, with its approver: no query
@@ -142,6 +206,7 @@ def calendar_entries(
     marks: dict[str, PlatformMark] = {}
     member_of = department_ids_for_user(user=user)
     zones: dict[str, zoneinfo.ZoneInfo] = {}
+    url_patterns = _url_patterns()
     entries = []
     for post in posts:
         status = calendar_status(post)
@@ -188,6 +253,7 @@ def calendar_entries(
                 department_local=department_local,
                 versions=versions,
                 approved_by=_approver_name(post),
+                url_patterns=url_patterns,
             )
         )
     add_hints(entries, blackouts, zone, now)

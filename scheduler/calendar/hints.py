@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from civicpost.timelabels import clock_label, date_label
+from civicpost.timelabels import clock_label, date_label, day_first
 from scheduler.blackouts import blackout_applies, blackout_scope
 from scheduler.models import (
     BlackoutPeriod,
@@ -59,6 +59,7 @@ def add_hints(
     channel_text = _("Less than %(minutes)s minutes from another post on %(channel)s (%(times)s).")
     more_text = _(" and %(count)s more")
     link_text = _("Same link as a post of %(departments)s (%(when)s).")
+    in_language = day_first()  # the active language, asked once, not per label
 
     # Same channel within the gap: a sliding window over each channel's posts in time order.
     by_channel: dict[int, list[tuple[dt.datetime, int, CalendarEntry]]] = defaultdict(list)
@@ -93,7 +94,7 @@ def add_hints(
         if post_id not in warned or post_id not in crowded:
             continue
         others = sorted(neighbours[post_id].values(), key=lambda o: (o.post.due_at, o.post.id))
-        times = ", ".join(clock_label(o.post.due_at.astimezone(zone)) for o in others[:3])
+        times = ", ".join(clock_label(o.post.due_at.astimezone(zone), day_first=in_language) for o in others[:3])
         if len(others) > 3:
             times += more_text % {"count": len(others) - 3}
         crowded_names = ", ".join(sorted(crowded[post_id]))
@@ -122,7 +123,7 @@ def add_hints(
             names = sorted({o.post.department.name for o in others})
             first = min(others, key=lambda o: abs(o.post.due_at - entry.post.due_at))
             moment = first.post.due_at.astimezone(zone)
-            when = f"{date_label(moment)}, {clock_label(moment)}"
+            when = f"{date_label(moment, day_first=in_language)}, {clock_label(moment, day_first=in_language)}"
             entry.hints.append(Hint("link", link_text % {"departments": ", ".join(names), "when": when}))
 
     # Inside a blackout period of the post's department or of the whole city.
