@@ -23,6 +23,14 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache (tests/settings.py: one per test process)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _english_unless_asked() -> Iterator[None]:
     """Each test starts in English: a request or task that activated Spanish in this thread (a user's language
     choice) must not leak into the next test's messages."""

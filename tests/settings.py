@@ -12,6 +12,11 @@ from civicpost.settings import CIVICPOST_ENCRYPTION_KEYS  # noqa: E402
 assert CIVICPOST_ENCRYPTION_KEYS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Each test process its own cache, emptied before every test (tests/conftest.py): with REDIS_URL the real
+# settings put the cache in Redis, shared by the xdist workers and by one test with the next (a Mastodon
+# instance's limits cached by one test answered another's), and `cache.clear()` there is FLUSHDB of the
+# database Celery uses. Rate limits in Redis are tested on their own (tests/accounts/test_admin_and_rate_limits.py).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "civicpost-tests"}}
 CIVICPOST_SANDBOX_MODE = "ok"
 # Tests of video processing decide when the platform is done; a worker never waits in them.
 CIVICPOST_VIDEO_INLINE_WAIT_SECONDS = 0.0
