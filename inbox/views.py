@@ -4,6 +4,7 @@ fragment. Thin: a selector, a form, one service call, a message, a redirect."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -187,20 +188,42 @@ def item_reply_view(request: AuthenticatedHttpRequest, item_id: int) -> HttpResp
     return render(request, "inbox/item_detail.html", _item_context(request, item, reply_form=form), status=400)
 
 
+def _item_form_done(
+    request: AuthenticatedHttpRequest,
+    item: Any,
+    form: Any,
+    run: Callable[[dict[str, Any]], object],
+    done: str,
+    *,
+    form_name: str = "",
+) -> HttpResponse:
+    """The item page's small forms: a valid form runs its service (its refusal shown as messages) and goes back to
+    the item; an invalid one shows the item again with the form's errors (under `form_name`), status 400."""
+    if form.is_valid():
+        try:
+            run(form.cleaned_data)
+        except ApplicationError as error:
+            _errors(request, error)
+        else:
+            messages.success(request, done)
+        return redirect("inbox:item", item_id=item.pk)
+    extra = {form_name: form} if form_name else {}
+    return render(request, "inbox/item_detail.html", _item_context(request, item, **extra), status=400)
+
+
 @login_required
 @require_POST
 def item_note_view(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
     item = item_get_for_user(user=request.user, item_id=item_id)
     form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            item_note_add(item=item, user=request.user, text=form.cleaned_data["text"])
-        except ApplicationError as error:
-            _errors(request, error)
-        else:
-            messages.success(request, _("Your note was added."))
-        return redirect("inbox:item", item_id=item.pk)
-    return render(request, "inbox/item_detail.html", _item_context(request, item, note_form=form), status=400)
+    return _item_form_done(
+        request,
+        item,
+        form,
+        lambda data: item_note_add(item=item, user=request.user, text=data["text"]),
+        _("Your note was added."),
+        form_name="note_form",
+    )
 
 
 @login_required
@@ -208,15 +231,14 @@ def item_note_view(request: AuthenticatedHttpRequest, item_id: int) -> HttpRespo
 def item_assign_view(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
     item = item_get_for_user(user=request.user, item_id=item_id)
     form = AssignForm(request.POST, department=item.department)
-    if form.is_valid():
-        try:
-            item_assign(item=item, user=request.user, assignee=form.cleaned_data["assignee"])
-        except ApplicationError as error:
-            _errors(request, error)
-        else:
-            messages.success(request, _("Assignment saved."))
-        return redirect("inbox:item", item_id=item.pk)
-    return render(request, "inbox/item_detail.html", _item_context(request, item, assign_form=form), status=400)
+    return _item_form_done(
+        request,
+        item,
+        form,
+        lambda data: item_assign(item=item, user=request.user, assignee=data["assignee"]),
+        _("Assignment saved."),
+        form_name="assign_form",
+    )
 
 
 @login_required
@@ -224,15 +246,13 @@ def item_assign_view(request: AuthenticatedHttpRequest, item_id: int) -> HttpRes
 def item_status_view(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
     item = item_get_for_user(user=request.user, item_id=item_id)
     form = StatusForm(request.POST)
-    if form.is_valid():
-        try:
-            item_set_status(item=item, user=request.user, status=form.cleaned_data["status"])
-        except ApplicationError as error:
-            _errors(request, error)
-        else:
-            messages.success(request, _("Status saved."))
-        return redirect("inbox:item", item_id=item.pk)
-    return render(request, "inbox/item_detail.html", _item_context(request, item), status=400)
+    return _item_form_done(
+        request,
+        item,
+        form,
+        lambda data: item_set_status(item=item, user=request.user, status=data["status"]),
+        _("Status saved."),
+    )
 
 
 @login_required

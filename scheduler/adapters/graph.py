@@ -54,6 +54,7 @@ from scheduler.adapters.base import (
     AuthExpired,
     CheckAgainLater,
     Duplicate,
+    ModerationResult,
     OutcomeUnknown,
     PublishError,
     PublishResult,
@@ -266,6 +267,28 @@ UNCLASSIFIED_RATE_LIMIT_WAIT = 900.0
 # Code 100, subcode 33: "Object with ID ... does not exist, cannot be loaded due to missing permissions"
 # (ERROR_HANDLING_DOC): a post deleted, or hidden from this token. What a metrics read takes for a removal.
 OBJECT_GONE_CODES = frozenset({"graph:100/33"})
+
+
+def comment_hide_or_delete(
+    client: GraphClient, comment_id: str, action: str, *, platform: str, hide_field: str
+) -> ModerationResult:
+    """Hides or unhides (POST /{comment-id} with `hide_field` true/false: Facebook `is_hidden`, Instagram `hide`)
+    or deletes (DELETE /{comment-id}; a comment already gone counts as deleted) a comment. Raises PublishError
+    for any other action or an unconfirmed answer, RateLimited, AuthExpired."""
+    if action in ("hide", "unhide"):
+        body = client.post(comment_id, {hide_field: "true" if action == "hide" else "false"})
+    elif action == "delete":
+        try:
+            body = client.delete(comment_id)
+        except PublishError as error:
+            if error.code not in OBJECT_GONE_CODES:
+                raise
+            return ModerationResult(done=True, raw={"already_gone": True, **error.raw})
+    else:
+        raise PublishError(f"{platform} does not let CivicPost {action} a comment.", permanent=True)
+    if not body.get("success"):
+        raise PublishError(f"{platform} did not confirm the change.", permanent=True, raw=body)
+    return ModerationResult(done=True, raw=body)
 
 
 def rule_for(error: GraphError) -> Rule | None:

@@ -92,6 +92,7 @@ from scheduler.adapters.graph import (
     GraphClient,
     Listing,
     OAuthToken,
+    comment_hide_or_delete,
     comments_read_step,
     expiry_message,
     find_sent_item,
@@ -449,20 +450,7 @@ class FacebookPageAdapter(PlatformAdapter):
         client = self._client()
         if action in ("block", "unblock"):
             return self._block(client, item, block=action == "block")
-        if action in ("hide", "unhide"):
-            body = client.post(item.remote_id, {"is_hidden": "true" if action == "hide" else "false"})
-        elif action == "delete":
-            try:
-                body = client.delete(item.remote_id)
-            except PublishError as error:
-                if error.code not in OBJECT_GONE_CODES:
-                    raise
-                return ModerationResult(done=True, raw={"already_gone": True, **error.raw})
-        else:
-            raise PublishError(f"Facebook does not let CivicPost {action} a comment.", permanent=True)
-        if not body.get("success"):
-            raise PublishError("Facebook did not confirm the change.", permanent=True, raw=body)
-        return ModerationResult(done=True, raw=body)
+        return comment_hide_or_delete(client, item.remote_id, action, platform="Facebook", hide_field="is_hidden")
 
     def _block(self, client: GraphClient, item: ConversationItem, *, block: bool) -> ModerationResult:
         author_id = str((item.raw.get("from") or {}).get("id") or "")

@@ -89,6 +89,7 @@ from scheduler.adapters.graph import (
     ContainerApi,
     GraphClient,
     OAuthToken,
+    comment_hide_or_delete,
     comments_read_step,
     expiry_message,
     find_sent_item,
@@ -443,20 +444,7 @@ class InstagramAdapter(PlatformAdapter):
         """Hides or unhides (POST /{ig-comment-id} hide) or deletes (DELETE /{ig-comment-id}) a comment. Raises
         PublishError (not allowed here, or refused), RateLimited, AuthExpired."""
         client = self._client()
-        if action in ("hide", "unhide"):
-            body = client.post(item.remote_id, {"hide": "true" if action == "hide" else "false"})
-        elif action == "delete":
-            try:
-                body = client.delete(item.remote_id)
-            except PublishError as error:
-                if error.code not in OBJECT_GONE_CODES:
-                    raise
-                return ModerationResult(done=True, raw={"already_gone": True, **error.raw})
-        else:
-            raise PublishError(f"Instagram does not let CivicPost {action} a comment.", permanent=True)
-        if not body.get("success"):
-            raise PublishError("Instagram did not confirm the change.", permanent=True, raw=body)
-        return ModerationResult(done=True, raw=body)
+        return comment_hide_or_delete(client, item.remote_id, action, platform="Instagram", hide_field="hide")
 
     def fetch_mention(self, *, comment_id: str = "", media_id: str = "") -> ConversationItem:
         """The comment (`comment_id`) or the caption (`media_id` alone) in which someone @mentioned the account, as a
