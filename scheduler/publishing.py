@@ -310,12 +310,13 @@ def _update_sql(queryset: Any, values: Mapping[str, Any]) -> tuple[str, tuple[An
     query.add_update_values(values)
     compiler = query.get_compiler(queryset.db)
     compiler.pre_sql_setup()
-    return compiler.as_sql()
+    update_sql, params = compiler.as_sql()
+    return str(update_sql), tuple(params)
 
 
 def _quoted_pk(alias: str) -> str:
     quote = connections[alias].ops.quote_name
-    return f"{quote(Delivery._meta.db_table)}.{quote(Delivery._meta.pk.column)}"
+    return f"{quote(Delivery._meta.db_table)}.{quote(str(Delivery._meta.pk.column))}"
 
 
 def _withdraw(delivery_ids: list[int], reason: str) -> None:
