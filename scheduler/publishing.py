@@ -90,21 +90,15 @@ class TickReport:
 # --- Dispatcher -----------------------------------------------------------------------------------
 
 
-def _publish_blocker(delivery: Delivery, fingerprint_matches: dict[int, bool] | None = None) -> str:
-    """Returns why this delivery must not be sent now (empty string: it may).
-
-    `fingerprint_matches` ({approval id: content matches its hash}) lets the deliveries of one post, read
-    by the same query, share one hash computation."""
+def _publish_blocker(delivery: Delivery) -> str:
+    """Returns why this delivery must not be sent now (empty string: it may). The worker asks it under the
+    delivery's row lock, on the snapshot it then sends; it is the only fingerprint check (the claim does not
+    repeat it)."""
     post = delivery.post
     approval = delivery.approval
     if post.status != PostStatus.APPROVED or post.current_approval_id != delivery.approval_id:
         return _("The post is no longer approved in this form.")
-    matches = fingerprint_matches.get(approval.pk) if fingerprint_matches is not None else None
-    if matches is None:
-        matches = content_hash(approval.content) == approval.content_hash
-        if fingerprint_matches is not None:
-            fingerprint_matches[approval.pk] = matches
-    if not matches:
+    if content_hash(approval.content) != approval.content_hash:
         return _("The approved content does not match its fingerprint; it was not sent.")
     return ""
 
