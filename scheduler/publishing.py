@@ -250,7 +250,8 @@ def _claim_statements(alias: str, batch_size: int, lease_seconds: float) -> _Cla
         return statements
     claim_sql, claim_params = _update_sql(_claimable_among(_LOCKED_IDS_SLOT), _claim_changes(lease_seconds))
     slots = [i for i, param in enumerate(claim_params) if param == _LOCKED_IDS_SLOT]
-    assert len(slots) == 1, "the claim's UPDATE must take the locked ids as exactly one parameter"  # noqa: S101
+    if len(slots) != 1:
+        raise RuntimeError("The claim's UPDATE must take the locked ids as exactly one parameter.")
     statements = replace(
         statements,
         claim_sql=f"{claim_sql} RETURNING {_quoted_pk(alias)}",
