@@ -252,7 +252,9 @@ class Delivery(StateGuardedModel):
 
     post = models.ForeignKey(Post, on_delete=models.PROTECT, related_name="deliveries")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="deliveries")
-    approval = models.ForeignKey(PostApproval, on_delete=models.PROTECT, related_name="deliveries")
+    # No index of its own: no query looks deliveries up by approval alone (approvals are never deleted), and
+    # each index costs every status change a new entry (issue 18: the dispatcher's claim).
+    approval = models.ForeignKey(PostApproval, on_delete=models.PROTECT, related_name="deliveries", db_index=False)
     # Which language version goes out (a post in English and Spanish has two deliveries per channel);
     # empty on rows made before language versions existed, meaning the post's main language.
     language = models.CharField(max_length=16, blank=True, default="")
@@ -263,7 +265,7 @@ class Delivery(StateGuardedModel):
     # The delivery that must be published before this one may be claimed, and whose remote post this one
     # answers: the previous part of a thread, or the post a first comment comments on. None: nothing waits.
     after = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="followers", db_index=True
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="followers", db_index=False
     )
     status = models.CharField(max_length=20, choices=DeliveryStatus.choices, default=DeliveryStatus.SCHEDULED)
     idempotency_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -300,7 +302,16 @@ class Delivery(StateGuardedModel):
                 condition=Q(status__in=["claimed", "sending"]),
                 name="delivery_leased_idx",
             ),
-            models.Index(fields=["status", "updated_at"], name="delivery_status_idx"),
+            # Partial, like the two above: a row gets an entry only in the states these indexes serve, so a
+            # status change (the claim above all) writes to fewer indexes (issue 18). This one: the deliveries that
+            # need a look (monitoring's list, the health counts, the reconciler's `unknown` rows).
+            models.Index(
+                fields=["status", "updated_at"],
+                condition=Q(status__in=["unknown", "needs_attention", "failed"]),
+                name="delivery_problem_status_idx",
+            ),
+            # Only thread parts and first comments wait for another delivery.
+            models.Index(fields=["after"], condition=Q(after__isnull=False), name="delivery_after_idx"),
         ]
 
     def __str__(self) -> str:

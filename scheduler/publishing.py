@@ -56,7 +56,6 @@ from scheduler.models import (
     DeliveryKind,
     DeliveryStatus,
     Post,
-    PostApproval,
     PostStatus,
     PublisherHeartbeat,
 )
@@ -91,21 +90,15 @@ class TickReport:
 # --- Dispatcher -----------------------------------------------------------------------------------
 
 
-def _publish_blocker(delivery: Delivery, fingerprint_matches: dict[int, bool] | None = None) -> str:
-    """Returns why this delivery must not be sent now (empty string: it may).
-
-    `fingerprint_matches` ({approval id: content matches its hash}) lets the deliveries of one post, read
-    by the same query, share one hash computation."""
+def _publish_blocker(delivery: Delivery) -> str:
+    """Returns why this delivery must not be sent now (empty string: it may). The worker asks it under the
+    delivery's row lock, on the snapshot it then sends; it is the only fingerprint check (the claim does not
+    repeat it)."""
     post = delivery.post
     approval = delivery.approval
     if post.status != PostStatus.APPROVED or post.current_approval_id != delivery.approval_id:
         return _("The post is no longer approved in this form.")
-    matches = fingerprint_matches.get(approval.pk) if fingerprint_matches is not None else None
-    if matches is None:
-        matches = content_hash(approval.content) == approval.content_hash
-        if fingerprint_matches is not None:
-            fingerprint_matches[approval.pk] = matches
-    if not matches:
+    if content_hash(approval.content) != approval.content_hash:
         return _("The approved content does not match its fingerprint; it was not sent.")
     return ""
 
@@ -134,64 +127,45 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
     """Claims due deliveries for sending and returns their ids.
 
     Locks with SKIP LOCKED, so concurrent dispatchers split the rows, and compares with the database clock,
-    so a worker whose clock drifts cannot send early. Every per-row rule is SQL (`claimable_deliveries`);
-    Python only checks each approval's fingerprint, once per post. In the usual case four statements,
-    whatever the batch: lock the ids, look for a blackout in force, claim them and return which were
-    claimed (one UPDATE ... RETURNING, a new statement, so a hold committed while the first one ran is
-    seen), read their approvals.
+    so a worker whose clock drifts cannot send early. Every per-row rule is SQL (`claimable_deliveries`). In
+    the usual case three statements, whatever the batch: lock the ids, look for a blackout in force, claim
+    them and return which were claimed (one UPDATE ... RETURNING, a new statement, so a hold committed while
+    the first one ran is seen).
+
+    The approved content's fingerprint is not checked here but by the worker (`_start_sending`), under the
+    delivery's row lock, on the very snapshot it then sends: a delivery whose content was altered is claimed,
+    and cancelled by its worker with the reason before any request (checking here too would only hash every
+    post twice; issue 18).
 
     Not claimed: a delivery held (it stays scheduled until the hold is released); one inside a blackout no
     override covers (its post is held, sent back for approval, once these locks are released:
-    scheduler/blackouts.py); one whose post is no longer approved in this form, or whose approved content no
-    longer matches its fingerprint (withdrawn: cancelled with the reason)."""
+    scheduler/blackouts.py); one whose post is no longer approved in this form (withdrawn: cancelled with the
+    reason)."""
     batch_size = batch_size or settings.CIVICPOST_DISPATCH_BATCH_SIZE
-    due = Q(status__in=CLAIMABLE_DELIVERY_STATUSES, next_attempt_at__lte=Now(), channel__status=ChannelStatus.CONNECTED)
+    alias = Delivery.objects.db
     blacked_out: dict[int, Any] = {}
-    with transaction.atomic():
-        # Held rows are left out here too, so that they never fill the batch.
-        locked = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(due)
-            # Threads and first comments: a part waits for the part before it (scheduler/threads.py).
-            .filter(_predecessor_published())
-            .exclude(held_deliveries_now())
-            .order_by("next_attempt_at", "id")
-            .values_list("pk", flat=True)[:batch_size]
-        )
+    with transaction.atomic(using=alias):
+        statements = _claim_statements(alias, batch_size, settings.CIVICPOST_CLAIM_LEASE_SECONDS)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(statements.lock_sql, statements.lock_params)
+            locked = [row[0] for row in cursor.fetchall()]
         if not locked:
             return []
         locked_order = {delivery_id: i for i, delivery_id in enumerate(locked)}
-        # The locked ids go back as one array parameter (`AnyOf`), not 500 placeholders.
-        claim = Delivery.objects.filter(pk__any_of=locked).filter(claimable_deliveries())
-        if blackouts_in_force():
-            # Rare: a blackout is on now. Its posts are found as before, from the rows still claimable.
-            candidates = Post.objects.filter(pk__in=claim.values("post_id")).only("pk", "department_id", "due_at")
-            blacked_out = posts_blocked_by_blackouts(candidates)
-            claim = claim.exclude(post_id__in=list(blacked_out))
-        # One statement claims and says what it claimed (UPDATE ... RETURNING). Our locks keep every other
-        # writer off these rows, so what it returns is exactly what we claimed.
-        claimed = _update_returning(
-            claim,
-            {
-                "status": DeliveryStatus.CLAIMED,
-                "lease_expires_at": _db_now_plus(settings.CIVICPOST_CLAIM_LEASE_SECONDS),
-                "updated_at": timezone.now(),
-            },
-            returning=("id", "approval_id"),
-        )
-        claimed.sort(key=lambda row: locked_order[row[0]])
-        # One fingerprint per approval (a post's deliveries share it), each approval read once.
-        fingerprint_matches = {
-            approval_id: content_hash(content) == stored_hash
-            for approval_id, content, stored_hash in PostApproval.objects.filter(
-                pk__any_of={approval_id for _, approval_id in claimed}
-            ).values_list("pk", "content", "content_hash")
-        }
-        claim_ids: list[int] = []
-        tampered: list[int] = []
-        for delivery_id, approval_id in claimed:
-            (claim_ids if fingerprint_matches.get(approval_id) else tampered).append(delivery_id)
-        _withdraw(tampered, _("The approved content does not match its fingerprint; it was not sent."))
+        blackout_on = blackouts_in_force()
+        if blackout_on or not statements.claim_sql:
+            claim = _claimable_among(locked)
+            if blackout_on:
+                # Rare: a blackout is on now. Its posts are found as before, from the rows still claimable.
+                candidates = Post.objects.filter(pk__in=claim.values("post_id")).only("pk", "department_id", "due_at")
+                blacked_out = posts_blocked_by_blackouts(candidates)
+                claim = claim.exclude(post_id__in=list(blacked_out))
+            claimed = _update_returning(claim, _claim_changes(statements.lease_seconds), returning=("id",))
+        else:
+            # One statement claims and says what it claimed (UPDATE ... RETURNING). Our locks keep every other
+            # writer off these rows, so what it returns is exactly what we claimed.
+            claimed = statements.claim(alias, locked)
+        claim_ids = sorted((row[0] for row in claimed), key=locked_order.__getitem__)
         if len(claimed) < len(locked):
             # Rows left scheduled: held or blacked out (they stay), or no longer approved in this form.
             not_approved = list(
@@ -204,6 +178,88 @@ def deliveries_claim_due(*, batch_size: int | None = None) -> list[int]:
         held_posts = posts_hold_for_blackouts(blacked_out)
         logger.warning("posts %s held: inside a blackout with no override", held_posts)
     return claim_ids
+
+
+def _lock_due() -> Any:
+    """The claim's first statement: the due rows, locked (SKIP LOCKED: concurrent dispatchers split them), in
+    the order they fell due. Held rows are left out here too, so that they never fill the batch."""
+    due = Q(status__in=CLAIMABLE_DELIVERY_STATUSES, next_attempt_at__lte=Now(), channel__status=ChannelStatus.CONNECTED)
+    return (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(due)
+        # Threads and first comments: a part waits for the part before it (scheduler/threads.py).
+        .filter(_predecessor_published())
+        .exclude(held_deliveries_now())
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)
+    )
+
+
+def _claimable_among(locked_ids: list[int]) -> Any:
+    """Which of the locked rows are still claimable, by the whole condition again: as a new statement, it sees a
+    hold (or a withdrawal) committed while the lock statement ran. The ids go as one array parameter
+    (`AnyOf`), not one placeholder per id. As `pk IN (subquery)`, so the UPDATE has no joins of its own."""
+    return Delivery.objects.filter(
+        pk__in=Delivery.objects.filter(pk__any_of=locked_ids).filter(claimable_deliveries()).values("pk")
+    )
+
+
+def _claim_changes(lease_seconds: float) -> dict[str, Any]:
+    """What the claim writes, all by the database clock."""
+    return {"status": DeliveryStatus.CLAIMED, "lease_expires_at": _db_now_plus(lease_seconds), "updated_at": Now()}
+
+
+# Stands for the locked ids while the claim's UPDATE is compiled; never a primary key.
+_LOCKED_IDS_SLOT = [-1]
+
+
+@dataclass(frozen=True)
+class _ClaimStatements:
+    """The claim's two statements, compiled by the ORM once per process and setting rather than every tick
+    (issue 18: compiling them was most of a claim's Python). Only the locked ids change between ticks."""
+
+    lease_seconds: float
+    lock_sql: str
+    lock_params: tuple[Any, ...]
+    claim_sql: str
+    claim_params: tuple[Any, ...]
+    locked_ids_at: int
+
+    def claim(self, alias: str, locked_ids: list[int]) -> list[tuple[Any, ...]]:
+        """Claims those of `locked_ids` still claimable; returns their (id,) rows (UPDATE ... RETURNING)."""
+        params = list(self.claim_params)
+        params[self.locked_ids_at] = locked_ids
+        check_state_write(Delivery.__name__)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(self.claim_sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+
+
+_compiled_claims: dict[tuple[str, int, float], _ClaimStatements] = {}
+
+
+def _claim_statements(alias: str, batch_size: int, lease_seconds: float) -> _ClaimStatements:
+    """The compiled claim for this database, batch size and lease (settings tests override included). On
+    PostgreSQL only; elsewhere (SQLite: `make run` without DATABASE_URL) each call goes through the ORM."""
+    key = (alias, batch_size, lease_seconds)
+    if key in _compiled_claims:
+        return _compiled_claims[key]
+    lock_sql, lock_params = _lock_due()[:batch_size].query.get_compiler(alias).as_sql()
+    statements = _ClaimStatements(lease_seconds, lock_sql, tuple(lock_params), "", (), -1)
+    if connections[alias].vendor != "postgresql":
+        return statements
+    claim_sql, claim_params = _update_sql(_claimable_among(_LOCKED_IDS_SLOT), _claim_changes(lease_seconds))
+    slots = [i for i, param in enumerate(claim_params) if param == _LOCKED_IDS_SLOT]
+    if len(slots) != 1:
+        raise RuntimeError("The claim's UPDATE must take the locked ids as exactly one parameter.")
+    statements = replace(
+        statements,
+        claim_sql=f"{claim_sql} RETURNING {_quoted_pk(alias)}",
+        claim_params=tuple(claim_params),
+        locked_ids_at=slots[0],
+    )
+    _compiled_claims[key] = statements
+    return statements
 
 
 @Field.register_lookup
@@ -234,16 +290,28 @@ def _update_returning(queryset: Any, values: Mapping[str, Any], *, returning: tu
         return rows
     if "status" in values:
         check_state_write(queryset.model.__name__)  # as StateGuardedQuerySet.update does
-    query = queryset.query.chain(sql.UpdateQuery)
-    query.add_update_values(values)
-    compiler = query.get_compiler(queryset.db)
-    compiler.pre_sql_setup()  # related filters become `id IN (SELECT ...)`, as in QuerySet.update
-    update_sql, params = compiler.as_sql()
+    update_sql, params = _update_sql(queryset, values)
     table = connections[queryset.db].ops.quote_name(queryset.model._meta.db_table)
     columns = ", ".join(f"{table}.{connections[queryset.db].ops.quote_name(column)}" for column in returning)
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"{update_sql} RETURNING {columns}", params)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def _update_sql(queryset: Any, values: Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """The SQL and parameters of `queryset.update(**values)`, as QuerySet.update compiles them (related
+    filters become `id IN (SELECT ...)`)."""
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(queryset.db)
+    compiler.pre_sql_setup()
+    update_sql, params = compiler.as_sql()
+    return str(update_sql), tuple(params)
+
+
+def _quoted_pk(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    return f"{quote(Delivery._meta.db_table)}.{quote(str(Delivery._meta.pk.column))}"
 
 
 def _withdraw(delivery_ids: list[int], reason: str) -> None:
@@ -431,6 +499,7 @@ def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
             delivery.failure_message = blocker
             delivery.lease_expires_at = None
             delivery.save(update_fields=["status", "failure_message", "lease_expires_at", "updated_at"])
+            logger.warning("delivery %s withdrawn before sending: %s", delivery.pk, blocker)
             return None
         Delivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.SENDING,
