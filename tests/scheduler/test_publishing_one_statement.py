@@ -5,7 +5,7 @@ what the statements replaced): each scenario runs both ways and the rows are com
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from audit.models import AuditEvent
 from scheduler import publishing
@@ -121,3 +121,35 @@ def test_an_attempt_that_no_longer_owns_its_delivery_changes_nothing_but_its_own
     assert not AuditEvent.objects.filter(action="post_published").exists()
     post.refresh_from_db()
     assert post.status == "approved"
+
+
+def _loaded(instance: Any) -> dict[str, Any]:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def test_the_prepared_delivery_statement_builds_what_the_orm_builds(personas):
+    post = approved_post(author=personas.alice, approver=personas.bob, channels=[personas.parks_channel])
+    make_due(post)
+    [delivery_id] = publishing.deliveries_claim_due()
+    with transaction.atomic():
+        assert publishing._locked_delivery(delivery_id + 1000) is None
+        prepared = publishing._locked_delivery(delivery_id)
+        again = publishing._locked_delivery(delivery_id)  # the statement compiled once, used twice
+        through_orm = publishing._locked_delivery_queryset(delivery_id).get()
+    for delivery in (prepared, again):
+        assert delivery is not None
+        assert _loaded(delivery) == _loaded(through_orm)
+        for related in ("post", "approval", "channel"):
+            assert _loaded(getattr(delivery, related)) == _loaded(getattr(through_orm, related))
+        assert _loaded(delivery.post.department) == _loaded(through_orm.post.department)
+        assert delivery.channel.credentials == through_orm.channel.credentials  # decrypted
+        assert isinstance(delivery.approval.content, dict)
+        assert not delivery._state.adding
+
+
+def test_the_posts_lock_is_the_statement_the_orm_compiles():
+    with transaction.atomic():
+        query = Post.objects.select_for_update().filter(pk=7).order_by().values_list("pk", flat=True).query
+        sql_text, params = query.get_compiler(connection=connection).as_sql()
+    # The same statement, but for the column alias values_list gives ("pk"), which nothing reads.
+    assert (publishing._sql_lock_post(), list(params)) == (sql_text.replace(' AS "pk"', ""), [7])
