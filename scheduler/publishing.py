@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -472,7 +472,8 @@ def _prepared_select(connection: Any) -> _PreparedSelect:
             compiler=compiler,
             init_list=[column[0].target.attname for column in select[start:end]],
             fields_end=end,
-            related_populators=get_related_populators(klass_info, select, connection.alias),
+            # django-stubs describe Django 6's signature (a fourth argument, fetch_mode); this is 5.2's.
+            related_populators=get_related_populators(klass_info, select, connection.alias),  # type: ignore[call-arg]
         )
         _prepared_selects[connection] = prepared
     return prepared
@@ -528,18 +529,16 @@ def _mark_sending(delivery: Delivery) -> DeliveryAttempt:
         return DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome=ATTEMPT_SENDING)
     # One statement on PostgreSQL: the update and the attempt's insert (issue 18: a round trip and the ORM's
     # compile of both per delivery).
+    params: list[Any] = [
+        DeliveryStatus.SENDING.value,
+        dt.timedelta(seconds=settings.CIVICPOST_SEND_LEASE_SECONDS),
+        now,
+        delivery.pk,
+        now,
+        ATTEMPT_SENDING,
+    ]
     with connections[Delivery.objects.db].cursor() as cursor:
-        cursor.execute(
-            _sql_mark_sending(),
-            [
-                DeliveryStatus.SENDING.value,
-                dt.timedelta(seconds=settings.CIVICPOST_SEND_LEASE_SECONDS),
-                now,
-                delivery.pk,
-                now,
-                ATTEMPT_SENDING,
-            ],
-        )
+        cursor.execute(_sql_mark_sending(), params)
         attempt_id, number = cursor.fetchone()
     delivery.status = DeliveryStatus.SENDING
     delivery.attempts = number
@@ -640,9 +639,11 @@ def _finish(
                 refresh_post=status == DeliveryStatus.PUBLISHED,
             )
         else:  # SQLite (make run without DATABASE_URL): the same writes, one statement each
-            updated = Delivery.objects.filter(
-                pk=delivery.pk, attempts=attempt.number, status__in=waiting_statuses
-            ).update(**changes)
+            updated = bool(
+                Delivery.objects.filter(pk=delivery.pk, attempts=attempt.number, status__in=waiting_statuses).update(
+                    **changes
+                )
+            )
             post_refreshed = False
             if updated:
                 DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=status, message=message, **attempt_record)
@@ -803,7 +804,7 @@ def _record_outcome(
     attempt: DeliveryAttempt,
     *,
     changes: Mapping[str, Any],
-    waiting_statuses: list[str],
+    waiting_statuses: Sequence[str],
     attempt_values: Mapping[str, Any],
     audit: Mapping[str, Any] | None,
     refresh_post: bool,
