@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -18,12 +20,13 @@ from django.db import connections, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Field, Lookup, Q, Value, sql
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Now
+from django.db.models.query import get_related_populators
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from audit.models import AuditAction
-from audit.services import audit_record
+from audit.models import AuditAction, AuditEvent
+from audit.services import audit_event_values, audit_record
 from scheduler import events
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
@@ -477,21 +480,95 @@ def _lock_post(post_id: int) -> None:
     the same order here means a cancel and a finishing worker cannot deadlock. And post_refresh_status,
     run under this lock, sees the committed outcome of the post's other deliveries, so two deliveries
     finishing together cannot both believe the other is still pending."""
-    list(Post.objects.select_for_update().filter(pk=post_id).order_by().values_list("pk", flat=True))
+    if not _writes_in_one_statement():  # SQLite (make run without DATABASE_URL): one writer at a time anyway
+        list(Post.objects.select_for_update().filter(pk=post_id).order_by().values_list("pk", flat=True))
+        return
+    # What the ORM's query above compiles to, written once (issue 18: its compile was 5 % of a delivery's CPU).
+    with connections[Post.objects.db].cursor() as cursor:
+        cursor.execute(_sql_lock_post(), [post_id])
+        cursor.fetchall()
+
+
+@cache
+def _sql_lock_post() -> str:
+    post = _columns(Post)
+    column = f"{post['table']}.{post['id']}"
+    return f"SELECT {column} FROM {post['table']} WHERE {column} = %s FOR UPDATE"  # noqa: S608  # nosec B608 - names from _meta
+
+
+def _locked_delivery_queryset(delivery_id: int) -> Any:
+    """The delivery a worker sends, locked, with what it sends from: its post (and department), approval and
+    channel."""
+    return (
+        Delivery.objects.select_for_update(of=("self",))
+        .select_related("post__department", "approval", "channel")
+        .filter(pk=delivery_id)
+    )
+
+
+_PREPARED_ID = -918_273_645  # stands for the delivery's id while the statement is compiled
+
+
+@dataclass(frozen=True)
+class _PreparedSelect:
+    """`_locked_delivery_queryset`'s statement compiled once per database connection, with what the ORM needs
+    to build the objects from its row."""
+
+    sql: str
+    compiler: Any
+    init_list: list[str]
+    fields_end: int
+    related_populators: list[Any]
+
+
+_prepared_selects: weakref.WeakKeyDictionary[Any, _PreparedSelect] = weakref.WeakKeyDictionary()
+
+
+def _prepared_select(connection: Any) -> _PreparedSelect:
+    prepared = _prepared_selects.get(connection)
+    if prepared is None:
+        compiler = _locked_delivery_queryset(_PREPARED_ID).query.get_compiler(connection=connection)
+        sql_text, params = compiler.as_sql()
+        if list(params) != [_PREPARED_ID]:  # the statement must take the id as its only parameter
+            raise RuntimeError(f"unexpected parameters in the worker's delivery statement: {params!r}")
+        select, klass_info = compiler.select, compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        if start != 0:
+            raise RuntimeError("the worker's delivery statement does not start with the delivery's columns")
+        prepared = _PreparedSelect(
+            sql=sql_text,
+            compiler=compiler,
+            init_list=[column[0].target.attname for column in select[start:end]],
+            fields_end=end,
+            # django-stubs describe Django 6's signature (a fourth argument, fetch_mode); this is 5.2's.
+            related_populators=get_related_populators(klass_info, select, connection.alias),  # type: ignore[call-arg]
+        )
+        _prepared_selects[connection] = prepared
+    return prepared
+
+
+def _locked_delivery(delivery_id: int) -> Delivery | None:
+    """`_locked_delivery_queryset(delivery_id).first()` without compiling the statement for every delivery
+    (issue 18: the ORM's compile of this join was a fifth of a worker's CPU per delivery). The rows are built
+    as the ORM's ModelIterable builds them; tests/scheduler/test_publishing_one_statement.py compares them."""
+    connection = connections[Delivery.objects.db]
+    prepared = _prepared_select(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(prepared.sql, [delivery_id])
+        rows = cursor.fetchall()
+    for row in prepared.compiler.results_iter([rows]):
+        delivery = Delivery.from_db(connection.alias, prepared.init_list, row[: prepared.fields_end])
+        for populator in prepared.related_populators:
+            populator.populate(row, delivery)
+        return delivery
+    return None
 
 
 def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
     """Moves claimed -> sending and logs the attempt, committed before any HTTP is sent."""
     with transaction.atomic():
-        try:
-            delivery = (
-                Delivery.objects.select_for_update(of=("self",))
-                .select_related("post__department", "approval", "channel")
-                .get(pk=delivery_id)
-            )
-        except Delivery.DoesNotExist:
-            return None
-        if delivery.status != DeliveryStatus.CLAIMED:
+        delivery = _locked_delivery(delivery_id)
+        if delivery is None or delivery.status != DeliveryStatus.CLAIMED:
             return None
         blocker = _publish_blocker(delivery)
         if blocker:
@@ -501,17 +578,76 @@ def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:
             delivery.save(update_fields=["status", "failure_message", "lease_expires_at", "updated_at"])
             logger.warning("delivery %s withdrawn before sending: %s", delivery.pk, blocker)
             return None
+        attempt = _mark_sending(delivery)
+    return delivery, attempt
+
+
+def _mark_sending(delivery: Delivery) -> DeliveryAttempt:
+    """claimed -> sending with one more attempt, and that attempt's row, for a delivery locked by the caller.
+    The row is locked, so the in-memory copy follows the update without re-reading it."""
+    now = timezone.now()
+    if not _writes_in_one_statement():  # SQLite (make run without DATABASE_URL): two statements
         Delivery.objects.filter(pk=delivery.pk).update(
             status=DeliveryStatus.SENDING,
             attempts=F("attempts") + 1,
             lease_expires_at=_db_now_plus(settings.CIVICPOST_SEND_LEASE_SECONDS),
-            updated_at=timezone.now(),
+            updated_at=now,
         )
-        # The row is locked, so the in-memory copy can follow the update without re-reading it.
         delivery.status = DeliveryStatus.SENDING
         delivery.attempts += 1
-        attempt = DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome=ATTEMPT_SENDING)
-    return delivery, attempt
+        return DeliveryAttempt.objects.create(delivery=delivery, number=delivery.attempts, outcome=ATTEMPT_SENDING)
+    # One statement on PostgreSQL: the update and the attempt's insert (issue 18: a round trip and the ORM's
+    # compile of both per delivery).
+    params: list[Any] = [
+        DeliveryStatus.SENDING.value,
+        dt.timedelta(seconds=settings.CIVICPOST_SEND_LEASE_SECONDS),
+        now,
+        delivery.pk,
+        now,
+        ATTEMPT_SENDING,
+    ]
+    with connections[Delivery.objects.db].cursor() as cursor:
+        cursor.execute(_sql_mark_sending(), params)
+        attempt_id, number = cursor.fetchone()
+    delivery.status = DeliveryStatus.SENDING
+    delivery.attempts = number
+    attempt = DeliveryAttempt(
+        pk=attempt_id, delivery=delivery, number=number, started_at=now, outcome=ATTEMPT_SENDING, response=None
+    )
+    attempt._state.adding = False
+    attempt._state.db = Delivery.objects.db
+    return attempt
+
+
+def _writes_in_one_statement() -> bool:
+    """PostgreSQL: the worker's writes of a step go in one statement (WITH ... UPDATE ... RETURNING); SQLite (make
+    run without DATABASE_URL) takes the ORM's path, one statement each. Both leave the same rows
+    (tests/scheduler/test_publishing_one_statement.py compares them)."""
+    return bool(connections[Delivery.objects.db].vendor == "postgresql")
+
+
+@cache
+def _sql_mark_sending() -> str:
+    """`UPDATE delivery ... RETURNING` feeding `INSERT INTO attempt`: what `_mark_sending`'s ORM path does, with
+    the lease on the database clock (STATEMENT_TIMESTAMP() is Django's Now() on PostgreSQL)."""
+    delivery, attempt = _columns(Delivery), _columns(DeliveryAttempt)
+    return (
+        f"WITH sending AS (UPDATE {delivery['table']} SET {delivery['status']} = %s,"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
+        f" {delivery['attempts']} = {delivery['attempts']} + 1,"
+        f" {delivery['lease_expires_at']} = STATEMENT_TIMESTAMP() + %s, {delivery['updated_at']} = %s"
+        f" WHERE {delivery['id']} = %s RETURNING {delivery['id']}, {delivery['attempts']})"
+        f" INSERT INTO {attempt['table']} ({attempt['delivery']}, {attempt['number']}, {attempt['started_at']},"
+        f" {attempt['outcome']}, {attempt['message']}, {attempt['remote_id']}, {attempt['response']})"
+        f" SELECT {delivery['id']}, {delivery['attempts']}, %s, %s, '', '', NULL FROM sending"
+        f" RETURNING {attempt['id']}, {attempt['number']}"
+    )
+
+
+def _columns(model: Any) -> dict[str, str]:
+    """{"table": the quoted table, field name: its quoted column} of a model, for the hand-written statements."""
+    quote = connections[model.objects.db].ops.quote_name
+    names = {field.name: quote(field.column) for field in model._meta.concrete_fields}
+    return {"table": quote(model._meta.db_table), **names}
 
 
 def _finish(
@@ -557,19 +693,38 @@ def _finish(
         "remote_id": result.remote_id if result else "",
         "response": (result.raw if result else raw) or None,
     }
+    audit = _outcome_audit_values(delivery, status=status, message=message, result=result)
     with transaction.atomic():
         _lock_post(delivery.post_id)
-        updated = Delivery.objects.filter(pk=delivery.pk, attempts=attempt.number, status__in=waiting_statuses).update(
-            **changes
-        )
+        if _writes_in_one_statement():
+            updated, post_refreshed = _record_outcome(
+                delivery,
+                attempt,
+                changes=changes,
+                waiting_statuses=waiting_statuses,
+                attempt_values={"outcome": status, "message": message, **attempt_record},
+                audit=audit,
+                # Only a delivery that is done can finish its post; after a failure, once its chain is stopped.
+                refresh_post=status == DeliveryStatus.PUBLISHED,
+            )
+        else:  # SQLite (make run without DATABASE_URL): the same writes, one statement each
+            updated = bool(
+                Delivery.objects.filter(pk=delivery.pk, attempts=attempt.number, status__in=waiting_statuses).update(
+                    **changes
+                )
+            )
+            post_refreshed = False
+            if updated:
+                DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=status, message=message, **attempt_record)
+                if audit is not None:
+                    audit_record(**audit)
         if updated:
-            DeliveryAttempt.objects.filter(pk=attempt.pk).update(outcome=status, message=message, **attempt_record)
             if stops_chain:
                 _stop_chain(delivery, now=now)
-            if status not in PENDING_DELIVERY_STATUSES:
+            if status not in PENDING_DELIVERY_STATUSES and not post_refreshed:
                 # Only a delivery that is done can finish its post.
                 post_refresh_status(post_id=delivery.post_id)
-            _audit_outcome(delivery, status=status, message=message, result=result)
+            _announce_outcome(delivery, status=status, message=message)
         else:
             row = Delivery.objects.filter(pk=delivery.pk).values("attempts", "status").first()
             current: Mapping[str, Any] = row or {}
@@ -675,23 +830,129 @@ AUDITED_OUTCOMES: dict[str, AuditAction] = {
 }
 
 
-def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result: PublishResult | None = None) -> None:
+def _outcome_audit_values(
+    delivery: Delivery, *, status: str, message: str = "", result: PublishResult | None = None
+) -> dict[str, Any] | None:
+    """The audit event an outcome records (audit_record's arguments), or None for an outcome not audited."""
     action = AUDITED_OUTCOMES.get(status)
     if action is None:
-        return
-    notify_delivery_outcome(delivery, status=status, message=message)  # failed / needs attention: email, after commit
-    events.delivery_finished.send(sender=Delivery, delivery=delivery, status=status, message=message)
-    audit_record(
-        action=action,
-        department_id=delivery.post.department_id,
-        target=delivery.post,
-        changes={
+        return None
+    return {
+        "action": action,
+        "department_id": delivery.post.department_id,
+        "target": delivery.post,
+        "changes": {
             "delivery": delivery.pk,
             "channel": delivery.channel_id,
             "remote_id": result.remote_id if result else "",
         },
-        message=message,
-    )
+        "message": message,
+    }
+
+
+def _audit_outcome(delivery: Delivery, *, status: str, message: str = "", result: PublishResult | None = None) -> None:
+    """Tells of an audited outcome and appends its audit event (the reconciler's path, one statement each)."""
+    audit = _outcome_audit_values(delivery, status=status, message=message, result=result)
+    if audit is None:
+        return
+    _announce_outcome(delivery, status=status, message=message)
+    audit_record(**audit)
+
+
+def _announce_outcome(delivery: Delivery, *, status: str, message: str = "") -> None:
+    """Tells people and the other apps of an audited outcome, in its transaction: failed / needs attention
+    email (after commit), and scheduler.events.delivery_finished (the webhooks' outbox)."""
+    if status not in AUDITED_OUTCOMES:
+        return
+    notify_delivery_outcome(delivery, status=status, message=message)
+    events.delivery_finished.send(sender=Delivery, delivery=delivery, status=status, message=message)
+
+
+def _record_outcome(
+    delivery: Delivery,
+    attempt: DeliveryAttempt,
+    *,
+    changes: Mapping[str, Any],
+    waiting_statuses: Sequence[str],
+    attempt_values: Mapping[str, Any],
+    audit: Mapping[str, Any] | None,
+    refresh_post: bool,
+) -> tuple[bool, bool]:
+    """PostgreSQL: in one statement, the delivery's conditional update (this attempt still owns it) and, only
+    if it matched, its attempt's update, the audit event and (`refresh_post`) the post's post_refresh_status.
+    Returns (the delivery was updated, the post's status was refreshed). The caller holds the post's lock."""
+    connection = connections[Delivery.objects.db]
+    delivery_fields, attempt_fields = list(changes), list(attempt_values)
+    audit_row = audit_event_values(**audit) if audit is not None else None
+    if audit_row is not None:
+        audit_row["occurred_at"] = changes["updated_at"]
+    audit_fields = list(audit_row) if audit_row is not None else []
+    params: list[Any] = [
+        *_prepared(Delivery, changes, connection),
+        delivery.pk,
+        attempt.number,
+        [str(value) for value in waiting_statuses],
+        *_prepared(DeliveryAttempt, attempt_values, connection),
+        attempt.pk,
+    ]
+    if refresh_post:
+        params += [PostStatus.PUBLISHED.value, changes["updated_at"], delivery.post_id, PostStatus.APPROVED.value]
+        params += [delivery.post_id, [str(value) for value in PENDING_DELIVERY_STATUSES], delivery.pk]
+    if audit_row is not None:
+        params += _prepared(AuditEvent, audit_row, connection)
+    sql_text = _sql_record_outcome(tuple(delivery_fields), tuple(attempt_fields), tuple(audit_fields), refresh_post)
+    with connection.cursor() as cursor:
+        cursor.execute(sql_text, params)
+        updated, post_refreshed = cursor.fetchone()
+    return bool(updated), bool(post_refreshed)
+
+
+def _prepared(model: Any, values: Mapping[str, Any], connection: Any) -> list[Any]:
+    """The values as the ORM would send them for these fields (JSON, dates, addresses)."""
+    get_field = model._meta.get_field
+    return [get_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+
+
+@cache
+def _sql_record_outcome(
+    delivery_fields: tuple[str, ...], attempt_fields: tuple[str, ...], audit_fields: tuple[str, ...], refresh_post: bool
+) -> str:
+    """The statement of `_record_outcome` for these fields (a handful of shapes, built once each).
+
+    Every part of one statement sees the rows as they were before it, so the post's "no delivery still
+    pending" leaves this delivery out: the same statement sets it to a final status."""
+    delivery, attempt, post = _columns(Delivery), _columns(DeliveryAttempt), _columns(Post)
+    audit = _columns(AuditEvent)
+    sets = ", ".join(f"{delivery[name]} = %s" for name in delivery_fields)
+    attempt_sets = ", ".join(f"{attempt[name]} = %s" for name in attempt_fields)
+    parts = [
+        f"WITH outcome AS (UPDATE {delivery['table']} SET {sets}"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
+        f" WHERE {delivery['id']} = %s AND {delivery['attempts']} = %s AND {delivery['status']} = ANY(%s)"
+        f" RETURNING {delivery['id']})",
+        f"attempt AS (UPDATE {attempt['table']} SET {attempt_sets}"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
+        f" WHERE {attempt['id']} = %s AND EXISTS (SELECT 1 FROM outcome) RETURNING 1)",
+    ]
+    refreshed = "0"
+    if refresh_post:
+        parts.append(
+            f"post AS (UPDATE {post['table']} SET {post['status']} = %s, {post['updated_at']} = %s"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
+            f" WHERE {post['id']} = %s AND {post['status']} = %s AND EXISTS (SELECT 1 FROM outcome)"
+            f" AND NOT EXISTS (SELECT 1 FROM {delivery['table']} other WHERE other.{delivery['post']} = %s"
+            f" AND other.{delivery['status']} = ANY(%s) AND other.{delivery['id']} <> %s) RETURNING 1)"
+        )
+        refreshed = "(SELECT 1 FROM outcome)"
+    if audit_fields:
+        columns = ", ".join(audit[_field_name(AuditEvent, name)] for name in audit_fields)
+        placeholders = ", ".join(["%s"] * len(audit_fields))
+        parts.append(
+            f"audit AS (INSERT INTO {audit['table']} ({columns}) SELECT {placeholders} FROM outcome RETURNING 1)"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
+        )
+    return f"{', '.join(parts)} SELECT (SELECT count(*) FROM outcome), {refreshed}"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
+
+
+def _field_name(model: Any, name: str) -> str:
+    """The field's name for a name or an attname ("department_id" -> "department")."""
+    return str(model._meta.get_field(name).name)
 
 
 def _retry_or_fail(

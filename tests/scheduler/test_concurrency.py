@@ -9,6 +9,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -227,15 +228,16 @@ def test_a_cancel_racing_a_worker_that_records_its_result_does_not_deadlock(pers
 
     worker_recording = threading.Event()
     release_worker = threading.Event()
-    real_refresh = publishing.post_refresh_status
+    real_announce = publishing._announce_outcome
 
-    def pausing_refresh(*, post_id: int) -> None:
+    # Called inside the result transaction, after its writes (it holds the post's and the delivery's locks).
+    def pausing_announce(delivery: Delivery, **kwargs: Any) -> None:
         if threading.current_thread().name == "worker":
             worker_recording.set()
             release_worker.wait(timeout=30)
-        real_refresh(post_id=post_id)
+        real_announce(delivery, **kwargs)
 
-    monkeypatch.setattr(publishing, "post_refresh_status", pausing_refresh)
+    monkeypatch.setattr(publishing, "_announce_outcome", pausing_announce)
     outcome: dict[str, object] = {}
 
     def worker() -> None:
@@ -284,14 +286,16 @@ def test_two_deliveries_of_one_post_finishing_together_mark_the_post_finished(pe
     # Hold both workers just before they look at the post, so that they look at the same moment
     # (if the code lets them: a worker that locks the post first makes the other one wait).
     together = threading.Barrier(2)
-    real_refresh = publishing.post_refresh_status
+    real_record = publishing._record_outcome
 
-    def meeting_refresh(*, post_id: int) -> None:
+    # Called once the worker has the post's lock, before the statement that writes the outcome and decides
+    # whether the post is finished.
+    def meeting_record(*args: Any, **kwargs: Any) -> tuple[bool, bool]:
         with contextlib.suppress(threading.BrokenBarrierError):
             together.wait(timeout=2)
-        real_refresh(post_id=post_id)
+        return real_record(*args, **kwargs)
 
-    monkeypatch.setattr(publishing, "post_refresh_status", meeting_refresh)
+    monkeypatch.setattr(publishing, "_record_outcome", meeting_record)
     results, errors = _in_threads(
         [
             lambda delivery_id=delivery_id: publishing.delivery_publish(delivery_id=delivery_id)
