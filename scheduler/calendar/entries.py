@@ -79,10 +79,10 @@ class CalendarEntry:
 
     @cached_property
     def line(self) -> dict[str, Any]:
-        """Everything one line of the month or week grid shows (templates/scheduler/_calendar_line.html), as
-        ready strings in a dict: the template then resolves each value in one dictionary lookup instead of a
-        chain of attribute lookups, properties, filters and `{% url %}` tags per line (issue 18: a month
-        renders ~200 lines with ~30 values each). Made only for the lines a page shows."""
+        """Everything one line of the month or week grid shows (scheduler/calendar/line_markup.py), as
+        ready strings in a dict: one dictionary lookup per value instead of a chain of attribute lookups,
+        properties, filters and `{% url %}` tags per line (issue 18: a month renders ~200 lines with ~30
+        values each). Made only for the lines a page shows."""
         post = self.post
         pk = str(post.id)
         full_time = self.full_time
@@ -186,11 +186,11 @@ def _url_patterns() -> dict[str, str]:
 
 def _approver_name(post: Post) -> str:
     """The name of whoever approved the post as it stands, or "" (not approved, or sent back since)."""
-    approval = post.current_approval  # joined by calendar_posts, with its approver: no query
-    if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or approval is None:
+    # The approver's names are joined by calendar_posts as plain columns: no query, no instance.
+    if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or post.current_approval_id is None:
         return ""
-    approver = approval.approved_by
-    return approver.get_full_name() or approver.email
+    full_name = f"{post.approver_first_name} {post.approver_last_name}".strip()  # as User.get_full_name()
+    return full_name or post.approver_email
 
 
 def calendar_entries(

@@ -7,7 +7,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 
 from departments.models import Department
 from scheduler.models import (
@@ -30,14 +30,14 @@ def post_has_language() -> bool:
 # than the query itself, on SQLite above all (each datetime is parsed from text).
 POST_COLUMNS = ("id", "department_id", "author_id", "text", "link", "due_at", "status", "channel_text")
 
-# Who approved it, for the month's preview: the current approval's approver, joined in the same query.
-APPROVAL_COLUMNS = (
-    "current_approval",
-    "current_approval__approved_by",
-    "current_approval__approved_by__first_name",
-    "current_approval__approved_by__last_name",
-    "current_approval__approved_by__email",
-)
+# Who approved it, for the month's preview: the current approval's approver's names, joined in the same
+# query as three plain columns (`approver_first_name`, ...), not as an approval and a user instance per
+# scheduled post (issue 18).
+APPROVER_COLUMNS = {
+    "approver_first_name": F("current_approval__approved_by__first_name"),
+    "approver_last_name": F("current_approval__approved_by__last_name"),
+    "approver_email": F("current_approval__approved_by__email"),
+}
 
 
 DEPARTMENT_COLUMNS = ("id", "name", "time_zone")
@@ -66,16 +66,13 @@ def calendar_posts(
         post_id=OuterRef("pk"), status__in=(DeliveryStatus.FAILED, DeliveryStatus.NEEDS_ATTENTION)
     )
     # thread_parts: the chip says "Thread of 3 parts" (issue 17).
-    columns = [*POST_COLUMNS, "thread_parts", *APPROVAL_COLUMNS, *(["language"] if post_has_language() else [])]
+    columns = [*POST_COLUMNS, "thread_parts", "current_approval_id", *(["language"] if post_has_language() else [])]
     # No select_related("department"): a month shows thousands of posts of a handful of departments, and
     # a joined department is a model instance per post (issue 18). Each post gets the one instance of its
     # department, taken from the channels already loaded (one query only for a department with no channel).
     # Who approved it (the month's preview) is joined in the same query.
     posts: list[Post] = list(
-        base.select_related("current_approval__approved_by")
-        .only(*columns)
-        .annotate(has_failure=Exists(failed))
-        .order_by("due_at", "id")
+        base.only(*columns).annotate(has_failure=Exists(failed), **APPROVER_COLUMNS).order_by("due_at", "id")
     )
     departments: dict[int, Department] = {c.department_id: c.department for c in channels.values()}
     missing = {p.department_id for p in posts} - departments.keys()
