@@ -70,9 +70,6 @@ class CalendarEntry:
     # words are made only for the entries a page shows (a month cell lists a few of its posts).
     department_local: dt.datetime | None = None
     hints: list[Hint] = field(default_factory=list)
-    # The month's preview: each channel's own version of the text [(channel name, text)], and who approved it.
-    versions: list[tuple[str, str]] = field(default_factory=list)
-    approved_by: str = ""
     # The addresses a line links to, "/posts/0/" style with PK_PLACEHOLDER for the post's id: reversed once
     # per build, not twice per line (see `line`).
     url_patterns: dict[str, str] = field(default_factory=dict)
@@ -121,6 +118,24 @@ class CalendarEntry:
             "versions": self.versions,
             "department_time": self.department_time,
         }
+
+    @property
+    def versions(self) -> list[tuple[str, str]]:
+        """The preview's versions for single channels [(channel name, text)]: made only for the lines shown."""
+        post = self.post
+        if not post.channel_text:
+            return []
+        by_id = {str(channel.pk): channel for channel in self.channels}
+        return [
+            (by_id[key].display_name, text)
+            for key, text in post.channel_text.items()
+            if key in by_id and text and text != post.text
+        ]
+
+    @property
+    def approved_by(self) -> str:
+        """Who approved the post as it stands (the preview), or ""."""
+        return _approver_name(self.post)
 
     @property
     def department_time(self) -> str:
@@ -232,14 +247,6 @@ def calendar_entries(
             and post.status in EDITABLE_STATUSES
             and not (post.status == PostStatus.APPROVED and post.due_at <= now)
         )
-        versions = []
-        if post.channel_text:
-            by_id = {str(channel.pk): channel for channel in channels}
-            versions = [
-                (by_id[key].display_name, text)
-                for key, text in post.channel_text.items()
-                if key in by_id and text and text != post.text
-            ]
         entries.append(
             CalendarEntry(
                 post=post,
@@ -251,8 +258,6 @@ def calendar_entries(
                 platforms=list(platforms.values()),
                 channels=channels,
                 department_local=department_local,
-                versions=versions,
-                approved_by=_approver_name(post),
                 url_patterns=url_patterns,
             )
         )
