@@ -19,12 +19,12 @@ from departments.selectors import (
 )
 from scheduler.adapters.registry import platform_label
 from scheduler.calendar.hints import Hint, add_hints
+from scheduler.calendar.posts import CalendarPost
 from scheduler.calendar.statuses import CALENDAR_STATUSES, EDITABLE_STATUSES, calendar_status
 from scheduler.hold_hints import add_hold_hints
 from scheduler.models import (
     BlackoutPeriod,
     Channel,
-    Post,
     PostStatus,
 )
 
@@ -58,7 +58,7 @@ class PlatformMark:
 class CalendarEntry:
     """One post as the viewer sees it on the calendar."""
 
-    post: Post
+    post: CalendarPost
     local_due: dt.datetime
     status: str
     status_label: str
@@ -199,19 +199,19 @@ def _url_patterns() -> dict[str, str]:
     }
 
 
-def _approver_name(post: Post) -> str:
+def _approver_name(post: CalendarPost) -> str:
     """The name of whoever approved the post as it stands, or "" (not approved, or sent back since)."""
     # The approver's names are joined by calendar_posts as plain columns: no query, no instance.
     if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or post.current_approval_id is None:
         return ""
     full_name = f"{post.approver_first_name} {post.approver_last_name}".strip()  # as User.get_full_name()
-    return full_name or post.approver_email
+    return full_name or post.approver_email or ""
 
 
 def calendar_entries(
     *,
     user: User | AnonymousUser,
-    posts: list[Post],
+    posts: list[CalendarPost],
     zone: zoneinfo.ZoneInfo,
     blackouts: list[BlackoutPeriod],
     now: dt.datetime,
