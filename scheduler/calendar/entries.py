@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -85,7 +86,6 @@ class CalendarEntry:
         full_time = self.full_time
         department_name = post.department.name
         text = post.text
-        truncator = Truncator(text)
         thread_parts = post.thread_parts
         urls = self.url_patterns or _url_patterns()
         return {
@@ -99,13 +99,13 @@ class CalendarEntry:
             "input_date": self.input_date if self.can_move else "",
             "input_time": self.input_time if self.can_move else "",
             # Escaped as a whole by the template, like its parts were: " (", ", " and ")" escape to themselves.
-            "summary": f"{truncator.chars(60)} ({department_name}, {full_time})" if self.can_move else "",
-            "move_label": f"{truncator.chars(40)}, {full_time}" if self.can_move else "",
+            "summary": f"{_truncated(text, 60)} ({department_name}, {full_time})" if self.can_move else "",
+            "move_label": f"{_truncated(text, 40)}, {full_time}" if self.can_move else "",
             "due_iso": iso_utc(post.due_at),
             "time": self.time,
             "offset_note": self.offset_note,
             "department_name": department_name,
-            "short_text": truncator.chars(90),
+            "short_text": _truncated(text, 90),
             "text": text,
             "full_time": full_time,
             "platforms": [(mark.label, mark.icon) for mark in self.platforms],
@@ -185,6 +185,13 @@ class CalendarEntry:
     @property
     def hint_kinds(self) -> list[str]:
         return sorted({hint.kind for hint in self.hints})
+
+
+def _truncated(text: str, length: int) -> str:
+    """Truncator(text).chars(length) (the `truncatechars` filter), without walking a text that is short
+    enough character by character."""
+    normal = unicodedata.normalize("NFC", text)
+    return normal if len(normal) <= length else Truncator(normal).chars(length)
 
 
 # Stands for the post's id in a reversed address; replaced per line (an id is digits, never this).
