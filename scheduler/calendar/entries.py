@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,12 +20,12 @@ from departments.selectors import (
 )
 from scheduler.adapters.registry import platform_label
 from scheduler.calendar.hints import Hint, add_hints
+from scheduler.calendar.posts import CalendarPost
 from scheduler.calendar.statuses import CALENDAR_STATUSES, EDITABLE_STATUSES, calendar_status
 from scheduler.hold_hints import add_hold_hints
 from scheduler.models import (
     BlackoutPeriod,
     Channel,
-    Post,
     PostStatus,
 )
 
@@ -58,7 +59,7 @@ class PlatformMark:
 class CalendarEntry:
     """One post as the viewer sees it on the calendar."""
 
-    post: Post
+    post: CalendarPost
     local_due: dt.datetime
     status: str
     status_label: str
@@ -70,25 +71,21 @@ class CalendarEntry:
     # words are made only for the entries a page shows (a month cell lists a few of its posts).
     department_local: dt.datetime | None = None
     hints: list[Hint] = field(default_factory=list)
-    # The month's preview: each channel's own version of the text [(channel name, text)], and who approved it.
-    versions: list[tuple[str, str]] = field(default_factory=list)
-    approved_by: str = ""
     # The addresses a line links to, "/posts/0/" style with PK_PLACEHOLDER for the post's id: reversed once
     # per build, not twice per line (see `line`).
     url_patterns: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def line(self) -> dict[str, Any]:
-        """Everything one line of the month or week grid shows (templates/scheduler/_calendar_line.html), as
-        ready strings in a dict: the template then resolves each value in one dictionary lookup instead of a
-        chain of attribute lookups, properties, filters and `{% url %}` tags per line (issue 18: a month
-        renders ~200 lines with ~30 values each). Made only for the lines a page shows."""
+        """Everything one line of the month or week grid shows (scheduler/calendar/line_markup.py), as
+        ready strings in a dict: one dictionary lookup per value instead of a chain of attribute lookups,
+        properties, filters and `{% url %}` tags per line (issue 18: a month renders ~200 lines with ~30
+        values each). Made only for the lines a page shows."""
         post = self.post
         pk = str(post.id)
         full_time = self.full_time
         department_name = post.department.name
         text = post.text
-        truncator = Truncator(text)
         thread_parts = post.thread_parts
         urls = self.url_patterns or _url_patterns()
         return {
@@ -102,13 +99,13 @@ class CalendarEntry:
             "input_date": self.input_date if self.can_move else "",
             "input_time": self.input_time if self.can_move else "",
             # Escaped as a whole by the template, like its parts were: " (", ", " and ")" escape to themselves.
-            "summary": f"{truncator.chars(60)} ({department_name}, {full_time})" if self.can_move else "",
-            "move_label": f"{truncator.chars(40)}, {full_time}" if self.can_move else "",
+            "summary": f"{_truncated(text, 60)} ({department_name}, {full_time})" if self.can_move else "",
+            "move_label": f"{_truncated(text, 40)}, {full_time}" if self.can_move else "",
             "due_iso": iso_utc(post.due_at),
             "time": self.time,
             "offset_note": self.offset_note,
             "department_name": department_name,
-            "short_text": truncator.chars(90),
+            "short_text": _truncated(text, 90),
             "text": text,
             "full_time": full_time,
             "platforms": [(mark.label, mark.icon) for mark in self.platforms],
@@ -121,6 +118,24 @@ class CalendarEntry:
             "versions": self.versions,
             "department_time": self.department_time,
         }
+
+    @property
+    def versions(self) -> list[tuple[str, str]]:
+        """The preview's versions for single channels [(channel name, text)]: made only for the lines shown."""
+        post = self.post
+        if not post.channel_text:
+            return []
+        by_id = {str(channel.pk): channel for channel in self.channels}
+        return [
+            (by_id[key].display_name, text)
+            for key, text in post.channel_text.items()
+            if key in by_id and text and text != post.text
+        ]
+
+    @property
+    def approved_by(self) -> str:
+        """Who approved the post as it stands (the preview), or ""."""
+        return _approver_name(self.post)
 
     @property
     def department_time(self) -> str:
@@ -172,6 +187,13 @@ class CalendarEntry:
         return sorted({hint.kind for hint in self.hints})
 
 
+def _truncated(text: str, length: int) -> str:
+    """Truncator(text).chars(length) (the `truncatechars` filter), without walking a text that is short
+    enough character by character."""
+    normal = unicodedata.normalize("NFC", text)
+    return normal if len(normal) <= length else Truncator(normal).chars(length)
+
+
 # Stands for the post's id in a reversed address; replaced per line (an id is digits, never this).
 PK_PLACEHOLDER = "2147483647"
 
@@ -184,19 +206,19 @@ def _url_patterns() -> dict[str, str]:
     }
 
 
-def _approver_name(post: Post) -> str:
+def _approver_name(post: CalendarPost) -> str:
     """The name of whoever approved the post as it stands, or "" (not approved, or sent back since)."""
-    approval = post.current_approval  # joined by calendar_posts, with its approver: no query
-    if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or approval is None:
+    # The approver's names are joined by calendar_posts as plain columns: no query, no instance.
+    if post.status not in (PostStatus.APPROVED, PostStatus.PUBLISHED) or post.current_approval_id is None:
         return ""
-    approver = approval.approved_by
-    return approver.get_full_name() or approver.email
+    full_name = f"{post.approver_first_name} {post.approver_last_name}".strip()  # as User.get_full_name()
+    return full_name or post.approver_email or ""
 
 
 def calendar_entries(
     *,
     user: User | AnonymousUser,
-    posts: list[Post],
+    posts: list[CalendarPost],
     zone: zoneinfo.ZoneInfo,
     blackouts: list[BlackoutPeriod],
     now: dt.datetime,
@@ -232,14 +254,6 @@ def calendar_entries(
             and post.status in EDITABLE_STATUSES
             and not (post.status == PostStatus.APPROVED and post.due_at <= now)
         )
-        versions = []
-        if post.channel_text:
-            by_id = {str(channel.pk): channel for channel in channels}
-            versions = [
-                (by_id[key].display_name, text)
-                for key, text in post.channel_text.items()
-                if key in by_id and text and text != post.text
-            ]
         entries.append(
             CalendarEntry(
                 post=post,
@@ -251,8 +265,6 @@ def calendar_entries(
                 platforms=list(platforms.values()),
                 channels=channels,
                 department_local=department_local,
-                versions=versions,
-                approved_by=_approver_name(post),
                 url_patterns=url_patterns,
             )
         )

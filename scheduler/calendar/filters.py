@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from civicpost.fields import parse_id
 from departments.models import Department
 from scheduler.adapters.registry import platform_label
-from scheduler.calendar.posts import channels_by_id, post_has_language
+from scheduler.calendar.posts import CalendarPost, channels_by_id, post_has_language
 from scheduler.calendar.quiet import MAX_QUIET_DAYS, default_quiet_days
 from scheduler.calendar.statuses import CALENDAR_STATUSES, STATUS_LABELS
 from scheduler.models import (
@@ -119,7 +119,7 @@ class CalendarFilters:
     def effective_quiet_days(self) -> int:
         return self.quiet_days or default_quiet_days()
 
-    def matches(self, post: Post, status: str, channels: list[Channel]) -> bool:
+    def matches(self, post: Post | CalendarPost, status: str, channels: list[Channel]) -> bool:
         if self.departments and post.department_id not in self.departments:
             return False
         if self.author and post.author_id != self.author:

@@ -15,12 +15,11 @@ from icalendar import Calendar, Event
 
 from scheduler.adapters.registry import platform_label
 from scheduler.blackouts import blackout_scope, blackouts_overlapping
-from scheduler.calendar.posts import calendar_posts, channels_by_id
+from scheduler.calendar.posts import CalendarPost, calendar_posts, channels_by_id
 from scheduler.calendar.statuses import STATUS_LABELS, calendar_status
 from scheduler.models import (
     BlackoutPeriod,
     CalendarFeedToken,
-    Post,
     PostStatus,
 )
 
@@ -50,7 +49,7 @@ def feed_token_active(*, user: User) -> CalendarFeedToken | None:
     return CalendarFeedToken.objects.filter(user=user, revoked_at__isnull=True).first()
 
 
-def feed_posts(*, user: User, now: dt.datetime | None = None) -> list[Post]:
+def feed_posts(*, user: User, now: dt.datetime | None = None) -> list[CalendarPost]:
     """The posts of a person's iCal feed: what they may see, from a month ago to a year ahead."""
     now = now or timezone.now()
     return calendar_posts(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy
 
@@ -10,6 +10,9 @@ from scheduler.models import (
     Post,
     PostStatus,
 )
+
+if TYPE_CHECKING:
+    from scheduler.calendar.posts import CalendarPost
 
 FAILED = "failed"
 
@@ -31,7 +34,7 @@ STATUS_LABELS = dict(CALENDAR_STATUSES)
 EDITABLE_STATUSES = (PostStatus.DRAFT, PostStatus.SUBMITTED, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVED)
 
 
-def calendar_status(post: Post) -> str:
+def calendar_status(post: Post | CalendarPost) -> str:
     """Returns the calendar status key: the post's status, or "failed" when a channel failed."""
     if post.status in (PostStatus.APPROVED, PostStatus.PUBLISHED) and getattr(post, "has_failure", False):
         return FAILED
