@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 
 from audit.context import current_origin
 from audit.models import AuditEvent
@@ -51,6 +52,35 @@ def audit_event_values(
         "changes": changes or {},
         "message": message,
     }
+
+
+def audit_insert_after(*, step: str, occurred_at: Any, **event: Any) -> tuple[str, list[Any]]:
+    """One audit event (`audit_record`'s arguments) as an `INSERT ... SELECT ... FROM <step>` with its parameters,
+    for a writer that records a change and its event in one statement (the worker's outcome, issue 18): the
+    event is written once per row the statement's part `step` returned, so only when the change happened.
+    PostgreSQL (a data-modifying WITH); the values go through the fields as `AuditEvent.objects.create` sends
+    them."""
+    values = {**audit_event_values(**event), "occurred_at": occurred_at}
+    connection = connections[AuditEvent.objects.db]
+    params = [_field(name).get_db_prep_save(value, connection) for name, value in values.items()]
+    return _audit_insert_sql(tuple(values), step), params
+
+
+def _field(name: str) -> models.Field[Any, Any]:
+    """AuditEvent's concrete field by its name or attname ("department_id")."""
+    field = AuditEvent._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise LookupError(f"AuditEvent.{name} is not a column")
+    return field
+
+
+@cache
+def _audit_insert_sql(names: tuple[str, ...], step: str) -> str:
+    quote = connections[AuditEvent.objects.db].ops.quote_name
+    columns = ", ".join(quote(str(_field(name).column)) for name in names)
+    placeholders = ", ".join(["%s"] * len(names))
+    table = quote(AuditEvent._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) SELECT {placeholders} FROM {step}"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
 
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from audit.models import AuditAction, AuditEvent
-from audit.services import audit_event_values, audit_record
+from audit.models import AuditAction
+from audit.services import audit_insert_after, audit_record
 from scheduler import events
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
@@ -883,10 +883,12 @@ def _record_outcome(
     Returns (the delivery was updated, the post's status was refreshed). The caller holds the post's lock."""
     connection = connections[Delivery.objects.db]
     delivery_fields, attempt_fields = list(changes), list(attempt_values)
-    audit_row = audit_event_values(**audit) if audit is not None else None
-    if audit_row is not None:
-        audit_row["occurred_at"] = changes["updated_at"]
-    audit_fields = list(audit_row) if audit_row is not None else []
+    # The audit app writes its event: a part of this statement, run only when the outcome's part changed the row.
+    audit_sql, audit_params = (
+        audit_insert_after(step="outcome", occurred_at=changes["updated_at"], **audit)
+        if audit is not None
+        else ("", [])
+    )
     params: list[Any] = [
         *_prepared(Delivery, changes, connection),
         delivery.pk,
@@ -898,9 +900,8 @@ def _record_outcome(
     if refresh_post:
         params += [PostStatus.PUBLISHED.value, changes["updated_at"], delivery.post_id, PostStatus.APPROVED.value]
         params += [delivery.post_id, [str(value) for value in PENDING_DELIVERY_STATUSES], delivery.pk]
-    if audit_row is not None:
-        params += _prepared(AuditEvent, audit_row, connection)
-    sql_text = _sql_record_outcome(tuple(delivery_fields), tuple(attempt_fields), tuple(audit_fields), refresh_post)
+    params += audit_params
+    sql_text = _sql_record_outcome(tuple(delivery_fields), tuple(attempt_fields), audit_sql, refresh_post)
     with connection.cursor() as cursor:
         cursor.execute(sql_text, params)
         updated, post_refreshed = cursor.fetchone()
@@ -915,14 +916,13 @@ def _prepared(model: Any, values: Mapping[str, Any], connection: Any) -> list[An
 
 @cache
 def _sql_record_outcome(
-    delivery_fields: tuple[str, ...], attempt_fields: tuple[str, ...], audit_fields: tuple[str, ...], refresh_post: bool
+    delivery_fields: tuple[str, ...], attempt_fields: tuple[str, ...], audit_sql: str, refresh_post: bool
 ) -> str:
     """The statement of `_record_outcome` for these fields (a handful of shapes, built once each).
 
     Every part of one statement sees the rows as they were before it, so the post's "no delivery still
     pending" leaves this delivery out: the same statement sets it to a final status."""
     delivery, attempt, post = _columns(Delivery), _columns(DeliveryAttempt), _columns(Post)
-    audit = _columns(AuditEvent)
     sets = ", ".join(f"{delivery[name]} = %s" for name in delivery_fields)
     attempt_sets = ", ".join(f"{attempt[name]} = %s" for name in attempt_fields)
     parts = [
@@ -941,18 +941,9 @@ def _sql_record_outcome(
             f" AND other.{delivery['status']} = ANY(%s) AND other.{delivery['id']} <> %s) RETURNING 1)"
         )
         refreshed = "(SELECT 1 FROM outcome)"
-    if audit_fields:
-        columns = ", ".join(audit[_field_name(AuditEvent, name)] for name in audit_fields)
-        placeholders = ", ".join(["%s"] * len(audit_fields))
-        parts.append(
-            f"audit AS (INSERT INTO {audit['table']} ({columns}) SELECT {placeholders} FROM outcome RETURNING 1)"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
-        )
+    if audit_sql:
+        parts.append(f"audit AS ({audit_sql} RETURNING 1)")
     return f"{', '.join(parts)} SELECT (SELECT count(*) FROM outcome), {refreshed}"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
-
-
-def _field_name(model: Any, name: str) -> str:
-    """The field's name for a name or an attname ("department_id" -> "department")."""
-    return str(model._meta.get_field(name).name)
 
 
 def _retry_or_fail(
