@@ -18,12 +18,15 @@ from django.utils.translation import gettext as _
 from scheduler.calendar.entries import CalendarEntry
 
 
-def _escape(value: Any) -> str:
+def escape_value(value: Any) -> str:
     """What `{{ value }}` writes: already-safe markup as it is, anything else escaped (Django's
     conditional_escape, without a SafeString per value)."""
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return _html_escape(str(value))
+
+
+_escape = escape_value
 
 
 def _words() -> dict[str, str]:
