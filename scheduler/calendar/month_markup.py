@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from scheduler.calendar.line_markup import calendar_lines, escape_value
+from scheduler.calendar.line_markup import LineWriter, escape_value
 from scheduler.calendar.periods import CalendarDay
 
 
@@ -21,6 +21,7 @@ def _cell(
     day: CalendarDay,
     *,
     sprite: str,
+    writer: LineWriter,
     can_add: bool,
     new_post_url: str,
     day_agenda_url: str,
@@ -53,7 +54,7 @@ def _cell(
         for item in day.blackouts
     )
     shown = day.shown
-    lines = f'<ul class="civic-cal-lines">{calendar_lines(shown, sprite)}</ul>' if shown else ""
+    lines = f'<ul class="civic-cal-lines">{writer.lines(shown)}</ul>' if shown else ""
     more = ""
     hidden = len(day.entries) - len(shown)
     if hidden:
@@ -91,6 +92,7 @@ def calendar_month_weeks(
 ) -> SafeString:
     """The month's <tr> of each week with its day cells, as the region's template loops wrote them."""
     e = escape_value
+    writer = LineWriter(sprite)
     sprite, new_post_url, day_agenda_url = e(sprite), e(new_post_url), e(day_agenda_url)
     filter_query = e(filter_query)
     today_word, blackout_word = e(_("Today")), e(_("Blackout:"))
@@ -100,6 +102,7 @@ def calendar_month_weeks(
             _cell(
                 day,
                 sprite=sprite,
+                writer=writer,
                 can_add=can_post and day.date >= today,
                 new_post_url=new_post_url,
                 day_agenda_url=day_agenda_url,
