@@ -42,13 +42,13 @@ def _cell(
     new_post = f"{new_post_url}?date={iso}"
     new_post_attribute = f' data-new-post="{new_post}"' if can_add else ""
     today = f' <span class="civic-cal-today">{today_word}</span>' if day.is_today else ""
-    add = (
-        f'<a class="civic-cal-add" href="{new_post}"><svg class="usa-icon" aria-hidden="true" focusable="false">'
-        f'<use href="{sprite}#add"></use></svg><span class="usa-sr-only">'
-        f"{_('New post on %(day)s') % {'day': label}}</span></a>"
-        if can_add
-        else ""
-    )
+    add = ""
+    if can_add:
+        new_post_words = _("New post on %(day)s") % {"day": label}
+        add = (
+            f'<a class="civic-cal-add" href="{new_post}"><svg class="usa-icon" aria-hidden="true" focusable="false">'
+            f'<use href="{sprite}#add"></use></svg><span class="usa-sr-only">{new_post_words}</span></a>'
+        )
     blackouts = "".join(
         f'<p class="civic-cal-blackout"><strong>{blackout_word}</strong> {e(item.blackout.reason)}</p>'
         for item in day.blackouts
@@ -67,7 +67,8 @@ def _cell(
             more += " " + ngettext("(%(counter)s with a warning)", "(%(counter)s with warnings)", with_hints) % {
                 "counter": with_hints
             }
-        more += f'<span class="usa-sr-only"> {_("posts on %(day)s") % {"day": label}}</span></a>'
+        posts_on = _("posts on %(day)s") % {"day": label}
+        more += f'<span class="usa-sr-only"> {posts_on}</span></a>'
     return (
         f'\n        <td class="{classes}" data-drop-date="{iso}"'
         f"{new_post_attribute}>\n"
