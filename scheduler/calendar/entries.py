@@ -55,6 +55,27 @@ class PlatformMark:
     icon: str
 
 
+class EntryContext:
+    """What every entry of one build shares (see CalendarEntry.shared)."""
+
+    __slots__ = ("labels", "marks", "member_of", "now", "zone", "zones")
+
+    def __init__(
+        self, *, labels: dict[str, str], member_of: set[int], now: dt.datetime, zone: zoneinfo.ZoneInfo
+    ) -> None:
+        self.labels = labels
+        self.zone = zone
+        self.member_of = member_of
+        self.now = now
+        self.marks: dict[str, PlatformMark] = {}
+        self.zones: dict[str, zoneinfo.ZoneInfo] = {}
+
+    def zone_named(self, key: str) -> zoneinfo.ZoneInfo:
+        if key not in self.zones:
+            self.zones[key] = zoneinfo.ZoneInfo(key)
+        return self.zones[key]
+
+
 @dataclass
 class CalendarEntry:
     """One post as the viewer sees it on the calendar."""
@@ -62,18 +83,54 @@ class CalendarEntry:
     post: CalendarPost
     local_due: dt.datetime
     status: str
-    status_label: str
-    can_move: bool
-    colour: int
-    platforms: list[PlatformMark]
     channels: list[Channel]
-    # The post's time in its department's zone, when that zone's offset differs from the viewer's. The
-    # words are made only for the entries a page shows (a month cell lists a few of its posts).
-    department_local: dt.datetime | None = None
+    # What the per-line values below are worked out from (the viewer's departments, zone, now, the
+    # translated labels): a month reads ~2,100 posts for its counts and hints and draws ~200 lines, so the
+    # line's own values are made only when read (issue 18).
+    shared: EntryContext
     hints: list[Hint] = field(default_factory=list)
     # The addresses a line links to, "/posts/0/" style with PK_PLACEHOLDER for the post's id: reversed once
     # per build, not twice per line (see `line`).
     url_patterns: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def status_label(self) -> str:
+        return self.shared.labels.get(self.status, self.status)
+
+    @cached_property
+    def can_move(self) -> bool:
+        post = self.post
+        return (
+            post.department_id in self.shared.member_of
+            and post.status in EDITABLE_STATUSES
+            and not (post.status == PostStatus.APPROVED and post.due_at <= self.shared.now)
+        )
+
+    @property
+    def colour(self) -> int:
+        return self.post.department_id % DEPARTMENT_COLOURS
+
+    @cached_property
+    def platforms(self) -> list[PlatformMark]:
+        """One mark per platform of the post's channels, in the channels' order."""
+        marks = self.shared.marks
+        platforms: dict[str, PlatformMark] = {}
+        for channel in self.channels:
+            if channel.platform not in marks:
+                marks[channel.platform] = PlatformMark(
+                    channel.platform, platform_label(channel.platform), PLATFORM_ICONS.get(channel.platform, "public")
+                )
+            platforms.setdefault(channel.platform, marks[channel.platform])
+        return list(platforms.values())
+
+    @cached_property
+    def department_local(self) -> dt.datetime | None:
+        """The post's time in its department's zone, when that zone's offset differs from the viewer's."""
+        zone_key = self.post.department.time_zone
+        if zone_key == self.shared.zone.key:
+            return None
+        own = self.post.due_at.astimezone(self.shared.zone_named(zone_key))
+        return own if own.utcoffset() != self.local_due.utcoffset() else None
 
     @cached_property
     def line(self) -> dict[str, Any]:
@@ -224,50 +281,24 @@ def calendar_entries(
     now: dt.datetime,
 ) -> list[CalendarEntry]:
     # Translated once per build, not once per post.
-    labels = {key: str(label) for key, label in CALENDAR_STATUSES}
-    marks: dict[str, PlatformMark] = {}
-    member_of = department_ids_for_user(user=user)
-    zones: dict[str, zoneinfo.ZoneInfo] = {}
+    shared = EntryContext(
+        labels={key: str(label) for key, label in CALENDAR_STATUSES},
+        member_of=department_ids_for_user(user=user),
+        now=now,
+        zone=zone,
+    )
     url_patterns = _url_patterns()
-    entries = []
-    for post in posts:
-        status = calendar_status(post)
-        local = post.due_at.astimezone(zone)
-        department_local = None
-        zone_key = post.department.time_zone
-        if zone_key != zone.key:
-            if zone_key not in zones:
-                zones[zone_key] = zoneinfo.ZoneInfo(zone_key)
-            own = post.due_at.astimezone(zones[zone_key])
-            if own.utcoffset() != local.utcoffset():
-                department_local = own
-        channels = post.calendar_channels
-        platforms: dict[str, PlatformMark] = {}
-        for channel in channels:
-            if channel.platform not in marks:
-                marks[channel.platform] = PlatformMark(
-                    channel.platform, platform_label(channel.platform), PLATFORM_ICONS.get(channel.platform, "public")
-                )
-            platforms.setdefault(channel.platform, marks[channel.platform])
-        can_move = (
-            post.department_id in member_of
-            and post.status in EDITABLE_STATUSES
-            and not (post.status == PostStatus.APPROVED and post.due_at <= now)
+    entries = [
+        CalendarEntry(
+            post=post,
+            local_due=post.due_at.astimezone(zone),
+            status=calendar_status(post),
+            channels=post.calendar_channels,
+            shared=shared,
+            url_patterns=url_patterns,
         )
-        entries.append(
-            CalendarEntry(
-                post=post,
-                local_due=local,
-                status=status,
-                status_label=labels.get(status, status),
-                can_move=can_move,
-                colour=post.department_id % DEPARTMENT_COLOURS,
-                platforms=list(platforms.values()),
-                channels=channels,
-                department_local=department_local,
-                url_patterns=url_patterns,
-            )
-        )
+        for post in posts
+    ]
     add_hints(entries, blackouts, zone, now)
     # Crisis holds: "Held: crisis hold by ..." on each post kept from going out.
     add_hold_hints(entries, Hint, zone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -149,20 +150,22 @@ def add_hints(
                 Hint("link", words=partial(_shared_link_words, entry, others, zone, in_language, link_text))
             )
 
-    # Inside a blackout period of the post's department or of the whole city.
+    # Inside a blackout period of the post's department or of the whole city: each blackout looks only at
+    # the posts due within it (bisected in time order), not every post at every blackout.
     if blackouts:
         blackout_text = _("Inside a blackout: %(reason)s (%(scope)s).")
-        texts = {b.pk: blackout_text % {"reason": b.reason, "scope": blackout_scope(b)} for b in blackouts}
-        for entry in live:
-            if entry.post.id not in warned:
-                continue
-            inside = [
-                texts[blackout.pk]
-                for blackout in blackouts
-                if blackout_applies(blackout, department_id=entry.post.department_id, when=entry.post.due_at)
-            ]
-            if inside:
-                entry.hints.append(Hint("blackout", " ".join(inside)))
+        in_time_order = sorted(live, key=lambda e: e.post.due_at)
+        due_times = [e.post.due_at for e in in_time_order]
+        inside: dict[int, tuple[CalendarEntry, list[str]]] = {}
+        for blackout in blackouts:
+            text = blackout_text % {"reason": blackout.reason, "scope": blackout_scope(blackout)}
+            first = bisect_left(due_times, blackout.starts_at)
+            for entry in in_time_order[first : bisect_left(due_times, blackout.ends_at, lo=first)]:
+                post = entry.post
+                if post.id in warned and blackout_applies(blackout, department_id=post.department_id, when=post.due_at):
+                    inside.setdefault(post.id, (entry, []))[1].append(text)
+        for entry, texts in inside.values():
+            entry.hints.append(Hint("blackout", " ".join(texts)))
 
 
 def _crowded_words(

@@ -18,12 +18,15 @@ from django.utils.translation import gettext as _
 from scheduler.calendar.entries import CalendarEntry
 
 
-def _escape(value: Any) -> str:
+def escape_value(value: Any) -> str:
     """What `{{ value }}` writes: already-safe markup as it is, anything else escaped (Django's
     conditional_escape, without a SafeString per value)."""
     if hasattr(value, "__html__"):
         return str(value.__html__())
     return _html_escape(str(value))
+
+
+_escape = escape_value
 
 
 def _words() -> dict[str, str]:
@@ -143,8 +146,17 @@ def _line(line: dict[str, Any], sprite: str, words: dict[str, str]) -> str:
 
 def calendar_lines(entries: Iterable[CalendarEntry], sprite: str) -> SafeString:
     """The <li> of each entry, one after the other (the caller writes the <ul>)."""
-    words = _words()
-    sprite = _escape(sprite)
-    markup = "".join(_line(entry.line, sprite, words) for entry in entries)
-    # Every value above went through _escape (Django's conditional_escape); the rest is our fixed markup.
-    return mark_safe(markup)  # noqa: S308  # nosec B308 B703
+    return LineWriter(sprite).lines(entries)
+
+
+class LineWriter:
+    """Writes lines with the words asked in the active language once (a month writes ~35 cells of lines)."""
+
+    def __init__(self, sprite: str) -> None:
+        self.words = _words()
+        self.sprite = _escape(sprite)
+
+    def lines(self, entries: Iterable[CalendarEntry]) -> SafeString:
+        markup = "".join(_line(entry.line, self.sprite, self.words) for entry in entries)
+        # Every value above went through _escape (Django's conditional_escape); the rest is our fixed markup.
+        return mark_safe(markup)  # noqa: S308  # nosec B308 B703
