@@ -21,7 +21,7 @@ def close_old_database_connections(sender: Task | None = None, **_kwargs: object
     Not for eager tasks: they run inside the caller's request or test transaction."""
     if sender is not None and getattr(sender.request, "is_eager", False):
         return
-    from django.db import close_old_connections
+    from django.db import close_old_connections  # this module loads before Django is set up
 
     close_old_connections()
 
