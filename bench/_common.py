@@ -163,6 +163,86 @@ class TreeSampler(threading.Thread):
         self.sample()
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name (field 3 onwards), or None when the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2 :].split()
+
+
+def pids_named(command: str) -> list[int]:
+    """Processes whose command name (/proc/<pid>/comm) is `command`, whoever runs them."""
+    found = []
+    for comm in glob.glob("/proc/[0-9]*/comm"):
+        try:
+            if Path(comm).read_text().strip() == command:
+                found.append(int(comm.split("/")[2]))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of the whole PostgreSQL server, every database: user + system of each live `postgres` process, plus
+    the postmaster's cutime + cstime (the backends that exited and were reaped). A backend that exits between
+    two readings moves from the first term to the second with its whole life, so deltas stay right."""
+    pids = set(pids_named("postgres"))
+    total = 0.0
+    for pid in pids:
+        fields = _stat_fields(pid)
+        if fields is None:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+        if int(fields[1]) not in pids:  # the postmaster: its parent is not a postgres process
+            total += (int(fields[13]) + int(fields[14])) / CLK_TCK
+    return total
+
+
+class BackendSampler(threading.Thread):
+    """Samples, every `interval` s, the CPU of the PostgreSQL backends connected to one database (their
+    process title names it); a backend that exits between samples keeps its last reading."""
+
+    def __init__(self, database: str, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.marker = f" {database} "
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self._cpu: dict[int, float] = {}
+        self._start: dict[int, float] = {}
+
+    def sample(self) -> None:
+        for pid in pids_named("postgres"):
+            try:
+                title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if self.marker in f"{title} ":
+                self._cpu[pid] = max(self._cpu.get(pid, 0.0), cpu_seconds(pid))
+
+    def start(self) -> None:
+        self.sample()
+        self._start = dict(self._cpu)
+        super().start()
+
+    def run(self) -> None:
+        while not self.stop_event.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> float:
+        """Stops sampling; returns the CPU seconds the database's backends used since `start()`."""
+        self.stop_event.set()
+        self.join(timeout=5)
+        self.sample()
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._cpu.items())
+
+
+def named_cpu_seconds(command: str) -> float:
+    """User + system CPU of every live process with that command name (e.g. redis-server)."""
+    return sum(cpu_seconds(pid) for pid in pids_named(command))
+
+
 def machine_cpu_seconds() -> tuple[float, float]:
     """Returns (busy, total) jiffies of the whole machine, in seconds."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]

@@ -11,8 +11,11 @@ for three departments, all on the fake. Worker processes run `celery worker --po
 a gunicorn web process answers /health/ every second meanwhile.
 
 Prints: deliveries/s (from the due instant to the last publish), the ideal workers x C / latency, their
-ratio, CPU ms per delivery (workers + dispatcher), p50/p99 due -> published lag, peak RSS of the worker
-and web processes. Goals (issue 7): ratio >= 0.8, CPU <= 5 ms, p99 lag <= 30 s, worker RSS <= 200 MB.
+ratio, CPU ms per delivery (workers + dispatcher), where the whole machine's CPU went per delivery
+(`cpu_split_ms_per_delivery`: worker, dispatcher, fake platform, web, PostgreSQL — every database — and the
+bench database's own backends, Redis, this harness, the rest) and the rate that CPU allows on this machine
+(`cpu_bound_per_s`), p50/p99 due -> published lag, peak RSS of the worker and web processes.
+Goals (issue 7): ratio >= 0.8, CPU <= 5 ms, p99 lag <= 30 s, worker RSS <= 200 MB.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ if __package__ in (None, ""):
 from bench._common import (
     PYTHON,
     ROOT,
+    BackendSampler,
     FakePlatformProcess,
     Managed,
     Supervisor,
@@ -46,7 +50,9 @@ from bench._common import (
     log,
     machine_cpu_seconds,
     manage,
+    named_cpu_seconds,
     percentile,
+    postgres_cpu_seconds,
     setup_django,
     temp_folder,
     wait_for_dispatcher,
@@ -190,6 +196,26 @@ class LockWaitSampler(threading.Thread):
         }
 
 
+def shared_servers_cpu_seconds() -> dict[str, float]:
+    """CPU so far of the servers the bench shares with anything else on the machine (all their databases)
+    and of this harness process (its samplers and polls)."""
+    return {
+        "postgres": postgres_cpu_seconds(),
+        "redis": named_cpu_seconds("redis-server"),
+        "bench_harness": time.process_time(),
+    }
+
+
+def cpu_split(*, published: int, machine_busy_seconds: float, by_process: dict[str, float]) -> dict[str, float]:
+    """Where the machine's CPU went during the burst, in ms per published delivery: each process, and `rest`
+    (anything else running on the machine: other users' work, the kernel's own threads)."""
+    per = 1000 / max(1, published)
+    split = {"machine": round(machine_busy_seconds * per, 2)}
+    split.update({name: round(seconds * per, 2) for name, seconds in by_process.items()})
+    split["rest"] = round((machine_busy_seconds - sum(by_process.values())) * per, 2)
+    return split
+
+
 def run_burst(args: argparse.Namespace, *, workers: int, dispatchers: int = 1) -> dict[str, Any]:
     """One burst; returns its figures."""
     with temp_folder("civicpost-burst-") as folder:
@@ -241,9 +267,13 @@ def run_burst(args: argparse.Namespace, *, workers: int, dispatchers: int = 1) -
             wait_for_dispatcher("dispatcher")
 
             roots = {name: m.process.pid for name, m in supervisor.managed.items()}
+            roots["fakeplatform"] = fake.process.pid
             sampler = TreeSampler(roots)
             sampler.sample()
             cpu_start = {name: sampler.cpu_seconds(name) for name in roots}
+            shared_start = shared_servers_cpu_seconds()
+            backends = BackendSampler(args.database)
+            backends.start()
             busy_start, total_start = machine_cpu_seconds()
             # Everything is due now, at one instant.
             now = timezone.now()
@@ -266,6 +296,7 @@ def run_burst(args: argparse.Namespace, *, workers: int, dispatchers: int = 1) -
             elapsed_wall = (timezone.now() - due_instant).total_seconds()
             stop_polling.set()
             sampler.stop()
+            bench_backends_cpu = backends.stop()
             lock_figures = locks.stop()
             from django.db.models import Count, Max
 
@@ -274,6 +305,7 @@ def run_burst(args: argparse.Namespace, *, workers: int, dispatchers: int = 1) -
             # Disjoint work: no delivery was started twice (one attempt each) by the worker processes.
             attempts = DeliveryAttempt.objects.values("delivery_id").annotate(n=Count("id")).aggregate(most=Max("n"))
             busy_end, total_end = machine_cpu_seconds()
+            shared_end = shared_servers_cpu_seconds()
             rows = list(Delivery.objects.filter(status=DeliveryStatus.PUBLISHED).values_list("published_at", flat=True))
             others = Delivery.objects.exclude(status=DeliveryStatus.PUBLISHED).count()
         finally:
@@ -291,6 +323,22 @@ def run_burst(args: argparse.Namespace, *, workers: int, dispatchers: int = 1) -
         sampler.cpu_seconds(n) - cpu_start.get(n, 0.0) for n in sampler.roots if n.startswith("dispatcher")
     )
     machine_busy = (busy_end - busy_start) / max(1e-9, total_end - total_start)
+    split = cpu_split(
+        published=len(rows),
+        machine_busy_seconds=busy_end - busy_start,
+        by_process={
+            "worker": worker_cpu,
+            "dispatcher": dispatcher_cpu,
+            "fakeplatform": sampler.cpu_seconds("fakeplatform") - cpu_start["fakeplatform"],
+            "web": sampler.cpu_seconds("web") - cpu_start["web"],
+            **{name: shared_end[name] - shared_start[name] for name in shared_start},
+        },
+    )
+    # Part of `postgres` above: the backends of the bench's own database (sampled, so a backend that lived
+    # less than the sampling interval is missed); the rest of `postgres` is other databases and the server's
+    # own processes.
+    split["postgres_bench_database"] = round(1000 * bench_backends_cpu / max(1, len(rows)), 2)
+    cores = os.cpu_count() or 1
     return {
         "deliveries": made,
         "published": len(rows),
@@ -313,6 +361,9 @@ def run_burst(args: argparse.Namespace, *, workers: int, dispatchers: int = 1) -
         "peak_web_tree_rss_mb": round(sampler.peak_tree_rss_mb["web"], 1),
         "peak_dispatcher_rss_mb": round(sampler.peak_rss_mb["dispatcher"], 1),
         "machine_cpu_busy": round(machine_busy, 3),
+        "cpu_split_ms_per_delivery": split,
+        # What the machine's CPU allows: every core busy, at the machine CPU one delivery costs.
+        "cpu_bound_per_s": round(cores * 1000 / split["machine"], 1) if split["machine"] else None,
         "load_average_1m": round(os.getloadavg()[0], 1),
         "health_statuses": {str(code): statuses.count(code) for code in sorted(set(statuses))},
         "dispatchers": dispatchers,
@@ -330,6 +381,8 @@ ORDER = (
     "ideal_per_s",
     "ratio",
     "cpu_ms_per_delivery",
+    "cpu_split_ms_per_delivery",
+    "cpu_bound_per_s",
     "p50_lag_s",
     "p99_lag_s",
     "peak_worker_rss_mb",

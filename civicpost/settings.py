@@ -169,6 +169,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes every database connection before and after each task unless this is set; then
+# it does so every this many tasks, and between tasks Django's own rule applies (civicpost/celery.py): a new
+# PostgreSQL backend per delivery cost the server more CPU than the delivery's statements.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TIMEZONE = "UTC"
 
 # --- Publishing

@@ -8,7 +8,10 @@ the httpx form (atproto)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from functools import lru_cache
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -87,6 +90,51 @@ def _environ_proxies(origin: str, no_proxy: str | None) -> dict[str, str]:
 
 def http_session(timeout: float | tuple[float, float] | None = None) -> TimeoutSession:
     return TimeoutSession(timeout)
+
+
+# Kept-alive connections for the fixed platform APIs (X, Graph): each thread keeps the connection pools of the
+# channels it published to last, so a burst does not open a TCP (and TLS) connection per request. Only the
+# connections are kept: every caller still gets a fresh session (its own headers, cookies, auth). Never for the
+# SSRF-guarded sessions (ssrf.py): they must connect, per call, to the address they checked.
+KEPT_ADAPTERS_PER_THREAD = 32
+# Dropped when idle longer than this: well under the idle timeouts of the platforms' front ends (60 s and
+# more), so a kept connection is rarely one the server is closing as the next request goes out.
+KEPT_ADAPTER_IDLE_SECONDS = 30.0
+
+_kept = threading.local()
+
+
+def _kept_adapter(key: Hashable) -> requests.adapters.HTTPAdapter:
+    """This thread's HTTP adapter (its urllib3 connection pools) for `key`, made or reused."""
+    adapters: OrderedDict[Hashable, tuple[requests.adapters.HTTPAdapter, float]] | None = getattr(
+        _kept, "adapters", None
+    )
+    if adapters is None or getattr(_kept, "pid", None) != os.getpid():  # never a connection made before a fork
+        adapters = _kept.adapters = OrderedDict()
+        _kept.pid = os.getpid()
+    now = time.monotonic()
+    found = adapters.pop(key, None)
+    if found is not None and now - found[1] > KEPT_ADAPTER_IDLE_SECONDS:
+        found[0].close()
+        found = None
+    adapter = found[0] if found is not None else requests.adapters.HTTPAdapter()
+    adapters[key] = (adapter, now)
+    while len(adapters) > KEPT_ADAPTERS_PER_THREAD:
+        _oldest, (evicted, _used) = adapters.popitem(last=False)
+        evicted.close()
+    return adapter
+
+
+def kept_alive_session(
+    key: Hashable, *, session: TimeoutSession | None = None, timeout: float | tuple[float, float] | None = None
+) -> TimeoutSession:
+    """A fresh session (or `session`, for a subclass) whose connections are this thread's kept ones for `key`
+    (e.g. ("x", channel id)): one key per channel, so channels never share a connection."""
+    session = session if session is not None else TimeoutSession(timeout)
+    adapter = _kept_adapter(key)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
 
 
 def platform_base_url(platform: str, default: str) -> str:

@@ -240,6 +240,9 @@ class Ledger:
         self._lock = threading.RLock()
         self._entries: list[LedgerEntry] = []
         self._by_remote: dict[tuple[str, str], LedgerEntry] = {}
+        # Each account's entries in ledger order: the duplicate check and the listings read one account's posts
+        # per request, and a bench's ledger holds thousands.
+        self._by_account: dict[tuple[str, str], list[LedgerEntry]] = {}
         self.path = Path(path) if path else None
         if self.path and self.path.exists():
             self._load()
@@ -259,6 +262,7 @@ class Ledger:
             entry = LedgerEntry(**record)
             self._entries.append(entry)
             self._by_remote[(entry.platform, entry.remote_id)] = entry
+            self._by_account.setdefault((entry.platform, entry.account), []).append(entry)
 
     def _append_file(self, record: dict[str, Any]) -> None:
         if self.path is None:
@@ -277,6 +281,7 @@ class Ledger:
             )
             self._entries.append(entry)
             self._by_remote[(entry.platform, entry.remote_id)] = entry
+            self._by_account.setdefault((entry.platform, entry.account), []).append(entry)
             self._append_file({"event": "post", **asdict(entry)})
             return entry
 
@@ -297,6 +302,8 @@ class Ledger:
         self, *, platform: str | None = None, account: str | None = None, live_only: bool = True
     ) -> list[LedgerEntry]:
         with self._lock:
+            if platform is not None and account is not None:
+                return [e for e in self._by_account.get((platform, account), ()) if not (live_only and e.deleted)]
             return [
                 e
                 for e in self._entries
@@ -313,6 +320,7 @@ class Ledger:
         with self._lock:
             self._entries.clear()
             self._by_remote.clear()
+            self._by_account.clear()
             if self.path is not None:
                 self.path.write_text("")
 

@@ -884,3 +884,21 @@ def test_webhook_adapter_resends_with_the_same_id_after_a_drop_and_the_receiver_
     assert entry.idempotency_key == "2f1d8c9e-1111-4222-8333-944455556666"
     assert fake.stats["webhook:duplicate_delivery"] == 1
     assert adapter.check_connection().ok
+
+
+def test_ledger_find_by_account_is_the_ledger_order_filtered():
+    from tests.fakeplatform.server import Ledger
+
+    ledger = Ledger()
+    for n in range(6):
+        ledger.add(platform="x" if n % 2 else "facebook", account=f"a{n % 3}", remote_id=str(n), text=f"t{n}")
+    ledger.delete("x", "3")
+    for platform in ("x", "facebook"):
+        for account in ("a0", "a1", "a2"):
+            for live_only in (True, False):
+                everything = [
+                    e for e in ledger.find(live_only=live_only) if e.platform == platform and e.account == account
+                ]
+                assert ledger.find(platform=platform, account=account, live_only=live_only) == everything
+    ledger.clear()
+    assert ledger.find(platform="x", account="a1") == []

@@ -103,7 +103,7 @@ from scheduler.adapters.graph import (
     window_incomplete,
     window_items,
 )
-from scheduler.adapters.http import platform_base_url
+from scheduler.adapters.http import kept_alive_session, platform_base_url
 from scheduler.adapters.media import is_image, media_urls_for
 from scheduler.adapters.video import PendingUpload, is_video
 
@@ -199,7 +199,10 @@ class FacebookPageAdapter(PlatformAdapter):
         return str(self.account.options.get("page_id") or "")
 
     def _client(self) -> GraphClient:
-        return facebook_client(self.account.credentials.get("page_access_token", ""))
+        return facebook_client(
+            self.account.credentials.get("page_access_token", ""),
+            session=kept_alive_session(("facebook", self.account.channel_id)),
+        )
 
     @staticmethod
     def _message(content: PostContent) -> str:

@@ -77,7 +77,13 @@ from scheduler.adapters.base import (
     TextLength,
     parse_expires_at,
 )
-from scheduler.adapters.http import USER_AGENT, TimeoutSession, platform_base_url, request_never_sent
+from scheduler.adapters.http import (
+    USER_AGENT,
+    TimeoutSession,
+    kept_alive_session,
+    platform_base_url,
+    request_never_sent,
+)
 from scheduler.adapters.media import UploadImage, image_for_upload, is_image
 from scheduler.adapters.video import PendingUpload, is_video, pending_reconcile
 from scheduler.adapters.x.video import X_VIDEO_LIMITS, poll_pending, upload_video
@@ -295,7 +301,7 @@ class XAdapter(PlatformAdapter):
         self.updated_credentials: dict[str, Any] | None = None
         self.base_url = platform_base_url("x", API_HOST)
         rewrite_to = self.base_url if "x" in settings.CIVICPOST_PLATFORM_URLS else None
-        self.session = XSession(rewrite_to=rewrite_to)
+        self.session = kept_alive_session(("x", account.channel_id), session=XSession(rewrite_to=rewrite_to))
         self._client: tweepy.Client | None = None
 
     # --- Auth -----------------------------------------------------------------------------------
