@@ -11,7 +11,7 @@ from scheduler.blackouts import emergency_post_ids
 from scheduler.models import CrisisHold, Delivery, DeliveryStatus, Post, PostApproval
 from webhooks import payloads
 from webhooks.models import EventType
-from webhooks.services import subscriptions_active, subscriptions_wanting, webhook_event_record
+from webhooks.services import department_subscriptions_active, subscriptions_wanting, webhook_event_record
 
 DELIVERY_EVENTS = {
     DeliveryStatus.PUBLISHED: EventType.POST_PUBLISHED,
@@ -37,8 +37,9 @@ def on_delivery_finished(sender: Any, *, delivery: Delivery, status: str, messag
     event_type = DELIVERY_EVENTS.get(status)  # type: ignore[call-overload]
     if event_type is None:
         return
-    # One query for both event types (this runs for every delivery a worker finishes: issue 18).
-    active = subscriptions_active(department_ids=[delivery.post.department_id])
+    # One query, compiled once per connection, for both event types (this runs for every delivery a worker
+    # finishes: issue 18).
+    active = department_subscriptions_active(department_id=delivery.post.department_id)
     wanting = [row for row in active if event_type in row.event_types]
     emergency: list[Any] = []
     if status == DeliveryStatus.PUBLISHED:

@@ -61,6 +61,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import regex
@@ -344,7 +345,9 @@ class MastodonAdapter(PlatformAdapter):
         """The channel's instance, checked by the SSRF guard. Raises UnsafeURL."""
         return check_public_url(self.account.options.get("instance_url", ""))
 
-    def _api(self) -> Mastodon:
+    def _token_and_instance(self) -> tuple[str, str]:
+        """The access token and the instance's checked address. Raises AuthExpired without a token, PublishError
+        (permanent) for an address the SSRF guard refuses."""
         token = self.account.credentials.get("access_token")
         if not token:
             raise AuthExpired("This Mastodon channel has no access token yet; a department admin must connect it.")
@@ -354,6 +357,10 @@ class MastodonAdapter(PlatformAdapter):
             raise PublishError(
                 f"The Mastodon instance address cannot be used: {error.message}", permanent=True
             ) from error
+        return str(token), instance_url
+
+    def _api(self) -> Mastodon:
+        token, instance_url = self._token_and_instance()
         return Mastodon(
             access_token=token,
             api_base_url=instance_url,
@@ -452,38 +459,71 @@ class MastodonAdapter(PlatformAdapter):
         return problems
 
     def publish(self, content: PostContent, *, idempotency_key: str) -> PublishResult:
-        api = self._api()
-        images: list[UploadImage | None] = [None] * len(content.media)
-        if any(is_image(item) for item in content.media):
-            limits = self.current_image_limits()
-            images = [
-                image_for_upload(item, limits, label=self.label) if is_image(item) else None for item in content.media
+        token, instance_url = self._token_and_instance()
+        media_ids: list[str] = []
+        if content.media:
+            api = self._api()
+            images: list[UploadImage | None] = [None] * len(content.media)
+            if any(is_image(item) for item in content.media):
+                limits = self.current_image_limits()
+                images = [
+                    image_for_upload(item, limits, label=self.label) if is_image(item) else None
+                    for item in content.media
+                ]
+            media_ids = [
+                self._upload_video(api, item, idempotency_key) if is_video(item) else self._upload(api, item, image)
+                for item, image in zip(content.media, images, strict=True)
             ]
-        media_ids = [
-            self._upload_video(api, item, idempotency_key) if is_video(item) else self._upload(api, item, image)
-            for item, image in zip(content.media, images, strict=True)
-        ]
         pending = PendingUpload.load(self.platform, idempotency_key) if any(map(is_video, content.media)) else None
         if pending is not None and pending.state:
             # From here on the status may exist: the ordinary reconcile decides (scheduler/adapters/video.py).
             pending.save(post_sent=True)
-        try:
-            # https://docs.joinmastodon.org/methods/statuses/#create
-            status = api.status_post(
-                content.text_with_link(),
-                media_ids=media_ids or None,
-                visibility=self.account.options.get("visibility") or "public",
-                language=content.language or None,
-                idempotency_key=idempotency_key,
-                **self._reply_fields(content),
-            )
-        except (MastodonError, UnsafeURL, ResponseTooLarge) as error:
-            raise self._map_error(error, api=api, sent=True) from error
+        fields: dict[str, Any] = {"status": content.text_with_link(), **self._reply_fields(content)}
+        fields["sensitive"] = "0"
+        fields["visibility"] = str(self.account.options.get("visibility") or "public").lower()
+        if content.language:
+            fields["language"] = content.language
+        if media_ids:
+            fields["media_ids[]"] = media_ids
+        status = self._post_status(instance_url, token, fields, idempotency_key=idempotency_key)
         if pending is not None and pending.state:
             pending.clear()
         return PublishResult(
-            remote_id=str(status["id"]), permalink=status.get("url") or status.get("uri") or "", raw=_jsonable(status)
+            remote_id=str(status["id"]), permalink=status.get("url") or status.get("uri") or "", raw=status
         )
+
+    def _post_status(
+        self, instance_url: str, token: str, fields: dict[str, Any], *, idempotency_key: str
+    ) -> dict[str, Any]:
+        """POST /api/v1/statuses (https://docs.joinmastodon.org/methods/statuses/#create) with the form Mastodon.py's
+        status_post sends, through the guarded session, and returns the status as JSON. Not through Mastodon.py:
+        it types every answer into its own classes, a quarter of a worker's CPU per Mastodon delivery (issue 18).
+        Failures become the errors Mastodon.py raises for them and are mapped by `_map_error`, as before."""
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": idempotency_key}
+        try:
+            with guarded_session(http_timeout()) as session:
+                response = session.post(f"{instance_url}/api/v1/statuses", data=fields, headers=headers)
+        except (UnsafeURL, ResponseTooLarge) as error:
+            raise self._map_error(error, api=None, sent=True) from error
+        except requests.RequestException as error:
+            # What Mastodon.py raises for any failure of the request itself (refused, timed out, reset).
+            network = MastodonNetworkError(f"Could not complete request: {error}")
+            network.__cause__ = error
+            raise self._map_error(network, api=None, sent=True) from error
+        if response.status_code >= 400:
+            failure = _status_error(response)
+            mapped = self._map_error(failure, api=None, sent=True, ratelimit_reset=_ratelimit_reset(response))
+            raise mapped from failure
+        try:
+            status = response.json()
+        except ValueError:
+            status = None
+        if not isinstance(status, dict) or "id" not in status:
+            # The status may have been created: the reconciler looks for it.
+            raise OutcomeUnknown(
+                f"Unexpected answer from Mastodon (HTTP {response.status_code}, no status); checking before resending."
+            )
+        return status
 
     @staticmethod
     def _reply_fields(content: PostContent) -> dict[str, Any]:
@@ -754,16 +794,21 @@ class MastodonAdapter(PlatformAdapter):
 
     # --- errors ---
 
-    def _map_error(self, error: BaseException, *, api: Mastodon | None, sent: bool) -> AdapterError:
+    def _map_error(
+        self, error: BaseException, *, api: Mastodon | None, sent: bool, ratelimit_reset: float | None = None
+    ) -> AdapterError:
         """Maps a Mastodon.py failure onto the shared vocabulary. `sent` says whether the status itself
-        may have been created by this call (only status_post)."""
+        may have been created by this call (only the status's POST). `ratelimit_reset`: the epoch time a 429
+        answered without Mastodon.py gave (`_ratelimit_reset`)."""
         unsafe = _find(error, UnsafeURL)
         if isinstance(unsafe, UnsafeURL):
             return PublishError(f"The Mastodon instance address cannot be used: {unsafe.message}", permanent=True)
         if isinstance(error, MastodonRatelimitError):
             # 429 in "throw" mode; the reset time (ISO 8601 in X-RateLimit-Reset) is parsed by Mastodon.py
             # into api.ratelimit_reset (https://docs.joinmastodon.org/api/rate-limits/).
-            reset = getattr(api, "ratelimit_reset", None) if api is not None else None
+            reset = ratelimit_reset
+            if reset is None and api is not None:
+                reset = getattr(api, "ratelimit_reset", None)
             wait = (reset - time.time()) if reset else 0.0
             return RateLimited(
                 "Mastodon asked us to slow down; the post will be sent when the limit resets.",
@@ -805,6 +850,52 @@ class MastodonAdapter(PlatformAdapter):
                 f"Unexpected answer from Mastodon ({type(error).__name__}); checking before resending."
             )
         return PublishError(f"Unexpected answer from Mastodon ({type(error).__name__}).", permanent=False)
+
+
+def _status_error(response: requests.Response) -> MastodonError:
+    """The error Mastodon.py raises for this failed answer (internals.py, `__api_request`): its args are
+    ('Mastodon API returned error', status, reason, the answer's "error")."""
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    message = answer.get("error") if isinstance(answer, dict) else answer if isinstance(answer, str) else None
+    code = response.status_code
+    if code == 429:
+        return MastodonRatelimitError("Hit rate limit.")
+    kind: type[MastodonError] = MastodonAPIError
+    if code == 404:
+        kind, message = MastodonNotFoundError, message or "Endpoint not found."
+    elif code == 401:
+        kind = MastodonUnauthorizedError
+    elif 500 <= code <= 511:
+        kind = MastodonServerError
+    return kind("Mastodon API returned error", code, response.reason, message)
+
+
+def _ratelimit_reset(response: requests.Response) -> float | None:
+    """The epoch time in X-RateLimit-Reset (ISO 8601, or epoch seconds on other software), moved onto our
+    clock by the answer's Date, as Mastodon.py computes it (https://docs.joinmastodon.org/api/rate-limits/).
+    None when absent, unreadable or already past."""
+    value = response.headers.get("X-RateLimit-Reset")
+    if not value:
+        return None
+    try:
+        reset = float(value) if value.isdigit() else _header_time(value)
+        if "Date" in response.headers:
+            reset += time.time() - _header_time(response.headers["Date"])
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return reset if reset > time.time() else None
+
+
+def _header_time(value: str) -> float:
+    """An ISO 8601 or HTTP date as epoch seconds (UTC when it names no zone). Raises ValueError / TypeError."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        moment = parsedate_to_datetime(value)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _fetch_instance_limits(instance_url: str) -> dict[str, int]:

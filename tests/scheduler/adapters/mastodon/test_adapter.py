@@ -33,6 +33,7 @@ from scheduler.adapters.base import (
     PostContent,
     PublishError,
     RateLimited,
+    ReplyTarget,
 )
 from scheduler.adapters.mastodon import adapter as mastodon_module
 from scheduler.adapters.mastodon.adapter import (
@@ -762,3 +763,44 @@ def test_a_rate_limit_reset_already_past_falls_back_to_the_window(fake):
         make_adapter().publish(PostContent(text="hello"), idempotency_key="k")
 
     assert caught.value.retry_after == 300
+
+
+# --- Publishing without Mastodon.py's typing (issue 18): the status's POST is the adapter's own -------------
+
+
+def test_the_published_status_is_kept_as_the_instance_sent_it(fake):
+    fake.post(STATUSES_URL, json=fixture("status.json"))
+
+    result = make_adapter().publish(PostContent(text="hello"), idempotency_key="k")
+
+    assert result.raw == fixture("status.json")
+
+
+def test_a_reply_to_a_status_the_instance_does_not_know_is_a_permanent_rejection(fake):
+    fake.post(STATUSES_URL, status=404, json={"error": "Record not found"})
+    content = PostContent(text="hello", reply_to=ReplyTarget(remote_id="999"))
+
+    with pytest.raises(PublishError) as caught:
+        make_adapter().publish(content, idempotency_key="k")
+
+    assert caught.value.permanent is True
+    assert (caught.value.message, caught.value.code) == ("Mastodon rejected the post: Record not found", "404")
+    assert form(status_posts(fake)[0])["in_reply_to_id"] == ["999"]
+
+
+def test_a_429_with_the_reset_in_epoch_seconds_waits_until_then(fake):
+    reset = int(dt.datetime.now(dt.UTC).timestamp()) + 90
+    fake.post(STATUSES_URL, status=429, json=fixture("error_429.json"), headers={"X-RateLimit-Reset": str(reset)})
+
+    with pytest.raises(RateLimited) as caught:
+        make_adapter().publish(PostContent(text="hello"), idempotency_key="k")
+
+    assert 80 <= caught.value.retry_after <= 91
+
+
+@pytest.mark.parametrize("body", ["<html>Bad gateway page</html>", "[]", '{"error": null}'])
+def test_a_success_without_a_status_is_an_unknown_outcome(fake, body):
+    fake.post(STATUSES_URL, status=200, body=body)
+
+    with pytest.raises(OutcomeUnknown):
+        make_adapter().publish(PostContent(text="hello"), idempotency_key="k")
