@@ -65,6 +65,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if IN_CI:
                 raise pytest.UsageError("CI must run with REDIS_URL pointing at Redis.")
             item.add_marker(pytest.mark.skip(reason="needs Redis: set REDIS_URL"))
+    _name_xdist_groups(config, items)
+
+
+def _name_xdist_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """What pytest-xdist does for `--dist loadgroup` on each worker, for pytest 9: it appends "@group" to each
+    grouped test's node id, so the tests of one group (a chaos run and its checks) go to one worker, but it
+    writes `item._nodeid`, which pytest 9 no longer reads (the id is `item._id`). Without it every test of a
+    chaos run was sent to a different worker, and each worker ran the whole chaos run for its share."""
+    if not config.getvalue("loadgroup"):
+        return
+    try:
+        from _pytest.nodeid import coerce_node_id
+    except ImportError:  # pytest before 9: xdist's own hook names the groups
+        return
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        group = "_".join(sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}))
+        if group and not item.nodeid.endswith(f"@{group}"):
+            item._id = coerce_node_id(f"{item.nodeid}@{group}")
 
 
 class Personas:
