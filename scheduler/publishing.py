@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
@@ -20,13 +19,13 @@ from django.db import connections, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, Field, Lookup, Q, Value, sql
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Now
-from django.db.models.query import get_related_populators
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_insert_after, audit_record
+from civicpost.compiled_queries import CompiledQuery
 from scheduler import events
 from scheduler.adapter_changes import channel_save_adapter_changes
 from scheduler.adapters.base import (
@@ -506,62 +505,15 @@ def _locked_delivery_queryset(delivery_id: int) -> Any:
     )
 
 
-_PREPARED_ID = -918_273_645  # stands for the delivery's id while the statement is compiled
-
-
-@dataclass(frozen=True)
-class _PreparedSelect:
-    """`_locked_delivery_queryset`'s statement compiled once per database connection, with what the ORM needs
-    to build the objects from its row."""
-
-    sql: str
-    compiler: Any
-    init_list: list[str]
-    fields_end: int
-    related_populators: list[Any]
-
-
-_prepared_selects: weakref.WeakKeyDictionary[Any, _PreparedSelect] = weakref.WeakKeyDictionary()
-
-
-def _prepared_select(connection: Any) -> _PreparedSelect:
-    prepared = _prepared_selects.get(connection)
-    if prepared is None:
-        compiler = _locked_delivery_queryset(_PREPARED_ID).query.get_compiler(connection=connection)
-        sql_text, params = compiler.as_sql()
-        if list(params) != [_PREPARED_ID]:  # the statement must take the id as its only parameter
-            raise RuntimeError(f"unexpected parameters in the worker's delivery statement: {params!r}")
-        select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        if start != 0:
-            raise RuntimeError("the worker's delivery statement does not start with the delivery's columns")
-        prepared = _PreparedSelect(
-            sql=sql_text,
-            compiler=compiler,
-            init_list=[column[0].target.attname for column in select[start:end]],
-            fields_end=end,
-            # django-stubs describe Django 6's signature (a fourth argument, fetch_mode); this is 5.2's.
-            related_populators=get_related_populators(klass_info, select, connection.alias),  # type: ignore[call-arg]
-        )
-        _prepared_selects[connection] = prepared
-    return prepared
+# Compiled once per database connection (issue 18: the ORM's compile of this join was a fifth of a worker's
+# CPU per delivery); tests/scheduler/test_publishing_one_statement.py compares its rows with the ORM's.
+_locked_delivery_query = CompiledQuery(_locked_delivery_queryset)
 
 
 def _locked_delivery(delivery_id: int) -> Delivery | None:
-    """`_locked_delivery_queryset(delivery_id).first()` without compiling the statement for every delivery
-    (issue 18: the ORM's compile of this join was a fifth of a worker's CPU per delivery). The rows are built
-    as the ORM's ModelIterable builds them; tests/scheduler/test_publishing_one_statement.py compares them."""
-    connection = connections[Delivery.objects.db]
-    prepared = _prepared_select(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(prepared.sql, [delivery_id])
-        rows = cursor.fetchall()
-    for row in prepared.compiler.results_iter([rows]):
-        delivery = Delivery.from_db(connection.alias, prepared.init_list, row[: prepared.fields_end])
-        for populator in prepared.related_populators:
-            populator.populate(row, delivery)
-        return delivery
-    return None
+    """`_locked_delivery_queryset(delivery_id).first()`, from the statement compiled once."""
+    found = _locked_delivery_query.objects(delivery_id)
+    return found[0] if found else None
 
 
 def _start_sending(delivery_id: int) -> tuple[Delivery, DeliveryAttempt] | None:

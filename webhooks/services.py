@@ -15,7 +15,6 @@ import logging
 import socket
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,13 +22,14 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from civicpost.compiled_queries import CompiledQuery
 from civicpost.crypto import decrypt_text, encrypt_text
 from civicpost.exceptions import ApplicationError
 from civicpost.text import normalize_text
@@ -214,58 +214,12 @@ def department_subscriptions_active(*, department_id: int) -> list[WebhookSubscr
     query every time: a worker asks it for every delivery it finishes (issue 18: the ORM's compile was a sixth
     of a worker's CPU per delivery). Read in the caller's transaction like the ORM's query, so a subscription
     committed before it is always seen; nothing is cached but the statement's text."""
-    connection = connections[WebhookSubscription.objects.db]
-    statement = _department_statement(connection)
-    params = list(statement.params)
-    params[statement.department_at] = department_id
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
-        rows = cursor.fetchall()
-    if not rows:
-        return []
-    return [
-        WebhookSubscription.from_db(connection.alias, statement.init_list, row)
-        for row in statement.compiler.results_iter([rows])
-    ]
+    return _department_subscriptions_query.objects(department_id)
 
 
-_DEPARTMENT_PLACEHOLDER = -918_273_646  # stands for the department's id while the statement is compiled
-
-
-@dataclass(frozen=True)
-class _DepartmentStatement:
-    """`department_subscriptions_active`'s query compiled once per database connection."""
-
-    sql: str
-    params: tuple[Any, ...]
-    department_at: int  # where the department's id goes in `params`
-    compiler: Any
-    init_list: list[str]
-
-
-_department_statements: weakref.WeakKeyDictionary[Any, _DepartmentStatement] = weakref.WeakKeyDictionary()
-
-
-def _department_statement(connection: Any) -> _DepartmentStatement:
-    statement = _department_statements.get(connection)
-    if statement is None:
-        query = WebhookSubscription.objects.filter(is_active=True, department_id=_DEPARTMENT_PLACEHOLDER).query
-        compiler = query.get_compiler(connection=connection)
-        sql_text, params = compiler.as_sql()
-        if list(params).count(_DEPARTMENT_PLACEHOLDER) != 1:
-            raise RuntimeError(f"unexpected parameters in the subscriptions statement: {params!r}")
-        klass_info = compiler.klass_info
-        if klass_info.get("related_klass_infos") or len(klass_info["select_fields"]) != len(compiler.select):
-            raise RuntimeError("the subscriptions statement selects more than the subscription's columns")
-        statement = _DepartmentStatement(
-            sql=sql_text,
-            params=tuple(params),
-            department_at=list(params).index(_DEPARTMENT_PLACEHOLDER),
-            compiler=compiler,
-            init_list=[column[0].target.attname for column in compiler.select],
-        )
-        _department_statements[connection] = statement
-    return statement
+_department_subscriptions_query = CompiledQuery(
+    lambda department_id: WebhookSubscription.objects.filter(is_active=True, department_id=department_id)
+)
 
 
 def webhook_event_record(
