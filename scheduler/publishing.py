@@ -63,7 +63,7 @@ from scheduler.models import (
 )
 from scheduler.notifications import notify_delivery_outcome
 from scheduler.selectors import held_deliveries_now
-from scheduler.services import post_refresh_status, posts_hold_for_blackouts
+from scheduler.services import post_finish_after, post_refresh_status, posts_hold_for_blackouts
 from scheduler.snapshots import channel_content, content_hash
 from scheduler.state_guard import check_state_write
 
@@ -849,11 +849,14 @@ def _record_outcome(
         *_prepared(DeliveryAttempt, attempt_values, connection),
         attempt.pk,
     ]
+    post_sql = ""
     if refresh_post:
-        params += [PostStatus.PUBLISHED.value, changes["updated_at"], delivery.post_id, PostStatus.APPROVED.value]
-        params += [delivery.post_id, [str(value) for value in PENDING_DELIVERY_STATUSES], delivery.pk]
+        post_sql, post_params = post_finish_after(
+            step="outcome", post_id=delivery.post_id, finishing_delivery_id=delivery.pk, now=changes["updated_at"]
+        )
+        params += post_params
     params += audit_params
-    sql_text = _sql_record_outcome(tuple(delivery_fields), tuple(attempt_fields), audit_sql, refresh_post)
+    sql_text = _sql_record_outcome(tuple(delivery_fields), tuple(attempt_fields), post_sql, audit_sql)
     with connection.cursor() as cursor:
         cursor.execute(sql_text, params)
         updated, post_refreshed = cursor.fetchone()
@@ -868,13 +871,10 @@ def _prepared(model: Any, values: Mapping[str, Any], connection: Any) -> list[An
 
 @cache
 def _sql_record_outcome(
-    delivery_fields: tuple[str, ...], attempt_fields: tuple[str, ...], audit_sql: str, refresh_post: bool
+    delivery_fields: tuple[str, ...], attempt_fields: tuple[str, ...], post_sql: str, audit_sql: str
 ) -> str:
-    """The statement of `_record_outcome` for these fields (a handful of shapes, built once each).
-
-    Every part of one statement sees the rows as they were before it, so the post's "no delivery still
-    pending" leaves this delivery out: the same statement sets it to a final status."""
-    delivery, attempt, post = _columns(Delivery), _columns(DeliveryAttempt), _columns(Post)
+    """The statement of `_record_outcome` for these fields and parts (a handful of shapes, built once each)."""
+    delivery, attempt = _columns(Delivery), _columns(DeliveryAttempt)
     sets = ", ".join(f"{delivery[name]} = %s" for name in delivery_fields)
     attempt_sets = ", ".join(f"{attempt[name]} = %s" for name in attempt_fields)
     parts = [
@@ -885,13 +885,8 @@ def _sql_record_outcome(
         f" WHERE {attempt['id']} = %s AND EXISTS (SELECT 1 FROM outcome) RETURNING 1)",
     ]
     refreshed = "0"
-    if refresh_post:
-        parts.append(
-            f"post AS (UPDATE {post['table']} SET {post['status']} = %s, {post['updated_at']} = %s"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
-            f" WHERE {post['id']} = %s AND {post['status']} = %s AND EXISTS (SELECT 1 FROM outcome)"
-            f" AND NOT EXISTS (SELECT 1 FROM {delivery['table']} other WHERE other.{delivery['post']} = %s"
-            f" AND other.{delivery['status']} = ANY(%s) AND other.{delivery['id']} <> %s) RETURNING 1)"
-        )
+    if post_sql:  # the post's status, scheduler.services.posts.post_finish_after
+        parts.append(f"post AS ({post_sql} RETURNING 1)")
         refreshed = "(SELECT 1 FROM outcome)"
     if audit_sql:
         parts.append(f"audit AS ({audit_sql} RETURNING 1)")

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -429,6 +430,29 @@ def post_cancel(*, post: Post, user: User, comment: str = "") -> Post:
 
 # Built once: every finished delivery runs post_refresh_status, and building the subquery is most of its cost.
 _NO_DELIVERY_PENDING = ~Exists(Delivery.objects.filter(post_id=OuterRef("pk"), status__in=PENDING_DELIVERY_STATUSES))
+
+
+def post_finish_after(
+    *, step: str, post_id: int, finishing_delivery_id: int, now: dt.datetime
+) -> tuple[str, list[Any]]:
+    """`post_refresh_status` as an `UPDATE ... WHERE EXISTS (SELECT 1 FROM <step>)` with its parameters, for a
+    writer that publishes a delivery and finishes its post in one statement (the worker's outcome, issue 18).
+    Every part of one statement sees the rows as they were before it, so "no delivery still pending" leaves
+    out the delivery that the statement's part `step` finishes. PostgreSQL (a data-modifying WITH)."""
+    params: list[Any] = [PostStatus.PUBLISHED.value, now, post_id, PostStatus.APPROVED.value, post_id]
+    params += [[str(status) for status in PENDING_DELIVERY_STATUSES], finishing_delivery_id]
+    return _post_finish_sql(step), params
+
+
+@cache
+def _post_finish_sql(step: str) -> str:
+    quote = connections[Post.objects.db].ops.quote_name
+    post, delivery = quote(Post._meta.db_table), quote(Delivery._meta.db_table)
+    return (
+        f"UPDATE {post} SET status = %s, updated_at = %s WHERE id = %s AND status = %s"  # noqa: S608  # nosec B608 - names from _meta, values as parameters
+        f" AND EXISTS (SELECT 1 FROM {step}) AND NOT EXISTS (SELECT 1 FROM {delivery} other"
+        " WHERE other.post_id = %s AND other.status = ANY(%s) AND other.id <> %s)"
+    )
 
 
 def post_refresh_status(*, post_id: int) -> None:
