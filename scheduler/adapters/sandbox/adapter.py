@@ -48,7 +48,7 @@ SANDBOX_TEXT_LIMIT = 500
 SANDBOX_MODES = ("ok", "fail", "rate_limit", "down", "timeout", "drop_response")
 
 # What the Sandbox's residents say (picked by the post's id, so a post always gets the same replies). One of
-# them names an urgent problem, so urgency keywords can be tried out.
+# them names an urgent problem, so urgency keywords can be tried out: any three posts in a row hear it.
 RESIDENT_REPLIES: tuple[tuple[str, str], ...] = (
     ("maria.lopez", "Thank you for the update! Is the pool open on Sunday too?"),
     ("jsmith", "The sidewalk on Elm Street is flooding again, water up to the curb."),
@@ -208,7 +208,7 @@ class SandboxAdapter(PlatformAdapter):
         items: list[ConversationItem] = []
         last = after
         for post_id in post_ids:
-            replies = _resident_replies(self.account.channel_id, post_id)
+            replies = _resident_replies(post_id)
             if items and len(items) + len(replies) > SANDBOX_PAGE_SIZE:
                 return ConversationPage(items=tuple(items), next_cursor=str(last), more=True)
             items.extend(replies)
@@ -231,14 +231,15 @@ class SandboxAdapter(PlatformAdapter):
         return ConnectionCheck(ok=True, message="The sandbox is always connected.")
 
 
-def _resident_replies(channel_id: int, post_id: int) -> list[ConversationItem]:
-    """The resident replies the Sandbox makes up for one of our posts (always the same for the same post)."""
-    seed = int.from_bytes(hashlib.sha256(f"{channel_id}:{post_id}".encode()).digest()[:8], "big")
-    count = 2 + seed % 2
+def _resident_replies(post_id: int) -> list[ConversationItem]:
+    """The resident replies the Sandbox makes up for one of our posts: two or three, always the same for the same
+    post, rotating so that any three posts in a row hear from every resident (the urgent one included)."""
+    first = post_id * 2
+    count = 2 + post_id % 2
     now = dt.datetime.now(tz=dt.UTC)
     items = []
     for number in range(count):
-        handle, text = RESIDENT_REPLIES[(seed + number * 5) % len(RESIDENT_REPLIES)]
+        handle, text = RESIDENT_REPLIES[(first + number) % len(RESIDENT_REPLIES)]
         remote_id = f"{post_id}.{number + 1}"
         items.append(
             ConversationItem(

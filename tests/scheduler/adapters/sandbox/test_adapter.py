@@ -142,6 +142,24 @@ def test_connection_check_and_metrics(channel):
     assert all(value > 0 for value in metrics.values())
 
 
+@pytest.mark.parametrize("first_post_id", [1, 2, 3, 998, 12345])
+def test_any_three_posts_in_a_row_hear_from_every_resident_and_a_post_always_gets_the_same_replies(
+    channel, first_post_id
+):
+    from scheduler.adapters.sandbox.adapter import RESIDENT_REPLIES
+
+    post_ids = [str(first_post_id + offset) for offset in range(3)]
+    page = _adapter(channel).fetch_conversation(None, our_remote_ids=post_ids)
+
+    assert {item.text for item in page.items} == {text for _handle, text in RESIDENT_REPLIES}
+    for post_id in post_ids:
+        replies = [item.text for item in page.items if item.in_reply_to_remote_id == post_id]
+        assert 2 <= len(replies) <= 3 and len(set(replies)) == len(replies)
+    again = _adapter(channel).fetch_conversation(None, our_remote_ids=post_ids)
+    assert [(item.remote_id, item.text) for item in again.items] == [(item.remote_id, item.text) for item in page.items]
+    assert page.next_cursor == post_ids[-1]
+
+
 def test_a_post_deleted_from_the_sandbox_timeline_reads_as_removed(channel):
     from scheduler.adapters.base import MetricsReading, Removed
 
