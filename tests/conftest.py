@@ -73,7 +73,7 @@ def _name_xdist_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
     grouped test's node id, so the tests of one group (a chaos run and its checks) go to one worker, but it
     writes `item._nodeid`, which pytest 9 no longer reads (the id is `item._id`). Without it every test of a
     chaos run was sent to a different worker, and each worker ran the whole chaos run for its share."""
-    if not config.getvalue("loadgroup"):
+    if not getattr(config.option, "loadgroup", False):  # set by xdist on its workers only
         return
     try:
         from _pytest.nodeid import coerce_node_id

@@ -31,3 +31,33 @@ def test_each_systemd_unit_restarts_its_process_whenever_it_exits(unit: str, pro
     assert parser["Unit"]["StartLimitIntervalSec"] == "0"
     assert program in parser["Service"]["ExecStart"]
     assert unit in (ROOT / "docs" / "deploy" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("runner_args", [["-p", "no:xdist"], []])
+def test_the_suite_starts_without_xdist_workers(runner_args: list[str]) -> None:
+    """`make test` runs pytest without arguments (CI adds `-n 3 --dist loadgroup`): a plain run must get past
+    the collection hooks of tests/conftest.py (an option only xdist's workers have once stopped every one)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(  # noqa: S603 - our own interpreter on our own test file
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--collect-only",
+            *runner_args,
+            "tests/test_text.py",
+        ],  # fmt: skip
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "INTERNALERROR" not in result.stdout + result.stderr
