@@ -4,13 +4,25 @@
 
     @login_required
     @require_recent_auth
-    def connect_platform(request, ...): ...
+    def token_create(request): ...
+
+    @login_required
+    @require_POST
+    @require_recent_auth(load=_managed_channel)  # _managed_channel(request, channel_id) -> Channel
+    def channel_disconnect(request, channel): ...
+
+Who may is decided before the password is asked: `check(request, *url_args, **url_kwargs)` (the view then
+gets the URL's arguments) or `load(...)` (the view gets what it returns instead: the object it acts on) runs
+first, and its Http404 / PermissionDenied reaches the user as it is. Someone who may not never sees a password
+prompt, which would tell them the object exists and ask for a password for nothing. `allow_get=True` leaves
+a GET (reading the form) without the password; the check still runs.
 
 A sign-in or re-authentication within ACCOUNT_REAUTHENTICATION_TIMEOUT (5 minutes) is enough; otherwise
 allauth's `reauthentication_required` asks for the password (or the authenticator app / security key) and
-then replays the request, a POST included. A session signed in through SSO whose account has no password and
-no authenticator is sent back through its identity provider, asked to sign in again (OpenID Connect
-`prompt=login`).
+then replays the request, a POST included: it resolves the path again and calls the URL's view, this gate
+with its check included, so the check runs again after the password. A session signed in through SSO whose
+account has no password and no authenticator is sent back through its identity provider, asked to sign in
+again (OpenID Connect `prompt=login`).
 Off when settings.CIVICPOST_REQUIRE_REAUTH is False (the test settings; tests that check it switch it on).
 """
 
@@ -19,7 +31,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, overload
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter as get_account_adapter
@@ -74,13 +86,25 @@ def _has_own_credentials(user: Any) -> bool:
     return bool(methods & OWN_CREDENTIAL_METHODS)
 
 
-def require_recent_auth(view_func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """View decorator: the user must have proved who they are in the last few minutes."""
+View = Callable[..., HttpResponse]
+
+
+def _recent_auth_gate(
+    view_func: View, *, check: Callable[..., object] | None, load: Callable[..., object] | None, allow_get: bool
+) -> View:
     guarded = reauthentication_required(view_func)
 
     @wraps(view_func)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(settings, "CIVICPOST_REQUIRE_REAUTH", True) or recently_authenticated(request):
+        if load is not None:
+            args, kwargs = (load(request, *args, **kwargs),), {}
+        elif check is not None:
+            check(request, *args, **kwargs)
+        if (
+            (allow_get and request.method == "GET")
+            or not getattr(settings, "CIVICPOST_REQUIRE_REAUTH", True)
+            or recently_authenticated(request)
+        ):
             return view_func(request, *args, **kwargs)
         if request.user.is_authenticated and not _has_own_credentials(request.user):
             response = _sso_reauthentication(request)
@@ -89,3 +113,32 @@ def require_recent_auth(view_func: Callable[..., HttpResponse]) -> Callable[...,
         return guarded(request, *args, **kwargs)
 
     return wrapper
+
+
+@overload
+def require_recent_auth(view_func: View, /) -> View: ...
+
+
+@overload
+def require_recent_auth(
+    *, check: Callable[..., object] | None = None, load: Callable[..., object] | None = None, allow_get: bool = False
+) -> Callable[[View], View]: ...
+
+
+def require_recent_auth(
+    view_func: View | None = None,
+    /,
+    *,
+    check: Callable[..., object] | None = None,
+    load: Callable[..., object] | None = None,
+    allow_get: bool = False,
+) -> View | Callable[[View], View]:
+    """View decorator: the user must have proved who they are in the last few minutes. With `check` or
+    `load`, who may is decided first (see the module's docstring)."""
+    if check is not None and load is not None:
+        raise TypeError("require_recent_auth takes check or load, not both.")
+
+    def decorate(view: View) -> View:
+        return _recent_auth_gate(view, check=check, load=load, allow_get=allow_get)
+
+    return decorate if view_func is None else decorate(view_func)

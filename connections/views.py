@@ -453,17 +453,14 @@ def channel_test(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResp
     return redirect("connections:channel", channel_id=channel.pk)
 
 
+def _administered_channel(request: AuthenticatedHttpRequest, channel_id: int) -> Channel:
+    return channel_get_for_admin(user=request.user, channel_id=channel_id)
+
+
 @login_required
 @require_POST
-def channel_disconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
-    # Who may is checked first (404 / 403), then the password is asked again, as for connecting.
-    channel_get_for_admin(user=request.user, channel_id=channel_id)
-    return _channel_disconnect(request, channel_id)
-
-
-@require_recent_auth
-def _channel_disconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
-    channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
+@require_recent_auth(load=_administered_channel)
+def channel_disconnect(request: AuthenticatedHttpRequest, channel: Channel) -> HttpResponse:
     try:
         channel = services.channel_disconnect(user=request.user, channel=channel)
     except ApplicationError as error:

@@ -82,17 +82,19 @@ def member_list(request: AuthenticatedHttpRequest, department_id: int) -> HttpRe
     )
 
 
+def _members_department(request: AuthenticatedHttpRequest, department_id: int) -> Department:
+    return department_get_for_members(user=request.user, department_id=department_id)
+
+
+def _managed_membership(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> Membership:
+    department = department_get_for_members(user=request.user, department_id=department_id)
+    return membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
+
+
 @login_required
 @require_POST
-def member_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    # Who may is checked first (404 / 403), then the password is asked again.
-    department_get_for_members(user=request.user, department_id=department_id)
-    return _member_add(request, department_id)
-
-
-@require_recent_auth
-def _member_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    department = department_get_for_members(user=request.user, department_id=department_id)
+@require_recent_auth(load=_members_department)
+def member_add(request: AuthenticatedHttpRequest, department: Department) -> HttpResponse:
     form = MemberAddForm(request.POST)
     if form.is_valid():
         try:
@@ -108,16 +110,8 @@ def _member_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpRe
 
 @login_required
 @require_POST
-def member_role(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
-    department = department_get_for_members(user=request.user, department_id=department_id)
-    membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
-    return _member_role(request, department_id, membership_id)
-
-
-@require_recent_auth
-def _member_role(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
-    department = department_get_for_members(user=request.user, department_id=department_id)
-    membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
+@require_recent_auth(load=_managed_membership)
+def member_role(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     form = MemberRoleForm(request.POST)
     if form.is_valid():
         try:
@@ -126,28 +120,20 @@ def _member_role(request: AuthenticatedHttpRequest, department_id: int, membersh
             _flash_error(request, error)
         else:
             messages.success(request, _("The role of %(email)s was changed.") % {"email": membership.user.email})
-    return redirect("departments:members", department_id=department.pk)
+    return redirect("departments:members", department_id=membership.department_id)
 
 
 @login_required
 @require_POST
-def member_remove(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
-    department = department_get_for_members(user=request.user, department_id=department_id)
-    membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
-    return _member_remove(request, department_id, membership_id)
-
-
-@require_recent_auth
-def _member_remove(request: AuthenticatedHttpRequest, department_id: int, membership_id: int) -> HttpResponse:
-    department = department_get_for_members(user=request.user, department_id=department_id)
-    membership = membership_get_for_manager(user=request.user, department=department, membership_id=membership_id)
+@require_recent_auth(load=_managed_membership)
+def member_remove(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     try:
         membership_remove(actor=request.user, membership=membership)
     except ApplicationError as error:
         _flash_error(request, error)
     else:
         messages.success(request, _("%(email)s was removed.") % {"email": membership.user.email})
-    return redirect("departments:members", department_id=department.pk)
+    return redirect("departments:members", department_id=membership.department_id)
 
 
 # --- Members from a CSV file ---------------------------------------------------------------------
@@ -201,15 +187,8 @@ def member_import(request: AuthenticatedHttpRequest, department_id: int) -> Http
 
 @login_required
 @require_POST
-def member_import_confirm(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    # Who may is checked first (404 / 403), then the password is asked again, as for one member.
-    department_get_for_members(user=request.user, department_id=department_id)
-    return _member_import_confirm(request, department_id)
-
-
-@require_recent_auth
-def _member_import_confirm(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    department = department_get_for_members(user=request.user, department_id=department_id)
+@require_recent_auth(load=_members_department)
+def member_import_confirm(request: AuthenticatedHttpRequest, department: Department) -> HttpResponse:
     form = MemberImportConfirmForm(request.POST)
     if not form.is_valid():
         problem = _("Nothing to add. Choose the CSV file and check it again.")
@@ -229,20 +208,19 @@ def _member_import_confirm(request: AuthenticatedHttpRequest, department_id: int
 # --- Department settings --------------------------------------------------------------------------
 
 
+def _settings_department(request: AuthenticatedHttpRequest, department_id: int) -> Department:
+    return department_get_for_settings(user=request.user, department_id=department_id)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
-def department_settings(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    department = department_get_for_settings(user=request.user, department_id=department_id)
+@require_recent_auth(load=_settings_department, allow_get=True)
+def department_settings(request: AuthenticatedHttpRequest, department: Department) -> HttpResponse:
+    """Saving can switch recurring series to one approval for all their posts: the password again first
+    (reading the form needs none)."""
     if request.method == "GET":
         form = DepartmentSettingsForm(department=department, initial=DepartmentSettingsForm.initial_for(department))
         return render(request, "departments/department_settings.html", _settings_context(request, department, form))
-    # Saving can switch recurring series to one approval for all their posts: the password again first.
-    return _department_settings_save(request, department_id)
-
-
-@require_recent_auth
-def _department_settings_save(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    department = department_get_for_settings(user=request.user, department_id=department_id)
     form = DepartmentSettingsForm(request.POST, department=department)
     if form.is_valid():
         try:
@@ -274,7 +252,7 @@ def _settings_context(request: AuthenticatedHttpRequest, department: Department,
 # --- City-wide roles ------------------------------------------------------------------------------
 
 
-def _require_city_role_manager(request: AuthenticatedHttpRequest) -> None:
+def _require_city_role_manager(request: AuthenticatedHttpRequest, **_url_kwargs: object) -> None:
     if not rules.can_manage_city_roles(request.user):
         raise Http404("No such page.")
 
@@ -289,13 +267,8 @@ def city_roles(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@require_recent_auth(check=_require_city_role_manager)
 def city_role_save(request: AuthenticatedHttpRequest) -> HttpResponse:
-    _require_city_role_manager(request)
-    return _city_role_save(request)
-
-
-@require_recent_auth
-def _city_role_save(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CityRoleForm(request.POST)
     if form.is_valid():
         try:
@@ -311,13 +284,8 @@ def _city_role_save(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@require_recent_auth(check=_require_city_role_manager)
 def city_role_delete(request: AuthenticatedHttpRequest, city_role_id: int) -> HttpResponse:
-    _require_city_role_manager(request)
-    return _city_role_delete(request, city_role_id)
-
-
-@require_recent_auth
-def _city_role_delete(request: AuthenticatedHttpRequest, city_role_id: int) -> HttpResponse:
     city_role = CityRole.objects.select_related("user").filter(pk=city_role_id).first()
     if city_role is None:
         raise Http404("No such role.")

@@ -33,6 +33,15 @@ def _step_for(department_id: int, step_id: int) -> ApprovalStep:
     return step
 
 
+def _policy_department(request: AuthenticatedHttpRequest, department_id: int) -> Department:
+    return department_get_for_policy(user=request.user, department_id=department_id)
+
+
+def _policy_step(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> ApprovalStep:
+    department = department_get_for_policy(user=request.user, department_id=department_id)
+    return _step_for(department.pk, step_id)
+
+
 @login_required
 @require_GET
 def policy(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
@@ -54,15 +63,8 @@ def _policy_context(department: Department, form: ApprovalStepForm) -> dict:
 
 @login_required
 @require_POST
-def policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    # Who approves is the heart of the policy: who may is checked first (404 / 403), then the password.
-    department_get_for_policy(user=request.user, department_id=department_id)
-    return _policy_step_add(request, department_id)
-
-
-@require_recent_auth
-def _policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
+@require_recent_auth(load=_policy_department)
+def policy_step_add(request: AuthenticatedHttpRequest, department: Department) -> HttpResponse:
     form = ApprovalStepForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -87,37 +89,23 @@ def _policy_step_add(request: AuthenticatedHttpRequest, department_id: int) -> H
 
 @login_required
 @require_POST
-def policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    _step_for(department.pk, step_id)
-    return _policy_step_delete(request, department_id, step_id)
-
-
-@require_recent_auth
-def _policy_step_delete(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
+@require_recent_auth(load=_policy_step)
+def policy_step_delete(request: AuthenticatedHttpRequest, step: ApprovalStep) -> HttpResponse:
     try:
-        approval_step_delete(user=request.user, step=_step_for(department.pk, step_id))
+        approval_step_delete(user=request.user, step=step)
     except ApplicationError as error:
         _flash_error(request, error)
     else:
         messages.success(request, _("The step was removed from the approval policy."))
-    return redirect("departments:policy", department_id=department.pk)
+    return redirect("departments:policy", department_id=step.department_id)
 
 
 @login_required
 @require_POST
-def policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
-    _step_for(department.pk, step_id)
-    return _policy_step_up(request, department_id, step_id)
-
-
-@require_recent_auth
-def _policy_step_up(request: AuthenticatedHttpRequest, department_id: int, step_id: int) -> HttpResponse:
-    department = department_get_for_policy(user=request.user, department_id=department_id)
+@require_recent_auth(load=_policy_step)
+def policy_step_up(request: AuthenticatedHttpRequest, step: ApprovalStep) -> HttpResponse:
     try:
-        approval_step_move_up(user=request.user, step=_step_for(department.pk, step_id))
+        approval_step_move_up(user=request.user, step=step)
     except ApplicationError as error:
         _flash_error(request, error)
-    return redirect("departments:policy", department_id=department.pk)
+    return redirect("departments:policy", department_id=step.department_id)

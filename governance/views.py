@@ -34,7 +34,7 @@ from governance.selectors import (
 from governance.services import crisis_hold_end, crisis_hold_start, post_hold_release
 from scheduler import rules as post_rules
 from scheduler.blackouts import BlackoutRefused
-from scheduler.models import PostHold
+from scheduler.models import CrisisHold, PostHold
 from scheduler.selectors import active_crisis_holds, posts_held_by_crisis
 
 
@@ -43,13 +43,29 @@ def _require(allowed: bool) -> None:
         raise Http404("No such page.")
 
 
+def _require_crisis_manager(request: AuthenticatedHttpRequest) -> None:
+    _require(rules.can_start_crisis_hold(request.user))
+
+
+def _require_emergency_official(request: AuthenticatedHttpRequest) -> None:
+    _require(rules.can_post_emergency(request.user))
+
+
+def _managed_crisis_hold(request: AuthenticatedHttpRequest, hold_id: int) -> CrisisHold:
+    return crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
+
+
+def _managed_post_hold(request: AuthenticatedHttpRequest, hold_id: int) -> PostHold:
+    return post_hold_get_for_manager(user=request.user, hold_id=hold_id)
+
+
 # --- Crisis holds ---------------------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def crisis(request: AuthenticatedHttpRequest) -> HttpResponse:
-    _require(rules.can_start_crisis_hold(request.user))
+    _require_crisis_manager(request)
     return _render_crisis(request, CrisisStartForm())
 
 
@@ -94,14 +110,8 @@ def _release_form(request: AuthenticatedHttpRequest, hold: PostHold, data: objec
 
 @login_required
 @require_POST
+@require_recent_auth(check=_require_crisis_manager)
 def crisis_start(request: AuthenticatedHttpRequest) -> HttpResponse:
-    # Who may is checked first (404), then the password is asked again; the form is sent on afterwards.
-    _require(rules.can_start_crisis_hold(request.user))
-    return _crisis_start(request)
-
-
-@require_recent_auth
-def _crisis_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CrisisStartForm(request.POST)
     if form.is_valid():
         try:
@@ -118,21 +128,9 @@ def _crisis_start(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def crisis_end(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
-    if request.method == "POST":
-        # Reading what the hold keeps needs no password; switching it off does (who may is checked first).
-        crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
-        return _crisis_end_save(request, hold_id)
-    return _crisis_end(request, hold_id)
-
-
-@require_recent_auth
-def _crisis_end_save(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
-    return _crisis_end(request, hold_id)
-
-
-def _crisis_end(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
-    hold = crisis_hold_get_for_manager(user=request.user, hold_id=hold_id)
+@require_recent_auth(load=_managed_crisis_hold, allow_get=True)
+def crisis_end(request: AuthenticatedHttpRequest, hold: CrisisHold) -> HttpResponse:
+    """Reading what the hold keeps needs no password; switching it off does."""
     if not hold.is_active:
         messages.info(request, _("This crisis hold has already been switched off."))
         return redirect("governance:crisis")
@@ -177,15 +175,8 @@ def _crisis_end(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse
 
 @login_required
 @require_POST
-def post_hold_release_view(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
-    # Releasing a held post can send it at once: who may first (404), then the password again.
-    post_hold_get_for_manager(user=request.user, hold_id=hold_id)
-    return _post_hold_release(request, hold_id)
-
-
-@require_recent_auth
-def _post_hold_release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpResponse:
-    hold = post_hold_get_for_manager(user=request.user, hold_id=hold_id)
+@require_recent_auth(load=_managed_post_hold)  # releasing a held post can send it at once
+def post_hold_release_view(request: AuthenticatedHttpRequest, hold: PostHold) -> HttpResponse:
     form = _release_form(request, hold, data=request.POST)
     if form.is_valid():
         try:
@@ -212,14 +203,8 @@ def _post_hold_release(request: AuthenticatedHttpRequest, hold_id: int) -> HttpR
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@require_recent_auth(check=_require_emergency_official)
 def emergency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
-    # Who may is checked first (404), then the password is asked again: only officials are asked.
-    _require(rules.can_post_emergency(request.user))
-    return _emergency_create(request)
-
-
-@require_recent_auth
-def _emergency_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     slug = request.POST.get("template") or request.GET.get("template") or ""
     # Only a slug is looked up: other characters (a NUL byte breaks a PostgreSQL query) name no template.
     template = EmergencyTemplate.objects.filter(slug=slug, is_active=True).first() if slug_re.fullmatch(slug) else None
