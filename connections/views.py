@@ -179,22 +179,34 @@ def connect_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "connections/connect_choose.html", {"form": form, "departments": departments})
 
 
-@login_required
-@require_recent_auth
-@require_http_methods(["GET", "POST"])
-def connect_platform(request: AuthenticatedHttpRequest, department_id: int, platform: str) -> HttpResponse:
-    """Step 2, new channel: the platform's own form or sign-in."""
+def _administered_department_with_flow(
+    request: AuthenticatedHttpRequest, department_id: int, platform: str
+) -> tuple[Department, str]:
     department = department_get_for_admin(user=request.user, department_id=department_id)
     _flow(platform)
+    return department, platform
+
+
+def _administered_channel(request: AuthenticatedHttpRequest, channel_id: int) -> Channel:
+    return channel_get_for_admin(user=request.user, channel_id=channel_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@require_recent_auth(load=_administered_department_with_flow)
+def connect_platform(
+    request: AuthenticatedHttpRequest, department_and_platform: tuple[Department, str]
+) -> HttpResponse:
+    """Step 2, new channel: the platform's own form or sign-in."""
+    department, platform = department_and_platform
     return _platform_step(request, department=department, platform=platform, channel=None)
 
 
 @login_required
-@require_recent_auth
 @require_http_methods(["GET", "POST"])
-def channel_reconnect(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResponse:
+@require_recent_auth(load=_administered_channel)
+def channel_reconnect(request: AuthenticatedHttpRequest, channel: Channel) -> HttpResponse:
     """Step 2 again for an existing channel: same row, same scheduled posts."""
-    channel = channel_get_for_admin(user=request.user, channel_id=channel_id)
     _flow(channel.platform)
     return _platform_step(request, department=channel.department, platform=channel.platform, channel=channel)
 
@@ -451,10 +463,6 @@ def channel_test(request: AuthenticatedHttpRequest, channel_id: int) -> HttpResp
     else:
         messages.error(request, check.message or _("The connection does not work."))
     return redirect("connections:channel", channel_id=channel.pk)
-
-
-def _administered_channel(request: AuthenticatedHttpRequest, channel_id: int) -> Channel:
-    return channel_get_for_admin(user=request.user, channel_id=channel_id)
 
 
 @login_required

@@ -126,3 +126,10 @@ def test_people_who_may_not_are_refused_before_any_password_prompt(city):  # noq
             reverse("governance:crisis_start"),
         ):
             assert browser.post(url, {}).status_code in (403, 404), url
+        for url in (
+            reverse("connections:platform", args=[city.parks.pk, "feed"]),
+            reverse("connections:platform", args=[city.parks.pk, "no-such-platform"]),
+            reverse("connections:reconnect", args=[city.parks_channel.pk]),
+        ):
+            assert browser.get(url).status_code in (403, 404), url
+            assert browser.post(url, {}).status_code in (403, 404), url
