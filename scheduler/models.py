@@ -312,6 +312,21 @@ class Delivery(StateGuardedModel):
             ),
             # Only thread parts and first comments wait for another delivery.
             models.Index(fields=["after"], condition=Q(after__isnull=False), name="delivery_after_idx"),
+            # The channel health figures (analytics.health.channel_delivery_figures): each channel's deliveries
+            # finished in the last 30 days (status is a column so the counts never read the table) and its latest
+            # publication, each one index range per channel instead of its whole history (issue 18). A row enters
+            # them when it finishes (published_at is written once, by the publishing update), never while it is
+            # scheduled, claimed or sending: the claim writes to neither.
+            models.Index(
+                fields=["channel", "updated_at", "status"],
+                condition=Q(status__in=["published", "failed", "needs_attention"]),
+                name="delivery_finished_channel_idx",
+            ),
+            models.Index(
+                fields=["channel", "published_at"],
+                condition=Q(published_at__isnull=False),
+                name="delivery_published_channel_idx",
+            ),
         ]
 
     def __str__(self) -> str:

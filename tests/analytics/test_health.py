@@ -102,3 +102,71 @@ def test_the_channels_page_loads_the_health_of_the_users_own_channels(personas, 
     assert "Parks broken" in fragment and "Library broken" not in fragment
     assert "<html" not in fragment
     assert "Reconnect" in fragment
+
+
+def test_the_delivery_figures_are_those_of_reading_every_delivery(personas, django_assert_num_queries):
+    """The figures read through per-channel index ranges equal a plain reading of every delivery: old and
+    recent deliveries, each status, a published one changed in the window, the window's first instant,
+    channels that never published or have no deliveries at all."""
+    from analytics.health import FAILURE_WINDOW, channel_delivery_figures
+    from scheduler.models import FINISHED_DELIVERY_STATUSES, Delivery, DeliveryStatus
+
+    S = DeliveryStatus
+    since = NOW - FAILURE_WINDOW
+    busy = personas.parks_channel
+    never_published = ChannelFactory(department=personas.parks, display_name="Never published")
+    old_only = ChannelFactory(department=personas.parks, display_name="Old only")
+    empty = ChannelFactory(department=personas.parks, display_name="Empty")
+    # (status, published days ago or None, last changed days ago)
+    layout = {
+        busy: [
+            (S.PUBLISHED, 200, 200),
+            (S.PUBLISHED, 40, 2),  # published long ago, changed in the window: counted, like before
+            (S.PUBLISHED, 5, 5),
+            (S.PUBLISHED, 30, 30),  # changed at the window's first instant
+            (S.FAILED, None, 3),
+            (S.FAILED, None, 31),
+            (S.NEEDS_ATTENTION, None, 29),
+            (S.CANCELLED, None, 1),
+            (S.SCHEDULED, None, 1),
+            (S.CLAIMED, None, 0),
+            (S.UNKNOWN, None, 1),
+            (S.RETRY_WAIT, None, 1),
+        ],
+        never_published: [(S.FAILED, None, 2), (S.SCHEDULED, None, 0), (S.CANCELLED, None, 4)],
+        old_only: [(S.PUBLISHED, 100, 100), (S.FAILED, None, 90)],
+    }
+    for channel, rows in layout.items():
+        deliveries = published_history(
+            personas, channel, [{"published_at": NOW - dt.timedelta(days=300)} for _ in rows], followers=None
+        )
+        for delivery, (status, published_days, changed_days) in zip(deliveries, rows, strict=True):
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=status,
+                published_at=None if published_days is None else NOW - dt.timedelta(days=published_days),
+                updated_at=NOW - dt.timedelta(days=changed_days),
+            )
+    channel_ids = [busy.pk, never_published.pk, old_only.pk, empty.pk]
+
+    with django_assert_num_queries(1):
+        figures = channel_delivery_figures(channel_ids=channel_ids, since=since)
+
+    plain = {}
+    for channel_id in channel_ids:
+        deliveries = list(Delivery.objects.filter(channel_id=channel_id))
+        window = [d for d in deliveries if d.status in FINISHED_DELIVERY_STATUSES and d.updated_at >= since]
+        published = [d.published_at for d in deliveries if d.published_at is not None]
+        plain[channel_id] = {
+            "pk": channel_id,
+            "failed": sum(1 for d in window if d.status in (S.FAILED, S.NEEDS_ATTENTION)),
+            "finished": len(window),
+            "last_published": max(published, default=None),
+        }
+    assert figures == plain
+    assert (figures[busy.pk]["finished"], figures[busy.pk]["failed"]) == (5, 2)
+    assert figures[busy.pk]["last_published"] == NOW - dt.timedelta(days=5)
+    assert figures[never_published.pk] == {"pk": never_published.pk, "failed": 1, "finished": 1, "last_published": None}
+    assert figures[old_only.pk]["finished"] == 0 and figures[old_only.pk]["last_published"] == NOW - dt.timedelta(
+        days=100
+    )
+    assert figures[empty.pk] == {"pk": empty.pk, "failed": 0, "finished": 0, "last_published": None}
