@@ -7,8 +7,10 @@ from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import (
+    BooleanField,
     CharField,
     Exists,
+    ExpressionWrapper,
     F,
     OuterRef,
     Prefetch,
@@ -50,8 +52,11 @@ from scheduler.models import (
 
 def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
     """Adds `is_emergency` to each post, for the "emergency" badges. The marker is governance's
-    EmergencyPost, read through its relation (`Post.emergency`) so that scheduler imports nothing above it."""
-    return queryset.annotate(is_emergency=Exists(Post.objects.filter(pk=OuterRef("pk"), emergency__isnull=False)))
+    EmergencyPost, read through its relation (`Post.emergency`) so that scheduler imports nothing above it.
+    The emergency posts are one subquery that does not depend on the post: the database reads them once per
+    statement (a hashed list), not once per post."""
+    emergency_post_ids = Post.objects.filter(emergency__isnull=False).values("pk")
+    return queryset.annotate(is_emergency=ExpressionWrapper(Q(pk__in=emergency_post_ids), output_field=BooleanField()))
 
 
 def post_department_ids_seen_in_every_state(*, user: User | AnonymousUser) -> set[int] | None:
