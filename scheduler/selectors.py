@@ -169,9 +169,12 @@ def _first_step_open_to(user: User) -> Q:
     )
 
 
-def _submitted_posts_user_may_approve_for(user: User) -> QuerySet[Post] | None:
-    """Submitted posts of the departments the user approves for, without their own, each with
-    `voted_this_round`; None when the user approves for no department."""
+def _awaiting_approval_parts(user: User) -> tuple[QuerySet[Post], list[int]] | None:
+    """The user's approval queue in two disjoint parts (None when the user approves for no department): the
+    submitted posts at their first step (no vote in this round) that the user may approve, as a queryset,
+    and the ids of the posts part-way through their approval that the user may approve now. Part-way posts
+    are few: they are read and evaluated by scheduler.approvals, which also checks each vote's content
+    fingerprint. Nobody approves their own post."""
     approves = department_ids_user_approves(user=user)
     if approves is not None and not approves:
         return None
@@ -181,17 +184,7 @@ def _submitted_posts_user_may_approve_for(user: User) -> QuerySet[Post] | None:
     votes_this_round = ApprovalVote.objects.alias(post_round_key=_round_key_expression()).filter(
         round_key=F("post_round_key")
     )
-    return queryset.alias(voted_this_round=Exists(votes_this_round.filter(post_id=OuterRef("pk"))))
-
-
-def _awaiting_approval_parts(user: User) -> tuple[QuerySet[Post], list[int]] | None:
-    """The user's approval queue in two disjoint parts: the posts at their first step (no vote in this
-    round) that the user may approve, as a queryset, and the ids of the posts part-way through their approval
-    that the user may approve now. Part-way posts are few: they are read and evaluated by
-    scheduler.approvals, which also checks each vote's content fingerprint."""
-    queryset = _submitted_posts_user_may_approve_for(user)
-    if queryset is None:
-        return None
+    queryset = queryset.alias(voted_this_round=Exists(votes_this_round.filter(post_id=OuterRef("pk"))))
     part_way = queryset.filter(voted_this_round=True)
     waiting_part_way = [post.pk for post in posts_user_can_approve_now(user=user, posts=part_way)]
     at_first_step = queryset.filter(voted_this_round=False).filter(_first_step_open_to(user))
