@@ -1,18 +1,20 @@
 """The header every page shows (memberships, the approval queue count) and the zone pages show times in.
 Here, not in civicpost/, because it reads departments and posts: the core imports no feature app."""
 
-from functools import partial
+from functools import cache, partial
 
 from django.http import HttpRequest
 
 from departments.selectors import memberships_for_user, viewer_zone_for_request
-from scheduler.selectors import posts_awaiting_approval
+from scheduler.selectors import approval_queue_count
 
 
 def navigation(request: HttpRequest) -> dict:
-    """Returns what the header needs: the user's memberships, whether they approve, and the queue size; and
-    `viewer_zone`, the one zone every page shows times in (`{{ moment|in_zone:viewer_zone }}`): the viewer's
-    department's. It is worked out only when a page shows a time (templates call it), once per request."""
+    """Returns what the header needs: the user's memberships, whether they approve, and the queue size
+    (`nav_approval_count`, a function the header calls: counted once per request, and only when the page
+    draws the header, so the htmx fragments do not pay for it); and `viewer_zone`, the one zone every page
+    shows times in (`{{ moment|in_zone:viewer_zone }}`): the viewer's department's. It is worked out only
+    when a page shows a time (templates call it), once per request."""
     zone = {"viewer_zone": partial(viewer_zone_for_request, request)}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -26,5 +28,5 @@ def navigation(request: HttpRequest) -> dict:
         "nav_can_post": bool(memberships),
     }
     if can_approve:
-        context["nav_approval_count"] = posts_awaiting_approval(user=user).order_by().count()
+        context["nav_approval_count"] = cache(partial(approval_queue_count, user=user))
     return context

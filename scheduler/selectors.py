@@ -6,7 +6,19 @@ import zoneinfo
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import CharField, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -40,8 +52,11 @@ from scheduler.models import (
 
 def _with_emergency_flag(queryset: QuerySet[Post]) -> QuerySet[Post]:
     """Adds `is_emergency` to each post, for the "emergency" badges. The marker is governance's
-    EmergencyPost, read through its relation (`Post.emergency`) so that scheduler imports nothing above it."""
-    return queryset.annotate(is_emergency=Exists(Post.objects.filter(pk=OuterRef("pk"), emergency__isnull=False)))
+    EmergencyPost, read through its relation (`Post.emergency`) so that scheduler imports nothing above it.
+    The emergency posts are one subquery that does not depend on the post: the database reads them once per
+    statement (a hashed list), not once per post."""
+    emergency_post_ids = Post.objects.filter(emergency__isnull=False).values("pk")
+    return queryset.annotate(is_emergency=ExpressionWrapper(Q(pk__in=emergency_post_ids), output_field=BooleanField()))
 
 
 def post_department_ids_seen_in_every_state(*, user: User | AnonymousUser) -> set[int] | None:
@@ -111,10 +126,11 @@ def post_get_for_review(*, user: User | AnonymousUser, post_id: int) -> Post:
 
 
 def _round_key_expression() -> Concat:
-    """The post's round of review (scheduler.approvals.post_round_keys: "<latest review id>.<latest version
-    number>") as an SQL expression on Post rows, so that "has votes in this round" is a subquery."""
-    latest_review = PostReview.objects.filter(post_id=OuterRef("pk")).order_by("-id").values("id")[:1]
-    latest_version = PostVersion.objects.filter(post_id=OuterRef("pk")).order_by("-number").values("number")[:1]
+    """The round of review (scheduler.approvals.post_round_keys: "<latest review id>.<latest version number>")
+    of the post of each ApprovalVote row, as an SQL expression, so that "voted in this round" is a subquery
+    on the votes alone: it is worked out once per vote, never for the posts nobody voted on."""
+    latest_review = PostReview.objects.filter(post_id=OuterRef("post_id")).order_by("-id").values("id")[:1]
+    latest_version = PostVersion.objects.filter(post_id=OuterRef("post_id")).order_by("-number").values("number")[:1]
     return Concat(
         Cast(Coalesce(Subquery(latest_review), Value(0)), CharField()),
         Value("."),
@@ -127,14 +143,14 @@ def _first_step_open_to(user: User) -> Q:
     """A Q on Post rows: `user` is among those the first step of the post's department policy names
     (scheduler.approvals: a department without steps has the default step, its approvers and admins or any
     communications manager). With no vote in the round yet, the first step is the current one and these
-    people, minus the author, are exactly who may approve it. The user's own roles are a few ids."""
+    people, minus the author, are exactly who may approve it. Both department lists are subqueries that do
+    not depend on the post, so the database works them out once per statement."""
     if not user.is_active:
         return Q(pk__in=[])
     memberships = memberships_for_user(user=user)
     approver_of = {m.department_id for m in memberships if m.can_approve}
     admin_of = {m.department_id for m in memberships if m.role == Role.ADMIN}
     manager = user_is_communications_manager(user=user)
-    first_step = ApprovalStep.objects.filter(department_id=OuterRef("department_id")).order_by("position", "id")
     names_user = (
         Q(Exists(ApprovalStep.users.through.objects.filter(approvalstep_id=OuterRef("pk"), user_id=user.pk)))
         | Q(department_approvers=True, department_id__in=approver_of)
@@ -142,35 +158,63 @@ def _first_step_open_to(user: User) -> Q:
     )
     if manager:
         names_user |= Q(communications_managers=True)
-    default_step = Q(department_id__in=approver_of) if not manager else Q(pk__isnull=False)
-    return (~Exists(first_step) & default_step) | Q(
-        Exists(ApprovalStep.objects.filter(pk=Subquery(first_step.values("pk")[:1])).filter(names_user))
+    earlier_step = ApprovalStep.objects.filter(department_id=OuterRef("department_id")).filter(
+        Q(position__lt=OuterRef("position")) | Q(position=OuterRef("position"), pk__lt=OuterRef("pk"))
     )
+    first_step_names_user = ApprovalStep.objects.filter(names_user).exclude(Exists(earlier_step))
+    with_policy = ApprovalStep.objects.values("department_id")
+    default_step = Q(department_id__in=approver_of) if not manager else Q(pk__isnull=False)
+    return Q(department_id__in=first_step_names_user.values("department_id")) | (
+        ~Q(department_id__in=with_policy) & default_step
+    )
+
+
+def _awaiting_approval_parts(user: User) -> tuple[QuerySet[Post], list[int]] | None:
+    """The user's approval queue in two disjoint parts (None when the user approves for no department): the
+    submitted posts at their first step (no vote in this round) that the user may approve, as a queryset,
+    and the ids of the posts part-way through their approval that the user may approve now. Part-way posts
+    are few: they are read and evaluated by scheduler.approvals, which also checks each vote's content
+    fingerprint. Nobody approves their own post."""
+    approves = department_ids_user_approves(user=user)
+    if approves is not None and not approves:
+        return None
+    queryset = Post.objects.filter(status=PostStatus.SUBMITTED).exclude(author=user)
+    if approves is not None:
+        queryset = queryset.filter(department_id__in=approves)
+    votes_this_round = ApprovalVote.objects.alias(post_round_key=_round_key_expression()).filter(
+        round_key=F("post_round_key")
+    )
+    queryset = queryset.alias(voted_this_round=Exists(votes_this_round.filter(post_id=OuterRef("pk"))))
+    part_way = queryset.filter(voted_this_round=True)
+    waiting_part_way = [post.pk for post in posts_user_can_approve_now(user=user, posts=part_way)]
+    at_first_step = queryset.filter(voted_this_round=False).filter(_first_step_open_to(user))
+    return at_first_step, waiting_part_way
 
 
 def posts_awaiting_approval(*, user: User) -> QuerySet[Post]:
     """Submitted posts waiting at a step of their department's approval policy that the user may approve
     now, without their own (nobody approves their own post) or those they already approved.
 
-    Counted in SQL, whatever the number of posts: a post with no vote in its current round waits at its first
+    Decided in SQL, whatever the number of posts: a post with no vote in its current round waits at its first
     step, decided by one condition on the policy rows (`_first_step_open_to`); only posts part-way through
-    their approval (a vote in this round) are read and evaluated by scheduler.approvals, which also checks
-    each vote's content fingerprint."""
-    approves = department_ids_user_approves(user=user)
-    if approves is not None and not approves:
+    their approval are read and evaluated in Python."""
+    parts = _awaiting_approval_parts(user)
+    if parts is None:
         return Post.objects.none()
-    queryset = Post.objects.filter(status=PostStatus.SUBMITTED).exclude(author=user)
-    if approves is not None:
-        queryset = queryset.filter(department_id__in=approves)
-    queryset = queryset.alias(round_key=_round_key_expression()).alias(
-        voted_this_round=Exists(ApprovalVote.objects.filter(post_id=OuterRef("pk"), round_key=OuterRef("round_key")))
-    )
-    part_way = queryset.filter(voted_this_round=True)
-    waiting_part_way = [post.pk for post in posts_user_can_approve_now(user=user, posts=part_way)]
-    at_first_step = queryset.filter(voted_this_round=False).filter(_first_step_open_to(user))
+    at_first_step, waiting_part_way = parts
     return _with_details(
         Post.objects.filter(Q(pk__in=at_first_step.values("pk")) | Q(pk__in=waiting_part_way))
     ).order_by("due_at", "id")
+
+
+def approval_queue_count(*, user: User) -> int:
+    """The number of posts in `posts_awaiting_approval` (the header's badge): its two parts are disjoint, so
+    the posts at their first step are counted where they are found, without joining them back to the posts."""
+    parts = _awaiting_approval_parts(user)
+    if parts is None:
+        return 0
+    at_first_step, waiting_part_way = parts
+    return at_first_step.order_by().count() + len(waiting_part_way)
 
 
 def channels_for_department_ids(*, department_ids: set[int]) -> QuerySet[Channel]:

@@ -17,11 +17,14 @@ def main_navigation(context: template.Context) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if request is None or user is None or not user.is_authenticated:
         return {"groups": []}
+    approval_count = context.get("nav_approval_count")
+    if callable(approval_count):  # scheduler.context_processors.navigation counts on demand
+        approval_count = approval_count()
     groups = navigation_groups(
         request,
         can_post=bool(context.get("nav_can_post")),
         can_approve=bool(context.get("nav_can_approve")),
-        approval_count=context.get("nav_approval_count"),
+        approval_count=approval_count,
     )
     current = getattr(getattr(request, "resolver_match", None), "view_name", "")
     return {

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from departments.models import ApprovalMode, Role
+from departments.models import ApprovalMode, Department, Role
 from departments.selectors import department_ids_user_approves, forget_cached_roles
 from departments.services import approval_step_add
 from scheduler import selectors, services
@@ -158,7 +158,7 @@ def test_the_month_page_runs_the_same_queries_however_many_posts_wait_for_approv
         with CaptureQueriesContext(connection) as captured:
             response = client.get(url)
         assert response.status_code == 200
-        assert response.context["nav_approval_count"] == len(waiting_by_the_evaluator(city.dana))
+        assert response.context["nav_approval_count"]() == len(waiting_by_the_evaluator(city.dana))
         return len(captured)
 
     before = page_queries()
@@ -168,3 +168,71 @@ def test_the_month_page_runs_the_same_queries_however_many_posts_wait_for_approv
             for approver in (city.bob, city.quinn, city.pat):
                 services.post_approve(post=post, user=approver)
     assert page_queries() == before
+
+
+def badge_count(user: User) -> int:
+    """What the header shows: the count the navigation computes for this person (a fresh user object, as
+    each request loads)."""
+    return selectors.approval_queue_count(user=User.objects.get(pk=user.pk))
+
+
+def queue_length(user: User) -> int:
+    return len(list(selectors.posts_awaiting_approval(user=User.objects.get(pk=user.pk))))
+
+
+def test_a_first_step_open_to_managers_elsewhere_does_not_open_this_department_s_first_step(city):
+    """Works' first step names communications managers; Parks' first step names only its approvers. A Parks
+    post nobody voted on yet waits for Parks approvers, not for Dana or Max (managers), whatever Works says."""
+    varied_city(city)
+    works = Department.objects.get(slug="works")
+    approval_step_add(user=city.max, department=works, name="Comms first", communications_managers=True)
+    parks_post = submitted_post(author=city.alice, channels=[city.parks_channel], text="Parks only at first.")
+    for manager in (city.dana, city.max):
+        forget_cached_roles(manager)
+        assert parks_post.pk not in waiting_by_the_evaluator(manager)
+        forget_cached_roles(manager)
+        assert parks_post.pk not in set(selectors.posts_awaiting_approval(user=manager).values_list("pk", flat=True))
+    for user in everyone(city):
+        forget_cached_roles(user)
+        assert badge_count(user) == len(waiting_by_the_evaluator(user)) == queue_length(user), user.username
+
+
+def test_the_badge_equals_the_queue_for_every_person_at_every_step(city):
+    """Each role and policy of varied_city (multi-step "all" then managers, named person and admins, the
+    default policy), a post that has passed its first step and waits at the second, and an emergency post
+    (published past the queue): the badge shows exactly the length of the person's queue."""
+    from governance.emergency import LanguageVersion, emergency_publish
+
+    varied_city(city)
+    second_step = submitted_post(author=city.alice, channels=[city.parks_channel], text="At the second step.")
+    for approver in (city.bob, city.quinn, city.pat):
+        services.post_approve(post=second_step, user=approver)
+    emergency_publish(user=city.olga, channels=[city.parks_channel], versions=[LanguageVersion("en", "Boil water.")])
+    emergency = Post.objects.get(emergency__isnull=False)
+    for user in everyone(city):
+        count = badge_count(user)
+        assert count == queue_length(user) == len(waiting_by_the_evaluator(user)), user.username
+        queue = set(selectors.posts_awaiting_approval(user=User.objects.get(pk=user.pk)).values_list("pk", flat=True))
+        assert emergency.pk not in queue
+    assert badge_count(city.dana) == queue_length(city.dana) >= 1
+    assert second_step.pk in set(selectors.posts_awaiting_approval(user=city.max).values_list("pk", flat=True))
+    assert badge_count(city.bob) == queue_length(city.bob) >= 1
+
+
+def test_a_fragment_without_the_header_does_not_count_the_queue(city, client):
+    """The post page polls its delivery table with htmx: that fragment draws no header, so it does not read
+    the votes to count the badge; the full page shows the badge."""
+    varied_city(city)
+    post = submitted_post(author=city.alice, channels=[city.parks_channel], text="Polled.")
+    client.force_login(city.bob)
+    client.get(reverse("scheduler:post_detail", args=[post.pk]))  # warm the session
+
+    def badge_statements(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return sum("governance_approvalvote" in q["sql"] for q in captured.captured_queries)
+
+    assert badge_statements(reverse("scheduler:post_deliveries", args=[post.pk])) == 0
+    page = client.get(reverse("scheduler:calendar_month"))
+    assert page.context["nav_approval_count"]() == queue_length(city.bob) >= 1
+    assert b"civic-count" in page.content
