@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -282,12 +283,22 @@ def test_a_due_post_is_published_once_to_the_platform_by_a_real_worker(
     assert delivery.published_at is not None
     assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 1
     if case.keeps_session:
-        channel.refresh_from_db()
+        # The worker saves the renewed session just after it records the outcome (publishing.py: `finally`).
+        channel = wait_for_saved_credentials(channel, "session_string")
         assert channel.credentials["session_string"].split(":::")[1] == case.account
         assert fake.stats["bluesky:sessions_created"] == 1
     post.refresh_from_db()
     assert post.status == PostStatus.PUBLISHED
     print(f"\n{case.platform}: published {elapsed:.2f} s after the dispatcher tick")
+
+
+def wait_for_saved_credentials(channel: Channel, key: str, timeout: float = 10.0) -> Channel:
+    deadline = time.monotonic() + timeout
+    while True:
+        channel.refresh_from_db()
+        if key in channel.credentials or time.monotonic() > deadline:
+            return channel
+        time.sleep(0.05)
 
 
 def feed_entries(client: Client, department_slug: str) -> dict[str, list[Any]]:
