@@ -29,8 +29,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import PYTHON, ROOT, base_env, log, manage, setup_django, write_result
-from bench.publish_burst import DEFAULT_PG, fresh_database
+from bench._common import PYTHON, ROOT, log, write_result
+from bench.publish_burst import DEFAULT_PG, migrated_database
 
 BATCH = 5000
 
@@ -169,13 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
     with tempfile.TemporaryDirectory(prefix="civicpost-bench-archive-") as work:
-        env = base_env(
-            DATABASE_URL=f"{args.postgres}/{args.database}", CIVICPOST_ARCHIVE_ROOT=str(Path(work) / "store")
-        )
-        env.pop("REDIS_URL", None)
-        fresh_database(args.postgres, args.database)
-        manage(env, "migrate", "--noinput")
-        setup_django(env)
+        env = migrated_database(args.postgres, args.database, CIVICPOST_ARCHIVE_ROOT=str(Path(work) / "store"))
         started = time.monotonic()
         fill(entries=sizes[-1], media_files=args.media_files, media_kb=args.media_kb)
         log(f"archive_export: filled {sizes[-1]} entries in {time.monotonic() - started:.0f} s")

@@ -37,8 +37,8 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import base_env, cpu_seconds, log, manage, setup_django
-from bench.publish_burst import DEFAULT_PG, fresh_database
+from bench._common import cpu_seconds, log
+from bench.publish_burst import DEFAULT_PG, migrated_database
 
 
 def metrics_pass() -> Any:
@@ -151,16 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", default=DEFAULT_PG)
     parser.add_argument("--database", default="civicpost_bench_reading")
     args = parser.parse_args(argv)
-    env = base_env(
-        DATABASE_URL=f"{args.postgres}/{args.database}",
+    migrated_database(
+        args.postgres,
+        args.database,
         CIVICPOST_METRICS_REQUESTS_PER_CHANNEL=str(args.budget),
         CIVICPOST_HTTP_TIMEOUT_SECONDS="10",
         CIVICPOST_LOG_LEVEL="ERROR",
     )
-    env.pop("REDIS_URL", None)
-    fresh_database(args.postgres, args.database)
-    manage(env, "migrate", "--noinput")
-    setup_django(env)
     from django.db import connection
 
     from tests.fakeplatform.server import FakePlatform

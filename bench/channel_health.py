@@ -29,8 +29,8 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import base_env, cpu_seconds, log, manage, setup_django, write_result
-from bench.publish_burst import DEFAULT_PG, fresh_database
+from bench._common import cpu_seconds, log, write_result
+from bench.publish_burst import DEFAULT_PG, migrated_database
 
 CHANNELS_PER_DEPARTMENT = 20
 
@@ -260,11 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_out", default=None)
     args = parser.parse_args(argv)
 
-    env = base_env(DATABASE_URL=f"{args.postgres}/{args.database}", DJANGO_DEBUG="false", CIVICPOST_REQUIRE_MFA="false")
-    env.pop("REDIS_URL", None)
-    fresh_database(args.postgres, args.database)
-    manage(env, "migrate", "--noinput")
-    setup_django(env)
+    migrated_database(args.postgres, args.database, DJANGO_DEBUG="false", CIVICPOST_REQUIRE_MFA="false")
     from scheduler.models import Channel
 
     figures: dict[str, Any] = {"data": _load(args.deliveries, args.channels)}

@@ -100,6 +100,17 @@ def fresh_database(server_url: str, name: str) -> str:
     return f"{server_url}/{name}"
 
 
+def migrated_database(server_url: str, name: str, **extra_env: str) -> dict[str, str]:
+    """A new, migrated database `name` without Redis (tasks run in this process), and Django set up on it here;
+    returns the environment, for any child process."""
+    env = base_env(DATABASE_URL=f"{server_url}/{name}", **extra_env)
+    env.pop("REDIS_URL", None)
+    fresh_database(server_url, name)
+    manage(env, "migrate", "--noinput")
+    setup_django(env)
+    return env
+
+
 def flush_redis(redis_url: str) -> None:
     import redis
 

@@ -25,8 +25,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import FakePlatformProcess, base_env, cpu_seconds, log, manage, setup_django, temp_folder
-from bench.publish_burst import DEFAULT_PG, fresh_database
+from bench._common import FakePlatformProcess, cpu_seconds, log, temp_folder
+from bench.publish_burst import DEFAULT_PG, migrated_database
 
 BUCKETS = (
     ("database driver (psycopg2)", ("psycopg2", "{method 'execute' of 'psycopg2")),
@@ -64,17 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     with temp_folder("civicpost-profile-") as folder:
         fake = FakePlatformProcess(folder, latency_ms=0).start()
         try:
-            env = base_env(
-                DATABASE_URL=f"{args.postgres}/{args.database}",
+            migrated_database(
+                args.postgres,
+                args.database,
                 CIVICPOST_PLATFORM_URLS=f"x={fake.url},facebook={fake.url}",
                 CIVICPOST_DISPATCH_BATCH_SIZE="5000",
                 CIVICPOST_HTTP_TIMEOUT_SECONDS="10",
                 CIVICPOST_LOG_LEVEL="WARNING",
             )
-            env.pop("REDIS_URL", None)
-            fresh_database(args.postgres, args.database)
-            manage(env, "migrate", "--noinput")
-            setup_django(env)
             from django.db import connection
             from django.test.utils import CaptureQueriesContext
             from django.utils import timezone
