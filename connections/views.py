@@ -207,7 +207,6 @@ def connect_platform(
 @require_recent_auth(load=_administered_channel)
 def channel_reconnect(request: AuthenticatedHttpRequest, channel: Channel) -> HttpResponse:
     """Step 2 again for an existing channel: same row, same scheduled posts."""
-    _flow(channel.platform)
     return _platform_step(request, department=channel.department, platform=channel.platform, channel=channel)
 
 
